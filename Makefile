@@ -1,0 +1,67 @@
+# scrape-push developer commands. Two do all the set-up on a fresh machine:
+#   make demo   run the real handler locally against emulated AWS and a live exposition endpoint
+#   make test   lint, type-check, unit + functional + integration tests, SAM validate and build
+PYTHON ?= python3
+VENV   ?= .venv
+SAMENV ?= .venv-sam
+PY     := $(VENV)/bin/python
+SAM    := $(SAMENV)/bin/sam
+SAM_CLI_VERSION := 1.170.0
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test lint typecheck pytest unit functional integration sam-validate sam-build sam-check bench clean
+
+$(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(SAMENV)/.installed:
+	$(PYTHON) -m venv $(SAMENV)
+	$(SAMENV)/bin/pip install --quiet --upgrade pip
+	$(SAMENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m devtools.demo
+
+test: lint typecheck pytest sam-check
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check functions devtools tests bench
+	$(VENV)/bin/ruff format --check functions devtools tests bench
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy --strict functions/scrape_push/scrape_push functions/scrape_push/app.py devtools
+
+pytest: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+functional: $(VENV)/.installed
+	$(PY) -m pytest tests/functional $(PYTEST_ARGS)
+
+integration: $(VENV)/.installed
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+sam-validate: $(SAMENV)/.installed
+	$(SAM) validate --lint --template template.yaml --region us-east-1
+
+# Docker-free build: the function and layer use BuildMethod: makefile, and the layer's
+# Makefile asks pip for aarch64 / CPython 3.13 wheels. Then check what was built.
+sam-build: $(SAMENV)/.installed $(VENV)/.installed
+	rm -rf .aws-sam
+	$(SAM) build --template template.yaml
+	$(PY) -m devtools.check_build .aws-sam/build
+
+sam-check: sam-validate sam-build
+
+bench: $(VENV)/.installed
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

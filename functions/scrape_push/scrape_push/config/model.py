@@ -1,0 +1,166 @@
+"""The configuration's shape: Prometheus's ``global``/``scrape_configs`` plus sink sections.
+
+Field names, defaults and duration formats follow Prometheus's configuration file so that a
+``scrape_configs`` block pasted from prometheus.yml means the same thing here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .errors import FieldError
+from .values import check_label_name, parse_duration, parse_size
+
+DEFAULT_SCRAPE_INTERVAL = 60.0
+DEFAULT_SCRAPE_TIMEOUT = 10.0
+DEFAULT_BODY_SIZE_LIMIT = 64 * 1024 * 1024
+"""Prometheus has no default cap; a Lambda's memory needs one. Override with ``body_size_limit``."""
+
+DEFAULT_MAX_CONCURRENT_SCRAPES = 16
+CLOUDWATCH_MAX_DIMENSIONS = 30
+"""CloudWatch PutMetricData API reference: at most 30 dimensions per metric."""
+
+_NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:\- ]{1,255}$")
+_TARGET = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)(:\d{1,5})?$")
+
+
+@dataclass(frozen=True)
+class GlobalConfig:
+    """``global``: defaults for every job, as in prometheus.yml."""
+
+    scrape_interval: float | None = field(default=None, metadata={"parse": parse_duration})
+    scrape_timeout: float | None = field(default=None, metadata={"parse": parse_duration})
+    evaluation_interval: float | None = field(
+        default=None, metadata={"parse": parse_duration, "doc": "accepted and ignored (no rules here)"}
+    )
+    external_labels: dict[str, str] = field(default_factory=dict)
+
+    def check(self) -> None:
+        for name in self.external_labels:
+            check_label_name(name)
+
+
+@dataclass(frozen=True)
+class StaticConfig:
+    """``static_configs[]``: a list of ``host:port`` targets sharing extra labels."""
+
+    targets: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def check(self) -> None:
+        for index, target in enumerate(self.targets):
+            if not _TARGET.match(target):
+                raise FieldError(
+                    f"invalid target address {target!r} (expected host:port)", f"targets[{index}]"
+                )
+        for name in self.labels:
+            try:
+                check_label_name(name)
+            except FieldError as exc:
+                raise FieldError(str(exc), f"labels.{name}") from None
+
+
+@dataclass(frozen=True)
+class ScrapeConfig:
+    """``scrape_configs[]``: one job, in Prometheus's format."""
+
+    job_name: str
+    scrape_interval: float | None = field(default=None, metadata={"parse": parse_duration})
+    scrape_timeout: float | None = field(default=None, metadata={"parse": parse_duration})
+    metrics_path: str = "/metrics"
+    scheme: Literal["http", "https"] = "http"
+    params: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    honor_labels: bool = False
+    honor_timestamps: bool = True
+    body_size_limit: int = field(default=0, metadata={"parse": parse_size})
+    static_configs: tuple[StaticConfig, ...] = ()
+
+    def check(self) -> None:
+        if not self.job_name:
+            raise FieldError("must not be empty", "job_name")
+        if not self.metrics_path.startswith("/"):
+            raise FieldError("must start with '/'", "metrics_path")
+
+
+@dataclass(frozen=True)
+class CloudWatchConfig:
+    """``cloudwatch[]``: one CloudWatch sink (PutMetricData)."""
+
+    namespace: str
+    name: str = ""
+    region: str | None = None
+    dimensions: tuple[str, ...] = ("job", "instance")
+    storage_resolution: Literal[1, 60] = 60
+
+    def check(self) -> None:
+        if not _NAMESPACE.match(self.namespace) or self.namespace.startswith(("AWS/", ":")):
+            raise FieldError(
+                "must be 1-255 characters of letters, digits and . - _ / # : space, "
+                "not starting with 'AWS/' or ':'",
+                "namespace",
+            )
+        if len(self.dimensions) > CLOUDWATCH_MAX_DIMENSIONS:
+            raise FieldError(
+                f"{len(self.dimensions)} dimensions configured; CloudWatch allows at most "
+                f"{CLOUDWATCH_MAX_DIMENSIONS}",
+                "dimensions",
+            )
+        if len(set(self.dimensions)) != len(self.dimensions):
+            raise FieldError("lists a label more than once", "dimensions")
+        for index, label in enumerate(self.dimensions):
+            try:
+                check_label_name(label)
+            except FieldError as exc:
+                raise FieldError(str(exc), f"dimensions[{index}]") from None
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """``runtime``: how one invocation behaves (not part of Prometheus's format)."""
+
+    max_concurrent_scrapes: int = DEFAULT_MAX_CONCURRENT_SCRAPES
+    max_concurrent_requests: int = 4
+
+    def check(self) -> None:
+        if not 1 <= self.max_concurrent_scrapes <= 256:
+            raise FieldError("must be between 1 and 256", "max_concurrent_scrapes")
+        if not 1 <= self.max_concurrent_requests <= 64:
+            raise FieldError("must be between 1 and 64", "max_concurrent_requests")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole document held in the SSM parameter."""
+
+    global_: GlobalConfig = field(default_factory=GlobalConfig, metadata={"key": "global"})
+    scrape_configs: tuple[ScrapeConfig, ...] = ()
+    cloudwatch: tuple[CloudWatchConfig, ...] = ()
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    def check(self) -> None:
+        seen: set[str] = set()
+        for index, job in enumerate(self.scrape_configs):
+            if job.job_name in seen:
+                raise FieldError(f"duplicate job_name {job.job_name!r}", f"scrape_configs[{index}].job_name")
+            seen.add(job.job_name)
+        names: set[str] = set()
+        for index, sink in enumerate(self.cloudwatch):
+            sink_name = sink.name or sink.namespace
+            if sink_name in names:
+                raise FieldError(
+                    f"duplicate sink name {sink_name!r}; give each a distinct 'name'",
+                    f"cloudwatch[{index}].name",
+                )
+            names.add(sink_name)
+        for index, job in enumerate(self.scrape_configs):
+            interval = job.scrape_interval or self.global_.scrape_interval or DEFAULT_SCRAPE_INTERVAL
+            timeout = (
+                job.scrape_timeout or self.global_.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, interval)
+            )
+            if timeout > interval:
+                raise FieldError(
+                    f"scrape_timeout ({timeout:g}s) is greater than scrape_interval ({interval:g}s)",
+                    f"scrape_configs[{index}].scrape_timeout",
+                )

@@ -1,0 +1,66 @@
+"""Parsers for Prometheus's scalar configuration formats (durations, sizes, label names)."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import FieldError
+
+_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_DURATION_UNITS = (365 * 86400.0, 7 * 86400.0, 86400.0, 3600.0, 60.0, 1.0, 0.001)
+
+_SIZE = re.compile(r"^(\d+)(B|KB|MB|GB|TB|PB|EB)$")
+_SIZE_UNITS = {"B": 0, "KB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5, "EB": 6}
+
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+"""Prometheus's label name rule (the classic, non-UTF-8 one)."""
+
+
+def parse_duration(value: object) -> float:
+    """Parse a Prometheus duration such as ``"1m30s"`` or ``"500ms"`` into seconds.
+
+    >>> parse_duration("1m30s")
+    90.0
+    """
+    if not isinstance(value, str):
+        raise FieldError(f"expected a duration such as '10s', got {type(value).__name__}")
+    if value == "0":
+        return 0.0
+    match = _DURATION.match(value)
+    if value == "" or match is None:
+        raise FieldError(f"not a valid duration string: {value!r} (e.g. '10s', '1m30s', '500ms')")
+    return sum(int(g) * unit for g, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if g)
+
+
+def format_duration(seconds: float) -> str:
+    """Render seconds as a Prometheus duration, the inverse of ``parse_duration``."""
+    ms = round(seconds * 1000)
+    if ms == 0:
+        return "0s"
+    out = []
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        count, ms = divmod(ms, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out)
+
+
+def parse_size(value: object) -> int:
+    """Parse a Prometheus byte size such as ``"10MB"`` (base 1024) into bytes; ``0`` means none."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise FieldError("must not be negative")
+        return value
+    if not isinstance(value, str):
+        raise FieldError(f"expected a size such as '10MB', got {type(value).__name__}")
+    match = _SIZE.match(value)
+    if match is None:
+        raise FieldError(f"not a valid size: {value!r} (e.g. '512KB', '10MB')")
+    multiplier: int = 1024 ** _SIZE_UNITS[match.group(2)]
+    return int(match.group(1)) * multiplier
+
+
+def check_label_name(name: str) -> None:
+    """Reject a label name Prometheus would reject."""
+    if not LABEL_NAME.match(name):
+        raise FieldError(f"invalid label name {name!r}")

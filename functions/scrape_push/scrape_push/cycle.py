@@ -1,0 +1,72 @@
+"""One cycle: scrape the selected targets, then hand the samples to every sink independently."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .config.model import Config
+from .deadline import Deadline
+from .model import Sample
+from .scrape import Scraper, ScrapeResult
+from .sinks import Sink, SinkReport, build_sinks
+from .targets import build_targets
+
+_scrapers: dict[int, Scraper] = {}
+
+
+def scraper_for(max_concurrency: int) -> Scraper:
+    """A scraper whose connection pool survives warm invocations."""
+    found = _scrapers.get(max_concurrency)
+    if found is None:
+        found = _scrapers[max_concurrency] = Scraper(max_concurrency)
+    return found
+
+
+def reset() -> None:
+    """Forget pooled scrapers (tests)."""
+    _scrapers.clear()
+
+
+@dataclass
+class CycleResult:
+    """What one cycle did: per-target scrape results and per-sink reports."""
+
+    scrapes: list[ScrapeResult] = field(default_factory=list)
+    sinks: list[SinkReport] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def samples(self) -> int:
+        return sum(len(r.samples) for r in self.scrapes)
+
+
+def run_cycle(
+    config: Config, jobs: Sequence[str] | None, deadline: Deadline, sinks: Sequence[Sink] | None = None
+) -> CycleResult:
+    """Scrape every target of ``jobs`` (all jobs when ``None``) and push to every sink."""
+    start = time.monotonic()
+    targets = build_targets(config, jobs)
+    scrapes = scraper_for(config.runtime.max_concurrent_scrapes).scrape_all(targets, deadline)
+    samples = [s for result in scrapes for s in result.samples]
+    reports = push_all(sinks if sinks is not None else build_sinks(config), samples, deadline)
+    return CycleResult(scrapes, reports, time.monotonic() - start)
+
+
+def push_all(sinks: Sequence[Sink], samples: Sequence[Sample], deadline: Deadline) -> list[SinkReport]:
+    """Push to each sink concurrently, so a slow or broken sink never holds up another."""
+    if not sinks:
+        return []
+
+    def push(sink: Sink) -> SinkReport:
+        try:
+            return sink.push(samples, deadline)
+        except Exception as exc:  # a bug in one sink must not sink the others
+            report = SinkReport(sink.name, sink.kind, offered=len(samples), failed=len(samples))
+            report.error(f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
+            return report
+
+    with ThreadPoolExecutor(max_workers=len(sinks), thread_name_prefix="sink") as pool:
+        return list(pool.map(push, sinks))

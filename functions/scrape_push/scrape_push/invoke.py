@@ -1,0 +1,59 @@
+"""What one Lambda invocation does: load the config, select jobs, run a cycle, summarise."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from aws_lambda_powertools import Logger
+
+from .config import ConfigLoadError, load_config
+from .config.model import Config
+from .cycle import run_cycle
+from .deadline import Deadline
+from .summary import summarise
+
+CONFIG_PARAMETER_ENV = "CONFIG_PARAMETER"
+
+logger = Logger(service="scrape-push", child=True)
+
+
+class EventError(ValueError):
+    """The invocation event is malformed or names jobs the configuration lacks."""
+
+
+def selected_jobs(event: object, config: Config) -> list[str] | None:
+    """``["a", "b"]`` for an event ``{"jobs": ["a", "b"]}``; ``None`` (all jobs) otherwise."""
+    if not isinstance(event, Mapping) or "jobs" not in event:
+        return None
+    jobs = event["jobs"]
+    if not isinstance(jobs, list) or not all(isinstance(j, str) for j in jobs):
+        raise EventError('event "jobs" must be a list of job names')
+    known = {job.job_name for job in config.scrape_configs}
+    unknown = sorted(set(jobs) - known)
+    if unknown:
+        raise EventError(f"event names job(s) not in the configuration: {', '.join(unknown)}")
+    return list(dict.fromkeys(jobs))
+
+
+def handle(event: object, context: object) -> dict[str, object]:
+    """Run one cycle. Configuration and event errors raise: the invocation fails and pushes nothing."""
+    parameter = os.environ.get(CONFIG_PARAMETER_ENV)
+    if not parameter:
+        raise ConfigLoadError(f"environment variable {CONFIG_PARAMETER_ENV} is not set")
+    loaded = load_config(parameter)
+    jobs = selected_jobs(event, loaded.config)
+    deadline = Deadline.from_context(context)
+    cycle = run_cycle(loaded.config, jobs, deadline)
+    summary = summarise(cycle, loaded, jobs)
+    for result in cycle.scrapes:
+        if not result.up:
+            logger.warning(
+                "scrape failed",
+                extra={"job": result.target.job, "url": result.target.url, "error": result.error},
+            )
+    for report in cycle.sinks:
+        if report.failed or report.dropped:
+            logger.warning("sink incomplete", extra={"sink": report.to_dict()})
+    logger.info("cycle done", extra={"summary": {k: v for k, v in summary.items() if k != "targets"}})
+    return summary

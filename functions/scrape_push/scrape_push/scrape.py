@@ -1,0 +1,172 @@
+"""The scrape stage: fetch each target's exposition concurrently, parse it, label it.
+
+A target that is down, slow, too large or serves garbage yields ``up 0`` with the reason;
+it never affects another target. Nothing here waits past the invocation's deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+from . import __version__
+from .deadline import Deadline
+from .labels import attach, synthetic
+from .model import Sample
+from .parse import ParseError, parse_exposition
+from .targets import Target
+
+ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+"""The Accept header Prometheus sends: OpenMetrics first, then text 0.0.4."""
+
+USER_AGENT = f"scrape-push/{__version__}"
+READ_CHUNK_BYTES = 64 * 1024
+
+
+class ScrapeError(Exception):
+    """The target could not be scraped; the message says why, without secrets."""
+
+
+@dataclass
+class ScrapeResult:
+    """What one target gave in one cycle: its samples (final labels and timestamps) or an error."""
+
+    target: Target
+    up: bool
+    duration: float
+    scraped: int
+    """How many samples the exposition held (``scrape_samples_scraped``)."""
+    error: str | None
+    samples: list[Sample] = field(default_factory=list)
+    """The exposition's samples followed by the synthetic ``up``/``scrape_*`` series."""
+
+
+class Scraper:
+    """Scrapes targets over a pooled HTTP session that survives warm invocations."""
+
+    def __init__(self, max_concurrency: int) -> None:
+        self.max_concurrency = max_concurrency
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=max_concurrency, pool_maxsize=max_concurrency)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def scrape_all(self, targets: Sequence[Target], deadline: Deadline) -> list[ScrapeResult]:
+        """Scrape every target concurrently; results come back in the targets' order."""
+        if not targets:
+            return []
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.max_concurrency, len(targets)), thread_name_prefix="scrape"
+        )
+        try:
+            futures = [pool.submit(self.scrape, t, deadline) for t in targets]
+            wait(futures, timeout=deadline.remaining(), return_when=FIRST_EXCEPTION)
+            return [self._result(f, t) for f, t in zip(futures, targets, strict=True)]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    def _result(future: Future[ScrapeResult], target: Target) -> ScrapeResult:
+        if future.done() and not future.cancelled():
+            error = future.exception()
+            if error is None:
+                return future.result()
+            return failed(target, 0.0, int(time.time() * 1000), f"internal error: {error!r}")
+        return failed(
+            target,
+            target.timeout,
+            int(time.time() * 1000),
+            "invocation deadline reached before the scrape finished",
+        )
+
+    def scrape(self, target: Target, deadline: Deadline) -> ScrapeResult:
+        """Scrape one target; never raises for the target's own faults."""
+        scrape_ms = int(time.time() * 1000)
+        start = time.monotonic()
+        try:
+            body, content_type = self.fetch(target, deadline)
+            samples = parse_exposition(body, content_type)
+        except ScrapeError as exc:
+            return failed(target, time.monotonic() - start, scrape_ms, str(exc))
+        except ParseError as exc:
+            return failed(target, time.monotonic() - start, scrape_ms, f"invalid exposition: {exc}")
+        duration = time.monotonic() - start
+        scraped = len(samples)
+        attach(samples, target, scrape_ms)
+        samples.extend(
+            synthetic(target, up=True, duration=duration, scraped=scraped, kept=scraped, scrape_ms=scrape_ms)
+        )
+        return ScrapeResult(target, True, duration, scraped, None, samples)
+
+    def fetch(self, target: Target, deadline: Deadline) -> tuple[bytes, str | None]:
+        """GET the target's URL within its timeout and body-size limit."""
+        timeout = deadline.bound(target.timeout)
+        if timeout <= 0:
+            raise ScrapeError("no time left in the invocation to scrape")
+        give_up = time.monotonic() + timeout
+        headers = {
+            "Accept": ACCEPT,
+            "Accept-Encoding": "gzip",
+            "User-Agent": USER_AGENT,
+            "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout:g}",
+        }
+        try:
+            with self.session.get(
+                target.url, headers=headers, timeout=(timeout, timeout), stream=True
+            ) as response:
+                if response.status_code != 200:
+                    raise ScrapeError(f"server returned HTTP status {response.status_code} {response.reason}")
+                body = _read_capped(response, target.body_size_limit, give_up, timeout)
+                return body, response.headers.get("Content-Type")
+        except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
+            raise ScrapeError(f"timed out after {timeout:g}s") from None
+        except requests.ConnectionError as exc:
+            raise ScrapeError(f"connection failed: {_root_cause(exc)}") from None
+        except urllib3.exceptions.DecodeError:
+            raise ScrapeError("response body could not be decompressed") from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise ScrapeError(f"request failed: {_root_cause(exc)}") from None
+
+
+def _read_capped(response: requests.Response, limit: int, give_up: float, timeout: float) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.raw.stream(READ_CHUNK_BYTES, decode_content=True):
+        size += len(chunk)
+        if size > limit:
+            raise ScrapeError(f"body size limit of {limit} bytes exceeded")
+        if time.monotonic() > give_up:
+            raise ScrapeError(f"timed out after {timeout:g}s")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost cause's message: short, and free of the URL (which may carry credentials)."""
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+def failed(target: Target, duration: float, scrape_ms: int, error: str) -> ScrapeResult:
+    """The result of a failed scrape: only the synthetic series, with ``up 0``."""
+    return ScrapeResult(
+        target,
+        False,
+        duration,
+        0,
+        error,
+        synthetic(target, up=False, duration=duration, scraped=0, kept=0, scrape_ms=scrape_ms),
+    )

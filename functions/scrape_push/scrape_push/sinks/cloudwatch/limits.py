@@ -1,0 +1,29 @@
+"""CloudWatch's documented limits for PutMetricData (Amazon CloudWatch API Reference:
+PutMetricData, MetricDatum and Dimension; CloudWatch service quotas)."""
+
+MAX_DATUMS_PER_REQUEST = 1000
+"""PutMetricData: at most 1,000 metrics (MetricDatum items) per request."""
+
+MAX_REQUEST_BYTES = 1_000_000
+"""PutMetricData: a request is limited to 1 MB; kept in decimal to stay clear of the edge."""
+
+MAX_DIMENSIONS = 30
+"""MetricDatum: at most 30 dimensions per metric."""
+
+MAX_NAME_LENGTH = 255
+"""MetricName and Dimension Name: 1 to 255 characters."""
+
+MAX_DIMENSION_VALUE_LENGTH = 1024
+"""Dimension Value: 1 to 1,024 characters."""
+
+MAX_ABS_VALUE = 2.0**360
+"""MetricDatum Value: must lie within -2^360 to 2^360; NaN and ±Infinity are not supported."""
+
+MIN_ABS_VALUE = 2.0**-360
+"""Older references also reject non-zero magnitudes below 2^-360; such values are sent as 0."""
+
+MAX_PAST_SECONDS = 14 * 86400
+"""MetricDatum Timestamp: at most two weeks in the past."""
+
+MAX_FUTURE_SECONDS = 2 * 3600
+"""MetricDatum Timestamp: at most two hours in the future."""

@@ -1,0 +1,57 @@
+"""Sending PutMetricData requests: concurrent, isolated, bounded by the deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ...deadline import Deadline
+from ..base import SinkReport
+from .convert import Datum
+
+MIN_SECONDS_TO_SEND = 1.0
+"""A request is not started with less time than this left before the deadline."""
+
+MAX_ERROR_CHARS = 256
+
+
+def put_all(
+    client: Any,
+    namespace: str,
+    batches: Sequence[Sequence[Datum]],
+    *,
+    deadline: Deadline,
+    report: SinkReport,
+    max_concurrency: int,
+) -> None:
+    """Send every batch; a failed request is counted in ``report`` and never stops the others."""
+    if not batches:
+        return
+
+    def send(batch: Sequence[Datum]) -> tuple[int, str | None]:
+        if deadline.remaining() < MIN_SECONDS_TO_SEND:
+            return len(batch), "not sent: invocation deadline reached"
+        try:
+            client.put_metric_data(Namespace=namespace, MetricData=[d.payload for d in batch])
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            message = f"{err.get('Code', 'Error')}: {err.get('Message', '')}"[:MAX_ERROR_CHARS]
+            return len(batch), f"PutMetricData rejected: {message}"
+        except BotoCoreError as exc:
+            return len(batch), f"PutMetricData failed: {str(exc)[:MAX_ERROR_CHARS]}"
+        return 0, None
+
+    workers = max(1, min(max_concurrency, len(batches)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudwatch") as pool:
+        outcomes = list(pool.map(send, batches))
+    for batch, (failed, error) in zip(batches, outcomes, strict=True):
+        report.requests += 1
+        if error is None:
+            report.sent += len(batch)
+        else:
+            report.failed += failed
+            report.failed_requests += 1
+            report.error(error)

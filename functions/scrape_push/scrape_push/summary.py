@@ -1,0 +1,37 @@
+"""The JSON summary an invocation returns (and logs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .config.source import LoadedConfig
+from .cycle import CycleResult
+from .scrape import ScrapeResult
+
+
+def target_summary(result: ScrapeResult) -> dict[str, object]:
+    return {
+        "job": result.target.job,
+        "instance": result.target.instance,
+        "url": result.target.url,
+        "up": 1 if result.up else 0,
+        "duration_seconds": round(result.duration, 6),
+        "samples": result.scraped,
+        "error": result.error,
+    }
+
+
+def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | None) -> dict[str, object]:
+    """Everything a user needs to see what happened: per target and per sink."""
+    up = sum(1 for r in cycle.scrapes if r.up)
+    return {
+        "ok": all(report.ok for report in cycle.sinks),
+        "config": {"source": loaded.source, "digest": loaded.digest},
+        "jobs": sorted(jobs) if jobs is not None else [j.job_name for j in loaded.config.scrape_configs],
+        "targets_up": up,
+        "targets_down": len(cycle.scrapes) - up,
+        "samples": cycle.samples,
+        "duration_seconds": round(cycle.duration, 6),
+        "targets": [target_summary(r) for r in cycle.scrapes],
+        "sinks": [report.to_dict() for report in cycle.sinks],
+    }

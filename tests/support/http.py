@@ -1,0 +1,91 @@
+"""Real HTTP servers on 127.0.0.1 for exposition endpoints with scripted behaviour."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_FORMAT = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+
+@dataclass
+class Response:
+    """What the endpoint answers: status, body, content type; optionally gzip or a hang."""
+
+    body: bytes = b""
+    content_type: str = TEXT_FORMAT
+    status: int = 200
+    gzip: bool = False
+    hang: threading.Event | None = None
+    """When set, the handler waits on this event before answering (a stuck target)."""
+
+
+@dataclass
+class Endpoint:
+    """A running endpoint; ``respond`` may be replaced between scrapes."""
+
+    server: ThreadingHTTPServer
+    respond: Callable[[str], Response]
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"{host}:{port}"
+
+
+def _handler(endpoint_ref: list[Endpoint]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            endpoint = endpoint_ref[0]
+            endpoint.requests.append({"path": self.path, **{k: v for k, v in self.headers.items()}})
+            response = endpoint.respond(self.path)
+            if response.hang is not None:
+                response.hang.wait(30)
+            body = gzip.compress(response.body) if response.gzip else response.body
+            try:
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                if response.gzip:
+                    self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve(respond: Callable[[str], Response] | Response) -> Iterator[Endpoint]:
+    """Serve ``respond`` (a fixed ``Response`` or a function of the path) until the block exits."""
+    ref: list[Endpoint] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(ref))
+    server.daemon_threads = True
+    fixed = respond if isinstance(respond, Response) else None
+    ref.append(Endpoint(server, (lambda _path: fixed) if fixed is not None else respond))  # type: ignore[arg-type,return-value]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ref[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def refused_address() -> str:
+    """``127.0.0.1:port`` where nothing listens (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
