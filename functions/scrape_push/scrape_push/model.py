@@ -62,6 +62,11 @@ class Sample:
     timestamp_ms: int | None = None
     family: Family = UNTYPED
     exemplar: Exemplar | None = field(default=None)
+    cache: dict[str, object] | None = field(default=None, repr=False, compare=False)
+    """Per-series scratch space shared by every warm scrape of the same series (set by the
+    parse stage's series cache once the final labels are known, else ``None``). A sink may
+    keep its encoding of ``(name, labels)`` here under a key that includes its own config
+    identity, so a warm scrape skips re-encoding."""
 
     def label(self, name: str) -> str | None:
         """Return the value of label ``name``, or ``None`` when the series lacks it."""
