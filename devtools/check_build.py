@@ -1,6 +1,6 @@
 """Check a ``sam build`` output tree: the right files, and only aarch64 / CPython 3.13 binaries.
 
-    python -m devtools.check_build .aws-sam/build
+python -m devtools.check_build .aws-sam/build
 """
 
 from __future__ import annotations
@@ -43,7 +43,11 @@ def problems(build: Path) -> list[str]:
         if ".cpython-" in so.name and ".cpython-313-" not in so.name:
             found.append(f"{so.relative_to(build)} is not built for CPython 3.13")
     for wheel in layer.glob("*.dist-info/WHEEL"):
-        tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
+        tags = [
+            line.split(":", 1)[1].strip()
+            for line in wheel.read_text().splitlines()
+            if line.startswith("Tag:")
+        ]
         if tags and not any(t.endswith("-any") or "aarch64" in t for t in tags):
             found.append(f"{wheel.parent.name} has wheel tags {tags}, not aarch64")
     size = sum(p.stat().st_size for p in build.rglob("*") if p.is_file())

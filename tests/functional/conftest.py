@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from scrape_push import aws
 
 from devtools import processes
 from devtools.local_invoke import LocalContext
-from scrape_push import aws
 from tests.support.strict_cloudwatch import StrictCloudWatch
 
 PARAMETER = "/scrape-push/config"
@@ -39,8 +39,9 @@ class Emulated:
         return boto3.client(service, region_name="us-east-1", endpoint_url=self.url)
 
     def put_config(self, text: str, name: str = PARAMETER, secure: bool = False) -> None:
-        self.client("ssm").put_parameter(Name=name, Value=text, Type="SecureString" if secure else "String",
-                                         Overwrite=True)
+        self.client("ssm").put_parameter(
+            Name=name, Value=text, Type="SecureString" if secure else "String", Overwrite=True
+        )
 
     def invoke(self, event: Any = None, timeout: float = 30.0) -> Any:
         import app

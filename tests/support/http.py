@@ -44,7 +44,7 @@ def _handler(endpoint_ref: list[Endpoint]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             endpoint = endpoint_ref[0]
-            endpoint.requests.append({"path": self.path, **{k: v for k, v in self.headers.items()}})
+            endpoint.requests.append({"path": self.path, **dict(self.headers.items())})
             response = endpoint.respond(self.path)
             if response.hang is not None:
                 response.hang.wait(30)

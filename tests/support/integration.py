@@ -28,7 +28,9 @@ def unavailable(reason: str) -> None:
 def binary(name: str, *candidates: str, package: str = "") -> str:
     """The path of executable ``name`` (or the first of ``candidates`` that exists)."""
     for candidate in (name, *candidates):
-        found = shutil.which(candidate) or (candidate if os.path.isabs(candidate) and os.access(candidate, os.X_OK) else None)
+        found = shutil.which(candidate) or (
+            candidate if os.path.isabs(candidate) and os.access(candidate, os.X_OK) else None
+        )
         if found:
             return found
     hint = f" (Debian package {package})" if package else ""

@@ -11,7 +11,7 @@ import gzip
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 MAX_DATUMS = 1000
@@ -22,10 +22,33 @@ MAX_DIMENSION_VALUE = 1024
 MAX_VALUES = 150
 MAX_ABS = 2.0**360
 UNITS = {
-    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
-    "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second",
-    "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second",
-    "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
 }
 _ASCII_PRINTABLE = re.compile(r"^[\x20-\x7e]+$")
 
@@ -57,7 +80,7 @@ class StrictCloudWatch:
         data = params.get("MetricData", [])
         if not 1 <= len(data) <= MAX_DATUMS:
             self._fail(f"{len(data)} datums in one request (1..{MAX_DATUMS} allowed)")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for index, datum in enumerate(data):
             self._check_datum(f"MetricData[{index}]", datum, now)
 
@@ -92,11 +115,18 @@ class StrictCloudWatch:
             self._fail(f"{where}: unit {datum['Unit']!r}")
 
     def _check_dimension(self, where: str, name: str, value: str) -> None:
-        if not 1 <= len(name) <= MAX_NAME or not _ASCII_PRINTABLE.match(name) or name.startswith(":") \
-                or not name.strip():
+        if (
+            not 1 <= len(name) <= MAX_NAME
+            or not _ASCII_PRINTABLE.match(name)
+            or name.startswith(":")
+            or not name.strip()
+        ):
             self._fail(f"{where}: dimension name {name!r}")
-        if not 1 <= len(value) <= MAX_DIMENSION_VALUE or not _ASCII_PRINTABLE.match(value) \
-                or not value.strip():
+        if (
+            not 1 <= len(value) <= MAX_DIMENSION_VALUE
+            or not _ASCII_PRINTABLE.match(value)
+            or not value.strip()
+        ):
             self._fail(f"{where}: dimension {name} value {value!r}")
 
     def _check_body(self, request: Any, **_: Any) -> None:

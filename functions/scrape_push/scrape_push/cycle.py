@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .config.model import Config
@@ -43,15 +45,34 @@ class CycleResult:
         return sum(len(r.samples) for r in self.scrapes)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a cycle allocates its samples.
+
+    A cycle creates hundreds of thousands of small acyclic objects; with the collector on,
+    CPython keeps re-scanning the growing heap (about half the CPU of a 100k-sample cycle in
+    bench/bench_cloudwatch.py). Reference counting still frees everything as usual; the
+    collector resumes afterwards for whatever cycles were made.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run_cycle(
     config: Config, jobs: Sequence[str] | None, deadline: Deadline, sinks: Sequence[Sink] | None = None
 ) -> CycleResult:
     """Scrape every target of ``jobs`` (all jobs when ``None``) and push to every sink."""
     start = time.monotonic()
-    targets = build_targets(config, jobs)
-    scrapes = scraper_for(config.runtime.max_concurrent_scrapes).scrape_all(targets, deadline)
-    samples = [s for result in scrapes for s in result.samples]
-    reports = push_all(sinks if sinks is not None else build_sinks(config), samples, deadline)
+    with gc_paused():
+        targets = build_targets(config, jobs)
+        scrapes = scraper_for(config.runtime.max_concurrent_scrapes).scrape_all(targets, deadline)
+        samples = [s for result in scrapes for s in result.samples]
+        reports = push_all(sinks if sinks is not None else build_sinks(config), samples, deadline)
     return CycleResult(scrapes, reports, time.monotonic() - start)
 
 

@@ -117,8 +117,17 @@ class _Decoder:
             try:
                 check()
             except FieldError as exc:
-                self.fail(join_key(path, exc.key) if exc.key else path, str(exc))
+                self.fail(_join_relative(path, exc.key), str(exc))
         return obj
+
+
+def _join_relative(path: str, relative: str | None) -> str:
+    """``path`` extended by a relative key path such as ``targets[0]`` or ``a.b``."""
+    if not relative:
+        return path
+    if relative.startswith("[") or not path:
+        return path + relative
+    return f"{path}.{relative}"
 
 
 def _has_default(f: dataclasses.Field[Any]) -> bool:

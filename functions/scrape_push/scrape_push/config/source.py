@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities import parameters
 from .. import aws
 from .decode import decode
 from .document import load_document
-from .errors import ConfigLoadError
+from .errors import ConfigError, ConfigLoadError
 from .model import Config
 
 
@@ -38,7 +38,10 @@ def parse_config(text: str, source: str = "") -> LoadedConfig:
     cached = _decoded.get(digest)
     if cached is not None and cached.source == source:
         return cached
-    data, lines = load_document(text)
+    try:
+        data, lines = load_document(text)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, source) from None
     loaded = LoadedConfig(decode(Config, data, lines, source), source, digest)
     _decoded.clear()
     _decoded[digest] = loaded

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from ...model import Sample
 from .limits import (
@@ -35,6 +34,17 @@ _HASH_CHARS = 8
 # JSON, CBOR), so sizing requests by it keeps every protocol under the byte limit.
 _MEMBER_PREFIX = len("MetricData.member.1000.")
 _REQUEST_OVERHEAD = len("Action=PutMetricData&Version=2010-08-01&Namespace=")
+_FIXED_DATUM_BYTES = (
+    4 * _MEMBER_PREFIX
+    + len("MetricName=&")
+    + len("Timestamp=2000-01-01T00:00:00.000Z&")
+    + len("Value=&")
+    + len("StorageResolution=60&")
+)
+_DIMENSION_BYTES = 2 * (_MEMBER_PREFIX + len("Dimensions.member.30.Name=&"))
+_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_URL_ESCAPED = {c: "%XX" for c in range(0x80) if chr(c) not in _URL_SAFE}
+_INFINITIES = (math.inf, -math.inf)
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,18 @@ class Conversion:
     """Per metric name: series dropped because another series had the same dimensions."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """What a series always becomes for one sink: computed once, reused for every sample."""
+
+    name: str
+    dimensions: list[dict[str, str]]
+    key: tuple[str, tuple[tuple[str, str], ...]]
+    size: int
+    """Worst-case encoded size of everything but the value."""
+    adjustments: tuple[str, ...]
+
+
 def to_datums(samples: Iterable[Sample], rules: DatumRules, now_ms: int) -> Conversion:
     """Translate samples into datums, dropping (and counting) what CloudWatch would reject.
 
@@ -72,52 +94,120 @@ def to_datums(samples: Iterable[Sample], rules: DatumRules, now_ms: int) -> Conv
     add the label that tells them apart to ``dimensions``).
     """
     result = Conversion()
-    dropped, adjusted = result.dropped, result.adjusted
+    dropped, adjusted, datums = result.dropped, result.adjusted, result.datums
     earliest = now_ms - MAX_PAST_SECONDS * 1000
     latest = now_ms + MAX_FUTURE_SECONDS * 1000
-    names: dict[str, str] = {}
-    seen: set[tuple[str, tuple[tuple[str, str], ...], int]] = set()
+    builder = _SeriesBuilder(rules)
+    stamps: dict[int, datetime] = {}
+    seen: set[tuple[tuple[str, tuple[tuple[str, str], ...]], int]] = set()
+    resolution = rules.storage_resolution
     for sample in samples:
         value = sample.value
-        if math.isnan(value) or math.isinf(value):
+        if math.isnan(value) or value in _INFINITIES:
             dropped["nan_or_inf"] += 1
             continue
-        if abs(value) > MAX_ABS_VALUE:
+        if not -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:
             dropped["value_out_of_range"] += 1
             continue
-        if value != 0.0 and abs(value) < MIN_ABS_VALUE:
+        if value != 0.0 and -MIN_ABS_VALUE < value < MIN_ABS_VALUE:
             adjusted["value_underflow_sent_as_zero"] += 1
             value = 0.0
         timestamp_ms = sample.timestamp_ms if sample.timestamp_ms is not None else now_ms
         if not earliest <= timestamp_ms <= latest:
             dropped["timestamp_out_of_range"] += 1
             continue
-        name = names.get(sample.name)
-        if name is None:
-            name = names[sample.name] = clean_name(sample.name, adjusted, "metric_name")
-        dims = dimensions(sample, rules.dimensions, adjusted)
-        key = (name, tuple((d["Name"], d["Value"]) for d in dims), timestamp_ms)
-        if key in seen:
+        series = builder.series(sample)
+        if (series.key, timestamp_ms) in seen:
             dropped["dimension_collision"] += 1
-            result.collisions[name] += 1
+            result.collisions[series.name] += 1
             continue
-        seen.add(key)
-        result.datums.append(_datum(name, dims, value, timestamp_ms, rules.storage_resolution))
+        seen.add((series.key, timestamp_ms))
+        if series.adjustments:
+            adjusted.update(series.adjustments)
+        stamp = stamps.get(timestamp_ms)
+        if stamp is None:
+            stamp = stamps[timestamp_ms] = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+        payload: dict[str, Any] = {
+            "MetricName": series.name,
+            "Timestamp": stamp,
+            "Value": value,
+            "StorageResolution": resolution,
+        }
+        if series.dimensions:
+            payload["Dimensions"] = series.dimensions
+        datums.append(Datum(payload, series.size + len(repr(value))))
     return result
+
+
+class _SeriesBuilder:
+    """Builds ``_Series`` entries, remembering cleaned names and values (they repeat a lot)."""
+
+    def __init__(self, rules: DatumRules) -> None:
+        self.wanted = rules.dimensions[:MAX_DIMENSIONS]
+        self.cache_key = f"cloudwatch:{rules!r}"
+        self.local: dict[tuple[str, tuple[tuple[str, str], ...]], _Series] = {}
+        self.names: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.values: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+
+    def series(self, sample: Sample) -> _Series:
+        """The entry for ``sample``: from the warm series cache, this call's, or computed."""
+        shared = sample.cache
+        if shared is not None:
+            found = shared.get(self.cache_key)
+            if isinstance(found, _Series):
+                return found
+        key = (sample.name, sample.labels)
+        series = self.local.get(key)
+        if series is None:
+            series = self.local[key] = self.build(sample)
+        if shared is not None:
+            shared[self.cache_key] = series
+        return series
+
+    def build(self, sample: Sample) -> _Series:
+        name, adjustments = self.name(sample.name, "metric_name")
+        size = _FIXED_DATUM_BYTES + _encoded_length(name)
+        labels = dict(sample.labels)
+        dims: list[dict[str, str]] = []
+        for label in self.wanted:
+            raw = labels.get(label)
+            if raw is None:
+                continue
+            value, value_adjustments = self.value(raw)
+            adjustments += value_adjustments
+            if value is not None:
+                dim_name, name_adjustments = self.name(label, "dimension_name")
+                adjustments += name_adjustments
+                dims.append({"Name": dim_name, "Value": value})
+                size += _DIMENSION_BYTES + _encoded_length(dim_name) + _encoded_length(value)
+        key = (name, tuple((d["Name"], d["Value"]) for d in dims))
+        return _Series(name, dims, key, size, adjustments)
+
+    def name(self, raw: str, what: str) -> tuple[str, tuple[str, ...]]:
+        found = self.names.get(raw)
+        if found is None:
+            adjusted: Counter[str] = Counter()
+            found = self.names[raw] = (clean_name(raw, adjusted, what), tuple(adjusted.elements()))
+        return found
+
+    def value(self, raw: str) -> tuple[str | None, tuple[str, ...]]:
+        found = self.values.get(raw)
+        if found is None:
+            adjusted: Counter[str] = Counter()
+            found = self.values[raw] = (clean_value(raw, adjusted), tuple(adjusted.elements()))
+        return found
+
+
+def _encoded_length(text: str) -> int:
+    """Length once URL-encoded (the query protocol's worst case): unsafe characters take 3."""
+    return len(text.translate(_URL_ESCAPED))
 
 
 def dimensions(sample: Sample, wanted: Sequence[str], adjusted: Counter[str]) -> list[dict[str, str]]:
     """The sample's labels named in ``wanted`` (in that order) as CloudWatch dimensions."""
-    labels = dict(sample.labels)
-    out: list[dict[str, str]] = []
-    for label in wanted[:MAX_DIMENSIONS]:
-        raw = labels.get(label)
-        if raw is None:
-            continue
-        value = clean_value(raw, adjusted)
-        if value is not None:
-            out.append({"Name": clean_name(label, adjusted, "dimension_name"), "Value": value})
-    return out
+    series = _SeriesBuilder(DatumRules(tuple(wanted))).build(sample)
+    adjusted.update(a for a in series.adjustments if not a.startswith("metric_name"))
+    return series.dimensions
 
 
 def clean_name(name: str, adjusted: Counter[str], what: str) -> str:
@@ -139,7 +229,7 @@ def clean_value(value: str, adjusted: Counter[str]) -> str | None:
 
 
 def _ascii(text: str, adjusted: Counter[str], what: str) -> str:
-    if all(c in _PRINTABLE_ASCII for c in text):
+    if text.isascii() and text.isprintable():
         return text
     adjusted[f"{what}_non_ascii"] += 1
     return "".join(c if c in _PRINTABLE_ASCII else "_" for c in text)
@@ -154,28 +244,9 @@ def _shorten(text: str, original: str, limit: int, adjusted: Counter[str], what:
     return f"{text[: limit - _HASH_CHARS - 1]}~{digest}"
 
 
-def _datum(name: str, dims: list[dict[str, str]], value: float, timestamp_ms: int, resolution: int) -> Datum:
-    payload: dict[str, Any] = {
-        "MetricName": name,
-        "Timestamp": datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC),
-        "Value": value,
-        "StorageResolution": resolution,
-    }
-    size = _MEMBER_PREFIX + len("MetricName=&") + len(quote(name, safe=""))
-    size += _MEMBER_PREFIX + len("Timestamp=2000-01-01T00:00:00.000Z&")
-    size += _MEMBER_PREFIX + len("Value=&") + len(repr(value))
-    size += _MEMBER_PREFIX + len("StorageResolution=60&")
-    if dims:
-        payload["Dimensions"] = dims
-        for d in dims:
-            size += 2 * (_MEMBER_PREFIX + len("Dimensions.member.30.Name=&"))
-            size += len(quote(d["Name"], safe="")) + len(quote(d["Value"], safe=""))
-    return Datum(payload, size)
-
-
 def partition(datums: Sequence[Datum], namespace: str) -> list[list[Datum]]:
     """Pack datums, in order, into requests within the count and byte limits."""
-    overhead = _REQUEST_OVERHEAD + len(quote(namespace, safe=""))
+    overhead = _REQUEST_OVERHEAD + _encoded_length(namespace)
     batches: list[list[Datum]] = []
     current: list[Datum] = []
     size = overhead
@@ -192,4 +263,4 @@ def partition(datums: Sequence[Datum], namespace: str) -> list[list[Datum]]:
 
 def request_size(batch: Sequence[Datum], namespace: str) -> int:
     """The worst-case encoded size of one request (what ``partition`` keeps under the limit)."""
-    return _REQUEST_OVERHEAD + len(quote(namespace, safe="")) + sum(d.size for d in batch)
+    return _REQUEST_OVERHEAD + _encoded_length(namespace) + sum(d.size for d in batch)

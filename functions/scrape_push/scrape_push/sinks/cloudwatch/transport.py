@@ -42,6 +42,8 @@ def put_all(
             return len(batch), f"PutMetricData rejected: {message}"
         except BotoCoreError as exc:
             return len(batch), f"PutMetricData failed: {str(exc)[:MAX_ERROR_CHARS]}"
+        except Exception as exc:  # whatever goes wrong with one request must not stop the others
+            return len(batch), f"PutMetricData failed: {type(exc).__name__}: {str(exc)[:MAX_ERROR_CHARS]}"
         return 0, None
 
     workers = max(1, min(max_concurrency, len(batches)))

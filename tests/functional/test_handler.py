@@ -1,0 +1,259 @@
+"""The real handler, end to end: emulated SSM and CloudWatch (moto server), real HTTP targets."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary, start_http_server
+from scrape_push import aws
+from scrape_push.config import ConfigError, ConfigLoadError
+
+from tests.functional.conftest import Emulated
+from tests.support.http import OPENMETRICS_FORMAT, Response, refused_address, serve
+
+NAMESPACE = "FunctionalTest"
+
+
+def config(*jobs: str, dimensions: str = "[job, instance, method, le, quantile, code]") -> str:
+    return (
+        "scrape_configs:\n"
+        + "".join(jobs)
+        + f"cloudwatch:\n  - namespace: {NAMESPACE}\n    dimensions: {dimensions}\n"
+    )
+
+
+def job(name: str, *targets: str, timeout: str = "2s", extra: str = "") -> str:
+    listed = ", ".join(f'"{t}"' for t in targets)
+    head = f"  - job_name: {name}\n    scrape_timeout: {timeout}\n{extra}"
+    return head + f"    static_configs:\n      - targets: [{listed}]\n"
+
+
+@pytest.fixture
+def app_target() -> Iterator[str]:
+    """A real prometheus_client app with a counter, gauge, histogram and summary."""
+    registry = CollectorRegistry()
+    requests_total = Counter("app_requests", "Requests", ["method"], registry=registry)
+    Gauge("app_temperature_celsius", "Temperature", registry=registry).set(21.5)
+    latency = Histogram("app_latency_seconds", "Latency", buckets=(0.1, 1.0), registry=registry)
+    size = Summary("app_size_bytes", "Sizes", registry=registry)
+    requests_total.labels("GET").inc(3)
+    requests_total.labels("POST").inc(1)
+    for value in (0.05, 0.5, 5.0):
+        latency.observe(value)
+    size.observe(100)
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def read_back(emulated: Emulated, name: str, **dims: str) -> list[float]:
+    cloudwatch = emulated.client("cloudwatch")
+    now = datetime.now(UTC)
+    result = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "q",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": NAMESPACE,
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+                    },
+                    "Period": 60,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        StartTime=now - timedelta(minutes=10),
+        EndTime=now + timedelta(minutes=5),
+    )
+    return list(result["MetricDataResults"][0]["Values"])
+
+
+def metric_names(emulated: Emulated) -> set[str]:
+    pages = emulated.client("cloudwatch").get_paginator("list_metrics").paginate(Namespace=NAMESPACE)
+    return {m["MetricName"] for page in pages for m in page["Metrics"]}
+
+
+def sink(summary: dict[str, Any]) -> dict[str, Any]:
+    (report,) = summary["sinks"]
+    return dict(report)
+
+
+def test_scrape_and_push_a_real_app(emulated: Emulated, app_target: str) -> None:
+    emulated.put_config(config(job("app", app_target)))
+    summary = emulated.invoke()
+    (target,) = summary["targets"]
+    assert target["up"] == 1 and target["error"] is None and target["samples"] > 10
+    report = sink(summary)
+    assert report["ok"] and report["failed"] == 0 and report["dropped"] == {}
+    assert report["sent"] == summary["samples"] == target["samples"] + 4
+    base = {"job": "app", "instance": app_target}
+    assert read_back(emulated, "app_requests_total", **base, method="GET") == [3.0]
+    assert read_back(emulated, "app_temperature_celsius", **base) == [21.5]
+    assert read_back(emulated, "app_latency_seconds_bucket", **base, le="1.0") == [2.0]
+    assert read_back(emulated, "app_latency_seconds_count", **base) == [3.0]
+    assert read_back(emulated, "app_size_bytes_sum", **base) == [100.0]
+    assert read_back(emulated, "up", **base) == [1.0]
+    assert {"scrape_duration_seconds", "scrape_samples_scraped"} <= metric_names(emulated)
+    assert emulated.strict.requests, "the strict checker saw the requests"
+
+
+def test_jobs_event_restricts_the_cycle(emulated: Emulated, app_target: str) -> None:
+    emulated.put_config(config(job("app", app_target), job("other", refused_address())))
+    summary = emulated.invoke({"jobs": ["other"]})
+    assert summary["jobs"] == ["other"]
+    assert [t["job"] for t in summary["targets"]] == ["other"]
+
+
+def test_a_down_slow_or_garbage_target_never_affects_the_others(emulated: Emulated, app_target: str) -> None:
+    release = threading.Event()
+    garbage = Response(b"this is { not an exposition\n")
+    with serve(Response(hang=release)) as slow, serve(garbage) as bad, serve(Response(status=503)) as err:
+        refused = refused_address()
+        emulated.put_config(
+            config(
+                job("app", app_target),
+                job("refused", refused),
+                job("slow", slow.address, timeout="1s"),
+                job("garbage", bad.address),
+                job("error", err.address),
+            )
+        )
+        try:
+            summary = emulated.invoke()
+        finally:
+            release.set()
+    by_job = {t["job"]: t for t in summary["targets"]}
+    assert by_job["app"]["up"] == 1
+    assert by_job["refused"] == {
+        **by_job["refused"],
+        "up": 0,
+        "error": "connection failed: connection refused",
+    }
+    assert by_job["slow"]["error"] == "timed out after 1s"
+    assert by_job["garbage"]["error"].startswith("invalid exposition: ")
+    assert by_job["error"]["error"] == "server returned HTTP status 503 Service Unavailable"
+    assert summary["targets_up"] == 1 and summary["targets_down"] == 4
+    base = {"job": "refused", "instance": refused}
+    assert read_back(emulated, "up", **base) == [0.0]
+    assert read_back(emulated, "app_temperature_celsius", job="app", instance=app_target) == [21.5]
+    assert sink(summary)["failed"] == 0
+
+
+def test_openmetrics_gzip_and_body_size_limit(emulated: Emulated) -> None:
+    body = b"# TYPE om_value gauge\nom_value 42.0\n# EOF\n"
+    big = b"# TYPE big gauge\n" + b"".join(b'big{i="%d"} 1\n' % i for i in range(5000))
+    with serve(Response(body, OPENMETRICS_FORMAT, gzip=True)) as om, serve(Response(big)) as huge:
+        emulated.put_config(
+            config(job("om", om.address), job("huge", huge.address, extra="    body_size_limit: 10KB\n"))
+        )
+        summary = emulated.invoke()
+        assert "openmetrics-text" in om.requests[0]["Accept"].split(",")[0]
+        assert om.requests[0]["Accept-Encoding"] == "gzip"
+    by_job = {t["job"]: t for t in summary["targets"]}
+    assert by_job["om"]["up"] == 1 and by_job["om"]["samples"] == 1
+    assert by_job["huge"]["error"] == "body size limit of 10240 bytes exceeded"
+    assert read_back(emulated, "om_value", job="om", instance=by_job["om"]["instance"]) == [42.0]
+
+
+def test_nan_sample_is_dropped_and_counted_the_rest_delivered(emulated: Emulated) -> None:
+    body = b"a 1\nb NaN\nc +Inf\nd 4\n"
+    with serve(Response(body)) as target:
+        emulated.put_config(config(job("nan", target.address)))
+        summary = emulated.invoke()
+    report = sink(summary)
+    assert report["dropped"] == {"nan_or_inf": 2}
+    assert report["sent"] == 2 + 4
+    assert report["ok"]
+    assert {"a", "d"} <= metric_names(emulated)
+    assert not {"b", "c"} & metric_names(emulated)
+    assert all(not math.isnan(d["Value"]) for d in emulated.strict.datums)
+
+
+def test_2600_samples_are_split_into_requests_within_limits(emulated: Emulated) -> None:
+    body = b"".join(b'series_%d{i="%d"} %d\n' % (i, i, i) for i in range(2600))
+    with serve(Response(body)) as target:
+        emulated.put_config(config(job("big", target.address)))
+        summary = emulated.invoke()
+    report = sink(summary)
+    assert report["sent"] == 2604 and report["requests"] == 3
+    assert [len(r["MetricData"]) for r in emulated.strict.requests] == [1000, 1000, 604]
+    assert read_back(emulated, "series_2599", job="big", instance=target.address) == [2599.0]
+
+
+def test_a_rejected_request_does_not_stop_the_others(emulated: Emulated) -> None:
+    def mark(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["reject"] = params["MetricData"][0]["MetricName"] == "series_0"
+
+    def reject(context: dict[str, Any], **_: Any) -> Any:
+        if context.get("reject"):
+            return AWSResponse("http://test", 400, {}, None), {
+                "Error": {"Code": "InvalidParameterValue", "Message": "rejected by test"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+        return None
+
+    aws.session().events.register("before-parameter-build.cloudwatch.PutMetricData", mark)
+    aws.session().events.register("before-call.cloudwatch.PutMetricData", reject)
+    body = b"".join(b"series_%d %d\n" % (i, i) for i in range(1500))
+    with serve(Response(body)) as target:
+        emulated.put_config(config(job("big", target.address)))
+        summary = emulated.invoke()
+    report = sink(summary)
+    assert (report["sent"], report["failed"], report["failed_requests"]) == (504, 1000, 1)
+    assert report["errors"] == ["PutMetricData rejected: InvalidParameterValue: rejected by test"]
+    assert not report["ok"] and not summary["ok"]
+    assert "series_1499" in metric_names(emulated)
+    assert "series_0" not in metric_names(emulated)
+
+
+def test_secure_string_config_and_per_service_endpoints(
+    emulated: Emulated, app_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulated.put_config(config(job("app", app_target)), secure=True)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{refused_address()}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", emulated.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", emulated.url)
+    summary = emulated.invoke()
+    assert summary["targets_up"] == 1 and sink(summary)["ok"]
+
+
+BAD_CONFIGS = {
+    "unknown key": (
+        "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targts: []\n",
+        "scrape_configs[0].static_configs[0].targts: unknown key (line 4)",
+    ),
+    "wrong type": (
+        "scrape_configs:\n  - job_name: a\n    scrape_timeout: 5\n",
+        "scrape_configs[0].scrape_timeout: expected a duration",
+    ),
+    "invalid YAML": ("scrape_configs: [\n", "invalid YAML"),
+}
+
+
+@pytest.mark.parametrize("text,message", BAD_CONFIGS.values(), ids=BAD_CONFIGS.keys())
+def test_invalid_config_fails_loudly_and_pushes_nothing(
+    emulated: Emulated, app_target: str, text: str, message: str
+) -> None:
+    emulated.put_config(text + f"cloudwatch:\n  - namespace: {NAMESPACE}\n")
+    with pytest.raises(ConfigError) as caught:
+        emulated.invoke()
+    assert message in str(caught.value)
+    assert "SSM parameter /scrape-push/config" in str(caught.value)
+    assert emulated.strict.requests == []
+
+
+def test_missing_parameter_fails_loudly(emulated: Emulated) -> None:
+    with pytest.raises(ConfigLoadError, match="cannot read SSM parameter '/scrape-push/config'"):
+        emulated.invoke()

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+from scrape_push.labels import attach, merge_labels, synthetic
+from scrape_push.model import Labels, Sample
+from scrape_push.targets import Target
+
+TARGET: Labels = (("instance", "h:1"), ("job", "api"))
+
+CASES = {
+    "no conflict": ((("code", "200"),), False, (("code", "200"), ("instance", "h:1"), ("job", "api"))),
+    "conflict kept as exported_": (
+        (("job", "batch"),),
+        False,
+        (("exported_job", "batch"), ("instance", "h:1"), ("job", "api")),
+    ),
+    "exported_ taken too": (
+        (("exported_job", "x"), ("job", "y")),
+        False,
+        (("exported_exported_job", "y"), ("exported_job", "x"), ("instance", "h:1"), ("job", "api")),
+    ),
+    "honor_labels keeps exposed value": ((("job", "batch"),), True, (("instance", "h:1"), ("job", "batch"))),
+}
+
+
+@pytest.mark.parametrize("exposed,honor,expected", CASES.values(), ids=CASES.keys())
+def test_merge_labels_follows_prometheus(exposed: Labels, honor: bool, expected: Labels) -> None:
+    assert merge_labels(exposed, TARGET, honor) == expected
+
+
+def test_external_labels_never_override() -> None:
+    merged = merge_labels((("region", "us"),), TARGET, False, (("region", "eu"), ("stage", "prod")))
+    assert dict(merged)["region"] == "us"
+    assert dict(merged)["stage"] == "prod"
+
+
+def _target(honor_timestamps: bool = True) -> Target:
+    return Target("api", "http://h:1/metrics", TARGET, (), 10.0, 60.0, False, honor_timestamps, 1 << 20)
+
+
+def test_attach_sets_scrape_time_unless_exposition_has_one() -> None:
+    samples = [Sample("a", (), 1.0), Sample("b", (), 2.0, timestamp_ms=1234)]
+    attach(samples, _target(), 5000)
+    assert [s.timestamp_ms for s in samples] == [5000, 1234]
+    assert samples[0].labels == TARGET
+
+
+def test_attach_ignores_exposed_timestamps_when_not_honored() -> None:
+    samples = [Sample("b", (), 2.0, timestamp_ms=1234)]
+    attach(samples, _target(honor_timestamps=False), 5000)
+    assert samples[0].timestamp_ms == 5000
+
+
+def test_synthetic_series() -> None:
+    series = synthetic(_target(), up=False, duration=0.5, scraped=0, kept=0, scrape_ms=7)
+    assert [(s.name, s.value) for s in series] == [
+        ("up", 0.0),
+        ("scrape_duration_seconds", 0.5),
+        ("scrape_samples_scraped", 0.0),
+        ("scrape_samples_post_metric_relabeling", 0.0),
+    ]
+    assert all(s.labels == TARGET and s.timestamp_ms == 7 for s in series)
