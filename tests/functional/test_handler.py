@@ -257,3 +257,33 @@ def test_invalid_config_fails_loudly_and_pushes_nothing(
 def test_missing_parameter_fails_loudly(emulated: Emulated) -> None:
     with pytest.raises(ConfigLoadError, match="cannot read SSM parameter '/scrape-push/config'"):
         emulated.invoke()
+
+
+def test_targets_are_scraped_concurrently(emulated: Emulated) -> None:
+    # Each target answers only once all three requests are in flight at the same time, so the
+    # cycle succeeds only if the scrapes really run concurrently.
+    barrier = threading.Barrier(3, timeout=5)
+
+    def respond(_path: str) -> Response:
+        barrier.wait()
+        return Response(b"ready 1\n")
+
+    with serve(respond) as a, serve(respond) as b, serve(respond) as c:
+        emulated.put_config(config(job("x", a.address, b.address, c.address, timeout="4s")))
+        summary = emulated.invoke()
+    assert [t["up"] for t in summary["targets"]] == [1, 1, 1]
+
+
+def test_config_is_cached_across_warm_invocations(
+    emulated: Emulated, app_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "60")
+    fetches: list[str] = []
+    aws.session().events.register("before-call.ssm.GetParameter", lambda **kw: fetches.append("get"))
+    emulated.put_config(config(job("app", app_target)))
+    first = emulated.invoke()
+    emulated.put_config(config(job("renamed", app_target)))
+    second = emulated.invoke()
+    assert fetches == ["get"]
+    assert first["config"] == second["config"]
+    assert [t["job"] for t in second["targets"]] == ["app"]
