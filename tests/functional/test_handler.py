@@ -287,3 +287,39 @@ def test_config_is_cached_across_warm_invocations(
     assert fetches == ["get"]
     assert first["config"] == second["config"]
     assert [t["job"] for t in second["targets"]] == ["app"]
+
+
+def test_limits_redirects_and_proxy(emulated: Emulated) -> None:
+    body = b'a{x="1"} 1\na{x="2"} 2\na{x="3"} 3\n'
+
+    def respond(path: str) -> Response:
+        if path == "/moved":
+            return Response(status=302, headers={"Location": "/metrics"})
+        return Response(body)
+
+    with serve(respond) as target, serve(Response(body)) as proxy:
+        emulated.put_config(
+            config(
+                job("limited", target.address, extra="    sample_limit: 2\n"),
+                job("redirected", target.address, extra="    metrics_path: /moved\n"),
+                job(
+                    "not_followed",
+                    target.address,
+                    extra="    metrics_path: /moved\n    follow_redirects: false\n",
+                ),
+                job(
+                    "proxied",
+                    "scraped-through-proxy.invalid:9100",
+                    extra=f"    proxy_url: http://{proxy.address}\n",
+                ),
+            )
+        )
+        summary = emulated.invoke()
+        proxied_paths = [r["path"] for r in proxy.requests]
+    by_job = {t["job"]: t for t in summary["targets"]}
+    assert by_job["limited"]["up"] == 0
+    assert by_job["limited"]["error"] == "sample limit exceeded (3 samples, limit 2)"
+    assert by_job["redirected"]["up"] == 1 and by_job["redirected"]["samples"] == 3
+    assert by_job["not_followed"]["error"] == "server returned HTTP status 302 Found"
+    assert by_job["proxied"]["up"] == 1
+    assert proxied_paths == ["http://scraped-through-proxy.invalid:9100/metrics"]

@@ -22,6 +22,7 @@ class Response:
     content_type: str = TEXT_FORMAT
     status: int = 200
     gzip: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
     hang: threading.Event | None = None
     """When set, the handler waits on this event before answering (a stuck target)."""
 
@@ -54,6 +55,8 @@ def _handler(endpoint_ref: list[Endpoint]) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Type", response.content_type)
                 if response.gzip:
                     self.send_header("Content-Encoding", "gzip")
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -15,7 +15,7 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from . import __version__
+from . import __version__, limits
 from .deadline import Deadline
 from .labels import attach, synthetic
 from .model import Sample
@@ -56,6 +56,8 @@ class Scraper:
     def __init__(self, max_concurrency: int) -> None:
         self.max_concurrency = max_concurrency
         self.session = requests.Session()
+        # As Prometheus: no proxy or credentials from the environment; only proxy_url.
+        self.session.trust_env = False
         adapter = HTTPAdapter(pool_connections=max_concurrency, pool_maxsize=max_concurrency)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -102,6 +104,10 @@ class Scraper:
         duration = time.monotonic() - start
         scraped = len(samples)
         attach(samples, target, scrape_ms)
+        try:
+            limits.check(samples, target.limits)
+        except limits.LimitExceeded as exc:
+            return failed(target, duration, scrape_ms, str(exc), scraped=scraped)
         samples.extend(
             synthetic(target, up=True, duration=duration, scraped=scraped, kept=scraped, scrape_ms=scrape_ms)
         )
@@ -120,8 +126,14 @@ class Scraper:
             "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout:g}",
         }
         try:
+            proxies = {"http": target.proxy_url, "https": target.proxy_url} if target.proxy_url else None
             with self.session.get(
-                target.url, headers=headers, timeout=(timeout, timeout), stream=True
+                target.url,
+                headers=headers,
+                timeout=(timeout, timeout),
+                stream=True,
+                allow_redirects=target.follow_redirects,
+                proxies=proxies,
             ) as response:
                 if response.status_code != 200:
                     raise ScrapeError(f"server returned HTTP status {response.status_code} {response.reason}")
@@ -160,13 +172,7 @@ def _root_cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}"
 
 
-def failed(target: Target, duration: float, scrape_ms: int, error: str) -> ScrapeResult:
+def failed(target: Target, duration: float, scrape_ms: int, error: str, scraped: int = 0) -> ScrapeResult:
     """The result of a failed scrape: only the synthetic series, with ``up 0``."""
-    return ScrapeResult(
-        target,
-        False,
-        duration,
-        0,
-        error,
-        synthetic(target, up=False, duration=duration, scraped=0, kept=0, scrape_ms=scrape_ms),
-    )
+    series = synthetic(target, up=False, duration=duration, scraped=scraped, kept=0, scrape_ms=scrape_ms)
+    return ScrapeResult(target, False, duration, scraped, error, series)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from .config.model import (
@@ -13,6 +13,7 @@ from .config.model import (
     Config,
     ScrapeConfig,
 )
+from .limits import ScrapeLimits
 from .model import Labels, sort_labels
 
 
@@ -31,6 +32,9 @@ class Target:
     honor_labels: bool
     honor_timestamps: bool
     body_size_limit: int
+    limits: ScrapeLimits = field(default_factory=ScrapeLimits)
+    follow_redirects: bool = True
+    proxy_url: str | None = None
 
     @property
     def instance(self) -> str:
@@ -51,6 +55,9 @@ def _job_targets(config: Config, job: ScrapeConfig) -> Iterable[Target]:
     glob = config.global_
     interval = job.scrape_interval or glob.scrape_interval or DEFAULT_SCRAPE_INTERVAL
     timeout = job.scrape_timeout or glob.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, interval)
+    limits = ScrapeLimits(
+        job.sample_limit, job.label_limit, job.label_name_length_limit, job.label_value_length_limit
+    )
     query = urlencode([(k, v) for k, values in job.params.items() for v in values])
     for group in job.static_configs:
         for address in group.targets:
@@ -69,4 +76,7 @@ def _job_targets(config: Config, job: ScrapeConfig) -> Iterable[Target]:
                 honor_labels=job.honor_labels,
                 honor_timestamps=job.honor_timestamps,
                 body_size_limit=job.body_size_limit or DEFAULT_BODY_SIZE_LIMIT,
+                limits=limits,
+                follow_redirects=job.follow_redirects,
+                proxy_url=job.proxy_url,
             )

@@ -23,6 +23,7 @@ CLOUDWATCH_MAX_DIMENSIONS = 30
 """CloudWatch PutMetricData API reference: at most 30 dimensions per metric."""
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:\- ]{1,255}$")
+_PROXY_URL = re.compile(r"^https?://[^\s/]+(/.*)?$")
 _TARGET = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)(:\d{1,5})?$")
 
 
@@ -75,6 +76,12 @@ class ScrapeConfig:
     honor_labels: bool = False
     honor_timestamps: bool = True
     body_size_limit: int = field(default=0, metadata={"parse": parse_size})
+    sample_limit: int = 0
+    label_limit: int = 0
+    label_name_length_limit: int = 0
+    label_value_length_limit: int = 0
+    follow_redirects: bool = True
+    proxy_url: str | None = None
     static_configs: tuple[StaticConfig, ...] = ()
 
     def check(self) -> None:
@@ -82,6 +89,11 @@ class ScrapeConfig:
             raise FieldError("must not be empty", "job_name")
         if not self.metrics_path.startswith("/"):
             raise FieldError("must start with '/'", "metrics_path")
+        for limit in ("sample_limit", "label_limit", "label_name_length_limit", "label_value_length_limit"):
+            if getattr(self, limit) < 0:
+                raise FieldError("must not be negative (0 means no limit)", limit)
+        if self.proxy_url is not None and not _PROXY_URL.match(self.proxy_url):
+            raise FieldError("must be an http:// or https:// URL", "proxy_url")
 
 
 @dataclass(frozen=True)
