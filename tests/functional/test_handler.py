@@ -323,3 +323,48 @@ def test_limits_redirects_and_proxy(emulated: Emulated) -> None:
     assert by_job["not_followed"]["error"] == "server returned HTTP status 302 Found"
     assert by_job["proxied"]["up"] == 1
     assert proxied_paths == ["http://scraped-through-proxy.invalid:9100/metrics"]
+
+
+def test_warm_function_keeps_the_last_valid_config(emulated: Emulated, app_target: str) -> None:
+    emulated.put_config(config(job("app", app_target)))
+    good = emulated.invoke()
+    emulated.put_config(config(job("app", app_target)).replace("job_name", "job_nme"))
+    kept = emulated.invoke()
+    assert kept["config"]["digest"] == good["config"]["digest"]
+    assert kept["config"]["error"].startswith("invalid configuration in SSM parameter /scrape-push/config: ")
+    assert "scrape_configs[0].job_nme: unknown key (line 2)" in kept["config"]["error"]
+    assert kept["ok"] is False and kept["targets_up"] == 1
+    emulated.put_config(config(job("fixed", app_target)))
+    fixed = emulated.invoke()
+    assert fixed["config"]["error"] is None and [t["job"] for t in fixed["targets"]] == ["fixed"]
+
+
+def test_config_split_over_a_parameter_path(
+    emulated: Emulated, app_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONFIG_PARAMETER", "/scrape-push/")
+    emulated.put_config(f"cloudwatch:\n  - namespace: {NAMESPACE}\n", name="/scrape-push/sinks")
+    emulated.put_config("scrape_configs:\n" + job("b", app_target), name="/scrape-push/jobs/b")
+    emulated.put_config("scrape_configs:\n" + job("a", app_target), name="/scrape-push/jobs/a", secure=True)
+    summary = emulated.invoke()
+    assert summary["config"]["source"] == "SSM path /scrape-push/"
+    assert [t["job"] for t in summary["targets"]] == ["a", "b"]
+    assert sink(summary)["ok"]
+
+
+def test_conflicting_fragments_are_rejected(
+    emulated: Emulated, app_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONFIG_PARAMETER", "/scrape-push/")
+    emulated.put_config(
+        "global: {scrape_timeout: 5s}\nscrape_configs:\n" + job("a", app_target), name="/scrape-push/one"
+    )
+    emulated.put_config(
+        "global: {scrape_timeout: 4s}\nscrape_configs:\n" + job("a", app_target), name="/scrape-push/two"
+    )
+    with pytest.raises(ConfigError) as caught:
+        emulated.invoke()
+    assert [str(p) for p in caught.value.problems] == [
+        "/scrape-push/two: global: set in both /scrape-push/one and /scrape-push/two; set it in one fragment",
+        "/scrape-push/two: scrape_configs[0].job_name: job 'a' is already defined in /scrape-push/one",
+    ]

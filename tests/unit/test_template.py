@@ -65,9 +65,20 @@ def test_put_metric_data_is_limited_to_the_namespace() -> None:
         "Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"
     }
     read = next(s for s in statements if "ssm:GetParameter" in s["Action"])
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
     assert read["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
-        ":parameter${ConfigParameterName}"
+        "Fn::If": [
+            "UseConfigPath",
+            {"Fn::Sub": arn + "${ConfigPath}/*"},
+            {"Fn::Sub": arn + "${ConfigParameterName}"},
+        ]
+    }
+
+
+def test_config_path_mode_sets_a_trailing_slash() -> None:
+    env = template()["Resources"]["ScrapePushFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["CONFIG_PARAMETER"] == {
+        "Fn::If": ["UseConfigPath", {"Fn::Sub": "${ConfigPath}/"}, {"Ref": "ConfigParameterName"}]
     }
 
 

@@ -42,6 +42,11 @@ def handle(event: object, context: object) -> dict[str, object]:
     if not parameter:
         raise ConfigLoadError(f"environment variable {CONFIG_PARAMETER_ENV} is not set")
     loaded = load_config(parameter)
+    if loaded.error is not None:
+        logger.error(
+            "configuration invalid; running the last valid one",
+            extra={"config_error": loaded.error, "digest": loaded.digest},
+        )
     jobs = selected_jobs(event, loaded.config)
     deadline = Deadline.from_context(context)
     cycle = run_cycle(loaded.config, jobs, deadline)

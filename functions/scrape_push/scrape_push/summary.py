@@ -25,8 +25,8 @@ def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | No
     """Everything a user needs to see what happened: per target and per sink."""
     up = sum(1 for r in cycle.scrapes if r.up)
     return {
-        "ok": all(report.ok for report in cycle.sinks),
-        "config": {"source": loaded.source, "digest": loaded.digest},
+        "ok": loaded.error is None and all(report.ok for report in cycle.sinks),
+        "config": {"source": loaded.source, "digest": loaded.digest, "error": loaded.error},
         "jobs": sorted(jobs) if jobs is not None else [j.job_name for j in loaded.config.scrape_configs],
         "targets_up": up,
         "targets_down": len(cycle.scrapes) - up,

@@ -12,10 +12,13 @@ class Problem:
     path: str
     message: str
     line: int | None = None
+    document: str | None = None
+    """The SSM parameter holding the fragment at fault, when the config spans several."""
 
     def __str__(self) -> str:
         where = f" (line {self.line})" if self.line is not None else ""
-        return f"{self.path or '<document>'}: {self.message}{where}"
+        prefix = f"{self.document}: " if self.document else ""
+        return f"{prefix}{self.path or '<document>'}: {self.message}{where}"
 
 
 class ConfigError(Exception):

@@ -1,0 +1,68 @@
+"""Configuration split over several SSM parameters: one document fragment per parameter.
+
+Fragments are merged in parameter-name order: top-level lists (``scrape_configs`` and the sink
+lists) are concatenated; a top-level mapping (``global``, ``runtime``) may be set by one
+fragment only; a job name may appear once across all fragments. Every fragment is validated on
+its own first, so errors name the parameter, the key path and the line within it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .decode import decode
+from .document import load_document
+from .errors import ConfigError, Problem
+from .model import Config
+
+
+def merge_fragments(fragments: Sequence[tuple[str, str]], source: str) -> Config:
+    """Validate and merge ``(parameter name, text)`` fragments into one ``Config``."""
+    problems: list[Problem] = []
+    merged: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    job_owner: dict[str, str] = {}
+    for name, text in sorted(fragments):
+        data = _validated(name, text, problems)
+        if not isinstance(data, dict):
+            continue
+        for key, value in data.items():
+            if isinstance(value, list):
+                merged.setdefault(key, []).extend(value)
+            elif key in owner:
+                problems.append(
+                    Problem(key, f"set in both {owner[key]} and {name}; set it in one fragment", None, name)
+                )
+            else:
+                merged[key] = value
+                owner[key] = name
+        for index, job in enumerate(data.get("scrape_configs") or []):
+            job_name = job.get("job_name") if isinstance(job, dict) else None
+            if not isinstance(job_name, str):
+                continue
+            if job_name in job_owner:
+                problems.append(
+                    Problem(
+                        f"scrape_configs[{index}].job_name",
+                        f"job {job_name!r} is already defined in {job_owner[job_name]}",
+                        None,
+                        name,
+                    )
+                )
+            else:
+                job_owner[job_name] = name
+    if problems:
+        raise ConfigError(problems, source)
+    return decode(Config, merged, None, source)
+
+
+def _validated(name: str, text: str, problems: list[Problem]) -> object:
+    """The fragment's data when it is valid on its own; its problems are collected otherwise."""
+    try:
+        data, lines = load_document(text)
+        decode(Config, data, lines, name)
+    except ConfigError as exc:
+        problems.extend(Problem(p.path, p.message, p.line, name) for p in exc.problems)
+        return None
+    return data
