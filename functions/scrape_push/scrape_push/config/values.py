@@ -64,3 +64,30 @@ def check_label_name(name: str) -> None:
     """Reject a label name Prometheus would reject."""
     if not LABEL_NAME.match(name):
         raise FieldError(f"invalid label name {name!r}")
+
+
+def format_size(size: object) -> str:
+    """Render bytes in the largest exact Prometheus unit, the inverse of ``parse_size``."""
+    if not isinstance(size, int):
+        return str(size)
+    for unit, power in sorted(_SIZE_UNITS.items(), key=lambda item: -item[1]):
+        if size and size % 1024**power == 0:
+            return f"{size // 1024**power}{unit}"
+    return "0B"
+
+
+JSON_SCHEMAS: dict[object, dict[str, object]] = {
+    parse_duration: {
+        "type": "string",
+        "pattern": "^(?!$)" + _DURATION.pattern[1:] + "|^0$",
+        "description": "a Prometheus duration such as 10s, 1m30s or 500ms",
+    },
+    parse_size: {
+        "anyOf": [{"type": "string", "pattern": _SIZE.pattern}, {"type": "integer", "minimum": 0}],
+        "description": "a byte size such as 512KB or 10MB (base 1024)",
+    },
+}
+"""JSON Schema of the values each field parser accepts (used by ``schema.json_schema``)."""
+
+FORMATTERS: dict[object, object] = {parse_duration: format_duration, parse_size: format_size}
+"""How a parsed value is written back (used to print the effective configuration)."""

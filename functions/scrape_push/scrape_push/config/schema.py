@@ -1,0 +1,122 @@
+"""The configuration's JSON Schema and its effective form, both derived from the dataclasses.
+
+The schema is generated from the same model the validator decodes into, so editor completion
+and validation can never disagree with the function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, Union
+
+from .model import Config
+from .values import FORMATTERS, JSON_SCHEMAS
+
+SCHEMA_ID = "https://scrape-push.dev/schema/config.json"
+_SCALARS: dict[Any, dict[str, Any]] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    bool: {"type": "boolean"},
+    Any: {},
+}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the whole configuration document."""
+    definitions: dict[str, Any] = {}
+    root = _type_schema(Config, definitions)
+    return (
+        {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": SCHEMA_ID,
+            "title": "scrape-push configuration",
+            **definitions[Config.__name__],
+            "$defs": {name: schema for name, schema in definitions.items() if name != Config.__name__},
+        }
+        if root
+        else {}
+    )
+
+
+def _type_schema(tp: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return {"anyOf": [_type_schema(options[0], definitions), {"type": "null"}]}
+    if origin is typing.Literal:
+        return {"enum": list(typing.get_args(tp))}
+    if origin in (list, tuple):
+        return {"type": "array", "items": _type_schema(typing.get_args(tp)[0], definitions)}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _type_schema(typing.get_args(tp)[1], definitions)}
+    if dataclasses.is_dataclass(tp):
+        name = typing.cast(type, tp).__name__
+        if name not in definitions:
+            definitions[name] = {}
+            definitions[name] = _dataclass_schema(typing.cast(type, tp), definitions)
+        return {"$ref": f"#/$defs/{name}"}
+    return dict(_SCALARS[tp])
+
+
+def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for f in dataclasses.fields(cls):
+        key = f.metadata.get("key", f.name)
+        parse = f.metadata.get("parse")
+        if parse is None:
+            schema = _type_schema(hints[f.name], definitions)
+        elif type(None) in typing.get_args(hints[f.name]):
+            schema = {"anyOf": [dict(JSON_SCHEMAS[parse]), {"type": "null"}]}
+        else:
+            schema = dict(JSON_SCHEMAS[parse])
+        if "doc" in f.metadata:
+            schema["description"] = f.metadata["doc"]
+        default = _default(f)
+        if default is not dataclasses.MISSING:
+            schema["default"] = _encode(default, parse)
+        else:
+            required.append(key)
+        properties[key] = schema
+    out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if cls.__doc__:
+        out["description"] = cls.__doc__.strip().splitlines()[0]
+    if required:
+        out["required"] = required
+    return out
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def effective(obj: Any) -> Any:
+    """The configuration as plain data with every default filled in, secrets masked."""
+    return _encode(obj, None)
+
+
+def _encode(value: Any, parse: Callable[[object], Any] | None) -> Any:
+    if parse is not None and value is not None:
+        formatter = typing.cast(Callable[[object], object], FORMATTERS.get(parse, str))
+        return formatter(value)
+    if hasattr(value, "masked"):
+        return value.masked()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.metadata.get("key", f.name): _encode(getattr(value, f.name), f.metadata.get("parse"))
+            for f in dataclasses.fields(value)
+        }
+    if isinstance(value, (list, tuple)):
+        return [_encode(v, None) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v, None) for k, v in value.items()}
+    return value
