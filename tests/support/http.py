@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import socketserver
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,10 +78,17 @@ def serve(respond: Callable[[str], Response] | Response) -> Iterator[Endpoint]:
     server.daemon_threads = True
     fixed = respond if isinstance(respond, Response) else None
     ref.append(Endpoint(server, (lambda _path: fixed) if fixed is not None else respond))  # type: ignore[arg-type,return-value]
+    with serving(server):
+        yield ref[0]
+
+
+@contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[None]:
+    """Run ``server`` in a daemon thread until the block exits, then shut it down and close it."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield ref[0]
+        yield
     finally:
         server.shutdown()
         server.server_close()

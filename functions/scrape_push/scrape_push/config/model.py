@@ -149,6 +149,7 @@ class Config:
     global_: GlobalConfig = field(default_factory=GlobalConfig, metadata={"key": "global"})
     scrape_configs: tuple[ScrapeConfig, ...] = ()
     cloudwatch: tuple[CloudWatchConfig, ...] = ()
+    graphite: tuple[GraphiteConfig, ...] = ()
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def check(self) -> None:
@@ -157,14 +158,12 @@ class Config:
             if job.job_name in seen:
                 raise FieldError(f"duplicate job_name {job.job_name!r}", f"scrape_configs[{index}].job_name")
             seen.add(job.job_name)
+        sink_names = [(f"cloudwatch[{i}].name", s.name or s.namespace) for i, s in enumerate(self.cloudwatch)]
+        sink_names += [(f"graphite[{i}].name", s.name or s.address) for i, s in enumerate(self.graphite)]
         names: set[str] = set()
-        for index, sink in enumerate(self.cloudwatch):
-            sink_name = sink.name or sink.namespace
+        for key, sink_name in sink_names:
             if sink_name in names:
-                raise FieldError(
-                    f"duplicate sink name {sink_name!r}; give each a distinct 'name'",
-                    f"cloudwatch[{index}].name",
-                )
+                raise FieldError(f"duplicate sink name {sink_name!r}; give each a distinct 'name'", key)
             names.add(sink_name)
         for index, job in enumerate(self.scrape_configs):
             interval = job.scrape_interval or self.global_.scrape_interval or DEFAULT_SCRAPE_INTERVAL
@@ -176,3 +175,8 @@ class Config:
                     f"scrape_timeout ({timeout:g}s) is greater than scrape_interval ({interval:g}s)",
                     f"scrape_configs[{index}].scrape_timeout",
                 )
+
+
+# A sink's config lives in the sink's package, which imports this module: imported last, once
+# every class above exists, so either side may be imported first.
+from ..sinks.graphite.config import GraphiteConfig  # noqa: E402

@@ -1,0 +1,196 @@
+"""TCP and UDP sending with scripted sockets: retries, timeouts bounded by the deadline, accounting."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+
+import pytest
+from scrape_push.deadline import Deadline
+from scrape_push.sinks.base import SinkReport
+from scrape_push.sinks.graphite.convert import Batch
+from scrape_push.sinks.graphite.transport import Endpoint, send_datagrams, send_stream
+
+ENDPOINT = Endpoint("127.0.0.1", 2003, "plaintext", connect_timeout=5.0, write_timeout=10.0)
+BATCHES = [Batch(b"a 1 1\n", 1), Batch(b"b 2 1\nc 3 1\n", 2), Batch(b"d 4 1\n", 1)]
+
+
+@dataclass
+class FakeSocket:
+    """Fails the n-th write (0-based) with ``fail_on[n]``; records what it took and its timeouts."""
+
+    fail_on: dict[int, OSError] = field(default_factory=dict)
+    close_error: OSError | None = None
+    written: list[bytes] = field(default_factory=list)
+    timeouts: list[float | None] = field(default_factory=list)
+    writes: int = 0
+    half_closed: bool = False
+    closed: bool = False
+
+    def settimeout(self, value: float | None) -> None:
+        self.timeouts.append(value)
+
+    def sendall(self, data: bytes) -> None:
+        error = self.fail_on.get(self.writes)
+        self.writes += 1
+        if error is not None:
+            raise error
+        self.written.append(data)
+
+    send = sendall
+
+    def shutdown(self, how: int) -> None:
+        assert how == socket.SHUT_WR
+        self.half_closed = True
+
+    def recv(self, size: int) -> bytes:
+        if self.close_error is not None:
+            raise self.close_error
+        return b""
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> FakeSocket:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+@dataclass
+class Connector:
+    """Hands out the scripted sockets (or raises the scripted errors) in order."""
+
+    script: list[FakeSocket | OSError]
+    calls: list[tuple[tuple[str, int], float]] = field(default_factory=list)
+
+    def __call__(self, address: tuple[str, int], timeout: float) -> socket.socket:
+        self.calls.append((address, timeout))
+        item = self.script.pop(0)
+        if isinstance(item, OSError):
+            raise item
+        return item  # type: ignore[return-value]
+
+
+def run(script: list[FakeSocket | OSError], deadline: Deadline | None = None) -> tuple[SinkReport, Connector]:
+    report = SinkReport("graphite/test", "graphite", offered=4)
+    connector = Connector(script)
+    send_stream(ENDPOINT, BATCHES, deadline=deadline or Deadline.after(60), report=report, connect=connector)
+    return report, connector
+
+
+def outcome(report: SinkReport) -> tuple[int, int, int, int]:
+    return report.sent, report.failed, report.requests, report.failed_requests
+
+
+def test_every_batch_on_one_connection_closed_cleanly() -> None:
+    sock = FakeSocket()
+    report, connector = run([sock])
+    assert sock.written == [b.payload for b in BATCHES]
+    assert sock.half_closed and sock.closed
+    assert outcome(report) == (4, 0, 3, 0)
+    assert (report.errors, report.warnings, len(connector.calls)) == ([], [], 1)
+
+
+def test_a_refused_connection_fails_everything_with_the_reason() -> None:
+    report, connector = run([ConnectionRefusedError(111, "Connection refused")])
+    assert outcome(report) == (0, 4, 0, 1)
+    assert report.errors == ["127.0.0.1:2003 (plaintext): cannot connect: Connection refused"]
+    assert len(connector.calls) == 1
+
+
+def test_a_broken_connection_is_reopened_once_and_the_batch_written_again() -> None:
+    first = FakeSocket(fail_on={1: BrokenPipeError(32, "Broken pipe")})
+    second = FakeSocket()
+    report, connector = run([first, second])
+    assert first.written == [BATCHES[0].payload] and first.closed
+    assert second.written == [BATCHES[1].payload, BATCHES[2].payload]
+    assert outcome(report) == (4, 0, 3, 0)
+    assert report.warnings == [
+        "127.0.0.1:2003 (plaintext): connection broke (Broken pipe); reconnected and wrote again"
+    ]
+    assert len(connector.calls) == 2
+
+
+def test_a_second_break_fails_the_rest() -> None:
+    first = FakeSocket(fail_on={0: ConnectionResetError(104, "Connection reset by peer")})
+    second = FakeSocket(fail_on={1: BrokenPipeError(32, "Broken pipe")})
+    report, _ = run([first, second])
+    assert outcome(report) == (1, 3, 1, 1)
+    assert report.errors == ["127.0.0.1:2003 (plaintext): write failed after reconnecting: Broken pipe"]
+
+
+def test_a_reconnect_that_is_refused_fails_the_rest() -> None:
+    first = FakeSocket(fail_on={2: ConnectionResetError(104, "Connection reset by peer")})
+    report, _ = run([first, ConnectionRefusedError(111, "Connection refused")])
+    assert outcome(report) == (3, 1, 2, 1)
+    assert report.errors == ["127.0.0.1:2003 (plaintext): cannot connect: Connection refused"]
+
+
+def test_a_write_timeout_is_not_retried() -> None:
+    sock = FakeSocket(fail_on={0: TimeoutError("timed out")})
+    report, connector = run([sock])
+    assert outcome(report) == (0, 4, 0, 1)
+    assert report.errors == ["127.0.0.1:2003 (plaintext): write failed: timed out"]
+    assert len(connector.calls) == 1
+
+
+def test_timeouts_are_bounded_by_the_deadline() -> None:
+    now = [100.0]
+    deadline = Deadline(at=102.0, clock=lambda: now[0])
+    sock = FakeSocket()
+    _, connector = run([sock], deadline)
+    assert connector.calls == [(("127.0.0.1", 2003), 2.0)]
+    assert sock.timeouts and all(t is not None and 0 < t <= 2.0 for t in sock.timeouts)
+
+
+def test_nothing_is_started_past_the_deadline() -> None:
+    report, connector = run([], Deadline(at=0.0, clock=lambda: 1.0))
+    assert outcome(report) == (0, 4, 0, 1)
+    assert report.errors == ["127.0.0.1:2003 (plaintext): not sent: invocation deadline reached"]
+    assert connector.calls == []
+
+
+def test_an_unclean_close_is_a_warning() -> None:
+    report, _ = run([FakeSocket(close_error=ConnectionResetError(104, "Connection reset by peer"))])
+    assert outcome(report) == (4, 0, 3, 0)
+    assert report.warnings == [
+        "127.0.0.1:2003 (plaintext): the receiver did not close the connection cleanly "
+        "(Connection reset by peer); it may not have read the last write"
+    ]
+
+
+UDP = Endpoint("::1", 2003, "udp")
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected", "errors"),
+    [
+        ({}, (4, 0, 3, 0), []),
+        (
+            {1: ConnectionRefusedError(111, "Connection refused")},
+            (1, 3, 1, 1),
+            ["[::1]:2003 (udp): send failed: Connection refused"],
+        ),
+    ],
+)
+def test_datagrams(
+    fail_on: dict[int, OSError], expected: tuple[int, int, int, int], errors: list[str]
+) -> None:
+    sock = FakeSocket(fail_on=fail_on)
+    report = SinkReport("graphite/udp", "graphite", offered=4)
+    send_datagrams(UDP, BATCHES, deadline=Deadline.after(60), report=report, open_socket=lambda _a: sock)  # type: ignore[arg-type,return-value]
+    assert outcome(report) == expected
+    assert report.errors == errors
+    assert sock.closed
+
+
+def test_a_datagram_socket_that_cannot_open_fails_everything() -> None:
+    def refuse(address: tuple[str, int]) -> socket.socket:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    report = SinkReport("graphite/udp", "graphite", offered=4)
+    send_datagrams(UDP, BATCHES, deadline=Deadline.after(60), report=report, open_socket=refuse)
+    assert outcome(report) == (0, 4, 0, 1)
+    assert report.errors == ["[::1]:2003 (udp): cannot resolve or open: Name or service not known"]
