@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,3 +126,12 @@ def start_exposition_app(log: Path | None = None) -> Process:
         log,
         env={"PYTHONPATH": root},
     )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """Poll ``condition`` until it holds (bounded); raise ``TimeoutError`` otherwise."""
+    give_up = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > give_up:
+            raise TimeoutError(f"condition not met within {timeout:g}s")
+        time.sleep(0.05)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from scrape_push import aws, cycle
+from scrape_push import aws, cycle, secrets
 from scrape_push.config import source
+from scrape_push.sinks import remote_write
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +31,11 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     aws.reset()
     source.reset()
     cycle.reset()
+    secrets.reset()
+    remote_write.reset()
     yield
     aws.reset()
     source.reset()
     cycle.reset()
+    secrets.reset()
+    remote_write.reset()

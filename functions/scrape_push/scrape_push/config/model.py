@@ -150,6 +150,7 @@ class Config:
     scrape_configs: tuple[ScrapeConfig, ...] = ()
     cloudwatch: tuple[CloudWatchConfig, ...] = ()
     graphite: tuple[GraphiteConfig, ...] = ()
+    remote_write: tuple[RemoteWriteConfig, ...] = ()
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def check(self) -> None:
@@ -160,6 +161,7 @@ class Config:
             seen.add(job.job_name)
         sink_names = [(f"cloudwatch[{i}].name", s.name or s.namespace) for i, s in enumerate(self.cloudwatch)]
         sink_names += [(f"graphite[{i}].name", s.name or s.address) for i, s in enumerate(self.graphite)]
+        sink_names += [(f"remote_write[{i}].name", s.display_name) for i, s in enumerate(self.remote_write)]
         names: set[str] = set()
         for key, sink_name in sink_names:
             if sink_name in names:
@@ -180,3 +182,4 @@ class Config:
 # A sink's config lives in the sink's package, which imports this module: imported last, once
 # every class above exists, so either side may be imported first.
 from ..sinks.graphite.config import GraphiteConfig  # noqa: E402
+from ..sinks.remote_write.config import RemoteWriteConfig  # noqa: E402

@@ -22,6 +22,7 @@ _SCALARS: dict[Any, dict[str, Any]] = {
     float: {"type": "number"},
     bool: {"type": "boolean"},
     Any: {},
+    object: {},
 }
 
 
@@ -59,6 +60,8 @@ def _type_schema(tp: Any, definitions: dict[str, Any]) -> dict[str, Any]:
             definitions[name] = {}
             definitions[name] = _dataclass_schema(typing.cast(type, tp), definitions)
         return {"$ref": f"#/$defs/{name}"}
+    if hasattr(tp, "masked"):
+        return {"type": "string", "description": "a secret (never shown back)"}
     return dict(_SCALARS[tp])
 
 
@@ -69,7 +72,7 @@ def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
     for f in dataclasses.fields(cls):
         key = f.metadata.get("key", f.name)
         parse = f.metadata.get("parse")
-        if parse is None:
+        if parse not in JSON_SCHEMAS:
             schema = _type_schema(hints[f.name], definitions)
         elif type(None) in typing.get_args(hints[f.name]):
             schema = {"anyOf": [dict(JSON_SCHEMAS[parse]), {"type": "null"}]}
@@ -105,11 +108,11 @@ def effective(obj: Any) -> Any:
 
 
 def _encode(value: Any, parse: Callable[[object], Any] | None) -> Any:
-    if parse is not None and value is not None:
-        formatter = typing.cast(Callable[[object], object], FORMATTERS.get(parse, str))
-        return formatter(value)
     if hasattr(value, "masked"):
         return value.masked()
+    formatter = typing.cast(Callable[[object], object] | None, FORMATTERS.get(parse))
+    if formatter is not None and value is not None:
+        return formatter(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.metadata.get("key", f.name): _encode(getattr(value, f.name), f.metadata.get("parse"))

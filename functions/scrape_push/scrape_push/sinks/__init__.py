@@ -1,21 +1,38 @@
-"""Sinks: where samples go. Each kind lives in its own package (translation apart from transport)."""
+"""Sinks: where samples go. Each kind lives in its own package (translation apart from transport).
+
+A kind's package is imported only when the configuration uses it, so a cold start pays only
+for the sinks it needs.
+"""
 
 from __future__ import annotations
 
-from ..config.model import Config
+from typing import TYPE_CHECKING
+
 from .base import Sink, SinkReport
-from .cloudwatch import CloudWatchSink
-from .graphite import GraphiteSink
+
+if TYPE_CHECKING:
+    from ..config.model import Config
 
 
 def build_sinks(config: Config) -> list[Sink]:
     """One sink object per configured destination, in configuration order."""
     sinks: list[Sink] = []
-    for cw in config.cloudwatch:
-        sinks.append(CloudWatchSink(cw, config.runtime.max_concurrent_requests))
-    for graphite in config.graphite:
-        sinks.append(GraphiteSink(graphite))
+    if config.cloudwatch:
+        from .cloudwatch import CloudWatchSink  # noqa: PLC0415 (imported only when configured)
+
+        for cw in config.cloudwatch:
+            sinks.append(CloudWatchSink(cw, config.runtime.max_concurrent_requests))
+    if config.graphite:
+        from .graphite import GraphiteSink  # noqa: PLC0415 (imported only when configured)
+
+        for graphite in config.graphite:
+            sinks.append(GraphiteSink(graphite))
+    if config.remote_write:
+        from .remote_write import RemoteWriteSink  # noqa: PLC0415 (imported only when configured)
+
+        for rw in config.remote_write:
+            sinks.append(RemoteWriteSink(rw, config.runtime.max_concurrent_requests))
     return sinks
 
 
-__all__ = ["CloudWatchSink", "GraphiteSink", "Sink", "SinkReport", "build_sinks"]
+__all__ = ["Sink", "SinkReport", "build_sinks"]

@@ -16,7 +16,8 @@ MAX_ERRORS_KEPT = 5
 
 @dataclass
 class SinkReport:
-    """One sink's outcome for one invocation. Every sample offered is sent, dropped or failed."""
+    """One sink's outcome for one invocation. Every sample offered is sent, dropped, rejected or
+    failed: ``offered == sent + sum(dropped.values()) + rejected + failed``."""
 
     name: str
     kind: str
@@ -24,6 +25,8 @@ class SinkReport:
     sent: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     """Samples deliberately not sent, by reason (``nan_or_inf``, ``timestamp_out_of_range`` ...)."""
+    rejected: int = 0
+    """Samples in requests the destination refused for good (e.g. HTTP 400): not retried."""
     failed: int = 0
     """Samples in requests that did not succeed (not delivered)."""
     adjusted: Counter[str] = field(default_factory=Counter)
@@ -46,7 +49,7 @@ class SinkReport:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0
+        return self.failed == 0 and self.rejected == 0
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -56,6 +59,7 @@ class SinkReport:
             "offered": self.offered,
             "sent": self.sent,
             "dropped": dict(sorted(self.dropped.items())),
+            "rejected": self.rejected,
             "failed": self.failed,
             "adjusted": dict(sorted(self.adjusted.items())),
             "requests": self.requests,

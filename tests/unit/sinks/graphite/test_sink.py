@@ -52,6 +52,7 @@ def test_plaintext_push_accounts_for_every_sample() -> None:
         "sent": 2,
         "dropped": {"name_collision": 1, "nan_or_inf": 1},
         "failed": 0,
+        "rejected": 0,
         "adjusted": {"path_sanitised": 1},
         "requests": 1,
         "failed_requests": 0,

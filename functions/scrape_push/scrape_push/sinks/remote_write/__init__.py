@@ -1,0 +1,168 @@
+"""The Remote Write sink: Prometheus Remote Write 1.0 with metadata, to any receiver.
+
+Per invocation: group the samples by series and encode them (``convert``/``encode``, pure),
+pack them into batches of at most ``max_samples_per_send``, and send the batches concurrently
+(``transport``), keeping each series' samples in order; metric metadata goes in requests of its
+own, as Prometheus sends it. Secrets are resolved (inline or from SSM) at each push, so a
+rotated password is picked up once the parameter cache expires.
+"""
+
+from __future__ import annotations
+
+# The config model imports this package's config module: load it first so either import
+# order (config first, or this package first) resolves.
+from ... import config as _config  # noqa: F401  # isort: skip
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from requests.auth import HTTPBasicAuth
+
+from ... import secrets
+from ...deadline import Deadline
+from ...model import Sample
+from ..base import SinkReport
+from .config import RemoteWriteConfig
+from .convert import Batch, chunks, metadata, partition, to_series
+from .encode import SampleEncoder, compress, encode_series, write_request
+from .sigv4 import SigV4Error, sigv4_auth
+from .transport import Outcome, Sender
+
+_sessions: dict[tuple[str, int], requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def pooled_session(url: str, pool_size: int) -> requests.Session:
+    """A session per receiver whose connections survive warm invocations."""
+    key = (url, pool_size)
+    with _sessions_lock:
+        found = _sessions.get(key)
+        if found is None:
+            found = _sessions[key] = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+            found.mount("http://", adapter)
+            found.mount("https://", adapter)
+        return found
+
+
+def reset() -> None:
+    """Close and forget pooled sessions (tests)."""
+    with _sessions_lock:
+        for session in _sessions.values():
+            session.close()
+        _sessions.clear()
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """``Authorization: <type> <credentials>``."""
+
+    def __init__(self, kind: str, credentials: secrets.Secret) -> None:
+        self._value = f"{kind} {credentials.reveal()}"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._value
+        return request
+
+
+class RemoteWriteSink:
+    """Pushes samples to one Remote Write receiver."""
+
+    kind = "remote_write"
+
+    def __init__(
+        self,
+        config: RemoteWriteConfig,
+        max_concurrency: int = 4,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] | None = None,
+    ) -> None:
+        self.config = config
+        self.name = f"remote_write/{config.display_name}"
+        self.max_concurrency = max_concurrency
+        self._session = session
+        self._sleep = sleep
+        self._rng = rng
+
+    def auth(self) -> requests.auth.AuthBase | None:
+        """The request authentication configured, with secrets resolved."""
+        config = self.config
+        if config.basic_auth is not None:
+            basic = config.basic_auth
+            password = secrets.resolve(basic.password, basic.password_ssm_parameter)
+            return HTTPBasicAuth(basic.username, password.reveal() if password else "")
+        if config.authorization is not None:
+            authz = config.authorization
+            credentials = secrets.resolve(authz.credentials, authz.credentials_ssm_parameter)
+            return _HeaderAuth(authz.type, credentials or secrets.Secret(""))
+        if config.sigv4 is not None:
+            return sigv4_auth(config.sigv4)
+        return None
+
+    def sender(self) -> Sender:
+        session = self._session or pooled_session(self.config.url, self.max_concurrency)
+        return Sender(self.config, self.auth(), session=session, sleep=self._sleep, rng=self._rng)
+
+    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
+        report = SinkReport(self.name, self.kind, offered=len(samples))
+        try:
+            sender = self.sender()
+        except (secrets.SecretError, SigV4Error) as exc:
+            report.failed = len(samples)
+            report.error(f"not sent: {exc}")
+            return report
+        converted = to_series(samples, int(time.time() * 1000))
+        report.dropped.update(converted.dropped)
+        chains = partition(converted.series, self.config.queue_config.max_samples_per_send)
+        meta = metadata(converted.families) if self.config.metadata_config.send else []
+        meta_batches = chunks(meta, self.config.metadata_config.max_samples_per_send)
+        encoder = SampleEncoder()
+
+        def send_chain(chain: list[Batch]) -> list[tuple[int, Outcome]]:
+            return [
+                (
+                    batch.samples,
+                    sender.send(compress(encode_series(batch.entries, encoder)), deadline, "batch"),
+                )
+                for batch in chain
+            ]
+
+        def send_metadata(entries: Sequence[bytes]) -> Outcome:
+            return sender.send(compress(write_request(entries)), deadline, "metadata")
+
+        tasks = len(chains) + len(meta_batches)
+        if not tasks:
+            return report
+        with ThreadPoolExecutor(min(self.max_concurrency, tasks), thread_name_prefix="remote-write") as pool:
+            meta_futures = [pool.submit(send_metadata, entries) for entries in meta_batches]
+            chain_results = list(pool.map(send_chain, chains))
+            meta_outcomes = [f.result() for f in meta_futures]
+        for count, outcome in (pair for results in chain_results for pair in results):
+            _account(report, count, outcome)
+        for outcome in meta_outcomes:
+            report.requests += 1
+            if outcome.status != "sent":
+                report.failed_requests += 1
+                report.warn(f"metadata {outcome.error}" if outcome.status == "failed" else str(outcome.error))
+        return report
+
+
+def _account(report: SinkReport, samples: int, outcome: Outcome) -> None:
+    report.requests += 1
+    if outcome.status == "sent":
+        report.sent += samples
+        return
+    report.failed_requests += 1
+    if outcome.status == "rejected":
+        report.rejected += samples
+        report.error(f"{outcome.error} ({samples} samples rejected, not retried)")
+    else:
+        report.failed += samples
+        report.error(f"{samples} samples {outcome.error}")
+
+
+__all__ = ["RemoteWriteConfig", "RemoteWriteSink"]

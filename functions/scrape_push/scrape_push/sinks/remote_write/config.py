@@ -1,0 +1,232 @@
+"""``remote_write[]``: Prometheus's remote_write section, decoded by the project's config decoder.
+
+Keys and defaults are Prometheus's, so an entry pasted from prometheus.yml means the same thing.
+Secrets (``basic_auth.password``, ``authorization.credentials``) may be given inline or as the
+name of an SSM SecureString parameter (``password_ssm_parameter``,
+``credentials_ssm_parameter``). Queue keys that only make sense for a long-running process
+(``capacity``, ``max_shards`` ...) are accepted so pasted configs load, and ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ...config.errors import FieldError
+from ...config.values import parse_duration
+from ...secrets import Secret
+from .limits import (
+    DEFAULT_MAX_BACKOFF,
+    DEFAULT_MAX_SAMPLES_PER_SEND,
+    DEFAULT_METADATA_MAX_SAMPLES_PER_SEND,
+    DEFAULT_MIN_BACKOFF,
+    DEFAULT_REMOTE_TIMEOUT,
+)
+
+RESERVED_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "Authorization",
+        "Host",
+        "Content-Encoding",
+        "Content-Length",
+        "Content-Type",
+        "User-Agent",
+        "Connection",
+        "Keep-Alive",
+        "Proxy-Authenticate",
+        "Proxy-Authorization",
+        "Www-Authenticate",
+        "Accept-Encoding",
+        "X-Prometheus-Remote-Write-Version",
+        "X-Prometheus-Remote-Read-Version",
+        "X-Amz-Date",
+        "X-Amz-Security-Token",
+        "X-Amz-Content-Sha256",
+    )
+)
+"""Headers the sink sets itself (as Prometheus, it refuses them in ``headers``)."""
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def parse_url(raw: object) -> str:
+    """An http(s) URL with a host and no credentials in it."""
+    if not isinstance(raw, str):
+        raise FieldError(f"expected a URL string, got {type(raw).__name__}")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FieldError("must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise FieldError("must not hold credentials; use basic_auth or authorization")
+    return raw
+
+
+def parse_secret(raw: object) -> Secret:
+    """A string that becomes a ``Secret`` (never shown again)."""
+    if not isinstance(raw, str):
+        raise FieldError(f"expected a string, got {type(raw).__name__}")
+    return Secret(raw)
+
+
+def parse_parameter_name(raw: object) -> str:
+    """The name (or path) of an SSM parameter."""
+    if not isinstance(raw, str) or not raw or any(c.isspace() for c in raw):
+        raise FieldError("expected an SSM parameter name such as '/scrape-push/password'")
+    return raw
+
+
+def reject_relabel(raw: object) -> tuple[object, ...]:
+    """``write_relabel_configs`` needs the relabel engine, which does not exist yet."""
+    if raw in (None, []):
+        return ()
+    raise FieldError(
+        "not supported yet: write relabeling needs the relabel engine; remove this key "
+        "(samples would otherwise be sent unfiltered)"
+    )
+
+
+def _one_of(inline: Secret | None, parameter: str | None, key: str) -> None:
+    if inline is not None and parameter is not None:
+        raise FieldError(f"set either '{key}' or '{key}_ssm_parameter', not both", key)
+    if inline is None and parameter is None:
+        raise FieldError(f"set '{key}' or '{key}_ssm_parameter'", key)
+
+
+@dataclass(frozen=True)
+class BasicAuthConfig:
+    """``basic_auth``: HTTP basic authentication."""
+
+    username: str
+    password: Secret | None = field(default=None, metadata={"parse": parse_secret})
+    password_ssm_parameter: str | None = field(
+        default=None,
+        metadata={"parse": parse_parameter_name, "doc": "SSM SecureString holding the password"},
+    )
+
+    def check(self) -> None:
+        _one_of(self.password, self.password_ssm_parameter, "password")
+
+
+@dataclass(frozen=True)
+class AuthorizationConfig:
+    """``authorization``: an ``Authorization: <type> <credentials>`` header."""
+
+    type: str = "Bearer"
+    credentials: Secret | None = field(default=None, metadata={"parse": parse_secret})
+    credentials_ssm_parameter: str | None = field(
+        default=None,
+        metadata={"parse": parse_parameter_name, "doc": "SSM SecureString holding the credentials"},
+    )
+
+    def check(self) -> None:
+        if not _HEADER_NAME.match(self.type):
+            raise FieldError("must be a single word such as 'Bearer'", "type")
+        if self.type.lower() == "basic":
+            raise FieldError("use basic_auth for Basic authentication", "type")
+        _one_of(self.credentials, self.credentials_ssm_parameter, "credentials")
+
+
+@dataclass(frozen=True)
+class SigV4Config:
+    """``sigv4``: AWS Signature Version 4 (Amazon Managed Service for Prometheus)."""
+
+    region: str | None = field(default=None, metadata={"doc": "default: the function's region"})
+    role_arn: str | None = field(default=None, metadata={"doc": "IAM role to assume before signing"})
+
+    def check(self) -> None:
+        if self.region is not None and not _REGION.match(self.region):
+            raise FieldError(f"not an AWS region: {self.region!r}", "region")
+        if self.role_arn is not None and not _ROLE_ARN.match(self.role_arn):
+            raise FieldError("expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)", "role_arn")
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """``tls_config``: server verification and client certificates (file paths)."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure_skip_verify: bool = False
+
+    def check(self) -> None:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise FieldError("cert_file and key_file go together", "cert_file")
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """``queue_config``: batching and retries."""
+
+    max_samples_per_send: int = DEFAULT_MAX_SAMPLES_PER_SEND
+    min_backoff: float = field(default=DEFAULT_MIN_BACKOFF, metadata={"parse": parse_duration})
+    max_backoff: float = field(default=DEFAULT_MAX_BACKOFF, metadata={"parse": parse_duration})
+    retry_on_http_429: bool = True
+    capacity: int | None = field(default=None, metadata={"doc": "accepted and ignored"})
+    max_shards: int | None = field(default=None, metadata={"doc": "accepted and ignored"})
+    min_shards: int | None = field(default=None, metadata={"doc": "accepted and ignored"})
+    batch_send_deadline: float | None = field(
+        default=None, metadata={"parse": parse_duration, "doc": "accepted and ignored"}
+    )
+
+    def check(self) -> None:
+        if self.max_samples_per_send < 1:
+            raise FieldError("must be at least 1", "max_samples_per_send")
+        if self.min_backoff > self.max_backoff:
+            raise FieldError("must not be greater than max_backoff", "min_backoff")
+
+
+@dataclass(frozen=True)
+class MetadataConfig:
+    """``metadata_config``: sending metric metadata (type, help, unit)."""
+
+    send: bool = True
+    send_interval: float | None = field(
+        default=None, metadata={"parse": parse_duration, "doc": "accepted; metadata goes with every cycle"}
+    )
+    max_samples_per_send: int = DEFAULT_METADATA_MAX_SAMPLES_PER_SEND
+
+    def check(self) -> None:
+        if self.max_samples_per_send < 1:
+            raise FieldError("must be at least 1", "max_samples_per_send")
+
+
+@dataclass(frozen=True)
+class RemoteWriteConfig:
+    """``remote_write[]``: one Remote Write 1.0 receiver."""
+
+    url: str = field(metadata={"parse": parse_url})
+    name: str = ""
+    remote_timeout: float = field(default=DEFAULT_REMOTE_TIMEOUT, metadata={"parse": parse_duration})
+    headers: dict[str, str] = field(default_factory=dict)
+    basic_auth: BasicAuthConfig | None = None
+    authorization: AuthorizationConfig | None = None
+    sigv4: SigV4Config | None = None
+    tls_config: TLSConfig = field(default_factory=TLSConfig)
+    write_relabel_configs: tuple[object, ...] = field(default=(), metadata={"parse": reject_relabel})
+    queue_config: QueueConfig = field(default_factory=QueueConfig)
+    metadata_config: MetadataConfig = field(default_factory=MetadataConfig)
+
+    @property
+    def display_name(self) -> str:
+        """``name``, else the URL's host and path (never credentials: the URL holds none)."""
+        if self.name:
+            return self.name
+        parts = urlsplit(self.url)
+        return f"{parts.netloc}{parts.path}"
+
+    def check(self) -> None:
+        if self.remote_timeout <= 0:
+            raise FieldError("must be greater than 0", "remote_timeout")
+        for header in self.headers:
+            if not _HEADER_NAME.match(header):
+                raise FieldError(f"invalid header name {header!r}", f"headers.{header}")
+            if header.lower() in RESERVED_HEADERS:
+                raise FieldError(f"{header} is set by the sink and cannot be configured", f"headers.{header}")
+        given = [k for k in ("basic_auth", "authorization", "sigv4") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise FieldError(f"at most one of basic_auth, authorization and sigv4 may be set, got {given}")

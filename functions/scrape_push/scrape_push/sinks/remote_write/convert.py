@@ -1,0 +1,169 @@
+"""Pure translation of samples into Remote Write series, batches and metadata.
+
+Nothing here touches the network. ``to_series`` groups the cycle's samples by series (labels
+encoded once per series and kept in the per-series cache), orders each series' samples by
+timestamp and drops (counting) what Remote Write forbids; ``partition`` packs the series into
+batches of at most ``max_samples_per_send`` samples, chained where a series spans batches so
+that its samples are sent in order; ``metadata`` picks the families Prometheus would describe.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ...model import Family, Labels, Sample
+from .encode import encode_labels, encode_metadata
+
+CACHE_KEY = "remote_write.labels"
+"""Where a series' encoded labels live in ``Sample.cache``. Every remote_write sink encodes a
+series identically (no per-sink relabeling yet), so they share the slot."""
+
+SYNTHETIC_FAMILIES = frozenset(
+    {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling"}
+)
+"""Prometheus sends metadata only for families a target exposes, not for ``up``/``scrape_*``."""
+
+Point = tuple[int, float]
+"""(timestamp_ms, value)"""
+
+
+@dataclass(slots=True)
+class Series:
+    """One series: its encoded ``TimeSeries.labels`` and its samples in timestamp order."""
+
+    labels: bytes
+    points: list[Point]
+
+
+@dataclass
+class Conversion:
+    """The series to send and every sample not sent, counted by reason."""
+
+    series: list[Series] = field(default_factory=list)
+    samples: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    families: list[Family] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    """At most ``max_samples_per_send`` samples: ``(labels, points)`` chunks of series."""
+
+    entries: list[tuple[bytes, list[Point]]] = field(default_factory=list)
+    samples: int = 0
+
+
+def to_series(samples: Iterable[Sample], now_ms: int) -> Conversion:
+    """Group samples by series, in first-seen order, dropping what Remote Write forbids."""
+    result = Conversion()
+    dropped = result.dropped
+    groups: dict[bytes, list[Point]] = {}
+    families: dict[Family, None] = {}
+    last_family: Family | None = None
+    uncached: dict[tuple[str, Labels], bytes | str] = {}
+    labels: object
+    for sample in samples:
+        cache = sample.cache
+        if cache is not None:
+            labels = cache.get(CACHE_KEY)
+            if labels is None:
+                labels = cache[CACHE_KEY] = encode_labels(sample.name, sample.labels)
+        else:
+            key = (sample.name, sample.labels)
+            labels = uncached.get(key)
+            if labels is None:
+                labels = uncached[key] = encode_labels(sample.name, sample.labels)
+        if type(labels) is not bytes:
+            dropped[str(labels)] += 1
+            continue
+        stamp = sample.timestamp_ms
+        point = (now_ms if stamp is None else stamp, sample.value)
+        points = groups.get(labels)
+        if points is None:
+            groups[labels] = [point]
+        else:
+            points.append(point)
+        family = sample.family
+        if family is not last_family:
+            families[family] = None
+            last_family = family
+    accepted = 0
+    for labels_bytes, grouped in groups.items():
+        points = in_order(grouped, dropped) if len(grouped) > 1 else grouped
+        accepted += len(points)
+        result.series.append(Series(labels_bytes, points))
+    result.samples = accepted
+    result.families = list(families)
+    return result
+
+
+def in_order(points: list[Point], dropped: Counter[str]) -> list[Point]:
+    """A series' samples by timestamp; of several at one timestamp the last scraped is kept
+    (a receiver rejects the whole request for a duplicate timestamp)."""
+    ordered = sorted(points, key=lambda p: p[0])
+    kept: list[Point] = []
+    for point in ordered:
+        if kept and kept[-1][0] == point[0]:
+            kept[-1] = point
+            dropped["duplicate_timestamp"] += 1
+        else:
+            kept.append(point)
+    return kept
+
+
+def partition(series: Sequence[Series], max_samples: int) -> list[list[Batch]]:
+    """Pack series into batches of at most ``max_samples`` samples, grouped into chains.
+
+    Batches of different chains share no series and may be sent concurrently; the batches of
+    one chain must be sent in order (a series too long for one batch continues in the next).
+    """
+    chains: list[list[Batch]] = []
+    chain: list[Batch] = []
+    entries: list[tuple[bytes, list[Point]]] = []
+    count = 0
+    for one in series:
+        labels, points = one.labels, one.points
+        size = len(points)
+        if count + size < max_samples:
+            entries.append((labels, points))
+            count += size
+            continue
+        start = 0
+        while size - start > max_samples - count:  # the series continues in the next batch
+            room = max_samples - count
+            entries.append((labels, points[start : start + room]))
+            start += room
+            chain.append(Batch(entries, max_samples))
+            entries, count = [], 0
+        entries.append((labels, points[start:] if start else points))
+        count += size - start
+        if count == max_samples:  # full, and the next series starts afresh: a new chain
+            chain.append(Batch(entries, count))
+            chains.append(chain)
+            chain, entries, count = [], [], 0
+    if entries:
+        chain.append(Batch(entries, count))
+    if chain:
+        chains.append(chain)
+    return chains
+
+
+def metadata(families: Iterable[Family]) -> list[bytes]:
+    """Encoded ``MetricMetadata`` for each family the targets declared (type, help or unit)."""
+    out: dict[tuple[str, str, str, str], bytes] = {}
+    for family in families:
+        if not family.name or family.name in SYNTHETIC_FAMILIES:
+            continue
+        if family.type in ("untyped", "unknown") and not family.help and not family.unit:
+            continue
+        key = (family.name, family.type, family.help, family.unit)
+        if key not in out:
+            out[key] = encode_metadata(family)
+    return list(out.values())
+
+
+def chunks(items: Sequence[bytes], size: int) -> list[Sequence[bytes]]:
+    """``items`` in consecutive pieces of at most ``size``."""
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,37 @@
+"""Remote Write 1.0 protocol constants and Prometheus's remote_write defaults.
+
+Sources: the Prometheus Remote-Write 1.0 specification, and the ``remote_write`` section of
+Prometheus's configuration documentation (the defaults of Prometheus 2.x's queue manager).
+"""
+
+CONTENT_TYPE = "application/x-protobuf"
+CONTENT_ENCODING = "snappy"
+"""Snappy *block* format; the framed (streaming) format is not allowed by the specification."""
+
+PROTOCOL_VERSION_HEADER = "X-Prometheus-Remote-Write-Version"
+PROTOCOL_VERSION = "0.1.0"
+"""Remote Write 1.0 senders announce version 0.1.0."""
+
+DEFAULT_REMOTE_TIMEOUT = 30.0
+"""``remote_timeout``: the timeout of one request, in seconds."""
+
+DEFAULT_MAX_SAMPLES_PER_SEND = 500
+"""``queue_config.max_samples_per_send``: samples per request (Prometheus 2.x default)."""
+
+DEFAULT_MIN_BACKOFF = 0.03
+"""``queue_config.min_backoff``: the first retry waits this long (30ms)."""
+
+DEFAULT_MAX_BACKOFF = 5.0
+"""``queue_config.max_backoff``: the backoff doubles up to this (5s)."""
+
+DEFAULT_METADATA_MAX_SAMPLES_PER_SEND = 500
+"""``metadata_config.max_samples_per_send``: metadata entries per request."""
+
+MAX_RETRY_AFTER = 60.0
+"""A ``Retry-After`` longer than this is treated as this (the deadline bounds it anyway)."""
+
+MAX_ERROR_BODY_BYTES = 256
+"""At most this much of a rejecting response's body is quoted in errors and logs."""
+
+MIN_SECONDS_TO_SEND = 0.5
+"""A request (or a retry) is not started with less time than this before the deadline."""

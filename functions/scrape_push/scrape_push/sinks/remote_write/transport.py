@@ -1,0 +1,184 @@
+"""Sending Remote Write requests: headers, authentication, TLS, retries within the deadline.
+
+Retry policy (Remote Write 1.0): a 5xx answer, a 429 (unless ``retry_on_http_429: false``) and
+a connection failure or timeout are retried with exponential backoff and jitter, starting at
+``min_backoff`` and doubling up to ``max_backoff``; a ``Retry-After`` header sets the wait
+instead. Any other 4xx is permanent: never retried, its status and at most 256 bytes of its
+body are logged and the samples counted as rejected. No attempt starts, and no wait runs, past
+the invocation's deadline.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import requests
+from aws_lambda_powertools import Logger
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+from ... import __version__
+from ...deadline import Deadline
+from .config import QueueConfig, RemoteWriteConfig
+from .limits import (
+    CONTENT_ENCODING,
+    CONTENT_TYPE,
+    MAX_ERROR_BODY_BYTES,
+    MAX_RETRY_AFTER,
+    MIN_SECONDS_TO_SEND,
+    PROTOCOL_VERSION,
+    PROTOCOL_VERSION_HEADER,
+)
+
+USER_AGENT = f"scrape-push/{__version__}"
+
+logger = Logger(service="scrape-push", child=True)
+
+
+def protocol_headers() -> dict[str, str]:
+    """The headers Remote Write requires; configured ``headers`` never override them."""
+    return {
+        "Content-Encoding": CONTENT_ENCODING,
+        "Content-Type": CONTENT_TYPE,
+        PROTOCOL_VERSION_HEADER: PROTOCOL_VERSION,
+        "User-Agent": USER_AGENT,
+    }
+
+
+def request_headers(user_headers: dict[str, str]) -> CaseInsensitiveDict[str]:
+    """The configured headers, then the protocol's (so a clash, in any case, is ours)."""
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(user_headers)
+    headers.update(protocol_headers())
+    return headers
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(0.0, when.timestamp() - now), MAX_RETRY_AFTER)
+
+
+def backoff(attempt: int, queue: QueueConfig, rng: Callable[[], float]) -> float:
+    """Wait before retry ``attempt`` (1-based): ``min_backoff * 2**(attempt-1)`` capped at
+    ``max_backoff``, with jitter drawing it from the upper half of that range."""
+    ceiling = min(queue.max_backoff, queue.min_backoff * 2.0 ** (attempt - 1))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+def retryable(status: int, queue: QueueConfig) -> bool:
+    return status >= 500 or (status == 429 and queue.retry_on_http_429)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one request ended: ``sent``, ``rejected`` (permanent 4xx) or ``failed`` (not delivered)."""
+
+    status: Literal["sent", "rejected", "failed"]
+    attempts: int
+    error: str | None = None
+
+
+class Sender:
+    """Posts encoded, compressed WriteRequests to one receiver over a pooled session."""
+
+    def __init__(
+        self,
+        config: RemoteWriteConfig,
+        auth: requests.auth.AuthBase | Callable[[requests.PreparedRequest], requests.PreparedRequest] | None,
+        *,
+        pool_size: int = 4,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.auth = auth
+        self.headers = request_headers(config.headers)
+        self.session = session or requests.Session()
+        if session is None:
+            adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+        tls = config.tls_config
+        self.verify: bool | str = False if tls.insecure_skip_verify else (tls.ca_file or True)
+        self.cert = (tls.cert_file, tls.key_file) if tls.cert_file and tls.key_file else None
+        self.sleep = sleep
+        self.rng = rng or random.random
+        self.wall_clock = wall_clock
+
+    def send(self, body: bytes, deadline: Deadline, what: str = "request") -> Outcome:
+        """Deliver one compressed WriteRequest, retrying as the policy allows."""
+        queue = self.config.queue_config
+        attempt = 0
+        last = "not sent: invocation deadline reached"
+        while True:
+            timeout = deadline.bound(self.config.remote_timeout)
+            if timeout < MIN_SECONDS_TO_SEND:
+                return Outcome("failed", attempt, self._gave_up(attempt, last))
+            attempt += 1
+            retry_after: float | None = None
+            try:
+                response = self.session.post(
+                    self.config.url,
+                    data=body,
+                    headers=self.headers,
+                    auth=self.auth,
+                    timeout=timeout,
+                    verify=self.verify,
+                    cert=self.cert,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                last = f"{type(exc).__name__}: {_cause(exc)}"
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return Outcome("sent", attempt)
+                excerpt = _excerpt(response)
+                last = f"HTTP {status}: {excerpt}"
+                if not retryable(status, queue):
+                    logger.warning(
+                        "remote write rejected",
+                        extra={"url": self.config.url, "status": status, "body": excerpt, "what": what},
+                    )
+                    return Outcome("rejected", attempt, f"{what} rejected with HTTP {status}: {excerpt}")
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
+            wait = retry_after if retry_after is not None else backoff(attempt, queue, self.rng)
+            if deadline.remaining() - wait < MIN_SECONDS_TO_SEND:
+                return Outcome("failed", attempt, self._gave_up(attempt, last))
+            self.sleep(wait)
+
+    @staticmethod
+    def _gave_up(attempts: int, last: str) -> str:
+        if attempts == 0:
+            return last
+        return f"not delivered after {attempts} attempt(s) before the invocation deadline; last: {last}"
+
+
+def _excerpt(response: requests.Response) -> str:
+    text = response.content[:MAX_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
+    return " ".join(text.split()) or (response.reason or "")
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost cause's message, short and without the URL's query."""
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    return text[:MAX_ERROR_BODY_BYTES]

@@ -1,0 +1,145 @@
+"""Remote Write test helpers: decode requests with protobuf, a capturing HTTP proxy, a fake adapter.
+
+``capture(...)`` serves on 127.0.0.1 and records every POST (headers and the decoded
+``WriteRequest``); it answers from a script of ``Reply`` objects and, when given an upstream
+URL, forwards the rest there (a real Prometheus receiver) and relays its answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+from requests.adapters import BaseAdapter
+from scrape_push.sinks.remote_write import remote_pb2
+from scrape_push.sinks.remote_write.encode import decompress
+
+
+def decode(body: bytes) -> remote_pb2.WriteRequest:
+    """A snappy-compressed request body, decoded by the protobuf library."""
+    request = remote_pb2.WriteRequest()
+    request.ParseFromString(decompress(body))
+    return request
+
+
+def series_of(request: remote_pb2.WriteRequest) -> dict[tuple[tuple[str, str], ...], list[tuple[int, float]]]:
+    """``{labels: [(timestamp, value), ...]}`` of a decoded request."""
+    return {
+        tuple((label.name, label.value) for label in ts.labels): [(s.timestamp, s.value) for s in ts.samples]
+        for ts in request.timeseries
+    }
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Captured:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def request(self) -> remote_pb2.WriteRequest:
+        return decode(self.body)
+
+
+@dataclass
+class Capture:
+    """A running capturing proxy: ``url`` to write to, ``requests`` seen so far."""
+
+    server: ThreadingHTTPServer
+    script: list[Reply]
+    upstream: str | None
+    requests: list[Captured] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/api/v1/write"
+
+    def answer(self, headers: dict[str, str], body: bytes) -> Reply:
+        with self.lock:
+            self.requests.append(Captured(headers, body))
+            if self.script:
+                return self.script.pop(0)
+        if self.upstream is None:
+            return Reply(204)
+        forwarded = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
+        response = requests.post(self.upstream, data=body, headers=forwarded, timeout=10)
+        return Reply(response.status_code, response.content)
+
+
+@contextmanager
+def capture(*script: Reply, upstream: str | None = None) -> Iterator[Capture]:
+    """Serve until the block exits; answer ``script`` in order, then 204 (or relay upstream)."""
+    ref: list[Capture] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            reply = ref[0].answer(dict(self.headers.items()), body)
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    ref.append(Capture(server, list(script), upstream))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ref[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class FakeAdapter(BaseAdapter):
+    """A ``requests`` adapter answering from a script, recording prepared requests (no network)."""
+
+    def __init__(self, *script: Reply | Exception) -> None:
+        super().__init__()
+        self.script = list(script)
+        self.sent: list[requests.PreparedRequest] = []
+        self.lock = threading.Lock()
+
+    def send(self, request: requests.PreparedRequest, *args: object, **kwargs: object) -> requests.Response:
+        with self.lock:
+            self.sent.append(request)
+            reply = self.script.pop(0) if self.script else Reply(204)
+        if isinstance(reply, Exception):
+            raise reply
+        response = requests.Response()
+        response.status_code = reply.status
+        response._content = reply.body
+        response.headers.update(reply.headers)
+        response.request = request
+        response.url = request.url or ""
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def fake_session(*script: Reply | Exception) -> tuple[requests.Session, FakeAdapter]:
+    session = requests.Session()
+    adapter = FakeAdapter(*script)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session, adapter

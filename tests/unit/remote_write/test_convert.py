@@ -1,0 +1,97 @@
+"""Grouping by series, ordering, dropping, batching and metadata selection (pure)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+from scrape_push.model import Family, Sample
+from scrape_push.sinks.remote_write import remote_pb2
+from scrape_push.sinks.remote_write.convert import CACHE_KEY, Series, metadata, partition, to_series
+from scrape_push.sinks.remote_write.encode import SampleEncoder, encode_series
+
+from tests.support.remote_write import decode as _unused  # noqa: F401  (keeps the helper importable)
+from tests.support.remote_write import series_of
+
+JOB = (("instance", "a:1"), ("job", "j"))
+
+
+def _request(series: list[Series]) -> remote_pb2.WriteRequest:
+    request = remote_pb2.WriteRequest()
+    request.ParseFromString(encode_series([(s.labels, s.points) for s in series], SampleEncoder()))
+    return request
+
+
+def test_groups_series_orders_samples_and_keeps_last_duplicate() -> None:
+    samples = [
+        Sample("m", JOB, 1.0, 3000),
+        Sample("other", JOB, 9.0, 1000),
+        Sample("m", JOB, 2.0, 1000),
+        Sample("m", JOB, 3.0, 3000),
+    ]
+    result = to_series(samples, now_ms=0)
+    assert result.samples == 3
+    assert result.dropped == Counter({"duplicate_timestamp": 1})
+    decoded = series_of(_request(result.series))
+    assert decoded == {
+        (("__name__", "m"), *JOB): [(1000, 2.0), (3000, 3.0)],
+        (("__name__", "other"), *JOB): [(1000, 9.0)],
+    }
+
+
+def test_drops_forbidden_series_and_fills_missing_timestamps() -> None:
+    samples = [Sample("bad-name", JOB, 1.0, 1), Sample("ok", JOB, 1.0, None)]
+    result = to_series(samples, now_ms=77)
+    assert result.dropped == Counter({"invalid_metric_name": 1})
+    assert series_of(_request(result.series)) == {(("__name__", "ok"), *JOB): [(77, 1.0)]}
+
+
+def test_series_cache_is_filled_and_reused() -> None:
+    cache: dict[str, object] = {}
+    first = Sample("m", JOB, 1.0, 1, cache=cache)
+    to_series([first], 0)
+    assert isinstance(cache[CACHE_KEY], bytes)
+    cache[CACHE_KEY] = cache[CACHE_KEY]  # a later scrape of the same series finds it
+    again = to_series([Sample("ignored_name_because_cached", JOB, 2.0, 2, cache=cache)], 0)
+    assert series_of(_request(again.series)) == {(("__name__", "m"), *JOB): [(2, 2.0)]}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_partition_keeps_every_point_in_order_and_chains_shared_series(seed: int) -> None:
+    rng = random.Random(seed)
+    series = [
+        Series(f"s{i}".encode(), [(t, float(t)) for t in range(rng.choice([1, 1, 2, 7, 30]))])
+        for i in range(rng.randint(1, 60))
+    ]
+    limit = rng.randint(1, 25)
+    chains = partition(series, limit)
+    seen: dict[bytes, list[tuple[int, float]]] = {}
+    owner: dict[bytes, int] = {}
+    for index, chain in enumerate(chains):
+        for batch in chain:
+            assert 0 < batch.samples <= limit
+            assert batch.samples == sum(len(points) for _, points in batch.entries)
+            for labels, points in batch.entries:
+                seen.setdefault(labels, []).extend(points)
+                assert owner.setdefault(labels, index) == index, "a series spans two chains"
+    assert seen == {s.labels: s.points for s in series}
+
+
+def test_single_sample_series_make_independent_batches() -> None:
+    series = [Series(f"s{i}".encode(), [(1, 1.0)]) for i in range(10)]
+    chains = partition(series, 3)
+    assert [[b.samples for b in chain] for chain in chains] == [[3], [3], [3], [1]]
+
+
+def test_metadata_skips_synthetic_and_undeclared_families_and_dedupes() -> None:
+    families = [
+        Family("requests", "counter", "Requests."),
+        Family("requests", "counter", "Requests."),
+        Family("up", "gauge", "1 if the target was scraped"),
+        Family("plain", "untyped"),
+        Family("described", "untyped", "has help"),
+    ]
+    decoded = remote_pb2.WriteRequest()
+    decoded.ParseFromString(b"".join(metadata(families)))
+    assert [(m.metric_family_name, m.type) for m in decoded.metadata] == [("requests", 1), ("described", 0)]

@@ -1,0 +1,57 @@
+"""RemoteWriteSink.push end to end over a fake adapter: batching, accounting, auth, metadata."""
+
+from __future__ import annotations
+
+import base64
+
+from scrape_push.deadline import Deadline
+from scrape_push.model import Family, Sample
+from scrape_push.sinks.remote_write import RemoteWriteSink
+
+from tests.support.remote_write import Reply, decode, fake_session, series_of
+from tests.unit.remote_write.test_transport import _config
+
+JOB = (("instance", "a:1"), ("job", "j"))
+REQUESTS = Family("requests", "counter", "Requests.")
+
+
+def _samples(count: int) -> list[Sample]:
+    return [Sample("requests_total", (("i", str(i)), *JOB), float(i), 1000, REQUESTS) for i in range(count)]
+
+
+def test_batches_every_sample_and_sends_metadata_apart() -> None:
+    config = _config(
+        "    queue_config: {max_samples_per_send: 4}\n    basic_auth: {username: u, password: pw}\n"
+    )
+    session, adapter = fake_session()
+    report = RemoteWriteSink(config, 3, session=session).push(_samples(10), Deadline.after(30))
+    assert (report.offered, report.sent, report.failed, report.rejected) == (10, 10, 0, 0)
+    assert report.requests == 4 and report.ok
+    decoded = [decode(sent.body) for sent in adapter.sent]  # type: ignore[arg-type]
+    data = [d for d in decoded if d.timeseries]
+    assert sorted(len(d.timeseries) for d in data) == [2, 4, 4]
+    seen = {labels: points for d in data for labels, points in series_of(d).items()}
+    assert len(seen) == 10
+    (meta,) = [d for d in decoded if d.metadata]
+    assert [(m.metric_family_name, m.type, m.help) for m in meta.metadata] == [("requests", 1, "Requests.")]
+    auth = adapter.sent[0].headers["Authorization"]
+    assert auth == "Basic " + base64.b64encode(b"u:pw").decode()
+
+
+def test_rejected_and_failed_batches_are_counted_apart() -> None:
+    config = _config("    queue_config: {max_samples_per_send: 5}\n    metadata_config: {send: false}\n")
+    session, _ = fake_session(Reply(400, body=b"bad"), Reply(204))
+    report = RemoteWriteSink(config, 1, session=session).push(_samples(10), Deadline.after(30))
+    assert (report.sent, report.rejected, report.failed) == (5, 5, 0)
+    assert not report.ok
+    assert report.errors == ["batch rejected with HTTP 400: bad (5 samples rejected, not retried)"]
+    assert report.to_dict()["rejected"] == 5
+
+
+def test_missing_secret_fails_every_sample_with_the_reason() -> None:
+    from moto import mock_aws
+
+    config = _config("    authorization: {credentials_ssm_parameter: /missing}\n")
+    with mock_aws():
+        report = RemoteWriteSink(config, session=fake_session()[0]).push(_samples(3), Deadline.after(30))
+    assert report.failed == 3 and "cannot read SSM parameter '/missing'" in report.errors[0]
