@@ -85,7 +85,7 @@ def encode_all(samples: list[Sample], now_ms: int, cold: bool = False) -> int:
 
 def encode_all_protobuf(samples: list[Sample], now_ms: int) -> int:
     """The same requests built as protobuf messages (grouping by series included)."""
-    from scrape_push.sinks.remote_write import remote_pb2
+    from devtools.remote_write_proto import remote_pb2
 
     size = 0
     groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[Sample]] = {}

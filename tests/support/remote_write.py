@@ -15,8 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 from requests.adapters import BaseAdapter
-from scrape_push.sinks.remote_write import remote_pb2
 from scrape_push.sinks.remote_write.encode import decompress
+
+from devtools.remote_write_proto import remote_pb2
 
 
 def decode(body: bytes) -> remote_pb2.WriteRequest:

@@ -7,6 +7,8 @@ with a target label is kept as ``exported_<name>`` and the target's value wins; 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .model import Family, Labels, Sample
 from .targets import Target
 
@@ -37,18 +39,47 @@ def merge_labels(exposed: Labels, target: Labels, honor_labels: bool, external: 
     return tuple(sorted(merged.items()))
 
 
+def finisher(target: Target) -> Callable[[list[tuple[str, str]]], Labels]:
+    """The function that turns a series' exposed label pairs into its final labels for
+    ``target`` (what the parse stage's series cache stores, so warm scrapes skip merging)."""
+    reserved = {name for name, _ in target.labels} | {name for name, _ in target.external_labels}
+    extra = list(target.labels) + [
+        pair for pair in target.external_labels if pair[0] not in dict(target.labels)
+    ]
+
+    def finish(pairs: list[tuple[str, str]]) -> Labels:
+        if reserved.isdisjoint(name for name, _ in pairs):
+            pairs = pairs + extra
+            pairs.sort()
+            return tuple(pairs)
+        pairs.sort()
+        return merge_labels(tuple(pairs), target.labels, target.honor_labels, target.external_labels)
+
+    return finish
+
+
+def stamp(samples: list[Sample], target: Target, scrape_ms: int) -> list[Sample]:
+    """Give every sample its timestamp: the scrape's, or its own with ``honor_timestamps``."""
+    if target.honor_timestamps:
+        for sample in samples:
+            if sample.timestamp_ms is None:
+                sample.timestamp_ms = scrape_ms
+    else:
+        for sample in samples:
+            sample.timestamp_ms = scrape_ms
+    return samples
+
+
 def attach(samples: list[Sample], target: Target, scrape_ms: int) -> list[Sample]:
-    """Give every sample its final labels and timestamp (in place; returns the same list)."""
+    """Give samples parsed without a series cache their final labels and timestamp (in place)."""
+    finish = finisher(target)
     cache: dict[Labels, Labels] = {}
     for sample in samples:
         final = cache.get(sample.labels)
         if final is None:
-            final = merge_labels(sample.labels, target.labels, target.honor_labels, target.external_labels)
-            cache[sample.labels] = final
+            final = cache[sample.labels] = finish(list(sample.labels))
         sample.labels = final
-        if sample.timestamp_ms is None or not target.honor_timestamps:
-            sample.timestamp_ms = scrape_ms
-    return samples
+    return stamp(samples, target, scrape_ms)
 
 
 def synthetic(

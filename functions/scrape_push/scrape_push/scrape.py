@@ -6,7 +6,9 @@ it never affects another target. Nothing here waits past the invocation's deadli
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -17,9 +19,9 @@ from requests.adapters import HTTPAdapter
 
 from . import __version__, limits
 from .deadline import Deadline
-from .labels import attach, synthetic
+from .labels import finisher, stamp, synthetic
 from .model import Sample
-from .parse import ParseError, parse_exposition
+from .parse import ParseError, SeriesCache, parse_exposition
 from .targets import Target
 
 ACCEPT = (
@@ -30,6 +32,8 @@ ACCEPT = (
 
 USER_AGENT = f"scrape-push/{__version__}"
 READ_CHUNK_BYTES = 64 * 1024
+MAX_CACHED_TARGETS = 1024
+"""Targets whose series cache a warm Lambda keeps (least recently scraped dropped first)."""
 
 
 class ScrapeError(Exception):
@@ -61,6 +65,22 @@ class Scraper:
         adapter = HTTPAdapter(pool_connections=max_concurrency, pool_maxsize=max_concurrency)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
+        self._series_lock = threading.Lock()
+
+    def series_cache(self, target: Target) -> SeriesCache:
+        """The target's series cache, kept across warm invocations; a target whose labels
+        changed gets a fresh one (its cached entries hold final labels)."""
+        key = (target.url, target.labels, target.external_labels, target.honor_labels)
+        with self._series_lock:
+            cache = self._series.get(key)
+            if cache is None:
+                cache = self._series[key] = SeriesCache(finisher(target))
+                while len(self._series) > MAX_CACHED_TARGETS:
+                    self._series.popitem(last=False)
+            else:
+                self._series.move_to_end(key)
+            return cache
 
     def scrape_all(self, targets: Sequence[Target], deadline: Deadline) -> list[ScrapeResult]:
         """Scrape every target concurrently; results come back in the targets' order."""
@@ -96,14 +116,14 @@ class Scraper:
         start = time.monotonic()
         try:
             body, content_type = self.fetch(target, deadline)
-            samples = parse_exposition(body, content_type)
+            samples = parse_exposition(body, content_type, self.series_cache(target))
         except ScrapeError as exc:
             return failed(target, time.monotonic() - start, scrape_ms, str(exc))
         except ParseError as exc:
             return failed(target, time.monotonic() - start, scrape_ms, f"invalid exposition: {exc}")
         duration = time.monotonic() - start
         scraped = len(samples)
-        attach(samples, target, scrape_ms)
+        stamp(samples, target, scrape_ms)
         try:
             limits.check(samples, target.limits)
         except limits.LimitExceeded as exc:

@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 from scrape_push.model import Family, Sample
-from scrape_push.sinks.remote_write import remote_pb2
 from scrape_push.sinks.remote_write.convert import CACHE_KEY, Series, metadata, partition, to_series
 from scrape_push.sinks.remote_write.encode import SampleEncoder, encode_series
 
+from devtools.remote_write_proto import remote_pb2
 from tests.support.remote_write import decode as _unused  # noqa: F401  (keeps the helper importable)
 from tests.support.remote_write import series_of
 

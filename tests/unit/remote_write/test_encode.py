@@ -7,7 +7,6 @@ import struct
 
 import pytest
 from scrape_push.model import Family
-from scrape_push.sinks.remote_write import remote_pb2
 from scrape_push.sinks.remote_write.encode import (
     SampleEncoder,
     compress,
@@ -18,6 +17,8 @@ from scrape_push.sinks.remote_write.encode import (
     varint,
     write_request,
 )
+
+from devtools.remote_write_proto import remote_pb2
 
 
 def _decode(payload: bytes) -> remote_pb2.WriteRequest:

@@ -3,8 +3,9 @@
 The messages are written directly in protobuf's wire format rather than built as protobuf
 objects: a series' labels are encoded once and kept in the series cache, so a warm cycle only
 appends each sample's 16 bytes. ``bench/bench_remote_write.py`` measures this against building
-the same request with the protobuf library (``remote_pb2``), and the tests decode every byte
-produced here with that library. Field numbers are those of ``remote.proto`` beside this file.
+the same request with the protobuf library (``devtools.remote_write_proto.remote_pb2``), and
+the tests decode every byte produced here with that library. Field numbers are those of
+``devtools/remote_write_proto/remote.proto``.
 """
 
 from __future__ import annotations

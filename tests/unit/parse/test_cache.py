@@ -1,0 +1,135 @@
+"""The series cache: warm scrapes reuse parsed series with final labels, bounded, pruned."""
+
+from __future__ import annotations
+
+import contextlib
+
+from scrape_push.labels import finisher
+from scrape_push.parse import ParseError, SeriesCache, parse_exposition
+from scrape_push.scrape import Scraper
+from scrape_push.targets import Target
+
+TEXT = "text/plain; version=0.0.4"
+OM = "application/openmetrics-text; version=1.0.0"
+
+
+def target(**overrides: object) -> Target:
+    fields: dict[str, object] = {
+        "job": "api",
+        "url": "http://127.0.0.1:1/metrics",
+        "labels": (("instance", "127.0.0.1:1"), ("job", "api")),
+        "external_labels": (("region", "eu"),),
+        "timeout": 1.0,
+        "interval": 60.0,
+        "honor_labels": False,
+        "honor_timestamps": True,
+        "body_size_limit": 1000,
+    }
+    fields.update(overrides)
+    return Target(**fields)  # type: ignore[arg-type]
+
+
+def exposition(value: int) -> bytes:
+    return (
+        b"# TYPE req_total counter\n"
+        + f'req_total{{code="200",path="/a"}} {value}\n'.encode()
+        + f'req_total{{code="500",path="/b"}} {value + 1}\n'.encode()
+        + b"# TYPE up_ish gauge\n"
+        + f'up_ish{{job="exposed"}} {value}\nplain {value}\n'.encode()
+    )
+
+
+def test_warm_scrape_reuses_final_labels_and_scratch_dict_with_fresh_samples() -> None:
+    cache = SeriesCache(finisher(target()))
+    first = parse_exposition(exposition(1), TEXT, cache)
+    second = parse_exposition(exposition(7), TEXT, cache)
+    assert [s.value for s in second] == [7.0, 8.0, 7.0, 7.0]
+    assert first[0].labels == (
+        ("code", "200"),
+        ("instance", "127.0.0.1:1"),
+        ("job", "api"),
+        ("path", "/a"),
+        ("region", "eu"),
+    )
+    # the clashing exposed job label is renamed as Prometheus does (honor_labels: false)
+    assert dict(first[2].labels)["exported_job"] == "exposed" and dict(first[2].labels)["job"] == "api"
+    for old, new in zip(first, second, strict=True):
+        assert new is not old
+        assert new.labels is old.labels and new.family is old.family
+        assert new.cache is old.cache and isinstance(new.cache, dict)
+    first[0].cache["cloudwatch:abc"] = "encoded"  # type: ignore[index]
+    assert second[0].cache == {"cloudwatch:abc": "encoded"}
+    assert len(cache) == 4
+
+
+def test_series_not_seen_are_dropped_and_new_ones_added() -> None:
+    cache = SeriesCache()
+    parse_exposition(b'a{x="1"} 1\na{x="2"} 1\n', TEXT, cache)
+    kept = parse_exposition(b'a{x="2"} 2\na{x="3"} 3\n', TEXT, cache)
+    assert set(cache.entries) == {'a{x="2"}', 'a{x="3"}'}
+    assert [s.labels for s in kept] == [(("x", "2"),), (("x", "3"),)]
+
+
+def test_cache_is_bounded() -> None:
+    cache = SeriesCache(max_series=3)
+    body = "".join(f'a{{x="{i}"}} {i}\n' for i in range(10)).encode()
+    assert len(parse_exposition(body, TEXT, cache)) == 10
+    assert len(cache) == 3
+    assert len(parse_exposition(body, TEXT, cache)) == 10
+    assert len(cache) == 3
+
+
+def test_failed_parse_leaves_cache_untouched() -> None:
+    cache = SeriesCache()
+    parse_exposition(b"a 1\n", TEXT, cache)
+    before = dict(cache.entries)
+    with contextlib.suppress(ParseError):
+        parse_exposition(b"a 1\nb{ 2\n", TEXT, cache)
+    assert cache.entries == before
+
+
+def test_changed_metadata_or_format_is_not_served_from_cache() -> None:
+    cache = SeriesCache()
+    first = parse_exposition(b"# TYPE a gauge\na 1\n", TEXT, cache)
+    retyped = parse_exposition(b"# TYPE a counter\na 1\n", TEXT, cache)
+    assert (first[0].family.type, retyped[0].family.type) == ("gauge", "counter")
+    om = parse_exposition(b"# TYPE a counter\na_total 1\n# EOF\n", OM, cache)
+    assert om[0].family.type == "counter" and cache.openmetrics is True
+
+
+def test_warm_values_are_still_validated() -> None:
+    cache = SeriesCache()
+    parse_exposition(b'a{x="1"} 1\n', TEXT, cache)
+    for bad in (b'a{x="1"} 1_0\n', b'a{x="1"} +nan\n', b'a{x="1"} x\n'):
+        try:
+            parse_exposition(bad, TEXT, cache)
+        except ParseError as exc:
+            assert exc.line == 1
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_timestamps_and_exemplars_are_parsed_fresh_on_warm_scrapes() -> None:
+    cache = SeriesCache()
+    parse_exposition(b'a_total 1 5 # {t="x"} 1\n# EOF\n', OM, cache)
+    again = parse_exposition(b'a_total 2 6 # {t="y"} 2\n# EOF\n', OM, cache)
+    assert (again[0].value, again[0].timestamp_ms, again[0].exemplar.labels) == (2.0, 6000, (("t", "y"),))  # type: ignore[union-attr]
+
+
+def test_scraper_keeps_one_cache_per_target_and_labels() -> None:
+    scraper = Scraper(max_concurrency=2)
+    a, b = target(), target(url="http://127.0.0.1:2/metrics")
+    assert scraper.series_cache(a) is scraper.series_cache(a)
+    assert scraper.series_cache(a) is not scraper.series_cache(b)
+    relabelled = target(labels=(("instance", "x"), ("job", "api")))
+    assert scraper.series_cache(relabelled) is not scraper.series_cache(a)
+
+
+def test_finisher_honor_labels() -> None:
+    finish = finisher(target(honor_labels=True))
+    assert finish([("job", "exposed"), ("a", "1")]) == (
+        ("a", "1"),
+        ("instance", "127.0.0.1:1"),
+        ("job", "exposed"),
+        ("region", "eu"),
+    )
