@@ -8,6 +8,7 @@ and the local demo reach the moto emulator.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -20,6 +21,11 @@ MAX_ATTEMPTS = 3
 _lock = threading.Lock()
 _session: boto3.session.Session | None = None
 _clients: dict[tuple[str, str | None], Any] = {}
+_assumed: dict[tuple[str, str | None, str], tuple[float, Any]] = {}
+
+ASSUMED_ROLE_SECONDS = 3600
+ASSUMED_ROLE_MARGIN_SECONDS = 300
+"""Renew an assumed role's client this long before its credentials expire."""
 
 
 def session() -> boto3.session.Session:
@@ -31,6 +37,16 @@ def session() -> boto3.session.Session:
         return _session
 
 
+def _config() -> BotoConfig:
+    return BotoConfig(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        max_pool_connections=32,
+        user_agent_extra="scrape-push",
+    )
+
+
 def client(service: str, region: str | None = None) -> Any:
     """A cached client for ``service`` with bounded timeouts and standard retries."""
     key = (service, region)
@@ -38,16 +54,32 @@ def client(service: str, region: str | None = None) -> Any:
         found = _clients.get(key)
     if found is not None:
         return found
-    config = BotoConfig(
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
-        max_pool_connections=32,
-        user_agent_extra="scrape-push",
-    )
-    made = session().client(service, region_name=region, config=config)  # type: ignore[call-overload]
+    made = session().client(service, region_name=region, config=_config())  # type: ignore[call-overload]
     with _lock:
         return _clients.setdefault(key, made)
+
+
+def assumed_client(service: str, region: str | None, role_arn: str) -> Any:
+    """A client for ``service`` acting as ``role_arn`` (STS AssumeRole with the function's own
+    credentials), cached until shortly before the temporary credentials expire."""
+    key = (service, region, role_arn)
+    with _lock:
+        found = _assumed.get(key)
+    if found is not None and time.monotonic() < found[0]:
+        return found[1]
+    response = client("sts", region).assume_role(
+        RoleArn=role_arn, RoleSessionName="scrape-push", DurationSeconds=ASSUMED_ROLE_SECONDS
+    )
+    credentials = response["Credentials"]
+    made = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    ).client(service, region_name=region, config=_config())  # type: ignore[call-overload]
+    renew_at = time.monotonic() + ASSUMED_ROLE_SECONDS - ASSUMED_ROLE_MARGIN_SECONDS
+    with _lock:
+        _assumed[key] = (renew_at, made)
+    return made
 
 
 def reset() -> None:
@@ -56,3 +88,4 @@ def reset() -> None:
     with _lock:
         _session = None
         _clients.clear()
+        _assumed.clear()

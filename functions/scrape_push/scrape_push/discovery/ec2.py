@@ -1,0 +1,206 @@
+"""``ec2_sd_configs``: EC2 instances as scrape targets, with Prometheus's ``__meta_ec2_*`` labels.
+
+Follows Prometheus's discovery/aws/ec2.go: one label set per instance that has a private IP,
+``__address__`` = private IP and ``port``, list-valued labels joined with commas and wrapped in
+leading and trailing commas (so that ``.*,subnet-1,.*`` matches), tag names sanitised to label
+name characters. The function's own credentials are used (or a role assumed from them with
+``role_arn``); endpoints come from ``AWS_ENDPOINT_URL`` like every other AWS call here.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+from .. import aws
+from ..config.errors import FieldError
+from ..config.values import parse_duration
+from . import DiscoveryError
+
+DEFAULT_PORT = 80
+DEFAULT_REFRESH_INTERVAL = 60.0
+META = "__meta_ec2_"
+SEPARATOR = ","
+_INVALID_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def _own_credentials_only(key: str, hint: str) -> Any:
+    def reject(raw: object) -> None:
+        raise FieldError(f"'{key}' is not supported: discovery uses the function's own credentials{hint}")
+
+    return field(default=None, metadata={"parse": reject, "doc": f"not supported ({key})"})
+
+
+@dataclass(frozen=True)
+class EC2Filter:
+    """``filters[]``: a DescribeInstances filter, passed through as is."""
+
+    name: str
+    values: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        if not self.values:
+            raise FieldError("EC2 SD configuration filter values cannot be empty", "values")
+
+
+@dataclass(frozen=True)
+class EC2SDConfig:
+    """``ec2_sd_configs[]``, in Prometheus's format."""
+
+    region: str | None = field(default=None, metadata={"doc": "default: the function's own region"})
+    port: int = field(default=DEFAULT_PORT, metadata={"doc": "port of __address__"})
+    filters: tuple[EC2Filter, ...] = ()
+    refresh_interval: float = field(
+        default=DEFAULT_REFRESH_INTERVAL,
+        metadata={"parse": parse_duration, "doc": "accepted for compatibility; discovery runs every cycle"},
+    )
+    role_arn: str | None = field(default=None, metadata={"doc": "role to assume (sts:AssumeRole) first"})
+    endpoint: None = _own_credentials_only("endpoint", "; set AWS_ENDPOINT_URL_EC2 to change the endpoint")
+    access_key: None = _own_credentials_only("access_key", " (or role_arn)")
+    secret_key: None = _own_credentials_only("secret_key", " (or role_arn)")
+    profile: None = _own_credentials_only("profile", " (or role_arn)")
+
+    def check(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise FieldError("must be between 1 and 65535", "port")
+
+
+_az_lock = threading.Lock()
+_az_ids: dict[tuple[str, str | None], dict[str, str]] = {}
+
+
+def reset() -> None:
+    """Forget the cached availability zone IDs (tests)."""
+    with _az_lock:
+        _az_ids.clear()
+
+
+def discover(config: EC2SDConfig) -> list[dict[str, str]]:
+    """One label set per instance matching ``config.filters`` (DescribeInstances, paginated)."""
+    region = config.region or aws.session().region_name
+    if not region:
+        raise DiscoveryError("EC2 SD configuration requires a region (none set and no AWS_REGION)")
+    try:
+        client = (
+            aws.assumed_client("ec2", region, config.role_arn)
+            if config.role_arn
+            else aws.client("ec2", region)
+        )
+        zones = _zone_ids(client, region, config.role_arn)
+        filters = [{"Name": f.name, "Values": list(f.values)} for f in config.filters]
+        pages = client.get_paginator("describe_instances").paginate(
+            **({"Filters": filters} if filters else {})
+        )
+        targets: list[dict[str, str]] = []
+        for page in pages:
+            for reservation in page.get("Reservations", ()):
+                for instance in reservation.get("Instances", ()):
+                    labels = instance_labels(instance, reservation.get("OwnerId"), region, config.port, zones)
+                    if labels is not None:
+                        targets.append(labels)
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+        raise DiscoveryError(f"ec2_sd_configs: could not describe instances in {region}: {exc}") from exc
+    return targets
+
+
+def _zone_ids(client: Any, region: str, role_arn: str | None) -> dict[str, str]:
+    """Zone name → zone ID (e.g. eu-west-2a → euw2-az2), fetched once per region and role.
+
+    As in Prometheus, a failure only leaves ``availability_zone_id`` empty.
+    """
+    key = (region, role_arn)
+    with _az_lock:
+        found = _az_ids.get(key)
+    if found is not None:
+        return found
+    try:
+        zones = client.describe_availability_zones()["AvailabilityZones"]
+    except (ClientError, BotoCoreError, ResponseParserError):
+        return {}
+    mapping = {z["ZoneName"]: z["ZoneId"] for z in zones if z.get("ZoneName") and z.get("ZoneId")}
+    with _az_lock:
+        _az_ids[key] = mapping
+    return mapping
+
+
+def instance_labels(
+    instance: Mapping[str, Any], owner_id: str | None, region: str, port: int, zone_ids: Mapping[str, str]
+) -> dict[str, str] | None:
+    """The label set of one DescribeInstances instance, or None without a private IP (skipped)."""
+    private_ip = instance.get("PrivateIpAddress")
+    if not private_ip:
+        return None
+    labels = {
+        "__address__": join_host_port(private_ip, port),
+        META + "instance_id": instance.get("InstanceId", ""),
+        META + "region": region,
+        META + "owner_id": owner_id or "",
+        META + "private_ip": private_ip,
+        META + "private_dns_name": instance.get("PrivateDnsName", ""),
+        META + "platform": instance.get("Platform", ""),
+        META + "ami": instance.get("ImageId", ""),
+        META + "instance_type": instance.get("InstanceType", ""),
+        META + "instance_state": instance.get("State", {}).get("Name", ""),
+        META + "instance_lifecycle": instance.get("InstanceLifecycle", ""),
+        META + "architecture": instance.get("Architecture", ""),
+    }
+    if instance.get("PublicIpAddress"):
+        labels[META + "public_ip"] = instance["PublicIpAddress"]
+        labels[META + "public_dns_name"] = instance.get("PublicDnsName", "")
+    zone = instance.get("Placement", {}).get("AvailabilityZone")
+    if zone:
+        labels[META + "availability_zone"] = zone
+        labels[META + "availability_zone_id"] = zone_ids.get(zone, "")
+    if instance.get("VpcId"):
+        labels.update(_vpc_labels(instance))
+    for tag in instance.get("Tags", ()):
+        if "Key" in tag and "Value" in tag:
+            labels[META + "tag_" + _INVALID_LABEL_CHARS.sub("_", tag["Key"])] = tag["Value"]
+    # Prometheus label sets carry no empty values: an absent field and an empty one are alike.
+    return {name: value for name, value in labels.items() if value}
+
+
+def _vpc_labels(instance: Mapping[str, Any]) -> dict[str, str]:
+    subnets: list[str] = []
+    ipv6: list[str] = []
+    primary_ipv6: list[str] = []
+    for eni in instance.get("NetworkInterfaces", ()):
+        subnet = eni.get("SubnetId")
+        if not subnet:
+            continue
+        if subnet not in subnets:  # deduplicated, in the order EC2 returns them
+            subnets.append(subnet)
+        for address in eni.get("Ipv6Addresses", ()):
+            if not address.get("Ipv6Address"):
+                continue
+            ipv6.append(address["Ipv6Address"])
+            device = eni.get("Attachment", {}).get("DeviceIndex")
+            if address.get("IsPrimaryIpv6") and isinstance(device, int) and device >= 0:
+                # Positions follow the device index; gaps stay empty, as in Prometheus.
+                primary_ipv6.extend([""] * (device + 1 - len(primary_ipv6)))
+                primary_ipv6[device] = address["Ipv6Address"]
+    labels = {
+        META + "vpc_id": instance["VpcId"],
+        META + "primary_subnet_id": instance.get("SubnetId", ""),
+        META + "subnet_id": _joined(subnets),
+    }
+    if ipv6:
+        labels[META + "ipv6_addresses"] = _joined(ipv6)
+    if primary_ipv6:
+        labels[META + "primary_ipv6_addresses"] = _joined(primary_ipv6)
+    return labels
+
+
+def _joined(values: list[str]) -> str:
+    return SEPARATOR + SEPARATOR.join(values) + SEPARATOR
+
+
+def join_host_port(host: str, port: int) -> str:
+    """Go's ``net.JoinHostPort``: IPv6 literals go in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
