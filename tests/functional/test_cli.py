@@ -52,4 +52,4 @@ def test_run_scrapes_once_and_prints_the_summary(
         path.write_text(CONFIG.format(target=target.address))
         assert main(["run", str(path)]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["targets"][0]["up"] == 1 and summary["samples"] == 5
+    assert summary["targets"][0]["up"] == 1 and summary["samples"] == 6

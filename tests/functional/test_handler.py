@@ -97,7 +97,7 @@ def test_scrape_and_push_a_real_app(emulated: Emulated, app_target: str) -> None
     assert target["up"] == 1 and target["error"] is None and target["samples"] > 10
     report = sink(summary)
     assert report["ok"] and report["failed"] == 0 and report["dropped"] == {}
-    assert report["sent"] == summary["samples"] == target["samples"] + 4
+    assert report["sent"] == summary["samples"] == target["samples"] + 5
     base = {"job": "app", "instance": app_target}
     assert read_back(emulated, "app_requests_total", **base, method="GET") == [3.0]
     assert read_back(emulated, "app_temperature_celsius", **base) == [21.5]
@@ -174,7 +174,7 @@ def test_nan_sample_is_dropped_and_counted_the_rest_delivered(emulated: Emulated
         summary = emulated.invoke()
     report = sink(summary)
     assert report["dropped"] == {"nan_or_inf": 2}
-    assert report["sent"] == 2 + 4
+    assert report["sent"] == 2 + 5
     assert report["ok"]
     assert {"a", "d"} <= metric_names(emulated)
     assert not {"b", "c"} & metric_names(emulated)
@@ -187,8 +187,8 @@ def test_2600_samples_are_split_into_requests_within_limits(emulated: Emulated) 
         emulated.put_config(config(job("big", target.address)))
         summary = emulated.invoke()
     report = sink(summary)
-    assert report["sent"] == 2604 and report["requests"] == 3
-    assert [len(r["MetricData"]) for r in emulated.strict.requests] == [1000, 1000, 604]
+    assert report["sent"] == 2605 and report["requests"] == 3
+    assert [len(r["MetricData"]) for r in emulated.strict.requests] == [1000, 1000, 605]
     assert read_back(emulated, "series_2599", job="big", instance=target.address) == [2599.0]
 
 
@@ -211,7 +211,7 @@ def test_a_rejected_request_does_not_stop_the_others(emulated: Emulated) -> None
         emulated.put_config(config(job("big", target.address)))
         summary = emulated.invoke()
     report = sink(summary)
-    assert (report["sent"], report["failed"], report["failed_requests"]) == (504, 1000, 1)
+    assert (report["sent"], report["failed"], report["failed_requests"]) == (505, 1000, 1)
     assert report["errors"] == ["PutMetricData rejected: InvalidParameterValue: rejected by test"]
     assert not report["ok"] and not summary["ok"]
     assert "series_1499" in metric_names(emulated)

@@ -52,11 +52,12 @@ def test_attach_ignores_exposed_timestamps_when_not_honored() -> None:
 
 
 def test_synthetic_series() -> None:
-    series = synthetic(_target(), up=False, duration=0.5, scraped=0, kept=0, scrape_ms=7)
+    series = synthetic(_target(), up=False, duration=0.5, scraped=0, kept=0, added=0, scrape_ms=7)
     assert [(s.name, s.value) for s in series] == [
         ("up", 0.0),
         ("scrape_duration_seconds", 0.5),
         ("scrape_samples_scraped", 0.0),
         ("scrape_samples_post_metric_relabeling", 0.0),
+        ("scrape_series_added", 0.0),
     ]
     assert all(s.labels == TARGET and s.timestamp_ms == 7 for s in series)

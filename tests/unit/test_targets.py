@@ -1,7 +1,9 @@
+"""Target building as Prometheus does it: default labels, relabel_configs, URL and instance."""
+
 from __future__ import annotations
 
 from scrape_push.config import parse_config
-from scrape_push.targets import build_targets
+from scrape_push.targets import TargetError, build_targets
 
 CONFIG = """
 global:
@@ -24,7 +26,7 @@ scrape_configs:
 
 
 def test_targets_get_job_instance_and_static_labels() -> None:
-    targets = build_targets(parse_config(CONFIG).config)
+    targets = build_targets(parse_config(CONFIG).config).targets
     assert [t.url for t in targets] == [
         "http://a:9100/metrics",
         "http://b:9100/metrics",
@@ -36,14 +38,14 @@ def test_targets_get_job_instance_and_static_labels() -> None:
 
 
 def test_explicit_target_labels_override_job_and_instance_as_in_prometheus() -> None:
-    probe = build_targets(parse_config(CONFIG).config)[2]
+    probe = build_targets(parse_config(CONFIG).config).targets[2]
     assert probe.labels == (("instance", "custom"), ("job", "renamed"))
     assert probe.job == "probe"
     assert probe.timeout == 3.0
 
 
 def test_jobs_filter_selects_only_named_jobs() -> None:
-    targets = build_targets(parse_config(CONFIG).config, ["probe"])
+    targets = build_targets(parse_config(CONFIG).config, ["probe"]).targets
     assert [t.job for t in targets] == ["probe"]
 
 
@@ -52,4 +54,88 @@ def test_default_timeout_is_ten_seconds_capped_by_interval() -> None:
         "global: {scrape_interval: 5s}\n"
         "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [h:1]}]\n"
     ).config
-    assert build_targets(config)[0].timeout == 5.0
+    assert build_targets(config).targets[0].timeout == 5.0
+
+
+def test_address_without_port_gets_the_schemes_port() -> None:
+    config = parse_config(
+        "scrape_configs:\n"
+        "  - job_name: a\n    static_configs: [{targets: [plain]}]\n"
+        "  - job_name: b\n    scheme: https\n    static_configs: [{targets: [secure, '[::1]']}]\n"
+    ).config
+    assert [t.url for t in build_targets(config).targets] == [
+        "http://plain:80/metrics",
+        "https://secure:443/metrics",
+        "https://[::1]:443/metrics",
+    ]
+
+
+RELABELED = """
+scrape_configs:
+  - job_name: blackbox
+    metrics_path: /probe
+    params: {module: [http_2xx]}
+    static_configs:
+      - targets: ["https://example.com", "https://example.org", "https://drop.me"]
+        labels: {__meta_env: prod, env: ""}
+    relabel_configs:
+      - source_labels: [__address__]
+        regex: https://drop\\.me
+        action: drop
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: blackbox-exporter:9115
+      - source_labels: [__meta_env]
+        target_label: env
+      - source_labels: [__scrape_timeout__]
+        target_label: timeout_seen
+      - target_label: __scrape_timeout__
+        replacement: 4s
+"""
+
+
+def test_relabel_configs_see_prometheus_labels_and_shape_the_target() -> None:
+    found = build_targets(parse_config(RELABELED).config)
+    assert found.dropped == 1 and found.errors == []
+    first, second = found.targets
+    assert first.url == "http://blackbox-exporter:9115/probe?module=http_2xx&target=https%3A%2F%2Fexample.com"
+    assert first.labels == (
+        ("env", "prod"),
+        ("instance", "https://example.com"),
+        ("job", "blackbox"),
+        ("timeout_seen", "10s"),
+    )
+    assert first.timeout == 4.0
+    assert second.labels[1] == ("instance", "https://example.org")
+
+
+def test_a_target_left_without_address_is_an_error_not_a_crash() -> None:
+    config = parse_config(
+        "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [h:1]}]\n"
+        "    relabel_configs: [{action: labeldrop, regex: __address__}]\n"
+    ).config
+    found = build_targets(config)
+    assert found.targets == []
+    assert found.errors == [TargetError("a", "h:1", "no address")]
+
+
+def test_metric_relabel_rules_are_compiled_per_job_with_an_identity() -> None:
+    config = parse_config(
+        "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [h:1]}]\n"
+        "    metric_relabel_configs: [{source_labels: [__name__], regex: go_.*, action: drop}]\n"
+        "  - job_name: b\n    static_configs: [{targets: [h:2]}]\n"
+    ).config
+    a, b = build_targets(config).targets
+    assert len(a.metric_relabel) == 1 and len(b.metric_relabel) == 0
+    assert a.metric_relabel_key != b.metric_relabel_key
+
+
+def test_an_address_that_is_a_url_after_relabeling_is_an_error() -> None:
+    config = parse_config(
+        "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['http://h/x']}]\n"
+    ).config
+    found = build_targets(config)
+    assert found.errors == [TargetError("a", "http://h/x", "'http://h/x' is not a valid hostname")]

@@ -14,7 +14,7 @@ from .deadline import Deadline
 from .model import Sample
 from .scrape import Scraper, ScrapeResult
 from .sinks import Sink, SinkReport, build_sinks
-from .targets import build_targets
+from .targets import TargetError, build_targets
 
 _scrapers: dict[int, Scraper] = {}
 
@@ -39,6 +39,10 @@ class CycleResult:
     scrapes: list[ScrapeResult] = field(default_factory=list)
     sinks: list[SinkReport] = field(default_factory=list)
     duration: float = 0.0
+    target_errors: list[TargetError] = field(default_factory=list)
+    """Targets that could not be built (discovery failed, relabeling left them invalid)."""
+    targets_dropped: int = 0
+    """Targets ``relabel_configs`` dropped."""
 
     @property
     def samples(self) -> int:
@@ -69,11 +73,11 @@ def run_cycle(
     """Scrape every target of ``jobs`` (all jobs when ``None``) and push to every sink."""
     start = time.monotonic()
     with gc_paused():
-        targets = build_targets(config, jobs)
-        scrapes = scraper_for(config.runtime.max_concurrent_scrapes).scrape_all(targets, deadline)
+        found = build_targets(config, jobs)
+        scrapes = scraper_for(config.runtime.max_concurrent_scrapes).scrape_all(found.targets, deadline)
         samples = [s for result in scrapes for s in result.samples]
         reports = push_all(sinks if sinks is not None else build_sinks(config), samples, deadline)
-    return CycleResult(scrapes, reports, time.monotonic() - start)
+    return CycleResult(scrapes, reports, time.monotonic() - start, found.errors, found.dropped)
 
 
 def push_all(sinks: Sequence[Sink], samples: Sequence[Sample], deadline: Deadline) -> list[SinkReport]:

@@ -57,6 +57,10 @@ def handle(event: object, context: object) -> dict[str, object]:
                 "scrape failed",
                 extra={"job": result.target.job, "url": result.target.url, "error": result.error},
             )
+    for error in cycle.target_errors:
+        logger.warning(
+            "target not scraped", extra={"job": error.job, "target": error.target, "error": error.error}
+        )
     for report in cycle.sinks:
         if report.failed or report.dropped:
             logger.warning("sink incomplete", extra={"sink": report.to_dict()})

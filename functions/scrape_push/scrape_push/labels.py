@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .model import Family, Labels, Sample
+from .relabel import RelabelRules, relabel
 from .targets import Target
 
 UP = Family("up", "gauge", "1 if the target was scraped and parsed, 0 otherwise")
@@ -18,6 +19,8 @@ SCRAPED = Family("scrape_samples_scraped", "gauge", "Samples the target exposed"
 POST_RELABEL = Family(
     "scrape_samples_post_metric_relabeling", "gauge", "Samples kept after metric relabeling"
 )
+ADDED = Family("scrape_series_added", "gauge", "Series in this scrape that the previous one lacked")
+_DROPPED = ("", ())
 
 
 def merge_labels(exposed: Labels, target: Labels, honor_labels: bool, external: Labels = ()) -> Labels:
@@ -82,15 +85,50 @@ def attach(samples: list[Sample], target: Target, scrape_ms: int) -> list[Sample
     return stamp(samples, target, scrape_ms)
 
 
+def relabel_samples(samples: list[Sample], rules: RelabelRules, rules_key: str) -> list[Sample]:
+    """Apply ``metric_relabel_configs`` to every sample (``__name__`` included); the samples a
+    rule drops are left out. Each series' outcome is kept in its series-cache scratch space,
+    so a warm scrape of an unchanged series runs no regex."""
+    if not rules.steps:
+        return samples
+    key = f"metric_relabel:{rules_key}"
+    local: dict[tuple[str, Labels], tuple[str, Labels]] = {}
+    kept: list[Sample] = []
+    for sample in samples:
+        scratch = sample.cache
+        found = scratch.get(key) if scratch is not None else local.get((sample.name, sample.labels))
+        if found is None:
+            found = _relabeled(sample, rules)
+            if scratch is not None:
+                scratch[key] = found
+            else:
+                local[(sample.name, sample.labels)] = found
+        if found is _DROPPED:
+            continue
+        sample.name, sample.labels = found  # type: ignore[misc]
+        kept.append(sample)
+    return kept
+
+
+def _relabeled(sample: Sample, rules: RelabelRules) -> tuple[str, Labels]:
+    labels = relabel({"__name__": sample.name, **dict(sample.labels)}, rules)
+    if labels is None or not labels.get("__name__"):
+        return _DROPPED
+    name = labels.pop("__name__")
+    return name, tuple(sorted(labels.items()))
+
+
 def synthetic(
-    target: Target, *, up: bool, duration: float, scraped: int, kept: int, scrape_ms: int
+    target: Target, *, up: bool, duration: float, scraped: int, kept: int, added: int, scrape_ms: int
 ) -> list[Sample]:
-    """``up``, ``scrape_duration_seconds``, ``scrape_samples_scraped`` and
-    ``scrape_samples_post_metric_relabeling`` for one scrape, with the target's labels."""
+    """``up``, ``scrape_duration_seconds``, ``scrape_samples_scraped``,
+    ``scrape_samples_post_metric_relabeling`` and ``scrape_series_added`` for one scrape, with
+    the target's labels."""
     labels = merge_labels((), target.labels, False, target.external_labels)
     return [
         Sample("up", labels, 1.0 if up else 0.0, scrape_ms, UP),
         Sample("scrape_duration_seconds", labels, duration, scrape_ms, DURATION),
         Sample("scrape_samples_scraped", labels, float(scraped), scrape_ms, SCRAPED),
         Sample("scrape_samples_post_metric_relabeling", labels, float(kept), scrape_ms, POST_RELABEL),
+        Sample("scrape_series_added", labels, float(added), scrape_ms, ADDED),
     ]

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 
 from . import __version__, limits
 from .deadline import Deadline
-from .labels import finisher, stamp, synthetic
+from .httpconfig import TLSConfig, new_session, request_auth, tls_arguments
+from .labels import finisher, relabel_samples, stamp, synthetic
 from .model import Sample
 from .parse import ParseError, SeriesCache, parse_exposition
+from .secrets import SecretError
 from .targets import Target
 
 ACCEPT = (
@@ -59,19 +60,29 @@ class Scraper:
 
     def __init__(self, max_concurrency: int) -> None:
         self.max_concurrency = max_concurrency
-        self.session = requests.Session()
-        # As Prometheus: no proxy or credentials from the environment; only proxy_url.
-        self.session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=max_concurrency, pool_maxsize=max_concurrency)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self._sessions: dict[TLSConfig, requests.Session] = {}
+        self._sessions_lock = threading.Lock()
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
         self._series_lock = threading.Lock()
+
+    def session_for(self, tls: TLSConfig) -> requests.Session:
+        """A pooled session per distinct TLS setting (most jobs share the default one)."""
+        with self._sessions_lock:
+            found = self._sessions.get(tls)
+            if found is None:
+                found = self._sessions[tls] = new_session(tls, self.max_concurrency)
+            return found
 
     def series_cache(self, target: Target) -> SeriesCache:
         """The target's series cache, kept across warm invocations; a target whose labels
         changed gets a fresh one (its cached entries hold final labels)."""
-        key = (target.url, target.labels, target.external_labels, target.honor_labels)
+        key = (
+            target.url,
+            target.labels,
+            target.external_labels,
+            target.honor_labels,
+            target.metric_relabel_key,
+        )
         with self._series_lock:
             cache = self._series.get(key)
             if cache is None:
@@ -114,22 +125,32 @@ class Scraper:
         """Scrape one target; never raises for the target's own faults."""
         scrape_ms = int(time.time() * 1000)
         start = time.monotonic()
+        cache = self.series_cache(target)
         try:
             body, content_type = self.fetch(target, deadline)
-            samples = parse_exposition(body, content_type, self.series_cache(target))
+            samples = parse_exposition(body, content_type, cache)
         except ScrapeError as exc:
             return failed(target, time.monotonic() - start, scrape_ms, str(exc))
         except ParseError as exc:
             return failed(target, time.monotonic() - start, scrape_ms, f"invalid exposition: {exc}")
         duration = time.monotonic() - start
         scraped = len(samples)
+        samples = relabel_samples(samples, target.metric_relabel, target.metric_relabel_key)
         stamp(samples, target, scrape_ms)
         try:
             limits.check(samples, target.limits)
         except limits.LimitExceeded as exc:
             return failed(target, duration, scrape_ms, str(exc), scraped=scraped)
         samples.extend(
-            synthetic(target, up=True, duration=duration, scraped=scraped, kept=scraped, scrape_ms=scrape_ms)
+            synthetic(
+                target,
+                up=True,
+                duration=duration,
+                scraped=scraped,
+                kept=len(samples),
+                added=cache.added,
+                scrape_ms=scrape_ms,
+            )
         )
         return ScrapeResult(target, True, duration, scraped, None, samples)
 
@@ -146,14 +167,19 @@ class Scraper:
             "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout:g}",
         }
         try:
-            proxies = {"http": target.proxy_url, "https": target.proxy_url} if target.proxy_url else None
-            with self.session.get(
+            http = target.http
+            proxies = {"http": http.proxy_url, "https": http.proxy_url} if http.proxy_url else None
+            verify, cert = tls_arguments(http.tls_config)
+            with self.session_for(http.tls_config).get(
                 target.url,
                 headers=headers,
                 timeout=(timeout, timeout),
                 stream=True,
-                allow_redirects=target.follow_redirects,
+                allow_redirects=http.follow_redirects,
                 proxies=proxies,
+                auth=request_auth(http.basic_auth, http.authorization),
+                verify=verify,
+                cert=cert,
             ) as response:
                 if response.status_code != 200:
                     raise ScrapeError(f"server returned HTTP status {response.status_code} {response.reason}")
@@ -161,8 +187,12 @@ class Scraper:
                 return body, response.headers.get("Content-Type")
         except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
             raise ScrapeError(f"timed out after {timeout:g}s") from None
+        except requests.exceptions.SSLError as exc:
+            raise ScrapeError(f"TLS handshake failed: {_root_cause(exc)}") from None
         except requests.ConnectionError as exc:
             raise ScrapeError(f"connection failed: {_root_cause(exc)}") from None
+        except SecretError as exc:
+            raise ScrapeError(str(exc)) from None
         except urllib3.exceptions.DecodeError:
             raise ScrapeError("response body could not be decompressed") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
@@ -194,5 +224,7 @@ def _root_cause(exc: BaseException) -> str:
 
 def failed(target: Target, duration: float, scrape_ms: int, error: str, scraped: int = 0) -> ScrapeResult:
     """The result of a failed scrape: only the synthetic series, with ``up 0``."""
-    series = synthetic(target, up=False, duration=duration, scraped=scraped, kept=0, scrape_ms=scrape_ms)
+    series = synthetic(
+        target, up=False, duration=duration, scraped=scraped, kept=0, added=0, scrape_ms=scrape_ms
+    )
     return ScrapeResult(target, False, duration, scraped, error, series)

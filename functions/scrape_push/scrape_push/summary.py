@@ -30,8 +30,10 @@ def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | No
         "jobs": sorted(jobs) if jobs is not None else [j.job_name for j in loaded.config.scrape_configs],
         "targets_up": up,
         "targets_down": len(cycle.scrapes) - up,
+        "targets_dropped": cycle.targets_dropped,
         "samples": cycle.samples,
         "duration_seconds": round(cycle.duration, 6),
         "targets": [target_summary(r) for r in cycle.scrapes],
+        "target_errors": [{"job": e.job, "target": e.target, "error": e.error} for e in cycle.target_errors],
         "sinks": [report.to_dict() for report in cycle.sinks],
     }

@@ -38,6 +38,7 @@ SERIES: list[tuple[str, dict[str, str], float | None]] = [
     ("scrape_duration_seconds", {}, None),
     ("scrape_samples_scraped", {}, None),
     ("scrape_samples_post_metric_relabeling", {}, None),
+    ("scrape_series_added", {}, None),
 ]
 AS_PATH = {"lab": "lab", EVIL: "evil_hacked_metric_666_0_x_y__", "0.5": "0_5", "+Inf": "inf"}
 AS_TAG = {"lab": "lab", EVIL: "evil_hacked.metric_666_0_x=y_~", "0.5": "0.5", "+Inf": "+Inf"}

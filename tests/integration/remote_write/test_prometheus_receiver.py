@@ -51,7 +51,7 @@ def test_every_scraped_series_is_stored_with_its_labels_and_value(emulated: Any,
         emulated.put_config(_config(endpoint.address, proxy.url))
         summary = emulated.invoke()
         sink = _sink(summary)
-        assert sink["ok"] and sink["sent"] == sink["offered"] == summary["samples"] == 11, sink
+        assert sink["ok"] and sink["sent"] == sink["offered"] == summary["samples"] == 12, sink
 
     data = [c for c in proxy.requests if c.request.timeseries]
     sent: dict[tuple[tuple[str, str], ...], list[tuple[int, float]]] = {}
@@ -117,7 +117,7 @@ def test_receiver_down_retries_then_fails_clearly(emulated: Any) -> None:
         summary = emulated.invoke(timeout=5.0)
     sink = _sink(summary)
     assert not summary["ok"] and not sink["ok"]
-    assert sink["failed"] == sink["offered"] == 11 and sink["sent"] == 0
+    assert sink["failed"] == sink["offered"] == 12 and sink["sent"] == 0
     assert "not delivered after" in sink["errors"][0] and "connection refused" in sink["errors"][0]
 
 
@@ -128,7 +128,7 @@ def test_429_with_retry_after_then_delivered(emulated: Any, receiver: Receiver) 
     ):
         emulated.put_config(_config(endpoint.address, proxy.url, "    metadata_config: {send: false}\n"))
         sink = _sink(emulated.invoke())
-    assert sink["ok"] and sink["sent"] == 11 and sink["requests"] == 1
+    assert sink["ok"] and sink["sent"] == 12 and sink["requests"] == 1
     assert len(proxy.requests) == 2 and proxy.requests[0].body == proxy.requests[1].body
 
 
@@ -138,5 +138,5 @@ def test_400_is_not_retried(emulated: Any) -> None:
         summary = emulated.invoke()
     sink = _sink(summary)
     assert len(proxy.requests) == 1
-    assert (sink["rejected"], sink["sent"], sink["failed"]) == (11, 0, 0) and not summary["ok"]
+    assert (sink["rejected"], sink["sent"], sink["failed"]) == (12, 0, 0) and not summary["ok"]
     assert "HTTP 400: out of order sample" in sink["errors"][0]

@@ -120,10 +120,9 @@ scrape_configs:
         "scrape_configs:\n  - job_name: a\n  - job_name: a\n",
         "scrape_configs[1].job_name: duplicate job_name 'a' (line 3)",
     ),
-    "bad target": (
-        "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://h:1/metrics']\n",
-        "scrape_configs[0].static_configs[0].targets[0]: invalid target address 'http://h:1/metrics' "
-        "(expected host:port) (line 4)",
+    "empty target": (
+        "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['']\n",
+        "scrape_configs[0].static_configs[0].targets[0]: must not be empty (line 4)",
     ),
     "bad label name": (
         "scrape_configs:\n  - job_name: a\n    static_configs:\n      - labels: {bad-name: x}\n",

@@ -10,6 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..discovery.ec2 import EC2SDConfig
+from ..httpconfig import AuthorizationConfig, BasicAuthConfig, HTTPClientConfig, TLSConfig
+from ..relabel import RelabelConfig
 from .errors import FieldError
 from .values import check_label_name, parse_duration, parse_size
 
@@ -24,7 +27,6 @@ CLOUDWATCH_MAX_DIMENSIONS = 30
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:\- ]{1,255}$")
 _PROXY_URL = re.compile(r"^https?://[^\s/]+(/.*)?$")
-_TARGET = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)(:\d{1,5})?$")
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,8 @@ class StaticConfig:
 
     def check(self) -> None:
         for index, target in enumerate(self.targets):
-            if not _TARGET.match(target):
-                raise FieldError(
-                    f"invalid target address {target!r} (expected host:port)", f"targets[{index}]"
-                )
+            if not target.strip():
+                raise FieldError("must not be empty", f"targets[{index}]")
         for name in self.labels:
             try:
                 check_label_name(name)
@@ -82,7 +82,19 @@ class ScrapeConfig:
     label_value_length_limit: int = 0
     follow_redirects: bool = True
     proxy_url: str | None = None
+    basic_auth: BasicAuthConfig | None = None
+    authorization: AuthorizationConfig | None = None
+    tls_config: TLSConfig = field(default_factory=TLSConfig)
     static_configs: tuple[StaticConfig, ...] = ()
+    ec2_sd_configs: tuple[EC2SDConfig, ...] = ()
+    relabel_configs: tuple[RelabelConfig, ...] = ()
+    metric_relabel_configs: tuple[RelabelConfig, ...] = ()
+
+    def http_client(self) -> HTTPClientConfig:
+        """The job's HTTP client settings (authentication, TLS, proxy, redirects)."""
+        return HTTPClientConfig(
+            self.basic_auth, self.authorization, self.tls_config, self.proxy_url, self.follow_redirects
+        )
 
     def check(self) -> None:
         if not self.job_name:
@@ -94,6 +106,8 @@ class ScrapeConfig:
                 raise FieldError("must not be negative (0 means no limit)", limit)
         if self.proxy_url is not None and not _PROXY_URL.match(self.proxy_url):
             raise FieldError("must be an http:// or https:// URL", "proxy_url")
+        if self.basic_auth is not None and self.authorization is not None:
+            raise FieldError("at most one of basic_auth and authorization may be configured", "authorization")
 
 
 @dataclass(frozen=True)

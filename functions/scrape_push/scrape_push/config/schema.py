@@ -23,6 +23,7 @@ _SCALARS: dict[Any, dict[str, Any]] = {
     bool: {"type": "boolean"},
     Any: {},
     object: {},
+    type(None): {"type": "null"},
 }
 
 

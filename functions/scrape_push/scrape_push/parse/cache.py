@@ -51,6 +51,9 @@ class SeriesCache:
         self.max_series = max_series
         self.openmetrics: bool | None = None
         self.entries: dict[str, Entry] = {}
+        self.added = 0
+        """Series the last successful scrape had that the one before did not
+        (``scrape_series_added``)."""
         self.shapes: dict[str, Any] = {}
         """Per label-set shape, how to build final labels (see ``parser._shape``)."""
         self.families: dict[Family, Family] = {}
@@ -73,6 +76,8 @@ class SeriesCache:
         """Keep only the series seen by the scrape that just succeeded, within the bound."""
         if len(seen) > self.max_series:
             seen = dict(list(seen.items())[: self.max_series])
+        previous = self.entries
+        self.added = sum(1 for key in seen if key not in previous)
         self.entries = seen
         if len(self.families) > 4 * len(seen) + 1024:
             self.families = {}

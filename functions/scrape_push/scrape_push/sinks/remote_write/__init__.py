@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from requests.auth import HTTPBasicAuth
 
 from ... import secrets
 from ...deadline import Deadline
+from ...httpconfig import request_auth
 from ...model import Sample
 from ..base import SinkReport
 from .config import RemoteWriteConfig
@@ -56,17 +56,6 @@ def reset() -> None:
         _sessions.clear()
 
 
-class _HeaderAuth(requests.auth.AuthBase):
-    """``Authorization: <type> <credentials>``."""
-
-    def __init__(self, kind: str, credentials: secrets.Secret) -> None:
-        self._value = f"{kind} {credentials.reveal()}"
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = self._value
-        return request
-
-
 class RemoteWriteSink:
     """Pushes samples to one Remote Write receiver."""
 
@@ -91,17 +80,9 @@ class RemoteWriteSink:
     def auth(self) -> requests.auth.AuthBase | None:
         """The request authentication configured, with secrets resolved."""
         config = self.config
-        if config.basic_auth is not None:
-            basic = config.basic_auth
-            password = secrets.resolve(basic.password, basic.password_ssm_parameter)
-            return HTTPBasicAuth(basic.username, password.reveal() if password else "")
-        if config.authorization is not None:
-            authz = config.authorization
-            credentials = secrets.resolve(authz.credentials, authz.credentials_ssm_parameter)
-            return _HeaderAuth(authz.type, credentials or secrets.Secret(""))
         if config.sigv4 is not None:
             return sigv4_auth(config.sigv4)
-        return None
+        return request_auth(config.basic_auth, config.authorization)
 
     def sender(self) -> Sender:
         session = self._session or pooled_session(self.config.url, self.max_concurrency)

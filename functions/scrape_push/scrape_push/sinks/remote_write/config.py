@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ...config.errors import FieldError
 from ...config.values import parse_duration
-from ...secrets import Secret
+from ...httpconfig import AuthorizationConfig, BasicAuthConfig, TLSConfig
 from .limits import (
     DEFAULT_MAX_BACKOFF,
     DEFAULT_MAX_SAMPLES_PER_SEND,
@@ -65,20 +65,6 @@ def parse_url(raw: object) -> str:
     return raw
 
 
-def parse_secret(raw: object) -> Secret:
-    """A string that becomes a ``Secret`` (never shown again)."""
-    if not isinstance(raw, str):
-        raise FieldError(f"expected a string, got {type(raw).__name__}")
-    return Secret(raw)
-
-
-def parse_parameter_name(raw: object) -> str:
-    """The name (or path) of an SSM parameter."""
-    if not isinstance(raw, str) or not raw or any(c.isspace() for c in raw):
-        raise FieldError("expected an SSM parameter name such as '/scrape-push/password'")
-    return raw
-
-
 def reject_relabel(raw: object) -> tuple[object, ...]:
     """``write_relabel_configs`` needs the relabel engine, which does not exist yet."""
     if raw in (None, []):
@@ -87,47 +73,6 @@ def reject_relabel(raw: object) -> tuple[object, ...]:
         "not supported yet: write relabeling needs the relabel engine; remove this key "
         "(samples would otherwise be sent unfiltered)"
     )
-
-
-def _one_of(inline: Secret | None, parameter: str | None, key: str) -> None:
-    if inline is not None and parameter is not None:
-        raise FieldError(f"set either '{key}' or '{key}_ssm_parameter', not both", key)
-    if inline is None and parameter is None:
-        raise FieldError(f"set '{key}' or '{key}_ssm_parameter'", key)
-
-
-@dataclass(frozen=True)
-class BasicAuthConfig:
-    """``basic_auth``: HTTP basic authentication."""
-
-    username: str
-    password: Secret | None = field(default=None, metadata={"parse": parse_secret})
-    password_ssm_parameter: str | None = field(
-        default=None,
-        metadata={"parse": parse_parameter_name, "doc": "SSM SecureString holding the password"},
-    )
-
-    def check(self) -> None:
-        _one_of(self.password, self.password_ssm_parameter, "password")
-
-
-@dataclass(frozen=True)
-class AuthorizationConfig:
-    """``authorization``: an ``Authorization: <type> <credentials>`` header."""
-
-    type: str = "Bearer"
-    credentials: Secret | None = field(default=None, metadata={"parse": parse_secret})
-    credentials_ssm_parameter: str | None = field(
-        default=None,
-        metadata={"parse": parse_parameter_name, "doc": "SSM SecureString holding the credentials"},
-    )
-
-    def check(self) -> None:
-        if not _HEADER_NAME.match(self.type):
-            raise FieldError("must be a single word such as 'Bearer'", "type")
-        if self.type.lower() == "basic":
-            raise FieldError("use basic_auth for Basic authentication", "type")
-        _one_of(self.credentials, self.credentials_ssm_parameter, "credentials")
 
 
 @dataclass(frozen=True)
@@ -142,20 +87,6 @@ class SigV4Config:
             raise FieldError(f"not an AWS region: {self.region!r}", "region")
         if self.role_arn is not None and not _ROLE_ARN.match(self.role_arn):
             raise FieldError("expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)", "role_arn")
-
-
-@dataclass(frozen=True)
-class TLSConfig:
-    """``tls_config``: server verification and client certificates (file paths)."""
-
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    insecure_skip_verify: bool = False
-
-    def check(self) -> None:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise FieldError("cert_file and key_file go together", "cert_file")
 
 
 @dataclass(frozen=True)

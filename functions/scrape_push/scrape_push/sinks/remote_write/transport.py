@@ -24,6 +24,7 @@ from requests.structures import CaseInsensitiveDict
 
 from ... import __version__
 from ...deadline import Deadline
+from ...httpconfig import tls_arguments
 from .config import QueueConfig, RemoteWriteConfig
 from .limits import (
     CONTENT_ENCODING,
@@ -113,9 +114,7 @@ class Sender:
             adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
             self.session.mount("http://", adapter)
             self.session.mount("https://", adapter)
-        tls = config.tls_config
-        self.verify: bool | str = False if tls.insecure_skip_verify else (tls.ca_file or True)
-        self.cert = (tls.cert_file, tls.key_file) if tls.cert_file and tls.key_file else None
+        self.verify, self.cert = tls_arguments(config.tls_config)
         self.sleep = sleep
         self.rng = rng or random.random
         self.wall_clock = wall_clock
