@@ -61,3 +61,29 @@ def test_synthetic_series() -> None:
         ("scrape_series_added", 0.0),
     ]
     assert all(s.labels == TARGET and s.timestamp_ms == 7 for s in series)
+
+
+def test_metric_relabeling_runs_once_per_series_while_warm() -> None:
+    from scrape_push.labels import relabel_samples
+    from scrape_push.relabel import RelabelRules
+
+    calls: list[str] = []
+
+    def rename(labels: dict[str, str]) -> bool:
+        calls.append(labels["__name__"])
+        if labels["__name__"] == "drop_me":
+            return False
+        labels["__name__"] = "new_" + labels["__name__"]
+        return True
+
+    rules = RelabelRules((rename,))
+    scratch_a: dict[str, object] = {}
+    scratch_b: dict[str, object] = {}
+    for _ in range(3):  # three warm scrapes share each series' scratch dict
+        samples = [
+            Sample("a", (("x", "1"),), 1.0, cache=scratch_a),
+            Sample("drop_me", (), 2.0, cache=scratch_b),
+        ]
+        kept = relabel_samples(samples, rules, "key")
+        assert [(s.name, s.labels) for s in kept] == [("new_a", (("x", "1"),))]
+    assert calls == ["a", "drop_me"]

@@ -92,3 +92,11 @@ def test_the_example_configuration_in_the_template_is_valid() -> None:
 def test_the_demo_configuration_is_valid() -> None:
     config = parse_config((ROOT / "events" / "demo-config.yaml").read_text()).config
     assert config.scrape_configs[0].job_name == "demo"
+
+
+def test_ec2_discovery_is_granted_only_when_enabled() -> None:
+    statements = template()["Resources"]["ScrapePushFunction"]["Properties"]["Policies"][0]["Statement"]
+    conditional = {s["Fn::If"][1]["Sid"]: s["Fn::If"][0] for s in statements if "Fn::If" in s}
+    assert conditional["DiscoverEc2Instances"] == "UseEc2Discovery"
+    assert conditional["AssumeConfiguredRoles"] == "HasAssumableRoles"
+    assert template()["Parameters"]["EnableEc2Discovery"]["Default"] == "false"
