@@ -104,6 +104,7 @@ def run(verbose: bool) -> int:
             "AWS_DEFAULT_REGION": REGION,
             "CONFIG_PARAMETER": PARAMETER,
             "POWERTOOLS_LOG_LEVEL": "INFO" if verbose else "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "false" if verbose else "true",
         }
         os.environ.update(env)
         os.environ.pop("AWS_PROFILE", None)

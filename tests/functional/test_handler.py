@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections.abc import Iterator
@@ -368,3 +369,27 @@ def test_conflicting_fragments_are_rejected(
         "/scrape-push/two: global: set in both /scrape-push/one and /scrape-push/two; set it in one fragment",
         "/scrape-push/two: scrape_configs[0].job_name: job 'a' is already defined in /scrape-push/one",
     ]
+
+
+def emf_documents(out: str) -> list[dict[str, Any]]:
+    docs = []
+    for line in out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            docs.append(json.loads(line))
+    return docs
+
+
+def test_self_metrics_report_an_invalid_config_as_emf(
+    emulated: Emulated, app_target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulated.put_config(config(job("app", app_target)))
+    emulated.invoke()
+    emulated.put_config("scrape_configs: [{job_name: app, bogus: 1}]\n")
+    capsys.readouterr()
+    emulated.invoke()
+    docs = emf_documents(capsys.readouterr().out)
+    overall = next(d for d in docs if "ConfigInvalid" in d)
+    assert overall["ConfigInvalid"] == [1.0] and overall["TargetsUp"] == [1.0]
+    assert overall["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ScrapePush/Self"
+    per_sink = next(d for d in docs if "SamplesSent" in d)
+    assert per_sink["Sink"] == f"cloudwatch/{NAMESPACE}" and per_sink["SamplesSent"][0] > 0

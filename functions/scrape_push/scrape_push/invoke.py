@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from aws_lambda_powertools import Logger
 
+from . import selfmetrics
 from .config import ConfigLoadError, load_config
 from .config.model import Config
 from .cycle import run_cycle
@@ -51,6 +52,7 @@ def handle(event: object, context: object) -> dict[str, object]:
     deadline = Deadline.from_context(context)
     cycle = run_cycle(loaded.config, jobs, deadline)
     summary = summarise(cycle, loaded, jobs)
+    selfmetrics.publish(cycle, loaded)
     for result in cycle.scrapes:
         if not result.up:
             logger.warning(

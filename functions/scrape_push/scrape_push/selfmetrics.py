@@ -1,0 +1,49 @@
+"""scrape-push's own metrics, written as CloudWatch Embedded Metric Format (EMF) log lines.
+
+EMF needs no API call and no IAM permission: CloudWatch Logs extracts the metrics from the
+function's log. Namespace: ``POWERTOOLS_METRICS_NAMESPACE`` (the template sets
+``<CloudWatchNamespace>/Self``); set ``POWERTOOLS_METRICS_DISABLED=true`` to turn them off.
+
+Per invocation: ``TargetsUp``, ``TargetsDown``, ``TargetErrors``, ``SamplesScraped``,
+``ConfigInvalid`` (1 while a warm function runs its last valid configuration because the
+current one is invalid); per sink (dimension ``Sink``): ``SamplesSent``, ``SamplesDropped``,
+``SamplesRejected``, ``SamplesFailed``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from .config.source import LoadedConfig
+from .cycle import CycleResult
+
+DEFAULT_NAMESPACE = "ScrapePush/Self"
+SERVICE = "scrape-push"
+
+
+def _metrics() -> EphemeralMetrics:
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+    return EphemeralMetrics(namespace=namespace, service=SERVICE)
+
+
+def publish(cycle: CycleResult, loaded: LoadedConfig) -> None:
+    """Write this invocation's self-metrics to stdout as EMF documents."""
+    overall = _metrics()
+    up = sum(1 for r in cycle.scrapes if r.up)
+    overall.add_metric("TargetsUp", MetricUnit.Count, up)
+    overall.add_metric("TargetsDown", MetricUnit.Count, len(cycle.scrapes) - up)
+    overall.add_metric("TargetErrors", MetricUnit.Count, len(cycle.target_errors))
+    overall.add_metric("SamplesScraped", MetricUnit.Count, cycle.samples)
+    overall.add_metric("ConfigInvalid", MetricUnit.Count, 0 if loaded.error is None else 1)
+    overall.add_metric("CycleDuration", MetricUnit.Seconds, cycle.duration)
+    overall.flush_metrics()
+    for report in cycle.sinks:
+        per_sink = _metrics()
+        per_sink.add_dimension("Sink", report.name)
+        per_sink.add_metric("SamplesSent", MetricUnit.Count, report.sent)
+        per_sink.add_metric("SamplesDropped", MetricUnit.Count, sum(report.dropped.values()))
+        per_sink.add_metric("SamplesRejected", MetricUnit.Count, report.rejected)
+        per_sink.add_metric("SamplesFailed", MetricUnit.Count, report.failed)
+        per_sink.flush_metrics()
