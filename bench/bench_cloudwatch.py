@@ -2,8 +2,12 @@
 
     make bench   (or: python bench/bench_cloudwatch.py)
 
-Prints samples/s for ``to_datums`` + ``partition`` (pure translation, no network), cold (every
-series seen for the first time) and warm (each series' translation found in its series cache).
+Prints samples/s for the pure translation (group + to_datums + by_namespace; no network):
+
+* plain: gauges sent as they are (the default configuration's path), cold (every series seen
+  for the first time) and warm (each series' translation found in its series cache);
+* delta + distribution: counters as deltas and histograms as distributions, with the previous
+  points given (what the state table returns), warm.
 """
 
 from __future__ import annotations
@@ -15,54 +19,111 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "scrape_push"))
 
 from scrape_push.cycle import gc_paused
-from scrape_push.model import Sample
-from scrape_push.sinks.cloudwatch.convert import DatumRules, partition, to_datums
+from scrape_push.model import Family, Sample
+from scrape_push.sinks.cloudwatch import _translators, translators
+from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
+from scrape_push.sinks.cloudwatch.convert import by_namespace, to_datums
+from scrape_push.sinks.cloudwatch.counters import Point
 
 SERIES = 100_000
 ROUNDS = 3
+GAUGE = Family("metric", "gauge")
+COUNTER = Family("requests", "counter")
+HISTOGRAM = Family("latency_seconds", "histogram", unit="seconds")
+BOUNDS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "+Inf")
 
 
-def payload(now_ms: int) -> list[Sample]:
-    return [
-        Sample(
-            f"metric_{i % 500}",
-            (
-                ("code", str(200 + i % 5)),
-                ("instance", f"host-{i // 500}:9100"),
-                ("job", "node"),
-                ("path", f"/api/v{i % 3}/items"),
-            ),
-            float(i),
-            now_ms,
-        )
-        for i in range(SERIES)
+def labels(i: int) -> tuple[tuple[str, str], ...]:
+    return (
+        ("code", str(200 + i % 5)),
+        ("instance", f"host-{i // 500}:9100"),
+        ("job", "node"),
+        ("path", f"/api/v{i % 3}/items"),
+    )
+
+
+def plain(now_ms: int) -> list[Sample]:
+    return [Sample(f"metric_{i % 500}", labels(i), float(i), now_ms, GAUGE) for i in range(SERIES)]
+
+
+def mixed(now_ms: int, scale: float) -> list[Sample]:
+    """Half counters, half histogram samples (12 buckets + sum + count per series)."""
+    out = [
+        Sample(f"requests_{i % 250}_total", labels(i), float(i) * scale, now_ms, COUNTER)
+        for i in range(SERIES // 2)
     ]
+    per_series = len(BOUNDS) + 2
+    for i in range(SERIES // 2 // per_series):
+        base = labels(i)
+        for n, le in enumerate(BOUNDS):
+            le_labels = tuple(sorted((*base, ("le", le))))
+            out.append(Sample("latency_seconds_bucket", le_labels, (n + 1) * 10.0 * scale, now_ms, HISTOGRAM))
+        out.append(Sample("latency_seconds_sum", base, 100.0 * scale, now_ms, HISTOGRAM))
+        out.append(Sample("latency_seconds_count", base, len(BOUNDS) * 10.0 * scale, now_ms, HISTOGRAM))
+    return out
 
 
-def measure(samples: list[Sample], rules: DatumRules, now_ms: int) -> tuple[float, int]:
+def translate(
+    samples: list[Sample], config: CloudWatchConfig, now_ms: int, previous: dict[str, Point]
+) -> int:
+    grouper, builder = translators(config)
+    grouped = grouper.group(samples, now_ms)
+    outs = grouped.outs
+    if grouped.tracked:
+        resolved, _ = grouper.resolve(grouped.tracked, previous, config.histogram_sum_count)
+        outs = outs + resolved
+    datums = to_datums(outs, builder, now_ms).datums
+    return sum(len(batches) for _, batches in by_namespace(datums))
+
+
+def measure(
+    samples: list[Sample],
+    config: CloudWatchConfig,
+    now_ms: int,
+    previous: dict[str, Point] | None = None,
+    cold: bool = False,
+) -> tuple[float, int]:
     """Best CPU time of ``ROUNDS`` runs, with the collector paused as the handler's cycle does."""
     best = float("inf")
     requests = 0
     for _ in range(ROUNDS):
+        if cold:  # a new container: no translator caches either
+            _translators.clear()
         with gc_paused():
             start = time.process_time()
-            requests = len(partition(to_datums(samples, rules, now_ms).datums, "Bench"))
+            requests = translate(samples, config, now_ms, previous or {})
             best = min(best, time.process_time() - start)
     return best, requests
 
 
 def main() -> None:
     now_ms = int(time.time() * 1000)
-    samples = payload(now_ms)
-    rules = DatumRules(("job", "instance", "code", "path"))
-    cold, requests = measure(samples, rules, now_ms)
+    samples = plain(now_ms)
+    config = CloudWatchConfig("Bench", dimensions=("job", "instance", "code", "path"))
+    cold, requests = measure(samples, config, now_ms, cold=True)
     for sample in samples:
         sample.cache = {}
-    to_datums(samples, rules, now_ms)  # fills each series' cache entry, as a first warm scrape would
-    warm, _ = measure(samples, rules, now_ms)
+    translate(samples, config, now_ms, {})  # fills each series' cache entry, as a first warm scrape would
+    warm, _ = measure(samples, config, now_ms)
     print(f"cloudwatch translate: {SERIES} samples -> {requests} requests, best of {ROUNDS} (CPU time)")
-    print(f"  cold (no series cache):  {cold:.3f} s  {SERIES / cold:>10,.0f} samples/s")
-    print(f"  warm (series cache):     {warm:.3f} s  {SERIES / warm:>10,.0f} samples/s")
+    print(f"  plain, cold (no series cache):  {cold:.3f} s  {SERIES / cold:>10,.0f} samples/s")
+    print(f"  plain, warm (series cache):     {warm:.3f} s  {SERIES / warm:>10,.0f} samples/s")
+
+    stateful = CloudWatchConfig(
+        "Bench", dimensions=config.dimensions, counter_mode="delta", histograms="distribution"
+    )
+    before = mixed(now_ms - 60_000, 1.0)
+    grouper, _ = translators(stateful)
+    previous = {t.sid: t.point for t in grouper.group(before, now_ms).tracked}
+    current = mixed(now_ms, 2.0)
+    for sample in current:
+        sample.cache = {}
+    translate(current, stateful, now_ms, previous)
+    mixed_time, mixed_requests = measure(current, stateful, now_ms, previous)
+    print(
+        f"  delta + distribution, warm:     {mixed_time:.3f} s  {len(current) / mixed_time:>10,.0f} samples/s"
+        f"  ({len(current)} samples -> {mixed_requests} requests)"
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_SSM",
         "AWS_ENDPOINT_URL_CLOUDWATCH",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "STATE_TABLE",
         "AWS_SESSION_TOKEN",
         "AWS_CONFIG_FILE",
         "AWS_SHARED_CREDENTIALS_FILE",

@@ -95,15 +95,7 @@ class StrictCloudWatch:
             self._fail(f"{where}: duplicate dimension names")
         for d in dims:
             self._check_dimension(where, d["Name"], d["Value"])
-        if "Value" in datum and "Values" in datum:
-            self._fail(f"{where}: both Value and Values")
-        for value in [datum["Value"]] if "Value" in datum else datum.get("Values", []):
-            if math.isnan(value) or math.isinf(value) or abs(value) > MAX_ABS:
-                self._fail(f"{where}: value {value!r} not accepted")
-        if len(datum.get("Values", [])) > MAX_VALUES:
-            self._fail(f"{where}: {len(datum['Values'])} values (max {MAX_VALUES})")
-        if "Counts" in datum and len(datum["Counts"]) != len(datum.get("Values", [])):
-            self._fail(f"{where}: Counts and Values differ in length")
+        self._check_values(where, datum)
         stamp = datum.get("Timestamp")
         if isinstance(stamp, datetime) and not (
             now - timedelta(days=14) <= stamp <= now + timedelta(hours=2)
@@ -113,6 +105,22 @@ class StrictCloudWatch:
             self._fail(f"{where}: StorageResolution {datum['StorageResolution']}")
         if "Unit" in datum and datum["Unit"] not in UNITS:
             self._fail(f"{where}: unit {datum['Unit']!r}")
+
+    def _check_values(self, where: str, datum: dict[str, Any]) -> None:
+        if "Value" in datum and "Values" in datum:
+            self._fail(f"{where}: both Value and Values")
+        for value in [datum["Value"]] if "Value" in datum else datum.get("Values", []):
+            if math.isnan(value) or math.isinf(value) or abs(value) > MAX_ABS:
+                self._fail(f"{where}: value {value!r} not accepted")
+        if len(datum.get("Values", [])) > MAX_VALUES:
+            self._fail(f"{where}: {len(datum['Values'])} values (max {MAX_VALUES})")
+        if "Counts" in datum and len(datum["Counts"]) != len(datum.get("Values", [])):
+            self._fail(f"{where}: Counts and Values differ in length")
+        for count in datum.get("Counts", []):
+            if math.isnan(count) or math.isinf(count) or count < 0:
+                self._fail(f"{where}: count {count!r} not accepted")
+        if "StatisticValues" in datum and ("Value" in datum or "Values" in datum):
+            self._fail(f"{where}: StatisticValues with Value or Values")
 
     def _check_dimension(self, where: str, name: str, value: str) -> None:
         if (

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 from scrape_push.config import parse_config
+from scrape_push.sinks.cloudwatch.state import KEY_ATTRIBUTE, STATE_TABLE_ENV, TTL_ATTRIBUTE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,3 +101,17 @@ def test_ec2_discovery_is_granted_only_when_enabled() -> None:
     assert conditional["DiscoverEc2Instances"] == "UseEc2Discovery"
     assert conditional["AssumeConfiguredRoles"] == "HasAssumableRoles"
     assert template()["Parameters"]["EnableEc2Discovery"]["Default"] == "false"
+
+
+def test_state_table_is_on_demand_encrypted_with_ttl_and_least_privilege() -> None:
+    t = template()
+    table = t["Resources"]["StateTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}]
+    function = t["Resources"]["ScrapePushFunction"]["Properties"]
+    assert function["Environment"]["Variables"][STATE_TABLE_ENV] == {"Ref": "StateTable"}
+    statement = next(s for s in function["Policies"][0]["Statement"] if s.get("Sid") == "CounterStateTable")
+    assert statement["Action"] == ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    assert statement["Resource"] == {"Fn::GetAtt": "StateTable.Arn"}

@@ -13,8 +13,11 @@ from typing import Literal
 from ..discovery.ec2 import EC2SDConfig
 from ..httpconfig import AuthorizationConfig, BasicAuthConfig, HTTPClientConfig, TLSConfig
 from ..relabel import RelabelConfig
+from ..sinks.cloudwatch.config import CloudWatchConfig
 from .errors import FieldError
 from .values import check_label_name, parse_duration, parse_size
+
+__all__ = ["CloudWatchConfig", "Config", "GlobalConfig", "RuntimeConfig", "ScrapeConfig", "StaticConfig"]
 
 DEFAULT_SCRAPE_INTERVAL = 60.0
 DEFAULT_SCRAPE_TIMEOUT = 10.0
@@ -22,10 +25,6 @@ DEFAULT_BODY_SIZE_LIMIT = 64 * 1024 * 1024
 """Prometheus has no default cap; a Lambda's memory needs one. Override with ``body_size_limit``."""
 
 DEFAULT_MAX_CONCURRENT_SCRAPES = 16
-CLOUDWATCH_MAX_DIMENSIONS = 30
-"""CloudWatch PutMetricData API reference: at most 30 dimensions per metric."""
-
-_NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:\- ]{1,255}$")
 _PROXY_URL = re.compile(r"^https?://[^\s/]+(/.*)?$")
 
 
@@ -108,38 +107,6 @@ class ScrapeConfig:
             raise FieldError("must be an http:// or https:// URL", "proxy_url")
         if self.basic_auth is not None and self.authorization is not None:
             raise FieldError("at most one of basic_auth and authorization may be configured", "authorization")
-
-
-@dataclass(frozen=True)
-class CloudWatchConfig:
-    """``cloudwatch[]``: one CloudWatch sink (PutMetricData)."""
-
-    namespace: str
-    name: str = ""
-    region: str | None = None
-    dimensions: tuple[str, ...] = ("job", "instance")
-    storage_resolution: Literal[1, 60] = 60
-
-    def check(self) -> None:
-        if not _NAMESPACE.match(self.namespace) or self.namespace.startswith(("AWS/", ":")):
-            raise FieldError(
-                "must be 1-255 characters of letters, digits and . - _ / # : space, "
-                "not starting with 'AWS/' or ':'",
-                "namespace",
-            )
-        if len(self.dimensions) > CLOUDWATCH_MAX_DIMENSIONS:
-            raise FieldError(
-                f"{len(self.dimensions)} dimensions configured; CloudWatch allows at most "
-                f"{CLOUDWATCH_MAX_DIMENSIONS}",
-                "dimensions",
-            )
-        if len(set(self.dimensions)) != len(self.dimensions):
-            raise FieldError("lists a label more than once", "dimensions")
-        for index, label in enumerate(self.dimensions):
-            try:
-                check_label_name(label)
-            except FieldError as exc:
-                raise FieldError(str(exc), f"dimensions[{index}]") from None
 
 
 @dataclass(frozen=True)

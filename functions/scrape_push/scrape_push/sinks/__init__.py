@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+# The config package first: its model imports each sink's config dataclass from the sink's own
+# package, so entering through ``scrape_push.sinks`` must not leave that cycle half-done.
+from .. import config as _config  # noqa: F401
 from .base import Sink, SinkReport
 
 if TYPE_CHECKING:
+    from ..config.model import Config
+
+if TYPE_CHECKING:  # config.model imports each sink's config dataclass from its package
     from ..config.model import Config
 
 

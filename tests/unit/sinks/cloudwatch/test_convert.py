@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from scrape_push.model import Sample
-from scrape_push.sinks.cloudwatch.convert import DatumRules, partition, request_size, to_datums
+from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
+from scrape_push.sinks.cloudwatch.convert import Conversion, by_namespace, partition, request_size
 from scrape_push.sinks.cloudwatch.limits import (
     MAX_DATUMS_PER_REQUEST,
     MAX_DIMENSION_VALUE_LENGTH,
@@ -15,12 +16,17 @@ from scrape_push.sinks.cloudwatch.limits import (
     MAX_REQUEST_BYTES,
 )
 
-NOW_MS = 1_800_000_000_000
-RULES = DatumRules(("job", "instance"), 60)
+from tests.support.cloudwatch import NOW_MS, config, convert, sample
+
+RULES = config()
 
 
-def sample(name: str = "m", value: float = 1.0, ts: int | None = NOW_MS, **labels: str) -> Sample:
-    return Sample(name, tuple(sorted({"job": "j", "instance": "i:1", **labels}.items())), value, ts)
+def to_datums(samples: list[Sample], cfg: CloudWatchConfig, now_ms: int) -> Conversion:
+    return convert(samples, cfg, now_ms=now_ms)
+
+
+def DatumRules(dimensions: tuple[str, ...]) -> CloudWatchConfig:
+    return config(dimensions=dimensions)
 
 
 def test_a_sample_becomes_a_datum() -> None:
@@ -96,10 +102,33 @@ def test_series_that_merge_into_one_metric_are_dropped_and_counted() -> None:
     assert len(with_code.datums) == 3
 
 
-def test_at_most_thirty_dimensions() -> None:
-    labels = {f"l{i:02}": "v" for i in range(40)}
-    result = to_datums([sample(**labels)], DatumRules(tuple(labels)), NOW_MS)
-    assert len(result.datums[0].payload["Dimensions"]) == 30
+def test_series_cap_drops_new_dimension_sets_past_the_cap_and_names_the_metric() -> None:
+    samples = [sample("req", 1.0, code=str(c)) for c in range(5)] + [sample("other")]
+    result = to_datums(
+        samples, config(dimensions=("job", "instance", "code"), max_series_per_metric=3), NOW_MS
+    )
+    assert [d.payload["MetricName"] for d in result.datums] == ["req"] * 3 + ["other"]
+    assert result.dropped == {"series_cap": 2}
+    assert result.capped == {"req": 2}
+
+
+def test_rollups_add_dimension_sets_that_account_for_no_extra_sample() -> None:
+    samples = [sample("req", 1.0, code="200"), sample("req", 2.0, code="500")]
+    cfg = config(dimensions=("job", "instance", "code"), rollups=(("job",), ()))
+    result = to_datums(samples, cfg, NOW_MS)
+    dims = [[d["Name"] for d in x.payload.get("Dimensions", [])] for x in result.datums]
+    assert dims == [["job", "instance", "code"], ["job"], [], ["job", "instance", "code"], ["job"], []]
+    assert [d.weight for d in result.datums] == [1, 0, 0, 1, 0, 0]
+    assert not result.dropped and not result.collisions
+
+
+def test_namespace_per_job_splits_requests_by_namespace() -> None:
+    samples = [sample("a", job="api"), sample("b", job="web/x"), sample("c", job="api")]
+    result = to_datums(samples, config(namespace_per_job=True), NOW_MS)
+    assert [(ns, [len(b) for b in batches]) for ns, batches in by_namespace(result.datums)] == [
+        ("NS/api", [2]),
+        ("NS/web/x", [1]),
+    ]
 
 
 def test_2500_samples_split_into_1000_1000_500_in_order() -> None:

@@ -41,8 +41,7 @@ def test_failed_requests_are_counted_and_the_rest_sent() -> None:
     report = SinkReport("cloudwatch/N", "cloudwatch", offered=6)
     put_all(
         client,
-        "N",
-        [batch("a", 3), batch("b", 2), batch("c", 1)],
+        [("N", batch("a", 3)), ("N", batch("b", 2)), ("N", batch("c", 1))],
         deadline=Deadline.after(30),
         report=report,
         max_concurrency=2,
@@ -54,10 +53,18 @@ def test_failed_requests_are_counted_and_the_rest_sent() -> None:
     assert report.errors[1].startswith("PutMetricData failed: Could not connect")
 
 
+def test_samples_are_accounted_by_datum_weight() -> None:
+    client = FakeCloudWatch({})
+    report = SinkReport("cloudwatch/N", "cloudwatch")
+    weighted = [Datum({"MetricName": "h"}, 10, weight=7), Datum({"MetricName": "h"}, 10, weight=0)]
+    put_all(client, [("N", weighted)], deadline=Deadline.after(30), report=report, max_concurrency=1)
+    assert (report.sent, report.requests) == (7, 1)
+
+
 def test_nothing_is_started_past_the_deadline() -> None:
     client = FakeCloudWatch({})
     report = SinkReport("cloudwatch/N", "cloudwatch")
-    put_all(client, "N", [batch("a", 2)], deadline=Deadline.after(0), report=report, max_concurrency=1)
+    put_all(client, [("N", batch("a", 2))], deadline=Deadline.after(0), report=report, max_concurrency=1)
     assert client.calls == []
     assert (report.sent, report.failed) == (0, 2)
     assert report.errors == ["not sent: invocation deadline reached"]

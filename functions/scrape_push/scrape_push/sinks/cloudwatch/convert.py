@@ -1,66 +1,50 @@
-"""Pure translation of samples into PutMetricData requests, enforcing CloudWatch's limits.
+"""Pure translation of outputs into PutMetricData requests, enforcing CloudWatch's limits.
 
-Nothing here touches the network: ``to_datums`` turns samples into ``Datum`` objects (dropping
-and counting what CloudWatch would reject) and ``partition`` packs them into requests that
-respect the item-count and byte-size limits.
+Nothing here touches the network: ``to_datums`` turns the outputs of ``translate`` into
+``Datum`` objects (dropping and counting what CloudWatch would reject, adding rollup dimension
+sets) and ``by_namespace``/``partition`` pack them into requests that respect the item-count and
+byte-size limits.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...model import Sample
 from .limits import (
     MAX_ABS_VALUE,
     MAX_DATUMS_PER_REQUEST,
-    MAX_DIMENSION_VALUE_LENGTH,
-    MAX_DIMENSIONS,
     MAX_FUTURE_SECONDS,
-    MAX_NAME_LENGTH,
     MAX_PAST_SECONDS,
     MAX_REQUEST_BYTES,
     MIN_ABS_VALUE,
 )
+from .series import MEMBER_PREFIX, Series, SeriesBuilder, SeriesKey, encoded_length
 
-_PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x20, 0x7F))
-_HASH_CHARS = 8
-# The query-protocol encoding is the most verbose of the protocols the SDK may use (query,
-# JSON, CBOR), so sizing requests by it keeps every protocol under the byte limit.
-_MEMBER_PREFIX = len("MetricData.member.1000.")
+if TYPE_CHECKING:
+    from .outputs import Out
+
+__all__ = ["Conversion", "Datum", "by_namespace", "partition", "request_size", "to_datums"]
+
 _REQUEST_OVERHEAD = len("Action=PutMetricData&Version=2010-08-01&Namespace=")
-_FIXED_DATUM_BYTES = (
-    4 * _MEMBER_PREFIX
-    + len("MetricName=&")
-    + len("Timestamp=2000-01-01T00:00:00.000Z&")
-    + len("Value=&")
-    + len("StorageResolution=60&")
-)
-_DIMENSION_BYTES = 2 * (_MEMBER_PREFIX + len("Dimensions.member.30.Name=&"))
-_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
-_URL_ESCAPED = {c: "%XX" for c in range(0x80) if chr(c) not in _URL_SAFE}
 _INFINITIES = (math.inf, -math.inf)
-
-
-@dataclass(frozen=True)
-class DatumRules:
-    """How samples become datums for one sink."""
-
-    dimensions: tuple[str, ...] = ("job", "instance")
-    storage_resolution: int = 60
+_VALUE_BYTES = MEMBER_PREFIX + len("Values.member.150=&")
+_UNIT_BYTES = MEMBER_PREFIX + len("Unit=Kilobytes/Second&")
 
 
 @dataclass(frozen=True, slots=True)
 class Datum:
-    """One MetricDatum (``payload`` is the boto3 shape) and its worst-case encoded size."""
+    """One MetricDatum (``payload`` is the boto3 shape), its worst-case encoded size, and how
+    many scraped samples it accounts for (``weight``: 0 for rollups and derived extras)."""
 
     payload: dict[str, Any]
     size: int
+    weight: int = 1
+    namespace: str = ""
 
 
 @dataclass
@@ -72,181 +56,130 @@ class Conversion:
     adjusted: Counter[str] = field(default_factory=Counter)
     collisions: Counter[str] = field(default_factory=Counter)
     """Per metric name: series dropped because another series had the same dimensions."""
+    capped: Counter[str] = field(default_factory=Counter)
+    """Per metric name: series dropped by ``max_series_per_metric``."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Series:
-    """What a series always becomes for one sink: computed once, reused for every sample."""
-
-    name: str
-    dimensions: list[dict[str, str]]
-    key: tuple[str, tuple[tuple[str, str], ...]]
-    size: int
-    """Worst-case encoded size of everything but the value."""
-    adjustments: tuple[str, ...]
-
-
-def to_datums(samples: Iterable[Sample], rules: DatumRules, now_ms: int) -> Conversion:
-    """Translate samples into datums, dropping (and counting) what CloudWatch would reject.
+def to_datums(  # noqa: PLR0912, PLR0915  (the per-sample hot path, kept inline: see the bench)
+    outs: Iterable[Out], builder: SeriesBuilder, now_ms: int, max_series: int = 0
+) -> Conversion:
+    """Translate outputs into datums, dropping (and counting) what CloudWatch would reject.
 
     Two series that differ only in labels that are not dimensions would become one CloudWatch
     metric: the first is sent, the others are dropped as ``dimension_collision`` (the fix is to
-    add the label that tells them apart to ``dimensions``).
+    add the label that tells them apart to ``dimensions``). Rollup dimension sets merge series
+    on purpose and are exempt. With ``max_series``, a metric's distinct dimension sets past the
+    cap are dropped as ``series_cap``.
     """
     result = Conversion()
-    dropped, adjusted, datums = result.dropped, result.adjusted, result.datums
+    dropped, datums = result.dropped, result.datums
     earliest = now_ms - MAX_PAST_SECONDS * 1000
     latest = now_ms + MAX_FUTURE_SECONDS * 1000
-    builder = _SeriesBuilder(rules)
     stamps: dict[int, datetime] = {}
-    seen: set[tuple[tuple[str, tuple[tuple[str, str], ...]], int]] = set()
-    resolution = rules.storage_resolution
-    for sample in samples:
-        value = sample.value
-        if math.isnan(value) or value in _INFINITIES:
-            dropped["nan_or_inf"] += 1
+    seen: dict[tuple[int, int], SeriesKey] = {}
+    per_metric: dict[tuple[str, str], set[SeriesKey]] = {}
+    series_of = builder.series
+    for out in outs:
+        weight = out.weight
+        if out.values is None:
+            value = out.value
+            if not -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:  # NaN compares false too
+                dropped[
+                    "nan_or_inf" if math.isnan(value) or value in _INFINITIES else "value_out_of_range"
+                ] += weight
+                continue
+            if -MIN_ABS_VALUE < value < MIN_ABS_VALUE and value != 0.0:
+                result.adjusted["value_underflow_sent_as_zero"] += weight
+                value = 0.0
+        elif not out.values:
+            dropped["histogram_no_observations"] += weight
             continue
-        if not -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:
-            dropped["value_out_of_range"] += 1
-            continue
-        if value != 0.0 and -MIN_ABS_VALUE < value < MIN_ABS_VALUE:
-            adjusted["value_underflow_sent_as_zero"] += 1
-            value = 0.0
-        timestamp_ms = sample.timestamp_ms if sample.timestamp_ms is not None else now_ms
+        timestamp_ms = out.timestamp_ms
         if not earliest <= timestamp_ms <= latest:
-            dropped["timestamp_out_of_range"] += 1
+            dropped["timestamp_out_of_range"] += weight
             continue
-        series = builder.series(sample)
-        if (series.key, timestamp_ms) in seen:
-            dropped["dimension_collision"] += 1
-            result.collisions[series.name] += 1
+        series = series_of(out)
+        if weight:  # the later chunks of a distribution and derived extras share a series
+            slot = (series.key_hash, timestamp_ms)
+            other = seen.get(slot)
+            if other is not None and other == series.key:
+                dropped["dimension_collision"] += weight
+                result.collisions[series.name] += 1
+                continue
+            seen.setdefault(slot, series.key)
+        if max_series and _over_cap(series, per_metric, max_series):
+            dropped["series_cap"] += weight
+            result.capped[series.name] += 1
             continue
-        seen.add((series.key, timestamp_ms))
-        if series.adjustments:
-            adjusted.update(series.adjustments)
+        if series.adjustments and weight:
+            result.adjusted.update(series.adjustments)
         stamp = stamps.get(timestamp_ms)
         if stamp is None:
             stamp = stamps[timestamp_ms] = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
-        payload: dict[str, Any] = {
-            "MetricName": series.name,
-            "Timestamp": stamp,
-            "Value": value,
-            "StorageResolution": resolution,
-        }
-        if series.dimensions:
-            payload["Dimensions"] = series.dimensions
-        datums.append(Datum(payload, series.size + len(repr(value))))
+        if out.values is None and out.unit is None:  # the common case, inline
+            payload: dict[str, Any] = {
+                "MetricName": series.name,
+                "Timestamp": stamp,
+                "Value": value,
+                "StorageResolution": out.settings.storage_resolution,
+            }
+            if series.dimensions:
+                payload["Dimensions"] = series.dimensions
+            size = series.size + len(repr(value))
+        else:
+            payload, size = _payload(out, series, stamp, value)
+        datums.append(Datum(payload, size, weight, series.namespace))
+        if series.rollups:
+            _add_rollups(datums, payload, series, size)
     return result
 
 
-class _SeriesBuilder:
-    """Builds ``_Series`` entries, remembering cleaned names and values (they repeat a lot)."""
-
-    def __init__(self, rules: DatumRules) -> None:
-        self.wanted = rules.dimensions[:MAX_DIMENSIONS]
-        self.cache_key = f"cloudwatch:{rules!r}"
-        self.local: dict[tuple[str, tuple[tuple[str, str], ...]], _Series] = {}
-        self.names: dict[str, tuple[str, tuple[str, ...]]] = {}
-        self.values: dict[str, tuple[str | None, tuple[str, ...]]] = {}
-
-    def series(self, sample: Sample) -> _Series:
-        """The entry for ``sample``: from the warm series cache, this call's, or computed."""
-        shared = sample.cache
-        if shared is not None:
-            found = shared.get(self.cache_key)
-            if isinstance(found, _Series):
-                return found
-        key = (sample.name, sample.labels)
-        series = self.local.get(key)
-        if series is None:
-            series = self.local[key] = self.build(sample)
-        if shared is not None:
-            shared[self.cache_key] = series
-        return series
-
-    def build(self, sample: Sample) -> _Series:
-        name, adjustments = self.name(sample.name, "metric_name")
-        size = _FIXED_DATUM_BYTES + _encoded_length(name)
-        labels = dict(sample.labels)
-        dims: list[dict[str, str]] = []
-        for label in self.wanted:
-            raw = labels.get(label)
-            if raw is None:
-                continue
-            value, value_adjustments = self.value(raw)
-            adjustments += value_adjustments
-            if value is not None:
-                dim_name, name_adjustments = self.name(label, "dimension_name")
-                adjustments += name_adjustments
-                dims.append({"Name": dim_name, "Value": value})
-                size += _DIMENSION_BYTES + _encoded_length(dim_name) + _encoded_length(value)
-        key = (name, tuple((d["Name"], d["Value"]) for d in dims))
-        return _Series(name, dims, key, size, adjustments)
-
-    def name(self, raw: str, what: str) -> tuple[str, tuple[str, ...]]:
-        found = self.names.get(raw)
-        if found is None:
-            adjusted: Counter[str] = Counter()
-            found = self.names[raw] = (clean_name(raw, adjusted, what), tuple(adjusted.elements()))
-        return found
-
-    def value(self, raw: str) -> tuple[str | None, tuple[str, ...]]:
-        found = self.values.get(raw)
-        if found is None:
-            adjusted: Counter[str] = Counter()
-            found = self.values[raw] = (clean_value(raw, adjusted), tuple(adjusted.elements()))
-        return found
+def _add_rollups(datums: list[Datum], payload: dict[str, Any], series: Series, size: int) -> None:
+    for dims, rollup_size in zip(series.rollups, series.rollup_sizes, strict=True):
+        rolled = dict(payload)
+        if dims:
+            rolled["Dimensions"] = dims
+        else:
+            rolled.pop("Dimensions", None)
+        datums.append(Datum(rolled, size - series.size + rollup_size, 0, series.namespace))
 
 
-def _encoded_length(text: str) -> int:
-    """Length once URL-encoded (the query protocol's worst case): unsafe characters take 3."""
-    return len(text.translate(_URL_ESCAPED))
+def _over_cap(series: Series, per_metric: dict[tuple[str, str], set[SeriesKey]], cap: int) -> bool:
+    """Whether ``series`` is a new dimension set of a metric that already has ``cap`` of them."""
+    known = per_metric.setdefault((series.namespace, series.name), set())
+    if series.key in known:
+        return False
+    if len(known) >= cap:
+        return True
+    known.add(series.key)
+    return False
 
 
-def dimensions(sample: Sample, wanted: Sequence[str], adjusted: Counter[str]) -> list[dict[str, str]]:
-    """The sample's labels named in ``wanted`` (in that order) as CloudWatch dimensions."""
-    series = _SeriesBuilder(DatumRules(tuple(wanted))).build(sample)
-    adjusted.update(a for a in series.adjustments if not a.startswith("metric_name"))
-    return series.dimensions
-
-
-def clean_name(name: str, adjusted: Counter[str], what: str) -> str:
-    """A metric or dimension name CloudWatch accepts: printable ASCII, 1-255 characters."""
-    text = _ascii(name, adjusted, what)
-    if text.startswith(":") and what == "dimension_name":
-        text = "_" + text[1:]
-        adjusted[f"{what}_leading_colon"] += 1
-    return _shorten(text, name, MAX_NAME_LENGTH, adjusted, what)
-
-
-def clean_value(value: str, adjusted: Counter[str]) -> str | None:
-    """A dimension value CloudWatch accepts, or ``None`` when nothing printable is left."""
-    text = _ascii(value, adjusted, "dimension_value")
-    if not text.strip():
-        adjusted["dimension_blank_omitted"] += 1
-        return None
-    return _shorten(text, value, MAX_DIMENSION_VALUE_LENGTH, adjusted, "dimension_value")
-
-
-def _ascii(text: str, adjusted: Counter[str], what: str) -> str:
-    if text.isascii() and text.isprintable():
-        return text
-    adjusted[f"{what}_non_ascii"] += 1
-    return "".join(c if c in _PRINTABLE_ASCII else "_" for c in text)
-
-
-def _shorten(text: str, original: str, limit: int, adjusted: Counter[str], what: str) -> str:
-    """Cut to ``limit`` keeping distinct inputs distinct: the tail is a hash of the original."""
-    if len(text) <= limit:
-        return text
-    adjusted[f"{what}_truncated"] += 1
-    digest = hashlib.sha256(original.encode()).hexdigest()[:_HASH_CHARS]
-    return f"{text[: limit - _HASH_CHARS - 1]}~{digest}"
+def _payload(out: Out, series: Series, stamp: datetime, value: float) -> tuple[dict[str, Any], int]:
+    payload: dict[str, Any] = {
+        "MetricName": series.name,
+        "Timestamp": stamp,
+        "StorageResolution": out.settings.storage_resolution,
+    }
+    if out.values is not None:
+        payload["Values"] = out.values
+        payload["Counts"] = out.counts
+        size = series.size + sum(_VALUE_BYTES + len(repr(v)) for v in out.values)
+        size += sum(_VALUE_BYTES + len(repr(c)) for c in out.counts or ())
+    else:
+        payload["Value"] = value
+        size = series.size + len(repr(value))
+    if out.unit is not None:
+        payload["Unit"] = out.unit
+        size += _UNIT_BYTES
+    if series.dimensions:
+        payload["Dimensions"] = series.dimensions
+    return payload, size
 
 
 def partition(datums: Sequence[Datum], namespace: str) -> list[list[Datum]]:
-    """Pack datums, in order, into requests within the count and byte limits."""
-    overhead = _REQUEST_OVERHEAD + _encoded_length(namespace)
+    """Pack datums of one namespace, in order, into requests within the count and byte limits."""
+    overhead = _REQUEST_OVERHEAD + encoded_length(namespace)
     batches: list[list[Datum]] = []
     current: list[Datum] = []
     size = overhead
@@ -261,6 +194,19 @@ def partition(datums: Sequence[Datum], namespace: str) -> list[list[Datum]]:
     return batches
 
 
+def by_namespace(datums: Sequence[Datum]) -> list[tuple[str, list[list[Datum]]]]:
+    """Requests per namespace (one namespace per PutMetricData request), in first-seen order."""
+    if not datums:
+        return []
+    first = datums[0].namespace
+    if datums[-1].namespace == first and all(d.namespace == first for d in datums):
+        return [(first, partition(datums, first))]
+    groups: dict[str, list[Datum]] = {}
+    for datum in datums:
+        groups.setdefault(datum.namespace, []).append(datum)
+    return [(namespace, partition(group, namespace)) for namespace, group in groups.items()]
+
+
 def request_size(batch: Sequence[Datum], namespace: str) -> int:
     """The worst-case encoded size of one request (what ``partition`` keeps under the limit)."""
-    return _REQUEST_OVERHEAD + _encoded_length(namespace) + sum(d.size for d in batch)
+    return _REQUEST_OVERHEAD + encoded_length(namespace) + sum(d.size for d in batch)

@@ -27,3 +27,31 @@ MAX_PAST_SECONDS = 14 * 86400
 
 MAX_FUTURE_SECONDS = 2 * 3600
 """MetricDatum Timestamp: at most two hours in the future."""
+
+MAX_VALUES_PER_DATUM = 150
+"""MetricDatum Values/Counts: at most 150 distinct values per datum."""
+
+UNITS = frozenset(
+    {
+        *("Seconds", "Microseconds", "Milliseconds", "Percent", "Count", "Count/Second", "None"),
+        *(
+            f"{size}{unit if size else unit.title()}{rate}"
+            for size in ("", "Kilo", "Mega", "Giga", "Tera")
+            for unit in ("bytes", "bits")
+            for rate in ("", "/Second")
+        ),
+    }
+)
+"""MetricDatum Unit: the standard units CloudWatch accepts."""
+
+EMF_MAX_METRICS_PER_DOCUMENT = 100
+"""Embedded metric format specification: at most 100 MetricDefinition objects per directive."""
+
+EMF_MAX_DIMENSIONS_PER_SET = 30
+"""Embedded metric format specification: at most 30 dimension keys per DimensionSet."""
+
+EMF_MAX_VALUES_PER_METRIC = 100
+"""Embedded metric format specification: a numeric array target holds at most 100 values."""
+
+EMF_MAX_DOCUMENT_BYTES = 256 * 1024
+"""A log event (and so an EMF document) is at most 256 KB; documents stay far below it."""

@@ -1,0 +1,212 @@
+"""Dry run: how many CloudWatch custom metrics a configuration creates, and what they cost.
+
+    python -m scrape_push.sinks.cloudwatch.cost --config my-config.yaml --scrape
+    python -m scrape_push.sinks.cloudwatch.cost --config my-config.yaml --exposition dump.txt
+
+``--scrape`` scrapes every configured target once, from where you run it; ``--exposition``
+reads saved ``/metrics`` bodies instead. Each CloudWatch sink's translation runs exactly as in
+the Lambda (rules, include/exclude, rollups, caps), but nothing is sent: series that would need
+a previous scrape (deltas, rates, distributions) are counted as if one existed.
+
+Prices are list prices for us-east-1 at the time of writing (named constants below); check the
+CloudWatch pricing page for your region. Free-tier allowances are ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...config import parse_config
+from ...config.values import parse_duration
+from ...deadline import Deadline
+from ...model import Sample
+from ...parse import parse_exposition
+from ...scrape import Scraper
+from ...targets import build_targets
+from . import emf, translators
+from .config import CloudWatchConfig
+from .convert import by_namespace, to_datums
+from .counters import Point
+
+METRIC_MONTH_TIERS: tuple[tuple[float, float], ...] = (
+    (10_000, 0.30),
+    (250_000, 0.10),
+    (1_000_000, 0.05),
+    (math.inf, 0.02),
+)
+"""(metrics up to, USD per metric-month): first 10,000 at $0.30, next 240,000 at $0.10, next 750,000
+at $0.05, beyond 1,000,000 at $0.02 (us-east-1; prorated hourly for metrics not always sent)."""
+PUT_METRIC_DATA_PER_1000_REQUESTS = 0.01
+"""USD per 1,000 PutMetricData requests (us-east-1)."""
+LOGS_INGESTION_PER_GB = 0.50
+"""USD per GB of CloudWatch Logs ingested (standard class, us-east-1): what EMF pays instead of
+PutMetricData requests (the metrics it creates are charged as custom metrics all the same)."""
+DYNAMODB_WRITE_PER_MILLION = 0.625
+DYNAMODB_READ_PER_MILLION = 0.125
+"""USD per million on-demand write / read request units (us-east-1); the state table's items
+are under 1 KB compressed for typical targets (one unit per write, half a unit per read)."""
+SECONDS_PER_MONTH = 730 * 3600
+TOP_METRICS = 10
+
+
+@dataclass
+class Estimate:
+    """One sink's footprint per invocation and per month."""
+
+    sink: str
+    mode: str
+    samples: int
+    metrics: int
+    per_metric: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+    """PutMetricData requests per invocation (EMF: documents written)."""
+    emf_bytes: int = 0
+    state_targets: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def state_requests(self) -> int:
+        """DynamoDB requests per invocation: BatchGetItem per 100 targets, a PutItem per target."""
+        return math.ceil(self.state_targets / 100) + self.state_targets if self.state_targets else 0
+
+    def monthly(self, invocations: float) -> dict[str, float]:
+        costs = {"metrics": metric_month_cost(self.metrics)}
+        if self.mode == "api":
+            costs["requests"] = self.requests * invocations / 1000 * PUT_METRIC_DATA_PER_1000_REQUESTS
+        else:
+            costs["logs"] = self.emf_bytes * invocations / 1e9 * LOGS_INGESTION_PER_GB
+        if self.state_targets:
+            writes = self.state_targets * invocations / 1e6 * DYNAMODB_WRITE_PER_MILLION
+            reads = self.state_targets * invocations / 1e6 * DYNAMODB_READ_PER_MILLION / 2
+            costs["state"] = writes + reads
+        costs["total"] = sum(costs.values())
+        return costs
+
+
+def metric_month_cost(metrics: int) -> float:
+    """Monthly cost of ``metrics`` custom metrics sent all month, by the tiers above."""
+    cost, below = 0.0, 0.0
+    for ceiling, price in METRIC_MONTH_TIERS:
+        if metrics <= below:
+            break
+        cost += (min(metrics, ceiling) - below) * price
+        below = ceiling
+    return cost
+
+
+def estimate(config: CloudWatchConfig, samples: Sequence[Sample], now_ms: int) -> Estimate:
+    """What one invocation of this sink would send for ``samples`` (pure: nothing is sent)."""
+    grouper, builder = translators(config)
+    grouped = grouper.group(samples, now_ms)
+    previous = {
+        t.sid: Point(
+            t.point.ts_ms - 60_000, tuple(0.0 for _ in t.point.values), t.point.created, t.point.layout
+        )
+        for t in grouped.tracked
+    }
+    outs, _ = grouper.resolve(grouped.tracked, previous, config.histogram_sum_count)
+    result = to_datums([*grouped.outs, *outs], builder, now_ms, config.max_series_per_metric)
+    keys = {(d.namespace, d.payload["MetricName"], _dims(d.payload)) for d in result.datums}
+    found = Estimate(
+        f"cloudwatch/{config.name or config.namespace}",
+        config.mode,
+        len(samples),
+        len(keys),
+        Counter(name for _, name, _ in keys),
+        dropped=grouped.dropped + result.dropped,
+        state_targets=len({t.target for t in grouped.tracked}),
+    )
+    if config.mode == "emf":
+        docs = emf.documents(result.datums).documents
+        found.requests = len(docs)
+        found.emf_bytes = sum(len(json.dumps(d, separators=(",", ":"))) + 1 for d in docs)
+    else:
+        found.requests = sum(len(batches) for _, batches in by_namespace(result.datums))
+    return found
+
+
+def _dims(payload: dict[str, object]) -> tuple[tuple[str, str], ...]:
+    dims = payload.get("Dimensions") or []
+    return tuple((d["Name"], d["Value"]) for d in dims)  # type: ignore[attr-defined]
+
+
+def render(estimates: Sequence[Estimate], interval: float, samples: int, source: str) -> str:
+    invocations = SECONDS_PER_MONTH / interval
+    lines = [
+        "scrape-push CloudWatch cost estimate (us-east-1 list prices, free tier ignored)",
+        f"{source}: {samples:,} samples",
+        f"invocations: one every {interval:g}s = {invocations:,.0f} per month",
+    ]
+    for e in estimates:
+        costs = e.monthly(invocations)
+        lines += [
+            "",
+            f"sink {e.sink} (mode {e.mode})",
+            f"  {'':<16}{'per invocation':>28}{'USD / month':>14}",
+        ]
+        lines.append(_row("custom metrics", f"{e.metrics:,} metrics", costs["metrics"]))
+        if e.mode == "api":
+            lines.append(_row("PutMetricData", f"{e.requests:,} requests", costs["requests"]))
+        else:
+            lines.append(_row("EMF log data", f"{e.emf_bytes:,} bytes", costs["logs"]))
+        if e.state_targets:
+            lines.append(_row("state table", f"{e.state_requests():,} requests", costs["state"]))
+        lines.append(_row("total", "", costs["total"]))
+        many = [(name, n) for name, n in e.per_metric.most_common(TOP_METRICS) if n > 1]
+        if many:
+            lines.append("  most dimension sets: " + ", ".join(f"{name} {n}" for name, n in many))
+        if e.dropped:
+            lines.append(f"  not sent: {dict(sorted(e.dropped.items()))}")
+    return "\n".join(lines)
+
+
+def _row(label: str, detail: str, cost: float) -> str:
+    return f"  {label:<16}{detail:>28}{cost:>14,.2f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scrape_push.sinks.cloudwatch.cost", description=__doc__)
+    parser.add_argument("--config", required=True, type=Path, help="the configuration document (YAML/JSON)")
+    parser.add_argument("--scrape", action="store_true", help="scrape every configured target once")
+    parser.add_argument("--exposition", action="append", type=Path, default=[], help="a saved /metrics body")
+    parser.add_argument("--interval", default="1m", help="the schedule's interval (default 1m)")
+    args = parser.parse_args(argv)
+    config = parse_config(args.config.read_text(), str(args.config)).config
+    if not config.cloudwatch:
+        print("the configuration has no cloudwatch sink", file=sys.stderr)
+        return 1
+    now_ms = int(time.time() * 1000)
+    samples: list[Sample] = []
+    sources = []
+    if args.scrape:
+        targets = build_targets(config).targets
+        results = Scraper(config.runtime.max_concurrent_scrapes).scrape_all(targets, Deadline.after(60))
+        for result in results:
+            if result.error:
+                print(f"warning: {result.target.url}: {result.error}", file=sys.stderr)
+            samples.extend(result.samples)
+        sources.append(f"scraped {len(targets)} target(s)")
+    for path in args.exposition:
+        parsed = parse_exposition(path.read_bytes())
+        for s in parsed:
+            s.labels = tuple(sorted({**dict(s.labels), "job": path.stem, "instance": str(path)}.items()))
+            s.timestamp_ms = now_ms
+        samples.extend(parsed)
+        sources.append(f"read {path}")
+    if not sources:
+        print("nothing to count: pass --scrape or --exposition FILE", file=sys.stderr)
+        return 2
+    estimates = [estimate(sink, samples, now_ms) for sink in config.cloudwatch]
+    print(render(estimates, parse_duration(args.interval), len(samples), ", ".join(sources)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

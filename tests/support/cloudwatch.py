@@ -1,0 +1,79 @@
+"""Helpers for CloudWatch sink tests: run the pure translation without the sink or the network."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from scrape_push.model import Family, Sample
+from scrape_push.sinks.cloudwatch import identity
+from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
+from scrape_push.sinks.cloudwatch.convert import Conversion, to_datums
+from scrape_push.sinks.cloudwatch.counters import Point
+from scrape_push.sinks.cloudwatch.rules import Rules
+from scrape_push.sinks.cloudwatch.series import SeriesBuilder
+from scrape_push.sinks.cloudwatch.translate import Grouper
+
+NOW_MS = 1_800_000_000_000
+BASE = {"job": "j", "instance": "i:1"}
+
+
+def sample(
+    name: str = "m",
+    value: float = 1.0,
+    ts: int | None = NOW_MS,
+    family: Family | None = None,
+    **labels: str,
+) -> Sample:
+    """A sample with ``job``/``instance`` labels, as the scrape stage hands it over."""
+    return Sample(name, tuple(sorted({**BASE, **labels}.items())), value, ts, family or Family(name, "gauge"))
+
+
+def config(**settings: Any) -> CloudWatchConfig:
+    return CloudWatchConfig(**{"namespace": "NS", **settings})
+
+
+def convert(
+    samples: Sequence[Sample],
+    cfg: CloudWatchConfig | None = None,
+    previous: Mapping[str, Point] | None = None,
+    now_ms: int = NOW_MS,
+) -> Conversion:
+    """Samples -> datums as the sink does, with ``previous`` points standing in for the state."""
+    cfg = cfg or config()
+    grouper = Grouper(Rules(cfg))
+    grouped = grouper.group(samples, now_ms)
+    outs = list(grouped.outs)
+    resolved, skipped = grouper.resolve(grouped.tracked, previous or {}, cfg.histogram_sum_count)
+    outs.extend(resolved)
+    result = to_datums(
+        outs,
+        SeriesBuilder(identity(cfg), cfg.namespace, cfg.namespace_per_job),
+        now_ms,
+        cfg.max_series_per_metric,
+    )
+    result.dropped.update(grouped.dropped)
+    result.dropped.update(skipped)
+    return result
+
+
+def points(samples: Sequence[Sample], cfg: CloudWatchConfig, now_ms: int = NOW_MS) -> dict[str, Point]:
+    """The points the sink would store for ``samples`` (the next cycle's ``previous``)."""
+    grouped = Grouper(Rules(cfg)).group(samples, now_ms)
+    return {t.sid: t.point for t in grouped.tracked}
+
+
+def create_state_table(client: Any, name: str = "scrape-push-state") -> str:
+    """The state table as template.yaml defines it (key and TTL attributes from state.py)."""
+    from scrape_push.sinks.cloudwatch.state import KEY_ATTRIBUTE, TTL_ATTRIBUTE
+
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
+    )
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+    return name
