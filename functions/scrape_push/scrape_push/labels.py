@@ -7,7 +7,8 @@ with a target label is kept as ``exported_<name>`` and the target's value wins; 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 from .model import Family, Labels, Sample
 from .relabel import RelabelRules, relabel
@@ -108,6 +109,65 @@ def relabel_samples(samples: list[Sample], rules: RelabelRules, rules_key: str) 
         sample.name, sample.labels = found  # type: ignore[misc]
         kept.append(sample)
     return kept
+
+
+_View = tuple[str, Labels, object]
+_UNCHANGED: dict[str, object] = {}
+_DROPPED_VIEW: _View = ("", (), None)
+
+
+def relabeled_view(
+    samples: Sequence[Sample], rules: RelabelRules, rules_key: str
+) -> tuple[list[Sample], int]:
+    """``samples`` as one sink sees them after its own relabeling (``write_relabel_configs``),
+    and how many the rules dropped. The samples themselves are never changed (other sinks see
+    them as scraped): a relabeled series gets a new ``Sample`` with its own scratch space,
+    remembered in the original series' scratch so a warm scrape runs no regex."""
+    if not rules.steps:
+        return list(samples), 0
+    key = f"write_relabel:{rules_key}"
+    local: dict[tuple[str, Labels], _View] = {}
+    kept: list[Sample] = []
+    for sample in samples:
+        scratch = sample.cache
+        view = (
+            cast("_View | None", scratch.get(key))
+            if scratch is not None
+            else local.get((sample.name, sample.labels))
+        )
+        if view is None:
+            view = _view(sample, rules, scratch is not None)
+            if scratch is not None:
+                scratch[key] = view
+            else:
+                local[(sample.name, sample.labels)] = view
+        if view is _DROPPED_VIEW:
+            continue
+        name, labels, own = view
+        if own is _UNCHANGED:
+            kept.append(sample)
+        else:
+            kept.append(
+                Sample(
+                    name,
+                    labels,
+                    sample.value,
+                    sample.timestamp_ms,
+                    sample.family,
+                    sample.exemplar,
+                    own if isinstance(own, dict) else None,
+                )
+            )
+    return kept, len(samples) - len(kept)
+
+
+def _view(sample: Sample, rules: RelabelRules, cached: bool) -> _View:
+    found = _relabeled(sample, rules)
+    if found is _DROPPED:
+        return _DROPPED_VIEW
+    if found == (sample.name, sample.labels):
+        return (sample.name, sample.labels, _UNCHANGED)
+    return (found[0], found[1], {} if cached else None)
 
 
 def _relabeled(sample: Sample, rules: RelabelRules) -> tuple[str, Labels]:

@@ -44,7 +44,7 @@ remote_write:
     [
         ("url: ftp://x/", "remote_write[0].url: must be an http:// or https:// URL with a host"),
         ("url: https://u:p@x/", "remote_write[0].url: must not hold credentials; use basic_auth or authorization"),  # noqa: E501
-        (f"url: {URL}\n    write_relabel_configs: [{{action: drop}}]", "remote_write[0].write_relabel_configs: not supported yet"),  # noqa: E501
+        (f"url: {URL}\n    write_relabel_configs: [{{action: hashmod, target_label: x}}]", "remote_write[0].write_relabel_configs[0].modulus: relabel configuration for hashmod requires non-zero modulus"),  # noqa: E501
         (f"url: {URL}\n    queue_config: {{max_samples_per_send: 0}}", "remote_write[0].queue_config.max_samples_per_send: must be at least 1"),  # noqa: E501
         (f"url: {URL}\n    queue_config: {{max_samples_per_send: lots}}", "remote_write[0].queue_config.max_samples_per_send: expected an integer, got a string"),  # noqa: E501
         (f"url: {URL}\n    headers: {{Content-Type: text/plain}}", "remote_write[0].headers.Content-Type: Content-Type is set by the sink"),  # noqa: E501

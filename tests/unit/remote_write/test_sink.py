@@ -55,3 +55,23 @@ def test_missing_secret_fails_every_sample_with_the_reason() -> None:
     with mock_aws():
         report = RemoteWriteSink(config, session=fake_session()[0]).push(_samples(3), Deadline.after(30))
     assert report.failed == 3 and "cannot read SSM parameter '/missing'" in report.errors[0]
+
+
+def test_write_relabel_configs_filter_and_rename_without_touching_other_sinks_samples() -> None:
+    config = _config(
+        "    write_relabel_configs:\n"
+        "      - {source_labels: [i], regex: '[0-4]', action: drop}\n"
+        "      - {target_label: env, replacement: prod}\n"
+    )
+    samples = _samples(10)
+    for sample in samples:
+        sample.cache = {}
+    before = [(s.name, s.labels) for s in samples]
+    for _ in range(2):  # a warm second push reuses each series' relabeled view
+        session, adapter = fake_session()
+        report = RemoteWriteSink(config, 1, session=session).push(samples, Deadline.after(30))
+        assert (report.offered, report.sent, dict(report.dropped)) == (10, 5, {"write_relabel": 5})
+        data = [decode(sent.body) for sent in adapter.sent]  # type: ignore[arg-type]
+        sent = {labels for d in data for labels in series_of(d)}
+        assert len(sent) == 5 and all(("env", "prod") in labels for labels in sent)
+    assert [(s.name, s.labels) for s in samples] == before

@@ -13,6 +13,7 @@ from __future__ import annotations
 # order (config first, or this package first) resolves.
 from ... import config as _config  # noqa: F401  # isort: skip
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +24,9 @@ import requests
 from ... import secrets
 from ...deadline import Deadline
 from ...httpconfig import request_auth
+from ...labels import relabeled_view
 from ...model import Sample
+from ...relabel import compile_rules
 from ..base import SinkReport
 from .config import RemoteWriteConfig
 from .convert import Batch, chunks, metadata, partition, to_series
@@ -72,6 +75,8 @@ class RemoteWriteSink:
     ) -> None:
         self.config = config
         self.name = f"remote_write/{config.display_name}"
+        self.write_relabel = compile_rules(config.write_relabel_configs)
+        self.write_relabel_key = hashlib.sha256(repr(config.write_relabel_configs).encode()).hexdigest()[:16]
         self.max_concurrency = max_concurrency
         self._session = session
         self._sleep = sleep
@@ -96,6 +101,9 @@ class RemoteWriteSink:
             report.failed = len(samples)
             report.error(f"not sent: {exc}")
             return report
+        samples, relabel_dropped = relabeled_view(samples, self.write_relabel, self.write_relabel_key)
+        if relabel_dropped:
+            report.drop("write_relabel", relabel_dropped)
         converted = to_series(samples, int(time.time() * 1000))
         report.dropped.update(converted.dropped)
         chains = partition(converted.series, self.config.queue_config.max_samples_per_send)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from ...config.errors import FieldError
 from ...config.values import parse_duration
 from ...httpconfig import AuthorizationConfig, BasicAuthConfig, TLSConfig
+from ...relabel import RelabelConfig
 from .limits import (
     DEFAULT_MAX_BACKOFF,
     DEFAULT_MAX_SAMPLES_PER_SEND,
@@ -63,16 +64,6 @@ def parse_url(raw: object) -> str:
     if parts.username is not None or parts.password is not None:
         raise FieldError("must not hold credentials; use basic_auth or authorization")
     return raw
-
-
-def reject_relabel(raw: object) -> tuple[object, ...]:
-    """``write_relabel_configs`` needs the relabel engine, which does not exist yet."""
-    if raw in (None, []):
-        return ()
-    raise FieldError(
-        "not supported yet: write relabeling needs the relabel engine; remove this key "
-        "(samples would otherwise be sent unfiltered)"
-    )
 
 
 @dataclass(frozen=True)
@@ -138,7 +129,7 @@ class RemoteWriteConfig:
     authorization: AuthorizationConfig | None = None
     sigv4: SigV4Config | None = None
     tls_config: TLSConfig = field(default_factory=TLSConfig)
-    write_relabel_configs: tuple[object, ...] = field(default=(), metadata={"parse": reject_relabel})
+    write_relabel_configs: tuple[RelabelConfig, ...] = ()
     queue_config: QueueConfig = field(default_factory=QueueConfig)
     metadata_config: MetadataConfig = field(default_factory=MetadataConfig)
 
