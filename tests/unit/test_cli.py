@@ -73,3 +73,15 @@ def test_valid_documents_satisfy_the_schema(path: Path) -> None:
 def test_invalid_documents_fail_the_schema_too(document: dict[str, object]) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, json_schema())
+
+
+def test_cost_estimates_a_configuration_from_a_saved_exposition(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, exposition = tmp_path / "config.yaml", tmp_path / "node.txt"
+    config.write_text("cloudwatch: [{namespace: Cost}]\n")
+    exposition.write_text("# TYPE a_total counter\na_total 1\nb 2\n")
+    assert main(["cost", "--config", str(config), "--exposition", str(exposition)]) == 0
+    out = capsys.readouterr().out
+    assert "sink cloudwatch/Cost (mode api)" in out
+    assert "2 metrics" in out

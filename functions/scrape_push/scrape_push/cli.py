@@ -4,6 +4,7 @@ scrape-push validate config.yaml [more fragments...]
 scrape-push push config.yaml --parameter /scrape-push/config [--secure] [--tier Standard]
 scrape-push show --parameter /scrape-push/config
 scrape-push run config.yaml [--jobs node,api]
+scrape-push cost --config config.yaml [--scrape | --exposition saved.txt]
 scrape-push schema > scrape-push.schema.json
 """
 
@@ -116,6 +117,12 @@ def cmd_schema(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cost(argv: Sequence[str]) -> int:
+    from .sinks.cloudwatch import cost  # noqa: PLC0415 (only this command needs the CloudWatch sink)
+
+    return cost.main(argv)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="scrape-push", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -140,13 +147,17 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", help="comma-separated job names (default: all)")
     run.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole cycle")
     run.set_defaults(func=cmd_run)
+    sub.add_parser("cost", help="estimate CloudWatch metrics and monthly cost: cost --config FILE [--scrape]")
     schema = sub.add_parser("schema", help="print the configuration's JSON Schema")
     schema.set_defaults(func=cmd_schema)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["cost"]:
+        return cmd_cost(arguments[1:])
+    args = parser().parse_args(arguments)
     code: int = args.func(args)
     return code
 
