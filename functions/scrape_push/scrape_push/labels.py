@@ -8,11 +8,13 @@ with a target label is kept as ``exported_<name>`` and the target's value wins; 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from .model import Family, Labels, Sample
 from .relabel import RelabelRules, relabel
-from .targets import Target
+
+if TYPE_CHECKING:
+    from .targets import Target
 
 UP = Family("up", "gauge", "1 if the target was scraped and parsed, 0 otherwise")
 DURATION = Family("scrape_duration_seconds", "gauge", "Duration of the scrape", "seconds")
