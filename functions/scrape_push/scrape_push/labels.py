@@ -181,16 +181,37 @@ def _relabeled(sample: Sample, rules: RelabelRules) -> tuple[str, Labels]:
 
 
 def synthetic(
-    target: Target, *, up: bool, duration: float, scraped: int, kept: int, added: int, scrape_ms: int
+    target: Target,
+    *,
+    up: bool,
+    duration: float,
+    scraped: int,
+    kept: int,
+    added: int,
+    scrape_ms: int,
+    scratch: dict[str, dict[str, object]] | None = None,
 ) -> list[Sample]:
     """``up``, ``scrape_duration_seconds``, ``scrape_samples_scraped``,
     ``scrape_samples_post_metric_relabeling`` and ``scrape_series_added`` for one scrape, with
-    the target's labels."""
+    the target's labels. ``scratch`` (the target's series cache keeps one) gives each of these
+    series the same per-series scratch space scrape after scrape, as parsed series have."""
     labels = merge_labels((), target.labels, False, target.external_labels)
+    values = (
+        (UP, 1.0 if up else 0.0),
+        (DURATION, duration),
+        (SCRAPED, float(scraped)),
+        (POST_RELABEL, float(kept)),
+        (ADDED, float(added)),
+    )
     return [
-        Sample("up", labels, 1.0 if up else 0.0, scrape_ms, UP),
-        Sample("scrape_duration_seconds", labels, duration, scrape_ms, DURATION),
-        Sample("scrape_samples_scraped", labels, float(scraped), scrape_ms, SCRAPED),
-        Sample("scrape_samples_post_metric_relabeling", labels, float(kept), scrape_ms, POST_RELABEL),
-        Sample("scrape_series_added", labels, float(added), scrape_ms, ADDED),
+        Sample(
+            family.name,
+            labels,
+            value,
+            scrape_ms,
+            family,
+            None,
+            None if scratch is None else scratch.setdefault(family.name, {}),
+        )
+        for family, value in values
     ]

@@ -133,9 +133,15 @@ class Scraper:
             body, content_type = self.fetch(target, deadline)
             samples = parse_exposition(body, content_type, cache)
         except ScrapeError as exc:
-            return failed(target, time.monotonic() - start, scrape_ms, str(exc))
+            return failed(target, time.monotonic() - start, scrape_ms, str(exc), scratch=cache.synthetic)
         except ParseError as exc:
-            return failed(target, time.monotonic() - start, scrape_ms, f"invalid exposition: {exc}")
+            return failed(
+                target,
+                time.monotonic() - start,
+                scrape_ms,
+                f"invalid exposition: {exc}",
+                scratch=cache.synthetic,
+            )
         duration = time.monotonic() - start
         scraped = len(samples)
         samples = relabel_samples(samples, target.metric_relabel, target.metric_relabel_key)
@@ -143,7 +149,7 @@ class Scraper:
         try:
             limits.check(samples, target.limits)
         except limits.LimitExceeded as exc:
-            return failed(target, duration, scrape_ms, str(exc), scraped=scraped)
+            return failed(target, duration, scrape_ms, str(exc), scraped=scraped, scratch=cache.synthetic)
         samples.extend(
             synthetic(
                 target,
@@ -153,6 +159,7 @@ class Scraper:
                 kept=len(samples),
                 added=cache.added,
                 scrape_ms=scrape_ms,
+                scratch=cache.synthetic,
             )
         )
         return ScrapeResult(target, True, duration, scraped, None, samples)
@@ -225,9 +232,24 @@ def _root_cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}"
 
 
-def failed(target: Target, duration: float, scrape_ms: int, error: str, scraped: int = 0) -> ScrapeResult:
+def failed(
+    target: Target,
+    duration: float,
+    scrape_ms: int,
+    error: str,
+    *,
+    scraped: int = 0,
+    scratch: dict[str, dict[str, object]] | None = None,
+) -> ScrapeResult:
     """The result of a failed scrape: only the synthetic series, with ``up 0``."""
     series = synthetic(
-        target, up=False, duration=duration, scraped=scraped, kept=0, added=0, scrape_ms=scrape_ms
+        target,
+        up=False,
+        duration=duration,
+        scraped=scraped,
+        kept=0,
+        added=0,
+        scrape_ms=scrape_ms,
+        scratch=scratch,
     )
     return ScrapeResult(target, False, duration, scraped, error, series)

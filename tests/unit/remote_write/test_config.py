@@ -12,7 +12,7 @@ URL = "https://prom.example/api/v1/write"
 def test_prometheus_entry_with_defaults() -> None:
     (rw,) = parse_config(f"remote_write:\n  - url: {URL}\n").config.remote_write
     assert rw.remote_timeout == 30.0
-    assert rw.queue_config.max_samples_per_send == 500
+    assert rw.queue_config.max_samples_per_send == 2000
     assert (rw.queue_config.min_backoff, rw.queue_config.max_backoff) == (0.03, 5.0)
     assert rw.metadata_config.send is True
     assert rw.display_name == "prom.example/api/v1/write"

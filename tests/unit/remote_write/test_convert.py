@@ -19,7 +19,7 @@ JOB = (("instance", "a:1"), ("job", "j"))
 
 def _request(series: list[Series]) -> remote_pb2.WriteRequest:
     request = remote_pb2.WriteRequest()
-    request.ParseFromString(encode_series([(s.labels, s.points) for s in series], SampleEncoder()))
+    request.ParseFromString(encode_series(list(series), SampleEncoder()))
     return request
 
 
@@ -61,7 +61,7 @@ def test_series_cache_is_filled_and_reused() -> None:
 def test_partition_keeps_every_point_in_order_and_chains_shared_series(seed: int) -> None:
     rng = random.Random(seed)
     series = [
-        Series(f"s{i}".encode(), [(t, float(t)) for t in range(rng.choice([1, 1, 2, 7, 30]))])
+        (f"s{i}".encode(), [(t, float(t)) for t in range(rng.choice([1, 1, 2, 7, 30]))])
         for i in range(rng.randint(1, 60))
     ]
     limit = rng.randint(1, 25)
@@ -75,11 +75,11 @@ def test_partition_keeps_every_point_in_order_and_chains_shared_series(seed: int
             for labels, points in batch.entries:
                 seen.setdefault(labels, []).extend(points)
                 assert owner.setdefault(labels, index) == index, "a series spans two chains"
-    assert seen == {s.labels: s.points for s in series}
+    assert seen == dict(series)
 
 
 def test_single_sample_series_make_independent_batches() -> None:
-    series = [Series(f"s{i}".encode(), [(1, 1.0)]) for i in range(10)]
+    series: list[Series] = [(f"s{i}".encode(), [(1, 1.0)]) for i in range(10)]
     chains = partition(series, 3)
     assert [[b.samples for b in chain] for chain in chains] == [[3], [3], [3], [1]]
 
@@ -95,3 +95,31 @@ def test_metadata_skips_synthetic_and_undeclared_families_and_dedupes() -> None:
     decoded = remote_pb2.WriteRequest()
     decoded.ParseFromString(b"".join(metadata(families)))
     assert [(m.metric_family_name, m.type) for m in decoded.metadata] == [("requests", 1), ("described", 0)]
+
+
+def test_the_warm_fast_path_equals_the_general_grouping() -> None:
+    fam_a, fam_b = Family("a", "gauge"), Family("b", "counter")
+    fresh = [
+        Sample("a", (("i", str(i)), *JOB), float(i), 1000 + i, fam_a if i % 2 else fam_b) for i in range(50)
+    ]
+    general = to_series(fresh, now_ms=0)
+    for sample in fresh:
+        sample.cache = {}
+    to_series(fresh, now_ms=0)  # the first warm scrape fills each series' cache slot
+    assert all(isinstance(s.cache and s.cache.get(CACHE_KEY), bytes) for s in fresh)
+    warm = to_series(fresh, now_ms=0)
+    assert (warm.series, warm.samples, warm.dropped) == (general.series, general.samples, general.dropped)
+    assert warm.families == general.families == [fam_b, fam_a]
+    assert partition(warm.series, 7) == partition(general.series, 7)
+    assert [len(chain) for chain in partition(warm.series, 7)] == [1] * 8
+
+
+def test_duplicates_or_missing_timestamps_leave_the_fast_path() -> None:
+    samples = [Sample("m", JOB, 1.0, 1000, cache={}), Sample("m", JOB, 2.0, 2000, cache={})]
+    to_series(samples, now_ms=0)
+    assert series_of(_request(to_series(samples, now_ms=0).series)) == {
+        (("__name__", "m"), *JOB): [(1000, 1.0), (2000, 2.0)]
+    }
+    late = [Sample("n", JOB, 1.0, None, cache={})]
+    to_series(late, now_ms=0)
+    assert to_series(late, now_ms=5).series[0][1] == [(5, 1.0)]

@@ -51,6 +51,8 @@ class SeriesCache:
         self.max_series = max_series
         self.openmetrics: bool | None = None
         self.entries: dict[str, Entry] = {}
+        self.synthetic: dict[str, dict[str, object]] = {}
+        """Scratch space of the target's ``up``/``scrape_*`` series (see ``labels.synthetic``)."""
         self.added = 0
         """Series the last successful scrape had that the one before did not
         (``scrape_series_added``)."""

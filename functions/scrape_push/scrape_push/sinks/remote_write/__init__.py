@@ -23,7 +23,7 @@ import requests
 
 from ... import secrets
 from ...deadline import Deadline
-from ...httpconfig import request_auth
+from ...httpconfig import TLSConfig, new_session, request_auth
 from ...labels import relabeled_view
 from ...model import Sample
 from ...relabel import compile_rules
@@ -34,20 +34,19 @@ from .encode import SampleEncoder, compress, encode_series, write_request
 from .sigv4 import SigV4Error, sigv4_auth
 from .transport import Outcome, Sender
 
-_sessions: dict[tuple[str, int], requests.Session] = {}
+_sessions: dict[tuple[str, TLSConfig, int], requests.Session] = {}
 _sessions_lock = threading.Lock()
 
 
-def pooled_session(url: str, pool_size: int) -> requests.Session:
-    """A session per receiver whose connections survive warm invocations."""
-    key = (url, pool_size)
+def pooled_session(config: RemoteWriteConfig, pool_size: int) -> requests.Session:
+    """A session per receiver whose connections survive warm invocations. Like Prometheus it
+    takes no proxy or credentials from the environment (which also spares requests a scan of
+    the environment on every request)."""
+    key = (config.url, config.tls_config, pool_size)
     with _sessions_lock:
         found = _sessions.get(key)
         if found is None:
-            found = _sessions[key] = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
-            found.mount("http://", adapter)
-            found.mount("https://", adapter)
+            found = _sessions[key] = new_session(config.tls_config, pool_size)
         return found
 
 
@@ -90,7 +89,7 @@ class RemoteWriteSink:
         return request_auth(config.basic_auth, config.authorization)
 
     def sender(self) -> Sender:
-        session = self._session or pooled_session(self.config.url, self.max_concurrency)
+        session = self._session or pooled_session(self.config, self.max_concurrency)
         return Sender(self.config, self.auth(), session=session, sleep=self._sleep, rng=self._rng)
 
     def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:

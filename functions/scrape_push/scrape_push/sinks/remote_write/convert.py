@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter, methodcaller
 
 from ...model import Family, Labels, Sample
 from .encode import encode_labels, encode_metadata
@@ -29,12 +30,14 @@ Point = tuple[int, float]
 """(timestamp_ms, value)"""
 
 
-@dataclass(slots=True)
-class Series:
-    """One series: its encoded ``TimeSeries.labels`` and its samples in timestamp order."""
+Series = tuple[bytes, list[Point]]
+"""One series: its encoded ``TimeSeries.labels`` and its samples in timestamp order."""
 
-    labels: bytes
-    points: list[Point]
+_CACHE = attrgetter("cache")
+_ENCODED_LABELS = methodcaller("get", CACHE_KEY)
+_TIMESTAMP = attrgetter("timestamp_ms")
+_VALUE = attrgetter("value")
+_FAMILY = attrgetter("family")
 
 
 @dataclass
@@ -55,8 +58,34 @@ class Batch:
     samples: int = 0
 
 
-def to_series(samples: Iterable[Sample], now_ms: int) -> Conversion:
+def to_series(samples: Sequence[Sample], now_ms: int) -> Conversion:
     """Group samples by series, in first-seen order, dropping what Remote Write forbids."""
+    warm = _warm(samples)
+    return warm if warm is not None else _grouped(samples, now_ms)
+
+
+def _warm(samples: Sequence[Sample]) -> Conversion | None:
+    """The common case, in C-level passes: every sample has its series' scratch space (the
+    scrape stage's series cache), one sample per series, every timestamp set. Labels not yet
+    encoded (a series' first scrape) are encoded and kept there. ``None`` when that is not so."""
+    caches: list[dict[str, object]] = list(map(_CACHE, samples))
+    if None in caches:
+        return None
+    labels = list(map(_ENCODED_LABELS, caches))
+    if None in labels:
+        for index in [i for i, found in enumerate(labels) if found is None]:
+            sample = samples[index]
+            labels[index] = caches[index][CACHE_KEY] = encode_labels(sample.name, sample.labels)
+    stamps = list(map(_TIMESTAMP, samples))
+    if None in stamps or set(map(type, labels)) != {bytes} or len(set(labels)) != len(labels):
+        return None
+    points = list(map(list, zip(zip(stamps, map(_VALUE, samples), strict=True), strict=True)))
+    families = list(map(_FAMILY, samples))
+    unique = list(dict(zip(map(id, families), families, strict=True)).values())
+    return Conversion(list(zip(labels, points, strict=True)), len(labels), Counter(), unique)
+
+
+def _grouped(samples: Iterable[Sample], now_ms: int) -> Conversion:
     result = Conversion()
     dropped = result.dropped
     groups: dict[bytes, list[Point]] = {}
@@ -93,7 +122,7 @@ def to_series(samples: Iterable[Sample], now_ms: int) -> Conversion:
     for labels_bytes, grouped in groups.items():
         points = in_order(grouped, dropped) if len(grouped) > 1 else grouped
         accepted += len(points)
-        result.series.append(Series(labels_bytes, points))
+        result.series.append((labels_bytes, points))
     result.samples = accepted
     result.families = list(families)
     return result
@@ -123,8 +152,12 @@ def partition(series: Sequence[Series], max_samples: int) -> list[list[Batch]]:
     chain: list[Batch] = []
     entries: list[tuple[bytes, list[Point]]] = []
     count = 0
-    for one in series:
-        labels, points = one.labels, one.points
+    if sum(map(len, map(itemgetter(1), series))) == len(series):  # one sample each: plain slices
+        return [
+            [Batch(list(series[i : i + max_samples]), len(series[i : i + max_samples]))]
+            for i in range(0, len(series), max_samples)
+        ]
+    for labels, points in series:
         size = len(points)
         if count + size < max_samples:
             entries.append((labels, points))

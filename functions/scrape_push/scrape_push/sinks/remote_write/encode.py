@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 
 import cramjam
 
@@ -92,6 +93,7 @@ def _encode_label(key: str, value: str) -> bytes | str:
 
 
 def _label(key: str, value: str) -> bytes | str:
+    """The encoded ``Label`` of a pair, cached by the pair (``Labels`` entries are such pairs)."""
     found = _label_cache.get((key, value))
     if found is None:
         if len(_label_cache) >= _LABEL_CACHE_SIZE:
@@ -100,12 +102,44 @@ def _label(key: str, value: str) -> bytes | str:
     return found
 
 
+_KEY = itemgetter(0)
+_names: dict[str, bytes | str] = {}
+"""Encoded ``__name__`` labels (or why a name is invalid), bounded like ``_label_cache``."""
+
+
 def encode_labels(name: str, labels: Labels) -> bytes | str:
     """A series' ``TimeSeries.labels`` bytes, ``__name__`` included and sorted by name.
 
     Returns the reason as a string instead when Remote Write forbids the label set (so the
     caller can count the drop): an invalid metric or label name, a repeated or empty label.
+    ``labels`` is a ``Labels`` tuple (sorted, unique names); when ``__name__`` sorts first, as
+    it does unless a label name starts with an upper-case letter or ``_``, the pairs' cached
+    encodings are joined in C.
     """
+    head = _names.get(name)
+    if head is None:
+        if len(_names) >= _LABEL_CACHE_SIZE:
+            _names.clear()
+        head = _names[name] = (
+            _encode_label("__name__", name) if METRIC_NAME.match(name) else "invalid_metric_name"
+        )
+    if type(head) is not bytes:
+        return str(head)
+    keys = list(map(_KEY, labels))
+    if (keys and keys[0] <= "__name__") or keys != sorted(keys) or len(set(keys)) != len(keys):
+        return _encode_labels_sorting(name, labels)
+    parts = list(map(_label_cache.get, labels))
+    if None in parts:
+        parts = [
+            found if found is not None else _label(*pair) for found, pair in zip(parts, labels, strict=True)
+        ]
+    try:
+        return head + b"".join(parts)  # type: ignore[arg-type]
+    except TypeError:  # a pair is invalid: its entry is the reason
+        return next(str(part) for part in parts if type(part) is not bytes)
+
+
+def _encode_labels_sorting(name: str, labels: Labels) -> bytes | str:
     if not METRIC_NAME.match(name):
         return "invalid_metric_name"
     out: list[bytes] = []

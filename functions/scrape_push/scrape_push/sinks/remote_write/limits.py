@@ -15,8 +15,10 @@ PROTOCOL_VERSION = "0.1.0"
 DEFAULT_REMOTE_TIMEOUT = 30.0
 """``remote_timeout``: the timeout of one request, in seconds."""
 
-DEFAULT_MAX_SAMPLES_PER_SEND = 500
-"""``queue_config.max_samples_per_send``: samples per request (Prometheus 2.x default)."""
+DEFAULT_MAX_SAMPLES_PER_SEND = 2000
+"""``queue_config.max_samples_per_send``: samples per request. Prometheus's default since 2.44
+(raised from 500 because per-request overhead dominates small requests, at the sender and at
+the receiver); set 500 to match an older Prometheus."""
 
 DEFAULT_MIN_BACKOFF = 0.03
 """``queue_config.min_backoff``: the first retry waits this long (30ms)."""
