@@ -128,3 +128,20 @@ def test_snappy_block_format_round_trips() -> None:
     assert not compressed.startswith(b"\xff\x06\x00\x00sNaPpY")  # not the framed format
     assert decompress(compressed) == payload
     assert compressed[:3] == varint(len(payload))  # block format starts with the length
+
+
+def test_one_sample_per_series_at_one_time_takes_the_bulk_path_with_identical_bytes() -> None:
+    from scrape_push.sinks.remote_write.encode import encode_labels, encode_timeseries
+
+    encoder = SampleEncoder()
+    entries = [
+        (encode_labels("m", (("i", str(i)), ("x", "y" * (1 + i % 300)))), [(1_800_000_000_123, float(i) / 3)])
+        for i in range(500)
+    ]
+    expected = b"".join(encode_timeseries(labels, encoder.encode(*points[0])) for labels, points in entries)
+    assert encode_series(entries, encoder) == expected  # type: ignore[arg-type]
+    request = remote_pb2.WriteRequest()
+    request.ParseFromString(expected)
+    assert len(request.timeseries) == 500
+    assert request.timeseries[7].samples[0].value == 7 / 3
+    assert request.timeseries[7].samples[0].timestamp == 1_800_000_000_123

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterable, Sequence
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import add, itemgetter
 
 import cramjam
 
@@ -163,14 +164,20 @@ class SampleEncoder:
     def __init__(self) -> None:
         self._stamps: dict[int, tuple[bytes, bytes]] = {}
 
-    def encode(self, timestamp_ms: int, value: float) -> bytes:
-        """``TimeSeries.samples`` entry: tag, length, then the double and the int64."""
+    def parts(self, timestamp_ms: int) -> tuple[bytes, bytes]:
+        """What surrounds the 8-byte double of a sample at ``timestamp_ms``: the sample's tag,
+        length and value tag before it, its timestamp field after it."""
         parts = self._stamps.get(timestamp_ms)
         if parts is None:
             stamp = _SAMPLE_TIMESTAMP + varint(timestamp_ms)
             head = _TIMESERIES_SAMPLE + varint(9 + len(stamp)) + _SAMPLE_VALUE
             parts = self._stamps[timestamp_ms] = (head, stamp)
-        return parts[0] + _PACK_DOUBLE(value) + parts[1]
+        return parts
+
+    def encode(self, timestamp_ms: int, value: float) -> bytes:
+        """``TimeSeries.samples`` entry: tag, length, then the double and the int64."""
+        head, stamp = self.parts(timestamp_ms)
+        return head + _PACK_DOUBLE(value) + stamp
 
 
 def encode_timeseries(labels: bytes, samples: bytes) -> bytes:
@@ -211,6 +218,10 @@ def encode_series(
     entries: Iterable[tuple[bytes, Sequence[tuple[int, float]]]], samples: SampleEncoder
 ) -> bytes:
     """An uncompressed ``WriteRequest`` holding ``(encoded labels, points)`` series."""
+    entries = list(entries)
+    fast = _single_points_at_one_time(entries, samples)
+    if fast is not None:
+        return fast
     sample = samples.encode
     small = _SMALL_VARINTS
     parts: list[bytes] = []
@@ -226,3 +237,38 @@ def encode_series(
         append(labels)
         append(encoded)
     return b"".join(parts)
+
+
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
+
+
+def _single_points_at_one_time(
+    entries: Sequence[tuple[bytes, Sequence[tuple[int, float]]]], samples: SampleEncoder
+) -> bytes | None:
+    """The common request, built in C-level passes: one sample per series, all taken at one
+    time (a scrape's samples share its timestamp). ``None`` when the request is not like that."""
+    if not entries or set(map(len, map(_SECOND, entries))) != {1}:
+        return None
+    points = list(map(_FIRST, map(_SECOND, entries)))
+    stamps = set(map(_FIRST, points))
+    if len(stamps) != 1:
+        return None
+    head, stamp = samples.parts(stamps.pop())
+    labels = list(map(_FIRST, entries))
+    sizes = list(map(add, map(len, labels), repeat(len(head) + 8 + len(stamp))))
+    if max(sizes) >= len(_SMALL_VARINTS):
+        return None
+    return b"".join(
+        chain.from_iterable(
+            zip(
+                repeat(_WRITE_REQUEST_TIMESERIES),
+                map(_SMALL_VARINTS.__getitem__, sizes),
+                labels,
+                repeat(head),
+                map(_PACK_DOUBLE, map(_SECOND, points)),
+                repeat(stamp),
+                strict=False,
+            )
+        )
+    )
