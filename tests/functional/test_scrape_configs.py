@@ -7,6 +7,7 @@ import base64
 import json
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 from typing import Any
 
@@ -75,9 +76,18 @@ def https_endpoint() -> Iterator[tuple[str, str]]:
     """An HTTPS exposition endpoint whose certificate names only ``scrape.test``; yields its
     address and the PEM of the CA that signed it."""
     authority = trustme.CA()
+    with _https(authority, None) as address:
+        yield address, authority.cert_pem.bytes().decode()
+
+
+@contextmanager
+def _https(authority: trustme.CA, client_ca: trustme.CA | None) -> Iterator[str]:
     server_cert = authority.issue_cert("scrape.test")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_cert.configure_cert(context)
+    if client_ca is not None:  # mutual TLS: the scraper must present a certificate from client_ca
+        client_ca.configure_trust(context)
+        context.verify_mode = ssl.CERT_REQUIRED
     ref: list[Any] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(ref))
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -85,12 +95,12 @@ def https_endpoint() -> Iterator[tuple[str, str]]:
 
     ref.append(Endpoint(server, lambda _path: Response(b"tls_ok 1\n")))
     with serving(server):
-        yield f"127.0.0.1:{server.server_address[1]}", authority.cert_pem.bytes().decode()
+        yield f"127.0.0.1:{server.server_address[1]}"
 
 
 def test_tls_with_inline_ca_and_server_name(emulated: Emulated, https_endpoint: tuple[str, str]) -> None:
     address, ca_pem = https_endpoint
-    indented = "\n".join("          " + line for line in ca_pem.strip().splitlines())
+    indented = _indented(ca_pem)
     emulated.put_config(
         config(
             f"  - job_name: verified\n    scheme: https\n    static_configs: [{{targets: ['{address}']}}]\n"
@@ -194,3 +204,33 @@ def test_failed_discovery_is_reported_and_other_jobs_still_run(
     (error,) = summary["target_errors"]
     assert error["job"] == "ec2" and error["target"] == "ec2_sd_configs[0]"
     assert "could not describe instances in us-east-1" in error["error"]
+
+
+def _indented(pem: str) -> str:
+    return "\n".join("          " + line for line in pem.strip().splitlines())
+
+
+def test_mutual_tls_with_the_client_key_in_ssm(emulated: Emulated) -> None:
+    server_ca, client_ca = trustme.CA(), trustme.CA()
+    client = client_ca.issue_cert("scrape-push")
+    key_pem = client.private_key_pem.bytes().decode()
+    emulated.client("ssm").put_parameter(Name="/secrets/client-key", Value=key_pem, Type="SecureString")
+    cert_pem = "".join(blob.bytes().decode() for blob in client.cert_chain_pems)
+    with _https(server_ca, client_ca) as address:
+        emulated.put_config(
+            config(
+                f"  - job_name: mtls\n    scheme: https\n    static_configs: [{{targets: ['{address}']}}]\n"
+                f"    tls_config:\n      server_name: scrape.test\n"
+                f"      ca: |\n{_indented(server_ca.cert_pem.bytes().decode())}\n"
+                f"      cert: |\n{_indented(cert_pem)}\n"
+                "      key_ssm_parameter: /secrets/client-key\n"
+                f"  - job_name: no_client_cert\n    scheme: https\n"
+                f"    static_configs: [{{targets: ['{address}']}}]\n"
+                f"    tls_config:\n      server_name: scrape.test\n"
+                f"      ca: |\n{_indented(server_ca.cert_pem.bytes().decode())}\n"
+            )
+        )
+        by_job = {t["job"]: t for t in emulated.invoke()["targets"]}
+    assert by_job["mtls"]["up"] == 1, by_job["mtls"]
+    assert by_job["no_client_cert"]["up"] == 0
+    assert key_pem.splitlines()[1] not in json.dumps(by_job)
