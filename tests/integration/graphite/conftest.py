@@ -42,6 +42,9 @@ CACHE_QUERY_PORT = {query}
 # Tagged series are still stored (under whisper/_tagged/); only the graphite-web TagDB
 # registration, an HTTP call to graphite-web, is turned off.
 ENABLE_TAGS = False
+# No self-instrumentation: carbon would write its own carbon.agents.* series 60 s after start,
+# and a slow run would then see files the test did not send.
+CARBON_METRIC_INTERVAL = 0
 """
 
 STORAGE_SCHEMAS = """\
