@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from scrape_push import aws
 from scrape_push.config import ConfigError, ConfigLoadError
 
 from tests.functional.conftest import Emulated
+from tests.support.emf import emf_lines
 from tests.support.http import OPENMETRICS_FORMAT, Response, refused_address, serve
 
 NAMESPACE = "FunctionalTest"
@@ -371,14 +371,6 @@ def test_conflicting_fragments_are_rejected(
     ]
 
 
-def emf_documents(out: str) -> list[dict[str, Any]]:
-    docs = []
-    for line in out.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            docs.append(json.loads(line))
-    return docs
-
-
 def test_self_metrics_report_an_invalid_config_as_emf(
     emulated: Emulated, app_target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -387,7 +379,7 @@ def test_self_metrics_report_an_invalid_config_as_emf(
     emulated.put_config("scrape_configs: [{job_name: app, bogus: 1}]\n")
     capsys.readouterr()
     emulated.invoke()
-    docs = emf_documents(capsys.readouterr().out)
+    docs = emf_lines(capsys.readouterr().out)
     overall = next(d for d in docs if "ConfigInvalid" in d)
     assert overall["ConfigInvalid"] == [1.0] and overall["TargetsUp"] == [1.0]
     assert overall["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ScrapePush/Self"

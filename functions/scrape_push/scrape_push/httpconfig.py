@@ -216,3 +216,14 @@ def new_session(tls: TLSConfig, pool_size: int) -> requests.Session:
     else:
         session.mount("https://", plain)
     return session
+
+
+def root_cause(exc: BaseException, limit: int = 200) -> str:
+    """The innermost cause of a request failure, short and without the URL (which may carry
+    credentials or tokens in its query): ``connection refused`` or ``<Type>: <message>``."""
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    return f"{type(exc).__name__}: {text[:limit]}"

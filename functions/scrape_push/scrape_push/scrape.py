@@ -18,7 +18,7 @@ import urllib3.exceptions
 
 from . import __version__, limits
 from .deadline import Deadline
-from .httpconfig import TLSConfig, new_session, request_auth, tls_arguments
+from .httpconfig import TLSConfig, new_session, request_auth, root_cause, tls_arguments
 from .labels import finisher, relabel_samples, stamp, synthetic
 from .model import Sample
 from .parse import ParseError, SeriesCache, parse_exposition
@@ -198,15 +198,15 @@ class Scraper:
         except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
             raise ScrapeError(f"timed out after {timeout:g}s") from None
         except requests.exceptions.SSLError as exc:
-            raise ScrapeError(f"TLS handshake failed: {_root_cause(exc)}") from None
+            raise ScrapeError(f"TLS handshake failed: {root_cause(exc)}") from None
         except requests.ConnectionError as exc:
-            raise ScrapeError(f"connection failed: {_root_cause(exc)}") from None
+            raise ScrapeError(f"connection failed: {root_cause(exc)}") from None
         except SecretError as exc:
             raise ScrapeError(str(exc)) from None
         except urllib3.exceptions.DecodeError:
             raise ScrapeError("response body could not be decompressed") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise ScrapeError(f"request failed: {_root_cause(exc)}") from None
+            raise ScrapeError(f"request failed: {root_cause(exc)}") from None
 
 
 def _read_capped(response: requests.Response, limit: int, give_up: float, timeout: float) -> bytes:
@@ -220,16 +220,6 @@ def _read_capped(response: requests.Response, limit: int, give_up: float, timeou
             raise ScrapeError(f"timed out after {timeout:g}s")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The innermost cause's message: short, and free of the URL (which may carry credentials)."""
-    while exc.__context__ is not None and exc.__context__ is not exc:
-        exc = exc.__context__
-    text = str(exc)
-    if "Connection refused" in text:
-        return "connection refused"
-    return f"{type(exc).__name__}: {text[:200]}"
 
 
 def failed(

@@ -24,7 +24,7 @@ from requests.structures import CaseInsensitiveDict
 
 from ... import __version__
 from ...deadline import Deadline
-from ...httpconfig import tls_arguments
+from ...httpconfig import root_cause, tls_arguments
 from .config import QueueConfig, RemoteWriteConfig
 from .limits import (
     CONTENT_ENCODING,
@@ -142,7 +142,7 @@ class Sender:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                last = f"{type(exc).__name__}: {_cause(exc)}"
+                last = f"{type(exc).__name__}: {root_cause(exc, MAX_ERROR_BODY_BYTES)}"
             else:
                 status = response.status_code
                 if 200 <= status < 300:
@@ -171,13 +171,3 @@ class Sender:
 def _excerpt(response: requests.Response) -> str:
     text = response.content[:MAX_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
     return " ".join(text.split()) or (response.reason or "")
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost cause's message, short and without the URL's query."""
-    while exc.__context__ is not None and exc.__context__ is not exc:
-        exc = exc.__context__
-    text = str(exc)
-    if "Connection refused" in text:
-        return "connection refused"
-    return text[:MAX_ERROR_BODY_BYTES]
