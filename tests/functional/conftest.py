@@ -14,6 +14,7 @@ from scrape_push import aws
 
 from devtools import processes
 from devtools.local_invoke import LocalContext
+from tests.support.cloudwatch import create_state_table
 from tests.support.strict_cloudwatch import StrictCloudWatch
 
 PARAMETER = "/scrape-push/config"
@@ -63,3 +64,11 @@ def emulated(moto_server: processes.Process, monkeypatch: pytest.MonkeyPatch) ->
     strict.install(aws.session())
     yield Emulated(moto_server.url, strict)
     assert strict.violations == [], "PutMetricData limits broken"
+
+
+@pytest.fixture
+def state_table(emulated: Emulated, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The CloudWatch sink's counter state table, created in the emulator, named by STATE_TABLE."""
+    name = create_state_table(emulated.client("dynamodb"))
+    monkeypatch.setenv("STATE_TABLE", name)
+    return name

@@ -12,7 +12,6 @@ import pytest
 from scrape_push import aws
 
 from tests.functional.conftest import Emulated
-from tests.support.cloudwatch import create_state_table
 from tests.support.http import OPENMETRICS_FORMAT, Response, serve
 
 NAMESPACE = "CounterTest"
@@ -46,13 +45,6 @@ def target() -> Iterator[Target]:
     with serve(respond) as endpoint:
         state.address = endpoint.address
         yield state
-
-
-@pytest.fixture
-def state_table(emulated: Emulated, monkeypatch: pytest.MonkeyPatch) -> str:
-    name = create_state_table(emulated.client("dynamodb"))
-    monkeypatch.setenv("STATE_TABLE", name)
-    return name
 
 
 def config(address: str, mode: str) -> str:

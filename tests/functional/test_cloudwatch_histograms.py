@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from tests.functional.conftest import Emulated
-from tests.support.cloudwatch import create_state_table
 from tests.support.emf import emf_lines, violations
 from tests.support.http import OPENMETRICS_FORMAT, Response, serve
 
@@ -49,13 +48,6 @@ def target() -> Iterator[Target]:
     with serve(respond) as endpoint:
         state.address = endpoint.address
         yield state
-
-
-@pytest.fixture
-def state_table(emulated: Emulated, monkeypatch: pytest.MonkeyPatch) -> str:
-    name = create_state_table(emulated.client("dynamodb"))
-    monkeypatch.setenv("STATE_TABLE", name)
-    return name
 
 
 def config(address: str, extra: str = "") -> str:

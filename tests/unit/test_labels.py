@@ -64,7 +64,7 @@ def test_synthetic_series() -> None:
 
 
 def test_metric_relabeling_runs_once_per_series_while_warm() -> None:
-    from scrape_push.labels import relabel_samples
+    from scrape_push.labels import relabeled_view
     from scrape_push.relabel import RelabelRules
 
     calls: list[str] = []
@@ -84,6 +84,7 @@ def test_metric_relabeling_runs_once_per_series_while_warm() -> None:
             Sample("a", (("x", "1"),), 1.0, cache=scratch_a),
             Sample("drop_me", (), 2.0, cache=scratch_b),
         ]
-        kept = relabel_samples(samples, rules, "key")
+        kept, dropped = relabeled_view(samples, rules, "key")
+        assert dropped == 1
         assert [(s.name, s.labels) for s in kept] == [("new_a", (("x", "1"),))]
     assert calls == ["a", "drop_me"]

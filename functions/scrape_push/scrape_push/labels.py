@@ -88,31 +88,6 @@ def attach(samples: list[Sample], target: Target, scrape_ms: int) -> list[Sample
     return stamp(samples, target, scrape_ms)
 
 
-def relabel_samples(samples: list[Sample], rules: RelabelRules, rules_key: str) -> list[Sample]:
-    """Apply ``metric_relabel_configs`` to every sample (``__name__`` included); the samples a
-    rule drops are left out. Each series' outcome is kept in its series-cache scratch space,
-    so a warm scrape of an unchanged series runs no regex."""
-    if not rules.steps:
-        return samples
-    key = f"metric_relabel:{rules_key}"
-    local: dict[tuple[str, Labels], tuple[str, Labels]] = {}
-    kept: list[Sample] = []
-    for sample in samples:
-        scratch = sample.cache
-        found = scratch.get(key) if scratch is not None else local.get((sample.name, sample.labels))
-        if found is None:
-            found = _relabeled(sample, rules)
-            if scratch is not None:
-                scratch[key] = found
-            else:
-                local[(sample.name, sample.labels)] = found
-        if found is _DROPPED:
-            continue
-        sample.name, sample.labels = found  # type: ignore[misc]
-        kept.append(sample)
-    return kept
-
-
 _View = tuple[str, Labels, object]
 _UNCHANGED: dict[str, object] = {}
 _DROPPED_VIEW: _View = ("", (), None)
@@ -121,13 +96,15 @@ _DROPPED_VIEW: _View = ("", (), None)
 def relabeled_view(
     samples: Sequence[Sample], rules: RelabelRules, rules_key: str
 ) -> tuple[list[Sample], int]:
-    """``samples`` as one sink sees them after its own relabeling (``write_relabel_configs``),
-    and how many the rules dropped. The samples themselves are never changed (other sinks see
-    them as scraped): a relabeled series gets a new ``Sample`` with its own scratch space,
-    remembered in the original series' scratch so a warm scrape runs no regex."""
+    """``samples`` after ``rules`` (``metric_relabel_configs`` for the scrape stage,
+    ``write_relabel_configs`` for one sink), and how many the rules dropped; ``__name__`` is
+    a label to the rules. The samples themselves are never changed (a sink's relabeling must
+    not change what other sinks see): a relabeled series gets a new ``Sample`` with scratch
+    space of its own, remembered in the original series' scratch under ``rules_key`` (which
+    names the rules), so a warm scrape runs no regex."""
     if not rules.steps:
         return list(samples), 0
-    key = f"write_relabel:{rules_key}"
+    key = f"relabeled:{rules_key}"
     local: dict[tuple[str, Labels], _View] = {}
     kept: list[Sample] = []
     for sample in samples:

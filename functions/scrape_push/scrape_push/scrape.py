@@ -19,7 +19,7 @@ import urllib3.exceptions
 from . import __version__, limits
 from .deadline import Deadline
 from .httpconfig import TLSConfig, new_session, request_auth, root_cause, tls_arguments
-from .labels import finisher, relabel_samples, stamp, synthetic
+from .labels import finisher, relabeled_view, stamp, synthetic
 from .model import Sample
 from .parse import ParseError, SeriesCache, parse_exposition
 from .secrets import SecretError
@@ -144,7 +144,7 @@ class Scraper:
             )
         duration = time.monotonic() - start
         scraped = len(samples)
-        samples = relabel_samples(samples, target.metric_relabel, target.metric_relabel_key)
+        samples, _ = relabeled_view(samples, target.metric_relabel, f"metric:{target.metric_relabel_key}")
         stamp(samples, target, scrape_ms)
         try:
             limits.check(samples, target.limits)

@@ -100,7 +100,9 @@ class RemoteWriteSink:
             report.failed = len(samples)
             report.error(f"not sent: {exc}")
             return report
-        samples, relabel_dropped = relabeled_view(samples, self.write_relabel, self.write_relabel_key)
+        samples, relabel_dropped = relabeled_view(
+            samples, self.write_relabel, f"write:{self.write_relabel_key}"
+        )
         if relabel_dropped:
             report.drop("write_relabel", relabel_dropped)
         converted = to_series(samples, int(time.time() * 1000))
