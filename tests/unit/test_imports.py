@@ -34,3 +34,14 @@ def test_every_module_imports_first() -> None:
     count, *failures = done.stdout.splitlines()
     assert int(count) > 40
     assert [f for f in failures if f] == []
+
+
+def test_a_cold_start_loads_no_sink_until_the_configuration_uses_it() -> None:
+    probe = (
+        "import sys, app\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scrape_push.sinks.') and m.endswith('.sink')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PACKAGE, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"

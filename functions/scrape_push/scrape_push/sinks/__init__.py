@@ -8,13 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-# The config package first: its model imports each sink's config dataclass from the sink's own
-# package, so entering through ``scrape_push.sinks`` must not leave that cycle half-done.
-from .. import config as _config  # noqa: F401
 from .base import Sink, SinkReport
-
-if TYPE_CHECKING:
-    from ..config.model import Config
 
 if TYPE_CHECKING:  # config.model imports each sink's config dataclass from its package
     from ..config.model import Config
@@ -24,17 +18,17 @@ def build_sinks(config: Config) -> list[Sink]:
     """One sink object per configured destination, in configuration order."""
     sinks: list[Sink] = []
     if config.cloudwatch:
-        from .cloudwatch import CloudWatchSink  # noqa: PLC0415 (imported only when configured)
+        from .cloudwatch.sink import CloudWatchSink  # noqa: PLC0415 (imported only when configured)
 
         for cw in config.cloudwatch:
             sinks.append(CloudWatchSink(cw, config.runtime.max_concurrent_requests))
     if config.graphite:
-        from .graphite import GraphiteSink  # noqa: PLC0415 (imported only when configured)
+        from .graphite.sink import GraphiteSink  # noqa: PLC0415 (imported only when configured)
 
         for graphite in config.graphite:
             sinks.append(GraphiteSink(graphite))
     if config.remote_write:
-        from .remote_write import RemoteWriteSink  # noqa: PLC0415 (imported only when configured)
+        from .remote_write.sink import RemoteWriteSink  # noqa: PLC0415 (imported only when configured)
 
         for rw in config.remote_write:
             sinks.append(RemoteWriteSink(rw, config.runtime.max_concurrent_requests))

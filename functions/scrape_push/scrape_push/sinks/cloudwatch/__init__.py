@@ -8,159 +8,29 @@ interval; ``to_datums`` builds the datums (convert.py); transport.py or emf.py d
 
 from __future__ import annotations
 
-import hashlib
-import os
-import time
-from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from ... import aws
-from ...deadline import Deadline
-from ...model import Sample
-from ..base import SinkReport
-from . import emf
-from .config import CloudWatchConfig
-from .convert import by_namespace, to_datums
-from .counters import Point
-from .outputs import Out, Tracked
-from .rules import Rules
-from .series import SeriesBuilder
-from .state import STATE_TABLE_ENV, StateError, StateStore, target_key
-from .translate import Grouper
-from .transport import put_all
+if TYPE_CHECKING:
+    from .sink import CloudWatchSink as CloudWatchSink
+    from .sink import _translators as _translators
+    from .sink import identity as identity
+    from .sink import translators as translators
 
-MAX_NAMED_WARNINGS = 3
-"""Metrics named in collision / cap warnings per invocation (the dropped count is always complete)."""
-
-_translators: dict[str, tuple[Grouper, SeriesBuilder]] = {}
-_MAX_TRANSLATORS = 8
+# The sink itself (``sink.py``) is loaded on first use: the configuration model imports this
+# package's ``config`` module, and a function whose configuration does not use this sink
+# should not pay for importing it at cold start.
+_LAZY = frozenset(
+    {
+        "CloudWatchSink",
+        "identity",
+        "translators",
+        "_translators",
+    }
+)
 
 
-def identity(config: CloudWatchConfig) -> str:
-    """A stable id of a sink configuration (cache keys; a changed config gets fresh caches)."""
-    return "cloudwatch:" + hashlib.sha256(repr(config).encode()).hexdigest()[:12]
-
-
-def translators(config: CloudWatchConfig) -> tuple[Grouper, SeriesBuilder]:
-    """The grouper and series builder of a configuration, kept while the container is warm."""
-    key = identity(config)
-    found = _translators.get(key)
-    if found is None:
-        if len(_translators) >= _MAX_TRANSLATORS:
-            _translators.clear()
-        found = _translators[key] = (
-            Grouper(Rules(config)),
-            SeriesBuilder(key, config.namespace, config.namespace_per_job),
-        )
-    return found
-
-
-class CloudWatchSink:
-    """Pushes samples to one CloudWatch namespace (or namespace per job)."""
-
-    kind = "cloudwatch"
-
-    def __init__(
-        self,
-        config: CloudWatchConfig,
-        max_concurrency: int = 4,
-        client: Any = None,
-        *,
-        state_client: Any = None,
-        emf_writer: Callable[[str], None] = emf.write_stdout,
-    ) -> None:
-        self.config = config
-        self.name = f"cloudwatch/{config.name or config.namespace}"
-        self.max_concurrency = max_concurrency
-        self._client = client
-        self._state_client = state_client
-        self.emf_writer = emf_writer
-        self.state_requests = 0
-        """DynamoDB requests made by the last ``push``."""
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("cloudwatch", self.config.region)
-        return self._client
-
-    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-        report = SinkReport(self.name, self.kind, offered=len(samples))
-        now_ms = int(time.time() * 1000)
-        grouper, builder = translators(self.config)
-        grouped = grouper.group(samples, now_ms)
-        report.dropped.update(grouped.dropped)
-        outs = grouped.outs
-        if grouped.tracked:
-            outs = outs + self._increases(grouper, grouped.tracked, report)
-        result = to_datums(outs, builder, now_ms, self.config.max_series_per_metric)
-        report.dropped.update(result.dropped)
-        report.adjusted.update(result.adjusted)
-        for metric, count in result.collisions.most_common(MAX_NAMED_WARNINGS):
-            report.warn(
-                f"{count} series of {metric} collide on their dimensions; "
-                "add the labels that tell them apart to 'dimensions'"
-            )
-        for metric, count in result.capped.most_common(MAX_NAMED_WARNINGS):
-            report.warn(
-                f"{count} series of {metric} dropped: over max_series_per_metric "
-                f"({self.config.max_series_per_metric})"
-            )
-        if self.config.mode == "emf":
-            written = emf.documents(result.datums)
-            report.dropped.update(written.dropped)
-            report.adjusted.update(written.adjusted)
-            emf.write(written.documents, self.emf_writer)
-            report.sent += written.sent
-            report.requests += len(written.documents)
-            return report
-        put_all(
-            self.client,
-            [(ns, batch) for ns, batches in by_namespace(result.datums) for batch in batches],
-            deadline=deadline,
-            report=report,
-            max_concurrency=self.max_concurrency,
-        )
-        return report
-
-    def _increases(self, grouper: Grouper, tracked: list[Tracked], report: SinkReport) -> list[Out]:
-        """Outputs of the tracked series whose state this invocation won; the rest is counted."""
-        weight = sum(t.weight for t in tracked)
-        table = os.environ.get(STATE_TABLE_ENV)
-        if not table:
-            report.drop("no_state_table", weight)
-            report.error(
-                f"counter_mode delta/rate and histograms: distribution need the DynamoDB table "
-                f"named by the {STATE_TABLE_ENV} environment variable"
-            )
-            return []
-        store = StateStore(self._state_client or aws.client("dynamodb", self.config.region), table)
-        by_target: dict[str, list[Tracked]] = {}
-        for series in tracked:
-            job, instance = series.target
-            key = target_key(self.name, self.config.namespace, job, instance)
-            by_target.setdefault(key, []).append(series)
-        previous: dict[str, Point] = {}
-        owned: list[Tracked] = []
-        lost: Counter[str] = Counter()
-        settled: set[int] = set()
-        try:
-            stored = store.load(by_target)
-            for key, series_list in by_target.items():
-                won = store.save(key, stored[key], {s.sid: s.point for s in series_list})
-                previous.update((sid, p) for sid, p in stored[key].points.items() if sid in won)
-                for s in series_list:
-                    if s.sid in won:
-                        owned.append(s)
-                    else:
-                        lost["state_conflict"] += s.weight
-                settled.update(id(s) for s in series_list)
-        except StateError as exc:
-            report.error(f"state table {table}: {exc}")
-            report.failed += sum(s.weight for s in tracked if id(s) not in settled)
-        self.state_requests = store.requests
-        report.dropped.update(lost)
-        outs, skipped = grouper.resolve(owned, previous, self.config.histogram_sum_count)
-        report.dropped.update(skipped)
-        return outs
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.sink"), name)
