@@ -39,7 +39,8 @@ def test_every_module_imports_first() -> None:
 def test_a_cold_start_loads_no_sink_until_the_configuration_uses_it() -> None:
     probe = (
         "import sys, app\n"
-        "print(sorted(m for m in sys.modules if m.startswith('scrape_push.sinks.') and m.endswith('.sink')))\n"
+        "loaded = [m for m in sys.modules if m.startswith('scrape_push.sinks.') and m.endswith('.sink')]\n"
+        "print(sorted(loaded))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=PACKAGE, capture_output=True, text=True, timeout=120, check=True
