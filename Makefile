@@ -9,7 +9,7 @@ SAM    := $(SAMENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint typecheck pytest unit functional integration sam-validate sam-build sam-check bench clean
+.PHONY: demo test lint typecheck pytest pytest-lambda-python unit functional integration sam-validate sam-build sam-check bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -28,7 +28,7 @@ $(SAMENV)/.installed:
 demo: $(VENV)/.installed
 	$(PY) -m devtools.demo
 
-test: lint typecheck pytest sam-check
+test: lint typecheck pytest pytest-lambda-python sam-check
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check functions devtools tests bench
@@ -39,6 +39,26 @@ typecheck: $(VENV)/.installed
 
 pytest: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Lambda runs CPython 3.13: run the suite on it too when this machine has one (pyenv's, or
+# python3.13 on PATH); a machine without it says so and skips this step.
+PY_LAMBDA ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+VENV_LAMBDA ?= .venv-py313
+
+$(VENV_LAMBDA)/.installed: requirements-dev.txt layers/deps/requirements.txt pyproject.toml
+	$(PY_LAMBDA) -m venv $(VENV_LAMBDA)
+	$(VENV_LAMBDA)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_LAMBDA)/bin/python -m pip install --quiet -r requirements-dev.txt
+	$(VENV_LAMBDA)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+pytest-lambda-python:
+ifeq ($(strip $(PY_LAMBDA)),)
+	@echo "pytest-lambda-python: no CPython 3.13 on this machine; the suite ran on $$($(PY) --version) only"
+else
+	$(MAKE) $(VENV_LAMBDA)/.installed
+	$(VENV_LAMBDA)/bin/python -m pytest -q $(PYTEST_ARGS)
+endif
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
