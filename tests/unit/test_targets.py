@@ -139,3 +139,12 @@ def test_an_address_that_is_a_url_after_relabeling_is_an_error() -> None:
     ).config
     found = build_targets(config)
     assert found.errors == [TargetError("a", "http://h/x", "'http://h/x' is not a valid hostname")]
+
+
+def test_credentials_in_an_address_are_refused_never_shown() -> None:
+    config = parse_config(
+        "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['u:secret@h:1']}]\n"
+    ).config
+    (error,) = build_targets(config).errors
+    assert error.error == "the address must not carry credentials (user@host); use basic_auth"
+    assert error.target == "<redacted>@h:1"

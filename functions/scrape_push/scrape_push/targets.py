@@ -126,7 +126,7 @@ def _job_targets(config: Config, job: ScrapeConfig, out: TargetSet) -> None:
         try:
             out.targets.append(_target(labels, shared))
         except FieldError as exc:
-            out.errors.append(TargetError(job.job_name, start.get(ADDRESS, ""), str(exc)))
+            out.errors.append(TargetError(job.job_name, _shown(start.get(ADDRESS, "")), str(exc)))
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,8 @@ def _target(labels: dict[str, str], shared: _Shared) -> Target:
     address = labels.get(ADDRESS)
     if not address:
         raise FieldError("no address")
+    if "@" in address:  # the URL (shown in summaries and logs) would carry the credentials
+        raise FieldError("the address must not carry credentials (user@host); use basic_auth")
     if "/" in address or any(c.isspace() for c in address):
         raise FieldError(f"{address!r} is not a valid hostname")
     scheme = labels.get(SCHEME, job.scheme)
@@ -188,6 +190,11 @@ def _target(labels: dict[str, str], shared: _Shared) -> Target:
         metric_relabel_key=shared.metric_relabel_key,
         http=job.http_client(),
     )
+
+
+def _shown(address: str) -> str:
+    """An address as summaries and logs may show it: without any ``user:password@``."""
+    return "<redacted>@" + address.rpartition("@")[2] if "@" in address else address
 
 
 def _duration(labels: dict[str, str], name: str) -> float:
