@@ -45,3 +45,13 @@ def test_sizes_are_base_1024(text: str, size: int) -> None:
 def test_invalid_sizes_are_rejected(text: str) -> None:
     with pytest.raises(FieldError):
         parse_size(text)
+
+
+def test_proxy_url_password_is_masked_when_shown() -> None:
+    from scrape_push.config.values import format_proxy_url, parse_proxy_url
+
+    url = parse_proxy_url("http://scraper:hunter2@proxy.internal:3128")
+    assert format_proxy_url(url) == "http://scraper:<secret>@proxy.internal:3128"
+    assert format_proxy_url("http://proxy:3128") == "http://proxy:3128"
+    with pytest.raises(FieldError, match="must be an http:// or https:// URL"):
+        parse_proxy_url("socks5://proxy:1080")

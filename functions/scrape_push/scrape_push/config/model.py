@@ -6,7 +6,6 @@ Field names, defaults and duration formats follow Prometheus's configuration fil
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -15,7 +14,7 @@ from ..httpconfig import AuthorizationConfig, BasicAuthConfig, HTTPClientConfig,
 from ..relabel import RelabelConfig
 from ..sinks.cloudwatch.config import CloudWatchConfig
 from .errors import FieldError
-from .values import check_label_name, parse_duration, parse_size
+from .values import check_label_name, parse_duration, parse_proxy_url, parse_size
 
 __all__ = ["CloudWatchConfig", "Config", "GlobalConfig", "RuntimeConfig", "ScrapeConfig", "StaticConfig"]
 
@@ -25,7 +24,6 @@ DEFAULT_BODY_SIZE_LIMIT = 64 * 1024 * 1024
 """Prometheus has no default cap; a Lambda's memory needs one. Override with ``body_size_limit``."""
 
 DEFAULT_MAX_CONCURRENT_SCRAPES = 16
-_PROXY_URL = re.compile(r"^https?://[^\s/]+(/.*)?$")
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,7 @@ class ScrapeConfig:
     label_name_length_limit: int = 0
     label_value_length_limit: int = 0
     follow_redirects: bool = True
-    proxy_url: str | None = None
+    proxy_url: str | None = field(default=None, metadata={"parse": parse_proxy_url})
     basic_auth: BasicAuthConfig | None = None
     authorization: AuthorizationConfig | None = None
     tls_config: TLSConfig = field(default_factory=TLSConfig)
@@ -103,8 +101,6 @@ class ScrapeConfig:
         for limit in ("sample_limit", "label_limit", "label_name_length_limit", "label_value_length_limit"):
             if getattr(self, limit) < 0:
                 raise FieldError("must not be negative (0 means no limit)", limit)
-        if self.proxy_url is not None and not _PROXY_URL.match(self.proxy_url):
-            raise FieldError("must be an http:// or https:// URL", "proxy_url")
         if self.basic_auth is not None and self.authorization is not None:
             raise FieldError("at most one of basic_auth and authorization may be configured", "authorization")
 

@@ -9,6 +9,7 @@ from .errors import FieldError
 _DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
 _DURATION_UNITS = (365 * 86400.0, 7 * 86400.0, 86400.0, 3600.0, 60.0, 1.0, 0.001)
 
+_PROXY_URL = re.compile(r"^https?://[^\s/]+(/.*)?$")
 _SIZE = re.compile(r"^(\d+)(B|KB|MB|GB|TB|PB|EB)$")
 _SIZE_UNITS = {"B": 0, "KB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5, "EB": 6}
 
@@ -76,12 +77,31 @@ def format_size(size: object) -> str:
     return "0B"
 
 
+def parse_proxy_url(value: object) -> str:
+    """An ``http://`` or ``https://`` proxy URL; it may carry ``user:password@``."""
+    if not isinstance(value, str) or not _PROXY_URL.match(value):
+        raise FieldError("must be an http:// or https:// URL")
+    return value
+
+
+def format_proxy_url(value: object) -> str:
+    """A proxy URL as ``show`` prints it: any password masked."""
+    text = str(value)
+    scheme, sep, rest = text.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not at:
+        return text
+    user = userinfo.partition(":")[0]
+    return f"{scheme}{sep}{user}:<secret>@{host}"
+
+
 JSON_SCHEMAS: dict[object, dict[str, object]] = {
     parse_duration: {
         "type": "string",
         "pattern": "^(?!$)" + _DURATION.pattern[1:] + "|^0$",
         "description": "a Prometheus duration such as 10s, 1m30s or 500ms",
     },
+    parse_proxy_url: {"type": "string", "pattern": _PROXY_URL.pattern, "description": "http(s) proxy URL"},
     parse_size: {
         "anyOf": [{"type": "string", "pattern": _SIZE.pattern}, {"type": "integer", "minimum": 0}],
         "description": "a byte size such as 512KB or 10MB (base 1024)",
@@ -89,5 +109,9 @@ JSON_SCHEMAS: dict[object, dict[str, object]] = {
 }
 """JSON Schema of the values each field parser accepts (used by ``schema.json_schema``)."""
 
-FORMATTERS: dict[object, object] = {parse_duration: format_duration, parse_size: format_size}
+FORMATTERS: dict[object, object] = {
+    parse_duration: format_duration,
+    parse_size: format_size,
+    parse_proxy_url: format_proxy_url,
+}
 """How a parsed value is written back (used to print the effective configuration)."""
