@@ -33,8 +33,8 @@ from scrape_push.deadline import Deadline
 from scrape_push.model import Sample
 from scrape_push.parse import parse_exposition
 from scrape_push.sinks.remote_write import encode
-from scrape_push.sinks.remote_write.convert import partition, to_series
-from scrape_push.sinks.remote_write.encode import SampleEncoder, compress, encode_series
+from scrape_push.sinks.remote_write.convert import batches, encode_batch, to_series
+from scrape_push.sinks.remote_write.encode import SampleEncoder, compress
 
 from devtools import processes
 
@@ -84,9 +84,9 @@ def encode_all(samples: list[Sample], now_ms: int, cold: bool = False) -> int:
     converted = to_series(samples, now_ms)
     encoder = SampleEncoder()
     size = 0
-    for chain in partition(converted.series, MAX_SAMPLES_PER_SEND):
+    for chain in batches(converted, MAX_SAMPLES_PER_SEND):
         for batch in chain:
-            size += len(compress(encode_series(batch.entries, encoder)))
+            size += len(compress(encode_batch(batch, encoder)))
     return size
 
 

@@ -7,7 +7,15 @@ from collections import Counter
 
 import pytest
 from scrape_push.model import Family, Sample
-from scrape_push.sinks.remote_write.convert import CACHE_KEY, Series, metadata, partition, to_series
+from scrape_push.sinks.remote_write.convert import (
+    CACHE_KEY,
+    Series,
+    batches,
+    encode_batch,
+    metadata,
+    partition,
+    to_series,
+)
 from scrape_push.sinks.remote_write.encode import SampleEncoder, encode_series
 
 from devtools.remote_write_proto import remote_pb2
@@ -54,7 +62,7 @@ def test_series_cache_is_filled_and_reused() -> None:
     assert isinstance(cache[CACHE_KEY], bytes)
     cache[CACHE_KEY] = cache[CACHE_KEY]  # a later scrape of the same series finds it
     again = to_series([Sample("ignored_name_because_cached", JOB, 2.0, 2, cache=cache)], 0)
-    assert series_of(_request(again.series)) == {(("__name__", "m"), *JOB): [(2, 2.0)]}
+    assert series_of(_request(again.all_series())) == {(("__name__", "m"), *JOB): [(2, 2.0)]}
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -108,16 +116,26 @@ def test_the_warm_fast_path_equals_the_general_grouping() -> None:
     to_series(fresh, now_ms=0)  # the first warm scrape fills each series' cache slot
     assert all(isinstance(s.cache and s.cache.get(CACHE_KEY), bytes) for s in fresh)
     warm = to_series(fresh, now_ms=0)
-    assert (warm.series, warm.samples, warm.dropped) == (general.series, general.samples, general.dropped)
+    assert warm.columns is not None and general.columns is None
+    assert (warm.all_series(), warm.samples, warm.dropped) == (
+        general.series,
+        general.samples,
+        general.dropped,
+    )
     assert warm.families == general.families == [fam_b, fam_a]
-    assert partition(warm.series, 7) == partition(general.series, 7)
-    assert [len(chain) for chain in partition(warm.series, 7)] == [1] * 8
+    warm_batches, general_batches = batches(warm, 7), batches(general, 7)
+    assert [[b.samples for b in chain] for chain in warm_batches] == [[7]] * 7 + [[1]]
+    assert [[b.samples for b in chain] for chain in general_batches] == [[7]] * 7 + [[1]]
+    encoder = SampleEncoder()
+    assert [encode_batch(c[0], encoder) for c in warm_batches] == [
+        encode_batch(c[0], encoder) for c in general_batches
+    ]
 
 
 def test_duplicates_or_missing_timestamps_leave_the_fast_path() -> None:
     samples = [Sample("m", JOB, 1.0, 1000, cache={}), Sample("m", JOB, 2.0, 2000, cache={})]
     to_series(samples, now_ms=0)
-    assert series_of(_request(to_series(samples, now_ms=0).series)) == {
+    assert series_of(_request(to_series(samples, now_ms=0).all_series())) == {
         (("__name__", "m"), *JOB): [(1000, 1.0), (2000, 2.0)]
     }
     late = [Sample("n", JOB, 1.0, None, cache={})]

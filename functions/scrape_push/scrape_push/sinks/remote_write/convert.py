@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter, methodcaller
 
 from ...model import Family, Labels, Sample
-from .encode import encode_labels, encode_metadata
+from .encode import SampleEncoder, encode_columns, encode_labels, encode_metadata, encode_series
 
 CACHE_KEY = "remote_write.labels"
 """Where a series' encoded labels live in ``Sample.cache``. Every remote_write sink encodes a
@@ -41,21 +41,59 @@ _FAMILY = attrgetter("family")
 
 
 @dataclass
+class Columns:
+    """One sample per series, as three parallel lists (the common case, without a tuple or a
+    list per series): encoded labels, timestamps, values."""
+
+    labels: list[bytes]
+    stamps: list[int]
+    values: list[float]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, part: slice) -> Columns:
+        return Columns(self.labels[part], self.stamps[part], self.values[part])
+
+    def series(self) -> list[Series]:
+        """The same samples as ``(labels, points)`` series."""
+        rows = zip(self.labels, self.stamps, self.values, strict=True)
+        return [(labels, [(stamp, value)]) for labels, stamp, value in rows]
+
+
+@dataclass
 class Conversion:
-    """The series to send and every sample not sent, counted by reason."""
+    """The series to send and every sample not sent, counted by reason. ``columns`` holds the
+    series instead of ``series`` when every series has exactly one sample."""
 
     series: list[Series] = field(default_factory=list)
     samples: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     families: list[Family] = field(default_factory=list)
+    columns: Columns | None = None
+
+    def all_series(self) -> list[Series]:
+        """The series, whichever form holds them."""
+        return self.columns.series() if self.columns is not None else self.series
 
 
 @dataclass
 class Batch:
-    """At most ``max_samples_per_send`` samples: ``(labels, points)`` chunks of series."""
+    """At most ``max_samples_per_send`` samples: ``(labels, points)`` chunks of series, or a
+    slice of ``Columns``."""
 
     entries: list[tuple[bytes, list[Point]]] = field(default_factory=list)
     samples: int = 0
+    columns: Columns | None = None
+
+
+def batches(conversion: Conversion, max_samples: int) -> list[list[Batch]]:
+    """``conversion`` packed into chains of batches (see ``partition``)."""
+    columns = conversion.columns
+    if columns is None:
+        return partition(conversion.series, max_samples)
+    parts = (columns[i : i + max_samples] for i in range(0, len(columns), max_samples))
+    return [[Batch([], len(part), part)] for part in parts]
 
 
 def to_series(samples: Sequence[Sample], now_ms: int) -> Conversion:
@@ -79,10 +117,10 @@ def _warm(samples: Sequence[Sample]) -> Conversion | None:
     stamps = list(map(_TIMESTAMP, samples))
     if None in stamps or set(map(type, labels)) != {bytes} or len(set(labels)) != len(labels):
         return None
-    points = list(map(list, zip(zip(stamps, map(_VALUE, samples), strict=True), strict=True)))
     families = list(map(_FAMILY, samples))
     unique = list(dict(zip(map(id, families), families, strict=True)).values())
-    return Conversion(list(zip(labels, points, strict=True)), len(labels), Counter(), unique)
+    columns = Columns(labels, stamps, list(map(_VALUE, samples)))
+    return Conversion([], len(labels), Counter(), unique, columns)
 
 
 def _grouped(samples: Iterable[Sample], now_ms: int) -> Conversion:
@@ -200,3 +238,12 @@ def metadata(families: Iterable[Family]) -> list[bytes]:
 def chunks(items: Sequence[bytes], size: int) -> list[Sequence[bytes]]:
     """``items`` in consecutive pieces of at most ``size``."""
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def encode_batch(batch: Batch, samples: SampleEncoder) -> bytes:
+    """The uncompressed ``WriteRequest`` of one batch, whichever form holds its series."""
+    columns = batch.columns
+    if columns is None:
+        return encode_series(batch.entries, samples)
+    fast = encode_columns(columns.labels, columns.stamps, columns.values, samples)
+    return fast if fast is not None else encode_series(columns.series(), samples)

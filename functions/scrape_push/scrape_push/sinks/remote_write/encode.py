@@ -251,11 +251,19 @@ def _single_points_at_one_time(
     if not entries or set(map(len, map(_SECOND, entries))) != {1}:
         return None
     points = list(map(_FIRST, map(_SECOND, entries)))
-    stamps = set(map(_FIRST, points))
-    if len(stamps) != 1:
+    labels, stamps, values = list(map(_FIRST, entries)), list(map(_FIRST, points)), list(map(_SECOND, points))
+    return encode_columns(labels, stamps, values, samples)
+
+
+def encode_columns(
+    labels: Sequence[bytes], stamps: Sequence[int], values: Sequence[float], samples: SampleEncoder
+) -> bytes | None:
+    """A ``WriteRequest`` of one-sample series given as parallel lists, in C-level passes when
+    every sample has one timestamp (a scrape's samples share it); ``None`` otherwise."""
+    distinct = set(stamps)
+    if len(distinct) != 1:
         return None
-    head, stamp = samples.parts(stamps.pop())
-    labels = list(map(_FIRST, entries))
+    head, stamp = samples.parts(distinct.pop())
     sizes = list(map(add, map(len, labels), repeat(len(head) + 8 + len(stamp))))
     if max(sizes) >= len(_SMALL_VARINTS):
         return None
@@ -266,7 +274,7 @@ def _single_points_at_one_time(
                 map(_SMALL_VARINTS.__getitem__, sizes),
                 labels,
                 repeat(head),
-                map(_PACK_DOUBLE, map(_SECOND, points)),
+                map(_PACK_DOUBLE, values),
                 repeat(stamp),
                 strict=False,
             )

@@ -25,8 +25,8 @@ from ...model import Sample
 from ...relabel import compile_rules
 from ..base import SinkReport
 from .config import RemoteWriteConfig
-from .convert import Batch, chunks, metadata, partition, to_series
-from .encode import SampleEncoder, compress, encode_series, write_request
+from .convert import Batch, batches, chunks, encode_batch, metadata, to_series
+from .encode import SampleEncoder, compress, write_request
 from .sigv4 import SigV4Error, sigv4_auth
 from .transport import Outcome, Sender
 
@@ -103,7 +103,7 @@ class RemoteWriteSink:
             report.drop("write_relabel", relabel_dropped)
         converted = to_series(samples, int(time.time() * 1000))
         report.dropped.update(converted.dropped)
-        chains = partition(converted.series, self.config.queue_config.max_samples_per_send)
+        chains = batches(converted, self.config.queue_config.max_samples_per_send)
         meta = metadata(converted.families) if self.config.metadata_config.send else []
         meta_batches = chunks(meta, self.config.metadata_config.max_samples_per_send)
         encoder = SampleEncoder()
@@ -112,7 +112,7 @@ class RemoteWriteSink:
             return [
                 (
                     batch.samples,
-                    sender.send(compress(encode_series(batch.entries, encoder)), deadline, "batch"),
+                    sender.send(compress(encode_batch(batch, encoder)), deadline, "batch"),
                 )
                 for batch in chain
             ]
