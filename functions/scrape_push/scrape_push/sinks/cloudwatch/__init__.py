@@ -8,8 +8,9 @@ interval; ``to_datums`` builds the datums (convert.py); transport.py or emf.py d
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ...lazy import forward
 
 if TYPE_CHECKING:
     from .sink import CloudWatchSink as CloudWatchSink
@@ -20,17 +21,15 @@ if TYPE_CHECKING:
 # The sink itself (``sink.py``) is loaded on first use: the configuration model imports this
 # package's ``config`` module, and a function whose configuration does not use this sink
 # should not pay for importing it at cold start.
-_LAZY = frozenset(
-    {
-        "CloudWatchSink",
-        "identity",
-        "translators",
-        "_translators",
-    }
+__getattr__ = forward(
+    __name__,
+    dict.fromkeys(
+        (
+            "CloudWatchSink",
+            "_translators",
+            "identity",
+            "translators",
+        ),
+        "sink",
+    ),
 )
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.sink"), name)
