@@ -113,5 +113,189 @@ def test_state_table_is_on_demand_encrypted_with_ttl_and_least_privilege() -> No
     function = t["Resources"]["ScrapePushFunction"]["Properties"]
     assert function["Environment"]["Variables"][STATE_TABLE_ENV] == {"Ref": "StateTable"}
     statement = next(s for s in function["Policies"][0]["Statement"] if s.get("Sid") == "CounterStateTable")
-    assert statement["Action"] == ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    # The state store, and the per-sink delivery lease (conditional PutItem, conditional DeleteItem).
+    assert statement["Action"] == ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
     assert statement["Resource"] == {"Fn::GetAtt": "StateTable.Arn"}
+
+
+def _statements() -> list[dict[str, Any]]:
+    """The function's policy statements, conditional ones included (as if their condition held)."""
+    function = template()["Resources"]["ScrapePushFunction"]["Properties"]
+    statements: list[dict[str, Any]] = function["Policies"][0]["Statement"]
+    return [s["Fn::If"][1] if "Fn::If" in s else s for s in statements]
+
+
+def _statement(sid: str) -> dict[str, Any]:
+    return next(s for s in _statements() if s["Sid"] == sid)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_backlog_bucket_is_private_encrypted_unversioned_and_retained() -> None:
+    t = template()
+    bucket = t["Resources"]["BacklogBucket"]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    props = bucket["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "Fn::If": [
+            "HasBacklogKmsKey",
+            {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Ref": "BacklogKmsKeyArn"}},
+            {"SSEAlgorithm": "AES256"},
+        ]
+    }
+    assert rule["BucketKeyEnabled"] == {"Fn::If": ["HasBacklogKmsKey", True, {"Ref": "AWS::NoValue"}]}
+    assert t["Parameters"]["BacklogKmsKeyArn"]["Default"] == ""
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert "VersioningConfiguration" not in props
+
+
+def test_backlog_bucket_lifecycle_expires_each_prefix_by_its_parameter() -> None:
+    t = template()
+    rules = t["Resources"]["BacklogBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert all(rule["Status"] == "Enabled" for rule in rules)
+    expiry = {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules if "Prefix" in rule}
+    assert expiry == {
+        "backlog/": {"Ref": "BacklogRetentionDays"},
+        "rejected/": {"Ref": "RejectedRetentionDays"},
+    }
+    assert t["Parameters"]["BacklogRetentionDays"]["Default"] == 15
+    assert t["Parameters"]["RejectedRetentionDays"]["Default"] == 30
+    aborts = [rule.get("AbortIncompleteMultipartUpload") for rule in rules]
+    assert [a for a in aborts if a] == [{"DaysAfterInitiation": 1}]
+
+
+def test_backlog_bucket_policy_denies_requests_without_tls() -> None:
+    policy = template()["Resources"]["BacklogBucketPolicy"]
+    assert policy["Type"] == "AWS::S3::BucketPolicy"
+    assert policy["Properties"]["Bucket"] == {"Ref": "BacklogBucket"}
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Principal"] == "*"
+    assert statement["Action"] == "s3:*"
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": "BacklogBucket.Arn"},
+        {"Fn::Sub": "${BacklogBucket.Arn}/*"},
+    ]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_function_is_told_the_backlog_bucket() -> None:
+    env = template()["Resources"]["ScrapePushFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["BACKLOG_BUCKET"] == {"Ref": "BacklogBucket"}
+
+
+def test_backlog_s3_access_is_limited_to_its_prefixes() -> None:
+    s3 = [s for s in _statements() if any(a.startswith("s3:") for a in _as_list(s["Action"]))]
+    assert {s["Sid"] for s in s3} == {"BacklogList", "BacklogObjects", "RejectedObjects"}
+    assert not any("*" in a for s in s3 for a in _as_list(s["Action"]))
+    # No object access to the whole bucket, and nothing outside it.
+    assert all(s["Resource"] != {"Fn::Sub": "${BacklogBucket.Arn}/*"} for s in s3)
+    assert all(s["Resource"] != "*" for s in s3)
+
+    listing = _statement("BacklogList")
+    assert listing["Action"] == "s3:ListBucket"
+    assert listing["Resource"] == {"Fn::GetAtt": "BacklogBucket.Arn"}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["backlog/*", "rejected/*"]}}
+
+    objects = _statement("BacklogObjects")
+    assert sorted(objects["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert objects["Resource"] == {"Fn::Sub": "${BacklogBucket.Arn}/backlog/*"}
+
+    rejected = _statement("RejectedObjects")
+    assert rejected["Action"] == "s3:PutObject"
+    assert rejected["Resource"] == {"Fn::Sub": "${BacklogBucket.Arn}/rejected/*"}
+
+
+def test_backlog_kms_key_is_usable_through_s3_only_and_only_when_set() -> None:
+    statements = template()["Resources"]["ScrapePushFunction"]["Properties"]["Policies"][0]["Statement"]
+    conditional = {s["Fn::If"][1]["Sid"]: s["Fn::If"][0] for s in statements if "Fn::If" in s}
+    assert conditional["BacklogKmsKeyViaS3Only"] == "HasBacklogKmsKey"
+    statement = _statement("BacklogKmsKeyViaS3Only")
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert statement["Resource"] == {"Ref": "BacklogKmsKeyArn"}
+    assert statement["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}
+    }
+
+
+def test_schedule_retries_delivery_briefly_and_dead_letters_missed_ticks() -> None:
+    t = template()
+    event = t["Resources"]["ScrapePushFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    assert event["RetryPolicy"] == {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 60}
+    assert event["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": "ScheduleDeadLetterQueue.Arn"}}
+    queue = t["Resources"]["ScheduleDeadLetterQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"] == {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600}
+
+
+def test_failed_invocations_are_not_retried_and_go_to_the_dead_letter_queue() -> None:
+    config = template()["Resources"]["ScrapePushFunction"]["Properties"]["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["MaximumEventAgeInSeconds"] == 60
+    assert config["DestinationConfig"] == {
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": "ScheduleDeadLetterQueue.Arn"}}
+    }
+
+
+def test_alarms_watch_the_backlog_age_lost_samples_and_missed_cycles() -> None:
+    t = template()
+    resources = t["Resources"]
+    queue_name = {"Fn::GetAtt": "ScheduleDeadLetterQueue.QueueName"}
+    self_metrics = {
+        "Namespace": {"Fn::Sub": "${CloudWatchNamespace}/Self"},
+        "Dimensions": [{"Name": "service", "Value": "scrape-push"}],
+    }
+    actions = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    expected = {
+        "BacklogAgeAlarm": {
+            **self_metrics,
+            "MetricName": "BacklogOldestAgeSeconds",
+            "Statistic": "Maximum",
+            "Period": 60,
+            "EvaluationPeriods": 5,
+            "DatapointsToAlarm": 5,
+            "Threshold": {"Ref": "BacklogAgeAlarmSeconds"},
+        },
+        "SamplesLostAlarm": {
+            **self_metrics,
+            "MetricName": "SamplesLost",
+            "Statistic": "Sum",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+        },
+        "MissedCyclesAlarm": {
+            "Namespace": "AWS/SQS",
+            "Dimensions": [{"Name": "QueueName", "Value": queue_name}],
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+        },
+    }
+    for name, fields in expected.items():
+        assert resources[name]["Type"] == "AWS::CloudWatch::Alarm"
+        props = resources[name]["Properties"]
+        assert {key: props.get(key) for key in fields} == fields, name
+        assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+        assert props["AlarmActions"] == props["OKActions"] == actions
+    assert t["Parameters"]["BacklogAgeAlarmSeconds"]["Default"] == 900
+    assert t["Parameters"]["AlarmTopicArn"]["Default"] == ""
+
+
+def test_outputs_name_the_backlog_bucket_and_the_dead_letter_queue() -> None:
+    outputs = template()["Outputs"]
+    assert outputs["BacklogBucketName"]["Value"] == {"Ref": "BacklogBucket"}
+    assert outputs["ScheduleDeadLetterQueueUrl"]["Value"] == {"Ref": "ScheduleDeadLetterQueue"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 10.0
@@ -20,7 +21,7 @@ MAX_ATTEMPTS = 3
 
 _lock = threading.Lock()
 _session: boto3.session.Session | None = None
-_clients: dict[tuple[str, str | None], Any] = {}
+_clients: dict[tuple[str, str | None, float, float, int], Any] = {}
 _assumed: dict[tuple[str, str | None, str], tuple[float, Any]] = {}
 
 ASSUMED_ROLE_SECONDS = 3600
@@ -37,24 +38,36 @@ def session() -> boto3.session.Session:
         return _session
 
 
-def _config() -> BotoConfig:
+def _config(
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+    read_timeout: float = READ_TIMEOUT_SECONDS,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> BotoConfig:
     return BotoConfig(
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=32,
         user_agent_extra="scrape-push",
     )
 
 
-def client(service: str, region: str | None = None) -> Any:
+def client(
+    service: str,
+    region: str | None = None,
+    *,
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+    read_timeout: float = READ_TIMEOUT_SECONDS,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> Any:
     """A cached client for ``service`` with bounded timeouts and standard retries."""
-    key = (service, region)
+    key = (service, region, connect_timeout, read_timeout, max_attempts)
     with _lock:
         found = _clients.get(key)
     if found is not None:
         return found
-    made = session().client(service, region_name=region, config=_config())  # type: ignore[call-overload]
+    config = _config(connect_timeout, read_timeout, max_attempts)
+    made = session().client(service, region_name=region, config=config)  # type: ignore[call-overload]
     with _lock:
         return _clients.setdefault(key, made)
 
@@ -89,3 +102,12 @@ def reset() -> None:
         _session = None
         _clients.clear()
         _assumed.clear()
+
+
+def describe_error(exc: Exception, limit: int = 200) -> str:
+    """``Code: Message`` of an AWS error (or the exception's type and text), at most ``limit``
+    characters: safe to report (AWS error messages carry no credentials)."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}"[:limit]
+    return f"{type(exc).__name__}: {exc}"[:limit]

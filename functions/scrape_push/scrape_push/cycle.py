@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .config.model import Config
-from .deadline import Deadline
+from .deadline import SEND_RESERVE, Deadline
 from .model import Sample
 from .scrape import Scraper, ScrapeResult
 from .sinks import Sink, SinkReport, build_sinks
@@ -72,11 +72,20 @@ def run_cycle(
 ) -> CycleResult:
     """Scrape every target of ``jobs`` (all jobs when ``None``) and push to every sink."""
     start = time.monotonic()
+    cycle_ms = int(time.time() * 1000)
     with gc_paused():
-        found = build_targets(config, jobs)
-        scrapes = scraper_for(config.runtime.max_concurrent_scrapes).scrape_all(found.targets, deadline)
-        samples = [s for result in scrapes for s in result.samples]
-        reports = push_all(sinks if sinks is not None else build_sinks(config), samples, deadline)
+        chosen = sinks if sinks is not None else build_sinks(config, jobs, cycle_ms)
+        for sink in chosen:
+            sink.open(deadline)  # leases and backlog replay run while the targets are scraped
+        try:
+            found = build_targets(config, jobs)
+            scraper = scraper_for(config.runtime.max_concurrent_scrapes)
+            scrapes = scraper.scrape_all(found.targets, deadline.reserve(SEND_RESERVE))
+            samples = [s for result in scrapes for s in result.samples]
+            reports = push_all(chosen, samples, deadline)
+        finally:
+            for sink in chosen:
+                sink.close()
     return CycleResult(scrapes, reports, time.monotonic() - start, found.errors, found.dropped)
 
 

@@ -9,6 +9,15 @@ from dataclasses import dataclass, field
 SAFETY_MARGIN_SECONDS = 2.0
 """Time kept back from the Lambda timeout to build and return the summary and flush logs."""
 
+SPILL_RESERVE = (5.0, 0.15)
+"""Sends stop this long before the deadline (seconds, or this fraction of the invocation's time
+if less), leaving time to write what is pending to the backlog (S3 calls are bounded to fit:
+``backlog.store``)."""
+
+SEND_RESERVE = (8.0, 0.3)
+"""Scrapes stop this long before the deadline (seconds, or this fraction of the invocation's
+time if less), leaving time to translate and send (or spill)."""
+
 
 @dataclass
 class Deadline:
@@ -42,3 +51,17 @@ class Deadline:
     def bound(self, seconds: float) -> float:
         """``seconds``, shortened so it does not run past the deadline."""
         return min(seconds, self.remaining())
+
+    def reserve(self, reserve: tuple[float, float]) -> Deadline:
+        """A deadline earlier by ``reserve``'s seconds, or by its fraction of the time left now
+        if that is less (so a short invocation keeps time for its own work)."""
+        seconds, fraction = reserve
+        return self.earlier(min(seconds, fraction * self.remaining()))
+
+    def earlier(self, seconds: float) -> Deadline:
+        """A deadline ``seconds`` before this one (same clock)."""
+        return Deadline(self.at - seconds, self.clock)
+
+    def within(self, seconds: float) -> Deadline:
+        """This deadline, or ``seconds`` from now if that comes first."""
+        return Deadline(min(self.at, self.clock() + seconds), self.clock)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from ..deadline import Deadline
 from ..model import Sample
@@ -16,8 +16,9 @@ MAX_ERRORS_KEPT = 5
 
 @dataclass
 class SinkReport:
-    """One sink's outcome for one invocation. Every sample offered is sent, dropped, rejected or
-    failed: ``offered == sent + sum(dropped.values()) + rejected + failed``."""
+    """One sink's outcome for one invocation. Every sample offered is sent, dropped, rejected,
+    spilled to the backlog or failed:
+    ``offered == sent + sum(dropped.values()) + rejected + spilled + failed``."""
 
     name: str
     kind: str
@@ -28,7 +29,11 @@ class SinkReport:
     rejected: int = 0
     """Samples in requests the destination refused for good (e.g. HTTP 400): not retried."""
     failed: int = 0
-    """Samples in requests that did not succeed (not delivered)."""
+    """Samples neither delivered nor kept in a backlog: lost."""
+    spilled: int = 0
+    """Samples not delivered now but kept in the sink's durable backlog, to be replayed in order."""
+    backlog: BacklogReport | None = None
+    """The durable backlog's state and what this invocation did with it (``None``: no backlog)."""
     adjusted: Counter[str] = field(default_factory=Counter)
     """Samples sent with a changed name or label (sanitised, truncated), by reason."""
     requests: int = 0
@@ -48,8 +53,16 @@ class SinkReport:
             self.errors.append(message)
 
     @property
+    def lost(self) -> int:
+        """Samples lost for good this invocation: not delivered and not kept, or discarded from
+        the backlog past its bounds."""
+        return self.failed + (self.backlog.lost_total if self.backlog else 0)
+
+    @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.rejected == 0
+        """Everything offered was delivered (or dropped by rule); nothing lost, rejected or queued."""
+        rejected = self.rejected + (self.backlog.rejected if self.backlog else 0)
+        return self.lost == 0 and rejected == 0 and self.spilled == 0
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -61,12 +74,130 @@ class SinkReport:
             "dropped": dict(sorted(self.dropped.items())),
             "rejected": self.rejected,
             "failed": self.failed,
+            "spilled": self.spilled,
             "adjusted": dict(sorted(self.adjusted.items())),
             "requests": self.requests,
             "failed_requests": self.failed_requests,
             "errors": list(self.errors),
             "warnings": list(self.warnings),
+            "backlog": self.backlog.to_dict() if self.backlog else None,
         }
+
+
+@dataclass
+class BacklogReport:
+    """A sink's durable backlog for one invocation: what was replayed, discarded or rejected, and
+    what is still waiting (as seen by the invocation holding the sink's lease)."""
+
+    replayed: int = 0
+    """Samples delivered from the backlog."""
+    rejected: int = 0
+    """Samples from the backlog the destination refused for good (kept under ``rejected/``)."""
+    lost: Counter[str] = field(default_factory=Counter)
+    """Samples discarded by rule, by reason (``max_age``, ``max_bytes``, ``unreadable``)."""
+    objects: int = 0
+    samples: int = 0
+    bytes: int = 0
+    oldest_age_seconds: float = 0.0
+    """Age of the oldest waiting item (from its scrape time); 0 when the backlog is empty."""
+    lease: str = "held"
+    """``held``: this invocation replayed and sent; ``busy``: another invocation held the sink,
+    so this one queued its batches behind it; ``unavailable``: the lease table failed (sent
+    without replaying); ``none``: no lease table configured."""
+
+    @property
+    def lost_total(self) -> int:
+        return sum(self.lost.values())
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "lease": self.lease,
+            "replayed": self.replayed,
+            "rejected": self.rejected,
+            "lost": dict(sorted(self.lost.items())),
+            "objects": self.objects,
+            "samples": self.samples,
+            "bytes": self.bytes,
+            "oldest_age_seconds": round(self.oldest_age_seconds, 3),
+        }
+
+
+Status = Literal["sent", "rejected", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """How one request ended: ``sent``; ``rejected`` for good (never retried); ``failed`` (not
+    delivered after the sink's retries); ``skipped`` (not attempted: the destination was already
+    failing, or the deadline came)."""
+
+    status: Status
+    error: str | None = None
+
+
+class Request:
+    """One request exactly as a sink sends it: its encoded body (made on first use), how many
+    samples it carries, and its chain (a chain's requests go in order, one at a time).
+
+    ``durable`` requests can be kept in a backlog and replayed; the others (Remote Write
+    metadata) are simply sent again next cycle. ``live`` is the sink's own unencoded form, when
+    cheaper to send than the body.
+    """
+
+    __slots__ = ("_body", "_make", "chain", "durable", "live", "samples")
+
+    def __init__(
+        self,
+        samples: int,
+        *,
+        body: bytes | None = None,
+        make: Callable[[], bytes] | None = None,
+        live: object = None,
+        chain: int = 0,
+        durable: bool = True,
+    ) -> None:
+        if body is None and make is None:
+            raise ValueError("a request needs a body or a way to make it")
+        self.samples = samples
+        self._body = body
+        self._make = make
+        self.live = live
+        self.chain = chain
+        self.durable = durable
+
+    def body(self) -> bytes:
+        if self._body is None:
+            assert self._make is not None
+            self._body = self._make()
+            self._make = None
+        return self._body
+
+
+class Kind(Protocol):
+    """What one kind of destination does: translate samples into requests, and send requests.
+
+    ``prepare`` is pure translation (plus any state the kind keeps); ``deliver`` is transport.
+    The delivery layer (``sinks.delivery``) accounts for every request and keeps what cannot be
+    delivered in the backlog.
+    """
+
+    name: str
+    kind: str
+    default_max_age: float
+    """Seconds a backlog item stays replayable by default (the destination's accepted window)."""
+
+    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
+        """Encode ``samples``; count what is dropped or adjusted in ``report``."""
+        ...
+
+    def deliver(self, requests: Sequence[Request], deadline: Deadline, report: SinkReport) -> list[Result]:
+        """Send ``requests`` (the live form or the body), one ``Result`` each, in order; only
+        warnings go to ``report``. Never raises for the destination's own faults."""
+        ...
+
+    def load(self, body: bytes, samples: int, chain: int) -> Request:
+        """A request from a body this kind encoded earlier (replay from the backlog)."""
+        ...
 
 
 class Sink(Protocol):
@@ -75,6 +206,14 @@ class Sink(Protocol):
     name: str
     kind: str
 
+    def open(self, deadline: Deadline) -> None:
+        """Start the cycle's work that needs no samples (take the lease, replay the backlog)."""
+        ...
+
     def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
         """Deliver ``samples`` before ``deadline``; account for every one in the report."""
+        ...
+
+    def close(self) -> None:
+        """End the cycle (release the lease). Safe to call more than once."""
         ...

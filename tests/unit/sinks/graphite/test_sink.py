@@ -10,7 +10,7 @@ import pytest
 from scrape_push.config import parse_config
 from scrape_push.deadline import Deadline
 from scrape_push.model import Sample
-from scrape_push.sinks import build_sinks
+from scrape_push.sinks import build_kinds
 from scrape_push.sinks.graphite import GraphiteSink
 
 from tests.unit.sinks.graphite.test_transport import Connector, FakeSocket
@@ -27,7 +27,7 @@ SAMPLES = [
 def sink_for(
     yaml_item: str, connect: Connector | None = None, sock: FakeSocket | None = None
 ) -> GraphiteSink:
-    (sink,) = build_sinks(parse_config(f"graphite:\n  - {yaml_item}\n").config)
+    ((sink, _),) = build_kinds(parse_config(f"graphite:\n  - {yaml_item}\n").config)
     assert isinstance(sink, GraphiteSink)
     if connect is not None:
         sink._connect = connect
@@ -52,12 +52,14 @@ def test_plaintext_push_accounts_for_every_sample() -> None:
         "sent": 2,
         "dropped": {"name_collision": 1, "nan_or_inf": 1},
         "failed": 0,
+        "spilled": 0,
         "rejected": 0,
         "adjusted": {"path_sanitised": 1},
         "requests": 1,
         "failed_requests": 0,
         "errors": [],
         "warnings": [],
+        "backlog": None,
     }
     assert report.warnings == [
         "1 other series were also named p.api_v2.temp.instance.h:1 once sanitised and were dropped; "

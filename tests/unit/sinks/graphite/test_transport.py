@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 from scrape_push.deadline import Deadline
-from scrape_push.sinks.base import SinkReport
+from scrape_push.delivery import count_request
+from scrape_push.sinks.base import Result, SinkReport
 from scrape_push.sinks.graphite.convert import Batch
 from scrape_push.sinks.graphite.transport import Endpoint, send_datagrams, send_stream
 
@@ -73,10 +74,31 @@ class Connector:
         return item  # type: ignore[return-value]
 
 
-def run(script: list[FakeSocket | OSError], deadline: Deadline | None = None) -> tuple[SinkReport, Connector]:
+PAYLOADS = [batch.payload for batch in BATCHES]
+
+
+def tally(results: list[Result]) -> SinkReport:
+    """The transport's results, counted as the delivery layer counts them (errors unformatted)."""
     report = SinkReport("graphite/test", "graphite", offered=4)
+    for batch, result in zip(BATCHES, results, strict=True):
+        count_request(report, result)
+        if result.status == "sent":
+            report.sent += batch.count
+        else:
+            report.failed += batch.count
+            if result.status == "failed" and result.error:
+                report.error(result.error)
+    return report
+
+
+def run(script: list[FakeSocket | OSError], deadline: Deadline | None = None) -> tuple[SinkReport, Connector]:
+    warnings = SinkReport("graphite/test", "graphite")
     connector = Connector(script)
-    send_stream(ENDPOINT, BATCHES, deadline=deadline or Deadline.after(60), report=report, connect=connector)
+    results = send_stream(
+        ENDPOINT, PAYLOADS, deadline=deadline or Deadline.after(60), warn=warnings.warn, connect=connector
+    )
+    report = tally(results)
+    report.warnings = warnings.warnings
     return report, connector
 
 
@@ -95,7 +117,7 @@ def test_every_batch_on_one_connection_closed_cleanly() -> None:
 
 def test_a_refused_connection_fails_everything_with_the_reason() -> None:
     report, connector = run([ConnectionRefusedError(111, "Connection refused")])
-    assert outcome(report) == (0, 4, 0, 1)
+    assert outcome(report) == (0, 4, 1, 1)
     assert report.errors == ["127.0.0.1:2003 (plaintext): cannot connect: Connection refused"]
     assert len(connector.calls) == 1
 
@@ -117,21 +139,21 @@ def test_a_second_break_fails_the_rest() -> None:
     first = FakeSocket(fail_on={0: ConnectionResetError(104, "Connection reset by peer")})
     second = FakeSocket(fail_on={1: BrokenPipeError(32, "Broken pipe")})
     report, _ = run([first, second])
-    assert outcome(report) == (1, 3, 1, 1)
+    assert outcome(report) == (1, 3, 2, 1)
     assert report.errors == ["127.0.0.1:2003 (plaintext): write failed after reconnecting: Broken pipe"]
 
 
 def test_a_reconnect_that_is_refused_fails_the_rest() -> None:
     first = FakeSocket(fail_on={2: ConnectionResetError(104, "Connection reset by peer")})
     report, _ = run([first, ConnectionRefusedError(111, "Connection refused")])
-    assert outcome(report) == (3, 1, 2, 1)
+    assert outcome(report) == (3, 1, 3, 1)
     assert report.errors == ["127.0.0.1:2003 (plaintext): cannot connect: Connection refused"]
 
 
 def test_a_write_timeout_is_not_retried() -> None:
     sock = FakeSocket(fail_on={0: TimeoutError("timed out")})
     report, connector = run([sock])
-    assert outcome(report) == (0, 4, 0, 1)
+    assert outcome(report) == (0, 4, 1, 1)
     assert report.errors == ["127.0.0.1:2003 (plaintext): write failed: timed out"]
     assert len(connector.calls) == 1
 
@@ -147,7 +169,7 @@ def test_timeouts_are_bounded_by_the_deadline() -> None:
 
 def test_nothing_is_started_past_the_deadline() -> None:
     report, connector = run([], Deadline(at=0.0, clock=lambda: 1.0))
-    assert outcome(report) == (0, 4, 0, 1)
+    assert outcome(report) == (0, 4, 1, 1)
     assert report.errors == ["127.0.0.1:2003 (plaintext): not sent: invocation deadline reached"]
     assert connector.calls == []
 
@@ -170,7 +192,7 @@ UDP = Endpoint("::1", 2003, "udp")
         ({}, (4, 0, 3, 0), []),
         (
             {1: ConnectionRefusedError(111, "Connection refused")},
-            (1, 3, 1, 1),
+            (1, 3, 2, 1),
             ["[::1]:2003 (udp): send failed: Connection refused"],
         ),
     ],
@@ -179,8 +201,7 @@ def test_datagrams(
     fail_on: dict[int, OSError], expected: tuple[int, int, int, int], errors: list[str]
 ) -> None:
     sock = FakeSocket(fail_on=fail_on)
-    report = SinkReport("graphite/udp", "graphite", offered=4)
-    send_datagrams(UDP, BATCHES, deadline=Deadline.after(60), report=report, open_socket=lambda _a: sock)  # type: ignore[arg-type,return-value]
+    report = tally(send_datagrams(UDP, PAYLOADS, deadline=Deadline.after(60), open_socket=lambda _a: sock))  # type: ignore[arg-type,return-value]
     assert outcome(report) == expected
     assert report.errors == errors
     assert sock.closed
@@ -190,7 +211,6 @@ def test_a_datagram_socket_that_cannot_open_fails_everything() -> None:
     def refuse(address: tuple[str, int]) -> socket.socket:
         raise socket.gaierror(-2, "Name or service not known")
 
-    report = SinkReport("graphite/udp", "graphite", offered=4)
-    send_datagrams(UDP, BATCHES, deadline=Deadline.after(60), report=report, open_socket=refuse)
-    assert outcome(report) == (0, 4, 0, 1)
+    report = tally(send_datagrams(UDP, PAYLOADS, deadline=Deadline.after(60), open_socket=refuse))
+    assert outcome(report) == (0, 4, 1, 1)
     assert report.errors == ["[::1]:2003 (udp): cannot resolve or open: Name or service not known"]

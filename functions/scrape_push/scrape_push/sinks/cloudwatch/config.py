@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from ...backlog.config import BacklogConfig
 from ...config.errors import FieldError
 from ...config.values import check_label_name
 from .limits import MAX_DIMENSIONS, UNITS
@@ -121,6 +122,9 @@ class CloudWatchConfig:
         default=0, metadata={"doc": "distinct dimension sets per metric per invocation (0: no cap)"}
     )
     metrics: tuple[MetricRule, ...] = ()
+    backlog: BacklogConfig = field(
+        default_factory=BacklogConfig, metadata={"doc": "what is kept when the sink cannot be reached"}
+    )
 
     @cached_property
     def include_patterns(self) -> tuple[re.Pattern[str], ...]:

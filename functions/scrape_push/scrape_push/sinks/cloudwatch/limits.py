@@ -55,3 +55,7 @@ EMF_MAX_VALUES_PER_METRIC = 100
 
 EMF_MAX_DOCUMENT_BYTES = 256 * 1024
 """A log event (and so an EMF document) is at most 256 KB; documents stay far below it."""
+
+DEFAULT_MAX_AGE = 13 * 86400.0
+"""``backlog.max_age`` default: PutMetricData accepts timestamps up to two weeks old; a day is
+kept back so an item replayed near its limit is still accepted."""

@@ -9,26 +9,31 @@ interval; ``to_datums`` builds the datums (convert.py); transport.py or emf.py d
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ... import aws
 from ...deadline import Deadline
+from ...delivery import deliver_now
 from ...model import Sample
-from ..base import SinkReport
+from ..base import Request, Result, SinkReport
 from . import emf
 from .config import CloudWatchConfig
 from .convert import by_namespace, to_datums
 from .counters import Point
+from .limits import DEFAULT_MAX_AGE
 from .outputs import Out, Tracked
 from .rules import Rules
 from .series import SeriesBuilder
 from .state import STATE_TABLE_ENV, StateError, StateStore, target_key
 from .translate import Grouper
-from .transport import put_all
+from .transport import Put, decode_request, encode_request, put_all
 
 MAX_NAMED_WARNINGS = 3
 """Metrics named in collision / cap warnings per invocation (the dropped count is always complete)."""
@@ -60,6 +65,7 @@ class CloudWatchSink:
     """Pushes samples to one CloudWatch namespace (or namespace per job)."""
 
     kind = "cloudwatch"
+    default_max_age = DEFAULT_MAX_AGE
 
     def __init__(
         self,
@@ -86,7 +92,11 @@ class CloudWatchSink:
         return self._client
 
     def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-        report = SinkReport(self.name, self.kind, offered=len(samples))
+        """Send without a backlog (what is not delivered is counted as failed)."""
+        return deliver_now(self, samples, deadline)
+
+    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
+        """One request per PutMetricData call (or one per EMF document), counting drops."""
         now_ms = int(time.time() * 1000)
         grouper, builder = translators(self.config)
         grouped = grouper.group(samples, now_ms)
@@ -111,18 +121,37 @@ class CloudWatchSink:
             written = emf.documents(result.datums)
             report.dropped.update(written.dropped)
             report.adjusted.update(written.adjusted)
-            emf.write(written.documents, self.emf_writer)
-            report.sent += written.sent
-            report.requests += len(written.documents)
-            return report
-        put_all(
-            self.client,
-            [(ns, batch) for ns, batches in by_namespace(result.datums) for batch in batches],
-            deadline=deadline,
-            report=report,
-            max_concurrency=self.max_concurrency,
-        )
-        return report
+            # Writing to the log cannot fail, so EMF documents never reach the backlog.
+            return [
+                Request(written.sent if i == 0 else 0, make=partial(emf_line, doc), live=EmfDocument(doc))
+                for i, doc in enumerate(written.documents)
+            ]
+        return [
+            Request(
+                sum(d.weight for d in batch),
+                make=partial(encode_request, namespace, [d.payload for d in batch]),
+                live=(namespace, [d.payload for d in batch]),
+            )
+            for namespace, batches in by_namespace(result.datums)
+            for batch in batches
+        ]
+
+    def load(self, body: bytes, samples: int, chain: int) -> Request:
+        return Request(samples, body=body, chain=chain)
+
+    def deliver(self, requests: Sequence[Request], deadline: Deadline, report: SinkReport) -> list[Result]:
+        documents = [r.live.document for r in requests if isinstance(r.live, EmfDocument)]
+        if documents:
+            emf.write(documents, self.emf_writer)
+            if len(documents) == len(requests):
+                return [Result("sent")] * len(requests)
+        puts: list[Put] = [
+            r.live if isinstance(r.live, tuple) else decode_request(r.body())
+            for r in requests
+            if not isinstance(r.live, EmfDocument)
+        ]
+        sent = iter(put_all(self.client, puts, deadline=deadline, max_concurrency=self.max_concurrency))
+        return [Result("sent") if isinstance(r.live, EmfDocument) else next(sent) for r in requests]
 
     def _increases(self, grouper: Grouper, tracked: list[Tracked], report: SinkReport) -> list[Out]:
         """Outputs of the tracked series whose state this invocation won; the rest is counted."""
@@ -164,3 +193,14 @@ class CloudWatchSink:
         outs, skipped = grouper.resolve(owned, previous, self.config.histogram_sum_count)
         report.dropped.update(skipped)
         return outs
+
+
+@dataclass(frozen=True)
+class EmfDocument:
+    """An EMF document waiting to be written to the log."""
+
+    document: dict[str, Any]
+
+
+def emf_line(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()

@@ -1,61 +1,100 @@
-"""Sending PutMetricData requests: concurrent, isolated, bounded by the deadline."""
+"""Sending PutMetricData requests: concurrent, isolated, bounded by the deadline.
+
+A request CloudWatch refuses for good (an HTTP 4xx answer other than throttling, e.g.
+``InvalidParameterValue``) is *rejected*: sending it again cannot succeed. Throttling, 5xx
+answers and network failures that outlast botocore's own retries are *failed*: the request can
+be sent again later. Once one request has failed, requests not yet started are skipped.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ...deadline import Deadline
-from ..base import SinkReport
-from .convert import Datum
+from ..base import Result
 
 MIN_SECONDS_TO_SEND = 1.0
 """A request is not started with less time than this left before the deadline."""
 
 MAX_ERROR_CHARS = 256
 
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestTimeout",
+    }
+)
+"""Error codes that say "later", whatever their HTTP status."""
 
-def put_all(
-    client: Any,
-    batches: Sequence[tuple[str, Sequence[Datum]]],
-    *,
-    deadline: Deadline,
-    report: SinkReport,
-    max_concurrency: int,
-) -> None:
-    """Send every ``(namespace, batch)``; a failed request is counted in ``report`` and never
-    stops the others. Each datum accounts for ``weight`` samples (sent or failed)."""
-    if not batches:
-        return
+Put = tuple[str, Sequence[dict[str, Any]]]
+"""One PutMetricData request: namespace and the MetricData list (boto3 shapes)."""
 
-    def send(request: tuple[str, Sequence[Datum]]) -> str | None:
-        namespace, batch = request
+
+def encode_request(namespace: str, metric_data: Sequence[dict[str, Any]]) -> bytes:
+    """A request as JSON, for the backlog (timestamps as epoch seconds, which boto3 accepts)."""
+    data = [
+        {k: (v.timestamp() if isinstance(v, datetime) else v) for k, v in datum.items()}
+        for datum in metric_data
+    ]
+    return json.dumps({"Namespace": namespace, "MetricData": data}, separators=(",", ":")).encode()
+
+
+def _plain(value: object) -> object:
+    return value.timestamp() if isinstance(value, datetime) else value
+
+
+def decode_request(body: bytes) -> Put:
+    request = json.loads(body)
+    return request["Namespace"], request["MetricData"]
+
+
+def classify(exc: Exception) -> Result:
+    """A failed call as ``rejected`` (permanent) or ``failed`` (worth sending again)."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", "Error"))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        message = f"{code}: {err.get('Message', '')}"[:MAX_ERROR_CHARS]
+        if 400 <= status < 500 and code not in RETRYABLE_CODES:
+            return Result("rejected", f"PutMetricData rejected: {message}")
+        return Result("failed", f"PutMetricData failed: {message}")
+    if isinstance(exc, BotoCoreError):
+        return Result("failed", f"PutMetricData failed: {str(exc)[:MAX_ERROR_CHARS]}")
+    return Result("failed", f"PutMetricData failed: {type(exc).__name__}: {str(exc)[:MAX_ERROR_CHARS]}")
+
+
+def put_all(client: Any, puts: Sequence[Put], *, deadline: Deadline, max_concurrency: int) -> list[Result]:
+    """Send every request, one ``Result`` each, in order; one failing never stops the others
+    already started."""
+    if not puts:
+        return []
+    down = threading.Event()
+
+    def send(put: Put) -> Result:
+        if down.is_set():
+            return Result("skipped", "not sent: an earlier request failed")
         if deadline.remaining() < MIN_SECONDS_TO_SEND:
-            return "not sent: invocation deadline reached"
+            return Result("failed", "not sent: invocation deadline reached")
+        namespace, metric_data = put
         try:
-            client.put_metric_data(Namespace=namespace, MetricData=[d.payload for d in batch])
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            message = f"{err.get('Code', 'Error')}: {err.get('Message', '')}"[:MAX_ERROR_CHARS]
-            return f"PutMetricData rejected: {message}"
-        except BotoCoreError as exc:
-            return f"PutMetricData failed: {str(exc)[:MAX_ERROR_CHARS]}"
+            client.put_metric_data(Namespace=namespace, MetricData=list(metric_data))
         except Exception as exc:  # whatever goes wrong with one request must not stop the others
-            return f"PutMetricData failed: {type(exc).__name__}: {str(exc)[:MAX_ERROR_CHARS]}"
-        return None
+            result = classify(exc)
+            if result.status == "failed":
+                down.set()
+            return result
+        return Result("sent")
 
-    workers = max(1, min(max_concurrency, len(batches)))
+    workers = max(1, min(max_concurrency, len(puts)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudwatch") as pool:
-        outcomes = list(pool.map(send, batches))
-    for (_, batch), error in zip(batches, outcomes, strict=True):
-        report.requests += 1
-        weight = sum(d.weight for d in batch)
-        if error is None:
-            report.sent += weight
-        else:
-            report.failed += weight
-            report.failed_requests += 1
-            report.error(error)
+        return list(pool.map(send, puts))

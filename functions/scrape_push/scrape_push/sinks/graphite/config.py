@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ...backlog.config import BacklogConfig
 from ...config.errors import FieldError
 from ...config.values import parse_duration
 from .convert import PATH_SAFE, parse_template
@@ -33,6 +34,9 @@ class GraphiteConfig:
     write_timeout: float = field(default=10.0, metadata={"parse": parse_duration})
     batch_size: int = field(
         default=1000, metadata={"doc": "lines per write (plaintext) or points per frame (pickle)"}
+    )
+    backlog: BacklogConfig = field(
+        default_factory=BacklogConfig, metadata={"doc": "what is kept when the sink cannot be reached"}
     )
 
     @property

@@ -34,3 +34,7 @@ TAG_VALUE_FORBIDDEN = ";"
 
 RESERVED_TAG = "name"
 """Carbon stores the metric name under the tag ``name``, replacing any tag sent with that name."""
+
+DEFAULT_MAX_AGE = 86400.0
+"""``backlog.max_age`` default: carbon's default storage schema keeps one day
+(``60s:1d``); whisper silently ignores points older than its longest retention."""

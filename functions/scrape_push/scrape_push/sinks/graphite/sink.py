@@ -7,8 +7,9 @@ import time
 from collections.abc import Sequence
 
 from ...deadline import Deadline
+from ...delivery import deliver_now
 from ...model import Sample
-from ..base import SinkReport
+from ..base import Request, Result, SinkReport
 from .config import GraphiteConfig
 from .convert import (
     DEFAULT_TEMPLATE,
@@ -20,6 +21,7 @@ from .convert import (
     plaintext_batches,
     to_points,
 )
+from .limits import DEFAULT_MAX_AGE
 from .transport import Connect, Endpoint, OpenDatagram, open_datagram, send_datagrams, send_stream
 
 MAX_COLLISION_WARNINGS = 3
@@ -30,6 +32,7 @@ class GraphiteSink:
     """Pushes samples to one carbon receiver (carbon-cache, carbon-relay, go-carbon ...)."""
 
     kind = "graphite"
+    default_max_age = DEFAULT_MAX_AGE
 
     def __init__(
         self,
@@ -63,15 +66,22 @@ class GraphiteSink:
             return datagram_batches(result.points)
         return plaintext_batches(result.points, self.config.batch_size)
 
-    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-        report = SinkReport(self.name, self.kind, offered=len(samples))
-        batches = self.encode(samples, report)
-        if not batches:
-            return report
+    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
+        """One request per batch; carbon keeps one value per series and time slot, so order
+        between requests does not matter."""
+        return [Request(batch.count, body=batch.payload) for batch in self.encode(samples, report)]
+
+    def load(self, body: bytes, samples: int, chain: int) -> Request:
+        return Request(samples, body=body, chain=chain)
+
+    def deliver(self, requests: Sequence[Request], deadline: Deadline, report: SinkReport) -> list[Result]:
+        payloads = [request.body() for request in requests]
         if self.config.protocol == "udp":
-            send_datagrams(
-                self.endpoint, batches, deadline=deadline, report=report, open_socket=self._open_socket
-            )
-        else:
-            send_stream(self.endpoint, batches, deadline=deadline, report=report, connect=self._connect)
-        return report
+            return send_datagrams(self.endpoint, payloads, deadline=deadline, open_socket=self._open_socket)
+        return send_stream(
+            self.endpoint, payloads, deadline=deadline, warn=report.warn, connect=self._connect
+        )
+
+    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
+        """Send without a backlog (what is not delivered is counted as failed)."""
+        return deliver_now(self, samples, deadline)

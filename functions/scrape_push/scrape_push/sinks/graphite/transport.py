@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ...deadline import Deadline
-from ..base import SinkReport
-from .convert import Batch
+from ..base import Result
 
 MIN_SECONDS_TO_SEND = 0.5
 """A write is not started with less time than this left before the deadline."""
@@ -31,6 +30,9 @@ Connect = Callable[[tuple[str, int], float], socket.socket]
 
 OpenDatagram = Callable[[tuple[str, int]], socket.socket]
 """Opens a UDP socket connected to the address."""
+
+Warn = Callable[[str], None]
+"""Where a warning goes (the sink report's ``warn``)."""
 
 
 @dataclass(frozen=True)
@@ -59,29 +61,30 @@ def reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-def _fail(report: SinkReport, batches: Sequence[Batch], message: str) -> None:
-    report.failed += sum(batch.count for batch in batches)
-    report.failed_requests += 1
-    report.error(message)
+def _failed(results: list[Result], count: int, message: str) -> list[Result]:
+    """``results`` completed: the next payload failed with ``message``, the rest not attempted."""
+    if len(results) < count:
+        results.append(Result("failed", message))
+    results.extend([Result("skipped", message)] * (count - len(results)))
+    return results
 
 
 def send_stream(
     endpoint: Endpoint,
-    batches: Sequence[Batch],
+    payloads: Sequence[bytes],
     *,
     deadline: Deadline,
-    report: SinkReport,
+    warn: Warn,
     connect: Connect = socket.create_connection,
-) -> None:
-    """Write every batch on one TCP connection; reconnect and retry once if it breaks."""
+) -> list[Result]:
+    """Write every payload on one TCP connection; reconnect and retry once if it breaks."""
     sock: socket.socket | None = None
     retried = False
-    index = 0
+    results: list[Result] = []
     try:
-        while index < len(batches):
+        while len(results) < len(payloads):
             if deadline.remaining() < MIN_SECONDS_TO_SEND:
-                _fail(report, batches[index:], f"{endpoint}: not sent: invocation deadline reached")
-                return
+                return _failed(results, len(payloads), f"{endpoint}: not sent: invocation deadline reached")
             connected = sock is not None
             try:
                 if sock is None:
@@ -90,30 +93,27 @@ def send_stream(
                     )
                     connected = True
                 sock.settimeout(_timeout(deadline, endpoint.write_timeout))
-                sock.sendall(batches[index].payload)
+                sock.sendall(payloads[len(results)])
             except OSError as exc:
                 if sock is not None:
                     sock.close()
                     sock = None
                 if not connected:
-                    _fail(report, batches[index:], f"{endpoint}: cannot connect: {reason(exc)}")
-                    return
+                    return _failed(results, len(payloads), f"{endpoint}: cannot connect: {reason(exc)}")
                 if isinstance(exc, ConnectionError) and not retried:
                     retried = True
-                    report.warn(f"{endpoint}: connection broke ({reason(exc)}); reconnected and wrote again")
+                    warn(f"{endpoint}: connection broke ({reason(exc)}); reconnected and wrote again")
                     continue
                 again = " after reconnecting" if retried else ""
-                _fail(report, batches[index:], f"{endpoint}: write failed{again}: {reason(exc)}")
-                return
-            report.requests += 1
-            report.sent += batches[index].count
-            index += 1
+                return _failed(results, len(payloads), f"{endpoint}: write failed{again}: {reason(exc)}")
+            results.append(Result("sent"))
+        return results
     finally:
         if sock is not None:
-            _close(sock, endpoint, deadline, report)
+            _close(sock, endpoint, deadline, warn)
 
 
-def _close(sock: socket.socket, endpoint: Endpoint, deadline: Deadline, report: SinkReport) -> None:
+def _close(sock: socket.socket, endpoint: Endpoint, deadline: Deadline, warn: Warn) -> None:
     """Half-close, then wait (bounded) for carbon's end of file: it has read everything."""
     try:
         sock.shutdown(socket.SHUT_WR)
@@ -125,7 +125,7 @@ def _close(sock: socket.socket, endpoint: Endpoint, deadline: Deadline, report: 
                 return
             drained += len(data)
     except OSError as exc:
-        report.warn(
+        warn(
             f"{endpoint}: the receiver did not close the connection cleanly ({reason(exc)}); "
             "it may not have read the last write"
         )
@@ -147,28 +147,25 @@ def open_datagram(address: tuple[str, int]) -> socket.socket:
 
 def send_datagrams(
     endpoint: Endpoint,
-    batches: Sequence[Batch],
+    payloads: Sequence[bytes],
     *,
     deadline: Deadline,
-    report: SinkReport,
     open_socket: OpenDatagram = open_datagram,
-) -> None:
-    """Send each batch as one datagram; stop at the first error (the receiver is unreachable)."""
+) -> list[Result]:
+    """Send each payload as one datagram; stop at the first error (the receiver is unreachable)."""
     try:
         sock = open_socket((endpoint.host, endpoint.port))
     except OSError as exc:
-        _fail(report, batches, f"{endpoint}: cannot resolve or open: {reason(exc)}")
-        return
+        return _failed([], len(payloads), f"{endpoint}: cannot resolve or open: {reason(exc)}")
+    results: list[Result] = []
     with sock:
-        for index, batch in enumerate(batches):
+        for payload in payloads:
             if deadline.remaining() < MIN_SECONDS_TO_SEND:
-                _fail(report, batches[index:], f"{endpoint}: not sent: invocation deadline reached")
-                return
+                return _failed(results, len(payloads), f"{endpoint}: not sent: invocation deadline reached")
             try:
                 sock.settimeout(_timeout(deadline, endpoint.write_timeout))
-                sock.send(batch.payload)
+                sock.send(payload)
             except OSError as exc:
-                _fail(report, batches[index:], f"{endpoint}: send failed: {reason(exc)}")
-                return
-            report.requests += 1
-            report.sent += batch.count
+                return _failed(results, len(payloads), f"{endpoint}: send failed: {reason(exc)}")
+            results.append(Result("sent"))
+    return results

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ...backlog.config import BacklogConfig
 from ...config.errors import FieldError
 from ...config.values import parse_duration
 from ...httpconfig import AuthorizationConfig, BasicAuthConfig, TLSConfig
@@ -132,6 +133,9 @@ class RemoteWriteConfig:
     write_relabel_configs: tuple[RelabelConfig, ...] = ()
     queue_config: QueueConfig = field(default_factory=QueueConfig)
     metadata_config: MetadataConfig = field(default_factory=MetadataConfig)
+    backlog: BacklogConfig = field(
+        default_factory=BacklogConfig, metadata={"doc": "what is kept when the sink cannot be reached"}
+    )
 
     @property
     def display_name(self) -> str:

@@ -37,3 +37,8 @@ MAX_ERROR_BODY_BYTES = 256
 
 MIN_SECONDS_TO_SEND = 0.5
 """A request (or a retry) is not started with less time than this before the deadline."""
+
+DEFAULT_MAX_AGE = 3600.0
+"""``backlog.max_age`` default: Prometheus (and Mimir, Thanos, Amazon Managed Service for
+Prometheus, without an out-of-order window) refuses samples more than about an hour older than
+the newest sample in its head block ("out of bounds"), so older backlog is unreplayable."""

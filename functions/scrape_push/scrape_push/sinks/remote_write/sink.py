@@ -14,21 +14,24 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import requests
 
 from ... import secrets
 from ...deadline import Deadline
+from ...delivery import deliver_now
 from ...httpconfig import TLSConfig, new_session, request_auth
 from ...labels import relabeled_view
 from ...model import Sample
 from ...relabel import compile_rules
-from ..base import SinkReport
+from ..base import Request, Result, SinkReport
 from .config import RemoteWriteConfig
 from .convert import Batch, batches, chunks, encode_batch, metadata, to_series
 from .encode import SampleEncoder, compress, write_request
+from .limits import DEFAULT_MAX_AGE
 from .sigv4 import SigV4Error, sigv4_auth
-from .transport import Outcome, Sender
+from .transport import Sender
 
 _sessions: dict[tuple[str, TLSConfig, int], requests.Session] = {}
 _sessions_lock = threading.Lock()
@@ -58,6 +61,7 @@ class RemoteWriteSink:
     """Pushes samples to one Remote Write receiver."""
 
     kind = "remote_write"
+    default_max_age = DEFAULT_MAX_AGE
 
     def __init__(
         self,
@@ -89,13 +93,12 @@ class RemoteWriteSink:
         return Sender(self.config, self.auth(), session=session, sleep=self._sleep, rng=self._rng)
 
     def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-        report = SinkReport(self.name, self.kind, offered=len(samples))
-        try:
-            sender = self.sender()
-        except (secrets.SecretError, SigV4Error) as exc:
-            report.failed = len(samples)
-            report.error(f"not sent: {exc}")
-            return report
+        """Send without a backlog (what is not delivered is counted as failed)."""
+        return deliver_now(self, samples, deadline)
+
+    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
+        """One request per batch (chains keep a series' samples in order), then the metadata.
+        Bodies are encoded when first needed, on the sending threads."""
         samples, relabel_dropped = relabeled_view(
             samples, self.write_relabel, f"write:{self.write_relabel_key}"
         )
@@ -103,49 +106,58 @@ class RemoteWriteSink:
             report.drop("write_relabel", relabel_dropped)
         converted = to_series(samples, int(time.time() * 1000))
         report.dropped.update(converted.dropped)
-        chains = batches(converted, self.config.queue_config.max_samples_per_send)
-        meta = metadata(converted.families) if self.config.metadata_config.send else []
-        meta_batches = chunks(meta, self.config.metadata_config.max_samples_per_send)
         encoder = SampleEncoder()
+        requests = [
+            Request(batch.samples, make=partial(_encoded, batch, encoder), chain=number)
+            for number, chain in enumerate(batches(converted, self.config.queue_config.max_samples_per_send))
+            for batch in chain
+        ]
+        if self.config.metadata_config.send:
+            for entries in chunks(
+                metadata(converted.families), self.config.metadata_config.max_samples_per_send
+            ):
+                requests.append(Request(0, make=partial(_metadata_request, entries), chain=-1, durable=False))
+        return requests
 
-        def send_chain(chain: list[Batch]) -> list[tuple[int, Outcome]]:
-            return [
-                (
-                    batch.samples,
-                    sender.send(compress(encode_batch(batch, encoder)), deadline, "batch"),
-                )
-                for batch in chain
-            ]
+    def load(self, body: bytes, samples: int, chain: int) -> Request:
+        return Request(samples, body=body, chain=chain)
 
-        def send_metadata(entries: Sequence[bytes]) -> Outcome:
-            return sender.send(compress(write_request(entries)), deadline, "metadata")
+    def deliver(self, requests: Sequence[Request], deadline: Deadline, report: SinkReport) -> list[Result]:
+        """Chains run concurrently, each in order; once a request fails (the receiver is down
+        or the deadline came), requests not yet started are skipped."""
+        try:
+            sender = self.sender()
+        except (secrets.SecretError, SigV4Error) as exc:
+            return [Result("failed", f"not sent: {exc}")] * len(requests)
+        results: list[Result] = [Result("skipped", "not sent: an earlier request failed")] * len(requests)
+        down = threading.Event()
 
-        tasks = len(chains) + len(meta_batches)
-        if not tasks:
-            return report
-        with ThreadPoolExecutor(min(self.max_concurrency, tasks), thread_name_prefix="remote-write") as pool:
-            meta_futures = [pool.submit(send_metadata, entries) for entries in meta_batches]
-            chain_results = list(pool.map(send_chain, chains))
-            meta_outcomes = [f.result() for f in meta_futures]
-        for count, outcome in (pair for results in chain_results for pair in results):
-            _account(report, count, outcome)
-        for outcome in meta_outcomes:
-            report.requests += 1
-            if outcome.status != "sent":
-                report.failed_requests += 1
-                report.warn(f"metadata {outcome.error}" if outcome.status == "failed" else str(outcome.error))
-        return report
+        def run(chain: list[int]) -> None:
+            for index in chain:
+                if down.is_set():
+                    return
+                request = requests[index]
+                outcome = sender.send(request.body(), deadline, "batch" if request.durable else "metadata")
+                results[index] = Result(outcome.status, outcome.error)
+                if outcome.status == "failed":
+                    down.set()
+                    return
+
+        groups: dict[int, list[int]] = {}
+        for index, request in enumerate(requests):
+            key = request.chain if request.durable else -1 - index  # metadata requests are independent
+            groups.setdefault(key, []).append(index)
+        chains = list(groups.values())
+        if chains:
+            workers = min(self.max_concurrency, len(chains))
+            with ThreadPoolExecutor(workers, thread_name_prefix="remote-write") as pool:
+                list(pool.map(run, chains))
+        return results
 
 
-def _account(report: SinkReport, samples: int, outcome: Outcome) -> None:
-    report.requests += 1
-    if outcome.status == "sent":
-        report.sent += samples
-        return
-    report.failed_requests += 1
-    if outcome.status == "rejected":
-        report.rejected += samples
-        report.error(f"{outcome.error} ({samples} samples rejected, not retried)")
-    else:
-        report.failed += samples
-        report.error(f"{samples} samples {outcome.error}")
+def _encoded(batch: Batch, encoder: SampleEncoder) -> bytes:
+    return compress(encode_batch(batch, encoder))
+
+
+def _metadata_request(entries: Sequence[bytes]) -> bytes:
+    return compress(write_request(entries))

@@ -1,0 +1,288 @@
+"""Durable, ordered delivery: a sink that keeps what it cannot deliver and replays it in order.
+
+Per cycle and sink (and job group):
+
+1. ``open`` (at the start of the cycle, while targets are scraped): take the sink's lease; if
+   held, discard what is past the backlog's bounds (counted as lost, with the reason), then
+   replay the backlog oldest first within ``backlog.replay_time``, stopping at the first
+   request that fails (the destination is still down).
+2. ``push``: translate the samples into requests. If the backlog is now empty, send them; what
+   fails or is not reached before the send deadline joins the backlog. If the backlog is not
+   empty (or another invocation holds the lease), the requests join the end of the backlog
+   without being sent, so they can never overtake older data.
+3. ``close``: release the lease.
+
+Requests the destination refuses for good (HTTP 4xx but 429, an invalid PutMetricData) are
+never replayed: they are counted as rejected and kept under ``rejected/`` for inspection.
+Sends stop ``deadline.SPILL_RESERVE`` before the invocation's deadline, leaving time to write
+what is pending to S3.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from ..deadline import SAFETY_MARGIN_SECONDS, SPILL_RESERVE, Deadline
+from ..delivery import count_request, error_of, note_side_requests
+from ..model import Sample
+from ..sinks.base import BacklogReport, Kind, Request, Result, SinkReport
+from .config import BacklogConfig
+from .lease import Lease, LeaseError, Leases
+from .spool import Entry, Item, SpoolError, entries_of
+from .store import BACKLOG_PREFIX, BacklogStore, Listed, StoreError
+
+MIN_REPLAY_SECONDS = 1.0
+"""An item is not started with less replay time than this left."""
+
+
+class DurableSink:
+    """A kind of sink with a durable backlog in S3 and a lease against overlapping invocations."""
+
+    def __init__(  # noqa: PLR0917 (the collaborators, each once)
+        self,
+        kind: Kind,
+        store: BacklogStore,
+        leases: Leases | None,
+        config: BacklogConfig,
+        cycle_ms: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.target = kind
+        self.name = kind.name
+        self.kind = kind.kind
+        self.store = store
+        self.leases = leases
+        self.max_age = config.max_age or kind.default_max_age
+        self.max_size = config.max_size
+        self.replay_time = config.replay_time
+        self.cycle_ms = cycle_ms
+        self.clock = clock
+        self.report = SinkReport(kind.name, kind.kind)
+        self.state = self.report.backlog = BacklogReport()
+        self._lease: Lease | None = None
+        self._thread: threading.Thread | None = None
+        self._waiting: list[Listed] | None = None
+        """Items still waiting after the replay; ``None`` when the backlog could not be read."""
+        self._down = False
+        """The destination failed during the replay: do not try it again this cycle."""
+        self._head_failure_ms: int | None = None
+        self._send_deadline: Deadline | None = None
+
+    # -- cycle -------------------------------------------------------------------------------
+
+    def open(self, deadline: Deadline) -> None:
+        self._sends_until(deadline)
+        self._thread = threading.Thread(
+            target=self._begin, args=(deadline,), name=f"backlog-{self.kind}", daemon=True
+        )
+        self._thread.start()
+
+    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
+        report = self.report
+        report.offered = len(samples)
+        requests = self.target.prepare(samples, report)
+        if self._thread is None:
+            self._begin(deadline)
+        else:
+            self._thread.join()
+        durable = [r for r in requests if r.durable]
+        side = [r for r in requests if not r.durable]
+        if self.state.lease == "busy":
+            report.warn(
+                "another invocation is sending to this sink; this cycle's batches were queued "
+                "behind it in the backlog"
+            )
+            self._spill(durable, "lease_busy", self._head_failure_ms)
+        elif self._down or self._waiting:
+            self._spill(durable, "behind_backlog", self._head_failure_ms)
+        else:
+            self._send(durable, side, self._sends_until(deadline))
+        self._update_state()
+        return report
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        if self._lease is not None:
+            self._lease.release()
+
+    def _sends_until(self, deadline: Deadline) -> Deadline:
+        """Sends end early enough to spill what is pending (fixed when the cycle opens)."""
+        if self._send_deadline is None:
+            self._send_deadline = deadline.reserve(SPILL_RESERVE)
+        return self._send_deadline
+
+    # -- replay ------------------------------------------------------------------------------
+
+    def _begin(self, deadline: Deadline) -> None:
+        """Take the lease and replay the backlog (runs beside the scrapes)."""
+        try:
+            if self.leases is None:
+                self.state.lease = "none"
+                self.report.warn("no lease table (STATE_TABLE): overlapping invocations may interleave")
+            else:
+                self._lease = self.leases.acquire(
+                    self.store.sid, deadline.remaining() + SAFETY_MARGIN_SECONDS
+                )
+                if self._lease is None:
+                    self.state.lease = "busy"
+                    return
+        except LeaseError as exc:
+            self.state.lease = "unavailable"
+            self.report.error(f"{exc}; sending without replaying the backlog")
+            return
+        try:
+            self._replay(self._sends_until(deadline).within(self.replay_time))
+        except StoreError as exc:
+            self._waiting = None
+            self.report.error(f"{exc}; sending without replaying the backlog")
+        except Exception as exc:  # a bug must not lose this cycle's samples: they are still sent
+            self._waiting = None
+            self.report.error(f"backlog replay: internal error: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def _replay(self, budget: Deadline) -> None:
+        items, foreign = self.store.list()
+        if foreign:
+            folder = f"{BACKLOG_PREFIX}{self.store.sid}/"
+            self.report.warn(f"{len(foreign)} object(s) under {folder} are not backlog items; left alone")
+        items = self._bound(items)
+        self._waiting = items
+        for index, listed in enumerate(items):
+            if budget.remaining() < MIN_REPLAY_SECONDS:
+                return
+            try:
+                item = self.store.get(listed)
+            except SpoolError as exc:
+                self.store.delete(listed)
+                self.state.lost["unreadable"] += listed.samples
+                self.report.error(f"backlog item {listed.key} unreadable ({exc}); discarded")
+                self._waiting = items[index + 1 :]
+                continue
+            left = self._replay_item(item, budget)
+            if left:
+                self._head_failure_ms = item.first_failure_ms
+                self._waiting = [self.store.replace(listed, replace(item, entries=left)), *items[index + 1 :]]
+                return
+            self.store.delete(listed)
+            self._waiting = items[index + 1 :]
+
+    def _replay_item(self, item: Item, budget: Deadline) -> tuple[Entry, ...]:
+        """Send an item's requests; the entries still to deliver (empty: all done)."""
+        requests = [self.target.load(e.body, e.samples, e.chain) for e in item.entries]
+        results = self.target.deliver(requests, budget, self.report)
+        left: list[Entry] = []
+        refused: list[Entry] = []
+        error: str | None = None
+        for entry, request, result in zip(item.entries, requests, results, strict=True):
+            count_request(self.report, result)
+            if result.status == "sent":
+                self.state.replayed += entry.samples
+            elif result.status == "rejected":
+                refused.append(entry)
+                self.report.error(f"backlog: {error_of(request, result)}")
+                error = error or result.error
+            else:
+                left.append(entry)
+                if result.status == "failed":
+                    self._down = True
+                    self.report.error(f"backlog replay: {error_of(request, result)}")
+        if refused:
+            self.state.rejected += sum(e.samples for e in refused)
+            self._keep_rejected(replace(item, entries=tuple(refused), reason="rejected", error=error))
+        return tuple(left)
+
+    def _bound(self, items: list[Listed]) -> list[Listed]:
+        """Discard (and count) what is past the backlog's age and size bounds, oldest first."""
+        now_ms = int(self.clock() * 1000)
+        kept: list[Listed] = []
+        for listed in items:
+            if now_ms - listed.scraped_ms > self.max_age * 1000:
+                self._discard(listed, "max_age")
+            else:
+                kept.append(listed)
+        total = sum(listed.size for listed in kept)
+        while kept and total > self.max_size:
+            oldest = kept.pop(0)
+            total -= oldest.size
+            self._discard(oldest, "max_size")
+        return kept
+
+    def _discard(self, listed: Listed, reason: str) -> None:
+        self.store.delete(listed)
+        self.state.lost[reason] += listed.samples
+
+    # -- this cycle's requests ---------------------------------------------------------------
+
+    def _send(self, durable: list[Request], side: list[Request], deadline: Deadline) -> None:
+        requests = durable + side
+        if not requests:
+            return
+        results = self.target.deliver(requests, deadline, self.report)
+        note_side_requests(self.report, zip(side, results[len(durable) :], strict=True))
+        pending: list[Request] = []
+        refused: list[Request] = []
+        errors: list[str] = []
+        for request, result in zip(durable, results, strict=True):
+            count_request(self.report, result)
+            if result.status == "sent":
+                self.report.sent += request.samples
+                continue
+            self.report.error(error_of(request, result))
+            errors.append(result.error or "not sent")
+            (refused if result.status == "rejected" else pending).append(request)
+        if refused:
+            self.report.rejected += sum(r.samples for r in refused)
+            self._keep_rejected(self._item(refused, "rejected", None, errors[0]))
+        self._spill(pending, "failed", None, errors[-1] if errors else None)
+
+    def _item(
+        self, requests: Sequence[Request], reason: str, first_failure_ms: int | None, error: str | None
+    ) -> Item:
+        now_ms = int(self.clock() * 1000)
+        return Item(
+            self.name,
+            self.kind,
+            self.cycle_ms,
+            first_failure_ms or now_ms,
+            reason,
+            entries_of(requests),
+            error,
+        )
+
+    def _spill(
+        self, requests: Sequence[Request], reason: str, first_failure_ms: int | None, error: str | None = None
+    ) -> None:
+        """Append ``requests`` to the backlog; if S3 fails too, they are lost (and counted)."""
+        samples = sum(r.samples for r in requests)
+        if not requests:
+            return
+        try:
+            written = self.store.put(self._item(requests, reason, first_failure_ms, error))
+        except StoreError as exc:
+            self.report.failed += samples
+            self.report.error(f"{samples} samples lost: {exc}")
+            return
+        self.report.spilled += samples
+        if self._waiting is not None:
+            self._waiting.append(written)
+
+    def _keep_rejected(self, item: Item) -> None:
+        try:
+            self.store.reject(item)
+        except StoreError as exc:
+            self.report.warn(f"rejected requests not kept for inspection: {exc}")
+
+    def _update_state(self) -> None:
+        waiting = self._waiting or []
+        self.state.objects = len(waiting)
+        self.state.samples = sum(listed.samples for listed in waiting)
+        self.state.bytes = sum(listed.size for listed in waiting)
+        if waiting:
+            oldest = min(listed.scraped_ms for listed in waiting)
+            self.state.oldest_age_seconds = max(0.0, self.clock() - oldest / 1000)
+
+
+__all__ = ["DurableSink", "Result"]
