@@ -212,7 +212,8 @@ def test_a_rejected_request_does_not_stop_the_others(emulated: Emulated) -> None
         emulated.put_config(config(job("big", target.address)))
         summary = emulated.invoke()
     report = sink(summary)
-    assert (report["sent"], report["rejected"], report["failed"], report["failed_requests"]) == (505, 1000, 0, 1)
+    counts = (report["sent"], report["rejected"], report["failed"], report["failed_requests"])
+    assert counts == (505, 1000, 0, 1)
     assert report["errors"] == [
         "PutMetricData rejected: InvalidParameterValue: rejected by test (1000 samples rejected, not retried)"
     ]

@@ -64,7 +64,9 @@ def handle(event: object, context: object) -> dict[str, object]:
             "target not scraped", extra={"job": error.job, "target": error.target, "error": error.error}
         )
     for report in cycle.sinks:
-        if report.failed or report.dropped:
+        if report.lost:
+            logger.error("samples lost", extra={"sink": report.to_dict()})
+        elif not report.ok or report.dropped:
             logger.warning("sink incomplete", extra={"sink": report.to_dict()})
     logger.info("cycle done", extra={"summary": {k: v for k, v in summary.items() if k != "targets"}})
     return summary

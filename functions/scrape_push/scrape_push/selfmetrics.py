@@ -6,8 +6,14 @@ function's log. Namespace: ``POWERTOOLS_METRICS_NAMESPACE`` (the template sets
 
 Per invocation: ``TargetsUp``, ``TargetsDown``, ``TargetErrors``, ``SamplesScraped``,
 ``ConfigInvalid`` (1 while a warm function runs its last valid configuration because the
-current one is invalid); per sink (dimension ``Sink``): ``SamplesSent``, ``SamplesDropped``,
-``SamplesRejected``, ``SamplesFailed``.
+current one is invalid), ``CycleDuration``, and over all sinks ``SamplesLost`` (sum) and
+``BacklogOldestAgeSeconds`` (maximum) — the template's alarms watch these two.
+
+Per sink (dimension ``Sink``): ``SamplesSent``, ``SamplesDropped``, ``SamplesRejected`` (live
+and replayed), ``SamplesFailed`` (not delivered and not kept), ``SamplesSpilled`` (kept in the
+backlog), ``SamplesReplayed``, ``SamplesLost`` (failed plus discarded past the backlog's
+bounds); and, from the invocation that held the sink's lease, ``BacklogSamples``,
+``BacklogBytes`` and ``BacklogOldestAgeSeconds``.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from .config.source import LoadedConfig
 from .cycle import CycleResult
+from .sinks import SinkReport
 
 DEFAULT_NAMESPACE = "ScrapePush/Self"
 SERVICE = "scrape-push"
@@ -38,12 +45,30 @@ def publish(cycle: CycleResult, loaded: LoadedConfig) -> None:
     overall.add_metric("SamplesScraped", MetricUnit.Count, cycle.samples)
     overall.add_metric("ConfigInvalid", MetricUnit.Count, 0 if loaded.error is None else 1)
     overall.add_metric("CycleDuration", MetricUnit.Seconds, cycle.duration)
+    overall.add_metric("SamplesLost", MetricUnit.Count, sum(r.lost for r in cycle.sinks))
+    ages = [r.backlog.oldest_age_seconds for r in cycle.sinks if r.backlog]
+    overall.add_metric("BacklogOldestAgeSeconds", MetricUnit.Seconds, max(ages, default=0.0))
     overall.flush_metrics()
     for report in cycle.sinks:
-        per_sink = _metrics()
-        per_sink.add_dimension("Sink", report.name)
-        per_sink.add_metric("SamplesSent", MetricUnit.Count, report.sent)
-        per_sink.add_metric("SamplesDropped", MetricUnit.Count, sum(report.dropped.values()))
-        per_sink.add_metric("SamplesRejected", MetricUnit.Count, report.rejected)
-        per_sink.add_metric("SamplesFailed", MetricUnit.Count, report.failed)
-        per_sink.flush_metrics()
+        _publish_sink(report)
+
+
+def _publish_sink(report: SinkReport) -> None:
+    per_sink = _metrics()
+    per_sink.add_dimension("Sink", report.name)
+    backlog = report.backlog
+    per_sink.add_metric("SamplesSent", MetricUnit.Count, report.sent)
+    per_sink.add_metric("SamplesDropped", MetricUnit.Count, sum(report.dropped.values()))
+    per_sink.add_metric(
+        "SamplesRejected", MetricUnit.Count, report.rejected + (backlog.rejected if backlog else 0)
+    )
+    per_sink.add_metric("SamplesFailed", MetricUnit.Count, report.failed)
+    per_sink.add_metric("SamplesLost", MetricUnit.Count, report.lost)
+    if backlog is not None:
+        per_sink.add_metric("SamplesSpilled", MetricUnit.Count, report.spilled)
+        per_sink.add_metric("SamplesReplayed", MetricUnit.Count, backlog.replayed)
+        if backlog.lease == "held":
+            per_sink.add_metric("BacklogSamples", MetricUnit.Count, backlog.samples)
+            per_sink.add_metric("BacklogBytes", MetricUnit.Bytes, backlog.bytes)
+            per_sink.add_metric("BacklogOldestAgeSeconds", MetricUnit.Seconds, backlog.oldest_age_seconds)
+    per_sink.flush_metrics()

@@ -22,7 +22,11 @@ def target_summary(result: ScrapeResult) -> dict[str, object]:
 
 
 def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | None) -> dict[str, object]:
-    """Everything a user needs to see what happened: per target and per sink."""
+    """Everything a user needs to see what happened: per target and per sink.
+
+    ``samples_lost`` counts samples gone for good this invocation (not delivered and not kept,
+    or discarded from a backlog past its bounds); ``samples_spilled`` those kept in a backlog
+    for a later invocation; ``samples_replayed`` those delivered from a backlog."""
     up = sum(1 for r in cycle.scrapes if r.up)
     return {
         "ok": loaded.error is None and all(report.ok for report in cycle.sinks),
@@ -32,6 +36,9 @@ def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | No
         "targets_down": len(cycle.scrapes) - up,
         "targets_dropped": cycle.targets_dropped,
         "samples": cycle.samples,
+        "samples_lost": sum(report.lost for report in cycle.sinks),
+        "samples_spilled": sum(report.spilled for report in cycle.sinks),
+        "samples_replayed": sum(report.backlog.replayed for report in cycle.sinks if report.backlog),
         "duration_seconds": round(cycle.duration, 6),
         "targets": [target_summary(r) for r in cycle.scrapes],
         "target_errors": [{"job": e.job, "target": e.target, "error": e.error} for e in cycle.target_errors],

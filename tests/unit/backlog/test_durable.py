@@ -1,0 +1,293 @@
+"""The durable sink: nothing lost, nothing twice, never out of order; loss only by rule, counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from scrape_push.backlog.config import BacklogConfig
+from scrape_push.backlog.durable import DurableSink
+from scrape_push.backlog.lease import Lease, LeaseError
+from scrape_push.backlog.spool import load
+from scrape_push.backlog.store import BacklogStore
+from scrape_push.deadline import Deadline
+from scrape_push.sinks.base import SinkReport
+
+from .fakes import MemoryS3, ScriptedKind, samples
+
+T0 = 1_800_000_000.0
+FOLDER = "backlog/fake-id/"
+
+
+@dataclass
+class FakeLeases:
+    """Grants the lease unless ``busy``; ``broken`` makes the table fail."""
+
+    busy: bool = False
+    broken: bool = False
+    released: list[str] = field(default_factory=list)
+
+    def acquire(self, name: str, hold_seconds: float) -> Lease | None:
+        if self.broken:
+            raise LeaseError("lease table t: ServiceUnavailable")
+        if self.busy:
+            return None
+        return Lease(self, name, "me")  # type: ignore[arg-type]
+
+    def release(self, lease: Lease) -> None:
+        self.released.append(lease.key)
+
+
+@dataclass
+class World:
+    kind: ScriptedKind = field(default_factory=ScriptedKind)
+    s3: MemoryS3 = field(default_factory=MemoryS3)
+    leases: FakeLeases = field(default_factory=FakeLeases)
+    now: float = T0
+
+    def cycle(self, *names: str, config: BacklogConfig | None = None, seconds: float = 60.0) -> SinkReport:
+        """One cycle at ``now`` (then a minute later), as run_cycle drives a sink."""
+        store = BacklogStore("bucket", "fake-id", client=self.s3)
+        at = self.now
+        sink = DurableSink(
+            self.kind,
+            store,
+            self.leases,
+            config or BacklogConfig(),
+            int(at * 1000),
+            clock=lambda: at,  # type: ignore[arg-type]
+        )
+        deadline = Deadline.after(seconds)
+        sink.open(deadline)
+        try:
+            report = sink.push(samples(*names), deadline)
+        finally:
+            sink.close()
+        self.now += 60.0
+        return report
+
+    def waiting(self) -> list[str]:
+        return self.s3.keys(FOLDER)
+
+
+def test_a_healthy_sink_sends_directly_and_keeps_nothing() -> None:
+    world = World()
+    report = world.cycle("a", "b")
+    assert world.kind.delivered == [b"a", b"b"]
+    assert (report.sent, report.spilled, report.failed, report.ok) == (2, 0, 0, True)
+    assert report.backlog is not None and report.backlog.to_dict()["objects"] == 0
+    assert world.s3.objects == {}
+    assert world.leases.released == ["fake-id"]
+
+
+def test_an_outage_delays_data_and_recovery_delivers_it_in_scrape_order_once() -> None:
+    world = World()
+    world.kind.down = True
+    first = world.cycle("a1", "b1")
+    second = world.cycle("a2", "b2")
+    assert (first.spilled, first.failed, first.ok) == (2, 0, False)
+    assert (second.spilled, second.failed) == (2, 0)
+    assert second.backlog is not None and (second.backlog.objects, second.backlog.samples) == (2, 4)
+    assert second.backlog.oldest_age_seconds == 60.0
+    assert [load(world.s3.objects[k]).reason for k in world.waiting()] == ["failed", "behind_backlog"]
+    world.kind.down = False
+    third = world.cycle("a3", "b3")
+    assert world.kind.delivered == [b"a1", b"b1", b"a2", b"b2", b"a3", b"b3"]
+    assert third.backlog is not None and (third.backlog.replayed, third.sent, third.spilled) == (4, 2, 0)
+    assert (third.backlog.objects, third.backlog.oldest_age_seconds, third.ok) == (0, 0.0, True)
+    assert world.waiting() == []
+
+
+def test_the_first_failure_time_is_kept_as_items_queue_behind_it() -> None:
+    world = World()
+    world.kind.down = True
+    world.cycle("a1")
+    world.cycle("a2")
+    first, second = (load(world.s3.objects[k]) for k in world.waiting())
+    assert first.first_failure_ms == second.first_failure_ms == int(T0 * 1000)
+    assert (first.scraped_ms, second.scraped_ms) == (int(T0 * 1000), int((T0 + 60) * 1000))
+
+
+def test_without_replay_time_new_batches_join_the_end_instead_of_overtaking() -> None:
+    world = World()
+    world.kind.down = True
+    world.cycle("a1")
+    world.kind.down = False
+    short = world.cycle("a2", config=BacklogConfig(replay_time=0.5))
+    assert world.kind.delivered == []
+    assert (short.spilled, short.sent) == (1, 0)
+    world.cycle("a3")
+    assert world.kind.delivered == [b"a1", b"a2", b"a3"]
+
+
+def test_a_partly_replayed_item_keeps_only_what_is_left_in_its_place() -> None:
+    world = World()
+    world.kind.down = True
+    world.cycle("a1", "b1", "c1", "d1")
+    world.cycle("a2")
+    world.kind.down = False
+    world.kind.accept = 2
+    partial = world.cycle("a3")
+    assert world.kind.delivered == [b"a1", b"b1"]
+    assert partial.backlog is not None and partial.backlog.replayed == 2
+    left = [load(world.s3.objects[k]) for k in world.waiting()]
+    assert [[e.body for e in item.entries] for item in left] == [[b"c1", b"d1"], [b"a2"], [b"a3"]]
+    world.kind.accept = None
+    world.cycle("a4")
+    assert world.kind.delivered == [b"a1", b"b1", b"c1", b"d1", b"a2", b"a3", b"a4"]
+
+
+def test_refused_requests_are_counted_kept_for_inspection_and_never_replayed() -> None:
+    world = World()
+    world.kind.refuse = {b"b"}
+    report = world.cycle("a", "b", "c")
+    assert (report.sent, report.rejected, report.spilled, report.ok) == (2, 1, 0, False)
+    (kept,) = world.s3.keys("rejected/fake-id/")
+    item = load(world.s3.objects[kept])
+    assert ([e.body for e in item.entries], item.reason, item.error) == (
+        [b"b"],
+        "rejected",
+        "HTTP 400: out of order",
+    )
+    assert world.waiting() == []
+    world.cycle("d")
+    assert world.kind.delivered == [b"a", b"c", b"d"]
+
+
+def test_a_request_refused_on_replay_is_kept_aside_and_the_rest_delivered() -> None:
+    world = World()
+    world.kind.down = True
+    world.cycle("a1", "b1")
+    world.kind.down = False
+    world.kind.refuse = {b"a1"}
+    report = world.cycle("a2")
+    assert report.backlog is not None and (report.backlog.rejected, report.backlog.replayed) == (1, 1)
+    assert world.kind.delivered == [b"b1", b"a2"]
+    assert len(world.s3.keys("rejected/fake-id/")) == 1 and world.waiting() == []
+
+
+def test_an_invocation_that_cannot_take_the_lease_queues_behind_the_holder() -> None:
+    world = World()
+    world.leases.busy = True
+    report = world.cycle("a", "b")
+    assert world.kind.delivered == []
+    assert report.backlog is not None and report.backlog.lease == "busy"
+    assert (report.spilled, report.failed) == (2, 0)
+    assert [load(world.s3.objects[k]).reason for k in world.waiting()] == ["lease_busy"]
+    assert "another invocation is sending to this sink" in report.warnings[0]
+    world.leases.busy = False
+    world.cycle("c")
+    assert world.kind.delivered == [b"a", b"b", b"c"]
+
+
+def test_an_item_spilled_late_by_an_earlier_cycle_is_still_replayed_first() -> None:
+    world = World()
+    world.leases.busy = True
+    world.now = T0 + 60
+    world.cycle("later")  # the overlapping, later cycle queues first ...
+    world.now = T0
+    world.kind.down = True
+    world.leases.busy = False
+    world.cycle("earlier")  # ... the earlier cycle's holder fails to send afterwards
+    world.kind.down = False
+    world.now = T0 + 120
+    world.cycle("now")
+    assert world.kind.delivered == [b"earlier", b"later", b"now"]
+
+
+def test_items_past_their_age_are_discarded_and_counted_as_lost() -> None:
+    world = World()
+    world.kind.down = True
+    world.cycle("a1", "b1")
+    world.kind.down = False
+    world.now = T0 + 2 * 3600
+    report = world.cycle("a2", config=BacklogConfig(max_age=3600.0))
+    assert report.backlog is not None and dict(report.backlog.lost) == {"max_age": 2}
+    assert (report.lost, report.ok, report.sent) == (2, False, 1)
+    assert world.kind.delivered == [b"a2"] and world.waiting() == []
+
+
+def test_the_default_age_is_the_kinds() -> None:
+    world = World()
+    world.kind.default_max_age = 90.0
+    world.kind.down = True
+    world.cycle("a1")
+    world.now += 60
+    report = world.cycle("a2")
+    assert report.backlog is not None and dict(report.backlog.lost) == {"max_age": 1}
+
+
+def test_past_its_size_the_oldest_items_are_discarded_and_counted() -> None:
+    world = World()
+    world.kind.down = True
+    for cycle in range(3):
+        world.cycle(f"a{cycle}", f"b{cycle}")
+    sizes = [len(world.s3.objects[k]) for k in world.waiting()]
+    world.kind.down = False
+    report = world.cycle("now", config=BacklogConfig(max_size=sizes[-1]))
+    assert report.backlog is not None and dict(report.backlog.lost) == {"max_size": 4}
+    assert world.kind.delivered == [b"a2", b"b2", b"now"]
+
+
+def test_when_s3_fails_too_the_samples_are_lost_and_counted_with_the_reason() -> None:
+    world = World()
+    world.kind.down = True
+    world.s3.down = True
+    report = world.cycle("a", "b")
+    assert (report.failed, report.spilled, report.lost) == (2, 0, 2)
+    assert any(
+        "2 samples lost: backlog bucket bucket: put_object failed: ServiceUnavailable" in e
+        for e in report.errors
+    )
+
+
+def test_an_unreadable_backlog_still_lets_this_cycle_through() -> None:
+    world = World()
+    world.s3.down = True
+    report = world.cycle("a")
+    assert world.kind.delivered == [b"a"] and report.sent == 1
+    assert report.errors == [
+        "backlog bucket bucket: list_objects_v2 failed: ServiceUnavailable: ServiceUnavailable; "
+        "sending without replaying the backlog"
+    ]
+
+
+def test_a_broken_lease_table_sends_without_replaying() -> None:
+    world = World()
+    world.kind.down = True
+    world.cycle("a1")
+    world.kind.down = False
+    world.leases.broken = True
+    report = world.cycle("a2")
+    assert report.backlog is not None and report.backlog.lease == "unavailable"
+    assert world.kind.delivered == [b"a2"] and len(world.waiting()) == 1
+
+
+def test_an_item_that_cannot_be_read_is_discarded_and_counted() -> None:
+    world = World()
+    world.s3.objects[f"{FOLDER}{int(T0 * 1000) - 1:013d}-0123456789abcdef-7"] = b"garbage"
+    world.s3.objects[f"{FOLDER}README"] = b"not ours"
+    report = world.cycle("a")
+    assert report.backlog is not None and dict(report.backlog.lost) == {"unreadable": 7}
+    assert world.kind.delivered == [b"a"]
+    assert world.s3.keys(FOLDER) == [f"{FOLDER}README"]
+    assert report.warnings == [f"1 object(s) under {FOLDER} are not backlog items; left alone"]
+
+
+def test_a_long_backlog_is_listed_page_by_page() -> None:
+    world = World()
+    world.s3.page_size = 2
+    world.kind.down = True
+    for cycle in range(5):
+        world.cycle(f"a{cycle}")
+    world.kind.down = False
+    report = world.cycle("now")
+    assert world.kind.delivered == [b"a0", b"a1", b"a2", b"a3", b"a4", b"now"]
+    assert report.backlog is not None and report.backlog.replayed == 5
+
+
+@pytest.mark.parametrize("seconds", [4.0, 60.0])
+def test_sends_stop_early_enough_to_spill_what_is_pending(seconds: float) -> None:
+    world = World()
+    report = world.cycle("a", seconds=seconds)
+    assert report.sent == 1  # a short invocation still sends: the reserve shrinks with it
