@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import yaml
 
-from devtools import processes
+from devtools import processes, resources
 from devtools.local_invoke import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,9 +83,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
     print("sinks:")
     for s in summary["sinks"]:
+        backlog = s["backlog"] or {}
         print(
             f"  {s['name']:<24} sent {s['sent']}, failed {s['failed']}, dropped {s['dropped'] or 0}, "
-            f"{s['requests']} request(s)"
+            f"{s['requests']} request(s); backlog: {s['spilled']} spilled, "
+            f"{backlog.get('objects', 0)} item(s) waiting"
         )
 
 
@@ -108,6 +110,10 @@ def run(verbose: bool) -> int:
         }
         os.environ.update(env)
         os.environ.pop("AWS_PROFILE", None)
+        # The template's state table (counter state, delivery leases) and backlog bucket.
+        env["STATE_TABLE"] = resources.create_state_table(boto3.client("dynamodb", region_name=REGION))
+        env["BACKLOG_BUCKET"] = resources.create_backlog_bucket(boto3.client("s3", region_name=REGION))
+        os.environ.update(env)
         config = demo_config(f"127.0.0.1:{app.port}")
         boto3.client("ssm", region_name=REGION).put_parameter(
             Name=PARAMETER, Value=config, Type="String", Overwrite=True

@@ -12,9 +12,8 @@ import pytest
 import requests
 from scrape_push import aws
 
-from devtools import processes
+from devtools import processes, resources
 from devtools.local_invoke import LocalContext
-from tests.support.cloudwatch import create_state_table
 from tests.support.strict_cloudwatch import StrictCloudWatch
 
 PARAMETER = "/scrape-push/config"
@@ -69,6 +68,6 @@ def emulated(moto_server: processes.Process, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.fixture
 def state_table(emulated: Emulated, monkeypatch: pytest.MonkeyPatch) -> str:
     """The CloudWatch sink's counter state table, created in the emulator, named by STATE_TABLE."""
-    name = create_state_table(emulated.client("dynamodb"))
+    name = resources.create_state_table(emulated.client("dynamodb"))
     monkeypatch.setenv("STATE_TABLE", name)
     return name

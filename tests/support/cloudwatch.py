@@ -61,19 +61,3 @@ def points(samples: Sequence[Sample], cfg: CloudWatchConfig, now_ms: int = NOW_M
     """The points the sink would store for ``samples`` (the next cycle's ``previous``)."""
     grouped = Grouper(Rules(cfg)).group(samples, now_ms)
     return {t.sid: t.point for t in grouped.tracked}
-
-
-def create_state_table(client: Any, name: str = "scrape-push-state") -> str:
-    """The state table as template.yaml defines it (key and TTL attributes from state.py)."""
-    from scrape_push.sinks.cloudwatch.state import KEY_ATTRIBUTE, TTL_ATTRIBUTE
-
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
-    )
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-    )
-    return name
