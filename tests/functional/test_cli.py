@@ -53,3 +53,68 @@ def test_run_scrapes_once_and_prints_the_summary(
         assert main(["run", str(path)]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["targets"][0]["up"] == 1 and summary["samples"] == 6
+
+
+def test_backlog_lists_waiting_and_refused_data_and_shows_an_item(
+    emulated: Emulated, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scrape_push.backlog.spool import Entry, Item
+    from scrape_push.backlog.store import BacklogStore, sink_id
+
+    from devtools import resources
+
+    bucket = resources.create_backlog_bucket(emulated.client("s3"))
+    store = BacklogStore(bucket, sink_id("remote_write/amp", "*"), client=emulated.client("s3"))
+    entries = (Entry(b"x" * 10, 500, 0), Entry(b"y" * 5, 200, 1))
+    waiting = store.put(
+        Item(
+            "remote_write/amp",
+            "remote_write",
+            1_800_000_000_000,
+            1_800_000_000_500,
+            "failed",
+            entries,
+            "HTTP 503",
+        )
+    )
+    behind = store.put(
+        Item(
+            "remote_write/amp",
+            "remote_write",
+            1_800_000_060_000,
+            1_800_000_000_500,
+            "behind_backlog",
+            entries[:1],
+        )
+    )
+    store.reject(
+        Item(
+            "remote_write/amp",
+            "remote_write",
+            1_800_000_000_000,
+            1_800_000_000_500,
+            "rejected",
+            entries[1:],
+            "HTTP 400: out of order",
+        )
+    )
+    capsys.readouterr()
+    assert main(["backlog", "--bucket", bucket]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"s3://{bucket}: 1 sink folder(s) with data waiting"
+    size = str(waiting.size + behind.size)
+    assert lines[1].split()[:7] == [store.sid, "2", "item(s)", "1200", "samples", size, "bytes"]
+    assert main(["backlog", "--bucket", bucket, "--rejected"]) == 0
+    assert "1 sink folder(s) with data rejected (never replayed)" in capsys.readouterr().out
+    assert main(["backlog", "--bucket", bucket, "--item", waiting.key]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["sink"], shown["reason"], shown["error"], shown["samples"]) == (
+        "remote_write/amp",
+        "failed",
+        "HTTP 503",
+        700,
+    )
+    assert shown["requests"] == [
+        {"samples": 500, "bytes": 10, "chain": 0},
+        {"samples": 200, "bytes": 5, "chain": 1},
+    ]

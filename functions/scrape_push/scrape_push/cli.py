@@ -6,6 +6,7 @@ scrape-push show --parameter /scrape-push/config
 scrape-push run config.yaml [--jobs node,api]
 scrape-push cost --config config.yaml [--scrape | --exposition saved.txt]
 scrape-push schema > scrape-push.schema.json
+scrape-push backlog --bucket BUCKET [--rejected] [--item KEY]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -111,6 +113,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if summary["ok"] else EXIT_INVALID
 
 
+def cmd_backlog(args: argparse.Namespace) -> int:
+    from .backlog import inspect  # noqa: PLC0415 (only this command reads the bucket)
+
+    client = aws.client("s3")
+    if args.item:
+        json.dump(inspect.describe(client, args.bucket, args.item), sys.stdout, indent=2)
+        print()
+        return EXIT_OK
+    found = inspect.folders(client, args.bucket, args.rejected)
+    what = "rejected (never replayed)" if args.rejected else "waiting"
+    print(f"s3://{args.bucket}: {len(found)} sink folder(s) with data {what}")
+    now_ms = time.time() * 1000
+    for folder in found:
+        oldest = folder.oldest_ms or now_ms
+        print(
+            f"  {folder.folder:<50} {folder.objects:>6} item(s) {folder.samples:>10} samples "
+            f"{folder.bytes:>12} bytes  oldest {(now_ms - oldest) / 1000:,.0f}s ago"
+        )
+    return EXIT_OK
+
+
 def cmd_schema(_args: argparse.Namespace) -> int:
     json.dump(json_schema(), sys.stdout, indent=2)
     print()
@@ -148,6 +171,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole cycle")
     run.set_defaults(func=cmd_run)
     sub.add_parser("cost", help="estimate CloudWatch metrics and monthly cost: cost --config FILE [--scrape]")
+    backlog = sub.add_parser("backlog", help="what waits in (or was refused from) a backlog bucket")
+    backlog.add_argument("--bucket", required=True, help="the stack's BacklogBucketName output")
+    backlog.add_argument("--rejected", action="store_true", help="list refused requests instead")
+    backlog.add_argument("--item", help="show one object's header (its key)")
+    backlog.set_defaults(func=cmd_backlog)
     schema = sub.add_parser("schema", help="print the configuration's JSON Schema")
     schema.set_defaults(func=cmd_schema)
     return top
