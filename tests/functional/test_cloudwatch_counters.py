@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
 from scrape_push import aws
 
 from tests.functional.conftest import Emulated
+from tests.support.cloudwatch import metric_data
 from tests.support.http import OPENMETRICS_FORMAT, Response, serve
 
 NAMESPACE = "CounterTest"
@@ -77,26 +78,9 @@ def sent(emulated: Emulated) -> list[tuple[datetime, float, str | None]]:
 
 
 def statistic(emulated: Emulated, stat: str) -> float:
-    now = datetime.now(UTC)
-    result = emulated.client("cloudwatch").get_metric_data(
-        MetricDataQueries=[
-            {
-                "Id": "q",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": NAMESPACE,
-                        "MetricName": "jobs_processed_total",
-                        "Dimensions": [{"Name": "job", "Value": "worker"}, {"Name": "queue", "Value": "a"}],
-                    },
-                    "Period": 60,
-                    "Stat": stat,
-                },
-            }
-        ],
-        StartTime=now - timedelta(minutes=10),
-        EndTime=now + timedelta(minutes=5),
-    )
-    values: list[float] = result["MetricDataResults"][0]["Values"]
+    cloudwatch = emulated.client("cloudwatch")
+    points = metric_data(cloudwatch, NAMESPACE, "jobs_processed_total", stat, job="worker", queue="a")
+    values = [v for _, v in points]
     return max(values) if stat == "Maximum" else sum(values)
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.functional.conftest import Emulated
+from tests.support.cloudwatch import metric_data
 from tests.support.emf import emf_lines, violations
 from tests.support.http import OPENMETRICS_FORMAT, Response, serve
 
@@ -65,14 +65,7 @@ def cycle(emulated: Emulated, target: Target, buckets: tuple[int, ...], total: f
 
 
 def statistic(emulated: Emulated, name: str, stat: str) -> list[float]:
-    now = datetime.now(UTC)
-    metric = {"Namespace": NAMESPACE, "MetricName": name, "Dimensions": [{"Name": "job", "Value": "rpc"}]}
-    result = emulated.client("cloudwatch").get_metric_data(
-        MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": 60, "Stat": stat}}],
-        StartTime=now - timedelta(minutes=10),
-        EndTime=now + timedelta(minutes=5),
-    )
-    return list(result["MetricDataResults"][0]["Values"])
+    return [v for _, v in metric_data(emulated.client("cloudwatch"), NAMESPACE, name, stat, job="rpc")]
 
 
 def test_buckets_become_one_distribution_per_interval(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from scrape_push import aws
 from scrape_push.config import ConfigError, ConfigLoadError
 
 from tests.functional.conftest import Emulated
+from tests.support.cloudwatch import metric_data
 from tests.support.emf import emf_lines
 from tests.support.http import OPENMETRICS_FORMAT, Response, refused_address, serve
 
@@ -58,27 +58,7 @@ def app_target() -> Iterator[str]:
 
 
 def read_back(emulated: Emulated, name: str, **dims: str) -> list[float]:
-    cloudwatch = emulated.client("cloudwatch")
-    now = datetime.now(UTC)
-    result = cloudwatch.get_metric_data(
-        MetricDataQueries=[
-            {
-                "Id": "q",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": NAMESPACE,
-                        "MetricName": name,
-                        "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
-                    },
-                    "Period": 60,
-                    "Stat": "Maximum",
-                },
-            }
-        ],
-        StartTime=now - timedelta(minutes=10),
-        EndTime=now + timedelta(minutes=5),
-    )
-    return list(result["MetricDataResults"][0]["Values"])
+    return [v for _, v in metric_data(emulated.client("cloudwatch"), NAMESPACE, name, "Maximum", **dims)]
 
 
 def metric_names(emulated: Emulated) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scrape_push.model import Family, Sample
@@ -61,3 +62,25 @@ def points(samples: Sequence[Sample], cfg: CloudWatchConfig, now_ms: int = NOW_M
     """The points the sink would store for ``samples`` (the next cycle's ``previous``)."""
     grouped = Grouper(Rules(cfg)).group(samples, now_ms)
     return {t.sid: t.point for t in grouped.tracked}
+
+
+def metric_data(
+    client: Any, namespace: str, name: str, stat: str, since: datetime | None = None, **dimensions: str
+) -> list[tuple[datetime, float]]:
+    """``(period start, stat)`` of every one-minute period holding datapoints of the metric with
+    exactly ``dimensions``, oldest first, from ``since`` (default: ten minutes ago) to shortly
+    after now (GetMetricData)."""
+    now = datetime.now(UTC)
+    metric = {
+        "Namespace": namespace,
+        "MetricName": name,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+    }
+    result = client.get_metric_data(
+        MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": metric, "Period": 60, "Stat": stat}}],
+        StartTime=since or now - timedelta(minutes=10),
+        EndTime=now + timedelta(minutes=5),
+        ScanBy="TimestampAscending",
+    )
+    (data,) = result["MetricDataResults"]
+    return list(zip(data["Timestamps"], data["Values"], strict=True))

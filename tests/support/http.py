@@ -6,7 +6,7 @@ import gzip
 import socket
 import socketserver
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +29,34 @@ class Response:
 
 
 @dataclass
+class Reply:
+    """An answer of a scripted or relaying server: status, body and headers."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and sends a whole answer in one call."""
+
+    def answer(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+        """Status, headers, ``Content-Length`` and body; a client that hung up is ignored."""
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@dataclass
 class Endpoint:
     """A running endpoint; ``respond`` may be replaced between scrapes."""
 
@@ -43,7 +71,7 @@ class Endpoint:
 
 
 def _handler(endpoint_ref: list[Endpoint]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             endpoint = endpoint_ref[0]
             endpoint.requests.append({"path": self.path, **dict(self.headers.items())})
@@ -51,21 +79,10 @@ def _handler(endpoint_ref: list[Endpoint]) -> type[BaseHTTPRequestHandler]:
             if response.hang is not None:
                 response.hang.wait(30)
             body = gzip.compress(response.body) if response.gzip else response.body
-            try:
-                self.send_response(response.status)
-                self.send_header("Content-Type", response.content_type)
-                if response.gzip:
-                    self.send_header("Content-Encoding", "gzip")
-                for name, value in response.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            headers = {"Content-Type": response.content_type}
+            if response.gzip:
+                headers["Content-Encoding"] = "gzip"
+            self.answer(response.status, body, headers | response.headers)
 
     return Handler
 

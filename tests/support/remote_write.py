@@ -11,13 +11,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import requests
 from requests.adapters import BaseAdapter
 from scrape_push.sinks.remote_write.encode import decompress
 
 from devtools.remote_write_proto import remote_pb2
+from tests.support.http import QuietHandler, Reply
 
 
 def decode(body: bytes) -> remote_pb2.WriteRequest:
@@ -33,13 +34,6 @@ def series_of(request: remote_pb2.WriteRequest) -> dict[tuple[tuple[str, str], .
         tuple((label.name, label.value) for label in ts.labels): [(s.timestamp, s.value) for s in ts.samples]
         for ts in request.timeseries
     }
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -84,19 +78,11 @@ def capture(*script: Reply, upstream: str | None = None) -> Iterator[Capture]:
     """Serve until the block exits; answer ``script`` in order, then 204 (or relay upstream)."""
     ref: list[Capture] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             reply = ref[0].answer(dict(self.headers.items()), body)
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            self.answer(reply.status, reply.body, reply.headers)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 10.0
 MAX_ATTEMPTS = 3
+"""Attempts per call in all, the first included (botocore's ``total_max_attempts``)."""
 
 _lock = threading.Lock()
 _session: boto3.session.Session | None = None
@@ -46,7 +47,7 @@ def _config(
     return BotoConfig(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         max_pool_connections=32,
         user_agent_extra="scrape-push",
     )

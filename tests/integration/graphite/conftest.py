@@ -13,7 +13,7 @@ import pytest
 
 from devtools import processes
 from tests.functional.conftest import emulated, moto_server  # noqa: F401 - fixtures used here too
-from tests.support.integration import binary, unavailable
+from tests.support.integration import Server, binary, started, unavailable
 
 FLUSH_TIMEOUT_SECONDS = 30.0
 """Carbon writes its cache to whisper files in a background thread; wait at most this long."""
@@ -60,15 +60,18 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass
-class Carbon:
-    """A running carbon-cache: its receivers' addresses and its whisper directory."""
+@dataclass(kw_only=True)
+class Carbon(Server):
+    """A carbon-cache: its receivers' addresses and its whisper directory."""
 
     ports: dict[str, int]
     whisper_dir: Path
 
     def address(self, protocol: str) -> str:
         return f"127.0.0.1:{self.ports[protocol]}"
+
+    def wait_ready(self, process: processes.Process) -> None:
+        processes.wait_for_port(self.ports["pickle"], process.popen)
 
     def whisper_file(self, name: str) -> Path:
         """Where carbon keeps series ``name`` (tagged names under ``_tagged``, by hash)."""
@@ -80,8 +83,11 @@ class Carbon:
     def files(self) -> set[Path]:
         return set(self.whisper_dir.rglob("*.wsp"))
 
-    def points(self, names: list[str]) -> dict[str, list[tuple[int, float]]]:
-        """Each series' stored points, once every one has at least one (polling, bounded)."""
+    def points(
+        self, names: list[str], count: int = 1, since: int | None = None
+    ) -> dict[str, list[tuple[int, float]]]:
+        """Each series' stored points from ``since`` (default: the last ten minutes), once every
+        one has at least ``count`` of them (polling, bounded)."""
         import whisper
 
         give_up = time.monotonic() + FLUSH_TIMEOUT_SECONDS
@@ -89,24 +95,25 @@ class Carbon:
             found: dict[str, list[tuple[int, float]]] = {}
             for name in names:
                 path = self.whisper_file(name)
-                if path.exists():
-                    (start, _, step), values = whisper.fetch(str(path), int(time.time()) - 600)
-                    stored = [(start + i * step, v) for i, v in enumerate(values) if v is not None]
-                    if stored:
-                        found[name] = stored
-            if len(found) == len(names) or time.monotonic() > give_up:
+                try:
+                    (start, _, step), values = whisper.fetch(str(path), since or int(time.time()) - 600)
+                except (FileNotFoundError, whisper.CorruptWhisperFile):
+                    continue  # not created yet, or carbon is still writing its header
+                stored = [(start + i * step, v) for i, v in enumerate(values) if v is not None]
+                if stored:
+                    found[name] = stored
+            if all(len(found.get(name, ())) >= count for name in names) or time.monotonic() > give_up:
                 return found
             time.sleep(0.1)
 
 
-@pytest.fixture(scope="module")
-def carbon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Carbon]:
+def carbon_server(root: Path) -> Carbon:
+    """A carbon-cache (not started yet) keeping its configuration, storage and logs under ``root``."""
     executable = binary("carbon-cache", "/usr/bin/carbon-cache", package="graphite-carbon")
     try:
         import whisper  # noqa: F401
     except ImportError:
         unavailable("the whisper module is not installed (requirements-dev.txt)")
-    root = tmp_path_factory.mktemp("carbon")
     storage = root / "storage"
     (storage / "whisper").mkdir(parents=True)
     ports = {
@@ -119,9 +126,10 @@ def carbon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Carbon]:
     conf.write_text(CARBON_CONF.format(storage=storage, **ports))
     (root / "storage-schemas.conf").write_text(STORAGE_SCHEMAS)
     argv = [executable, f"--config={conf}", "--debug", "start"]
-    process = processes.start(argv, ports["plaintext"], root / "carbon.log")
-    try:
-        processes.wait_for_port(ports["pickle"], process.popen)
-        yield Carbon(ports, storage / "whisper")
-    finally:
-        process.stop()
+    return Carbon(argv, ports["plaintext"], root, ports=ports, whisper_dir=storage / "whisper")
+
+
+@pytest.fixture(scope="module")
+def carbon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Carbon]:
+    with started(carbon_server(tmp_path_factory.mktemp("carbon"))) as server:
+        yield server

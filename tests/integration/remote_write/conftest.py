@@ -13,44 +13,54 @@ import requests
 
 from devtools import processes
 from tests.functional.conftest import emulated, moto_server  # noqa: F401  (fixtures re-exported)
-from tests.support.integration import binary
+from tests.support.integration import Server, binary, started
 
 READY_SECONDS = 30.0
 
 
 @dataclass
-class Receiver:
-    process: processes.Process
+class Receiver(Server):
+    """``prometheus --web.enable-remote-write-receiver`` on 127.0.0.1 with its own storage."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def write_url(self) -> str:
-        return f"{self.process.url}/api/v1/write"
+        return f"{self.url}/api/v1/write"
+
+    def wait_ready(self, process: processes.Process) -> None:
+        processes.wait_until(lambda: _ready(self.url), READY_SECONDS)
 
     def api(self, path: str, **params: Any) -> Any:
-        response = requests.get(f"{self.process.url}/api/v1/{path}", params=params, timeout=10)
+        response = requests.get(f"{self.url}/api/v1/{path}", params=params, timeout=10)
         response.raise_for_status()
         body = response.json()
         assert body["status"] == "success", body
         return body["data"]
 
 
-@pytest.fixture(scope="session")
-def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
-    """``prometheus --web.enable-remote-write-receiver`` on 127.0.0.1, temporary storage."""
+def prometheus_receiver(root: Path) -> Receiver:
+    """A receiver (not started yet) keeping its configuration, storage and logs under ``root``."""
     prometheus = binary("prometheus", "/usr/bin/prometheus", package="prometheus")
-    tmp: Path = tmp_path_factory.mktemp("prometheus")
-    (tmp / "prometheus.yml").write_text("global: {}\n")
+    (root / "prometheus.yml").write_text("global: {}\n")
     port = processes.free_port()
     argv = [
         prometheus,
         "--web.enable-remote-write-receiver",
         f"--web.listen-address=127.0.0.1:{port}",
-        f"--storage.tsdb.path={tmp / 'data'}",
-        f"--config.file={tmp / 'prometheus.yml'}",
+        f"--storage.tsdb.path={root / 'data'}",
+        f"--config.file={root / 'prometheus.yml'}",
     ]
-    with processes.running(argv, port, tmp / "prometheus.log") as process:
-        processes.wait_until(lambda: _ready(process.url), READY_SECONDS)
-        yield Receiver(process)
+    return Receiver(argv, port, root)
+
+
+@pytest.fixture(scope="session")
+def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
+    """A running receiver with temporary storage, for the whole session."""
+    with started(prometheus_receiver(tmp_path_factory.mktemp("prometheus"))) as server:
+        yield server
 
 
 def _ready(url: str) -> bool:

@@ -25,18 +25,21 @@ def _error(code: str, status: int) -> ClientError:
 
 @dataclass
 class MemoryS3:
-    """The S3 calls the backlog store makes, on a dict; ``down`` makes every call fail."""
+    """The S3 calls the backlog store makes, on a dict; ``down`` makes every call fail,
+    ``failing`` the calls named in it."""
 
     objects: dict[str, bytes] = field(default_factory=dict)
     down: bool = False
+    failing: set[str] = field(default_factory=set)
     page_size: int = 1000
+    puts: int = 0
 
-    def _check(self) -> None:
-        if self.down:
+    def _check(self, call: str) -> None:
+        if self.down or call in self.failing:
             raise _error("ServiceUnavailable", 503)
 
     def list_objects_v2(self, Bucket: str, Prefix: str, ContinuationToken: str = "") -> dict[str, Any]:
-        self._check()
+        self._check("list_objects_v2")
         keys = sorted(k for k in self.objects if k.startswith(Prefix) and k > ContinuationToken)
         page = keys[: self.page_size]
         result: dict[str, Any] = {
@@ -48,16 +51,17 @@ class MemoryS3:
         return result
 
     def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
-        self._check()
+        self._check("get_object")
         return {"Body": io.BytesIO(self.objects[Key])}
 
     def put_object(self, Bucket: str, Key: str, Body: bytes, **_: Any) -> dict[str, Any]:
-        self._check()
+        self._check("put_object")
+        self.puts += 1
         self.objects[Key] = Body
         return {}
 
     def delete_object(self, Bucket: str, Key: str) -> dict[str, Any]:
-        self._check()
+        self._check("delete_object")
         self.objects.pop(Key, None)
         return {}
 

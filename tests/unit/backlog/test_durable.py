@@ -241,18 +241,32 @@ def test_when_s3_fails_too_the_samples_are_lost_and_counted_with_the_reason() ->
     )
 
 
-def test_an_unreadable_backlog_still_lets_this_cycle_through() -> None:
+def test_an_unreadable_backlog_queues_the_cycle_behind_whatever_may_wait() -> None:
+    world = World()
+    world.kind.down = True
+    world.cycle("a1")
+    world.kind.down = False
+    world.s3.failing = {"list_objects_v2"}
+    report = world.cycle("a2")
+    assert world.kind.delivered == [] and (report.spilled, report.failed) == (1, 0)
+    assert report.errors == [
+        "backlog bucket bucket: list_objects_v2 failed: ServiceUnavailable: ServiceUnavailable; "
+        "this cycle queues behind the backlog"
+    ]
+    world.s3.failing = set()
+    world.cycle("a3")
+    assert world.kind.delivered == [b"a1", b"a2", b"a3"]
+
+
+def test_when_s3_is_down_altogether_the_cycle_is_sent_directly_rather_than_lost() -> None:
     world = World()
     world.s3.down = True
     report = world.cycle("a")
-    assert world.kind.delivered == [b"a"] and report.sent == 1
-    assert report.errors == [
-        "backlog bucket bucket: list_objects_v2 failed: ServiceUnavailable: ServiceUnavailable; "
-        "sending without replaying the backlog"
-    ]
+    assert world.kind.delivered == [b"a"] and (report.sent, report.lost) == (1, 0)
+    assert "the backlog is unavailable: sent directly, possibly ahead of older data" in report.warnings
 
 
-def test_a_broken_lease_table_sends_without_replaying() -> None:
+def test_a_broken_lease_table_queues_the_cycle_behind_the_backlog() -> None:
     world = World()
     world.kind.down = True
     world.cycle("a1")
@@ -260,7 +274,28 @@ def test_a_broken_lease_table_sends_without_replaying() -> None:
     world.leases.broken = True
     report = world.cycle("a2")
     assert report.backlog is not None and report.backlog.lease == "unavailable"
-    assert world.kind.delivered == [b"a2"] and len(world.waiting()) == 1
+    assert world.kind.delivered == [] and report.spilled == 1
+    world.leases.broken = False
+    world.cycle("a3")
+    assert world.kind.delivered == [b"a1", b"a2", b"a3"]
+
+
+def test_a_replay_that_delivers_nothing_does_not_rewrite_the_item() -> None:
+    world = World()
+    world.kind.down = True
+    world.cycle("a1", "b1")
+    puts = world.s3.puts
+    world.cycle("a2")
+    assert world.s3.puts == puts + 1  # only the new cycle's item
+
+
+def test_an_invocation_queued_behind_the_holder_still_reports_what_waits() -> None:
+    world = World()
+    world.kind.down = True
+    world.cycle("a1")
+    world.leases.busy = True
+    report = world.cycle("a2")
+    assert report.backlog is not None and (report.backlog.objects, report.backlog.samples) == (2, 2)
 
 
 def test_an_item_that_cannot_be_read_is_discarded_and_counted() -> None:

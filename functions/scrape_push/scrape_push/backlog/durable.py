@@ -8,8 +8,9 @@ Per cycle and sink (and job group):
    request that fails (the destination is still down).
 2. ``push``: translate the samples into requests. If the backlog is now empty, send them; what
    fails or is not reached before the send deadline joins the backlog. If the backlog is not
-   empty (or another invocation holds the lease), the requests join the end of the backlog
-   without being sent, so they can never overtake older data.
+   empty, or another invocation holds the lease, or the lease table or the backlog could not be
+   read, the requests join the end of the backlog without being sent, so they can never
+   overtake older data (if S3 refuses that write too, they are sent: late beats lost).
 3. ``close``: release the lease.
 
 Requests the destination refuses for good (HTTP 4xx but 429, an invalid PutMetricData) are
@@ -96,6 +97,14 @@ class DurableSink:
                 "behind it in the backlog"
             )
             self._spill(durable, "lease_busy", self._head_failure_ms)
+            self._observe()
+        elif self._waiting is None:
+            # The lease table or the backlog could not be read: older data may be waiting, so
+            # this cycle's requests join the end of the backlog rather than risk overtaking it;
+            # only if S3 refuses them too are they sent directly (late beats lost).
+            if not self._spill(durable, "backlog_unknown", None, lost_if_failed=False):
+                report.warn("the backlog is unavailable: sent directly, possibly ahead of older data")
+                self._send(durable, side, self._sends_until(deadline))
         elif self._down or self._waiting:
             self._spill(durable, "behind_backlog", self._head_failure_ms)
         else:
@@ -132,13 +141,13 @@ class DurableSink:
                     return
         except LeaseError as exc:
             self.state.lease = "unavailable"
-            self.report.error(f"{exc}; sending without replaying the backlog")
+            self.report.error(f"{exc}; this cycle queues behind the backlog")
             return
         try:
             self._replay(self._sends_until(deadline).within(self.replay_time))
         except StoreError as exc:
             self._waiting = None
-            self.report.error(f"{exc}; sending without replaying the backlog")
+            self.report.error(f"{exc}; this cycle queues behind the backlog")
         except Exception as exc:  # a bug must not lose this cycle's samples: they are still sent
             self._waiting = None
             self.report.error(f"backlog replay: internal error: {type(exc).__name__}: {str(exc)[:200]}")
@@ -164,7 +173,10 @@ class DurableSink:
             left = self._replay_item(item, budget)
             if left:
                 self._head_failure_ms = item.first_failure_ms
-                self._waiting = [self.store.replace(listed, replace(item, entries=left)), *items[index + 1 :]]
+                head = listed
+                if left != item.entries:  # some were delivered or set aside: keep only the rest
+                    head = self.store.replace(listed, replace(item, entries=left))
+                self._waiting = [head, *items[index + 1 :]]
                 return
             self.store.delete(listed)
             self._waiting = items[index + 1 :]
@@ -225,7 +237,7 @@ class DurableSink:
         pending: list[Request] = []
         refused: list[Request] = []
         errors: list[str] = []
-        for request, result in zip(durable, results, strict=True):
+        for request, result in zip(durable, results[: len(durable)], strict=True):
             count_request(self.report, result)
             if result.status == "sent":
                 self.report.sent += request.samples
@@ -253,21 +265,39 @@ class DurableSink:
         )
 
     def _spill(
-        self, requests: Sequence[Request], reason: str, first_failure_ms: int | None, error: str | None = None
-    ) -> None:
-        """Append ``requests`` to the backlog; if S3 fails too, they are lost (and counted)."""
+        self,
+        requests: Sequence[Request],
+        reason: str,
+        first_failure_ms: int | None,
+        error: str | None = None,
+        *,
+        lost_if_failed: bool = True,
+    ) -> bool:
+        """Append ``requests`` to the backlog. If S3 fails too they are lost (and counted), or,
+        with ``lost_if_failed=False``, left to the caller; ``False`` then."""
         samples = sum(r.samples for r in requests)
         if not requests:
-            return
+            return True
         try:
             written = self.store.put(self._item(requests, reason, first_failure_ms, error))
         except StoreError as exc:
-            self.report.failed += samples
-            self.report.error(f"{samples} samples lost: {exc}")
-            return
+            if lost_if_failed:
+                self.report.failed += samples
+                self.report.error(f"{samples} samples lost: {exc}")
+            else:
+                self.report.error(str(exc))
+            return False
         self.report.spilled += samples
         if self._waiting is not None:
             self._waiting.append(written)
+        return True
+
+    def _observe(self) -> None:
+        """What waits in the backlog, for the summary of an invocation that did not list it."""
+        try:
+            self._waiting, _ = self.store.list()
+        except StoreError:
+            self._waiting = None
 
     def _keep_rejected(self, item: Item) -> None:
         try:

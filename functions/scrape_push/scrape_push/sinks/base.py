@@ -94,7 +94,7 @@ class BacklogReport:
     rejected: int = 0
     """Samples from the backlog the destination refused for good (kept under ``rejected/``)."""
     lost: Counter[str] = field(default_factory=Counter)
-    """Samples discarded by rule, by reason (``max_age``, ``max_bytes``, ``unreadable``)."""
+    """Samples discarded by rule, by reason (``max_age``, ``max_size``, ``unreadable``)."""
     objects: int = 0
     samples: int = 0
     bytes: int = 0

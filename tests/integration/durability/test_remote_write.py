@@ -1,0 +1,114 @@
+"""Remote Write into a real Prometheus through outages: the receiver stopped and restarted, a
+receiver that never answers until the invocation's deadline, and two overlapping invocations.
+After each, Prometheus holds every scraped sample exactly once, at its scrape time."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from devtools import processes
+from tests.integration.durability.conftest import (
+    SAMPLES_PER_SCRAPE,
+    Cycles,
+    Run,
+    assert_delivered_once,
+    assert_sent_live,
+    assert_spilled,
+    remote_write_config,
+    run_through_outage,
+)
+from tests.integration.remote_write.conftest import Receiver
+from tests.support.faults import fault_proxy
+from tests.support.http import serve
+from tests.support.remote_write import capture
+
+pytestmark = pytest.mark.integration
+
+
+def test_prometheus_stopped_then_restarted_receives_every_cycle_once_in_order(
+    cycles: Cycles, prometheus: Receiver
+) -> None:
+    with serve(cycles.exposition.respond) as endpoint, fault_proxy(prometheus.url) as proxy:
+        cycles.emulated.put_config(remote_write_config(endpoint.address, proxy.url))
+        # Prometheus stopped by its PID, then started again on the same port and storage
+        run_through_outage(cycles, prometheus.stop, prometheus.start, "Connection refused")
+
+    assert_delivered_once(prometheus, proxy, endpoint.address, cycles.runs)
+
+
+def test_a_receiver_that_never_answers_gets_the_cycle_spilled_before_the_deadline(
+    cycles: Cycles, prometheus: Receiver
+) -> None:
+    timeout = 8.0
+    with serve(cycles.exposition.respond) as endpoint, fault_proxy(prometheus.url) as proxy:
+        cycles.emulated.put_config(remote_write_config(endpoint.address, proxy.url))
+        proxy.mode = "silent"  # takes the request, never answers
+        stuck = cycles.run(timeout=timeout)
+        assert_spilled(stuck)
+        assert "ReadTimeout" in stuck.sink["errors"][0], stuck.sink
+        assert stuck.backlog["objects"] == 1 and stuck.backlog["samples"] == SAMPLES_PER_SCRAPE
+        assert stuck.summary["duration_seconds"] < timeout  # it returned: the summary exists
+        assert proxy.exchanges and all(e.reply is None for e in proxy.exchanges)
+
+        proxy.mode = "forward"
+        healthy = cycles.run()
+        assert healthy.backlog["replayed"] == SAMPLES_PER_SCRAPE, healthy.sink
+        assert_sent_live(healthy)
+
+    assert_delivered_once(prometheus, proxy, endpoint.address, cycles.runs)
+
+
+def test_an_overlapping_invocation_queues_behind_the_lease_holder(
+    cycles: Cycles, prometheus: Receiver
+) -> None:
+    with serve(cycles.exposition.respond) as endpoint, fault_proxy(prometheus.url) as proxy:
+        cycles.emulated.put_config(remote_write_config(endpoint.address, proxy.url))
+        proxy.hold = threading.Event()  # the first invocation's sends wait at the receiver
+        first: list[Run] = []
+        errors: list[BaseException] = []
+
+        def invoke_first() -> None:
+            try:
+                first.append(cycles.run())
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        thread = threading.Thread(target=invoke_first, name="first-invocation")
+        thread.start()
+        try:
+            processes.wait_until(lambda: proxy.held > 0 or not thread.is_alive())
+            assert proxy.held > 0, errors
+            seen = len(proxy.exchanges)
+            second = cycles.run()  # while the first holds the lease and is sending
+            assert len(proxy.exchanges) == seen, "the second invocation sent something"
+        finally:
+            proxy.hold.set()
+            thread.join(60)
+        assert not errors and first, errors
+        assert second.backlog["lease"] == "busy", second.sink
+        assert_spilled(second)
+        assert_sent_live(first[0])
+
+        proxy.hold = None
+        third = cycles.run()
+        assert third.backlog["replayed"] == SAMPLES_PER_SCRAPE, third.sink
+        assert_sent_live(third)
+
+    runs = sorted(cycles.runs, key=lambda run: run.scrape)
+    assert [run.scrape for run in runs] == [1, 2, 3]
+    assert_delivered_once(prometheus, proxy, endpoint.address, runs)
+
+
+def test_metadata_requests_beside_the_batches_do_not_break_the_accounting(cycles: Cycles) -> None:
+    """Needs no Prometheus: the metadata requests (not durable) go out beside the batches, and
+    only the batches' results count as the samples' (a strict zip of the batches with all the
+    results once raised after sending, and the cycle's samples were reported failed)."""
+    with serve(cycles.exposition.respond) as endpoint, capture() as receiver:
+        url = receiver.url.removesuffix("/api/v1/write")
+        cycles.emulated.put_config(remote_write_config(endpoint.address, url))
+        run = cycles.run()
+    assert_sent_live(run)
+    assert (run.sink["requests"], run.sink["errors"], run.sink["warnings"]) == (2, [], []), run.sink
+    assert sorted(bool(c.request.metadata) for c in receiver.requests) == [False, True]
