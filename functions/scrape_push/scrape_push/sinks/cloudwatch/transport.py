@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -24,6 +25,9 @@ MIN_SECONDS_TO_SEND = 1.0
 """A request is not started with less time than this left before the deadline."""
 
 MAX_ERROR_CHARS = 256
+
+BODY_COMPRESSION_LEVEL = 1
+"""zlib level of requests kept in the backlog: the fastest level already gains most of the size."""
 
 RETRYABLE_CODES = frozenset(
     {
@@ -41,20 +45,22 @@ Put = tuple[str, Sequence[dict[str, Any]]]
 
 
 def encode_request(namespace: str, metric_data: Sequence[dict[str, Any]]) -> bytes:
-    """A request as JSON, for the backlog (timestamps as epoch seconds, which boto3 accepts)."""
-    data = [
-        {k: (v.timestamp() if isinstance(v, datetime) else v) for k, v in datum.items()}
-        for datum in metric_data
-    ]
-    return json.dumps({"Namespace": namespace, "MetricData": data}, separators=(",", ":")).encode()
+    """A request for the backlog: JSON (timestamps as epoch seconds, which boto3 accepts),
+    zlib-compressed (repeated metric and dimension names shrink about tenfold)."""
+    text = json.dumps(
+        {"Namespace": namespace, "MetricData": metric_data}, separators=(",", ":"), default=_plain
+    )
+    return zlib.compress(text.encode(), BODY_COMPRESSION_LEVEL)
 
 
-def _plain(value: object) -> object:
-    return value.timestamp() if isinstance(value, datetime) else value
+def _plain(value: object) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"{type(value).__name__} in a MetricDatum")
 
 
 def decode_request(body: bytes) -> Put:
-    request = json.loads(body)
+    request = json.loads(zlib.decompress(body))
     return request["Namespace"], request["MetricData"]
 
 
