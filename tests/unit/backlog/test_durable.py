@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -10,8 +12,9 @@ from scrape_push.backlog.durable import DurableSink
 from scrape_push.backlog.lease import Lease, LeaseError
 from scrape_push.backlog.spool import load
 from scrape_push.backlog.store import BacklogStore
+from scrape_push.cycle import push_all
 from scrape_push.deadline import Deadline
-from scrape_push.sinks.base import SinkReport
+from scrape_push.sinks.base import Request, Result, SinkReport
 
 from .fakes import MemoryS3, ScriptedKind, samples
 
@@ -326,3 +329,44 @@ def test_sends_stop_early_enough_to_spill_what_is_pending(seconds: float) -> Non
     world = World()
     report = world.cycle("a", seconds=seconds)
     assert report.sent == 1  # a short invocation still sends: the reserve shrinks with it
+
+
+def test_a_healthy_sink_is_not_held_up_by_another_sinks_outage() -> None:
+    """The failing sink's send blocks until the healthy sink has finished its own push: that
+    can only complete if the sinks run side by side (a serial run would wait out the timeout)."""
+    healthy_done = threading.Event()
+    seen_by_stuck: list[bool] = []
+
+    class Stuck(ScriptedKind):
+        def deliver(
+            self, requests: Sequence[Request], deadline: Deadline, report: SinkReport
+        ) -> list[Result]:
+            seen_by_stuck.append(healthy_done.wait(timeout=10))
+            return [Result("failed", "HTTP 503: down")] + [Result("skipped", "not sent")] * (
+                len(requests) - 1
+            )
+
+    class Healthy(ScriptedKind):
+        def deliver(
+            self, requests: Sequence[Request], deadline: Deadline, report: SinkReport
+        ) -> list[Result]:
+            results = super().deliver(requests, deadline, report)
+            healthy_done.set()
+            return results
+
+    s3 = MemoryS3()
+    sinks = [
+        DurableSink(
+            kind, BacklogStore("bucket", kind.name, client=s3), FakeLeases(), BacklogConfig(), int(T0 * 1000)
+        )
+        for kind in (Stuck(name="stuck/dest"), Healthy(name="healthy/dest"))
+    ]
+    deadline = Deadline.after(60)
+    for sink in sinks:
+        sink.open(deadline)
+    stuck, healthy = push_all(sinks, samples("a", "b"), deadline)
+    for sink in sinks:
+        sink.close()
+    assert seen_by_stuck == [True]  # the healthy sink finished while the other was stuck
+    assert (healthy.sent, healthy.spilled) == (2, 0)
+    assert (stuck.sent, stuck.spilled, stuck.failed) == (0, 2, 0)
