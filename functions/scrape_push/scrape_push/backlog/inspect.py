@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .spool import SpoolError, load
+from . import spool
 from .store import BACKLOG_PREFIX, REJECTED_PREFIX, Listed, parse_key
 
 
@@ -51,17 +51,11 @@ def describe(client: Any, bucket: str, key: str) -> dict[str, object]:
     """One item's header: whose requests, scraped when, why kept, the last error."""
     blob = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     try:
-        item = load(blob)
-    except SpoolError as exc:
+        item = spool.load(blob)
+    except spool.SpoolError as exc:
         return {"key": key, "error": f"not a backlog item: {exc}"}
     return {
         "key": key,
-        "sink": item.sink,
-        "kind": item.kind,
-        "scraped_ms": item.scraped_ms,
-        "first_failure_ms": item.first_failure_ms,
-        "reason": item.reason,
-        "error": item.error,
-        "samples": item.samples,
+        **spool.describe(item),
         "requests": [{"samples": e.samples, "bytes": len(e.body), "chain": e.chain} for e in item.entries],
     }

@@ -57,9 +57,9 @@ def entries_of(requests: Sequence[Request]) -> tuple[Entry, ...]:
     return tuple(Entry(r.body(), r.samples, r.chain) for r in requests)
 
 
-def dump(item: Item) -> bytes:
-    header = {
-        "version": FORMAT_VERSION,
+def describe(item: Item) -> dict[str, object]:
+    """The item's header fields, for people (``scrape-push backlog --item``) and for ``dump``."""
+    return {
         "sink": item.sink,
         "kind": item.kind,
         "scraped_ms": item.scraped_ms,
@@ -67,6 +67,13 @@ def dump(item: Item) -> bytes:
         "reason": item.reason,
         "error": item.error,
         "samples": item.samples,
+    }
+
+
+def dump(item: Item) -> bytes:
+    header = {
+        "version": FORMAT_VERSION,
+        **describe(item),
         "requests": [[e.samples, len(e.body), e.chain] for e in item.entries],
     }
     head = json.dumps(header, separators=(",", ":")).encode()
