@@ -13,7 +13,7 @@ Per sink (dimension ``Sink``): ``SamplesSent``, ``SamplesDropped``, ``SamplesRej
 and replayed), ``SamplesFailed`` (not delivered and not kept), ``SamplesSpilled`` (kept in the
 backlog), ``SamplesReplayed``, ``SamplesLost`` (failed plus discarded past the backlog's
 bounds); and, from the invocation that held the sink's lease, ``BacklogSamples``,
-``BacklogBytes`` and ``BacklogOldestAgeSeconds``.
+``BacklogBytes`` and ``BacklogOldestAgeSeconds`` (sent by an invocation that listed the backlog).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _publish_sink(report: SinkReport) -> None:
     if backlog is not None:
         per_sink.add_metric("SamplesSpilled", MetricUnit.Count, report.spilled)
         per_sink.add_metric("SamplesReplayed", MetricUnit.Count, backlog.replayed)
-        if backlog.lease == "held":
+        if backlog.lease in ("held", "none"):  # this invocation listed the backlog itself
             per_sink.add_metric("BacklogSamples", MetricUnit.Count, backlog.samples)
             per_sink.add_metric("BacklogBytes", MetricUnit.Bytes, backlog.bytes)
             per_sink.add_metric("BacklogOldestAgeSeconds", MetricUnit.Seconds, backlog.oldest_age_seconds)
