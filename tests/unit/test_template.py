@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from scrape_push.backlog.store import BACKLOG_BUCKET_ENV
 from scrape_push.config import parse_config
 from scrape_push.sinks.cloudwatch.state import KEY_ATTRIBUTE, STATE_TABLE_ENV, TTL_ATTRIBUTE
 
@@ -191,7 +192,7 @@ def test_backlog_bucket_policy_denies_requests_without_tls() -> None:
 
 def test_function_is_told_the_backlog_bucket() -> None:
     env = template()["Resources"]["ScrapePushFunction"]["Properties"]["Environment"]["Variables"]
-    assert env["BACKLOG_BUCKET"] == {"Ref": "BacklogBucket"}
+    assert env[BACKLOG_BUCKET_ENV] == {"Ref": "BacklogBucket"}
 
 
 def test_backlog_s3_access_is_limited_to_its_prefixes() -> None:
