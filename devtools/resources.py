@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from scrape_push.sinks.cloudwatch.state import KEY_ATTRIBUTE, TTL_ATTRIBUTE
+from scrape_push.statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 
 STATE_TABLE = "scrape-push-state"
 BACKLOG_BUCKET = "scrape-push-backlog"
 
 
 def create_state_table(client: Any, name: str = STATE_TABLE) -> str:
-    """The state table as template.yaml defines it (key and TTL attributes from state.py):
+    """The state table as template.yaml defines it (key and TTL attributes from statetable.py):
     CloudWatch counter state and the per-sink delivery leases."""
     client.create_table(
         TableName=name,

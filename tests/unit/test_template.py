@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from scrape_push.backlog.store import BACKLOG_BUCKET_ENV
 from scrape_push.config import parse_config
-from scrape_push.sinks.cloudwatch.state import KEY_ATTRIBUTE, STATE_TABLE_ENV, TTL_ATTRIBUTE
+from scrape_push.statetable import KEY_ATTRIBUTE, STATE_TABLE_ENV, TTL_ATTRIBUTE
 
 ROOT = Path(__file__).resolve().parents[2]
 

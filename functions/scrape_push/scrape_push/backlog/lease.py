@@ -20,13 +20,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import aws
+from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 
-KEY_ATTRIBUTE = "pk"
-TTL_ATTRIBUTE = "expires_at"
 LEASE_MARGIN_SECONDS = 5.0
 """Held this long past the holder's own Lambda timeout (clock differences between hosts)."""
 TTL_SECONDS = 86400
-MAX_ERROR_CHARS = 200
 
 
 class LeaseError(Exception):
@@ -79,17 +77,13 @@ class Leases:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return None
-            raise LeaseError(
-                f"lease table {self.table}: {aws.describe_error(exc, MAX_ERROR_CHARS)}"
-            ) from None
+            raise self._error(exc) from None
         except BotoCoreError as exc:
-            raise LeaseError(
-                f"lease table {self.table}: {aws.describe_error(exc, MAX_ERROR_CHARS)}"
-            ) from None
+            raise self._error(exc) from None
         return Lease(self, key, owner)
 
     def _error(self, exc: Exception) -> LeaseError:
-        return LeaseError(f"lease table {self.table}: {aws.describe_error(exc, MAX_ERROR_CHARS)}")
+        return LeaseError(f"lease table {self.table}: {aws.describe_error(exc)}")
 
     def release(self, lease: Lease) -> None:
         """Delete the lease if it is still ours (it may have run out and been taken)."""

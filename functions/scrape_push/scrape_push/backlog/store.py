@@ -30,7 +30,6 @@ MAX_ATTEMPTS = 2
 """S3 calls are bounded tighter than the other clients': a spill must fit the time kept back
 before the Lambda timeout (``deadline.SPILL_RESERVE``)."""
 
-MAX_ERROR_CHARS = 200
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 _KEY = re.compile(r"/(\d{13})-([0-9a-f]{16})-(\d+)$")
 
@@ -86,15 +85,13 @@ class BacklogStore:
         return self._client
 
     def _error(self, what: str, exc: Exception) -> StoreError:
-        return StoreError(f"backlog bucket {self.bucket}: {what}: {aws.describe_error(exc, MAX_ERROR_CHARS)}")
+        return StoreError(f"backlog bucket {self.bucket}: {what}: {aws.describe_error(exc)}")
 
     def _call(self, what: str, **kwargs: Any) -> Any:
         try:
             return getattr(self.client, what)(Bucket=self.bucket, **kwargs)
         except (ClientError, BotoCoreError) as exc:
-            raise StoreError(
-                f"backlog bucket {self.bucket}: {what} failed: {aws.describe_error(exc, MAX_ERROR_CHARS)}"
-            ) from None
+            raise self._error(f"{what} failed", exc) from None
 
     def list(self) -> tuple[list[Listed], list[str]]:
         """Waiting items, oldest first, and keys under the folder that are not items."""

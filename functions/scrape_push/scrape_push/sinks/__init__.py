@@ -66,7 +66,7 @@ def _durable(kind: Kind, backlog: BacklogConfig, bucket: str, group: str, cycle_
     from ..backlog.durable import DurableSink  # noqa: PLC0415
     from ..backlog.lease import Leases  # noqa: PLC0415
     from ..backlog.store import BacklogStore, sink_id  # noqa: PLC0415
-    from .cloudwatch.state import STATE_TABLE_ENV  # noqa: PLC0415
+    from ..statetable import STATE_TABLE_ENV  # noqa: PLC0415
 
     table = os.environ.get(STATE_TABLE_ENV)
     leases = Leases(aws.client("dynamodb"), table) if table else None

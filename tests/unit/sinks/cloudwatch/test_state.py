@@ -12,14 +12,13 @@ import pytest
 from moto import mock_aws
 from scrape_push.sinks.cloudwatch.counters import Point
 from scrape_push.sinks.cloudwatch.state import (
-    KEY_ATTRIBUTE,
     MAX_ITEM_BYTES,
-    TTL_ATTRIBUTE,
     StateError,
     StateStore,
     series_id,
     target_key,
 )
+from scrape_push.statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 
 TABLE = "state"
 NOW = 1_800_000_000.0

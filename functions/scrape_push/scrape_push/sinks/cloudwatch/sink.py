@@ -22,6 +22,7 @@ from ... import aws
 from ...deadline import Deadline
 from ...delivery import deliver_now
 from ...model import Sample
+from ...statetable import STATE_TABLE_ENV
 from ..base import Request, Result, SinkReport
 from . import emf
 from .config import CloudWatchConfig
@@ -31,7 +32,7 @@ from .limits import DEFAULT_MAX_AGE
 from .outputs import Out, Tracked
 from .rules import Rules
 from .series import SeriesBuilder
-from .state import STATE_TABLE_ENV, StateError, StateStore, target_key
+from .state import StateError, StateStore, target_key
 from .translate import Grouper
 from .transport import Put, decode_request, encode_request, put_all
 

@@ -23,11 +23,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ...statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 from .counters import Point
 
-STATE_TABLE_ENV = "STATE_TABLE"
-KEY_ATTRIBUTE = "pk"
-TTL_ATTRIBUTE = "expires_at"
 SERIES_TTL_SECONDS = 86400
 """A series unseen for a day is forgotten (its next sight is a first sight again)."""
 ITEM_TTL_SECONDS = 2 * 86400
