@@ -58,8 +58,8 @@ class Guard:
         """A request to ``url`` is about to be sent (the adapter's hook)."""
         self.requests += 1
         self.url = url
-        if self.redirected and self.proxied:
-            self.reach.check_url(url)
+        if self.redirected:
+            self.reach.check_url(url, resolve=self.proxied)
 
     def attach(self, sock: socket.socket) -> None:
         """Watch ``sock`` (a duplicate descriptor is kept, so shutting it down works even once

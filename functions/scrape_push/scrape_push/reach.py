@@ -4,8 +4,9 @@ unless the target itself is on one of that kind.
 ``follow_redirects`` is on by default (as in Prometheus), so any target could otherwise send
 the function to the Lambda runtime API on loopback or to the instance metadata service. The
 check is made on the address each redirected request really connects to (so a name that
-resolves differently the second time changes nothing); through a ``proxy_url`` the proxy
-connects, so the redirect's host is resolved here and every address it has is checked.
+resolves differently the second time changes nothing), and before connecting when the redirect
+names an address; through a ``proxy_url`` the proxy connects, so the redirect's host is
+resolved here and every address it has is checked.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ metadata", Amazon EC2 User Guide)."""
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 """RFC 6052's well-known prefix: an IPv6 address that reaches the IPv4 address in its low bits."""
 
-LOOPBACK, LINK_LOCAL, METADATA = "loopback", "link-local", "instance metadata"
+LOOPBACK, LINK_LOCAL, METADATA = "a loopback address", "a link-local address", "an instance metadata address"
 MAX_URL_SHOWN = 120
 """Characters of a refused redirect's URL quoted in the error (a Location header is the target's)."""
 
@@ -37,7 +38,7 @@ class ReachRefused(Exception):
 
 
 def kind_of(address: str) -> str | None:
-    """``loopback``, ``link-local`` or ``instance metadata`` for such an address, else ``None``.
+    """``LOOPBACK``, ``LINK_LOCAL`` or ``METADATA`` for such an address, else ``None``.
     The unspecified address counts as loopback (connecting to it reaches the local host)."""
     try:
         ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
@@ -87,10 +88,14 @@ class Reach:
         """Refuse a redirected request connected to ``address``."""
         self._check([address], url)
 
-    def check_url(self, url: str) -> None:
-        """Refuse a redirect (sent through a proxy) whose host has any restricted address."""
+    def check_url(self, url: str, resolve: bool) -> None:
+        """Refuse a redirect whose host is a restricted address, before anything is sent; with
+        ``resolve`` (through a proxy) a name is resolved and every address it has is checked."""
         host, port = _host_port(url)
-        self._check(self.resolver(host, port), url)
+        if _is_address(host):
+            self._check([host], url)
+        elif resolve:
+            self._check(self.resolver(host, port), url)
 
     def _check(self, addresses: Iterable[str], url: str) -> None:
         for address in addresses:
@@ -98,10 +103,18 @@ class Reach:
             if kind is not None and kind not in self.allowed():
                 shown = url if len(url) <= MAX_URL_SHOWN else url[:MAX_URL_SHOWN] + "..."
                 raise ReachRefused(
-                    f"redirect to {shown} refused: {address} is a {kind} address and the target "
-                    "is not (follow_redirects never leaves for loopback, link-local or instance "
-                    "metadata addresses)"
+                    f"redirect to {shown} refused: {address} is {kind} and the target is not "
+                    "(follow_redirects never leads to loopback, link-local or instance metadata "
+                    "addresses the target is not on)"
                 )
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _host_port(url: str) -> tuple[str, int]:
