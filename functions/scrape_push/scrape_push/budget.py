@@ -26,9 +26,10 @@ DEFAULT_MEMORY_MB: Final = 512
 """Function size assumed when the context has no ``memory_limit_in_mb`` (the CLI): the
 template's default ``MemorySize``."""
 
-BASELINE_MB: Final = 160
+BASELINE_MB: Final = 96
 """What the function holds before a cycle allocates anything: the Python runtime, boto3,
-Powertools, requests and the package, warm (measured: docs/scaling.md)."""
+Powertools, requests and the package, warm (measured 55 MiB RSS, plus Lambda's own runtime
+process; docs/scaling.md)."""
 
 MIN_USABLE_MB: Final = 32
 """The budget never goes below this, so a function configured smaller still scrapes small targets."""
@@ -39,17 +40,17 @@ RETAINED_SHARE: Final = 0.4
 OWN_SLICE_SHARE: Final = 0.5
 """Fraction of each pool split evenly into slices no other party can take."""
 
-BODY_BYTES_PER_BYTE: Final = 26
-"""Charged per byte of (decompressed) body as it is read: the body itself plus the peak the
-parser reaches per byte of text (measured: 13-24 bytes; docs/scaling.md)."""
+BODY_BYTES_PER_BYTE: Final = 22
+"""Charged per byte of (decompressed) body as it is read: the body itself and what parsing and
+sending it costs per byte of text (fitted with ``PARSE_BYTES_PER_LINE`` to the measured peaks;
+docs/scaling.md)."""
 
-PARSE_BYTES_PER_LINE: Final = 600
-"""Charged per line before parsing: the parser's per-line peak beyond its per-byte cost
-(measured: 350-520 bytes; docs/scaling.md)."""
+PARSE_BYTES_PER_LINE: Final = 440
+"""Charged per line before parsing: the per-line part of the same peak (docs/scaling.md)."""
 
-RETAINED_BYTES_PER_SAMPLE: Final = 400
-"""Charged per sample kept for the sinks: the ``Sample`` and its share of the series cache
-(measured: docs/scaling.md)."""
+RETAINED_BYTES_PER_SAMPLE: Final = 1024
+"""Charged per sample kept for the sinks: the ``Sample`` (measured 282 bytes) and its series
+cache entry, which stays for the next scrape (measured 1,026 bytes together; docs/scaling.md)."""
 
 
 class BudgetExceeded(Exception):
