@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from scrape_push.guard import Guard
+from scrape_push.guard import Aborted, Guard
 from scrape_push.reach import LINK_LOCAL, LOOPBACK, METADATA, Reach, ReachRefused, kind_of
 
 
@@ -46,7 +46,7 @@ def test_a_target_may_reach_its_own_kind_only() -> None:
 
 
 def test_a_redirect_naming_a_restricted_address_is_refused_before_connecting() -> None:
-    guard = Guard(0.0, fixed({"app.internal": ["10.0.0.5"]}), proxied=False)
+    guard = Guard(float("inf"), fixed({"app.internal": ["10.0.0.5"]}), proxied=False)
     guard.sending("http://app.internal:9100/metrics")  # the target's own request
     with pytest.raises(ReachRefused):
         guard.sending("http://[fd00:ec2::254]/latest/api/token")
@@ -55,7 +55,7 @@ def test_a_redirect_naming_a_restricted_address_is_refused_before_connecting() -
 
 def test_through_a_proxy_every_address_of_the_name_is_checked() -> None:
     reach = fixed({"app.internal": ["10.0.0.5"], "rebind.example": ["10.0.0.7", "169.254.169.254"]})
-    guard = Guard(0.0, reach, proxied=True)
+    guard = Guard(float("inf"), reach, proxied=True)
     guard.sending("http://app.internal:9100/metrics")
     with pytest.raises(ReachRefused):
         guard.sending("http://rebind.example/")
@@ -65,3 +65,14 @@ def test_a_long_location_is_cut_in_the_error() -> None:
     with pytest.raises(ReachRefused) as raised:
         fixed({}).check_peer("127.0.0.1", "http://127.0.0.1/" + "x" * 1000)
     assert len(str(raised.value)) < 400
+
+
+def test_every_request_of_a_scrape_gets_only_the_time_left() -> None:
+    now = [100.0]
+    guard = Guard(102.5, fixed({}), proxied=False, clock=lambda: now[0])
+    assert guard.sending("http://app.internal:9100/metrics") == 2.5
+    now[0] = 102.0
+    assert guard.sending("http://app.internal:9100/moved") == 0.5  # a redirect's connect is bounded
+    now[0] = 103.0
+    with pytest.raises(Aborted):
+        guard.sending("http://app.internal:9100/again")

@@ -54,12 +54,17 @@ class Guard:
     def redirected(self) -> bool:
         return self.requests > 1
 
-    def sending(self, url: str) -> None:
-        """A request to ``url`` is about to be sent (the adapter's hook)."""
+    def sending(self, url: str) -> float:
+        """A request to ``url`` is about to be sent (the adapter's hook): check where it goes,
+        and return the time left, which bounds its connect and reads (``Aborted`` if none)."""
         self.requests += 1
         self.url = url
         if self.redirected:
             self.reach.check_url(url, resolve=self.proxied)
+        left = self.due - self.clock()
+        if self.aborted or left <= 0:
+            raise Aborted
+        return left
 
     def attach(self, sock: socket.socket) -> None:
         """Watch ``sock`` (a duplicate descriptor is kept, so shutting it down works even once

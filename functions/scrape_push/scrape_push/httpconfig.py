@@ -255,7 +255,8 @@ class SessionAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         scrape = guard.current()
         if scrape is not None:  # every request of a scrape, redirects included, passes here
-            scrape.sending(request.url or "")
+            left = scrape.sending(request.url or "")
+            kwargs["timeout"] = (left, left)  # a redirect's connect cannot outlast the scrape
         return super().send(request, *args, **kwargs)
 
     def build_connection_pool_key_attributes(
