@@ -166,8 +166,9 @@ def request_auth(basic: BasicAuthConfig | None, authorization: AuthorizationConf
     return None
 
 
-class TLSConfigError(Exception):
-    """Inline or file TLS material the ``ssl`` module refuses; the message names the key."""
+class TLSConfigError(requests.RequestException):
+    """Inline or file TLS material the ``ssl`` module refuses; the message names the key. A
+    request error, so a sink's transport reports it as it reports a failed request."""
 
 
 def tls_arguments(tls: TLSConfig) -> tuple[bool, None]:
