@@ -5,8 +5,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from scrape_push.invoke import handle
+from scrape_push.secrets import ScrubbingFormatter
 
-logger = Logger(service="scrape-push")
+# Every log line is scrubbed of secret values and URL credentials once formatted.
+logger = Logger(service="scrape-push", logger_formatter=ScrubbingFormatter())
 
 
 @logger.inject_lambda_context

@@ -43,10 +43,10 @@ class Emulated:
             Name=name, Value=text, Type="SecureString" if secure else "String", Overwrite=True
         )
 
-    def invoke(self, event: Any = None, timeout: float = 30.0) -> Any:
+    def invoke(self, event: Any = None, timeout: float = 30.0, memory_mb: int = 512) -> Any:
         import app
 
-        context: Any = LocalContext(timeout)
+        context: Any = LocalContext(timeout, memory_mb)
         result = app.lambda_handler(event if event is not None else {}, context)
         json.dumps(result)  # the summary must be JSON-serialisable, as Lambda returns it
         return result

@@ -210,6 +210,16 @@ def _indented(pem: str) -> str:
     return "\n".join("          " + line for line in pem.strip().splitlines())
 
 
+def mtls_job(name: str, address: str, server_ca: trustme.CA, cert_pem: str, key: str) -> str:
+    """A job scraping ``address`` over mutual TLS; ``key`` is its ``tls_config`` key line(s)."""
+    return (
+        f"  - job_name: {name}\n    scheme: https\n    static_configs: [{{targets: ['{address}']}}]\n"
+        f"    tls_config:\n      server_name: scrape.test\n"
+        f"      ca: |\n{_indented(server_ca.cert_pem.bytes().decode())}\n"
+        f"      cert: |\n{_indented(cert_pem)}\n" + key
+    )
+
+
 def test_mutual_tls_with_the_client_key_in_ssm(emulated: Emulated) -> None:
     server_ca, client_ca = trustme.CA(), trustme.CA()
     client = client_ca.issue_cert("scrape-push")
@@ -219,12 +229,10 @@ def test_mutual_tls_with_the_client_key_in_ssm(emulated: Emulated) -> None:
     with _https(server_ca, client_ca) as address:
         emulated.put_config(
             config(
-                f"  - job_name: mtls\n    scheme: https\n    static_configs: [{{targets: ['{address}']}}]\n"
-                f"    tls_config:\n      server_name: scrape.test\n"
-                f"      ca: |\n{_indented(server_ca.cert_pem.bytes().decode())}\n"
-                f"      cert: |\n{_indented(cert_pem)}\n"
-                "      key_ssm_parameter: /secrets/client-key\n"
-                f"  - job_name: no_client_cert\n    scheme: https\n"
+                mtls_job(
+                    "mtls", address, server_ca, cert_pem, "      key_ssm_parameter: /secrets/client-key\n"
+                )
+                + f"  - job_name: no_client_cert\n    scheme: https\n"
                 f"    static_configs: [{{targets: ['{address}']}}]\n"
                 f"    tls_config:\n      server_name: scrape.test\n"
                 f"      ca: |\n{_indented(server_ca.cert_pem.bytes().decode())}\n"

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .budget import MemoryBudget
 from .config.model import Config
 from .deadline import SEND_RESERVE, Deadline
 from .model import Sample
@@ -68,9 +69,14 @@ def gc_paused() -> Iterator[None]:
 
 
 def run_cycle(
-    config: Config, jobs: Sequence[str] | None, deadline: Deadline, sinks: Sequence[Sink] | None = None
+    config: Config,
+    jobs: Sequence[str] | None,
+    deadline: Deadline,
+    sinks: Sequence[Sink] | None = None,
+    memory_mb: int | None = None,
 ) -> CycleResult:
-    """Scrape every target of ``jobs`` (all jobs when ``None``) and push to every sink."""
+    """Scrape every target of ``jobs`` (all jobs when ``None``) and push to every sink, within
+    the memory of a function of ``memory_mb`` (``budget.DEFAULT_MEMORY_MB`` when ``None``)."""
     start = time.monotonic()
     cycle_ms = int(time.time() * 1000)
     with gc_paused():
@@ -79,8 +85,10 @@ def run_cycle(
             sink.open(deadline)  # leases and backlog replay run while the targets are scraped
         try:
             found = build_targets(config, jobs)
-            scraper = scraper_for(config.runtime.max_concurrent_scrapes)
-            scrapes = scraper.scrape_all(found.targets, deadline.reserve(SEND_RESERVE))
+            concurrency = config.runtime.max_concurrent_scrapes
+            budget = MemoryBudget.plan(memory_mb, concurrency, len(found.targets))
+            scraper = scraper_for(concurrency)
+            scrapes = scraper.scrape_all(found.targets, deadline.reserve(SEND_RESERVE), budget)
             samples = [s for result in scrapes for s in result.samples]
             reports = push_all(chosen, samples, deadline)
         finally:

@@ -4,8 +4,12 @@
 what they mean in Prometheus. Secrets (a password, a bearer token, a client key) are given
 inline or as the name of an SSM SecureString parameter (``<key>_ssm_parameter``), are resolved
 when used, and never appear in a repr, log line or summary. TLS material may be given as a file
-(e.g. shipped in a layer under /opt) or inline PEM; inline PEM is written once to a private
-temporary file because the TLS library reads files.
+(e.g. shipped in a layer under /opt) or inline PEM. A session's adapter holds its
+``tls_config`` as an ``SSLContext`` built once (and again when a key read from SSM changes):
+inline CAs are loaded from memory; the ``ssl`` module reads a client certificate and key only
+from files, so inline ones are handed to it as anonymous in-memory files (``memfd``, Linux)
+or, where those do not exist, as 0600 files in a private directory removed right after loading.
+Nothing is left on disk.
 """
 
 from __future__ import annotations
@@ -13,18 +17,27 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import ssl
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
+from urllib3.util.ssl_ import create_urllib3_context
 
-from . import secrets
+from . import guard, secrets
 from .config.errors import FieldError
 from .secrets import Secret
+
+if TYPE_CHECKING:
+    from requests.adapters import _HostParams, _PoolKwargs
 
 _HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
@@ -144,59 +157,135 @@ def request_auth(basic: BasicAuthConfig | None, authorization: AuthorizationConf
     """The request authentication configured, with secrets resolved (inline or from SSM)."""
     if basic is not None:
         password = secrets.resolve(basic.password, basic.password_ssm_parameter)
-        return HTTPBasicAuth(basic.username, password.reveal() if password else "")
+        revealed = password.reveal() if password else ""
+        secrets.remember_basic_auth(basic.username, revealed)
+        return HTTPBasicAuth(basic.username, revealed)
     if authorization is not None:
         credentials = secrets.resolve(authorization.credentials, authorization.credentials_ssm_parameter)
         return HeaderAuth(authorization.type, credentials or Secret(""))
     return None
 
 
-_pem_lock = threading.Lock()
-_pem_files: dict[str, str] = {}
+class TLSConfigError(requests.RequestException):
+    """Inline or file TLS material the ``ssl`` module refuses; the message names the key. A
+    request error, so a sink's transport reports it as it reports a failed request."""
 
 
-def _pem_file(content: str) -> str:
-    """A private file holding ``content`` (written once per distinct content per container)."""
-    digest = hashlib.sha256(content.encode()).hexdigest()
-    with _pem_lock:
-        found = _pem_files.get(digest)
-        if found is None or not os.path.exists(found):
-            fd, found = tempfile.mkstemp(prefix="scrape-push-", suffix=".pem")
-            with os.fdopen(fd, "w") as handle:
-                handle.write(content)
-            _pem_files[digest] = found
-        return found
+def tls_arguments(tls: TLSConfig) -> tuple[bool, None]:
+    """``verify`` and ``cert`` for requests. A session from ``new_session(tls)`` carries the
+    material itself (its adapter's ``SSLContext``), so only whether to verify is passed."""
+    return not tls.insecure_skip_verify, None
 
 
-def tls_arguments(tls: TLSConfig) -> tuple[bool | str, tuple[str, str] | None]:
-    """``verify`` and ``cert`` for requests, from file paths or inline PEM."""
-    verify: bool | str = True
-    if tls.insecure_skip_verify:
-        verify = False
-    elif tls.ca is not None:
-        verify = _pem_file(tls.ca)
-    elif tls.ca_file is not None:
-        verify = tls.ca_file
-    cert_path = _pem_file(tls.cert) if tls.cert is not None else tls.cert_file
-    if cert_path is None:
-        return verify, None
-    if tls.key_file is not None:
-        return verify, (cert_path, tls.key_file)
-    key = secrets.resolve(tls.key, tls.key_ssm_parameter)
-    return verify, (cert_path, _pem_file(key.reveal() if key else ""))
+def ssl_context(tls: TLSConfig, key: Secret | None) -> ssl.SSLContext:
+    """The ``SSLContext`` of a ``tls_config`` (``key``: its client key, resolved)."""
+    verify = not tls.insecure_skip_verify
+    context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED if verify else ssl.CERT_NONE)
+    what = "ca"
+    try:
+        if verify and tls.ca is not None:
+            context.load_verify_locations(cadata=tls.ca)
+        elif verify:
+            what = "ca_file"
+            context.load_verify_locations(cafile=tls.ca_file or DEFAULT_CA_BUNDLE_PATH)
+        if tls.cert is not None or tls.cert_file is not None:
+            what = "cert/key"
+            with ExitStack() as files:
+                cert_path = tls.cert_file or files.enter_context(_memory_file(tls.cert or ""))
+                key_path = tls.key_file or files.enter_context(_memory_file(key.reveal() if key else ""))
+                context.load_cert_chain(cert_path, key_path)
+    except OSError as exc:  # ssl.SSLError included; its reason names no material
+        reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+        raise TLSConfigError(f"tls_config {what}: not usable ({reason})") from None
+    return context
 
 
-class ServerNameAdapter(HTTPAdapter):
-    """Verifies the server's certificate against ``server_name`` (and sends it as SNI)."""
+@contextmanager
+def _memory_file(content: str) -> Iterator[str]:
+    """A path the ``ssl`` module can read ``content`` from, gone when the block ends."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("scrape-push-tls", os.MFD_CLOEXEC)
+        try:
+            _write_all(fd, content.encode())
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    directory = tempfile.mkdtemp(prefix="scrape-push-")  # 0700, this process's user only
+    try:
+        path = os.path.join(directory, "material.pem")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            _write_all(fd, content.encode())
+        finally:
+            os.close(fd)
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
-    def __init__(self, server_name: str, **kwargs: Any) -> None:
-        self.server_name = server_name
-        super().__init__(**kwargs)
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class SessionAdapter(HTTPAdapter):
+    """requests' adapter for one ``tls_config``: its ``SSLContext`` (kept warm, rebuilt when a
+    key read from SSM changes), ``server_name`` as SNI and verified name, and the connection
+    pools of ``guard`` (a scrape's deadline cuts its connections; redirects are checked)."""
+
+    def __init__(self, tls: TLSConfig, pool_size: int) -> None:
+        self.tls = tls
+        self._context_lock = threading.Lock()
+        self._context: tuple[str, ssl.SSLContext] | None = None
+        super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["server_hostname"] = self.server_name
-        kwargs["assert_hostname"] = self.server_name
+        if self.tls.server_name:
+            kwargs["server_hostname"] = self.tls.server_name
+            kwargs["assert_hostname"] = self.tls.server_name
         super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = guard.GUARDED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = guard.GUARDED_POOLS
+        return manager
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        scrape = guard.current()
+        if scrape is not None:  # every request of a scrape, redirects included, passes here
+            left = scrape.sending(request.url or "")
+            kwargs["timeout"] = (left, left)  # a redirect's connect cannot outlast the scrape
+        return super().send(request, *args, **kwargs)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: str | tuple[str, str] | None = None
+    ) -> tuple[_HostParams, _PoolKwargs]:
+        host, pool = super().build_connection_pool_key_attributes(request, verify, cert)
+        if self.tls.default:
+            return host, pool
+        return host, {"ssl_context": self.context(), "cert_reqs": self._cert_reqs}
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if self.tls.default:
+            super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+            return
+        conn.cert_reqs = self._cert_reqs
+        conn.ca_certs = conn.ca_cert_dir = conn.cert_file = conn.key_file = None  # all in the context
+
+    @property
+    def _cert_reqs(self) -> Literal["CERT_REQUIRED", "CERT_NONE"]:
+        return "CERT_NONE" if self.tls.insecure_skip_verify else "CERT_REQUIRED"
+
+    def context(self) -> ssl.SSLContext:
+        key = secrets.resolve(self.tls.key, self.tls.key_ssm_parameter)
+        digest = hashlib.sha256(key.reveal().encode()).hexdigest() if key else ""
+        with self._context_lock:
+            if self._context is None or self._context[0] != digest:
+                self._context = (digest, ssl_context(self.tls, key))
+            return self._context[1]
 
 
 def new_session(tls: TLSConfig, pool_size: int) -> requests.Session:
@@ -204,17 +293,9 @@ def new_session(tls: TLSConfig, pool_size: int) -> requests.Session:
     credentials from env vars or .netrc; only ``proxy_url`` and the configured auth)."""
     session = requests.Session()
     session.trust_env = False
-    plain = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", plain)
-    if tls.server_name:
-        session.mount(
-            "https://",
-            ServerNameAdapter(
-                tls.server_name, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0
-            ),
-        )
-    else:
-        session.mount("https://", plain)
+    adapter = SessionAdapter(tls, pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from aws_lambda_powertools import Logger
 
 from . import selfmetrics
+from .budget import memory_of
 from .config import ConfigLoadError, load_config
 from .config.model import Config
 from .cycle import run_cycle
@@ -50,13 +51,13 @@ def handle(event: object, context: object) -> dict[str, object]:
         )
     jobs = selected_jobs(event, loaded.config)
     deadline = Deadline.from_context(context)
-    cycle = run_cycle(loaded.config, jobs, deadline)
+    cycle = run_cycle(loaded.config, jobs, deadline, memory_mb=memory_of(context))
     summary = summarise(cycle, loaded, jobs)
     selfmetrics.publish(cycle, loaded)
     for result in cycle.scrapes:
         if not result.up:
             logger.warning(
-                "scrape failed",
+                f"scrape of {result.target.url} failed: {result.error}",
                 extra={"job": result.target.job, "url": result.target.url, "error": result.error},
             )
     for error in cycle.target_errors:

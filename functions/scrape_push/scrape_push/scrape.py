@@ -1,7 +1,9 @@
 """The scrape stage: fetch each target's exposition concurrently, parse it, label it.
 
-A target that is down, slow, too large or serves garbage yields ``up 0`` with the reason;
-it never affects another target. Nothing here waits past the invocation's deadline.
+A target that is down, slow, too large, over its memory budget, serves garbage or trips a bug
+yields ``up 0`` with the reason; it never affects another target. Each scrape is cut at its
+deadline (its scrape timeout, bounded by the invocation's), and the stage returns by the
+invocation's scrape deadline whatever the targets do.
 """
 
 from __future__ import annotations
@@ -9,39 +11,34 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import requests
-import urllib3.exceptions
 
-from . import __version__, limits
+from . import limits, secrets
+from .budget import PARSE_BYTES_PER_LINE, RETAINED_BYTES_PER_SAMPLE, Account, BudgetExceeded, MemoryBudget
 from .deadline import Deadline
-from .httpconfig import TLSConfig, new_session, request_auth, root_cause, tls_arguments
+from .fetch import ScrapeError, fetch
+from .guard import Aborted, Guard, Watch, guarding
+from .httpconfig import TLSConfig, new_session
 from .labels import finisher, relabeled_view, stamp, synthetic
 from .model import Sample
 from .parse import ParseError, SeriesCache, parse_exposition
-from .secrets import SecretError
+from .reach import Reach
 from .targets import Target
 
-ACCEPT = (
-    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
-    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-)
-"""The Accept header Prometheus sends: OpenMetrics first, then text 0.0.4."""
-
-USER_AGENT = f"scrape-push/{__version__}"
-# tls_config.insecure_skip_verify is the user's explicit choice (as in Prometheus); urllib3
-# would otherwise print a warning to the function's log on every such scrape.
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-READ_CHUNK_BYTES = 64 * 1024
 MAX_CACHED_TARGETS = 1024
 """Targets whose series cache a warm Lambda keeps (least recently scraped dropped first)."""
 
+ABORT_GRACE_SECONDS = 1.0
+"""After the scrape deadline, how long the stage waits for cut scrapes to unwind (a cut
+connection ends its read at once; only a DNS lookup or a parse already running can take longer,
+and such a scrape is abandoned: reported down, its series cache dropped)."""
 
-class ScrapeError(Exception):
-    """The target could not be scraped; the message says why, without secrets."""
+MAX_ERROR_CHARS = 300
+"""A target's error is one line of at most this many characters (it may quote the target)."""
 
 
 @dataclass
@@ -58,11 +55,22 @@ class ScrapeResult:
     """The exposition's samples followed by the synthetic ``up``/``scrape_*`` series."""
 
 
-class Scraper:
-    """Scrapes targets over a pooled HTTP session that survives warm invocations."""
+@dataclass
+class _Run:
+    """One target's scrape as the waiting thread sees it."""
 
-    def __init__(self, max_concurrency: int) -> None:
+    target: Target
+    started: float | None = None
+    scrape_ms: int = 0
+
+
+class Scraper:
+    """Scrapes targets over pooled HTTP sessions and series caches that survive warm invocations."""
+
+    def __init__(self, max_concurrency: int, reach: Callable[[str], Reach] = Reach) -> None:
         self.max_concurrency = max_concurrency
+        self.reach = reach
+        """The redirect policy of a scrape of a URL (``reach.Reach``)."""
         self._sessions: dict[TLSConfig, requests.Session] = {}
         self._sessions_lock = threading.Lock()
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
@@ -76,16 +84,20 @@ class Scraper:
                 found = self._sessions[tls] = new_session(tls, self.max_concurrency)
             return found
 
-    def series_cache(self, target: Target) -> SeriesCache:
-        """The target's series cache, kept across warm invocations; a target whose labels
-        changed gets a fresh one (its cached entries hold final labels)."""
-        key = (
+    @staticmethod
+    def _series_key(target: Target) -> tuple[object, ...]:
+        return (
             target.url,
             target.labels,
             target.external_labels,
             target.honor_labels,
             target.metric_relabel_key,
         )
+
+    def series_cache(self, target: Target) -> SeriesCache:
+        """The target's series cache, kept across warm invocations; a target whose labels
+        changed gets a fresh one (its cached entries hold final labels)."""
+        key = self._series_key(target)
         with self._series_lock:
             cache = self._series.get(key)
             if cache is None:
@@ -96,59 +108,104 @@ class Scraper:
                 self._series.move_to_end(key)
             return cache
 
-    def scrape_all(self, targets: Sequence[Target], deadline: Deadline) -> list[ScrapeResult]:
-        """Scrape every target concurrently; results come back in the targets' order."""
+    def forget(self, target: Target) -> None:
+        """Drop the target's series cache: an abandoned scrape may still be writing to it."""
+        with self._series_lock:
+            self._series.pop(self._series_key(target), None)
+
+    def scrape_all(
+        self, targets: Sequence[Target], deadline: Deadline, budget: MemoryBudget | None = None
+    ) -> list[ScrapeResult]:
+        """Scrape every target concurrently; results come back in the targets' order, by the
+        deadline (plus ``ABORT_GRACE_SECONDS`` for cut scrapes to unwind)."""
         if not targets:
             return []
+        budget = budget or MemoryBudget.plan(None, self.max_concurrency, len(targets))
+        watch = Watch(deadline.clock)
+        runs = [_Run(target) for target in targets]
         pool = ThreadPoolExecutor(
             max_workers=min(self.max_concurrency, len(targets)), thread_name_prefix="scrape"
         )
+        running: set[Guard] = set()
         try:
-            futures = [pool.submit(self.scrape, t, deadline) for t in targets]
-            wait(futures, timeout=deadline.remaining(), return_when=FIRST_EXCEPTION)
-            return [self._result(f, t) for f, t in zip(futures, targets, strict=True)]
+            futures = [pool.submit(self._run, run, deadline, watch, budget) for run in runs]
+            running = watch.until(len(runs), deadline.at + ABORT_GRACE_SECONDS)
+            for future in futures:
+                future.cancel()  # not started by now: never will be
+            return [self._result(f, run, deadline) for f, run in zip(futures, runs, strict=True)]
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=not running, cancel_futures=True)
 
-    @staticmethod
-    def _result(future: Future[ScrapeResult], target: Target) -> ScrapeResult:
+    def _result(self, future: Future[ScrapeResult], run: _Run, deadline: Deadline) -> ScrapeResult:
         if future.done() and not future.cancelled():
-            error = future.exception()
-            if error is None:
-                return future.result()
-            return failed(target, 0.0, int(time.time() * 1000), f"internal error: {error!r}")
-        return failed(
-            target,
-            target.timeout,
-            int(time.time() * 1000),
-            "invocation deadline reached before the scrape finished",
-        )
+            return future.result()  # _run returns every failure as a result
+        if run.started is None:
+            reason = "not scraped: the invocation deadline came before its turn"
+            return failed(run.target, 0.0, int(time.time() * 1000), reason)
+        self.forget(run.target)
+        reason = "abandoned: the scrape did not finish before the invocation deadline"
+        return failed(run.target, deadline.clock() - run.started, run.scrape_ms, reason)
 
-    def scrape(self, target: Target, deadline: Deadline) -> ScrapeResult:
-        """Scrape one target; never raises for the target's own faults."""
-        scrape_ms = int(time.time() * 1000)
-        start = time.monotonic()
+    def _run(self, run: _Run, deadline: Deadline, watch: Watch, budget: MemoryBudget) -> ScrapeResult:
+        """One target's scrape on a pool thread; every failure, of any kind, is its own result."""
+        target = run.target
+        run.scrape_ms = int(time.time() * 1000)
+        run.started = start = deadline.clock()
+        timeout = deadline.bound(target.timeout)
+        guard = Guard(start + timeout, self.reach(target.url), bool(target.http.proxy_url), deadline.clock)
+        watch.started(guard)
+        account = budget.scrape_account()
+        try:
+            if timeout <= 0:
+                return failed(target, 0.0, run.scrape_ms, "no time left in the invocation to scrape")
+            with guarding(guard):
+                return self.scrape(
+                    target, guard, account, budget=budget, timeout=timeout, scrape_ms=run.scrape_ms
+                )
+        except Exception as exc:  # a bug, or a fault nobody foresaw: this target's alone
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            return failed(target, deadline.clock() - start, run.scrape_ms, reason)
+        finally:
+            account.release()
+            watch.done(guard)
+
+    def scrape(
+        self,
+        target: Target,
+        guard: Guard,
+        account: Account,
+        *,
+        budget: MemoryBudget,
+        timeout: float,
+        scrape_ms: int,
+    ) -> ScrapeResult:
+        """Fetch, parse, relabel, stamp and check one target, within ``guard`` and ``account``."""
+        start = guard.clock()
         cache = self.series_cache(target)
         try:
-            body, content_type = self.fetch(target, deadline)
-            samples = parse_exposition(body, content_type, cache)
-        except ScrapeError as exc:
-            return failed(target, time.monotonic() - start, scrape_ms, str(exc), scratch=cache.synthetic)
+            response = fetch(self.session_for(target.http.tls_config), target, guard, account, timeout)
+            account.charge(response.body.count(b"\n") * PARSE_BYTES_PER_LINE, "parsing")
+            guard.check()
+            samples = parse_exposition(response.body, response.content_type, cache)
+            del response
+        except (ScrapeError, BudgetExceeded) as exc:
+            return failed(target, guard.clock() - start, scrape_ms, str(exc), scratch=cache.synthetic)
+        except Aborted:
+            reason = f"timed out after {timeout:g}s"
+            return failed(target, guard.clock() - start, scrape_ms, reason, scratch=cache.synthetic)
         except ParseError as exc:
-            return failed(
-                target,
-                time.monotonic() - start,
-                scrape_ms,
-                f"invalid exposition: {exc}",
-                scratch=cache.synthetic,
-            )
-        duration = time.monotonic() - start
+            reason = f"invalid exposition: {exc}"
+            return failed(target, guard.clock() - start, scrape_ms, reason, scratch=cache.synthetic)
+        duration = guard.clock() - start
         scraped = len(samples)
         samples, _ = relabeled_view(samples, target.metric_relabel, f"metric:{target.metric_relabel_key}")
         stamp(samples, target, scrape_ms)
         try:
             limits.check(samples, target.limits)
-        except limits.LimitExceeded as exc:
+            budget.retained_account().charge(
+                len(samples) * RETAINED_BYTES_PER_SAMPLE, f"keeping {len(samples)} samples for the sinks"
+            )
+        except (limits.LimitExceeded, BudgetExceeded) as exc:
             return failed(target, duration, scrape_ms, str(exc), scraped=scraped, scratch=cache.synthetic)
         samples.extend(
             synthetic(
@@ -164,62 +221,11 @@ class Scraper:
         )
         return ScrapeResult(target, True, duration, scraped, None, samples)
 
-    def fetch(self, target: Target, deadline: Deadline) -> tuple[bytes, str | None]:
-        """GET the target's URL within its timeout and body-size limit."""
-        timeout = deadline.bound(target.timeout)
-        if timeout <= 0:
-            raise ScrapeError("no time left in the invocation to scrape")
-        give_up = time.monotonic() + timeout
-        headers = {
-            "Accept": ACCEPT,
-            "Accept-Encoding": "gzip",
-            "User-Agent": USER_AGENT,
-            "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout:g}",
-        }
-        try:
-            http = target.http
-            proxies = {"http": http.proxy_url, "https": http.proxy_url} if http.proxy_url else None
-            verify, cert = tls_arguments(http.tls_config)
-            with self.session_for(http.tls_config).get(
-                target.url,
-                headers=headers,
-                timeout=(timeout, timeout),
-                stream=True,
-                allow_redirects=http.follow_redirects,
-                proxies=proxies,
-                auth=request_auth(http.basic_auth, http.authorization),
-                verify=verify,
-                cert=cert,
-            ) as response:
-                if response.status_code != 200:
-                    raise ScrapeError(f"server returned HTTP status {response.status_code} {response.reason}")
-                body = _read_capped(response, target.body_size_limit, give_up, timeout)
-                return body, response.headers.get("Content-Type")
-        except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
-            raise ScrapeError(f"timed out after {timeout:g}s") from None
-        except requests.exceptions.SSLError as exc:
-            raise ScrapeError(f"TLS handshake failed: {root_cause(exc)}") from None
-        except requests.ConnectionError as exc:
-            raise ScrapeError(f"connection failed: {root_cause(exc)}") from None
-        except SecretError as exc:
-            raise ScrapeError(str(exc)) from None
-        except urllib3.exceptions.DecodeError:
-            raise ScrapeError("response body could not be decompressed") from None
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise ScrapeError(f"request failed: {root_cause(exc)}") from None
 
-
-def _read_capped(response: requests.Response, limit: int, give_up: float, timeout: float) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.raw.stream(READ_CHUNK_BYTES, decode_content=True):
-        size += len(chunk)
-        if size > limit:
-            raise ScrapeError(f"body size limit of {limit} bytes exceeded")
-        if time.monotonic() > give_up:
-            raise ScrapeError(f"timed out after {timeout:g}s")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def shown_error(error: str) -> str:
+    """A target's error as it may leave the process: scrubbed of secrets, one short line."""
+    line = " ".join(secrets.scrub(error).split())
+    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 3] + "..."
 
 
 def failed(
@@ -242,4 +248,4 @@ def failed(
         scrape_ms=scrape_ms,
         scratch=scratch,
     )
-    return ScrapeResult(target, False, duration, scraped, error, series)
+    return ScrapeResult(target, False, duration, scraped, shown_error(error), series)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
+from . import secrets
 from .config.source import LoadedConfig
 from .cycle import CycleResult
 from .scrape import ScrapeResult
@@ -26,9 +28,10 @@ def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | No
 
     ``samples_lost`` counts samples gone for good this invocation (not delivered and not kept,
     or discarded from a backlog past its bounds); ``samples_spilled`` those kept in a backlog
-    for a later invocation; ``samples_replayed`` those delivered from a backlog."""
+    for a later invocation; ``samples_replayed`` those delivered from a backlog. Every string
+    in it is scrubbed of secrets and URL credentials."""
     up = sum(1 for r in cycle.scrapes if r.up)
-    return {
+    summary = {
         "ok": loaded.error is None and all(report.ok for report in cycle.sinks),
         "config": {"source": loaded.source, "digest": loaded.digest, "error": loaded.error},
         "jobs": sorted(jobs) if jobs is not None else [j.job_name for j in loaded.config.scrape_configs],
@@ -44,3 +47,4 @@ def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | No
         "target_errors": [{"job": e.job, "target": e.target, "error": e.error} for e in cycle.target_errors],
         "sinks": [report.to_dict() for report in cycle.sinks],
     }
+    return cast("dict[str, object]", secrets.scrub_all(summary))

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..secrets import scrub
 from ..sinks.base import Request
 
 MAGIC = b"SPB1\n"
@@ -65,7 +66,7 @@ def describe(item: Item) -> dict[str, object]:
         "scraped_ms": item.scraped_ms,
         "first_failure_ms": item.first_failure_ms,
         "reason": item.reason,
-        "error": item.error,
+        "error": scrub(item.error) if item.error else item.error,
         "samples": item.samples,
     }
 

@@ -9,6 +9,7 @@ from typing import Literal, Protocol
 
 from ..deadline import Deadline
 from ..model import Sample
+from ..secrets import scrub
 
 MAX_ERRORS_KEPT = 5
 """Distinct error messages kept per sink per invocation (the count is always complete)."""
@@ -42,6 +43,7 @@ class SinkReport:
     warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
+        message = scrub(message)  # a destination may echo a credential back
         if message not in self.warnings and len(self.warnings) < MAX_ERRORS_KEPT:
             self.warnings.append(message)
 
@@ -49,6 +51,7 @@ class SinkReport:
         self.dropped[reason] += count
 
     def error(self, message: str) -> None:
+        message = scrub(message)
         if message not in self.errors and len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(message)
 
