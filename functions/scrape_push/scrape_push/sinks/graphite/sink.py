@@ -66,7 +66,7 @@ class GraphiteSink:
             return datagram_batches(result.points)
         return plaintext_batches(result.points, self.config.batch_size)
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
+    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
         """One request per batch; carbon keeps one value per series and time slot, so order
         between requests does not matter."""
         return [Request(batch.count, body=batch.payload) for batch in self.encode(samples, report)]
