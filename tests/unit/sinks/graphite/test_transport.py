@@ -11,7 +11,7 @@ from scrape_push.deadline import Deadline
 from scrape_push.delivery import count_request
 from scrape_push.sinks.base import Result, SinkReport
 from scrape_push.sinks.graphite.convert import Batch
-from scrape_push.sinks.graphite.transport import Endpoint, send_datagrams, send_stream
+from scrape_push.sinks.graphite.transport import Endpoint, open_stream, send_datagrams, send_stream
 
 ENDPOINT = Endpoint("127.0.0.1", 2003, "plaintext", connect_timeout=5.0, write_timeout=10.0)
 BATCHES = [Batch(b"a 1 1\n", 1), Batch(b"b 2 1\nc 3 1\n", 2), Batch(b"d 4 1\n", 1)]
@@ -263,3 +263,22 @@ def test_a_datagram_socket_that_cannot_open_fails_everything() -> None:
     report = tally(send_datagrams(UDP, PAYLOADS, deadline=Deadline.after(60), open_socket=refuse))
     assert outcome(report) == (0, 4, 1, 1)
     assert report.errors == ["[::1]:2003 (udp): cannot resolve or open: Name or service not known"]
+
+
+def test_every_address_a_name_resolves_to_shares_one_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``socket.create_connection`` would give each of three silent addresses the whole timeout."""
+    now = [0.0]
+    timeouts: list[float] = []
+
+    class Unreachable(FakeSocket):
+        def connect(self, address: object) -> None:
+            timeouts.append(self.timeouts[-1] or 0.0)
+            now[0] += self.timeouts[-1] or 0.0  # the attempt takes all the time it was given
+            raise TimeoutError("timed out")
+
+    addresses = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (f"10.0.0.{i}", 2003)) for i in range(3)]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *_a, **_k: addresses)
+    monkeypatch.setattr(socket, "socket", lambda *_a: Unreachable())
+    with pytest.raises(TimeoutError):
+        open_stream(("carbon.internal", 2003), 5.0, clock=lambda: now[0])
+    assert timeouts == [5.0] and now[0] == 5.0  # the later addresses had no time left

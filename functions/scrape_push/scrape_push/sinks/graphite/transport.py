@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ peer that closed before reading our end of stream leaves the state ``CLOSING`` o
 ``LAST_ACK`` instead. Elsewhere only the socket error is checked."""
 
 Connect = Callable[[tuple[str, int], float], socket.socket]
-"""Opens a TCP connection: ``socket.create_connection``'s shape (address, timeout)."""
+"""Opens a TCP connection to (host, port) within a timeout (``open_stream``)."""
 
 OpenDatagram = Callable[[tuple[str, int]], socket.socket]
 """Opens a UDP socket connected to the address."""
@@ -83,13 +84,35 @@ def _failed(results: list[Result], count: int, message: str) -> list[Result]:
     return results
 
 
+def open_stream(
+    address: tuple[str, int], timeout: float, clock: Callable[[], float] = time.monotonic
+) -> socket.socket:
+    """A TCP connection to ``address`` within ``timeout`` in all, trying each address the name
+    resolves to in turn (``socket.create_connection`` gives each of them the whole timeout)."""
+    until = Deadline.after(timeout, clock)
+    error: OSError = OSError(f"{address[0]} resolves to no address")
+    for family, kind, proto, _, resolved in socket.getaddrinfo(*address, type=socket.SOCK_STREAM):
+        if until.expired():
+            raise TimeoutError("timed out")
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(max(until.remaining(), MIN_TIMEOUT_SECONDS))
+            sock.connect(resolved)
+        except OSError as exc:
+            sock.close()
+            error = exc
+        else:
+            return sock
+    raise error
+
+
 def send_stream(
     endpoint: Endpoint,
     payloads: Sequence[bytes],
     *,
     deadline: Deadline,
     warn: Warn,
-    connect: Connect = socket.create_connection,
+    connect: Connect = open_stream,
 ) -> list[Result]:
     """Write every payload on one TCP connection and close it cleanly; if the connection broke,
     write them all again once on a new one. All sent, or none (failed, then not attempted)."""
