@@ -70,6 +70,8 @@ _session: boto3.session.Session | None = None
 _clients: dict[tuple[str, str | None, float | None], Any] = {}
 _assumed: dict[tuple[str | None, str], _AssumedRole] = {}
 _scope: Deadline | None = None
+"""The running invocation's deadline (``calls_within``): Lambda runs one invocation per process
+at a time, and the cycle's threads must see it, so it is process-wide rather than per thread."""
 
 ASSUMED_ROLE_SECONDS = 3600
 ASSUMED_ROLE_MARGIN_SECONDS = 300
