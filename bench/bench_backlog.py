@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "s
 from scrape_push.backlog.spool import Item, dump, entries_of, load
 from scrape_push.config import parse_config
 from scrape_push.cycle import gc_paused
+from scrape_push.deadline import Deadline
 from scrape_push.model import Family, Sample
 from scrape_push.sinks import build_kinds
 from scrape_push.sinks.base import Kind, Request, SinkReport
@@ -89,7 +90,7 @@ def main() -> None:
     for kind, _ in build_kinds(parse_config(CONFIG).config):
 
         def prepare(k: Kind = kind) -> list[Request]:
-            return k.prepare(batch, SinkReport(k.name, k.kind))
+            return k.prepare(batch, SinkReport(k.name, k.kind), Deadline.after(60.0))
 
         blob = spill(kind, prepare(), now_ms)
         translate = best(prepare)

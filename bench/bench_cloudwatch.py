@@ -70,8 +70,7 @@ def translate(
     grouped = grouper.group(samples, now_ms)
     outs = grouped.outs
     if grouped.tracked:
-        resolved, _ = grouper.resolve(grouped.tracked, previous, config.histogram_sum_count)
-        outs = outs + resolved
+        outs = outs + grouper.resolve(grouped.tracked, previous, config.histogram_sum_count).outs
     datums = to_datums(outs, builder, now_ms).datums
     return sum(len(batches) for _, batches in by_namespace(datums))
 

@@ -71,3 +71,11 @@ def state_table(emulated: Emulated, monkeypatch: pytest.MonkeyPatch) -> str:
     name = resources.create_state_table(emulated.client("dynamodb"))
     monkeypatch.setenv("STATE_TABLE", name)
     return name
+
+
+@pytest.fixture
+def backlog(emulated: Emulated, state_table: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The backlog bucket (named by BACKLOG_BUCKET) and the lease table, in the emulator."""
+    name = resources.create_backlog_bucket(emulated.client("s3"))
+    monkeypatch.setenv("BACKLOG_BUCKET", name)
+    return name

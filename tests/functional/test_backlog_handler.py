@@ -15,8 +15,6 @@ from tests.functional.test_handler import NAMESPACE, config, job, sink
 from tests.support.emf import emf_lines
 from tests.support.http import Response, serve
 
-BUCKET = "scrape-push-backlog"
-
 
 def sample_count(emulated: Emulated, name: str, **dims: str) -> float:
     """Datapoints CloudWatch holds for one metric over the last hour (every cycle's, once)."""
@@ -34,13 +32,6 @@ def sample_count(emulated: Emulated, name: str, **dims: str) -> float:
         Statistics=["SampleCount"],
     )
     return sum(point["SampleCount"] for point in result["Datapoints"])
-
-
-@pytest.fixture
-def backlog(emulated: Emulated, state_table: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    emulated.client("s3").create_bucket(Bucket=BUCKET)
-    monkeypatch.setenv("BACKLOG_BUCKET", BUCKET)
-    return BUCKET
 
 
 def test_an_outage_is_reported_then_replayed_once(
@@ -79,7 +70,7 @@ def test_an_outage_is_reported_then_replayed_once(
     assert (per_sink["SamplesReplayed"], per_sink["BacklogSamples"]) == ([2.0 * offered], [0.0])
     overall = next(d for d in docs if "TargetsUp" in d)
     assert (overall["SamplesLost"], overall["BacklogOldestAgeSeconds"]) == ([0.0], [0.0])
-    assert not emulated.client("s3").list_objects_v2(Bucket=BUCKET).get("Contents")
+    assert not emulated.client("s3").list_objects_v2(Bucket=backlog).get("Contents")
 
 
 def test_a_sink_with_its_backlog_off_counts_the_outage_as_lost(

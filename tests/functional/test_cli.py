@@ -60,11 +60,13 @@ def test_backlog_lists_waiting_and_refused_data_and_shows_an_item(
 ) -> None:
     from scrape_push.backlog.spool import Entry, Item
     from scrape_push.backlog.store import BacklogStore, sink_id
+    from scrape_push.deadline import Deadline
 
     from devtools import resources
 
+    long = Deadline.after(3600.0)
     bucket = resources.create_backlog_bucket(emulated.client("s3"))
-    store = BacklogStore(bucket, sink_id("remote_write/amp", "*"), client=emulated.client("s3"))
+    store = BacklogStore(bucket, sink_id("remote_write/amp", "*"), lambda _: emulated.client("s3"))
     entries = (Entry(b"x" * 10, 500, 0), Entry(b"y" * 5, 200, 1))
     waiting = store.put(
         Item(
@@ -75,7 +77,8 @@ def test_backlog_lists_waiting_and_refused_data_and_shows_an_item(
             "failed",
             entries,
             "HTTP 503",
-        )
+        ),
+        long,
     )
     behind = store.put(
         Item(
@@ -85,7 +88,8 @@ def test_backlog_lists_waiting_and_refused_data_and_shows_an_item(
             1_800_000_000_500,
             "behind_backlog",
             entries[:1],
-        )
+        ),
+        long,
     )
     store.reject(
         Item(
@@ -96,7 +100,8 @@ def test_backlog_lists_waiting_and_refused_data_and_shows_an_item(
             "rejected",
             entries[1:],
             "HTTP 400: out of order",
-        )
+        ),
+        long,
     )
     capsys.readouterr()
     assert main(["backlog", "--bucket", bucket]) == 0

@@ -122,3 +122,39 @@ def test_emf_mode_writes_valid_documents_and_calls_no_api(
     reports = [s["sinks"][0] for s in summaries]
     assert all(r["ok"] for r in reports)
     assert sum(r["requests"] for r in reports) == len(docs)  # requests counts EMF documents here
+
+
+EXTREME = """\
+# TYPE extreme histogram
+extreme_bucket{{le="1e-200"}} {b[0]}
+extreme_bucket{{le="1e200"}} {b[1]}
+extreme_bucket{{le="1e300"}} {b[2]}
+extreme_bucket{{le="+Inf"}} {b[3]}
+extreme_sum 1
+extreme_count {b[3]}
+# TYPE crowded histogram
+crowded_bucket{{le="1"}} {crowded}
+crowded_bucket{{le="+Inf"}} {crowded}
+crowded_sum 1
+crowded_count {crowded}
+"""
+
+
+def test_distributions_stay_inside_cloudwatchs_range(emulated: Emulated, state_table: str) -> None:
+    """Real CloudWatch refuses a whole request for one Values or Counts member beyond 2^360 (or
+    below 2^-360): values are clamped and merged, a distribution whose counts are beyond range
+    is dropped and counted, and the strict checker finds nothing to refuse."""
+    values: dict[str, Any] = {}
+    with serve(lambda _path: Response(EXTREME.format(**values).encode())) as endpoint:
+        emulated.put_config(config(endpoint.address))
+        values.update(b=(0, 0, 0, 0), crowded=0)
+        emulated.invoke()
+        values.update(b=(1, 2, 3, 4), crowded="3e300")
+        report = emulated.invoke()["sinks"][0]
+    assert emulated.strict.violations == []
+    (dist,) = [d for d in emulated.strict.datums if d["MetricName"] == "extreme"]
+    # 5e-201 is sent as 0; 5e199, 5e299 and the +Inf bucket's 1e300 are clamped to 2^360, merged
+    assert (dist["Values"], dist["Counts"]) == ([0.0, 2.0**360], [1.0, 3.0])
+    assert not [d for d in emulated.strict.datums if d["MetricName"].startswith("crowded")]
+    assert report["dropped"] == {"count_out_of_range": 4}  # its buckets, _sum and _count
+    assert report["adjusted"] == {"value_clamped": 6}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pickle
 import struct
 import time
+from typing import Any
 
 from tests.functional.conftest import Emulated
-from tests.support.graphite import receiver
+from tests.support.graphite import Receiver, receiver
 from tests.support.http import Response, refused_address, serve
+from tests.support.tcp import silent
 
 EXPOSITION = b"""# TYPE temperature_celsius gauge
 temperature_celsius{room="lab"} 21.5
@@ -82,3 +84,49 @@ def test_graphite_sinks_through_the_handler(emulated: Emulated) -> None:
         1,
     )
     assert failed["errors"] == [f"{down} (plaintext): cannot connect: Connection refused"]
+
+
+MANY = b"".join(b'requests_total{path="/p%d"} %d\n' % (i, i) for i in range(3000))
+"""3,000 series (3,005 samples with up and scrape_*): four writes of 1,000 lines."""
+
+
+def delivered(report: dict[str, object], carbon: Receiver) -> set[str]:
+    """The names carbon read, checked against the report: everything reported sent was read."""
+    names = {line.split(" ")[0] for line in carbon.lines}
+    assert report["sent"] in (0, len(names)), (report, len(names))
+    return names
+
+
+def push_many(emulated: Emulated, address: str, extra: str = "") -> dict[str, Any]:
+    """One invocation with one plaintext Graphite sink at ``address``; its report."""
+    with serve(Response(MANY)) as endpoint:
+        emulated.put_config(config(endpoint.address, f"{{name: c, address: '{address}'{extra}}}"))
+        return dict(emulated.invoke()["sinks"][0])
+
+
+def test_a_carbon_that_resets_every_connection_mid_stream_gets_nothing_counted_sent(
+    emulated: Emulated,
+) -> None:
+    with receiver(resets=2, reset_after=50_000) as carbon:
+        report = push_many(emulated, carbon.address)
+    assert (report["sent"], report["failed"]) == (0, report["offered"])
+    assert len(delivered(report, carbon)) < report["offered"]  # the resets lost lines
+    assert "after reconnecting: Connection reset by peer" in report["errors"][0]
+
+
+def test_a_carbon_that_resets_the_first_connection_gets_everything_on_the_second(
+    emulated: Emulated,
+) -> None:
+    with receiver(resets=1, reset_after=50_000) as carbon:
+        report = push_many(emulated, carbon.address)
+    assert (report["sent"], report["failed"], report["ok"]) == (report["offered"], 0, True)
+    assert len(delivered(report, carbon)) == report["sent"]
+    assert "reconnected and wrote again" in report["warnings"][0]
+
+
+def test_a_carbon_that_never_reads_gets_nothing_counted_sent(emulated: Emulated) -> None:
+    with silent() as carbon:
+        report = push_many(emulated, carbon.address, ", write_timeout: 1s")
+    assert (report["sent"], report["failed"]) == (0, report["offered"])
+    assert report["errors"] == [f"{carbon.address} (plaintext): not confirmed by a clean close: timed out"]
+    assert carbon.accepted == 1

@@ -169,7 +169,7 @@ def test_2600_samples_are_split_into_requests_within_limits(emulated: Emulated) 
         summary = emulated.invoke()
     report = sink(summary)
     assert report["sent"] == 2605 and report["requests"] == 3
-    assert [len(r["MetricData"]) for r in emulated.strict.requests] == [1000, 1000, 605]
+    assert sorted(len(r["MetricData"]) for r in emulated.strict.requests) == [605, 1000, 1000]  # concurrent
     assert read_back(emulated, "series_2599", job="big", instance=target.address) == [2599.0]
 
 

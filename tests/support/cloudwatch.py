@@ -45,8 +45,8 @@ def convert(
     grouper = Grouper(Rules(cfg))
     grouped = grouper.group(samples, now_ms)
     outs = list(grouped.outs)
-    resolved, skipped = grouper.resolve(grouped.tracked, previous or {}, cfg.histogram_sum_count)
-    outs.extend(resolved)
+    resolved = grouper.resolve(grouped.tracked, previous or {}, cfg.histogram_sum_count)
+    outs.extend(resolved.outs)
     result = to_datums(
         outs,
         SeriesBuilder(identity(cfg), cfg.namespace, cfg.namespace_per_job),
@@ -54,7 +54,8 @@ def convert(
         cfg.max_series_per_metric,
     )
     result.dropped.update(grouped.dropped)
-    result.dropped.update(skipped)
+    result.dropped.update(resolved.dropped)
+    result.adjusted.update(resolved.adjusted)
     return result
 
 

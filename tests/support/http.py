@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
 
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_FORMAT = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -66,8 +67,13 @@ class Endpoint:
 
     @property
     def address(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
+        return address_of(self.server)
+
+
+def address_of(server: socketserver.TCPServer) -> str:
+    """``host:port`` a server listens on."""
+    host, port = cast("tuple[Any, ...]", server.server_address)[:2]
+    return f"{host}:{port}"
 
 
 def _handler(endpoint_ref: list[Endpoint]) -> type[BaseHTTPRequestHandler]:

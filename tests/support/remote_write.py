@@ -104,11 +104,13 @@ class FakeAdapter(BaseAdapter):
         super().__init__()
         self.script = list(script)
         self.sent: list[requests.PreparedRequest] = []
+        self.timeouts: list[object] = []
         self.lock = threading.Lock()
 
     def send(self, request: requests.PreparedRequest, *args: object, **kwargs: object) -> requests.Response:
         with self.lock:
             self.sent.append(request)
+            self.timeouts.append(kwargs.get("timeout"))
             reply = self.script.pop(0) if self.script else Reply(204)
         if isinstance(reply, Exception):
             raise reply

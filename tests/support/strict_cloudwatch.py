@@ -21,6 +21,9 @@ MAX_NAME = 255
 MAX_DIMENSION_VALUE = 1024
 MAX_VALUES = 150
 MAX_ABS = 2.0**360
+MIN_ABS = 2.0**-360
+"""Value, and each member of Values and Counts: within -2^360..2^360, NaN and infinities not
+supported; older references also reject non-zero magnitudes below 2^-360."""
 UNITS = {
     "Seconds",
     "Microseconds",
@@ -110,14 +113,14 @@ class StrictCloudWatch:
         if "Value" in datum and "Values" in datum:
             self._fail(f"{where}: both Value and Values")
         for value in [datum["Value"]] if "Value" in datum else datum.get("Values", []):
-            if math.isnan(value) or math.isinf(value) or abs(value) > MAX_ABS:
+            if not _in_range(value):
                 self._fail(f"{where}: value {value!r} not accepted")
         if len(datum.get("Values", [])) > MAX_VALUES:
             self._fail(f"{where}: {len(datum['Values'])} values (max {MAX_VALUES})")
         if "Counts" in datum and len(datum["Counts"]) != len(datum.get("Values", [])):
             self._fail(f"{where}: Counts and Values differ in length")
         for count in datum.get("Counts", []):
-            if math.isnan(count) or math.isinf(count) or count < 0:
+            if not _in_range(count) or count < 0:
                 self._fail(f"{where}: count {count!r} not accepted")
         if "StatisticValues" in datum and ("Value" in datum or "Values" in datum):
             self._fail(f"{where}: StatisticValues with Value or Values")
@@ -141,8 +144,14 @@ class StrictCloudWatch:
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode()
-        if request.headers.get("Content-Encoding") == "gzip":
+        encoding = request.headers.get("Content-Encoding")  # botocore keeps header values as bytes
+        if (encoding.decode() if isinstance(encoding, bytes) else encoding) == "gzip":
             body = gzip.decompress(body)
         self.body_sizes.append(len(body))
         if len(body) > MAX_BODY_BYTES:
             self._fail(f"request body of {len(body)} bytes (max {MAX_BODY_BYTES})")
+
+
+def _in_range(number: float) -> bool:
+    """A number CloudWatch stores: finite, 0 or of a magnitude within 2^-360..2^360."""
+    return math.isfinite(number) and (number == 0 or MIN_ABS <= abs(number) <= MAX_ABS)

@@ -1,33 +1,137 @@
-"""boto3 clients shared across warm invocations.
+"""boto3 clients shared across warm invocations, each call bounded by the time it has.
 
 Endpoints are never hard-coded: botocore itself honours ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` (e.g. ``AWS_ENDPOINT_URL_CLOUDWATCH``), which is how the tests
 and the local demo reach the moto emulator.
+
+A call made with a deadline (its own, or the invocation's set by ``calls_within``) gets a client
+whose timeouts fit the time left: the largest of ``BUDGETS_SECONDS`` that fits. An attempt is
+given half that budget (all of a small one), and a retry is made only if its backoff and a whole
+attempt still fit, so a call never outlasts its budget whatever the endpoint does (but for one
+that trickles its answer a byte at a time: botocore's read timeout bounds each read, not the
+whole answer). Clients are cached per service, region and budget: making one costs tens of
+milliseconds, so budgets are few.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .deadline import Deadline
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 10.0
 MAX_ATTEMPTS = 3
 """Attempts per call in all, the first included (botocore's ``total_max_attempts``)."""
 
-_lock = threading.Lock()
+BUDGETS_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+"""The time a call with a deadline may take: the largest of these that fits the time left. With
+less than the first left, the call is not made (``OutOfTime``)."""
+
+RETRY_ROOM_SECONDS = 2.0
+"""From this budget up an attempt takes half of it, leaving room for a retry; below, it takes
+all of it (a retry could not fit anyway)."""
+
+CONNECT_SHARE = 0.25
+"""Of an attempt's time, the part given to connecting (the rest waits for the answer)."""
+
+MAX_BACKOFF_SECONDS = 20.0
+RETRY_AFTER_EXTRA_SECONDS = 5.0
+"""botocore's standard retry mode waits up to ``min(2**(attempt-1), 20)`` seconds before a retry,
+and up to 5 s more when the answer carries ``x-amz-retry-after`` (botocore/retries/standard.py,
+``ExponentialBackoff``)."""
+
+_UNTIL = "scrape_push_until"
+"""Key in botocore's per-call context: the monotonic time by which the call must be over."""
+
+
+@dataclass
+class _AssumedRole:
+    """Temporary credentials of a role, and the clients made with them (by service and budget)."""
+
+    renew_at: float
+    session: boto3.session.Session
+    clients: dict[tuple[str, float | None], Any]
+
+
+_lock = threading.RLock()
+"""Held while a client is made, so threads that need the same one at once make it once."""
 _session: boto3.session.Session | None = None
-_clients: dict[tuple[str, str | None, float, float, int], Any] = {}
-_assumed: dict[tuple[str, str | None, str], tuple[float, Any]] = {}
+_clients: dict[tuple[str, str | None, float | None], Any] = {}
+_assumed: dict[tuple[str | None, str], _AssumedRole] = {}
+_scope: Deadline | None = None
+"""The running invocation's deadline (``calls_within``): Lambda runs one invocation per process
+at a time, and the cycle's threads must see it, so it is process-wide rather than per thread."""
 
 ASSUMED_ROLE_SECONDS = 3600
 ASSUMED_ROLE_MARGIN_SECONDS = 300
-"""Renew an assumed role's client this long before its credentials expire."""
+"""Renew an assumed role's credentials this long before they expire."""
+
+
+class OutOfTime(BotoCoreError):
+    """Too little time is left to make an AWS call at all (a ``BotoCoreError``, so every caller
+    that handles a failed call handles this one too)."""
+
+    fmt = "not attempted: {seconds:.1f}s left before the deadline"
+
+
+@dataclass(frozen=True)
+class CallBounds:
+    """Timeouts of one call's attempts, and the time the whole call may take (``None``: no
+    deadline, botocore's own retries)."""
+
+    budget: float | None
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS
+    read_timeout: float = READ_TIMEOUT_SECONDS
+
+    @property
+    def attempt_seconds(self) -> float:
+        return self.connect_timeout + self.read_timeout
+
+
+def bounds_for(budget: float | None) -> CallBounds:
+    """The timeouts of a call that may take ``budget`` seconds: an attempt takes half of it (all
+    of a small one), never more than the unbounded defaults."""
+    if budget is None:
+        return CallBounds(None)
+    share = budget / 2 if budget >= RETRY_ROOM_SECONDS else budget
+    attempt = min(CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS, share)
+    connect = min(CONNECT_TIMEOUT_SECONDS, attempt * CONNECT_SHARE)
+    return CallBounds(budget, connect, attempt - connect)
+
+
+def budget_for(deadline: Deadline | None) -> float | None:
+    """The budget of a call made now under ``deadline`` and the invocation's (``None``: none)."""
+    limits = [d for d in (deadline, _scope) if d is not None]
+    if not limits:
+        return None
+    left = min(d.remaining() for d in limits)
+    fitting = [budget for budget in BUDGETS_SECONDS if budget <= left]
+    if not fitting:
+        raise OutOfTime(seconds=left)
+    return fitting[-1]
+
+
+@contextmanager
+def calls_within(deadline: Deadline) -> Iterator[None]:
+    """Bound every AWS call made meanwhile by ``deadline`` (the invocation's), including calls
+    made without a deadline of their own (configuration, secrets, discovery)."""
+    global _scope
+    previous, _scope = _scope, deadline
+    try:
+        yield
+    finally:
+        _scope = previous
 
 
 def session() -> boto3.session.Session:
@@ -39,68 +143,121 @@ def session() -> boto3.session.Session:
         return _session
 
 
-def _config(
-    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
-    read_timeout: float = READ_TIMEOUT_SECONDS,
-    max_attempts: int = MAX_ATTEMPTS,
-) -> BotoConfig:
+def _config(bounds: CallBounds) -> BotoConfig:
     return BotoConfig(
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        retries={"mode": "standard", "total_max_attempts": max_attempts},
+        connect_timeout=bounds.connect_timeout,
+        read_timeout=bounds.read_timeout,
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         max_pool_connections=32,
         user_agent_extra="scrape-push",
     )
 
 
-def client(
-    service: str,
-    region: str | None = None,
-    *,
-    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
-    read_timeout: float = READ_TIMEOUT_SECONDS,
-    max_attempts: int = MAX_ATTEMPTS,
-) -> Any:
-    """A cached client for ``service`` with bounded timeouts and standard retries."""
-    key = (service, region, connect_timeout, read_timeout, max_attempts)
+def _start_call(budget: float, context: dict[str, Any], **_: Any) -> None:
+    context[_UNTIL] = time.monotonic() + budget
+
+
+def _veto_retry(
+    attempt_seconds: float, attempts: int, request_dict: dict[str, Any], response: Any = None, **_: Any
+) -> bool | None:
+    """``False`` (no retry) unless the longest backoff botocore may wait and a whole attempt
+    still fit the call's budget; ``None`` leaves the decision to botocore's retry handler."""
+    until = request_dict.get("context", {}).get(_UNTIL)
+    if until is None:
+        return None
+    backoff = min(2.0 ** (attempts - 1), MAX_BACKOFF_SECONDS)
+    if response is not None and "x-amz-retry-after" in response[0].headers:
+        backoff += RETRY_AFTER_EXTRA_SECONDS
+    return None if time.monotonic() + backoff + attempt_seconds <= until else False
+
+
+def _make(made_by: boto3.session.Session, service: str, region: str | None, bounds: CallBounds) -> Any:
+    made = made_by.client(service, region_name=region, config=_config(bounds))  # type: ignore[call-overload]
+    if bounds.budget is not None:
+        events = made.meta.events
+        events.register("before-call", partial(_start_call, bounds.budget))
+        service_id = made.meta.service_model.service_id.hyphenize()
+        events.register_first(f"needs-retry.{service_id}", partial(_veto_retry, bounds.attempt_seconds))
+    return made
+
+
+def client(service: str, region: str | None = None, *, deadline: Deadline | None = None) -> Any:
+    """A cached client for ``service`` whose calls fit the time left before ``deadline`` and the
+    invocation's (``OutOfTime`` if too little is left). Get it right before the call."""
+    budget = budget_for(deadline)
+    key = (service, region, budget)
     with _lock:
         found = _clients.get(key)
-    if found is not None:
+        if found is None:
+            found = _clients[key] = _make(session(), service, region, bounds_for(budget))
         return found
-    config = _config(connect_timeout, read_timeout, max_attempts)
-    made = session().client(service, region_name=region, config=config)  # type: ignore[call-overload]
-    with _lock:
-        return _clients.setdefault(key, made)
+
+
+ClientFor = Callable[[Deadline], Any]
+"""Gives the client to use for a call made now under a deadline (``bounded``; tests pass a
+stand-in)."""
+
+
+def bounded(service: str, region: str | None = None) -> ClientFor:
+    """Clients of ``service`` for calls made at different times, each fitting its deadline."""
+    return lambda deadline: client(service, region, deadline=deadline)
+
+
+class _PerCall:
+    """Stands in for a client where one is kept across calls and invocations (Powertools' SSM
+    provider): each call is made with the client that fits the time left when it is made."""
+
+    def __init__(self, service: str, region: str | None) -> None:
+        self._service = service
+        self._region = region
+
+    def __getattr__(self, operation: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return getattr(client(self._service, self._region), operation)(*args, **kwargs)
+
+        return call
+
+
+def per_call(service: str, region: str | None = None) -> Any:
+    """A client for holders that keep one: every call is bounded by the time left when made."""
+    return _PerCall(service, region)
 
 
 def assumed_client(service: str, region: str | None, role_arn: str) -> Any:
     """A client for ``service`` acting as ``role_arn`` (STS AssumeRole with the function's own
-    credentials), cached until shortly before the temporary credentials expire."""
-    key = (service, region, role_arn)
+    credentials, renewed shortly before they expire), bounded like ``client``."""
+    budget = budget_for(None)
     with _lock:
-        found = _assumed.get(key)
-    if found is not None and time.monotonic() < found[0]:
-        return found[1]
-    response = client("sts", region).assume_role(
-        RoleArn=role_arn, RoleSessionName="scrape-push", DurationSeconds=ASSUMED_ROLE_SECONDS
-    )
-    credentials = response["Credentials"]
-    made = boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    ).client(service, region_name=region, config=_config())  # type: ignore[call-overload]
-    renew_at = time.monotonic() + ASSUMED_ROLE_SECONDS - ASSUMED_ROLE_MARGIN_SECONDS
+        role = _assumed.get((region, role_arn))
+    if role is None or time.monotonic() >= role.renew_at:
+        response = client("sts", region).assume_role(
+            RoleArn=role_arn, RoleSessionName="scrape-push", DurationSeconds=ASSUMED_ROLE_SECONDS
+        )
+        credentials = response["Credentials"]
+        role = _AssumedRole(
+            time.monotonic() + ASSUMED_ROLE_SECONDS - ASSUMED_ROLE_MARGIN_SECONDS,
+            boto3.session.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            ),
+            {},
+        )
+        with _lock:
+            _assumed[(region, role_arn)] = role
     with _lock:
-        _assumed[key] = (renew_at, made)
-    return made
+        found = role.clients.get((service, budget))
+        if found is None:
+            found = role.clients[(service, budget)] = _make(role.session, service, region, bounds_for(budget))
+        return found
 
 
 def reset() -> None:
     """Forget the session and clients (tests use this between environments)."""
-    global _session
+    global _session, _scope
     with _lock:
         _session = None
+        _scope = None
         _clients.clear()
         _assumed.clear()
 

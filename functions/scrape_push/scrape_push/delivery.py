@@ -42,7 +42,7 @@ def error_of(request: Request, result: Result) -> str:
 def deliver_now(kind: Kind, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
     """Prepare and send; whatever is not delivered is counted as rejected or failed."""
     report = SinkReport(kind.name, kind.kind, offered=len(samples))
-    requests = kind.prepare(samples, report)
+    requests = kind.prepare(samples, report, deadline)
     if not requests:
         return report
     results = kind.deliver(requests, deadline, report)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from aws_lambda_powertools import Logger
 
-from . import selfmetrics
+from . import aws, selfmetrics
 from .budget import memory_of
 from .config import ConfigLoadError, load_config
 from .config.model import Config
@@ -39,7 +39,13 @@ def selected_jobs(event: object, config: Config) -> list[str] | None:
 
 
 def handle(event: object, context: object) -> dict[str, object]:
-    """Run one cycle. Configuration and event errors raise: the invocation fails and pushes nothing."""
+    """Run one cycle. Configuration and event errors raise: the invocation fails and pushes nothing.
+    Every AWS call made meanwhile ends before the invocation's deadline."""
+    with aws.calls_within(Deadline.from_context(context)):
+        return _handle(event, context)
+
+
+def _handle(event: object, context: object) -> dict[str, object]:
     parameter = os.environ.get(CONFIG_PARAMETER_ENV)
     if not parameter:
         raise ConfigLoadError(f"environment variable {CONFIG_PARAMETER_ENV} is not set")

@@ -177,7 +177,7 @@ def resolve(inline: Secret | None, parameter: str | None) -> Secret | None:
     global _provider
     with _lock:
         if _provider is None:
-            _provider = parameters.SSMProvider(boto3_client=aws.client("ssm"))
+            _provider = parameters.SSMProvider(boto3_client=aws.per_call("ssm"))
         provider = _provider
     try:
         value = provider.get(parameter, decrypt=True)

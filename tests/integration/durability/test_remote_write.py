@@ -5,8 +5,10 @@ After each, Prometheus holds every scraped sample exactly once, at its scrape ti
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import pytest
+from scrape_push import aws
 
 from devtools import processes
 from tests.integration.durability.conftest import (
@@ -60,36 +62,54 @@ def test_a_receiver_that_never_answers_gets_the_cycle_spilled_before_the_deadlin
     assert_delivered_once(prometheus, proxy, endpoint.address, cycles.runs)
 
 
+@dataclass
+class Background:
+    """One invocation running on a thread of its own: its run once done, or what it raised."""
+
+    thread: threading.Thread
+    runs: list[Run]
+    errors: list[BaseException]
+
+    def done(self) -> Run:
+        self.thread.join(60)
+        assert not self.errors and self.runs, self.errors
+        return self.runs[0]
+
+
+def in_background(cycles: Cycles, name: str) -> Background:
+    """Start one invocation on its own thread (as an overlapping Lambda would run)."""
+    runs: list[Run] = []
+    errors: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            runs.append(cycles.run())
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=invoke, name=name)
+    thread.start()
+    return Background(thread, runs, errors)
+
+
 def test_an_overlapping_invocation_queues_behind_the_lease_holder(
     cycles: Cycles, prometheus: Receiver
 ) -> None:
     with serve(cycles.exposition.respond) as endpoint, fault_proxy(prometheus.url) as proxy:
         cycles.emulated.put_config(remote_write_config(endpoint.address, proxy.url))
         proxy.hold = threading.Event()  # the first invocation's sends wait at the receiver
-        first: list[Run] = []
-        errors: list[BaseException] = []
-
-        def invoke_first() -> None:
-            try:
-                first.append(cycles.run())
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-
-        thread = threading.Thread(target=invoke_first, name="first-invocation")
-        thread.start()
+        first = in_background(cycles, "first-invocation")
         try:
-            processes.wait_until(lambda: proxy.held > 0 or not thread.is_alive())
-            assert proxy.held > 0, errors
+            processes.wait_until(lambda: proxy.held > 0 or not first.thread.is_alive())
+            assert proxy.held > 0, first.errors
             seen = len(proxy.exchanges)
             second = cycles.run()  # while the first holds the lease and is sending
             assert len(proxy.exchanges) == seen, "the second invocation sent something"
         finally:
             proxy.hold.set()
-            thread.join(60)
-        assert not errors and first, errors
+        assert_sent_live(first.done())
         assert second.backlog["lease"] == "busy", second.sink
         assert_spilled(second)
-        assert_sent_live(first[0])
 
         proxy.hold = None
         third = cycles.run()
@@ -112,3 +132,40 @@ def test_metadata_requests_beside_the_batches_do_not_break_the_accounting(cycles
     assert_sent_live(run)
     assert (run.sink["requests"], run.sink["errors"], run.sink["warnings"]) == (2, [], []), run.sink
     assert sorted(bool(c.request.metadata) for c in receiver.requests) == [False, True]
+
+
+def test_a_holder_that_scraped_first_sends_its_batch_before_the_overlapping_invocations(
+    cycles: Cycles, prometheus: Receiver
+) -> None:
+    """The holder's backlog listing is held until an overlapping invocation, which scraped later
+    and found the lease busy, has queued its batch: the holder then finds a *newer* item waiting.
+    It sends its own batch first and replays the newer one after it, so Prometheus (which
+    refuses older samples) accepts both."""
+    listing, release = threading.Event(), threading.Event()
+
+    def hold_the_first_listing(**_: object) -> None:
+        if not listing.is_set():
+            listing.set()
+            release.wait(60)
+
+    aws.session().events.register("before-call.s3.ListObjectsV2", hold_the_first_listing)
+    with serve(cycles.exposition.respond) as endpoint, fault_proxy(prometheus.url) as proxy:
+        cycles.emulated.put_config(remote_write_config(endpoint.address, proxy.url))
+        first = in_background(cycles, "holder")
+        try:
+            processes.wait_until(
+                lambda: (listing.is_set() and cycles.exposition.scrapes >= 1) or not first.thread.is_alive()
+            )
+            assert listing.is_set(), first.errors
+            second = cycles.run()  # scrapes later, finds the lease busy, queues its batch
+        finally:
+            release.set()
+        holder = first.done()
+        assert second.backlog["lease"] == "busy", second.sink
+        assert_spilled(second)
+        assert (holder.sink["sent"], holder.backlog["replayed"]) == (SAMPLES_PER_SCRAPE, SAMPLES_PER_SCRAPE)
+        assert holder.sink["rejected"] == 0 and holder.backlog["objects"] == 0, holder.sink
+
+    runs = sorted(cycles.runs, key=lambda run: run.scrape)
+    assert [run.scrape for run in runs] == [1, 2]
+    assert_delivered_once(prometheus, proxy, endpoint.address, runs)

@@ -83,7 +83,7 @@ class ScriptedKind:
     accept: int | None = None
     delivered: list[bytes] = field(default_factory=list)
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
+    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
         return [Request(1, body=s.name.encode(), chain=i % 2) for i, s in enumerate(samples)]
 
     def load(self, body: bytes, samples: int, chain: int) -> Request:

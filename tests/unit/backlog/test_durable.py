@@ -30,14 +30,14 @@ class FakeLeases:
     broken: bool = False
     released: list[str] = field(default_factory=list)
 
-    def acquire(self, name: str, hold_seconds: float) -> Lease | None:
+    def acquire(self, name: str, hold_seconds: float, deadline: Deadline) -> Lease | None:
         if self.broken:
             raise LeaseError("lease table t: ServiceUnavailable")
         if self.busy:
             return None
         return Lease(self, name, "me")  # type: ignore[arg-type]
 
-    def release(self, lease: Lease) -> None:
+    def release(self, lease: Lease, deadline: Deadline) -> None:
         self.released.append(lease.key)
 
 
@@ -50,7 +50,7 @@ class World:
 
     def cycle(self, *names: str, config: BacklogConfig | None = None, seconds: float = 60.0) -> SinkReport:
         """One cycle at ``now`` (then a minute later), as run_cycle drives a sink."""
-        store = BacklogStore("bucket", "fake-id", client=self.s3)
+        store = BacklogStore("bucket", "fake-id", lambda _: self.s3)
         at = self.now
         sink = DurableSink(
             self.kind,
@@ -198,6 +198,52 @@ def test_an_item_spilled_late_by_an_earlier_cycle_is_still_replayed_first() -> N
     assert world.kind.delivered == [b"earlier", b"later", b"now"]
 
 
+def queue_later(world: World, name: str, seconds: float = 1.0) -> None:
+    """An overlapping invocation that scraped ``seconds`` after T0 finds the lease busy and queues
+    its batch; the world is left at T0, its lease free again."""
+    world.leases.busy = True
+    world.now = T0 + seconds
+    world.cycle(name)
+    world.leases.busy = False
+    world.now = T0
+
+
+def test_the_holder_sends_its_own_batch_before_a_later_cycles_queued_one() -> None:
+    """An overlapping invocation that scraped later found the lease busy and queued its batch;
+    the holder, which scraped first, finds it when it lists the backlog: its own batch goes
+    first, the later one after it (never the other way round: receivers refuse older samples)."""
+    world = World()
+    queue_later(world, "later")
+    report = world.cycle("earlier")
+    assert world.kind.delivered == [b"earlier", b"later"]
+    assert report.backlog is not None and (report.sent, report.backlog.replayed) == (1, 1)
+    assert (report.backlog.objects, report.spilled, report.ok) == (0, 0, True)
+
+
+def test_older_items_are_replayed_before_the_holders_batch_and_later_ones_after() -> None:
+    world = World()
+    world.kind.down = True
+    world.now = T0 - 60
+    world.cycle("older")
+    world.kind.down = False
+    queue_later(world, "later")
+    world.cycle("own")
+    assert world.kind.delivered == [b"older", b"own", b"later"]
+
+
+def test_a_holder_that_cannot_send_keeps_its_batch_ahead_of_a_later_cycles() -> None:
+    world = World()
+    queue_later(world, "later")
+    world.kind.down = True
+    report = world.cycle("earlier")
+    assert world.kind.delivered == [] and report.spilled == 1
+    assert [load(world.s3.objects[k]).entries[0].body for k in world.waiting()] == [b"earlier", b"later"]
+    world.kind.down = False
+    world.now = T0 + 60
+    world.cycle("next")
+    assert world.kind.delivered == [b"earlier", b"later", b"next"]
+
+
 def test_items_past_their_age_are_discarded_and_counted_as_lost() -> None:
     world = World()
     world.kind.down = True
@@ -338,7 +384,7 @@ def test_sends_stop_early_enough_to_spill_what_is_pending(seconds: float, send_t
 
     kind = Timed()
     sink = DurableSink(
-        kind, BacklogStore("bucket", "fake-id", client=MemoryS3()), FakeLeases(), BacklogConfig(), 0
+        kind, BacklogStore("bucket", "fake-id", lambda _: MemoryS3()), FakeLeases(), BacklogConfig(), 0
     )
     deadline = Deadline.after(seconds, clock=lambda: 1000.0)  # a stopped clock: no time passes
     sink.open(deadline)
@@ -373,7 +419,11 @@ def test_a_healthy_sink_is_not_held_up_by_another_sinks_outage() -> None:
     s3 = MemoryS3()
     sinks = [
         DurableSink(
-            kind, BacklogStore("bucket", kind.name, client=s3), FakeLeases(), BacklogConfig(), int(T0 * 1000)
+            kind,
+            BacklogStore("bucket", kind.name, lambda _: s3),
+            FakeLeases(),
+            BacklogConfig(),
+            int(T0 * 1000),
         )
         for kind in (Stuck(name="stuck/dest"), Healthy(name="healthy/dest"))
     ]

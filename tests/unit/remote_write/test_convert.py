@@ -141,3 +141,22 @@ def test_duplicates_or_missing_timestamps_leave_the_fast_path() -> None:
     late = [Sample("n", JOB, 1.0, None, cache={})]
     to_series(late, now_ms=0)
     assert to_series(late, now_ms=5).series[0][1] == [(5, 1.0)]
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["grouped", "warm fast path"])
+def test_timestamps_beyond_int64_are_dropped_never_wrapped(cached: bool) -> None:
+    stamps = [2**63, 1000, -(2**63) - 1, 2**63 - 1, -(2**63)]
+    samples = [
+        Sample(f"m{i}", JOB, float(i), stamp, cache={} if cached else None) for i, stamp in enumerate(stamps)
+    ]
+    result = to_series(samples, now_ms=0)
+    assert result.dropped == Counter({"timestamp_out_of_range": 2})
+    (chain,) = batches(result, 10)
+    decoded = series_of(_request_bytes(encode_batch(chain[0], SampleEncoder())))
+    assert sorted(points[0][0] for points in decoded.values()) == [-(2**63), 1000, 2**63 - 1]
+
+
+def _request_bytes(payload: bytes) -> remote_pb2.WriteRequest:
+    request = remote_pb2.WriteRequest()
+    request.ParseFromString(payload)
+    return request

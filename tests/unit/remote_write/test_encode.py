@@ -145,3 +145,9 @@ def test_one_sample_per_series_at_one_time_takes_the_bulk_path_with_identical_by
     assert len(request.timeseries) == 500
     assert request.timeseries[7].samples[0].value == 7 / 3
     assert request.timeseries[7].samples[0].timestamp == 1_800_000_000_123
+
+
+@pytest.mark.parametrize("value", [2**64, -(2**63) - 1])
+def test_a_value_beyond_64_bits_is_refused_never_wrapped(value: int) -> None:
+    with pytest.raises(OverflowError):
+        varint(value)

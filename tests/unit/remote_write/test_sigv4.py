@@ -8,13 +8,14 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from scrape_push import aws
 from scrape_push.deadline import Deadline
 from scrape_push.sinks.remote_write.config import SigV4Config
 from scrape_push.sinks.remote_write.sigv4 import SigV4RequestAuth, sigv4_auth
 from scrape_push.sinks.remote_write.transport import Sender, protocol_headers
 
 from tests.support.remote_write import Reply, fake_session
-from tests.unit.remote_write.test_transport import _config
+from tests.unit.remote_write.test_transport import Clock, _config
 
 URL = "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write"
 CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
@@ -76,3 +77,15 @@ def test_role_arn_is_assumed_through_sts() -> None:
         assert credentials is not None
         frozen = credentials.get_frozen_credentials()
         assert frozen.access_key != "testing" and frozen.token
+
+
+def test_credentials_sts_cannot_give_in_time_fail_the_attempt_not_the_sink() -> None:
+    def out_of_time() -> Credentials:
+        raise aws.OutOfTime(seconds=0.2)
+
+    clock = Clock()
+    session, adapter = fake_session()
+    sender = Sender(_config(), SigV4RequestAuth("eu-west-1", out_of_time), session=session, sleep=clock.sleep)
+    outcome = sender.send(b"x", Deadline.after(30, clock))
+    assert outcome.status == "failed" and adapter.sent == []  # retried like a network error, never sent
+    assert outcome.error is not None and "SigV4Error: OutOfTime: not attempted" in outcome.error

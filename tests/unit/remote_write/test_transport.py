@@ -119,3 +119,14 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("soon", 0) is None
     assert parse_retry_after(None, 0) is None
     assert parse_retry_after("100000", 0) == 60.0
+
+
+def test_connecting_and_waiting_for_the_answer_together_fit_the_time_left() -> None:
+    """requests applies its timeout to the connection and again to the answer: given the time
+    left whole, a receiver slow at both could take twice as long."""
+    clock = Clock()
+    session, adapter = fake_session(Reply(204), Reply(204))
+    sender = Sender(_config("    remote_timeout: 30s\n"), None, session=session, sleep=clock.sleep)
+    sender.send(b"x", Deadline.after(60, clock))
+    sender.send(b"x", Deadline.after(4, clock))
+    assert [sum(t) for t in adapter.timeouts] == [30.0, 4.0]  # type: ignore[arg-type]

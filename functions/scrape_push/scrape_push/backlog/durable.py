@@ -5,18 +5,20 @@ Per cycle and sink (and job group):
 1. ``open`` (at the start of the cycle, while targets are scraped): take the sink's lease; if
    held, discard what is past the backlog's bounds (counted as lost, with the reason), then
    replay the backlog oldest first within ``backlog.replay_time``, stopping at the first
-   request that fails (the destination is still down).
-2. ``push``: translate the samples into requests. If the backlog is now empty, send them; what
-   fails or is not reached before the send deadline joins the backlog. If the backlog is not
-   empty, or another invocation holds the lease, or the lease table or the backlog could not be
-   read, the requests join the end of the backlog without being sent, so they can never
-   overtake older data (if S3 refuses that write too, they are sent: late beats lost).
+   request that fails (the destination is still down) and before any item scraped after this
+   cycle (an overlapping invocation's, queued while this one held the lease).
+2. ``push``: translate the samples into requests. If nothing older is waiting, send them, then
+   replay what newer items wait; what fails or is not reached before the send deadline joins the
+   backlog (in scrape order, so before those newer items). If older items still wait, or another
+   invocation holds the lease, or the lease table or the backlog could not be read, the requests
+   join the backlog without being sent, so they can never overtake older data (if S3 refuses that
+   write too, they are sent: late beats lost).
 3. ``close``: release the lease.
 
 Requests the destination refuses for good (HTTP 4xx but 429, an invalid PutMetricData) are
 never replayed: they are counted as rejected and kept under ``rejected/`` for inspection.
 Sends stop ``deadline.SPILL_RESERVE`` before the invocation's deadline, leaving time to write
-what is pending to S3.
+what is pending to S3; every S3 and DynamoDB call is bounded by the deadline it serves.
 """
 
 from __future__ import annotations
@@ -71,10 +73,13 @@ class DurableSink:
         """The destination failed during the replay: do not try it again this cycle."""
         self._head_failure_ms: int | None = None
         self._send_deadline: Deadline | None = None
+        self._deadline: Deadline | None = None
+        """The invocation's deadline (given to ``open``): the lease is released before it."""
 
     # -- cycle -------------------------------------------------------------------------------
 
     def open(self, deadline: Deadline) -> None:
+        self._deadline = deadline
         self._sends_until(deadline)
         self._thread = threading.Thread(
             target=self._begin, args=(deadline,), name=f"backlog-{self.kind}", daemon=True
@@ -84,7 +89,9 @@ class DurableSink:
     def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
         report = self.report
         report.offered = len(samples)
-        requests = self.target.prepare(samples, report)
+        self._deadline = self._deadline or deadline
+        sends = self._sends_until(deadline)
+        requests = self.target.prepare(samples, report, sends)
         if self._thread is None:
             self._begin(deadline)
         else:
@@ -96,27 +103,29 @@ class DurableSink:
                 "another invocation is sending to this sink; this cycle's batches were queued "
                 "behind it in the backlog"
             )
-            self._spill(durable, "lease_busy", self._head_failure_ms)
-            self._observe()
+            self._spill(durable, "lease_busy", self._head_failure_ms, deadline)
+            self._observe(deadline)
         elif self._waiting is None:
             # The lease table or the backlog could not be read: older data may be waiting, so
-            # this cycle's requests join the end of the backlog rather than risk overtaking it;
-            # only if S3 refuses them too are they sent directly (late beats lost).
-            if not self._spill(durable, "backlog_unknown", None, lost_if_failed=False):
+            # this cycle's requests join the backlog rather than risk overtaking it; only if S3
+            # refuses them too (given half the time to the send deadline, so sends still have
+            # the rest) are they sent directly (late beats lost).
+            first = sends.within(sends.remaining() / 2)
+            if not self._spill(durable, "backlog_unknown", None, first, lost_if_failed=False):
                 report.warn("the backlog is unavailable: sent directly, possibly ahead of older data")
-                self._send(durable, side, self._sends_until(deadline))
-        elif self._down or self._waiting:
-            self._spill(durable, "behind_backlog", self._head_failure_ms)
-        else:
-            self._send(durable, side, self._sends_until(deadline))
+                self._send(durable, side, sends, deadline)
+        elif self._down or self._older_waiting():
+            self._spill(durable, "behind_backlog", self._head_failure_ms, deadline)
+        elif self._send(durable, side, sends, deadline) and self._waiting:
+            self._replay_newer(sends)
         self._update_state()
         return report
 
     def close(self) -> None:
         if self._thread is not None:
             self._thread.join()
-        if self._lease is not None:
-            self._lease.release()
+        if self._lease is not None and self._deadline is not None:
+            self._lease.release(self._deadline)
 
     def _sends_until(self, deadline: Deadline) -> Deadline:
         """Sends end early enough to spill what is pending (fixed when the cycle opens)."""
@@ -134,7 +143,7 @@ class DurableSink:
                 self.report.warn("no lease table (STATE_TABLE): overlapping invocations may interleave")
             else:
                 self._lease = self.leases.acquire(
-                    self.store.sid, deadline.remaining() + SAFETY_MARGIN_SECONDS
+                    self.store.sid, deadline.remaining() + SAFETY_MARGIN_SECONDS, self._sends_until(deadline)
                 )
                 if self._lease is None:
                     self.state.lease = "busy"
@@ -153,19 +162,25 @@ class DurableSink:
             self.report.error(f"backlog replay: internal error: {type(exc).__name__}: {str(exc)[:200]}")
 
     def _replay(self, budget: Deadline) -> None:
-        items, foreign = self.store.list()
+        items, foreign = self.store.list(budget)
         if foreign:
             folder = f"{BACKLOG_PREFIX}{self.store.sid}/"
             self.report.warn(f"{len(foreign)} object(s) under {folder} are not backlog items; left alone")
-        items = self._bound(items)
-        self._waiting = items
+        self._waiting = self._bound(items, budget)
+        self._replay_waiting(budget, self.cycle_ms)
+
+    def _replay_waiting(self, budget: Deadline, until_ms: int | None) -> None:
+        """Replay waiting items in order, those scraped by ``until_ms`` only (all if ``None``),
+        until one does not go through or the budget ends."""
+        items = self._waiting or []
         for index, listed in enumerate(items):
-            if budget.remaining() < MIN_REPLAY_SECONDS:
+            newer = until_ms is not None and listed.scraped_ms > until_ms
+            if newer or budget.remaining() < MIN_REPLAY_SECONDS:
                 return
             try:
-                item = self.store.get(listed)
+                item = self.store.get(listed, budget)
             except SpoolError as exc:
-                self.store.delete(listed)
+                self.store.delete(listed, budget)
                 self.state.lost["unreadable"] += listed.samples
                 self.report.error(f"backlog item {listed.key} unreadable ({exc}); discarded")
                 self._waiting = items[index + 1 :]
@@ -175,11 +190,23 @@ class DurableSink:
                 self._head_failure_ms = item.first_failure_ms
                 head = listed
                 if left != item.entries:  # some were delivered or set aside: keep only the rest
-                    head = self.store.replace(listed, replace(item, entries=left))
+                    head = self.store.replace(listed, replace(item, entries=left), budget)
                 self._waiting = [head, *items[index + 1 :]]
                 return
-            self.store.delete(listed)
+            self.store.delete(listed, budget)
             self._waiting = items[index + 1 :]
+
+    def _replay_newer(self, budget: Deadline) -> None:
+        """Replay the items queued by an invocation that scraped after this one, now that this
+        cycle's requests went first."""
+        try:
+            self._replay_waiting(budget, None)
+        except StoreError as exc:
+            self.report.error(f"{exc}; the rest of the backlog waits for the next cycle")
+
+    def _older_waiting(self) -> bool:
+        """Items scraped no later than this cycle still wait (the replay did not reach them)."""
+        return any(listed.scraped_ms <= self.cycle_ms for listed in self._waiting or [])
 
     def _replay_item(self, item: Item, budget: Deadline) -> tuple[Entry, ...]:
         """Send an item's requests; the entries still to deliver (empty: all done)."""
@@ -203,36 +230,38 @@ class DurableSink:
                     self.report.error(f"backlog replay: {error_of(request, result)}")
         if refused:
             self.state.rejected += sum(e.samples for e in refused)
-            self._keep_rejected(replace(item, entries=tuple(refused), reason="rejected", error=error))
+            self._keep_rejected(replace(item, entries=tuple(refused), reason="rejected", error=error), budget)
         return tuple(left)
 
-    def _bound(self, items: list[Listed]) -> list[Listed]:
+    def _bound(self, items: list[Listed], budget: Deadline) -> list[Listed]:
         """Discard (and count) what is past the backlog's age and size bounds, oldest first."""
         now_ms = int(self.clock() * 1000)
         kept: list[Listed] = []
         for listed in items:
             if now_ms - listed.scraped_ms > self.max_age * 1000:
-                self._discard(listed, "max_age")
+                self._discard(listed, "max_age", budget)
             else:
                 kept.append(listed)
         total = sum(listed.size for listed in kept)
         while kept and total > self.max_size:
             oldest = kept.pop(0)
             total -= oldest.size
-            self._discard(oldest, "max_size")
+            self._discard(oldest, "max_size", budget)
         return kept
 
-    def _discard(self, listed: Listed, reason: str) -> None:
-        self.store.delete(listed)
+    def _discard(self, listed: Listed, reason: str, budget: Deadline) -> None:
+        self.store.delete(listed, budget)
         self.state.lost[reason] += listed.samples
 
     # -- this cycle's requests ---------------------------------------------------------------
 
-    def _send(self, durable: list[Request], side: list[Request], deadline: Deadline) -> None:
+    def _send(self, durable: list[Request], side: list[Request], sends: Deadline, deadline: Deadline) -> bool:
+        """Send before ``sends``; spill what is not delivered before ``deadline``. Whether every
+        durable request was delivered (or refused for good)."""
         requests = durable + side
         if not requests:
-            return
-        results = self.target.deliver(requests, deadline, self.report)
+            return True
+        results = self.target.deliver(requests, sends, self.report)
         note_side_requests(self.report, zip(side, results[len(durable) :], strict=True))
         pending: list[Request] = []
         refused: list[Request] = []
@@ -245,10 +274,11 @@ class DurableSink:
             self.report.error(error_of(request, result))
             errors.append(result.error or "not sent")
             (refused if result.status == "rejected" else pending).append(request)
-        if refused:
+        self._spill(pending, "failed", None, deadline, errors[-1] if errors else None)
+        if refused:  # kept for inspection only: after the spill, which keeps data
             self.report.rejected += sum(r.samples for r in refused)
-            self._keep_rejected(self._item(refused, "rejected", None, errors[0]))
-        self._spill(pending, "failed", None, errors[-1] if errors else None)
+            self._keep_rejected(self._item(refused, "rejected", None, errors[0]), deadline)
+        return not pending
 
     def _item(
         self, requests: Sequence[Request], reason: str, first_failure_ms: int | None, error: str | None
@@ -269,17 +299,19 @@ class DurableSink:
         requests: Sequence[Request],
         reason: str,
         first_failure_ms: int | None,
+        deadline: Deadline,
         error: str | None = None,
         *,
         lost_if_failed: bool = True,
     ) -> bool:
-        """Append ``requests`` to the backlog. If S3 fails too they are lost (and counted), or,
-        with ``lost_if_failed=False``, left to the caller; ``False`` then."""
+        """Append ``requests`` to the backlog before ``deadline``. If S3 fails too (or there is no
+        time left) they are lost (and counted), or, with ``lost_if_failed=False``, left to the
+        caller; ``False`` then."""
         samples = sum(r.samples for r in requests)
         if not requests:
             return True
         try:
-            written = self.store.put(self._item(requests, reason, first_failure_ms, error))
+            written = self.store.put(self._item(requests, reason, first_failure_ms, error), deadline)
         except StoreError as exc:
             if lost_if_failed:
                 self.report.failed += samples
@@ -289,19 +321,19 @@ class DurableSink:
             return False
         self.report.spilled += samples
         if self._waiting is not None:
-            self._waiting.append(written)
+            self._waiting = sorted([*self._waiting, written], key=lambda listed: listed.key)
         return True
 
-    def _observe(self) -> None:
+    def _observe(self, deadline: Deadline) -> None:
         """What waits in the backlog, for the summary of an invocation that did not list it."""
         try:
-            self._waiting, _ = self.store.list()
+            self._waiting, _ = self.store.list(deadline)
         except StoreError:
             self._waiting = None
 
-    def _keep_rejected(self, item: Item) -> None:
+    def _keep_rejected(self, item: Item, deadline: Deadline) -> None:
         try:
-            self.store.reject(item)
+            self.store.reject(item, deadline)
         except StoreError as exc:
             self.report.warn(f"rejected requests not kept for inspection: {exc}")
 

@@ -15,16 +15,19 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import aws
+from ..deadline import Deadline
 from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 
 LEASE_MARGIN_SECONDS = 5.0
 """Held this long past the holder's own Lambda timeout (clock differences between hosts)."""
 TTL_SECONDS = 86400
+CALL_SECONDS = 4.0
+"""The longest a lease call may take (never past the deadline it is given): a lease table that
+does not answer is treated as unavailable well before the cycle's sends must start."""
 
 
 class LeaseError(Exception):
@@ -40,29 +43,29 @@ class Lease:
     owner: str
     released: bool = False
 
-    def release(self) -> None:
+    def release(self, deadline: Deadline) -> None:
         if not self.released:
             self.released = True
-            self.leases.release(self)
+            self.leases.release(self, deadline)
 
 
 class Leases:
     """Leases in a DynamoDB table keyed by ``pk`` (the state table)."""
 
-    def __init__(self, client: Any, table: str, clock: Callable[[], float] = time.time) -> None:
-        self.client = client
+    def __init__(self, clients: aws.ClientFor, table: str, clock: Callable[[], float] = time.time) -> None:
+        self.clients = clients
         self.table = table
         self.clock = clock
 
-    def acquire(self, name: str, hold_seconds: float) -> Lease | None:
+    def acquire(self, name: str, hold_seconds: float, deadline: Deadline) -> Lease | None:
         """The lease ``name`` for ``hold_seconds`` (plus a margin), or ``None`` if another
-        invocation holds it."""
+        invocation holds it; asked before ``deadline``."""
         now_ms = int(self.clock() * 1000)
         key = f"lease#{name}"
         owner = secrets.token_hex(8)
         until_ms = now_ms + int((hold_seconds + LEASE_MARGIN_SECONDS) * 1000)
         try:
-            self.client.put_item(
+            self.clients(deadline.within(CALL_SECONDS)).put_item(
                 TableName=self.table,
                 Item={
                     KEY_ATTRIBUTE: {"S": key},
@@ -85,10 +88,10 @@ class Leases:
     def _error(self, exc: Exception) -> LeaseError:
         return LeaseError(f"lease table {self.table}: {aws.describe_error(exc)}")
 
-    def release(self, lease: Lease) -> None:
+    def release(self, lease: Lease, deadline: Deadline) -> None:
         """Delete the lease if it is still ours (it may have run out and been taken)."""
         with contextlib.suppress(ClientError, BotoCoreError):  # it runs out at the holder's timeout
-            self.client.delete_item(
+            self.clients(deadline.within(CALL_SECONDS)).delete_item(
                 TableName=self.table,
                 Key={KEY_ATTRIBUTE: {"S": lease.key}},
                 ConditionExpression="#owner = :owner",

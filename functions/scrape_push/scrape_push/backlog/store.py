@@ -18,17 +18,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import aws
+from ..deadline import Deadline
 from .spool import Item, SpoolError, dump, load
 
 BACKLOG_BUCKET_ENV = "BACKLOG_BUCKET"
 BACKLOG_PREFIX = "backlog/"
 REJECTED_PREFIX = "rejected/"
 
-CONNECT_TIMEOUT_SECONDS = 2.0
-READ_TIMEOUT_SECONDS = 4.0
-MAX_ATTEMPTS = 2
-"""S3 calls are bounded tighter than the other clients': a spill must fit the time kept back
-before the Lambda timeout (``deadline.SPILL_RESERVE``)."""
+CALL_SECONDS = 8.0
+"""The longest one S3 call may take (an attempt: half of it, see ``aws``), and never past the
+deadline it is given: an S3 that does not answer costs the replay a few seconds, and a spill fits
+the time kept back for it (``deadline.SPILL_RESERVE``)."""
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 _KEY = re.compile(r"/(\d{13})-([0-9a-f]{16})-(\d+)$")
@@ -68,38 +68,27 @@ def parse_key(key: str, size: int) -> Listed | None:
 class BacklogStore:
     """One sink's backlog folder (and its rejected folder) in the bucket."""
 
-    def __init__(self, bucket: str, sid: str, client: Any = None) -> None:
+    def __init__(self, bucket: str, sid: str, clients: aws.ClientFor | None = None) -> None:
         self.bucket = bucket
         self.sid = sid
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client(
-                "s3",
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                read_timeout=READ_TIMEOUT_SECONDS,
-                max_attempts=MAX_ATTEMPTS,
-            )
-        return self._client
+        self.clients = clients or aws.bounded("s3")
 
     def _error(self, what: str, exc: Exception) -> StoreError:
         return StoreError(f"backlog bucket {self.bucket}: {what}: {aws.describe_error(exc)}")
 
-    def _call(self, what: str, **kwargs: Any) -> Any:
+    def _call(self, what: str, deadline: Deadline, **kwargs: Any) -> Any:
         try:
-            return getattr(self.client, what)(Bucket=self.bucket, **kwargs)
+            return getattr(self.clients(deadline.within(CALL_SECONDS)), what)(Bucket=self.bucket, **kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(f"{what} failed", exc) from None
 
-    def list(self) -> tuple[list[Listed], list[str]]:
+    def list(self, deadline: Deadline) -> tuple[list[Listed], list[str]]:
         """Waiting items, oldest first, and keys under the folder that are not items."""
         items: list[Listed] = []
         foreign: list[str] = []
         kwargs: dict[str, Any] = {"Prefix": f"{BACKLOG_PREFIX}{self.sid}/"}
         while True:
-            page = self._call("list_objects_v2", **kwargs)
+            page = self._call("list_objects_v2", deadline, **kwargs)
             for obj in page.get("Contents", []):
                 listed = parse_key(obj["Key"], int(obj.get("Size", 0)))
                 if listed is None:
@@ -112,20 +101,23 @@ class BacklogStore:
         items.sort(key=lambda listed: listed.key)
         return items, foreign
 
-    def get(self, listed: Listed) -> Item:
+    def get(self, listed: Listed, deadline: Deadline) -> Item:
         """The item, or ``SpoolError`` if the object is not a readable one."""
-        body = self._call("get_object", Key=listed.key)["Body"]
+        body = self._call("get_object", deadline, Key=listed.key)["Body"]
         try:
             data: bytes = body.read()
         except (BotoCoreError, OSError) as exc:
             raise self._error(f"reading {listed.key} failed", exc) from None
         return load(data)
 
-    def put(self, item: Item, prefix: str = BACKLOG_PREFIX, nonce: str | None = None) -> Listed:
+    def put(
+        self, item: Item, deadline: Deadline, prefix: str = BACKLOG_PREFIX, nonce: str | None = None
+    ) -> Listed:
         blob = dump(item)
         key = item_key(prefix, self.sid, item.scraped_ms, item.samples, nonce)
         self._call(
             "put_object",
+            deadline,
             Key=key,
             Body=blob,
             ContentType="application/octet-stream",
@@ -138,22 +130,22 @@ class BacklogStore:
         )
         return Listed(key, item.scraped_ms, item.samples, len(blob))
 
-    def replace(self, listed: Listed, item: Item) -> Listed:
+    def replace(self, listed: Listed, item: Item, deadline: Deadline) -> Listed:
         """Write what is left of ``listed`` (same scrape time and nonce, so the same place in
         the order), then delete the old object. A crash in between leaves both: the part already
         delivered would be sent again, never lost."""
         nonce = _KEY.search(listed.key)[2]  # type: ignore[index]
-        written = self.put(item, nonce=nonce)
+        written = self.put(item, deadline, nonce=nonce)
         if written.key != listed.key:
-            self.delete(listed)
+            self.delete(listed, deadline)
         return written
 
-    def delete(self, listed: Listed) -> None:
-        self._call("delete_object", Key=listed.key)
+    def delete(self, listed: Listed, deadline: Deadline) -> None:
+        self._call("delete_object", deadline, Key=listed.key)
 
-    def reject(self, item: Item) -> str:
+    def reject(self, item: Item, deadline: Deadline) -> str:
         """Keep refused requests for inspection under ``rejected/``; they are never replayed."""
-        return self.put(item, REJECTED_PREFIX).key
+        return self.put(item, deadline, REJECTED_PREFIX).key
 
 
 __all__ = ["BacklogStore", "Listed", "SpoolError", "StoreError", "sink_id"]

@@ -81,7 +81,7 @@ def parse_fragments(fragments: Sequence[tuple[str, str]], source: str) -> Loaded
 def _ssm() -> parameters.SSMProvider:
     global _provider
     if _provider is None:
-        _provider = parameters.SSMProvider(boto3_client=aws.client("ssm"))
+        _provider = parameters.SSMProvider(boto3_client=aws.per_call("ssm"))
     return _provider
 
 

@@ -69,7 +69,7 @@ def _durable(kind: Kind, backlog: BacklogConfig, bucket: str, group: str, cycle_
     from ..statetable import STATE_TABLE_ENV  # noqa: PLC0415
 
     table = os.environ.get(STATE_TABLE_ENV)
-    leases = Leases(aws.client("dynamodb"), table) if table else None
+    leases = Leases(aws.bounded("dynamodb"), table) if table else None
     store = BacklogStore(bucket, sink_id(kind.name, group))
     return DurableSink(kind, store, leases, backlog, cycle_ms or int(time.time() * 1000))
 

@@ -189,8 +189,9 @@ class Kind(Protocol):
     default_max_age: float
     """Seconds a backlog item stays replayable by default (the destination's accepted window)."""
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
-        """Encode ``samples``; count what is dropped or adjusted in ``report``."""
+    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
+        """Encode ``samples``; count what is dropped or adjusted in ``report``. Any state the kind
+        reads or writes (CloudWatch's counter state) is done with before ``deadline``."""
         ...
 
     def deliver(self, requests: Sequence[Request], deadline: Deadline, report: SinkReport) -> list[Result]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
-from scrape_push.sinks.cloudwatch.histograms import chunks, distribution, parse_bound, representatives
+from scrape_push.sinks.cloudwatch.histograms import (
+    chunks,
+    distribution,
+    parse_bound,
+    representatives,
+    within_range,
+)
+from scrape_push.sinks.cloudwatch.limits import MAX_ABS_VALUE
 
 INF = math.inf
 
@@ -49,3 +56,32 @@ def test_chunks_of_at_most_150_values() -> None:
 )
 def test_parse_bound(le: str, bound: float | None) -> None:
     assert parse_bound(le) == bound
+
+
+RANGES = {
+    "in range: unchanged": ([-1.0, 0.0, 0.5], [1.0, 2.0, 3.0], ([-1.0, 0.0, 0.5], [1.0, 2.0, 3.0], False)),
+    "beyond 2^360 either way: clamped": (
+        [-(2.0**400), 1.0, 2.0**361],
+        [1.0, 1.0, 1.0],
+        ([-MAX_ABS_VALUE, 1.0, MAX_ABS_VALUE], [1.0, 1.0, 1.0], True),
+    ),
+    "clamped onto each other: merged": ([2.0**370, 2.0**380], [1.0, 2.0], ([MAX_ABS_VALUE], [3.0], True)),
+    "below 2^-360: zero, merged with zero": (
+        [0.0, 2.0**-400, 1.0],
+        [1.0, 1.0, 1.0],
+        ([0.0, 1.0], [2.0, 1.0], True),
+    ),
+    "a count below 2^-360: an empty bucket": ([1.0, 2.0], [1e-300, 1.0], ([2.0], [1.0], False)),
+}
+
+
+@pytest.mark.parametrize("values,counts,expected", RANGES.values(), ids=RANGES.keys())
+def test_distributions_are_kept_inside_cloudwatchs_range(
+    values: list[float], counts: list[float], expected: tuple[list[float], list[float], bool]
+) -> None:
+    assert within_range(values, counts) == expected
+
+
+@pytest.mark.parametrize("counts", [[2e300, 1.0], [MAX_ABS_VALUE, MAX_ABS_VALUE]], ids=["one", "merged"])
+def test_a_count_beyond_2_360_cannot_be_sent(counts: list[float]) -> None:
+    assert within_range([2.0**400, 2.0**500], counts) is None

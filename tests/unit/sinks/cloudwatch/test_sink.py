@@ -35,7 +35,9 @@ def samples() -> list[Any]:
 
 def test_without_a_state_table_tracked_series_are_dropped_and_the_rest_sent() -> None:
     client = FakeCloudWatch()
-    report = CloudWatchSink(config(counter_mode="delta"), client=client).push(samples(), Deadline.after(30))
+    report = CloudWatchSink(config(counter_mode="delta"), clients=lambda _: client).push(
+        samples(), Deadline.after(30)
+    )
     assert [d["MetricName"] for d in client.datums] == ["temp"]
     assert report.dropped == {"no_state_table": 1} and report.sent == 1
     assert "STATE_TABLE" in report.errors[0]
@@ -44,7 +46,9 @@ def test_without_a_state_table_tracked_series_are_dropped_and_the_rest_sent() ->
 def test_a_failing_state_table_fails_only_the_tracked_series(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATE_TABLE", "t")
     client = FakeCloudWatch()
-    sink = CloudWatchSink(config(counter_mode="rate"), client=client, state_client=BrokenDynamoDB())
+    sink = CloudWatchSink(
+        config(counter_mode="rate"), clients=lambda _: client, state_clients=lambda _: BrokenDynamoDB()
+    )
     report = sink.push(samples(), Deadline.after(30))
     assert (report.sent, report.failed) == (1, 1)
     assert report.errors == ["state table t: AccessDeniedException: no"]
@@ -52,7 +56,7 @@ def test_a_failing_state_table_fails_only_the_tracked_series(monkeypatch: pytest
 
 def test_emf_mode_writes_through_the_writer_and_calls_no_api() -> None:
     lines: list[str] = []
-    sink = CloudWatchSink(config(mode="emf"), client=object(), emf_writer=lines.append)
+    sink = CloudWatchSink(config(mode="emf"), clients=lambda _: object(), emf_writer=lines.append)
     report = sink.push([sample("temp", 20.0, ts=None)], Deadline.after(30))
     (line,) = lines
     assert json.loads(line)["temp"] == 20.0

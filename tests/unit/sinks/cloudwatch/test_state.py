@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from scrape_push.deadline import Deadline
 from scrape_push.sinks.cloudwatch.counters import Point
 from scrape_push.sinks.cloudwatch.state import (
     MAX_ITEM_BYTES,
@@ -21,6 +22,7 @@ from scrape_push.sinks.cloudwatch.state import (
 from scrape_push.statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 
 TABLE = "state"
+LONG = Deadline.after(3600.0)
 NOW = 1_800_000_000.0
 
 
@@ -38,17 +40,17 @@ def client() -> Iterator[Any]:
 
 
 def store(client: Any) -> StateStore:
-    return StateStore(client, TABLE, clock=lambda: NOW)
+    return StateStore(lambda _: client, TABLE, clock=lambda: NOW)
 
 
 def test_round_trip_in_two_requests_per_target(client: Any) -> None:
     key = target_key("cloudwatch/N", "N", "job", "host:9100")
     points = {series_id("x_total", (("a", "1"),)): Point(1000, (5.0,), 17.0, "")}
     s = store(client)
-    stored = s.load([key])[key]
+    stored = s.load([key], LONG)[key]
     assert stored.points == {} and stored.versions == {0: None}
-    assert s.save(key, stored, points) == set(points)
-    again = s.load([key])[key]
+    assert s.save(key, stored, points, LONG) == set(points)
+    again = s.load([key], LONG)[key]
     assert again.points == points
     assert s.requests == 3  # BatchGetItem, PutItem, BatchGetItem
     item = client.get_item(TableName=TABLE, Key={KEY_ATTRIBUTE: {"S": key}})["Item"]
@@ -59,12 +61,12 @@ def test_an_overlapping_writer_loses_and_owns_nothing(client: Any) -> None:
     key = target_key("s", "N", "j", "i")
     sid = series_id("x", ())
     first, second = store(client), store(client)
-    read_by_first = first.load([key])[key]
-    read_by_second = second.load([key])[key]
-    assert first.save(key, read_by_first, {sid: Point(1000, (1.0,))}) == {sid}
-    assert second.save(key, read_by_second, {sid: Point(1001, (1.0,))}) == set()
+    read_by_first = first.load([key], LONG)[key]
+    read_by_second = second.load([key], LONG)[key]
+    assert first.save(key, read_by_first, {sid: Point(1000, (1.0,))}, LONG) == {sid}
+    assert second.save(key, read_by_second, {sid: Point(1001, (1.0,))}, LONG) == set()
     # after a fresh read the second one wins again
-    assert second.save(key, second.load([key])[key], {sid: Point(2000, (2.0,))}) == {sid}
+    assert second.save(key, second.load([key], LONG)[key], {sid: Point(2000, (2.0,))}, LONG) == {sid}
 
 
 def test_large_targets_are_sharded_and_read_back_whole(client: Any) -> None:
@@ -74,8 +76,8 @@ def test_large_targets_are_sharded_and_read_back_whole(client: Any) -> None:
         series_id(f"m{i}", ()): Point(1000, tuple(rng.random() for _ in range(4))) for i in range(12000)
     }
     s = store(client)
-    assert s.save(key, s.load([key])[key], points) == set(points)
-    loaded = store(client).load([key])[key]
+    assert s.save(key, s.load([key], LONG)[key], points, LONG) == set(points)
+    loaded = store(client).load([key], LONG)[key]
     assert len(loaded.versions) > 1
     assert loaded.points == points
     assert MAX_ITEM_BYTES < 400_000
@@ -84,7 +86,7 @@ def test_large_targets_are_sharded_and_read_back_whole(client: Any) -> None:
 def test_many_targets_are_read_100_per_request(client: Any) -> None:
     keys = [target_key("s", "N", "j", f"h{i}") for i in range(250)]
     s = store(client)
-    s.load(keys)
+    s.load(keys, LONG)
     assert s.requests == 3
 
 
@@ -92,11 +94,42 @@ def test_unseen_series_expire_from_the_item(client: Any) -> None:
     key = target_key("s", "N", "j", "i")
     old, new = series_id("old", ()), series_id("new", ())
     s = store(client)
-    s.save(key, s.load([key])[key], {old: Point(int(NOW * 1000) - 2 * 86400 * 1000, (1.0,))})
-    s.save(key, s.load([key])[key], {new: Point(int(NOW * 1000), (1.0,))})
-    assert set(s.load([key])[key].points) == {new}
+    s.save(key, s.load([key], LONG)[key], {old: Point(int(NOW * 1000) - 2 * 86400 * 1000, (1.0,))}, LONG)
+    s.save(key, s.load([key], LONG)[key], {new: Point(int(NOW * 1000), (1.0,))}, LONG)
+    assert set(s.load([key], LONG)[key].points) == {new}
 
 
 def test_a_missing_table_is_a_state_error_not_a_crash(client: Any) -> None:
     with pytest.raises(StateError, match="ResourceNotFoundException"):
-        StateStore(client, "missing").load([target_key("s", "N", "j", "i")])
+        StateStore(lambda _: client, "missing").load([target_key("s", "N", "j", "i")], LONG)
+
+
+def test_an_older_point_never_replaces_a_newer_one(client: Any) -> None:
+    key = target_key("s", "N", "j", "i")
+    sid = series_id("x_total", ())
+    s = store(client)
+    t0 = int(NOW * 1000)
+    s.save(key, s.load([key], LONG)[key], {sid: Point(t0 + 2000, (30.0,))}, LONG)
+    assert s.save(key, s.load([key], LONG)[key], {sid: Point(t0 + 1000, (20.0,))}, LONG) == {sid}
+    assert s.load([key], LONG)[key].points == {sid: Point(t0 + 2000, (30.0,))}
+
+
+@pytest.mark.parametrize("first_writer", ["newer", "older"])
+def test_overlapping_writers_of_out_of_order_scrapes_count_each_interval_once(
+    client: Any, first_writer: str
+) -> None:
+    """Two invocations read the same state (10 at T0); whichever writes first owns its interval,
+    the other owns nothing; the next scrape's increase starts where the winner left off."""
+    key = target_key("s", "N", "j", "i")
+    sid = series_id("x_total", ())
+    base = store(client)
+    t0 = int(NOW * 1000)
+    base.save(key, base.load([key], LONG)[key], {sid: Point(t0, (10.0,))}, LONG)
+    points = {"older": Point(t0 + 1000, (20.0,)), "newer": Point(t0 + 2000, (30.0,))}
+    reads = {name: store(client).load([key], LONG)[key] for name in points}
+    second = "older" if first_writer == "newer" else "newer"
+    assert base.save(key, reads[first_writer], {sid: points[first_writer]}, LONG) == {sid}
+    assert base.save(key, reads[second], {sid: points[second]}, LONG) == set()
+    won = points[first_writer].values[0] - 10.0
+    after = base.load([key], LONG)[key].points[sid]
+    assert won + (40.0 - after.values[0]) == 30.0  # the true increase from 10 to 40

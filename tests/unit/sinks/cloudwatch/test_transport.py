@@ -49,7 +49,7 @@ def test_a_rejected_request_never_stops_the_others() -> None:
     )
     client = FakeCloudWatch({"b0": rejected})
     results = put_all(
-        client,
+        lambda _: client,
         puts(batch("a", 3), batch("b", 2), batch("c", 1)),
         deadline=Deadline.after(30),
         max_concurrency=2,
@@ -84,7 +84,7 @@ def test_a_rejected_request_never_stops_the_others() -> None:
 def test_a_failure_worth_retrying_fails_the_request_and_skips_those_not_started(error: Exception) -> None:
     client = FakeCloudWatch({"a0": error})
     results = put_all(
-        client, puts(batch("a", 1), batch("b", 1)), deadline=Deadline.after(30), max_concurrency=1
+        lambda _: client, puts(batch("a", 1), batch("b", 1)), deadline=Deadline.after(30), max_concurrency=1
     )
     assert [r.status for r in results] == ["failed", "skipped"]
     assert results[0].error is not None and results[0].error.startswith("PutMetricData failed:")
@@ -93,7 +93,7 @@ def test_a_failure_worth_retrying_fails_the_request_and_skips_those_not_started(
 
 def test_nothing_is_started_past_the_deadline() -> None:
     client = FakeCloudWatch({})
-    results = put_all(client, puts(batch("a", 2)), deadline=Deadline.after(0), max_concurrency=1)
+    results = put_all(lambda _: client, puts(batch("a", 2)), deadline=Deadline.after(0), max_concurrency=1)
     assert client.calls == []
     assert results == [Result("failed", "not sent: invocation deadline reached")]
 

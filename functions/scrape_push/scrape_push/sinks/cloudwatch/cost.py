@@ -111,7 +111,7 @@ def estimate(config: CloudWatchConfig, samples: Sequence[Sample], now_ms: int) -
         )
         for t in grouped.tracked
     }
-    outs, _ = grouper.resolve(grouped.tracked, previous, config.histogram_sum_count)
+    outs = grouper.resolve(grouped.tracked, previous, config.histogram_sum_count).outs
     result = to_datums([*grouped.outs, *outs], builder, now_ms, config.max_series_per_metric)
     keys = {(d.namespace, d.payload["MetricName"], _dims(d.payload)) for d in result.datums}
     found = Estimate(

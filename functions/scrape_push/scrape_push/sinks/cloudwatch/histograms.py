@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 
-from .limits import MAX_VALUES_PER_DATUM
+from .limits import MAX_ABS_VALUE, MAX_VALUES_PER_DATUM, MIN_ABS_VALUE
 
 
 def parse_bound(le: str) -> float | None:
@@ -69,6 +69,34 @@ def distribution(
             values.append(value)
             counts.append(count)
     return values, counts
+
+
+def within_range(
+    values: Sequence[float], counts: Sequence[float]
+) -> tuple[list[float], list[float], bool] | None:
+    """The distribution as CloudWatch accepts it (``Values`` and ``Counts`` members within
+    2^-360..2^360 in magnitude, or 0), and whether a value had to change.
+
+    A value beyond ±2^360 is clamped to it, a non-zero value smaller than 2^-360 becomes 0, and
+    values made equal so are merged (their counts added); a count below 2^-360 is an empty
+    bucket. ``None`` when a count is beyond 2^360: no truthful distribution can be sent.
+
+    >>> within_range([1.0, 2.0**400, 2.0**500], [1.0, 2.0, 3.0])
+    ([1.0, 2.3485425827738332e+108], [1.0, 5.0], True)
+    """
+    merged: dict[float, float] = {}
+    changed = False
+    for value, count in zip(values, counts, strict=True):
+        if count < MIN_ABS_VALUE:
+            continue
+        fitted = max(-MAX_ABS_VALUE, min(MAX_ABS_VALUE, value))
+        if -MIN_ABS_VALUE < fitted < MIN_ABS_VALUE:
+            fitted = 0.0
+        changed = changed or fitted != value
+        merged[fitted] = merged.get(fitted, 0.0) + count
+    if any(count > MAX_ABS_VALUE for count in merged.values()):
+        return None
+    return list(merged), list(merged.values()), changed
 
 
 def chunks(

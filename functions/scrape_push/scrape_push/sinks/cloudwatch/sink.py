@@ -72,39 +72,34 @@ class CloudWatchSink:
         self,
         config: CloudWatchConfig,
         max_concurrency: int = 4,
-        client: Any = None,
+        clients: aws.ClientFor | None = None,
         *,
-        state_client: Any = None,
+        state_clients: aws.ClientFor | None = None,
         emf_writer: Callable[[str], None] = emf.write_stdout,
     ) -> None:
         self.config = config
         self.name = f"cloudwatch/{config.name or config.namespace}"
         self.max_concurrency = max_concurrency
-        self._client = client
-        self._state_client = state_client
+        self.clients = clients or aws.bounded("cloudwatch", config.region)
+        self.state_clients = state_clients or aws.bounded("dynamodb", config.region)
         self.emf_writer = emf_writer
         self.state_requests = 0
         """DynamoDB requests made by the last ``push``."""
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("cloudwatch", self.config.region)
-        return self._client
 
     def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
         """Send without a backlog (what is not delivered is counted as failed)."""
         return deliver_now(self, samples, deadline)
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
-        """One request per PutMetricData call (or one per EMF document), counting drops."""
+    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
+        """One request per PutMetricData call (or one per EMF document), counting drops; the
+        counter state is read and written before ``deadline``."""
         now_ms = int(time.time() * 1000)
         grouper, builder = translators(self.config)
         grouped = grouper.group(samples, now_ms)
         report.dropped.update(grouped.dropped)
         outs = grouped.outs
         if grouped.tracked:
-            outs = outs + self._increases(grouper, grouped.tracked, report)
+            outs = outs + self._increases(grouper, grouped.tracked, report, deadline)
         result = to_datums(outs, builder, now_ms, self.config.max_series_per_metric)
         report.dropped.update(result.dropped)
         report.adjusted.update(result.adjusted)
@@ -151,10 +146,12 @@ class CloudWatchSink:
             for r in requests
             if not isinstance(r.live, EmfDocument)
         ]
-        sent = iter(put_all(self.client, puts, deadline=deadline, max_concurrency=self.max_concurrency))
+        sent = iter(put_all(self.clients, puts, deadline=deadline, max_concurrency=self.max_concurrency))
         return [Result("sent") if isinstance(r.live, EmfDocument) else next(sent) for r in requests]
 
-    def _increases(self, grouper: Grouper, tracked: list[Tracked], report: SinkReport) -> list[Out]:
+    def _increases(
+        self, grouper: Grouper, tracked: list[Tracked], report: SinkReport, deadline: Deadline
+    ) -> list[Out]:
         """Outputs of the tracked series whose state this invocation won; the rest is counted."""
         weight = sum(t.weight for t in tracked)
         table = os.environ.get(STATE_TABLE_ENV)
@@ -165,7 +162,7 @@ class CloudWatchSink:
                 f"named by the {STATE_TABLE_ENV} environment variable"
             )
             return []
-        store = StateStore(self._state_client or aws.client("dynamodb", self.config.region), table)
+        store = StateStore(self.state_clients, table)
         by_target: dict[str, list[Tracked]] = {}
         for series in tracked:
             job, instance = series.target
@@ -176,9 +173,9 @@ class CloudWatchSink:
         lost: Counter[str] = Counter()
         settled: set[int] = set()
         try:
-            stored = store.load(by_target)
+            stored = store.load(by_target, deadline)
             for key, series_list in by_target.items():
-                won = store.save(key, stored[key], {s.sid: s.point for s in series_list})
+                won = store.save(key, stored[key], {s.sid: s.point for s in series_list}, deadline)
                 previous.update((sid, p) for sid, p in stored[key].points.items() if sid in won)
                 for s in series_list:
                     if s.sid in won:
@@ -191,9 +188,10 @@ class CloudWatchSink:
             report.failed += sum(s.weight for s in tracked if id(s) not in settled)
         self.state_requests = store.requests
         report.dropped.update(lost)
-        outs, skipped = grouper.resolve(owned, previous, self.config.histogram_sum_count)
-        report.dropped.update(skipped)
-        return outs
+        resolved = grouper.resolve(owned, previous, self.config.histogram_sum_count)
+        report.dropped.update(resolved.dropped)
+        report.adjusted.update(resolved.adjusted)
+        return resolved.outs
 
 
 @dataclass(frozen=True)

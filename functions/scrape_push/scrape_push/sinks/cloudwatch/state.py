@@ -8,6 +8,9 @@ shards by series hash (shard 0 records how many).
 Every write is conditional on the version read (``attribute_not_exists`` for a new item): when
 two invocations overlap, only the first to write owns the interval and sends its increases; the
 other finds its condition failed and sends nothing for that target, so nothing is counted twice.
+Within that read-and-write, a series' stored point is replaced only by a later one: a scrape older
+than the state (an overlapping invocation that wrote later, or exposed timestamps that went back)
+sends nothing and leaves the state as it was, so no interval is counted twice.
 Items carry a TTL attribute; series not seen for ``SERIES_TTL_SECONDS`` are pruned on write.
 """
 
@@ -23,6 +26,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ...aws import ClientFor
+from ...deadline import Deadline
 from ...statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 from .counters import Point
 
@@ -35,6 +40,9 @@ MAX_ITEM_BYTES = 300_000
 MAX_BATCH_GET_KEYS = 100
 """BatchGetItem: at most 100 keys per request."""
 MAX_UNPROCESSED_RETRIES = 3
+UNPROCESSED_BACKOFF_SECONDS = 0.05
+"""BatchGetItem's unprocessed keys are asked for again after 50, 100, 200 ms (the DynamoDB
+developer guide advises retrying them with exponential backoff)."""
 
 
 class StateError(Exception):
@@ -86,17 +94,17 @@ def shard_of(sid: str, shards: int) -> int:
 class StateStore:
     """Reads and conditionally writes target items; ``requests`` counts DynamoDB calls made."""
 
-    def __init__(self, client: Any, table: str, clock: Any = time.time) -> None:
-        self.client = client
+    def __init__(self, clients: ClientFor, table: str, clock: Any = time.time) -> None:
+        self.clients = clients
         self.table = table
         self.clock = clock
         self.requests = 0
 
-    def load(self, keys: Iterable[str]) -> dict[str, Stored]:
+    def load(self, keys: Iterable[str], deadline: Deadline) -> dict[str, Stored]:
         """The stored state of each key (an empty ``Stored`` when the target is new)."""
         found: dict[str, Stored] = {key: Stored(versions={0: None}) for key in keys}
         extra: dict[str, int] = {}
-        for key, shard, item in self._batch_get([(k, 0) for k in found]):
+        for key, shard, item in self._batch_get([(k, 0) for k in found], deadline):
             shards = int(item.get("shards", {"N": "1"})["N"])
             self._absorb(found[key], shard, item)
             if shards > 1:
@@ -104,7 +112,7 @@ class StateStore:
         more = [(key, s) for key, n in extra.items() for s in range(1, n)]
         for key, shards in extra.items():
             found[key].versions.update(dict.fromkeys(range(1, shards)))
-        for key, shard, item in self._batch_get(more):
+        for key, shard, item in self._batch_get(more, deadline):
             self._absorb(found[key], shard, item)
         return found
 
@@ -113,34 +121,41 @@ class StateStore:
         stored.versions[shard] = int(item["version"]["N"])
         stored.points.update(decode(item["state"]["B"]))
 
-    def _batch_get(self, wanted: list[tuple[str, int]]) -> Iterable[tuple[str, int, dict[str, Any]]]:
+    def _batch_get(
+        self, wanted: list[tuple[str, int]], deadline: Deadline
+    ) -> Iterable[tuple[str, int, dict[str, Any]]]:
         by_item = {_shard_key(key, shard): (key, shard) for key, shard in wanted}
         pending = list(by_item)
         for start in range(0, len(pending), MAX_BATCH_GET_KEYS):
             keys = [{KEY_ATTRIBUTE: {"S": k}} for k in pending[start : start + MAX_BATCH_GET_KEYS]]
             for attempt in range(MAX_UNPROCESSED_RETRIES + 1):
                 request = {self.table: {"Keys": keys, "ConsistentRead": True}}
-                response = self._call("batch_get_item", RequestItems=request)
+                response = self._call("batch_get_item", deadline, RequestItems=request)
                 for item in response.get("Responses", {}).get(self.table, []):
                     key, shard = by_item[item[KEY_ATTRIBUTE]["S"]]
                     yield key, shard, item
                 keys = response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
                 if not keys:
                     break
-                if attempt == MAX_UNPROCESSED_RETRIES:
+                wait = UNPROCESSED_BACKOFF_SECONDS * 2**attempt
+                if attempt == MAX_UNPROCESSED_RETRIES or deadline.remaining() <= wait:
                     raise StateError(f"{len(keys)} state items left unprocessed by BatchGetItem")
-                time.sleep(0.05 * 2**attempt)
+                time.sleep(wait)
 
-    def save(self, key: str, stored: Stored, current: Mapping[str, Point]) -> set[str]:
+    def save(self, key: str, stored: Stored, current: Mapping[str, Point], deadline: Deadline) -> set[str]:
         """Merge ``current`` into ``stored`` and write it; the ids of the series now owned.
 
         A series is owned (its increase may be sent) only when the shard holding it was written
-        under the condition that nobody wrote it since ``load``.
+        under the condition that nobody wrote it since ``load``. A current point no later than
+        the stored one does not replace it (its increase is ``timestamp_not_advanced``).
         """
         now_ms = int(self.clock() * 1000)
         horizon = now_ms - SERIES_TTL_SECONDS * 1000
         merged = {sid: p for sid, p in stored.points.items() if p.ts_ms >= horizon}
-        merged.update(current)
+        for sid, point in current.items():
+            kept = merged.get(sid)
+            if kept is None or point.ts_ms > kept.ts_ms:
+                merged[sid] = point
         shards = 1
         blobs = [encode(merged)]
         while max(len(b) for b in blobs) > MAX_ITEM_BYTES and shards < 64:
@@ -152,7 +167,7 @@ class StateStore:
         owned: set[str] = set()
         for shard, blob in enumerate(blobs):
             item = self._item(key, shard, shards, blob, now_ms)
-            if self._put(item, stored.versions.get(shard)):
+            if self._put(item, stored.versions.get(shard), deadline):
                 owned.update(sid for sid in current if shard_of(sid, shards) == shard)
         return owned
 
@@ -168,7 +183,7 @@ class StateStore:
             item["shards"] = {"N": str(shards)}
         return item
 
-    def _put(self, item: dict[str, Any], version: int | None) -> bool:
+    def _put(self, item: dict[str, Any], version: int | None, deadline: Deadline) -> bool:
         """Write ``item`` if nobody wrote it since it was read at ``version``."""
         item["version"] = {"N": str(max(int(item["version"]["N"]), (version or 0) + 1))}
         if version is None:
@@ -179,17 +194,17 @@ class StateStore:
                 "ExpressionAttributeValues": {":read": {"N": str(version)}},
             }
         try:
-            self._call("put_item", TableName=self.table, Item=item, **condition)
+            self._call("put_item", deadline, TableName=self.table, Item=item, **condition)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
-    def _call(self, operation: str, **kwargs: Any) -> Any:
+    def _call(self, operation: str, deadline: Deadline, **kwargs: Any) -> Any:
         self.requests += 1
         try:
-            return getattr(self.client, operation)(**kwargs)
+            return getattr(self.clients(deadline), operation)(**kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise

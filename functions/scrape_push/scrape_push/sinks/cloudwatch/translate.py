@@ -15,10 +15,11 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ...model import Family, Labels, Sample
 from .counters import Increase, Point, Skip, increase
-from .histograms import chunks, distribution, parse_bound
+from .histograms import chunks, distribution, parse_bound, within_range
 from .outputs import Grouped, Out, Target, Tracked
 from .rules import Rules, Settings, unit_for
 from .state import series_id
@@ -35,6 +36,14 @@ class _Histogram:
     total: float | None = None
     created: float | None = None
     weight: int = 0
+
+
+class Resolved(NamedTuple):
+    """What the tracked series send, and what they do not (or send changed), by reason."""
+
+    outs: list[Out]
+    dropped: Counter[str]
+    adjusted: Counter[str]
 
 
 def _without(labels: Labels, name: str) -> Labels:
@@ -253,24 +262,21 @@ class Grouper:
             cache=sample.cache,
         )
 
-    def resolve(
-        self, tracked: Sequence[Tracked], previous: Mapping[str, Point], sum_count: bool
-    ) -> tuple[list[Out], Counter[str]]:
+    def resolve(self, tracked: Sequence[Tracked], previous: Mapping[str, Point], sum_count: bool) -> Resolved:
         """Outputs for tracked series given their previous points (keyed by series id)."""
-        outs: list[Out] = []
-        dropped: Counter[str] = Counter()
+        resolved = Resolved([], Counter(), Counter())
         for series in tracked:
             if series.kind == "counter":
                 found = increase(previous.get(series.sid), series.point)
             else:
                 found = increase(previous.get(series.sid), series.point, monotonic=len(series.bounds) + 1)
             if isinstance(found, Skip):
-                dropped[found.value] += series.weight
+                resolved.dropped[found.value] += series.weight
             elif series.kind == "counter":
-                outs.append(self._counter_out(series, found))
+                resolved.outs.append(self._counter_out(series, found))
             else:
-                outs.extend(self._histogram_outs(series, found, sum_count))
-        return outs, dropped
+                self._histogram_outs(series, found, sum_count, resolved)
+        return resolved
 
     def _counter_out(self, series: Tracked, found: Increase) -> Out:
         mode = series.settings.counter_mode
@@ -289,11 +295,17 @@ class Grouper:
             cache=series.cache,
         )
 
-    def _histogram_outs(self, series: Tracked, found: Increase, sum_count: bool) -> list[Out]:
+    def _histogram_outs(self, series: Tracked, found: Increase, sum_count: bool, resolved: Resolved) -> None:
         n = len(series.bounds)
         buckets, count, total = found.values[:n], found.values[n], found.values[n + 1]
         mean = total / count if count > 0 else None
-        values, counts = distribution(series.bounds, buckets, mean)
+        fitted = within_range(*distribution(series.bounds, buckets, mean))
+        if fitted is None:
+            resolved.dropped["count_out_of_range"] += series.weight
+            return
+        values, counts, clamped = fitted
+        if clamped:
+            resolved.adjusted["value_clamped"] += series.weight
         ts, settings = series.point.ts_ms, series.settings
         unit = self.unit(series.family, series.name, settings, False, "gauge")
         outs: list[Out] = []
@@ -314,4 +326,4 @@ class Grouper:
                 sent = value / found.seconds if mode == "rate" else value
                 unit = self.unit(series.family, name, settings, counted, mode)
                 outs.append(Out(name, series.labels, settings, ts, sent, unit, weight=0))
-        return outs
+        resolved.outs.extend(outs)

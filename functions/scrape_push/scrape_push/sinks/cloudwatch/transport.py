@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ...aws import ClientFor
 from ...deadline import Deadline
 from ..base import Result
 
@@ -79,9 +80,12 @@ def classify(exc: Exception) -> Result:
     return Result("failed", f"PutMetricData failed: {type(exc).__name__}: {str(exc)[:MAX_ERROR_CHARS]}")
 
 
-def put_all(client: Any, puts: Sequence[Put], *, deadline: Deadline, max_concurrency: int) -> list[Result]:
+def put_all(
+    clients: ClientFor, puts: Sequence[Put], *, deadline: Deadline, max_concurrency: int
+) -> list[Result]:
     """Send every request, one ``Result`` each, in order; one failing never stops the others
-    already started."""
+    already started. Each request's client is chosen when it starts, so its timeouts and
+    retries fit the time left."""
     if not puts:
         return []
     down = threading.Event()
@@ -93,7 +97,7 @@ def put_all(client: Any, puts: Sequence[Put], *, deadline: Deadline, max_concurr
             return Result("failed", "not sent: invocation deadline reached")
         namespace, metric_data = put
         try:
-            client.put_metric_data(Namespace=namespace, MetricData=list(metric_data))
+            clients(deadline).put_metric_data(Namespace=namespace, MetricData=list(metric_data))
         except Exception as exc:  # whatever goes wrong with one request must not stop the others
             result = classify(exc)
             if result.status == "failed":

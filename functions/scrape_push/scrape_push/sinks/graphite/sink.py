@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Sequence
 
@@ -22,7 +21,15 @@ from .convert import (
     to_points,
 )
 from .limits import DEFAULT_MAX_AGE
-from .transport import Connect, Endpoint, OpenDatagram, open_datagram, send_datagrams, send_stream
+from .transport import (
+    Connect,
+    Endpoint,
+    OpenDatagram,
+    open_datagram,
+    open_stream,
+    send_datagrams,
+    send_stream,
+)
 
 MAX_COLLISION_WARNINGS = 3
 """Series named in collision warnings per invocation (the dropped count is always complete)."""
@@ -37,7 +44,7 @@ class GraphiteSink:
     def __init__(
         self,
         config: GraphiteConfig,
-        connect: Connect = socket.create_connection,
+        connect: Connect = open_stream,
         open_socket: OpenDatagram = open_datagram,
     ) -> None:
         self.config = config
@@ -66,7 +73,7 @@ class GraphiteSink:
             return datagram_batches(result.points)
         return plaintext_batches(result.points, self.config.batch_size)
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
+    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
         """One request per batch; carbon keeps one value per series and time slot, so order
         between requests does not matter."""
         return [Request(batch.count, body=batch.payload) for batch in self.encode(samples, report)]

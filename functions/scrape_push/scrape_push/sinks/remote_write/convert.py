@@ -16,6 +16,7 @@ from operator import attrgetter, itemgetter, methodcaller
 
 from ...model import Family, Labels, Sample
 from .encode import SampleEncoder, encode_columns, encode_labels, encode_metadata, encode_series
+from .limits import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
 
 CACHE_KEY = "remote_write.labels"
 """Where a series' encoded labels live in ``Sample.cache``. Every remote_write sink encodes a
@@ -117,6 +118,8 @@ def _warm(samples: Sequence[Sample]) -> Conversion | None:
     stamps = list(map(_TIMESTAMP, samples))
     if None in stamps or set(map(type, labels)) != {bytes} or len(set(labels)) != len(labels):
         return None
+    if min(stamps) < MIN_TIMESTAMP_MS or max(stamps) > MAX_TIMESTAMP_MS:
+        return None
     families = list(map(_FAMILY, samples))
     unique = list(dict(zip(map(id, families), families, strict=True)).values())
     columns = Columns(labels, stamps, list(map(_VALUE, samples)))
@@ -145,8 +148,11 @@ def _grouped(samples: Iterable[Sample], now_ms: int) -> Conversion:
         if type(labels) is not bytes:
             dropped[str(labels)] += 1
             continue
-        stamp = sample.timestamp_ms
-        point = (now_ms if stamp is None else stamp, sample.value)
+        stamp = now_ms if sample.timestamp_ms is None else sample.timestamp_ms
+        if not MIN_TIMESTAMP_MS <= stamp <= MAX_TIMESTAMP_MS:
+            dropped["timestamp_out_of_range"] += 1
+            continue
+        point = (stamp, sample.value)
         points = groups.get(labels)
         if points is None:
             groups[labels] = [point]

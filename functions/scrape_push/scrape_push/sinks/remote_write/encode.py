@@ -52,7 +52,10 @@ LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def varint(value: int) -> bytes:
-    """Protobuf base-128 varint; a negative int64 is its 64-bit two's complement (10 bytes)."""
+    """Protobuf base-128 varint; a negative int64 is its 64-bit two's complement (10 bytes).
+    A value that fits neither an int64 nor a uint64 raises ``OverflowError``, never wraps."""
+    if not -(2**63) <= value < 2**64:
+        raise OverflowError(f"{value} does not fit a 64-bit varint")
     value &= 0xFFFFFFFFFFFFFFFF
     out = bytearray()
     while value > 0x7F:

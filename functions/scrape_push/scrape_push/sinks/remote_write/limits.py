@@ -35,6 +35,16 @@ MAX_RETRY_AFTER = 60.0
 MAX_ERROR_BODY_BYTES = 256
 """At most this much of a rejecting response's body is quoted in errors and logs."""
 
+MIN_TIMESTAMP_MS = -(2**63)
+MAX_TIMESTAMP_MS = 2**63 - 1
+"""``Sample.timestamp`` is an int64 of milliseconds (remote.proto): a sample whose timestamp lies
+outside it cannot be encoded and is dropped as ``timestamp_out_of_range``."""
+
+CONNECT_SHARE = 0.25
+"""Of a request's timeout, the part given to connecting; the rest waits for the answer.
+``requests`` applies a timeout to the connection and again to each read, so the two are split
+to keep their sum within ``remote_timeout`` and the deadline."""
+
 MIN_SECONDS_TO_SEND = 0.5
 """A request (or a retry) is not started with less time than this before the deadline."""
 

@@ -15,6 +15,7 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, RefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ... import aws
 from .config import SigV4Config
@@ -24,8 +25,10 @@ ROLE_SESSION_NAME = "scrape-push-remote-write"
 SIGNED_RESPONSE_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256")
 
 
-class SigV4Error(Exception):
-    """No credentials or region to sign with (the message names what is missing)."""
+class SigV4Error(requests.RequestException):
+    """No credentials or region to sign with (the message names what is missing). A request
+    exception, so that credentials STS could not give in time fail that attempt like a network
+    error would, never the whole sink."""
 
 
 def assumed_role_credentials(role_arn: str, sts: Any) -> RefreshableCredentials:
@@ -51,13 +54,17 @@ class SigV4RequestAuth(requests.auth.AuthBase):
         self._credentials = credentials
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        credentials = self._credentials()
-        if credentials is None:
+        try:
+            credentials = self._credentials()
+            frozen = credentials.get_frozen_credentials() if credentials is not None else None
+        except (BotoCoreError, ClientError) as exc:  # STS assuming or refreshing the role
+            raise SigV4Error(f"sigv4: no credentials: {aws.describe_error(exc)}") from None
+        if frozen is None:
             raise SigV4Error("no AWS credentials found to sign the request")
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
         # Sign exactly what will be sent: method, URL, body and every header already set.
         signed = AWSRequest(method=request.method, url=request.url, data=body, headers=dict(request.headers))
-        SigV4Auth(credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(signed)
+        SigV4Auth(frozen, SERVICE, self.region).add_auth(signed)
         for name in SIGNED_RESPONSE_HEADERS:
             if name in signed.headers:
                 request.headers[name] = signed.headers[name]
@@ -76,7 +83,7 @@ def sigv4_auth(config: SigV4Config) -> SigV4RequestAuth:
 
         def credentials() -> Credentials | None:
             if not assumed:
-                assumed.append(assumed_role_credentials(role_arn, aws.client("sts", region)))
+                assumed.append(assumed_role_credentials(role_arn, aws.per_call("sts", region)))
             return assumed[0]
 
         return SigV4RequestAuth(region, credentials)

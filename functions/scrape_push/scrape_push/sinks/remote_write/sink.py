@@ -96,7 +96,7 @@ class RemoteWriteSink:
         """Send without a backlog (what is not delivered is counted as failed)."""
         return deliver_now(self, samples, deadline)
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> list[Request]:
+    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
         """One request per batch (chains keep a series' samples in order), then the metadata.
         Bodies are encoded when first needed, on the sending threads."""
         samples, relabel_dropped = relabeled_view(

@@ -27,6 +27,7 @@ from ...deadline import Deadline
 from ...httpconfig import root_cause, tls_arguments
 from .config import QueueConfig, RemoteWriteConfig
 from .limits import (
+    CONNECT_SHARE,
     CONTENT_ENCODING,
     CONTENT_TYPE,
     MAX_ERROR_BODY_BYTES,
@@ -136,7 +137,7 @@ class Sender:
                     data=body,
                     headers=self.headers,
                     auth=self.auth,
-                    timeout=timeout,
+                    timeout=(timeout * CONNECT_SHARE, timeout * (1 - CONNECT_SHARE)),
                     verify=self.verify,
                     cert=self.cert,
                     allow_redirects=False,
