@@ -8,14 +8,14 @@ override the sink's settings for the metric families they match (first match win
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
 from ...backlog.config import BacklogConfig
 from ...config.errors import FieldError
 from ...config.values import check_label_name
-from .limits import MAX_DIMENSIONS, UNITS
+from .limits import DEFAULT_MAX_AGE, MAX_DIMENSIONS, UNITS
 
 CounterMode = Literal["cumulative", "delta", "rate"]
 HistogramMode = Literal["buckets", "distribution"]
@@ -101,7 +101,7 @@ class CloudWatchConfig:
     """``cloudwatch[]``: one CloudWatch sink (PutMetricData, or EMF documents on stdout)."""
 
     namespace: str
-    name: str = ""
+    name: str = field(default="", metadata={"derived": "the namespace"})
     region: str | None = None
     mode: Mode = "api"
     namespace_per_job: bool = field(
@@ -140,6 +140,12 @@ class CloudWatchConfig:
         modes = {self.counter_mode} | {r.counter_mode for r in self.metrics}
         hist = {self.histograms} | {r.histograms for r in self.metrics}
         return bool(modes & {"delta", "rate"}) or "distribution" in hist
+
+    def resolve(self) -> CloudWatchConfig:
+        """The name (the namespace unless set) and the backlog's window (PutMetricData's)."""
+        return replace(
+            self, name=self.name or self.namespace, backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE)
+        )
 
     def check(self) -> None:
         if not _NAMESPACE.match(self.namespace) or self.namespace.startswith(("AWS/", ":")):
