@@ -43,7 +43,7 @@ def merge_fragments(fragments: Sequence[tuple[str, str]], source: str) -> Config
             key = f"scrape_configs[{index}].job_name"
             first = job_owner.setdefault(job_name, (name, lines.get(key)))
             if first[0] != name:
-                where = f" (line {first[1]})" if first[1] is not None else ""
+                where = f" on line {first[1]}" if first[1] is not None else ""
                 message = f"job {job_name!r} is already defined in {first[0]}{where}"
                 problems.append(Problem(key, message, lines.get(key), name))
     if problems:
