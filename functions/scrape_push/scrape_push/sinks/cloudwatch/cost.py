@@ -145,7 +145,8 @@ def render(estimates: Sequence[Estimate], interval: float, samples: int, source:
         if e.state_targets:
             lines.append(_row("state table", f"{e.state_requests():,} requests", costs["state"]))
         lines.append(_row("total", "", costs["total"]))
-        many = [(name, n) for name, n in e.per_metric.most_common(TOP_METRICS) if n > 1]
+        ranked = sorted(e.per_metric.items(), key=lambda item: (-item[1], item[0]))  # ties by name: stable
+        many = [(name, n) for name, n in ranked[:TOP_METRICS] if n > 1]
         if many:
             lines.append("  most dimension sets: " + ", ".join(f"{name} {n}" for name, n in many))
         if e.dropped:
