@@ -134,3 +134,26 @@ def test_what_show_prints_is_a_configuration_that_means_the_same() -> None:
 def test_a_short_global_interval_caps_the_default_timeout() -> None:
     config = parse_config("global: {scrape_interval: 5s}\ncloudwatch: [{namespace: N}]\n").config
     assert effective(config)["global"]["scrape_timeout"] == "5s"
+
+
+NONE_AS_A_VALUE = {
+    ("RelabelConfig", "target_label"),
+    ("RelabelConfig", "modulus"),
+    ("GraphiteConfig", "prefix"),
+}
+"""Defaults that are empty because the function uses them empty (no target label, no prefix)."""
+
+
+def test_the_schema_shows_no_placeholder_as_a_default() -> None:
+    schema = json_schema()
+    for name, definition in {"Config": schema, **schema["$defs"]}.items():
+        for key, prop in definition["properties"].items():
+            default = prop.get("default")
+            empty = default in ("", "0B") or (type(default) is int and default == 0)
+            assert not empty or (name, key) in NONE_AS_A_VALUE, f"{name}.{key}: a placeholder, not a value"
+    glob = schema["$defs"]["GlobalConfig"]["properties"]
+    assert (glob["scrape_interval"]["default"], glob["scrape_timeout"].get("default")) == ("1m", None)
+    assert "default: 10s" in glob["scrape_timeout"]["description"]
+    job = schema["$defs"]["ScrapeConfig"]["properties"]
+    assert "default: global.scrape_interval" in job["scrape_interval"]["description"]
+    assert "default: 0 (no limit)" in job["sample_limit"]["description"]

@@ -100,7 +100,7 @@ def _documented(f: dataclasses.Field[Any]) -> dict[str, str]:
     if "derived" in f.metadata:
         parts.append(f"default: {f.metadata['derived']}")
     if "zero" in f.metadata:
-        parts.append(f"default: 0, {f.metadata['zero']}")
+        parts.append(f"default: 0 ({f.metadata['zero']})")
     return {"description": "; ".join(parts)} if parts else {}
 
 

@@ -144,7 +144,7 @@ class CloudWatchConfig:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     max_series_per_metric: int = field(
-        default=0, metadata={"doc": "distinct dimension sets per metric per invocation (0: no cap)"}
+        default=0, metadata={"doc": "distinct dimension sets per metric per invocation", "zero": "no cap"}
     )
     metrics: tuple[MetricRule, ...] = ()
     backlog: BacklogConfig = field(
