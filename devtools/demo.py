@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import requests
 import yaml
 
 from devtools import processes, resources
@@ -91,6 +92,24 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
 
 
+def created_samples(exposition: str) -> int:
+    """How many ``_created`` samples an exposition holds (one per counter, histogram or summary
+    series: when it started counting)."""
+    names = (line.split("{", 1)[0].split(" ", 1)[0] for line in exposition.splitlines() if line[:1] != "#")
+    return sum(1 for name in names if name.endswith("_created"))
+
+
+def sent_versus_read_back(sent: int, metrics: int, created: int) -> str:
+    """Why the samples sent and the metrics read back differ."""
+    if sent - metrics == created:
+        return (
+            f"{sent} samples sent, {metrics} metrics read back: the {created} `_created` samples (when each\n"
+            "counter, histogram and summary series started) are sent with their series, not as metrics of\n"
+            "their own."
+        )
+    return f"{sent} samples sent, {metrics} metrics read back ({created} of the samples were `_created`)."
+
+
 def run(verbose: bool) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="scrape-push-demo-"))
     moto = app = None
@@ -126,6 +145,9 @@ def run(verbose: bool) -> int:
         rows = read_back(boto3.client("cloudwatch", region_name=REGION), namespace)
         print(f"\nread back from emulated CloudWatch, namespace {namespace!r}: {len(rows)} metrics\n")
         print_table(rows)
+        exposition = requests.get(f"{app.url}/metrics", timeout=10).text
+        sent = sum(s["sent"] for s in summary["sinks"])
+        print("\n" + sent_versus_read_back(sent, len(rows), created_samples(exposition)))
         return 0 if summary["ok"] and rows else 1
     finally:
         for process in (app, moto):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,10 @@ from scrape_push.cli import main
 from tests.functional.conftest import Emulated
 from tests.support.http import Response, serve
 
-CONFIG = "scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{target}']\n"
+CONFIG = (
+    "scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{target}']\n"
+    "cloudwatch:\n  - namespace: CliTest\n"
+)
 
 
 def test_push_validates_then_puts_and_show_prints_the_effective_config(
@@ -27,6 +33,10 @@ def test_push_validates_then_puts_and_show_prints_the_effective_config(
     out = capsys.readouterr().out
     assert out.startswith("# SSM parameter /team/config (digest ")
     assert "  metrics_path: /metrics\n" in out and "  honor_timestamps: true\n" in out
+    # Effective values, not the model's placeholders (issue 19).
+    assert "  scrape_interval: 1m\n  scrape_timeout: 10s\n" in out and "  body_size_limit: 64MB\n" in out
+    assert "  name: CliTest\n" in out and "    max_age: 1w6d\n" in out
+    assert "sample_limit" not in out and ": null\n  scrape_timeout" not in out
 
 
 def test_push_refuses_invalid_or_oversized_documents(
@@ -37,8 +47,8 @@ def test_push_refuses_invalid_or_oversized_documents(
     assert main(["push", str(bad), "--parameter", "/x"]) == 1
     big = tmp_path / "big.yaml"
     big.write_text(CONFIG.format(target="h:1") + "".join(f"# padding line {i:04}\n" for i in range(300)))
-    assert main(["push", str(big), "--parameter", "/x"]) == 1
-    assert "over the Standard tier's 4096 bytes" in capsys.readouterr().err
+    assert main(["push", str(big), "--parameter", "/x", "--tier", "Standard"]) == 1
+    assert "over the Standard tier's 4096 bytes; use --tier Advanced or split" in capsys.readouterr().err
     names = [p["Name"] for p in emulated.client("ssm").describe_parameters()["Parameters"]]
     assert "/x" not in names
     assert main(["push", str(big), "--parameter", "/x", "--tier", "Advanced"]) == 0
@@ -53,6 +63,7 @@ def test_run_scrapes_once_and_prints_the_summary(
         assert main(["run", str(path)]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["targets"][0]["up"] == 1 and summary["samples"] == 6
+    assert summary["sinks"][0]["sent"] == 6
 
 
 def test_backlog_lists_waiting_and_refused_data_and_shows_an_item(
@@ -123,3 +134,41 @@ def test_backlog_lists_waiting_and_refused_data_and_shows_an_item(
         {"samples": 500, "bytes": 10, "chain": 0},
         {"samples": 200, "bytes": 5, "chain": 1},
     ]
+
+
+def _tool(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scrape_push", *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_a_missing_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    done = _tool("validate", str(tmp_path / "missing.yaml"))
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == f"scrape-push validate: {tmp_path / 'missing.yaml'}: cannot read: No such file or directory\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["schema", "cost"])
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path, command: str) -> None:
+    """``scrape-push cost ... | head``: the reader is gone before the tool writes (closed first,
+    so the outcome never depends on timing)."""
+    config, exposition = tmp_path / "config.yaml", tmp_path / "node.txt"
+    config.write_text("cloudwatch: [{namespace: N}]\n")
+    exposition.write_text("m 1\n")
+    argv = {"schema": ["schema"], "cost": ["cost", "--config", str(config), "--exposition", str(exposition)]}
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "scrape_push", *argv[command]],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, b"")

@@ -216,7 +216,7 @@ def test_secure_string_config_and_per_service_endpoints(
 BAD_CONFIGS = {
     "unknown key": (
         "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targts: []\n",
-        "scrape_configs[0].static_configs[0].targts: unknown key (line 4)",
+        "scrape_configs[0].static_configs[0].targts: unknown key; did you mean 'targets'? (line 4)",
     ),
     "wrong type": (
         "scrape_configs:\n  - job_name: a\n    scrape_timeout: 5\n",
@@ -316,7 +316,9 @@ def test_warm_function_keeps_the_last_valid_config(emulated: Emulated, app_targe
     kept = emulated.invoke()
     assert kept["config"]["digest"] == good["config"]["digest"]
     assert kept["config"]["error"].startswith("invalid configuration in SSM parameter /scrape-push/config: ")
-    assert "scrape_configs[0].job_nme: unknown key (line 2)" in kept["config"]["error"]
+    assert (
+        "scrape_configs[0].job_nme: unknown key; did you mean 'job_name'? (line 2)" in kept["config"]["error"]
+    )
     assert kept["ok"] is False and kept["targets_up"] == 1
     emulated.put_config(config(job("fixed", app_target)))
     fixed = emulated.invoke()
@@ -327,7 +329,8 @@ def test_config_split_over_a_parameter_path(
     emulated: Emulated, app_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONFIG_PARAMETER", "/scrape-push/")
-    emulated.put_config(f"cloudwatch:\n  - namespace: {NAMESPACE}\n", name="/scrape-push/sinks")
+    sinks = config().split("cloudwatch:", 1)[1]
+    emulated.put_config(f"cloudwatch:{sinks}", name="/scrape-push/sinks")
     emulated.put_config("scrape_configs:\n" + job("b", app_target), name="/scrape-push/jobs/b")
     emulated.put_config("scrape_configs:\n" + job("a", app_target), name="/scrape-push/jobs/a", secure=True)
     summary = emulated.invoke()
@@ -349,8 +352,10 @@ def test_conflicting_fragments_are_rejected(
     with pytest.raises(ConfigError) as caught:
         emulated.invoke()
     assert [str(p) for p in caught.value.problems] == [
-        "/scrape-push/two: global: set in both /scrape-push/one and /scrape-push/two; set it in one fragment",
-        "/scrape-push/two: scrape_configs[0].job_name: job 'a' is already defined in /scrape-push/one",
+        "/scrape-push/two: global: set in both /scrape-push/one and /scrape-push/two; set it in one fragment "
+        "(line 1)",
+        "/scrape-push/two: scrape_configs[0].job_name: job 'a' is already defined in /scrape-push/one on "
+        "line 3 (line 3)",
     ]
 
 

@@ -437,7 +437,11 @@ INVALID: list[tuple[str, str, list[str]]] = [
         "{action: hashmod, target_label: x, modulus: -1}",
         ["relabel_configs[0].modulus: must not be negative"],
     ),
-    ("unknown key", "{target_label: x, regexp: a}", ["relabel_configs[0].regexp: unknown key"]),
+    (
+        "unknown key",
+        "{target_label: x, regexp: a}",
+        ["relabel_configs[0].regexp: unknown key; did you mean 'regex'?"],
+    ),
     (
         "regex with a backreference",
         "{target_label: x, regex: '(a)\\1'}",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from scrape_push.backlog.store import BACKLOG_BUCKET_ENV
+from scrape_push.cli import DEFAULT_TIER, parser
 from scrape_push.config import parse_config
+from scrape_push.config.source import runnable
 from scrape_push.statetable import KEY_ATTRIBUTE, STATE_TABLE_ENV, TTL_ATTRIBUTE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,10 +90,70 @@ def test_config_path_mode_sets_a_trailing_slash() -> None:
 
 
 def test_the_example_configuration_in_the_template_is_valid() -> None:
-    value = template()["Resources"]["ConfigParameter"]["Properties"]["Value"]["Fn::Sub"]
-    config = parse_config(value.replace("${CloudWatchNamespace}", "ScrapePush")).config
+    value = template()["Resources"]["ConfigParameterSeed"]["Properties"]["Value"]["Fn::Sub"]
+    config = runnable(parse_config(value.replace("${CloudWatchNamespace}", "ScrapePush"))).config
     assert config.scrape_configs[0].job_name == "example"
     assert config.cloudwatch[0].namespace == "ScrapePush"
+
+
+def test_no_deploy_writes_the_configuration_parameter() -> None:
+    resources = template()["Resources"]
+    # The template owns no parameter: an owned value would be put back by every deploy, and
+    # the parameter deleted by sam delete.
+    assert [n for n, r in resources.items() if r["Type"] == "AWS::SSM::Parameter"] == []
+    seed = resources["ConfigParameterSeed"]
+    assert seed["Type"].startswith("Custom::")
+    assert seed["Properties"]["ServiceToken"] == {"Fn::GetAtt": "ConfigSeedFunction.Arn"}
+    assert seed["Properties"]["Name"] == {"Ref": "ConfigParameterName"}
+    assert "DeletionPolicy" not in seed  # deleting the seed deletes nothing: its handler ignores Delete
+    assert resources["ScrapePushFunction"]["DependsOn"] == "ConfigParameterSeed"
+
+
+def test_the_seed_may_create_the_parameter_but_never_overwrite_or_delete_it() -> None:
+    function = template()["Resources"]["ConfigSeedFunction"]["Properties"]
+    region = "${AWS::Region}:${AWS::AccountId}"
+    arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:ssm:{region}:parameter${{ConfigParameterName}}"}
+    assert function["Policies"] == [
+        {
+            "Statement": [
+                {
+                    "Sid": "CreateConfigParameter",
+                    "Effect": "Allow",
+                    "Action": "ssm:PutParameter",
+                    "Resource": arn,
+                },
+                {
+                    "Sid": "NeverOverwriteConfigParameter",
+                    "Effect": "Deny",
+                    "Action": "ssm:PutParameter",
+                    "Resource": arn,
+                    "Condition": {"StringEquals": {"ssm:Overwrite": "true"}},
+                },
+            ]
+        }
+    ]
+    code = function["InlineCode"]  # run against an emulator in tests/functional/test_config_seed.py
+    assert "Overwrite=False" in code and "Overwrite=True" not in code and "delete_parameter" not in code
+
+
+def test_no_function_but_the_seed_may_write_parameters_and_none_may_delete_them() -> None:
+    writers = set()
+    for name, resource in template()["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for written in policy["Statement"]:
+                statement = written["Fn::If"][1] if "Fn::If" in written else written
+                actions = _as_list(statement["Action"])
+                assert not any(a in ("ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:*") for a in actions)
+                if statement["Effect"] == "Allow" and "ssm:PutParameter" in actions:
+                    writers.add(name)
+    assert writers == {"ConfigSeedFunction"}
+
+
+def test_push_uses_the_tier_the_template_creates_the_parameter_in() -> None:
+    tier = template()["Resources"]["ConfigParameterSeed"]["Properties"]["Tier"]
+    assert parser().parse_args(["push", "c.yaml", "--parameter", "/p"]).tier == tier == DEFAULT_TIER
 
 
 def test_the_demo_configuration_is_valid() -> None:
@@ -300,3 +365,95 @@ def test_outputs_name_the_backlog_bucket_and_the_dead_letter_queue() -> None:
     outputs = template()["Outputs"]
     assert outputs["BacklogBucketName"]["Value"] == {"Ref": "BacklogBucket"}
     assert outputs["ScheduleDeadLetterQueueUrl"]["Value"] == {"Ref": "ScheduleDeadLetterQueue"}
+
+
+def _published_self_metrics(capsys: pytest.CaptureFixture[str]) -> set[str]:
+    """Every metric name selfmetrics.py writes (its EMF documents), sinks with a backlog included."""
+    from scrape_push import selfmetrics
+    from scrape_push.config.model import Config
+    from scrape_push.config.source import LoadedConfig
+    from scrape_push.cycle import CycleResult
+    from scrape_push.sinks.base import BacklogReport, SinkReport
+
+    capsys.readouterr()
+    report = SinkReport("cloudwatch/N", "cloudwatch", backlog=BacklogReport())
+    selfmetrics.publish(CycleResult(sinks=[report]), LoadedConfig(Config(), "test", "0"))
+    names = set()
+    for line in capsys.readouterr().out.splitlines():
+        for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
+            names |= {metric["Name"] for metric in directive["Metrics"]}
+    return names
+
+
+def _dashboard() -> dict[str, Any]:
+    body = template()["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    numbers = {"Timeout", "TargetsDownAlarmThreshold", "BacklogAgeAlarmSeconds"}
+    text = re.sub(r"\$\{([^}]+)\}", lambda m: "60" if m.group(1) in numbers else "X", body)
+    dashboard: dict[str, Any] = json.loads(text)
+    return dashboard
+
+
+def _dashboard_metric_names(dashboard: dict[str, Any]) -> set[str]:
+    names = set()
+    for widget in dashboard["widgets"]:
+        for row in widget["properties"].get("metrics", []):
+            if isinstance(row[0], dict):
+                names |= set(re.findall(r'MetricName=\\?"(\w+)', row[0]["expression"]))
+            else:
+                names.add(row[1])
+    return names
+
+
+def test_the_dashboard_shows_what_an_operator_watches(capsys: pytest.CaptureFixture[str]) -> None:
+    dashboard = _dashboard()
+    shown = _dashboard_metric_names(dashboard)
+    wanted = {
+        "TargetsUp",
+        "TargetsDown",
+        "SamplesScraped",
+        "SamplesSent",
+        "SamplesLost",
+        "BacklogOldestAgeSeconds",
+        "BacklogBytes",
+        "BacklogSamples",
+        "CycleDuration",
+        "ConfigInvalid",
+    }
+    assert wanted <= shown
+    assert shown <= _published_self_metrics(capsys), (
+        "the dashboard names a metric selfmetrics.py never writes"
+    )
+    cycle = next(w for w in dashboard["widgets"] if "Cycle duration" in w["properties"].get("title", ""))
+    assert cycle["properties"]["annotations"]["horizontal"] == [{"label": "function timeout", "value": 60}]
+    body = template()["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert "${Timeout}" in body  # the line follows the Timeout parameter
+
+
+def test_alarms_on_invalid_config_targets_down_and_slow_cycles_notify_the_topic(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    t = template()
+    resources = t["Resources"]
+    published = _published_self_metrics(capsys)
+    actions = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        props = resource["Properties"]
+        assert props["AlarmActions"] == props["OKActions"] == actions, name
+        metrics = [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+        for metric in [props, *metrics]:
+            if metric.get("Namespace") == {"Fn::Sub": "${CloudWatchNamespace}/Self"}:
+                assert metric["MetricName"] in published, name
+    config = resources["ConfigInvalidAlarm"]["Properties"]
+    assert (config["MetricName"], config["Statistic"], config["Threshold"]) == ("ConfigInvalid", "Maximum", 0)
+    down = resources["TargetsDownAlarm"]["Properties"]
+    assert (down["MetricName"], down["Threshold"]) == ("TargetsDown", {"Ref": "TargetsDownAlarmThreshold"})
+    assert (down["EvaluationPeriods"], down["DatapointsToAlarm"]) == (5, 5)
+    assert t["Parameters"]["TargetsDownAlarmThreshold"]["Default"] == 0
+    cycle = resources["CycleDurationAlarm"]["Properties"]
+    duration, share = cycle["Metrics"]
+    assert duration["MetricStat"]["Metric"]["MetricName"] == "CycleDuration"
+    assert share["Expression"] == {"Fn::Sub": "100 * duration / ${Timeout}"} and share["ReturnData"] is True
+    assert cycle["Threshold"] == {"Ref": "CycleDurationAlarmPercent"}
+    assert t["Parameters"]["CycleDurationAlarmPercent"]["Default"] == 80

@@ -1,44 +1,77 @@
-"""``scrape-push``: validate, push, show and try configurations (also ``python -m scrape_push``).
+"""scrape-push: validate, push, show and try configurations (also: python -m scrape_push).
 
-scrape-push validate config.yaml [more fragments...]
-scrape-push push config.yaml --parameter /scrape-push/config [--secure] [--tier Standard]
-scrape-push show --parameter /scrape-push/config
-scrape-push run config.yaml [--jobs node,api]
-scrape-push cost --config config.yaml [--scrape | --exposition saved.txt]
-scrape-push schema > scrape-push.schema.json
-scrape-push backlog --bucket BUCKET [--rejected] [--item KEY]
+  scrape-push validate config.yaml [more fragments...]
+  scrape-push push config.yaml --parameter /scrape-push/config [--secure] [--tier Advanced]
+  scrape-push show --parameter /scrape-push/config
+  scrape-push run config.yaml [--jobs node,api]
+  scrape-push cost --config config.yaml [--scrape | --exposition saved.txt]
+  scrape-push schema > scrape-push.schema.json
+  scrape-push backlog --bucket BUCKET [--rejected] [--item KEY]
+
+Every error is one line on stderr naming the file, key path or option at fault.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 import yaml
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from . import aws
-from .config import ConfigError, ConfigLoadError, LoadedConfig, load_config, parse_config
+from .config import Config, ConfigError, ConfigLoadError, LoadedConfig, load_config, parse_config
+from .config.errors import FieldError
 from .config.fragments import merge_fragments
 from .config.schema import effective, json_schema
+from .config.source import runnable
+from .config.values import parse_duration
 from .cycle import run_cycle
 from .deadline import Deadline
+from .invoke import EventError, selected_jobs
+from .model import Sample
+from .parse import ParseError, parse_exposition
+from .scrape import Scraper
 from .summary import summarise
+from .targets import build_targets
 
 PARAMETER_TIER_BYTES = {"Standard": 4096, "Advanced": 8192, "Intelligent-Tiering": 8192}
 """SSM Parameter Store value size limits per tier (Intelligent-Tiering may pick Advanced)."""
+DEFAULT_TIER = "Intelligent-Tiering"
+"""The tier the template creates the configuration parameter in: Standard (free) while the
+value fits 4 KB, Advanced beyond."""
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_INTERNAL = 70
+"""sysexits.h EX_SOFTWARE: a bug, reported in one line all the same."""
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""What a shell reports for a process ended by SIGPIPE (``scrape-push cost ... | head``)."""
+
+
+class UserError(Exception):
+    """Input the user can fix (a file, an option): one line on stderr, exit 2."""
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _load_files(paths: Sequence[Path]) -> LoadedConfig:
     if len(paths) == 1:
-        return parse_config(paths[0].read_text(), str(paths[0]))
-    fragments = [(str(p), p.read_text()) for p in paths]
+        return parse_config(_read(paths[0]), str(paths[0]))
+    fragments = [(str(p), _read(p)) for p in paths]
     source = ", ".join(str(p) for p in paths)
     return LoadedConfig(merge_fragments(fragments, source), source, "")
 
@@ -51,37 +84,28 @@ def _report(error: ConfigError, out: TextIO) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    try:
-        loaded = _load_files(args.files)
-    except ConfigError as exc:
-        return _report(exc, sys.stderr)
-    config = loaded.config
-    targets = sum(len(g.targets) for job in config.scrape_configs for g in job.static_configs)
-    print(f"{loaded.source}: valid ({len(config.scrape_configs)} jobs, {targets} static targets)")
+    loaded = runnable(_load_files(args.files))
+    jobs = loaded.config.scrape_configs
+    targets = sum(len(g.targets) for job in jobs for g in job.static_configs)
+    print(f"{loaded.source}: valid ({len(jobs)} jobs, {targets} static targets, {loaded.config.sinks} sinks)")
     return EXIT_OK
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    text = args.file.read_text()
-    try:
-        parse_config(text, str(args.file))
-    except ConfigError as exc:
-        return _report(exc, sys.stderr)
+    text = _read(args.file)
+    runnable(parse_config(text, str(args.file)))
     size, limit = len(text.encode()), PARAMETER_TIER_BYTES[args.tier]
     if size > limit:
+        bigger = "use --tier Advanced or " if limit < max(PARAMETER_TIER_BYTES.values()) else ""
         print(
-            f"{args.file}: {size} bytes is over the {args.tier} tier's {limit} bytes; use --tier Advanced "
-            "or split the configuration over a parameter path (one fragment per parameter)",
+            f"{args.file}: {size} bytes is over the {args.tier} tier's {limit} bytes; {bigger}split the "
+            "configuration over a parameter path (one fragment per parameter)",
             file=sys.stderr,
         )
         return EXIT_INVALID
     kind = "SecureString" if args.secure else "String"
     aws.client("ssm").put_parameter(
-        Name=args.parameter,
-        Value=text,
-        Overwrite=True,
-        Tier=args.tier,
-        Type=kind,
+        Name=args.parameter, Value=text, Overwrite=True, Tier=args.tier, Type=kind
     )
     print(f"{args.parameter}: updated ({size} bytes, {kind}, {args.tier})")
     return EXIT_OK
@@ -90,27 +114,72 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     try:
         loaded = load_config(args.parameter)
-    except ConfigError as exc:
-        return _report(exc, sys.stderr)
     except ConfigLoadError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
-    print(f"# {loaded.source} (digest {loaded.digest}), every default filled in, secrets masked")
+    print(f"# {loaded.source} (digest {loaded.digest}): every default filled in, limits not shown are off,")
+    print("# secrets masked")
     print(yaml.safe_dump(effective(loaded.config), sort_keys=False), end="")
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    try:
-        loaded = _load_files(args.files)
-    except ConfigError as exc:
-        return _report(exc, sys.stderr)
-    jobs = [j for j in args.jobs.split(",") if j] if args.jobs else None
+    loaded = runnable(_load_files(args.files))
+    names = [j for j in args.jobs.split(",") if j] if args.jobs else None
+    try:  # the rule the Lambda applies to an event's "jobs"
+        jobs = None if names is None else selected_jobs({"jobs": names}, loaded.config)
+    except EventError as exc:
+        raise UserError(f"--jobs: {exc}") from None
     cycle = run_cycle(loaded.config, jobs, Deadline.after(args.timeout))
     summary = summarise(cycle, loaded, jobs)
     json.dump(summary, sys.stdout, indent=2)
     print()
     return EXIT_OK if summary["ok"] else EXIT_INVALID
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from .sinks.cloudwatch import cost  # noqa: PLC0415 (only this command needs the CloudWatch sink)
+
+    config = _load_files([args.config]).config
+    if not config.cloudwatch:
+        raise UserError(f"{args.config}: the configuration has no cloudwatch sink")
+    if not args.scrape and not args.exposition:
+        raise UserError("nothing to count: pass --scrape or --exposition FILE")
+    now_ms = int(time.time() * 1000)
+    samples: list[Sample] = []
+    sources = []
+    if args.scrape:
+        sources.append(_scrape_once(config, samples))
+    for path in args.exposition:
+        samples.extend(_exposition(path, now_ms))
+        sources.append(f"read {path}")
+    estimates = [cost.estimate(sink, samples, now_ms) for sink in config.cloudwatch]
+    print(cost.render(estimates, args.interval, len(samples), ", ".join(sources)))
+    return EXIT_OK
+
+
+def _scrape_once(config: Config, samples: list[Sample]) -> str:
+    targets = build_targets(config).targets
+    results = Scraper(config.runtime.max_concurrent_scrapes).scrape_all(targets, Deadline.after(60))
+    for result in results:
+        if result.error:
+            print(f"warning: {result.target.url}: {result.error}", file=sys.stderr)
+        samples.extend(result.samples)
+    return f"scraped {len(targets)} target(s)"
+
+
+def _exposition(path: Path, now_ms: int) -> list[Sample]:
+    """A saved ``/metrics`` body's samples, as job ``<file stem>`` and instance ``<path>``."""
+    try:
+        parsed = parse_exposition(path.read_bytes())
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ParseError as exc:
+        raise UserError(f"{path}: not a Prometheus exposition: {exc}") from None
+    for s in parsed:
+        s.labels = tuple(sorted({**dict(s.labels), "job": path.stem, "instance": str(path)}.items()))
+        s.timestamp_ms = now_ms
+    return parsed
 
 
 def cmd_backlog(args: argparse.Namespace) -> int:
@@ -140,53 +209,133 @@ def cmd_schema(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_cost(argv: Sequence[str]) -> int:
-    from .sinks.cloudwatch import cost  # noqa: PLC0415 (only this command needs the CloudWatch sink)
+def _seconds(text: str) -> float:
+    """An argument in seconds (``60``, ``1.5``) or as a Prometheus duration (``1m``)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text)
+        except FieldError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text!r}")
+    return seconds
 
-    return cost.main(argv)
+
+def _files(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="a configuration document (YAML or JSON); several are fragments of one configuration",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="scrape-push", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = top.add_subparsers(dest="command", required=True)
-    validate = sub.add_parser(
-        "validate", help="check configuration files (several = fragments of one config)"
-    )
-    validate.add_argument("files", nargs="+", type=Path)
-    validate.set_defaults(func=cmd_validate)
-    push = sub.add_parser("push", help="validate a file and put it into an SSM parameter")
-    push.add_argument("file", type=Path)
-    push.add_argument("--parameter", required=True)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        found = sub.add_parser(name, help=help_text, description=help_text)
+        found.set_defaults(func=func)
+        return found
+
+    _files(command("validate", cmd_validate, "check configuration files, listing every problem"))
+    push = command("push", cmd_push, "validate a file and put it into an SSM parameter")
+    push.add_argument("file", type=Path, metavar="FILE", help="the configuration document (YAML or JSON)")
+    push.add_argument("--parameter", required=True, help="the SSM parameter's name")
     push.add_argument("--secure", action="store_true", help="store as SecureString")
-    push.add_argument("--tier", choices=sorted(PARAMETER_TIER_BYTES), default="Standard")
-    push.set_defaults(func=cmd_push)
-    show = sub.add_parser("show", help="print the effective configuration held in SSM")
+    push.add_argument(
+        "--tier",
+        choices=sorted(PARAMETER_TIER_BYTES),
+        default=DEFAULT_TIER,
+        help=f"SSM parameter tier (default {DEFAULT_TIER}, as the template creates it)",
+    )
+    show = command("show", cmd_show, "print the effective configuration held in SSM")
     show.add_argument("--parameter", required=True, help="a parameter, or a path ending in /")
-    show.set_defaults(func=cmd_show)
-    run = sub.add_parser("run", help="run one cycle locally against configuration files")
-    run.add_argument("files", nargs="+", type=Path)
+    run = command("run", cmd_run, "run one cycle locally against configuration files")
+    _files(run)
     run.add_argument("--jobs", help="comma-separated job names (default: all)")
-    run.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole cycle")
-    run.set_defaults(func=cmd_run)
-    sub.add_parser("cost", help="estimate CloudWatch metrics and monthly cost: cost --config FILE [--scrape]")
-    backlog = sub.add_parser("backlog", help="what waits in (or was refused from) a backlog bucket")
+    run.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="DURATION",
+        help="time for the whole cycle (default 60s)",
+    )
+    cost = command(
+        "cost", cmd_cost, "estimate the CloudWatch custom metrics and monthly cost of a configuration"
+    )
+    cost.add_argument(
+        "--config", required=True, type=Path, metavar="FILE", help="the configuration document (YAML or JSON)"
+    )
+    cost.add_argument("--scrape", action="store_true", help="scrape every configured target once")
+    cost.add_argument(
+        "--exposition",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a saved /metrics body (repeatable)",
+    )
+    cost.add_argument(
+        "--interval",
+        type=_seconds,
+        default=60.0,
+        metavar="DURATION",
+        help="the schedule's interval (default 1m)",
+    )
+    backlog = command("backlog", cmd_backlog, "what waits in (or was refused from) a backlog bucket")
     backlog.add_argument("--bucket", required=True, help="the stack's BacklogBucketName output")
     backlog.add_argument("--rejected", action="store_true", help="list refused requests instead")
     backlog.add_argument("--item", help="show one object's header (its key)")
-    backlog.set_defaults(func=cmd_backlog)
-    schema = sub.add_parser("schema", help="print the configuration's JSON Schema")
-    schema.set_defaults(func=cmd_schema)
+    command("schema", cmd_schema, "print the configuration's JSON Schema")
     return top
 
 
+def _aws_problem(exc: Exception) -> str:
+    if isinstance(exc, NoRegionError):
+        return "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in your AWS profile)"
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    return f"AWS: {exc}"
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["cost"]:
-        return cmd_cost(arguments[1:])
-    args = parser().parse_args(arguments)
-    code: int = args.func(args)
+    args = parser().parse_args(argv)
+    where = f"scrape-push {args.command}"
+    try:
+        code: int = args.func(args)
+        sys.stdout.flush()
+    except ConfigError as exc:
+        return _report(exc, sys.stderr)
+    except UserError as exc:
+        print(f"{where}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (BotoCoreError, ClientError) as exc:
+        print(f"{where}: {_aws_problem(exc)}", file=sys.stderr)
+        return EXIT_INVALID
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still one line, with what it was
+        print(f"{where}: internal error: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
+        return EXIT_INTERNAL
     return code
 
 

@@ -18,11 +18,12 @@ cloudwatch: [{namespace: NS}]
 
 def test_defaults_keep_undelivered_data_within_each_destinations_window() -> None:
     config = parse_config(CONFIG).config
+    # Filled in at load (what `scrape-push show` prints), from the sink kind's window.
     ages = {kind.kind: (config_.max_age, kind.default_max_age) for kind, config_ in build_kinds(config)}
     assert ages == {
-        "remote_write": (None, 3600.0),
-        "graphite": (None, 86400.0),
-        "cloudwatch": (None, 13 * 86400.0),
+        "remote_write": (3600.0, 3600.0),
+        "graphite": (86400.0, 86400.0),
+        "cloudwatch": (13 * 86400.0, 13 * 86400.0),
     }
     backlog = config.remote_write[0].backlog
     assert (backlog.enabled, backlog.max_size, backlog.replay_time) == (

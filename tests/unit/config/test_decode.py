@@ -84,9 +84,16 @@ scrape_configs:
     static_configs:
       - targts: ["h:1"]
 """,
-        "scrape_configs[2].static_configs[0].targts: unknown key (line 7)",
+        "scrape_configs[2].static_configs[0].targts: unknown key; did you mean 'targets'? (line 7)",
     ),
-    "unknown top-level key": ("scrape_config: []\n", "scrape_config: unknown key (line 1)"),
+    "unknown top-level key": (
+        "scrape_config: []\n",
+        "scrape_config: unknown key; did you mean 'scrape_configs'? (line 1)",
+    ),
+    "unknown key, nothing near it": (
+        "scrape_configs: [{job_name: a, colour: red}]\n",
+        "scrape_configs[0].colour: unknown key (line 1)",
+    ),
     "wrong type for a list": (
         "scrape_configs: {job_name: a}\n",
         "scrape_configs: expected a list, got a mapping (line 1)",
@@ -118,7 +125,8 @@ scrape_configs:
     ),
     "duplicate job": (
         "scrape_configs:\n  - job_name: a\n  - job_name: a\n",
-        "scrape_configs[1].job_name: duplicate job_name 'a' (line 3)",
+        "scrape_configs[1].job_name: duplicate job_name 'a', first at scrape_configs[0].job_name on line 2 "
+        "(line 3)",
     ),
     "empty target": (
         "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['']\n",
@@ -126,7 +134,7 @@ scrape_configs:
     ),
     "bad label name": (
         "scrape_configs:\n  - job_name: a\n    static_configs:\n      - labels: {bad-name: x}\n",
-        "scrape_configs[0].static_configs[0].labels.bad-name: invalid label name 'bad-name' (line 4)",
+        "scrape_configs[0].static_configs[0].labels[\"bad-name\"]: invalid label name 'bad-name' (line 4)",
     ),
     "bad size": (
         "scrape_configs:\n  - job_name: a\n    body_size_limit: 10 MB\n",
@@ -147,18 +155,22 @@ scrape_configs:
     ),
     "duplicate sink": (
         "cloudwatch:\n  - namespace: N\n  - namespace: N\n",
-        "cloudwatch[1].name: duplicate sink name 'N'; give each a distinct 'name' (line 3)",
+        "cloudwatch[1].name: duplicate sink name 'N'; give each a distinct 'name', first at cloudwatch[0] "
+        "on line 2 (line 3)",
     ),
     "invalid YAML": (
         "scrape_configs:\n  - job_name: a\n   metrics_path: /x\n",
-        "<document>: invalid YAML: while parsing a block collection expected <block end>, "
-        "but found '<block mapping start>' (line 3)",
+        "<document>: invalid YAML: expected <block end>, but found '<block mapping start>'; check the "
+        "indentation (while parsing a block collection at line 2) (line 3, column 4)",
     ),
     "duplicate YAML key": (
         "scrape_configs: []\nscrape_configs: []\n",
-        "scrape_configs: duplicate key (line 2)",
+        "scrape_configs: duplicate key, first on line 1 (line 2)",
     ),
-    "invalid JSON": ('{"scrape_configs": [}', "<document>: invalid JSON: Expecting value (line 1)"),
+    "invalid JSON": (
+        '{"scrape_configs": [}',
+        "<document>: invalid JSON: Expecting value (line 1, column 21)",
+    ),
     "document is a list": ("- a\n- b\n", "<document>: expected a mapping, got a list"),
 }
 

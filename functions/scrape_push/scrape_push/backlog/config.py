@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..config.errors import FieldError
 from ..config.values import parse_duration, parse_size
@@ -30,7 +30,8 @@ class BacklogConfig:
         default=None,
         metadata={
             "parse": parse_duration,
-            "doc": "discard (and count) items scraped longer ago; default per sink kind",
+            "doc": "discard (and count) items scraped longer ago",
+            "derived": "the sink kind's window: 13d for CloudWatch, 1d for Graphite, 1h for Remote Write",
         },
     )
     max_size: int = field(
@@ -41,6 +42,10 @@ class BacklogConfig:
         default=DEFAULT_REPLAY_SECONDS,
         metadata={"parse": parse_duration, "doc": "time per invocation spent replaying the backlog"},
     )
+
+    def with_max_age(self, default: float) -> BacklogConfig:
+        """This backlog with ``max_age`` filled in from its sink kind's ``default``."""
+        return replace(self, max_age=self.max_age or default)
 
     def check(self) -> None:
         if self.max_age is not None and not 0 < self.max_age <= MAX_AGE_LIMIT_SECONDS:

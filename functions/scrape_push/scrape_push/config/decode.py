@@ -4,67 +4,122 @@ A dataclass field may carry metadata:
 
 * ``key``: the document key when it differs from the attribute (``global`` → ``global_``);
 * ``parse``: a callable turning the raw value into the field's value (raise ``FieldError``);
-* ``doc``: a one-line description (used for the JSON Schema and the docs).
+* ``validate``: a callable checking the decoded value alone (raise ``FieldError``, whose
+  ``key`` is relative to the field, or ``FieldErrors``);
+* ``doc``: a one-line description (used for the JSON Schema and the docs);
+* ``derived``: for a field whose default is computed at load (``resolve``), what it is
+  derived from, in words (the schema shows it instead of a default);
+* ``zero``: what the value 0 means (``no limit``): ``show`` leaves such a field out when it is 0.
 
-A dataclass may define ``check(self) -> None`` that raises ``FieldError`` for rules spanning
-several fields; the error's ``key`` (if any) is appended to the dataclass's path.
+A dataclass may define ``check(self) -> None`` that raises ``FieldError`` (one problem) or
+``FieldErrors`` (several, see ``raise_all``) for rules spanning several fields; a problem's
+``key`` (if any) is appended to the dataclass's path. It may define ``resolve(self)`` returning
+the object with the defaults that depend on other fields filled in (Prometheus fills them at
+load too); it runs after ``check()``.
+
+Every problem is reported in one pass. Each field is decoded and validated on its own, so one bad
+field never hides another; an object with a bad field is still built (its default stands in) and
+handed to its parent, whose ``check()`` runs as usual (``check()`` of the object itself needs
+every field it compares, so it waits for the fix). A list item that cannot be built at all (a
+required key missing) is left out, and the positions its parent's ``check()`` names are mapped
+back to the document's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, Union
 
-from .document import join_index, join_key
-from .errors import ConfigError, FieldError, Problem
+from .document import components, join_index, join_key, parent
+from .errors import ConfigError, FieldError, FieldErrors, Problem
 
 T = TypeVar("T")
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
+_INVALID: Any = object()
+"""A value that could not be decoded (its problem is reported)."""
+_SUGGEST_MAX_KEY = 64
+"""Keys longer than this get no "did you mean" (no key of the format is near that long)."""
 
 
 class _Decoder:
     def __init__(self, lines: dict[str, int]) -> None:
         self.lines = lines
         self.problems: list[Problem] = []
+        self.positions: dict[str, list[int]] = {}
+        """Per list path: the document index of each item kept (only lists that lost items)."""
+
+    def line(self, path: str) -> int | None:
+        """The line of ``path`` or of its nearest ancestor the document has."""
+        while True:
+            line = self.lines.get(path)
+            if line is not None or not path:
+                return line
+            path = parent(path)
 
     def fail(self, path: str, message: str) -> None:
-        line = self.lines.get(path)
-        if line is None and "." in path:
-            line = self.lines.get(path.rsplit(".", 1)[0])
-        self.problems.append(Problem(path, message, line))
+        self.problems.append(Problem(path, message, self.line(path)))
+
+    def original(self, path: str, relative: str | None) -> str:
+        """``path`` extended by a key a ``check()`` gave (``relative``), whose list indices count
+        the items built, mapped back to the items' indices in the document."""
+        if not relative:
+            return path
+        out = path
+        for part in components(relative):
+            kept = self.positions.get(out)
+            index = part[1:-1]
+            mapped = f"[{kept[int(index)]}]" if kept is not None and index.isdigit() else part
+            out = _join_relative(out, mapped.lstrip("."))
+        return out
 
     def value(self, tp: Any, raw: object, path: str) -> Any:
         origin = typing.get_origin(tp)
         if origin in (Union, types.UnionType):
-            options = [a for a in typing.get_args(tp) if a is not type(None)]
             if raw is None:
                 return None
+            options = [a for a in typing.get_args(tp) if a is not type(None)]
             return self.value(options[0], raw, path)
         if origin is typing.Literal:
             choices = typing.get_args(tp)
-            if raw not in choices:
+            if not any(type(raw) is type(c) and raw == c for c in choices):
                 allowed = ", ".join(repr(c) for c in choices)
-                self.fail(path, f"must be one of {allowed}, got {raw!r}")
+                self.fail(path, f"must be one of {allowed}, got {_shown(raw)}")
+                return _INVALID
             return raw
         if origin in (list, tuple):
-            (item_tp, *_) = typing.get_args(tp)
-            if not isinstance(raw, list):
-                self.fail(path, f"expected a list, got {_kind(raw)}")
-                return ()
-            return tuple(self.value(item_tp, item, join_index(path, i)) for i, item in enumerate(raw))
+            return self.sequence(typing.get_args(tp)[0], raw, path)
         if origin is dict:
-            _, value_tp = typing.get_args(tp)
             if not isinstance(raw, dict):
                 self.fail(path, f"expected a mapping, got {_kind(raw)}")
-                return {}
-            return {k: self.value(value_tp, v, join_key(path, k)) for k, v in raw.items()}
+                return _INVALID
+            value_tp = typing.get_args(tp)[1]
+            out = {k: self.value(value_tp, v, join_key(path, k)) for k, v in raw.items()}
+            return _INVALID if any(v is _INVALID for v in out.values()) else out
         if dataclasses.is_dataclass(tp):
             return self.dataclass(typing.cast(type, tp), raw, path)
         return self.scalar(tp, raw, path)
+
+    def sequence(self, item_tp: Any, raw: object, path: str) -> Any:
+        if not isinstance(raw, list):
+            self.fail(path, f"expected a list, got {_kind(raw)}")
+            return _INVALID
+        items, kept = [], []
+        for index, item in enumerate(raw):
+            value = self.value(item_tp, item, join_index(path, index))
+            if value is _INVALID:
+                if not dataclasses.is_dataclass(item_tp):
+                    return _INVALID
+                continue
+            items.append(value)
+            kept.append(index)
+        if len(kept) != len(raw):
+            self.positions[path] = kept
+        return tuple(items)
 
     def scalar(self, tp: Any, raw: object, path: str) -> Any:
         if tp is float and isinstance(raw, int) and not isinstance(raw, bool):
@@ -72,7 +127,7 @@ class _Decoder:
         if tp is Any or (isinstance(raw, tp) and not (tp is int and isinstance(raw, bool))):
             return raw
         self.fail(path, f"expected {_TYPE_NAMES.get(tp, tp.__name__)}, got {_kind(raw)}")
-        return None
+        return _INVALID
 
     def present(self, f: dataclasses.Field[Any], raw: dict[str, object], key: str, path: str) -> bool:
         """Whether the document sets ``key``; a missing required key is reported."""
@@ -84,41 +139,81 @@ class _Decoder:
 
     def field(self, f: dataclasses.Field[Any], raw: object, path: str, tp: Any) -> Any:
         parse: Callable[[object], Any] | None = f.metadata.get("parse")
-        if parse is None:
-            return self.value(tp, raw, path)
+        validate: Callable[[Any], None] | None = f.metadata.get("validate")
         try:
-            return parse(raw)
+            value = self.value(tp, raw, path) if parse is None else parse(raw)
+            if validate is not None and value is not _INVALID and value is not None:
+                validate(value)
         except FieldError as exc:
-            self.fail(path, str(exc))
-            return None
+            for error in exc.errors if isinstance(exc, FieldErrors) else [exc]:
+                self.fail(_join_relative(path, error.key), str(error))
+            return _INVALID
+        except ValueError as exc:  # a parser's library refused the text (urlsplit, int ...)
+            self.fail(path, str(exc)[:200])
+            return _INVALID
+        return value
 
     def dataclass(self, cls: type, raw: object, path: str) -> Any:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
             self.fail(path, f"expected a mapping, got {_kind(raw)}")
-            return None
+            return _INVALID
         hints = typing.get_type_hints(cls)
         fields = {f.metadata.get("key", f.name): f for f in dataclasses.fields(cls) if f.init}
         for key in raw:
             if key not in fields:
-                self.fail(join_key(path, key), "unknown key")
-        before = len(self.problems)
-        kwargs = {
-            f.name: self.field(f, raw[key], join_key(path, key), hints[f.name])
-            for key, f in fields.items()
-            if self.present(f, raw, key, path)
-        }
-        if len(self.problems) > before:
-            return None
-        obj = cls(**kwargs)
+                self.fail(join_key(path, key), "unknown key" + _suggestion(key, fields))
+        kwargs: dict[str, Any] = {}
+        failed: set[str] = set()
+        for key, f in fields.items():
+            if not self.present(f, raw, key, path):
+                if not _has_default(f):
+                    failed.add(key)
+                continue
+            value = self.field(f, raw[key], join_key(path, key), hints[f.name])
+            if value is _INVALID:
+                failed.add(key)
+            else:
+                kwargs[f.name] = value
+        if any(not _has_default(fields[key]) for key in failed):
+            return _INVALID
+        try:
+            obj = cls(**kwargs)
+        except FieldError as exc:
+            self.report(path, [exc])
+            return _INVALID
+        return self.checked(obj, path, failed)
+
+    def checked(self, obj: Any, path: str, failed: set[str]) -> Any:
+        """``obj`` after its ``check()`` (problems reported) and ``resolve()``. With a field that
+        failed, rules spanning several fields cannot be judged: ``check()`` is left out."""
         check = getattr(obj, "check", None)
-        if check is not None:
+        if check is not None and not failed:
             try:
                 check()
+            except FieldErrors as many:
+                self.report(path, many.errors)
             except FieldError as exc:
-                self.fail(_join_relative(path, exc.key), str(exc))
-        return obj
+                self.report(path, [exc])
+        resolve = getattr(obj, "resolve", None)
+        return obj if resolve is None else resolve()
+
+    def report(self, path: str, errors: Iterable[FieldError]) -> None:
+        for exc in errors:
+            message = str(exc)
+            if exc.first is not None:
+                first = self.original(path, exc.first)
+                line = self.line(first)
+                message += f", first at {first}" + (f" on line {line}" if line is not None else "")
+            self.fail(self.original(path, exc.key), message)
+
+
+def _suggestion(key: str, fields: Iterable[str]) -> str:
+    if len(key) > _SUGGEST_MAX_KEY:
+        return ""
+    close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _join_relative(path: str, relative: str | None) -> str:
@@ -132,6 +227,14 @@ def _join_relative(path: str, relative: str | None) -> str:
 
 def _has_default(f: dataclasses.Field[Any]) -> bool:
     return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+
+
+def _shown(raw: object) -> str:
+    """A scalar as a message quotes it (at most 60 characters); other values by their kind."""
+    if isinstance(raw, (dict, list)) or raw is None:
+        return _kind(raw)
+    text = repr(raw)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _kind(raw: object) -> str:
@@ -148,9 +251,11 @@ def _kind(raw: object) -> str:
 
 
 def decode(cls: type[T], data: object, lines: dict[str, int] | None = None, source: str = "") -> T:
-    """Decode ``data`` into ``cls``; raise ``ConfigError`` listing every problem found."""
+    """Decode ``data`` into ``cls``; raise ``ConfigError`` listing every problem found, in
+    document order."""
     decoder = _Decoder(lines or {})
     result = decoder.dataclass(cls, data, "")
-    if decoder.problems or result is None:
-        raise ConfigError(decoder.problems, source)
+    if decoder.problems or result is _INVALID:
+        ordered = sorted(decoder.problems, key=lambda p: (p.line is None, p.line or 0))
+        raise ConfigError(ordered, source)
     return typing.cast(T, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -14,11 +15,20 @@ class Problem:
     line: int | None = None
     document: str | None = None
     """The SSM parameter holding the fragment at fault, when the config spans several."""
+    column: int | None = None
 
     def __str__(self) -> str:
-        where = f" (line {self.line})" if self.line is not None else ""
+        where = ""
+        if self.line is not None:
+            column = f", column {self.column}" if self.column is not None else ""
+            where = f" (line {self.line}{column})"
         prefix = f"{self.document}: " if self.document else ""
-        return f"{prefix}{self.path or '<document>'}: {self.message}{where}"
+        return _one_line(f"{prefix}{self.path or '<document>'}: {self.message}{where}")
+
+
+def _one_line(text: str) -> str:
+    """A message quoting the document's own text stays one line (a key may hold a newline)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ConfigError(Exception):
@@ -36,8 +46,30 @@ class ConfigLoadError(Exception):
 
 
 class FieldError(ValueError):
-    """Raised by a field parser or a ``check()`` method; the decoder adds the key path."""
+    """Raised by a field parser or a ``check()`` method; the decoder adds the key path.
 
-    def __init__(self, message: str, key: str | None = None) -> None:
+    ``key`` is relative to the object checked; ``first``, for a duplicate, is the (relative) key
+    of the first occurrence, which the decoder names with its line.
+    """
+
+    def __init__(self, message: str, key: str | None = None, first: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+        self.first = first
+
+
+class FieldErrors(FieldError):
+    """Several problems one ``check()`` found (raised by ``raise_all``)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def raise_all(errors: Iterable[FieldError]) -> None:
+    """Raise every problem of a ``check()`` at once (nothing when there is none)."""
+    found = list(errors)
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise FieldErrors(found)

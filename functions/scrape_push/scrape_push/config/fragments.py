@@ -22,18 +22,17 @@ def merge_fragments(fragments: Sequence[tuple[str, str]], source: str) -> Config
     problems: list[Problem] = []
     merged: dict[str, Any] = {}
     owner: dict[str, str] = {}
-    job_owner: dict[str, str] = {}
+    job_owner: dict[str, tuple[str, int | None]] = {}
     for name, text in sorted(fragments):
-        data = _validated(name, text, problems)
+        data, lines = _validated(name, text, problems)
         if not isinstance(data, dict):
             continue
         for key, value in data.items():
             if isinstance(value, list):
                 merged.setdefault(key, []).extend(value)
             elif key in owner:
-                problems.append(
-                    Problem(key, f"set in both {owner[key]} and {name}; set it in one fragment", None, name)
-                )
+                message = f"set in both {owner[key]} and {name}; set it in one fragment"
+                problems.append(Problem(key, message, lines.get(key), name))
             else:
                 merged[key] = value
                 owner[key] = name
@@ -41,28 +40,24 @@ def merge_fragments(fragments: Sequence[tuple[str, str]], source: str) -> Config
             job_name = job.get("job_name") if isinstance(job, dict) else None
             if not isinstance(job_name, str):
                 continue
-            if job_name in job_owner:
-                problems.append(
-                    Problem(
-                        f"scrape_configs[{index}].job_name",
-                        f"job {job_name!r} is already defined in {job_owner[job_name]}",
-                        None,
-                        name,
-                    )
-                )
-            else:
-                job_owner[job_name] = name
+            key = f"scrape_configs[{index}].job_name"
+            first = job_owner.setdefault(job_name, (name, lines.get(key)))
+            if first[0] != name:
+                where = f" on line {first[1]}" if first[1] is not None else ""
+                message = f"job {job_name!r} is already defined in {first[0]}{where}"
+                problems.append(Problem(key, message, lines.get(key), name))
     if problems:
         raise ConfigError(problems, source)
     return decode(Config, merged, None, source)
 
 
-def _validated(name: str, text: str, problems: list[Problem]) -> object:
-    """The fragment's data when it is valid on its own; its problems are collected otherwise."""
+def _validated(name: str, text: str, problems: list[Problem]) -> tuple[object, dict[str, int]]:
+    """The fragment's data and lines when it is valid on its own; its problems are collected
+    otherwise."""
     try:
         data, lines = load_document(text)
         decode(Config, data, lines, name)
     except ConfigError as exc:
-        problems.extend(Problem(p.path, p.message, p.line, name) for p in exc.problems)
-        return None
-    return data
+        problems.extend(Problem(p.path, p.message, p.line, name, p.column) for p in exc.problems)
+        return None, {}
+    return data, lines

@@ -6,77 +6,141 @@ Field names, defaults and duration formats follow Prometheus's configuration fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..discovery.ec2 import EC2SDConfig
 from ..httpconfig import AuthorizationConfig, BasicAuthConfig, HTTPClientConfig, TLSConfig
 from ..relabel import RelabelConfig
 from ..sinks.cloudwatch.config import CloudWatchConfig
-from .errors import FieldError
+from .document import join_key
+from .errors import FieldError, raise_all
 from .values import check_label_name, parse_duration, parse_proxy_url, parse_size
 
 __all__ = ["CloudWatchConfig", "Config", "GlobalConfig", "RuntimeConfig", "ScrapeConfig", "StaticConfig"]
 
 DEFAULT_SCRAPE_INTERVAL = 60.0
 DEFAULT_SCRAPE_TIMEOUT = 10.0
+DEFAULT_EVALUATION_INTERVAL = 60.0
+"""Prometheus's ``global`` defaults (config.DefaultGlobalConfig)."""
 DEFAULT_BODY_SIZE_LIMIT = 64 * 1024 * 1024
 """Prometheus has no default cap; a Lambda's memory needs one. Override with ``body_size_limit``."""
 
 DEFAULT_MAX_CONCURRENT_SCRAPES = 16
 
 
+def _label_names(labels: dict[str, str]) -> None:
+    problems = []
+    for name in labels:
+        try:
+            check_label_name(name)
+        except FieldError as exc:
+            problems.append(FieldError(str(exc), join_key("", name)))
+    raise_all(problems)
+
+
+def _addresses(targets: tuple[str, ...]) -> None:
+    raise_all(
+        FieldError("must not be empty", f"[{i}]") for i, target in enumerate(targets) if not target.strip()
+    )
+
+
+def _not_empty(text: str) -> None:
+    if not text:
+        raise FieldError("must not be empty")
+
+
+def _absolute_path(path: str) -> None:
+    if not path.startswith("/"):
+        raise FieldError("must start with '/'")
+
+
+def _between(low: int, high: int) -> Callable[[int], None]:
+    def validate(value: int) -> None:
+        if not low <= value <= high:
+            raise FieldError(f"must be between {low} and {high}")
+
+    return validate
+
+
+def _not_negative(value: int) -> None:
+    if value < 0:
+        raise FieldError("must not be negative (0 means no limit)")
+
+
+_LIMIT = {"validate": _not_negative, "zero": "no limit"}
+"""A Prometheus scrape limit: 0 means none."""
+
+
 @dataclass(frozen=True)
 class GlobalConfig:
     """``global``: defaults for every job, as in prometheus.yml."""
 
-    scrape_interval: float | None = field(default=None, metadata={"parse": parse_duration})
-    scrape_timeout: float | None = field(default=None, metadata={"parse": parse_duration})
-    evaluation_interval: float | None = field(
-        default=None, metadata={"parse": parse_duration, "doc": "accepted and ignored (no rules here)"}
+    scrape_interval: float = field(default=DEFAULT_SCRAPE_INTERVAL, metadata={"parse": parse_duration})
+    scrape_timeout: float | None = field(
+        default=None, metadata={"parse": parse_duration, "derived": "10s, or scrape_interval when shorter"}
     )
-    external_labels: dict[str, str] = field(default_factory=dict)
+    evaluation_interval: float = field(
+        default=DEFAULT_EVALUATION_INTERVAL,
+        metadata={"parse": parse_duration, "doc": "accepted and ignored (no rules here)"},
+    )
+    external_labels: dict[str, str] = field(default_factory=dict, metadata={"validate": _label_names})
 
     def check(self) -> None:
-        for name in self.external_labels:
-            check_label_name(name)
+        if self.scrape_timeout is not None and self.scrape_timeout > self.interval:
+            raise _timeout_error(self.scrape_timeout, self.interval, "scrape_timeout")
+
+    @property
+    def interval(self) -> float:
+        return self.scrape_interval or DEFAULT_SCRAPE_INTERVAL
+
+    def resolve(self) -> GlobalConfig:
+        """Prometheus's defaults: the timeout is 10s, or the interval when that is shorter."""
+        timeout = self.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, self.interval)
+        return replace(self, scrape_interval=self.interval, scrape_timeout=timeout)
+
+
+def _timeout_error(timeout: float, interval: float, key: str) -> FieldError:
+    return FieldError(f"scrape_timeout ({timeout:g}s) is greater than scrape_interval ({interval:g}s)", key)
 
 
 @dataclass(frozen=True)
 class StaticConfig:
     """``static_configs[]``: a list of ``host:port`` targets sharing extra labels."""
 
-    targets: tuple[str, ...] = ()
-    labels: dict[str, str] = field(default_factory=dict)
-
-    def check(self) -> None:
-        for index, target in enumerate(self.targets):
-            if not target.strip():
-                raise FieldError("must not be empty", f"targets[{index}]")
-        for name in self.labels:
-            try:
-                check_label_name(name)
-            except FieldError as exc:
-                raise FieldError(str(exc), f"labels.{name}") from None
+    targets: tuple[str, ...] = field(default=(), metadata={"validate": _addresses})
+    labels: dict[str, str] = field(default_factory=dict, metadata={"validate": _label_names})
 
 
 @dataclass(frozen=True)
 class ScrapeConfig:
     """``scrape_configs[]``: one job, in Prometheus's format."""
 
-    job_name: str
-    scrape_interval: float | None = field(default=None, metadata={"parse": parse_duration})
-    scrape_timeout: float | None = field(default=None, metadata={"parse": parse_duration})
-    metrics_path: str = "/metrics"
+    job_name: str = field(metadata={"validate": _not_empty})
+    scrape_interval: float | None = field(
+        default=None, metadata={"parse": parse_duration, "derived": "global.scrape_interval"}
+    )
+    scrape_timeout: float | None = field(
+        default=None,
+        metadata={
+            "parse": parse_duration,
+            "derived": "global.scrape_timeout, or scrape_interval when shorter",
+        },
+    )
+    metrics_path: str = field(default="/metrics", metadata={"validate": _absolute_path})
     scheme: Literal["http", "https"] = "http"
     params: dict[str, tuple[str, ...]] = field(default_factory=dict)
     honor_labels: bool = False
     honor_timestamps: bool = True
-    body_size_limit: int = field(default=0, metadata={"parse": parse_size})
-    sample_limit: int = 0
-    label_limit: int = 0
-    label_name_length_limit: int = 0
-    label_value_length_limit: int = 0
+    body_size_limit: int = field(
+        default=DEFAULT_BODY_SIZE_LIMIT,
+        metadata={"parse": parse_size, "doc": "decompressed size; over it the scrape fails (0: the default)"},
+    )
+    sample_limit: int = field(default=0, metadata=_LIMIT)
+    label_limit: int = field(default=0, metadata=_LIMIT)
+    label_name_length_limit: int = field(default=0, metadata=_LIMIT)
+    label_value_length_limit: int = field(default=0, metadata=_LIMIT)
     follow_redirects: bool = True
     proxy_url: str | None = field(default=None, metadata={"parse": parse_proxy_url})
     basic_auth: BasicAuthConfig | None = None
@@ -94,29 +158,32 @@ class ScrapeConfig:
         )
 
     def check(self) -> None:
-        if not self.job_name:
-            raise FieldError("must not be empty", "job_name")
-        if not self.metrics_path.startswith("/"):
-            raise FieldError("must start with '/'", "metrics_path")
-        for limit in ("sample_limit", "label_limit", "label_name_length_limit", "label_value_length_limit"):
-            if getattr(self, limit) < 0:
-                raise FieldError("must not be negative (0 means no limit)", limit)
         if self.basic_auth is not None and self.authorization is not None:
             raise FieldError("at most one of basic_auth and authorization may be configured", "authorization")
+
+    def timing(self, glob: GlobalConfig) -> tuple[float, float]:
+        """The job's interval and timeout, inherited from ``global`` as Prometheus does: an unset
+        timeout is the global one, or the job's interval when that is shorter."""
+        interval = self.scrape_interval or glob.interval
+        glob_timeout = glob.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, glob.interval)
+        return interval, self.scrape_timeout or min(glob_timeout, interval)
+
+    def resolve_with(self, glob: GlobalConfig) -> ScrapeConfig:
+        interval, timeout = self.timing(glob)
+        body_size_limit = self.body_size_limit or DEFAULT_BODY_SIZE_LIMIT
+        return replace(
+            self, scrape_interval=interval, scrape_timeout=timeout, body_size_limit=body_size_limit
+        )
 
 
 @dataclass(frozen=True)
 class RuntimeConfig:
     """``runtime``: how one invocation behaves (not part of Prometheus's format)."""
 
-    max_concurrent_scrapes: int = DEFAULT_MAX_CONCURRENT_SCRAPES
-    max_concurrent_requests: int = 4
-
-    def check(self) -> None:
-        if not 1 <= self.max_concurrent_scrapes <= 256:
-            raise FieldError("must be between 1 and 256", "max_concurrent_scrapes")
-        if not 1 <= self.max_concurrent_requests <= 64:
-            raise FieldError("must be between 1 and 64", "max_concurrent_requests")
+    max_concurrent_scrapes: int = field(
+        default=DEFAULT_MAX_CONCURRENT_SCRAPES, metadata={"validate": _between(1, 256)}
+    )
+    max_concurrent_requests: int = field(default=4, metadata={"validate": _between(1, 64)})
 
 
 @dataclass(frozen=True)
@@ -130,30 +197,50 @@ class Config:
     remote_write: tuple[RemoteWriteConfig, ...] = ()
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
+    @property
+    def sinks(self) -> int:
+        """How many sinks the configuration has, of every kind."""
+        return len(self.cloudwatch) + len(self.graphite) + len(self.remote_write)
+
     def check(self) -> None:
-        seen: set[str] = set()
+        raise_all([*self._duplicate_jobs(), *self._duplicate_sinks(), *self._timeouts()])
+
+    def _duplicate_jobs(self) -> Iterator[FieldError]:
+        first: dict[str, int] = {}
         for index, job in enumerate(self.scrape_configs):
-            if job.job_name in seen:
-                raise FieldError(f"duplicate job_name {job.job_name!r}", f"scrape_configs[{index}].job_name")
-            seen.add(job.job_name)
-        sink_names = [(f"cloudwatch[{i}].name", s.name or s.namespace) for i, s in enumerate(self.cloudwatch)]
-        sink_names += [(f"graphite[{i}].name", s.name or s.address) for i, s in enumerate(self.graphite)]
-        sink_names += [(f"remote_write[{i}].name", s.display_name) for i, s in enumerate(self.remote_write)]
-        names: set[str] = set()
-        for key, sink_name in sink_names:
-            if sink_name in names:
-                raise FieldError(f"duplicate sink name {sink_name!r}; give each a distinct 'name'", key)
-            names.add(sink_name)
-        for index, job in enumerate(self.scrape_configs):
-            interval = job.scrape_interval or self.global_.scrape_interval or DEFAULT_SCRAPE_INTERVAL
-            timeout = (
-                job.scrape_timeout or self.global_.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, interval)
-            )
-            if timeout > interval:
-                raise FieldError(
-                    f"scrape_timeout ({timeout:g}s) is greater than scrape_interval ({interval:g}s)",
-                    f"scrape_configs[{index}].scrape_timeout",
+            seen = first.setdefault(job.job_name, index)
+            if seen != index:
+                yield FieldError(
+                    f"duplicate job_name {job.job_name!r}",
+                    f"scrape_configs[{index}].job_name",
+                    first=f"scrape_configs[{seen}].job_name",
                 )
+
+    def _duplicate_sinks(self) -> Iterator[FieldError]:
+        names = [(f"cloudwatch[{i}]", s.name or s.namespace) for i, s in enumerate(self.cloudwatch)]
+        names += [(f"graphite[{i}]", s.name or s.address) for i, s in enumerate(self.graphite)]
+        names += [(f"remote_write[{i}]", s.display_name) for i, s in enumerate(self.remote_write)]
+        first: dict[str, str] = {}
+        for key, sink_name in names:
+            seen = first.setdefault(sink_name, key)
+            if seen != key:
+                yield FieldError(
+                    f"duplicate sink name {sink_name!r}; give each a distinct 'name'",
+                    f"{key}.name",
+                    first=seen,
+                )
+
+    def _timeouts(self) -> Iterator[FieldError]:
+        for index, job in enumerate(self.scrape_configs):
+            interval, timeout = job.timing(self.global_)
+            if job.scrape_timeout is not None and timeout > interval:
+                yield _timeout_error(timeout, interval, f"scrape_configs[{index}].scrape_timeout")
+
+    def resolve(self) -> Config:
+        """Every job with the interval, timeout and body size limit it runs with."""
+        glob = self.global_.resolve()
+        jobs = tuple(job.resolve_with(glob) for job in self.scrape_configs)
+        return replace(self, global_=glob, scrape_configs=jobs)
 
 
 # A sink's config lives in the sink's package, which imports this module: imported last, once

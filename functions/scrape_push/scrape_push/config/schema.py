@@ -79,13 +79,12 @@ def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
             schema = {"anyOf": [dict(JSON_SCHEMAS[parse]), {"type": "null"}]}
         else:
             schema = dict(JSON_SCHEMAS[parse])
-        if "doc" in f.metadata:
-            schema["description"] = f.metadata["doc"]
+        schema.update(_documented(f))
         default = _default(f)
-        if default is not dataclasses.MISSING:
-            schema["default"] = _encode(default, parse)
-        else:
+        if default is dataclasses.MISSING:
             required.append(key)
+        elif not _shows_no_default(f, default):
+            schema["default"] = _encode(default, parse)
         properties[key] = schema
     out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if cls.__doc__:
@@ -93,6 +92,22 @@ def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
     if required:
         out["required"] = required
     return out
+
+
+def _documented(f: dataclasses.Field[Any]) -> dict[str, str]:
+    """The field's description: its ``doc``, and what its default is when it is not a value."""
+    parts = [f.metadata["doc"]] if "doc" in f.metadata else []
+    if "derived" in f.metadata:
+        parts.append(f"default: {f.metadata['derived']}")
+    if "zero" in f.metadata:
+        parts.append(f"default: 0 ({f.metadata['zero']})")
+    return {"description": "; ".join(parts)} if parts else {}
+
+
+def _shows_no_default(f: dataclasses.Field[Any], default: Any) -> bool:
+    """Whether the schema leaves the default out: it is computed at load (``derived``), means
+    "none" (``zero``), or is an object whose own properties carry their defaults."""
+    return "derived" in f.metadata or "zero" in f.metadata or dataclasses.is_dataclass(default)
 
 
 def _default(f: dataclasses.Field[Any]) -> Any:
@@ -104,7 +119,8 @@ def _default(f: dataclasses.Field[Any]) -> Any:
 
 
 def effective(obj: Any) -> Any:
-    """The configuration as plain data with every default filled in, secrets masked."""
+    """The configuration as plain data with every default filled in, secrets masked; a limit
+    that is off (0) is left out, as Prometheus prints its configuration."""
     return _encode(obj, None)
 
 
@@ -118,6 +134,7 @@ def _encode(value: Any, parse: Callable[[object], Any] | None) -> Any:
         return {
             f.metadata.get("key", f.name): _encode(getattr(value, f.name), f.metadata.get("parse"))
             for f in dataclasses.fields(value)
+            if not ("zero" in f.metadata and getattr(value, f.name) == 0)
         }
     if isinstance(value, (list, tuple)):
         return [_encode(v, None) for v in value]

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities import parameters
 from .. import aws
 from .decode import decode
 from .document import load_document
-from .errors import ConfigError, ConfigLoadError
+from .errors import ConfigError, ConfigLoadError, Problem
 from .fragments import merge_fragments
 from .model import Config
 
@@ -78,6 +78,22 @@ def parse_fragments(fragments: Sequence[tuple[str, str]], source: str) -> Loaded
     return loaded
 
 
+NO_SINK = (
+    "no sink is configured: add a cloudwatch, graphite or remote_write section "
+    "(without one, nothing scraped is pushed anywhere)"
+)
+
+
+def runnable(loaded: LoadedConfig) -> LoadedConfig:
+    """``loaded``, when it is a whole configuration the function can run: it has a sink.
+
+    Kept apart from decoding, where a fragment of a configuration split over several
+    parameters may rightly hold jobs alone."""
+    if not loaded.config.sinks:
+        raise ConfigError([Problem("", NO_SINK)], loaded.source)
+    return loaded
+
+
 def _ssm() -> parameters.SSMProvider:
     global _provider
     if _provider is None:
@@ -111,9 +127,9 @@ def load_config(name: str) -> LoadedConfig:
     """The configuration held in SSM parameter (or path) ``name``, falling back to the last valid one."""
     try:
         if name.endswith("/"):
-            loaded = parse_fragments(fetch_path(name), f"SSM path {name}")
+            loaded = runnable(parse_fragments(fetch_path(name), f"SSM path {name}"))
         else:
-            loaded = parse_config(fetch_parameter(name), f"SSM parameter {name}")
+            loaded = runnable(parse_config(fetch_parameter(name), f"SSM parameter {name}"))
     except (ConfigError, ConfigLoadError) as exc:
         good = _last_good.get(name)
         if good is None:

@@ -6,11 +6,19 @@ import re
 
 from .errors import FieldError
 
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-_DURATION_UNITS = (365 * 86400.0, 7 * 86400.0, 86400.0, 3600.0, 60.0, 1.0, 0.001)
+_DURATION = re.compile(
+    r"^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$"
+)
+_DURATION_UNITS_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1)
+MAX_DURATION_MS = (2**63 - 1) // 1_000_000
+"""Prometheus durations are Go ``time.Duration`` values (int64 nanoseconds): about 292 years."""
+_MAX_SCALAR_TEXT = 64
+"""Longer text is no valid duration or size (and would make int() refuse over 4,300 digits)."""
+MAX_SIZE = 2**63 - 1
+"""Prometheus sizes (``units.Base2Bytes``) are int64 byte counts."""
 
 _PROXY_URL = re.compile(r"^https?://[^\s/]+(/.*)?$")
-_SIZE = re.compile(r"^(\d+)(B|KB|MB|GB|TB|PB|EB)$")
+_SIZE = re.compile(r"^([0-9]+)(B|KB|MB|GB|TB|PB|EB)$")
 _SIZE_UNITS = {"B": 0, "KB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5, "EB": 6}
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -27,19 +35,23 @@ def parse_duration(value: object) -> float:
         raise FieldError(f"expected a duration such as '10s', got {type(value).__name__}")
     if value == "0":
         return 0.0
-    match = _DURATION.match(value)
+    match = _DURATION.fullmatch(value) if len(value) <= _MAX_SCALAR_TEXT else None
     if value == "" or match is None:
-        raise FieldError(f"not a valid duration string: {value!r} (e.g. '10s', '1m30s', '500ms')")
-    return sum(int(g) * unit for g, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if g)
+        raise FieldError(f"not a valid duration string: {value[:40]!r} (e.g. '10s', '1m30s', '500ms')")
+    ms = sum(int(g) * unit for g, unit in zip(match.groups(), _DURATION_UNITS_MS, strict=True) if g)
+    if ms > MAX_DURATION_MS:
+        raise FieldError(f"duration out of range: {value[:40]!r}")
+    return ms / 1000
 
 
 def format_duration(seconds: float) -> str:
-    """Render seconds as a Prometheus duration, the inverse of ``parse_duration``."""
+    """Render seconds as a Prometheus duration (largest units first, as Prometheus prints
+    them: ``1w6d``), the inverse of ``parse_duration``."""
     ms = round(seconds * 1000)
     if ms == 0:
         return "0s"
     out = []
-    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+    for unit, size in zip(("y", "w", "d", "h", "m", "s", "ms"), _DURATION_UNITS_MS, strict=True):
         count, ms = divmod(ms, size)
         if count:
             out.append(f"{count}{unit}")
@@ -51,19 +63,24 @@ def parse_size(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise FieldError("must not be negative")
+        if value > MAX_SIZE:
+            raise FieldError("size out of range")
         return value
     if not isinstance(value, str):
         raise FieldError(f"expected a size such as '10MB', got {type(value).__name__}")
-    match = _SIZE.match(value)
+    match = _SIZE.fullmatch(value) if len(value) <= _MAX_SCALAR_TEXT else None
     if match is None:
-        raise FieldError(f"not a valid size: {value!r} (e.g. '512KB', '10MB')")
+        raise FieldError(f"not a valid size: {value[:40]!r} (e.g. '512KB', '10MB')")
     multiplier: int = 1024 ** _SIZE_UNITS[match.group(2)]
-    return int(match.group(1)) * multiplier
+    size = int(match.group(1)) * multiplier
+    if size > MAX_SIZE:
+        raise FieldError(f"size out of range: {value[:40]!r}")
+    return size
 
 
 def check_label_name(name: str) -> None:
     """Reject a label name Prometheus would reject."""
-    if not LABEL_NAME.match(name):
+    if not LABEL_NAME.fullmatch(name):
         raise FieldError(f"invalid label name {name!r}")
 
 
@@ -79,7 +96,7 @@ def format_size(size: object) -> str:
 
 def parse_proxy_url(value: object) -> str:
     """An ``http://`` or ``https://`` proxy URL; it may carry ``user:password@``."""
-    if not isinstance(value, str) or not _PROXY_URL.match(value):
+    if not isinstance(value, str) or not _PROXY_URL.fullmatch(value):
         raise FieldError("must be an http:// or https:// URL")
     return value
 

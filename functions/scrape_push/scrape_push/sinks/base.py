@@ -63,9 +63,10 @@ class SinkReport:
 
     @property
     def ok(self) -> bool:
-        """Everything offered was delivered (or dropped by rule); nothing lost, rejected or queued."""
+        """Everything offered was delivered (or dropped by rule); nothing lost, rejected or queued,
+        and no error reported (a sink that cannot work as configured says so in ``errors``)."""
         rejected = self.rejected + (self.backlog.rejected if self.backlog else 0)
-        return self.lost == 0 and rejected == 0 and self.spilled == 0
+        return self.lost == 0 and rejected == 0 and self.spilled == 0 and not self.errors
 
     def to_dict(self) -> dict[str, object]:
         return {

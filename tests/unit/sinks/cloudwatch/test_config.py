@@ -57,8 +57,9 @@ INVALID = {
     ),
     "30 dimensions plus le": (
         "    dimensions: [" + ", ".join(f"l{i}" for i in range(30)) + "]\n",
-        "cloudwatch[0].dimensions: 30 dimensions configured, plus the 'le' or 'quantile' dimension the "
-        "sink adds for histogram buckets and summaries; CloudWatch allows at most 30 (line 3)",
+        "cloudwatch[0].dimensions: 30 dimensions configured, plus the 'le' dimension the sink adds "
+        "(histograms: buckets); CloudWatch allows at most 30: drop a dimension, or set histograms: "
+        "distribution (line 3)",
     ),
     "rule with 31 dimensions": (
         "    metrics:\n      - match: x\n        dimensions: ["

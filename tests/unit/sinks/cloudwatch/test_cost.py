@@ -1,8 +1,7 @@
-"""The dry-run cost report: tiered prices, metric counting as the sink would send, the CLI."""
+"""The dry-run cost report: tiered prices, metric counting as the sink would send (the command
+itself, scrape-push cost, is tested with the CLI)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from scrape_push.model import Family
@@ -44,25 +43,3 @@ def test_emf_costs_log_bytes_instead_of_requests() -> None:
     found = cost.estimate(config(mode="emf"), [sample("a"), sample("b")], NOW_MS)
     assert found.metrics == 2 and found.emf_bytes > 100
     assert "requests" not in found.monthly(1000) and "logs" in found.monthly(1000)
-
-
-def test_cli_reads_a_saved_exposition(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "c.yaml").write_text("cloudwatch:\n  - namespace: N\n    dimensions: [job, instance, code]\n")
-    (tmp_path / "dump.txt").write_text('# TYPE r counter\nr_total{code="1"} 1\nr_total{code="2"} 2\ng 3\n')
-    argv = [
-        "--config",
-        str(tmp_path / "c.yaml"),
-        "--exposition",
-        str(tmp_path / "dump.txt"),
-        "--interval",
-        "5m",
-    ]
-    assert cost.main(argv) == 0
-    out = capsys.readouterr().out
-    assert "3 samples" in out and "8,760 per month" in out
-    assert "custom metrics                     3 metrics          0.90" in out
-
-
-def test_cli_needs_something_to_count(tmp_path: Path) -> None:
-    (tmp_path / "c.yaml").write_text("cloudwatch:\n  - namespace: N\n")
-    assert cost.main(["--config", str(tmp_path / "c.yaml")]) == 2

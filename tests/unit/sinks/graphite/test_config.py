@@ -16,8 +16,9 @@ def decode(snippet: str) -> GraphiteConfig:
 
 def test_defaults() -> None:
     sink = decode("  - address: carbon.example:2003\n")
-    assert sink == GraphiteConfig(address="carbon.example:2003")
-    assert (sink.protocol, sink.mode, sink.prefix, sink.template) == ("plaintext", "path", "", None)
+    assert sink == GraphiteConfig(address="carbon.example:2003").resolve()
+    assert (sink.protocol, sink.mode, sink.prefix, sink.template) == ("plaintext", "path", "", "{__name__}")
+    assert (sink.name, sink.backlog.max_age) == ("carbon.example:2003", 86400.0)
     assert (sink.connect_timeout, sink.write_timeout, sink.batch_size) == (5.0, 10.0, 1000)
     assert sink.sink_name == "graphite/carbon.example:2003"
 
@@ -108,7 +109,8 @@ def test_every_key() -> None:
         ("  - {address: h, port: 1}\n", "graphite[0].port: unknown key (line 2)"),
         (
             "  - {address: h}\n  - {address: h, protocol: pickle}\n",
-            "graphite[1].name: duplicate sink name 'h'; give each a distinct 'name' (line 3)",
+            "graphite[1].name: duplicate sink name 'h'; give each a distinct 'name', "
+            "first at graphite[0] on line 2 (line 3)",
         ),
     ],
 )
@@ -123,7 +125,8 @@ def test_sink_names_are_unique_across_kinds() -> None:
     with pytest.raises(ConfigError) as raised:
         parse_config(text)
     assert [str(p) for p in raised.value.problems] == [
-        "graphite[0].name: duplicate sink name 'main'; give each a distinct 'name' (line 4)"
+        "graphite[0].name: duplicate sink name 'main'; give each a distinct 'name', "
+        "first at cloudwatch[0] on line 2 (line 4)"
     ]
 
 

@@ -8,14 +8,14 @@ override the sink's settings for the metric families they match (first match win
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
 from ...backlog.config import BacklogConfig
 from ...config.errors import FieldError
 from ...config.values import check_label_name
-from .limits import MAX_DIMENSIONS, UNITS
+from .limits import DEFAULT_MAX_AGE, MAX_DIMENSIONS, UNITS
 
 CounterMode = Literal["cumulative", "delta", "rate"]
 HistogramMode = Literal["buckets", "distribution"]
@@ -23,8 +23,19 @@ SummaryMode = Literal["dimension", "metrics"]
 Mode = Literal["api", "emf"]
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:\- ]{1,255}$")
-RESERVED_LABELS = ("le", "quantile")
-"""Labels the sink adds itself where the translation needs them (histogram buckets, summaries)."""
+
+
+def added_dimension(
+    dimensions: tuple[str, ...], histograms: HistogramMode, summaries: SummaryMode
+) -> str | None:
+    """The label the sink adds to some series' dimensions itself, when not listed: ``le`` on
+    histogram buckets sent as buckets, ``quantile`` on summaries sent with a quantile dimension
+    (a series is one or the other, so at most one is added)."""
+    if histograms == "buckets" and "le" not in dimensions:
+        return "le"
+    if summaries == "dimension" and "quantile" not in dimensions:
+        return "quantile"
+    return None
 
 
 def _compile(pattern: str, key: str) -> re.Pattern[str]:
@@ -34,19 +45,11 @@ def _compile(pattern: str, key: str) -> re.Pattern[str]:
         raise FieldError(f"invalid regular expression {pattern!r}: {exc}", key) from None
 
 
-def _check_labels(labels: tuple[str, ...], key: str, add_reserved: bool = False) -> None:
+def _check_labels(labels: tuple[str, ...], key: str) -> None:
     unique = set(labels)
     if len(unique) > MAX_DIMENSIONS:
         raise FieldError(
             f"{len(unique)} dimensions configured; CloudWatch allows at most {MAX_DIMENSIONS}", key
-        )
-    # The sink adds ``le`` (histogram buckets) or ``quantile`` (summaries) to a set where the
-    # translation needs it: that one counts against the limit too.
-    if add_reserved and any(len(unique | {r}) > MAX_DIMENSIONS for r in RESERVED_LABELS):
-        raise FieldError(
-            f"{len(unique)} dimensions configured, plus the 'le' or 'quantile' dimension the sink "
-            f"adds for histogram buckets and summaries; CloudWatch allows at most {MAX_DIMENSIONS}",
-            key,
         )
     if len(set(labels)) != len(labels):
         raise FieldError("lists a label more than once", key)
@@ -55,6 +58,28 @@ def _check_labels(labels: tuple[str, ...], key: str, add_reserved: bool = False)
             check_label_name(label)
         except FieldError as exc:
             raise FieldError(str(exc), f"{key}[{index}]") from None
+
+
+_ADDED_BY = {
+    "le": ("histograms", "buckets", "distribution"),
+    "quantile": ("summaries", "dimension", "metrics"),
+}
+"""The setting that adds each label, its value that does, and the one that does not."""
+
+
+def _check_room(
+    dimensions: tuple[str, ...], histograms: HistogramMode, summaries: SummaryMode, key: str
+) -> None:
+    """The dimension the sink adds (``added_dimension``) counts against CloudWatch's limit too."""
+    added = added_dimension(dimensions, histograms, summaries)
+    if added is not None and len(set(dimensions)) >= MAX_DIMENSIONS:
+        setting, adding, other = _ADDED_BY[added]
+        raise FieldError(
+            f"{len(set(dimensions))} dimensions configured, plus the {added!r} dimension the sink adds "
+            f"({setting}: {adding}); CloudWatch allows at most {MAX_DIMENSIONS}: drop a dimension, "
+            f"or set {setting}: {other}",
+            key,
+        )
 
 
 def _check_rollups(rollups: tuple[tuple[str, ...], ...], dimensions: tuple[str, ...] | None) -> None:
@@ -90,7 +115,7 @@ class MetricRule:
     def check(self) -> None:
         _ = self.pattern
         if self.dimensions is not None:
-            _check_labels(self.dimensions, "dimensions", add_reserved=True)
+            _check_labels(self.dimensions, "dimensions")
         if self.rollups is not None:
             _check_rollups(self.rollups, self.dimensions)
         _check_unit(self.unit)
@@ -101,7 +126,7 @@ class CloudWatchConfig:
     """``cloudwatch[]``: one CloudWatch sink (PutMetricData, or EMF documents on stdout)."""
 
     namespace: str
-    name: str = ""
+    name: str = field(default="", metadata={"derived": "the namespace"})
     region: str | None = None
     mode: Mode = "api"
     namespace_per_job: bool = field(
@@ -119,7 +144,7 @@ class CloudWatchConfig:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     max_series_per_metric: int = field(
-        default=0, metadata={"doc": "distinct dimension sets per metric per invocation (0: no cap)"}
+        default=0, metadata={"doc": "distinct dimension sets per metric per invocation", "zero": "no cap"}
     )
     metrics: tuple[MetricRule, ...] = ()
     backlog: BacklogConfig = field(
@@ -141,6 +166,12 @@ class CloudWatchConfig:
         hist = {self.histograms} | {r.histograms for r in self.metrics}
         return bool(modes & {"delta", "rate"}) or "distribution" in hist
 
+    def resolve(self) -> CloudWatchConfig:
+        """The name (the namespace unless set) and the backlog's window (PutMetricData's)."""
+        return replace(
+            self, name=self.name or self.namespace, backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE)
+        )
+
     def check(self) -> None:
         if not _NAMESPACE.match(self.namespace) or self.namespace.startswith(("AWS/", ":")):
             raise FieldError(
@@ -148,12 +179,18 @@ class CloudWatchConfig:
                 "not starting with 'AWS/' or ':'",
                 "namespace",
             )
-        _check_labels(self.dimensions, "dimensions", add_reserved=True)
+        _check_labels(self.dimensions, "dimensions")
+        _check_room(self.dimensions, self.histograms, self.summaries, "dimensions")
         _check_rollups(self.rollups, self.dimensions)
         _ = self.include_patterns, self.exclude_patterns
         if self.max_series_per_metric < 0:
             raise FieldError("must not be negative (0 means no cap)", "max_series_per_metric")
         for index, rule in enumerate(self.metrics):
+            dimensions = self.dimensions if rule.dimensions is None else rule.dimensions
+            where = f"metrics[{index}]" + (".dimensions" if rule.dimensions is not None else "")
+            _check_room(
+                dimensions, rule.histograms or self.histograms, rule.summaries or self.summaries, where
+            )
             if rule.rollups is not None and rule.dimensions is None:
                 try:
                     _check_rollups(rule.rollups, self.dimensions)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ...model import Labels
 from .limits import (
     MAX_ABS_VALUE,
     MAX_DATUMS_PER_REQUEST,
@@ -56,6 +57,8 @@ class Conversion:
     adjusted: Counter[str] = field(default_factory=Counter)
     collisions: Counter[str] = field(default_factory=Counter)
     """Per metric name: series dropped because another series had the same dimensions."""
+    collision_labels: dict[str, set[str]] = field(default_factory=dict)
+    """Per metric name: the labels that told the colliding series apart (not dimensions)."""
     capped: Counter[str] = field(default_factory=Counter)
     """Per metric name: series dropped by ``max_series_per_metric``."""
 
@@ -76,7 +79,7 @@ def to_datums(  # noqa: PLR0912, PLR0915  (the per-sample hot path, kept inline:
     earliest = now_ms - MAX_PAST_SECONDS * 1000
     latest = now_ms + MAX_FUTURE_SECONDS * 1000
     stamps: dict[int, datetime] = {}
-    seen: dict[tuple[int, int], SeriesKey] = {}
+    seen: dict[tuple[int, int], Out] = {}
     per_metric: dict[tuple[str, str], set[SeriesKey]] = {}
     series_of = builder.series
     for out in outs:
@@ -102,11 +105,13 @@ def to_datums(  # noqa: PLR0912, PLR0915  (the per-sample hot path, kept inline:
         if weight:  # the later chunks of a distribution and derived extras share a series
             slot = (series.key_hash, timestamp_ms)
             other = seen.get(slot)
-            if other is not None and other == series.key:
+            if other is not None and series_of(other).key == series.key:
                 dropped["dimension_collision"] += weight
                 result.collisions[series.name] += 1
+                apart = result.collision_labels.setdefault(series.name, set())
+                apart.update(_apart(other.labels, out.labels))
                 continue
-            seen.setdefault(slot, series.key)
+            seen.setdefault(slot, out)
         if max_series and _over_cap(series, per_metric, max_series):
             dropped["series_cap"] += weight
             result.capped[series.name] += 1
@@ -132,6 +137,12 @@ def to_datums(  # noqa: PLR0912, PLR0915  (the per-sample hot path, kept inline:
         if series.rollups:
             _add_rollups(datums, payload, series, size)
     return result
+
+
+def _apart(first: Labels, second: Labels) -> set[str]:
+    """The labels whose values differ between two label sets (present in one only included)."""
+    a, b = dict(first), dict(second)
+    return {name for name in a.keys() | b.keys() if a.get(name) != b.get(name)}
 
 
 def _add_rollups(datums: list[Datum], payload: dict[str, Any], series: Series, size: int) -> None:

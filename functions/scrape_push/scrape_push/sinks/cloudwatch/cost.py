@@ -1,10 +1,6 @@
 """Dry run: how many CloudWatch custom metrics a configuration creates, and what they cost.
 
-    python -m scrape_push.sinks.cloudwatch.cost --config my-config.yaml --scrape
-    python -m scrape_push.sinks.cloudwatch.cost --config my-config.yaml --exposition dump.txt
-
-``--scrape`` scrapes every configured target once, from where you run it; ``--exposition``
-reads saved ``/metrics`` bodies instead. Each CloudWatch sink's translation runs exactly as in
+Behind ``scrape-push cost`` (cli.py). Each CloudWatch sink's translation runs exactly as in
 the Lambda (rules, include/exclude, rollups, caps), but nothing is sent: series that would need
 a previous scrape (deltas, rates, distributions) are counted as if one existed.
 
@@ -14,23 +10,13 @@ CloudWatch pricing page for your region. Free-tier allowances are ignored.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from ...config import parse_config
-from ...config.values import parse_duration
-from ...deadline import Deadline
 from ...model import Sample
-from ...parse import parse_exposition
-from ...scrape import Scraper
-from ...targets import build_targets
 from . import emf, translators
 from .config import CloudWatchConfig
 from .convert import by_namespace, to_datums
@@ -159,7 +145,8 @@ def render(estimates: Sequence[Estimate], interval: float, samples: int, source:
         if e.state_targets:
             lines.append(_row("state table", f"{e.state_requests():,} requests", costs["state"]))
         lines.append(_row("total", "", costs["total"]))
-        many = [(name, n) for name, n in e.per_metric.most_common(TOP_METRICS) if n > 1]
+        ranked = sorted(e.per_metric.items(), key=lambda item: (-item[1], item[0]))  # ties by name: stable
+        many = [(name, n) for name, n in ranked[:TOP_METRICS] if n > 1]
         if many:
             lines.append("  most dimension sets: " + ", ".join(f"{name} {n}" for name, n in many))
         if e.dropped:
@@ -169,44 +156,3 @@ def render(estimates: Sequence[Estimate], interval: float, samples: int, source:
 
 def _row(label: str, detail: str, cost: float) -> str:
     return f"  {label:<16}{detail:>28}{cost:>14,.2f}"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scrape_push.sinks.cloudwatch.cost", description=__doc__)
-    parser.add_argument("--config", required=True, type=Path, help="the configuration document (YAML/JSON)")
-    parser.add_argument("--scrape", action="store_true", help="scrape every configured target once")
-    parser.add_argument("--exposition", action="append", type=Path, default=[], help="a saved /metrics body")
-    parser.add_argument("--interval", default="1m", help="the schedule's interval (default 1m)")
-    args = parser.parse_args(argv)
-    config = parse_config(args.config.read_text(), str(args.config)).config
-    if not config.cloudwatch:
-        print("the configuration has no cloudwatch sink", file=sys.stderr)
-        return 1
-    now_ms = int(time.time() * 1000)
-    samples: list[Sample] = []
-    sources = []
-    if args.scrape:
-        targets = build_targets(config).targets
-        results = Scraper(config.runtime.max_concurrent_scrapes).scrape_all(targets, Deadline.after(60))
-        for result in results:
-            if result.error:
-                print(f"warning: {result.target.url}: {result.error}", file=sys.stderr)
-            samples.extend(result.samples)
-        sources.append(f"scraped {len(targets)} target(s)")
-    for path in args.exposition:
-        parsed = parse_exposition(path.read_bytes())
-        for s in parsed:
-            s.labels = tuple(sorted({**dict(s.labels), "job": path.stem, "instance": str(path)}.items()))
-            s.timestamp_ms = now_ms
-        samples.extend(parsed)
-        sources.append(f"read {path}")
-    if not sources:
-        print("nothing to count: pass --scrape or --exposition FILE", file=sys.stderr)
-        return 2
-    estimates = [estimate(sink, samples, now_ms) for sink in config.cloudwatch]
-    print(render(estimates, parse_duration(args.interval), len(samples), ", ".join(sources)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

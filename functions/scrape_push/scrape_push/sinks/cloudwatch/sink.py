@@ -38,6 +38,10 @@ from .transport import Put, decode_request, encode_request, put_all
 
 MAX_NAMED_WARNINGS = 3
 """Metrics named in collision / cap warnings per invocation (the dropped count is always complete)."""
+COLLISION_SHARE_NOT_OK = 0.05
+"""Above this share of the samples offered dropped as ``dimension_collision``, the report is an
+error (``ok: false``): the dimensions do not fit the data and much of it never reaches
+CloudWatch. Below, a few stray series: the warning names them."""
 
 _translators: dict[str, tuple[Grouper, SeriesBuilder]] = {}
 _MAX_TRANSLATORS = 8
@@ -104,9 +108,18 @@ class CloudWatchSink:
         report.dropped.update(result.dropped)
         report.adjusted.update(result.adjusted)
         for metric, count in result.collisions.most_common(MAX_NAMED_WARNINGS):
+            apart = (
+                ", ".join(sorted(result.collision_labels.get(metric, ()))) or "labels that are not dimensions"
+            )
             report.warn(
-                f"{count} series of {metric} collide on their dimensions; "
-                "add the labels that tell them apart to 'dimensions'"
+                f"{count} series of {metric} collide on their dimensions: they differ only in {apart}; "
+                "add those labels to 'dimensions' (or to a 'metrics' rule for this metric)"
+            )
+        collided = result.dropped["dimension_collision"]
+        if collided > COLLISION_SHARE_NOT_OK * len(samples):
+            report.error(
+                f"{collided} of {len(samples)} samples ({collided / len(samples):.0%}) dropped as "
+                "dimension_collision: the dimensions do not tell the series apart (see the warnings)"
             )
         for metric, count in result.capped.most_common(MAX_NAMED_WARNINGS):
             report.warn(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ...backlog.config import BacklogConfig
 from ...config.errors import FieldError
 from ...config.values import parse_duration
-from .convert import PATH_SAFE, parse_template
+from .convert import DEFAULT_TEMPLATE, PATH_SAFE, parse_template
+from .limits import DEFAULT_MAX_AGE
 
 DEFAULT_PORTS = {"plaintext": 2003, "udp": 2003, "pickle": 2004}
 """carbon.conf's default LINE_RECEIVER_PORT, UDP_RECEIVER_PORT and PICKLE_RECEIVER_PORT."""
@@ -23,12 +24,16 @@ class GraphiteConfig:
     """``graphite[]``: where and how to send samples to one carbon receiver."""
 
     address: str = field(metadata={"doc": "host:port of the receiver ([v6]:port for IPv6)"})
-    name: str = ""
+    name: str = field(default="", metadata={"derived": "the address"})
     protocol: Literal["plaintext", "pickle", "udp"] = "plaintext"
     mode: Literal["path", "tags"] = "path"
     prefix: str = field(default="", metadata={"doc": "dotted path put before every series name"})
     template: str | None = field(
-        default=None, metadata={"doc": "path mode: how labels become path components"}
+        default=None,
+        metadata={
+            "doc": "path mode: how labels become path components",
+            "derived": f"{DEFAULT_TEMPLATE} in mode path",
+        },
     )
     connect_timeout: float = field(default=5.0, metadata={"parse": parse_duration})
     write_timeout: float = field(default=10.0, metadata={"parse": parse_duration})
@@ -51,6 +56,16 @@ class GraphiteConfig:
             raise FieldError(f"invalid address {self.address!r} (expected host:port)", "address")
         port = int(match["port"]) if match["port"] else DEFAULT_PORTS[self.protocol]
         return match["v6"] or match["host"], port
+
+    def resolve(self) -> GraphiteConfig:
+        """The name (the address unless set), the path template and the backlog's window."""
+        template = DEFAULT_TEMPLATE if self.template is None and self.mode == "path" else self.template
+        return replace(
+            self,
+            name=self.name or self.address,
+            template=template,
+            backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE),
+        )
 
     def check(self) -> None:
         _, port = self.host_port

@@ -10,7 +10,7 @@ name of an SSM SecureString parameter (``password_ssm_parameter``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from ...backlog.config import BacklogConfig
@@ -19,6 +19,7 @@ from ...config.values import parse_duration
 from ...httpconfig import AuthorizationConfig, BasicAuthConfig, TLSConfig
 from ...relabel import RelabelConfig
 from .limits import (
+    DEFAULT_MAX_AGE,
     DEFAULT_MAX_BACKOFF,
     DEFAULT_MAX_SAMPLES_PER_SEND,
     DEFAULT_METADATA_MAX_SAMPLES_PER_SEND,
@@ -123,7 +124,7 @@ class RemoteWriteConfig:
     """``remote_write[]``: one Remote Write 1.0 receiver."""
 
     url: str = field(metadata={"parse": parse_url})
-    name: str = ""
+    name: str = field(default="", metadata={"derived": "the URL's host and path"})
     remote_timeout: float = field(default=DEFAULT_REMOTE_TIMEOUT, metadata={"parse": parse_duration})
     headers: dict[str, str] = field(default_factory=dict)
     basic_auth: BasicAuthConfig | None = None
@@ -144,6 +145,10 @@ class RemoteWriteConfig:
             return self.name
         parts = urlsplit(self.url)
         return f"{parts.netloc}{parts.path}"
+
+    def resolve(self) -> RemoteWriteConfig:
+        """The name (the URL's host and path unless set) and the backlog's window."""
+        return replace(self, name=self.display_name, backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE))
 
     def check(self) -> None:
         if self.remote_timeout <= 0:
