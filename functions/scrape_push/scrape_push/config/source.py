@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import NoCredentialsError, NoRegionError
 
 from .. import aws
 from .decode import decode
@@ -101,11 +102,20 @@ def _ssm() -> parameters.SSMProvider:
     return _provider
 
 
+def _raise_setup_error(exc: Exception) -> None:
+    """Re-raise a missing region or missing credentials behind a Powertools error as itself: it
+    is the machine's setup at fault, not the parameter (the tool says what to set)."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, NoRegionError | NoCredentialsError):
+        raise cause from None
+
+
 def fetch_parameter(name: str) -> str:
     """The parameter's value (String or SecureString, decrypted), cached with the Powertools TTL."""
     try:
         value = _ssm().get(name, decrypt=True)
     except parameters.exceptions.GetParameterError as exc:
+        _raise_setup_error(exc)
         raise ConfigLoadError(f"cannot read SSM parameter {name!r}: {exc}") from None
     if not isinstance(value, str):
         raise ConfigLoadError(f"SSM parameter {name!r} did not hold text")
@@ -117,6 +127,7 @@ def fetch_path(path: str) -> list[tuple[str, str]]:
     try:
         values = _ssm().get_multiple(path, decrypt=True, recursive=True)
     except parameters.exceptions.GetParameterError as exc:
+        _raise_setup_error(exc)
         raise ConfigLoadError(f"cannot read SSM parameters under {path!r}: {exc}") from None
     if not values:
         raise ConfigLoadError(f"no SSM parameters under {path!r}")

@@ -24,7 +24,7 @@ def cpu_samples(cpus: int) -> list[Sample]:
 
 
 def test_a_collision_warning_names_the_labels_that_tell_the_series_apart() -> None:
-    report = CloudWatchSink(config(), client=FakeCloudWatch()).push(cpu_samples(2), Deadline.after(30))
+    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(cpu_samples(2), Deadline.after(30))
     assert report.dropped == {"dimension_collision": 3}
     assert report.warnings == [
         "3 series of node_cpu_seconds_total collide on their dimensions: they differ only in cpu, mode; "
@@ -34,7 +34,7 @@ def test_a_collision_warning_names_the_labels_that_tell_the_series_apart() -> No
 
 def test_a_large_share_of_collisions_makes_the_sink_not_ok() -> None:
     # One node_exporter with the default dimensions [job, instance]: most samples merge.
-    report = CloudWatchSink(config(), client=FakeCloudWatch()).push(cpu_samples(4), Deadline.after(30))
+    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(cpu_samples(4), Deadline.after(30))
     assert not report.ok and report.to_dict()["ok"] is False
     assert report.errors == [
         "7 of 8 samples (88%) dropped as dimension_collision: the dimensions do not tell the series apart "
@@ -45,14 +45,14 @@ def test_a_large_share_of_collisions_makes_the_sink_not_ok() -> None:
 def test_a_stray_collision_is_a_warning_only() -> None:
     samples = [sample(f"gauge_{i}", float(i), ts=None) for i in range(40)]
     samples += [sample("gauge_0", 1.0, ts=None, extra="x")]  # 1 of 41 samples collides
-    report = CloudWatchSink(config(), client=FakeCloudWatch()).push(samples, Deadline.after(30))
+    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(samples, Deadline.after(30))
     assert report.dropped == {"dimension_collision": 1} and report.warnings
     assert report.ok and report.errors == []
 
 
 def test_counter_deltas_without_the_state_table_are_not_ok() -> None:
     samples = [sample("req_total", 5.0, ts=None, family=Family("req", "counter"))]
-    report = CloudWatchSink(config(counter_mode="delta"), client=FakeCloudWatch()).push(
+    report = CloudWatchSink(config(counter_mode="delta"), clients=lambda _: FakeCloudWatch()).push(
         samples, Deadline.after(30)
     )
     assert report.dropped == {"no_state_table": 1}
@@ -121,7 +121,7 @@ def test_a_series_with_thirty_dimensions_is_sent_with_all_of_them() -> None:
         "summaries: metrics}]\n"
     ).config.cloudwatch
     client = FakeCloudWatch()
-    report = CloudWatchSink(cloudwatch, client=client).push(
+    report = CloudWatchSink(cloudwatch, clients=lambda _: client).push(
         [sample("g", 1.0, ts=None, **labels)], Deadline.after(30)
     )
     assert report.ok
