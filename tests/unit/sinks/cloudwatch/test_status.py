@@ -24,7 +24,9 @@ def cpu_samples(cpus: int) -> list[Sample]:
 
 
 def test_a_collision_warning_names_the_labels_that_tell_the_series_apart() -> None:
-    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(cpu_samples(2), Deadline.after(30))
+    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(
+        cpu_samples(2), Deadline.after(30)
+    )
     assert report.dropped == {"dimension_collision": 3}
     assert report.warnings == [
         "3 series of node_cpu_seconds_total collide on their dimensions: they differ only in cpu, mode; "
@@ -34,7 +36,9 @@ def test_a_collision_warning_names_the_labels_that_tell_the_series_apart() -> No
 
 def test_a_large_share_of_collisions_makes_the_sink_not_ok() -> None:
     # One node_exporter with the default dimensions [job, instance]: most samples merge.
-    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(cpu_samples(4), Deadline.after(30))
+    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(
+        cpu_samples(4), Deadline.after(30)
+    )
     assert not report.ok and report.to_dict()["ok"] is False
     assert report.errors == [
         "7 of 8 samples (88%) dropped as dimension_collision: the dimensions do not tell the series apart "
