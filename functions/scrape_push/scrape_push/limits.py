@@ -17,15 +17,15 @@ from .model import Sample
 
 # What a parse keeps, per item, in CPython 3.11 on 64 bits: measured with tracemalloc over
 # node_exporter-like bodies, cold and warm (docs/scaling.md, "Memory cost per sample and per
-# series"). Kept memory is their sum; a parse's transient memory is bounded apart (CHUNK_BYTES).
-SAMPLE_BYTES: Final = 200
-"""Per sample: the ``Sample``, its float, its slot in the output and in the seen-series table."""
-SERIES_BYTES: Final = 400
+# series"). The estimate adds the bytes of the text kept; a parse's transient memory is bounded
+# apart, by the chunk size (parse.CHUNK_BYTES).
+SAMPLE_BYTES: Final = 260
+"""Per sample: the ``Sample``, its float, its slot in the output, its series' slot and key
+object in the table of series seen (the key's text is counted apart)."""
+SERIES_BYTES: Final = 250
 """Per label set the parse builds (a new series, or an exemplar): its cache entry and tuples."""
-LABEL_BYTES: Final = 100
-"""Per label of such a set: the pair and its value string, apart from the characters."""
-CHAR_BYTES: Final = 2
-"""Per character of a new series' text: kept as the cache key and again in the label values."""
+LABEL_BYTES: Final = 115
+"""Per label of such a set: the pair and its value string, apart from the text."""
 
 MIB: Final = 1 << 20
 
@@ -91,12 +91,12 @@ class ScrapeBudget:
         self.admitted = 0
         """Samples admitted so far (after relabeling)."""
 
-    def charge(self, samples: int, label_sets: int, labels: int, chars: int) -> None:
-        """Count what a chunk of the parse built: ``samples``, and ``label_sets`` new label
-        sets with ``labels`` labels and ``chars`` characters of text in all."""
+    def charge(self, samples: int, label_sets: int, labels: int, text_bytes: int) -> None:
+        """Count what a chunk of the parse built: ``samples``, ``label_sets`` new label sets
+        with ``labels`` labels in all, and ``text_bytes`` of text that they keep."""
         self.parsed += samples
         self.kept_bytes += (
-            samples * SAMPLE_BYTES + label_sets * SERIES_BYTES + labels * LABEL_BYTES + chars * CHAR_BYTES
+            samples * SAMPLE_BYTES + label_sets * SERIES_BYTES + labels * LABEL_BYTES + text_bytes
         )
         if self.max_bytes and self.kept_bytes > self.max_bytes:
             raise MemoryBudgetExceeded(self.max_bytes, self.parsed)

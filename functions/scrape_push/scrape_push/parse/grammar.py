@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import repeat
-from operator import contains, methodcaller
 from typing import Final
 
 from ..model import MetricType
@@ -90,39 +88,40 @@ _ESCAPE: Final = re.compile(r"\\(.)")
 TEXT_META: Final = re.compile(r"#[ \t]++(HELP|TYPE)[ \t]++")
 """The start of a text-format ``# HELP`` or ``# TYPE`` line (any other comment is ignored)."""
 
-_LABEL_ESCAPES: Final = (("\\n", "\n"), ('\\"', '"'))
-_TEXT_HELP_ESCAPES: Final = (("\\n", "\n"),)
 
+def _mark(text: str, quotes: bool) -> str:
+    """``text`` with its escapes ``\\\\`` and ``\\n`` turned into the tokens ``NEWLINE b`` and
+    ``NEWLINE n`` and, with ``quotes``, ``\\"`` decoded; any other escape is left as it is.
 
-def _decode(text: str, escapes: tuple[tuple[str, str], ...]) -> list[str]:
-    """``text`` cut at its ``\\\\`` escapes, each piece with ``escapes`` decoded.
-
-    Escapes are read left to right, so a run of backslashes pairs up from its start: cutting at
-    ``\\\\`` (``str.split`` also works from the left) leaves pieces in which every backslash
-    starts an escape. Each step is a C-level pass: linear, and a few copies of ``text`` at most.
+    Escapes are read left to right, so a run of backslashes pairs up from its start, as
+    ``str.replace`` does. A line holds no newline, so every newline in the result starts one of
+    the tokens (``_unmark``). Each step is one C-level pass making one string of the same size.
     """
-    pieces = text.split("\\\\")
-    for escape, decoded in escapes:
-        pieces = list(map(methodcaller("replace", escape, decoded), pieces))
-    return pieces
+    marked = text.replace("\\\\", "\nb").replace("\\n", "\nn")
+    return marked.replace('\\"', '"') if quotes else marked
+
+
+def _unmark(marked: str) -> str:
+    return marked.replace("\nb", "\\").replace("\nn", "\n")
 
 
 def unescape(value: str) -> str:
     """Decode ``\\\\``, ``\\"`` and ``\\n`` in a label value; any other escape is an error."""
     if "\\" not in value:
         return value
-    pieces = _decode(value, _LABEL_ESCAPES)
-    if any(map(contains, pieces, repeat("\\"))):
+    marked = _mark(value, quotes=True)
+    if "\\" in marked:
         bad = next(m.group() for m in _ESCAPE.finditer(value) if m.group(1) not in '\\"n')
         raise ValueError(f"invalid escape sequence {bad!r} in label value")
-    return "\\".join(pieces)
+    return _unmark(marked)
 
 
 def unescape_help(text: str, openmetrics: bool) -> str:
-    """HELP text as Prometheus decodes it: known escapes decoded, others kept verbatim."""
+    """HELP text as Prometheus decodes it: known escapes decoded, others kept verbatim
+    (``\\"`` is one only in OpenMetrics)."""
     if "\\" not in text:
         return text
-    return "\\".join(_decode(text, _LABEL_ESCAPES if openmetrics else _TEXT_HELP_ESCAPES))
+    return _unmark(_mark(text, quotes=openmetrics))
 
 
 def parse_float(text: str) -> float:

@@ -8,7 +8,7 @@ object scrape after scrape and cached series can be checked against it with ``is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from operator import attrgetter
 from typing import Final
@@ -24,9 +24,11 @@ _SAMPLE_FAMILY: Final = attrgetter("family")
 class Metadata:
     """The metadata state of one parse, across its chunks."""
 
-    def __init__(self, openmetrics: bool, intern: Callable[[Family], Family]) -> None:
+    def __init__(self, openmetrics: bool, families: dict[Family, Family]) -> None:
         self.openmetrics = openmetrics
-        self.intern = intern
+        self.families = families
+        """The interned families: one object per distinct family (the parse's copy of the
+        cache's, see ``SeriesCache.families``)."""
         self.default_type: MetricType = "unknown" if openmetrics else "untyped"
         self.context: Family | None = None
         """The current block's family (``None`` before the first block)."""
@@ -40,7 +42,7 @@ class Metadata:
         """The family of a sample called ``name`` under the current block."""
         family = self.members.get(name)
         if family is None:
-            family = self.intern(Family(name, self.default_type))
+            family = self._intern(Family(name, self.default_type))
         return family
 
     def read(self, samples: Sequence[Sample]) -> None:
@@ -76,6 +78,9 @@ class Metadata:
             text = rest[found.end() + 1 :]
         self._block(kind, name, text, number)
 
+    def _intern(self, family: Family) -> Family:
+        return self.families.setdefault(family, family)
+
     def _block(self, kind: str, name: str, text: str, number: int) -> None:
         context = self.context
         if context is None or context.name != name:
@@ -92,7 +97,7 @@ class Metadata:
             if text and (not name.endswith(text) or name[-len(text) - 1 : -len(text)] != "_"):
                 raise ParseError(f"unit {text[:40]!r} is not a suffix of metric {name!r}", number)
             context = replace(context, unit=text)
-        self.context = context = self.intern(context)
+        self.context = context = self._intern(context)
         self.members = {name + suffix: context for suffix in grammar.SUFFIXES[context.type]}
 
     def _check_type(self, name: str, type_: str, number: int) -> None:

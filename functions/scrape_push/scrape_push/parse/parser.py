@@ -62,7 +62,7 @@ class _Parse:
         self.seen: dict[str, Entry] = {}
         self.families: dict[Family, Family] = dict(families)
         self.shapes: dict[str, _Shape] = dict(shapes)
-        self.metadata = Metadata(openmetrics, self._intern)
+        self.metadata = Metadata(openmetrics, self.families)
         if openmetrics:
             self.sample_re, self.body_re, self.pair_re = grammar.OM_SAMPLE, grammar.OM_BODY, grammar.OM_PAIR
         else:
@@ -78,25 +78,21 @@ class _Parse:
         self.read = 0
         """How many of ``out`` the metadata has read (``Metadata.read``)."""
         self.labels_memo: dict[str, list[tuple[str, str]]] = {}
-        self.built = self.built_labels = self.built_chars = 0
-        """Label sets built in this chunk, their labels and their text (for the budget)."""
+        self.built = self.built_labels = self.built_chars = self.comment_chars = 0
+        """For the budget: label sets built in this chunk, their labels and their text, and
+        the text of its comment lines (the rest is kept, as the keys of the series seen)."""
 
     def chunks(self, data: bytes) -> Iterator[list[Sample]]:
         for first, text, lines in body.chunks(data, self.openmetrics):
             yield self._chunk(first, text, lines)
         self.cache.commit(self.openmetrics, self.seen, self.families, self.shapes)
 
-    def _intern(self, family: Family) -> Family:
-        """The one object for ``family``, so that an unchanged metadata block is the very same
-        object scrape after scrape and cached entries can be checked with ``is``."""
-        return self.families.setdefault(family, family)
-
     def _chunk(self, first: int, text: str, lines: list[str]) -> list[Sample]:
         """Parse one chunk's lines. The cyclic GC is paused meanwhile: parsing allocates
         thousands of acyclic tuples and lists, and the collections they would trigger (each
         walking every live container) cost more than the parse itself."""
         self.lines, self.first, self.out, self.read, self.labels_memo = lines, first, [], 0, {}
-        self.built = self.built_labels = self.built_chars = 0
+        self.built = self.built_labels = self.built_chars = self.comment_chars = 0
         was_enabled = gc.isenabled()
         gc.disable()
         try:
@@ -106,7 +102,8 @@ class _Parse:
                 gc.enable()
         self._read()
         out, self.out, self.lines = self.out, [], []
-        self.budget.charge(len(out), self.built, self.built_labels, self.built_chars)
+        kept_chars = len(text) - self.comment_chars + self.built_chars
+        self.budget.charge(len(out), self.built, self.built_labels, kept_chars * (1 if text.isascii() else 4))
         return out
 
     def _lines(self, text: str) -> None:
@@ -285,11 +282,13 @@ class _Parse:
         first = line[0]
         if first == "#":
             self._read()
+            self.comment_chars += len(line)
             self.metadata.comment(line, number)
         elif (first in {" ", "\t"}) and not self.openmetrics:
             stripped = line.lstrip(" \t")
             if stripped.startswith("#"):
                 self._read()
+                self.comment_chars += len(line)
                 self.metadata.comment(stripped, number)
             elif stripped:
                 raise ParseError("sample line starts with whitespace", number)
