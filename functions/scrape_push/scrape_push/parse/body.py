@@ -13,7 +13,7 @@ from typing import Final
 
 from .errors import ParseError
 
-CHUNK_BYTES: Final = 256 * 1024
+CHUNK_BYTES: Final = 64 * 1024
 """Text per chunk (more for a longer line). The per-chunk work is a few C-level passes, so the
 split costs nothing measurable; a chunk's lists stay a few MB (docs/parser.md)."""
 
@@ -21,21 +21,23 @@ _EOF: Final = b"# EOF"
 _NEWLINE: Final = 10
 
 
-def chunks(data: bytes, openmetrics: bool) -> Iterator[tuple[int, str, list[str]]]:
-    """Each chunk's first line number (1-based), text and lines, the final newline and, in
-    OpenMetrics, the ``# EOF`` line left out. Whole-body faults raise ``ParseError`` before the
-    first chunk."""
+def chunks(data: bytes, openmetrics: bool) -> Iterator[tuple[int, int, bool]]:
+    """``[start, stop)`` of each chunk of whole lines in ``data``, and whether it is the last;
+    in OpenMetrics the ``# EOF`` line is left out. Whole-body faults raise ``ParseError``
+    before the first chunk."""
     _check_utf8(data)
     end = _eof_line(data) if openmetrics else len(data)
-    view = memoryview(data)
-    first = 1
     for start, stop in _spans(data, end):
-        text = str(view[start:stop], "utf-8")
-        lines = text.split("\n")
-        if stop == end and lines[-1] == "":
-            lines.pop()
-        yield first, text, lines
-        first += len(lines)
+        yield start, stop, stop == end
+
+
+def decode(data: memoryview, start: int, stop: int, last: bool) -> tuple[str, list[str]]:
+    """A chunk's text and its lines (the body's final newline ends a line, it starts none)."""
+    text = str(data[start:stop], "utf-8")
+    lines = text.split("\n")
+    if last and lines[-1] == "":
+        lines.pop()
+    return text, lines
 
 
 def _spans(data: bytes, end: int) -> Iterator[tuple[int, int]]:

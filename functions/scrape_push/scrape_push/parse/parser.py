@@ -71,9 +71,13 @@ class _Parse:
                 grammar.TEXT_BODY,
                 grammar.TEXT_PAIR,
             )
-        # the current chunk: its lines, the number of its first line, what it produced
-        self.lines: list[str] = []
         self.first = 1
+        """The number of the current chunk's first line."""
+        self._start([])
+
+    def _start(self, lines: list[str]) -> None:
+        """Begin a chunk (or, with no lines, forget the last one while the caller has it)."""
+        self.lines = lines
         self.out: list[Sample] = []
         self.read = 0
         """How many of ``out`` the metadata has read (``Metadata.read``)."""
@@ -83,16 +87,17 @@ class _Parse:
         the text of its comment lines (the rest is kept, as the keys of the series seen)."""
 
     def chunks(self, data: bytes) -> Iterator[list[Sample]]:
-        for first, text, lines in body.chunks(data, self.openmetrics):
-            yield self._chunk(first, text, lines)
+        view = memoryview(data)
+        for start, stop, last in body.chunks(data, self.openmetrics):
+            # nothing of the chunk but its samples is held while the caller has them
+            yield self._chunk(*body.decode(view, start, stop, last))
         self.cache.commit(self.openmetrics, self.seen, self.families, self.shapes)
 
-    def _chunk(self, first: int, text: str, lines: list[str]) -> list[Sample]:
+    def _chunk(self, text: str, lines: list[str]) -> list[Sample]:
         """Parse one chunk's lines. The cyclic GC is paused meanwhile: parsing allocates
         thousands of acyclic tuples and lists, and the collections they would trigger (each
         walking every live container) cost more than the parse itself."""
-        self.lines, self.first, self.out, self.read, self.labels_memo = lines, first, [], 0, {}
-        self.built = self.built_labels = self.built_chars = self.comment_chars = 0
+        self._start(lines)
         was_enabled = gc.isenabled()
         gc.disable()
         try:
@@ -101,9 +106,11 @@ class _Parse:
             if was_enabled:
                 gc.enable()
         self._read()
-        out, self.out, self.lines = self.out, [], []
+        out = self.out
         kept_chars = len(text) - self.comment_chars + self.built_chars
         self.budget.charge(len(out), self.built, self.built_labels, kept_chars * (1 if text.isascii() else 4))
+        self.first += len(lines)
+        self._start([])
         return out
 
     def _lines(self, text: str) -> None:
@@ -178,15 +185,15 @@ class _Parse:
                 for index in range(start, stop):
                     self._line(index)
                 return
-            first = start
+            begin = start
             for index in range(start, stop):
                 if "\\" in self.lines[index]:
-                    if index > first:
-                        self._cold(first, index, keys, values)
+                    if index > begin:
+                        self._cold(begin, index, keys, values)
                     self._line(index)
-                    first = index + 1
-            if stop > first:
-                self._cold(first, stop, keys, values)
+                    begin = index + 1
+            if stop > begin:
+                self._cold(begin, stop, keys, values)
             return
         if grammar.PLAIN_LINES.fullmatch(joined) is None:
             for index in range(start, stop):
