@@ -33,6 +33,7 @@ _KEY, _VALUE = itemgetter(0), itemgetter(2)
 _NAME, _LABELS, _FAMILY, _SCRATCH, _CONTEXT = (itemgetter(i) for i in range(5))
 
 _SPECIAL: Final = methodcaller("startswith", ("#", " ", "\t"))
+_BLANK_START: Final = methodcaller("startswith", (" ", "\t"))
 _PARTITION_BRACE: Final = methodcaller("partition", "{")
 _BODY: Final = itemgetter(slice(0, -1))
 _SPLIT_QUOTES: Final = methodcaller("split", '"')
@@ -127,18 +128,26 @@ class _Parse:
         del parts
         hits: list[Entry | None] = list(map(self.known.get, keys))
         special = list(map(or_, map(_SPECIAL, lines), map(not_, lines)))
-        find = special.index
         start = 0
         while start < count:
-            try:
-                stop = find(True, start)
-            except ValueError:
-                stop = count
+            stop = _index(special, True, start, count)
             if stop > start:
                 self._run(start, stop, hits, keys, values)
-            if stop < count:
-                self._line(stop)
-            start = stop + 1
+            start = _index(special, False, stop, count)
+            if start > stop:
+                self._comments(stop, start)
+
+    def _comments(self, start: int, stop: int) -> None:
+        """Lines ``start:stop`` are comments, blank or start with a blank. In text 0.0.4 a run
+        of blank lines and plain comments changes nothing, and is skipped in C."""
+        lines = self.lines[start:stop]
+        if not self.openmetrics:
+            joined = "\n".join(lines)
+            if "HELP" not in joined and "TYPE" not in joined and not any(map(_BLANK_START, lines)):
+                self.comment_chars += len(joined)
+                return
+        for index in range(start, stop):
+            self._line(index)
 
     def _read(self) -> None:
         """Let the metadata read the samples produced since it last did."""
@@ -389,6 +398,14 @@ class _Parse:
         if _unterminated(text):
             return f"unterminated quoted label value in {{{text[:80]}}}"
         return f"invalid label set {{{text[:100]}}}"
+
+
+def _index(flags: list[bool], flag: bool, start: int, count: int) -> int:
+    """The first index from ``start`` whose flag is ``flag``, else ``count``."""
+    try:
+        return flags.index(flag, start)
+    except ValueError:
+        return count
 
 
 def _unterminated(text: str) -> bool:
