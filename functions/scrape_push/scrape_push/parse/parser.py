@@ -255,7 +255,7 @@ class _Parse:
         )
         self.built += len(entries)
         self.built_labels += sum(map(len, labels))
-        self.built_chars += sum(map(len, series))
+        self.built_chars += len(joined)
         room = self.cache.max_series - len(self.seen)
         if room > 0:
             self.seen.update(zip(series[:room], entries[:room], strict=False))
