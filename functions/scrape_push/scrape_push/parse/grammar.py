@@ -38,7 +38,6 @@ SUFFIXES: Final[dict[MetricType, tuple[str, ...]]] = {
 # per pattern, each retried at most once per token. tests/unit/parse/test_linear.py checks both.
 
 METRIC_NAME: Final = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*+")
-LABEL_NAME: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*+")
 
 FLOAT: Final = re.compile(
     r"[+-]?+(?:(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+"
