@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from scrape_push import scrape
-from scrape_push.parse import parse_exposition
+from scrape_push.parse import parse_chunks
 
 from tests.functional.conftest import Emulated
 from tests.functional.test_handler import config, job
@@ -36,17 +36,17 @@ def test_an_unexpected_exception_in_one_target_leaves_the_others_untouched(
 ) -> None:
     raised = threading.Event()
 
-    def parse(data: bytes, content_type: str | None, cache: Any) -> Any:
+    def parse(data: bytes, content_type: str | None, cache: Any, budget: Any) -> Any:
         if data.startswith(b"boom"):
             raised.set()
             raise OverflowError("cannot convert float infinity to integer")
-        return parse_exposition(data, content_type, cache)
+        return parse_chunks(data, content_type, cache, budget)
 
     def healthy(_path: str) -> Response:
         raised.wait(5)  # answers only once the other target has blown up
         return Response(b"healthy_value 7\n")
 
-    monkeypatch.setattr(scrape, "parse_exposition", parse)
+    monkeypatch.setattr(scrape, "parse_chunks", parse)
     with serve(Response(b"boom 1\n")) as bad, serve(healthy) as good:
         emulated.put_config(config(job("bad", bad.address), job("good", good.address, timeout="5s")))
         summary = emulated.invoke()
@@ -97,13 +97,13 @@ def test_a_parse_still_running_at_the_deadline_is_abandoned_and_its_cache_droppe
     release, entered = threading.Event(), threading.Event()
     caches: list[Any] = []
 
-    def stuck_parse(data: bytes, content_type: str | None, cache: Any) -> Any:
+    def stuck_parse(data: bytes, content_type: str | None, cache: Any, budget: Any) -> Any:
         caches.append(cache)
         entered.set()
         release.wait(10)
-        return parse_exposition(data, content_type, cache)
+        return parse_chunks(data, content_type, cache, budget)
 
-    monkeypatch.setattr(scrape, "parse_exposition", stuck_parse)
+    monkeypatch.setattr(scrape, "parse_chunks", stuck_parse)
     scraper = scrape.Scraper(2)
     with serve(Response(b"x 1\n")) as endpoint:
         stuck = target(url=f"http://{endpoint.address}/metrics")
@@ -125,7 +125,7 @@ def test_a_body_over_the_memory_budget_fails_alone(emulated: Emulated) -> None:
     assert targets["small"]["up"] == 1
     assert targets["hostile"]["up"] == 0
     error = targets["hostile"]["error"]
-    assert error.startswith("memory budget exceeded while reading the body: ")
+    assert error.startswith("memory budget exceeded while keeping samples for the sinks: ")
     assert "(function memory 256 MB; see docs/scaling.md)" in error
 
 

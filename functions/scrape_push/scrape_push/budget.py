@@ -20,6 +20,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Final
 
+from .limits import LimitExceeded
+from .parse import CHUNK_BYTES
+
 MIB: Final = 1024 * 1024
 
 DEFAULT_MEMORY_MB: Final = 512
@@ -34,27 +37,39 @@ process; docs/scaling.md)."""
 MIN_USABLE_MB: Final = 32
 """The budget never goes below this, so a function configured smaller still scrapes small targets."""
 
-RETAINED_SHARE: Final = 0.4
+RETAINED_SHARE: Final = 0.75
 """Fraction of the usable memory for samples kept until the sinks finish."""
 
 OWN_SLICE_SHARE: Final = 0.5
 """Fraction of each pool split evenly into slices no other party can take."""
 
-BODY_BYTES_PER_BYTE: Final = 22
-"""Charged per byte of (decompressed) body as it is read: the body itself and what parsing and
-sending it costs per byte of text (fitted with ``PARSE_BYTES_PER_LINE`` to the measured peaks;
-docs/scaling.md)."""
+BODY_BYTES_PER_BYTE: Final = 2
+"""Charged per byte of (decompressed) body as it is read: the body itself, and the buffer it is
+read into growing by doubling (docs/scaling.md)."""
 
-PARSE_BYTES_PER_LINE: Final = 440
-"""Charged per line before parsing: the per-line part of the same peak (docs/scaling.md)."""
+PARSE_BYTES_PER_LINE: Final = 600
+PARSE_BYTES_PER_BYTE: Final = 4
+"""Charged before parsing, for what a parse holds besides the samples it builds: the lines of
+one chunk (``parse.CHUNK_BYTES`` of text) with what the parser makes of each (measured 355 to
+520 bytes a line, more for a long line: 4 bytes of text per byte at most; docs/scaling.md)."""
 
-RETAINED_BYTES_PER_SAMPLE: Final = 1024
-"""Charged per sample kept for the sinks: the ``Sample`` (measured 282 bytes) and its series
-cache entry, which stays for the next scrape (measured 1,026 bytes together; docs/scaling.md)."""
+SINK_BYTES_PER_SAMPLE: Final = 600
+"""Charged per sample kept, on top of what the parse keeps (``limits.ScrapeBudget``'s estimate):
+the sinks' per-series encodings and the requests they build from the samples (fitted to the
+measured peak of a cycle; docs/scaling.md)."""
 
 
-class BudgetExceeded(Exception):
-    """A scrape needs more memory than its budget allows; the message names the budget."""
+def parse_working_bytes(body: bytes) -> int:
+    """What parsing ``body`` holds at most besides the samples it builds: one chunk's lines."""
+    size = len(body)
+    chunk = min(size, CHUNK_BYTES)
+    lines_per_chunk = body.count(b"\n") * chunk // size if size else 0
+    return lines_per_chunk * PARSE_BYTES_PER_LINE + chunk * PARSE_BYTES_PER_BYTE
+
+
+class BudgetExceeded(LimitExceeded):
+    """A scrape needs more memory than its budget allows; the message names the budget (a
+    ``LimitExceeded``, so it stops a parse like any other limit)."""
 
 
 class Pool:

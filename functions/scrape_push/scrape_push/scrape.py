@@ -14,18 +14,20 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import requests
 
-from . import limits, secrets
-from .budget import PARSE_BYTES_PER_LINE, RETAINED_BYTES_PER_SAMPLE, Account, BudgetExceeded, MemoryBudget
+from . import secrets
+from .budget import SINK_BYTES_PER_SAMPLE, Account, MemoryBudget, parse_working_bytes
 from .deadline import Deadline
 from .fetch import ScrapeError, fetch
 from .guard import Aborted, Guard, Watch, guarding
 from .httpconfig import TLSConfig, new_session
 from .labels import finisher, relabeled_view, stamp, synthetic
+from .limits import LimitExceeded, ScrapeBudget
 from .model import Sample
-from .parse import ParseError, SeriesCache, parse_exposition
+from .parse import ParseError, SeriesCache, parse_chunks
 from .reach import Reach
 from .targets import Target
 
@@ -182,31 +184,40 @@ class Scraper:
         """Fetch, parse, relabel, stamp and check one target, within ``guard`` and ``account``."""
         start = guard.clock()
         cache = self.series_cache(target)
+        retained = budget.retained_account()
+        keeping = "keeping samples for the sinks"
+        limits = ScrapeBudget(target.limits, spend=partial(retained.charge, what=keeping))
+        relabel_key = f"metric:{target.metric_relabel_key}"
+        scraped = 0
         try:
             response = fetch(self.session_for(target.http.tls_config), target, guard, account, timeout)
-            account.charge(response.body.count(b"\n") * PARSE_BYTES_PER_LINE, "parsing")
-            guard.check()
-            samples = parse_exposition(response.body, response.content_type, cache)
+            account.charge(parse_working_bytes(response.body), "parsing")
+            samples: list[Sample] = []
+            for parsed in parse_chunks(response.body, response.content_type, cache, limits):
+                guard.check()
+                scraped += len(parsed)
+                chunk, _ = relabeled_view(parsed, target.metric_relabel, relabel_key)
+                limits.admit(chunk)
+                retained.charge(len(chunk) * SINK_BYTES_PER_SAMPLE, keeping)
+                samples.extend(chunk)
             del response
-        except (ScrapeError, BudgetExceeded) as exc:
+        except ScrapeError as exc:
+            retained.release()
             return failed(target, guard.clock() - start, scrape_ms, str(exc), scratch=cache.synthetic)
         except Aborted:
+            retained.release()
             reason = f"timed out after {timeout:g}s"
             return failed(target, guard.clock() - start, scrape_ms, reason, scratch=cache.synthetic)
         except ParseError as exc:
+            retained.release()
             reason = f"invalid exposition: {exc}"
             return failed(target, guard.clock() - start, scrape_ms, reason, scratch=cache.synthetic)
-        duration = guard.clock() - start
-        scraped = len(samples)
-        samples, _ = relabeled_view(samples, target.metric_relabel, f"metric:{target.metric_relabel_key}")
-        stamp(samples, target, scrape_ms)
-        try:
-            limits.check(samples, target.limits)
-            budget.retained_account().charge(
-                len(samples) * RETAINED_BYTES_PER_SAMPLE, f"keeping {len(samples)} samples for the sinks"
-            )
-        except (limits.LimitExceeded, BudgetExceeded) as exc:
+        except LimitExceeded as exc:  # the job's limits, or the function's memory
+            retained.release()
+            duration = guard.clock() - start
             return failed(target, duration, scrape_ms, str(exc), scraped=scraped, scratch=cache.synthetic)
+        duration = guard.clock() - start
+        stamp(samples, target, scrape_ms)
         samples.extend(
             synthetic(
                 target,

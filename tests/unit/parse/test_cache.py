@@ -133,3 +133,15 @@ def test_finisher_honor_labels() -> None:
         ("job", "exposed"),
         ("region", "eu"),
     )
+
+
+def test_failed_parse_in_the_other_format_leaves_the_cache_untouched() -> None:
+    cache = SeriesCache()
+    parse_exposition(b'a{x="1"} 1\n', TEXT, cache)
+    entries, families, shapes = dict(cache.entries), dict(cache.families), dict(cache.shapes)
+    with contextlib.suppress(ParseError):
+        parse_exposition(b'# TYPE b gauge\nb{y="2"} 1\nc{z="3"} 1\n', OM, cache)  # no # EOF
+    with contextlib.suppress(ParseError):
+        parse_exposition(b'# TYPE b gauge\nb{y="2"} 1\nc{z="3"} 1\nbad{ 1\n', TEXT, cache)
+    assert cache.openmetrics is False
+    assert (cache.entries, cache.families, cache.shapes) == (entries, families, shapes)

@@ -65,26 +65,29 @@ class SeriesCache:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def begin(self, openmetrics: bool) -> dict[str, Entry]:
-        """The entries usable by a scrape in this format (a format switch starts afresh)."""
+    def usable(self, openmetrics: bool) -> tuple[dict[str, Entry], dict[Family, Family], dict[str, Any]]:
+        """The entries, families and shapes a scrape in this format may use (none after a
+        format switch). A scrape only reads them: it hands its own to ``commit``."""
+        if openmetrics is self.openmetrics:
+            return self.entries, self.families, self.shapes
+        return {}, {}, {}
+
+    def commit(
+        self,
+        openmetrics: bool,
+        seen: dict[str, Entry],
+        families: dict[Family, Family],
+        shapes: dict[str, Any],
+    ) -> None:
+        """Keep only the series seen by the scrape that just succeeded, within the bound, and
+        its families and shapes (the cache's own, and those it added)."""
         if openmetrics is not self.openmetrics:
             self.openmetrics = openmetrics
             self.entries = {}
-            self.families = {}
-            self.shapes = {}
-        return self.entries
-
-    def commit(self, seen: dict[str, Entry]) -> None:
-        """Keep only the series seen by the scrape that just succeeded, within the bound."""
         if len(seen) > self.max_series:
             seen = dict(list(seen.items())[: self.max_series])
         previous = self.entries
         self.added = sum(1 for key in seen if key not in previous)
         self.entries = seen
-        if len(self.families) > 4 * len(seen) + 1024:
-            self.families = {}
-        if len(self.shapes) > 4 * len(seen) + 1024:
-            self.shapes = {}
-
-    def intern(self, family: Family) -> Family:
-        return self.families.setdefault(family, family)
+        self.families = families if len(families) <= 4 * len(seen) + 1024 else {}
+        self.shapes = shapes if len(shapes) <= 4 * len(seen) + 1024 else {}

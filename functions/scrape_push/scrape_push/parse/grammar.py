@@ -31,71 +31,96 @@ SUFFIXES: Final[dict[MetricType, tuple[str, ...]]] = {
 }
 """Sample names that belong to a family of each type (family name + suffix)."""
 
-METRIC_NAME: Final = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-LABEL_NAME: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+# Every pattern below runs on untrusted input and must take linear time (docs/parser.md): each
+# unbounded repeat is possessive (``*+``, ``++``), so it never gives back what it matched, and
+# Python's engine then also keeps no per-iteration state (a greedy group repeat costs ~60 bytes
+# of stack per iteration). What is left to backtrack is a fixed number of ``?``/``|`` choices
+# per pattern, each retried at most once per token. tests/unit/parse/test_linear.py checks both.
+
+METRIC_NAME: Final = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*+")
 
 FLOAT: Final = re.compile(
-    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
+    r"[+-]?+(?:(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+"
+    r"|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?+)"
     r"|[nN][aA][nN]"
 )
 """Go's ``strconv.ParseFloat`` decimal syntax minus what Prometheus rejects (hex, ``_``)."""
 
-_LVALUE = r'"((?:[^"\\\n]|\\.)*)"'
+_LVALUE = r'"([^"\\\n]*+(?:\\.[^"\\\n]*+)*+)"'
+"""A quoted label value: any character but a quote, backslash or newline, or an escape."""
+_LNAME = r"[a-zA-Z_][a-zA-Z0-9_]*+"
 
-OM_BODY: Final = re.compile(rf"(?:[a-zA-Z_][a-zA-Z0-9_]*={_LVALUE}(?:,(?!$)|,?$))*")
+OM_BODY: Final = re.compile(rf"(?:{_LNAME}={_LVALUE}(?:,(?!$)|,?$))*+")
 """An OpenMetrics label set between the braces: ``a="1",b="2"``, a trailing comma allowed."""
-OM_PAIR: Final = re.compile(rf"([a-zA-Z_][a-zA-Z0-9_]*)={_LVALUE}")
+OM_PAIR: Final = re.compile(rf"({_LNAME})={_LVALUE}")
 
-TEXT_BODY: Final = re.compile(rf"[ \t]*(?:[a-zA-Z_][a-zA-Z0-9_]*[ \t]*=[ \t]*{_LVALUE}[ \t]*,?[ \t]*)*")
-"""A text-format label set: whitespace between tokens, commas optional (as Prometheus's lexer)."""
-TEXT_PAIR: Final = re.compile(rf"([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*{_LVALUE}")
+TEXT_BODY: Final = re.compile(rf"[ \t]*+(?:{_LNAME}[ \t]*+=[ \t]*+{_LVALUE}[ \t]*+(?:,[ \t]*+)?+)*+")
+"""A text-format label set: whitespace between tokens, commas optional (as Prometheus's lexer).
+Blanks, then an optional comma, then blanks: one way only to split them (issue 12)."""
+TEXT_PAIR: Final = re.compile(rf"({_LNAME})[ \t]*+=[ \t]*+{_LVALUE}")
 
+_OM_SET = r'(?:[^"}]++|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+")*+'
 OM_SAMPLE: Final = re.compile(
-    r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(" + r'(?:[^"}]|"(?:[^"\\\n]|\\.)*")*' + r")\})? ([^ ]+)(?: ([^ ]+))?"
-    r"(?: # \{(" + r'(?:[^"}]|"(?:[^"\\\n]|\\.)*")*' + r")\} ([^ ]+)(?: ([^ ]+))?)?"
+    rf"([a-zA-Z_:][a-zA-Z0-9_:]*+)(?:\{{({_OM_SET})\}})? ([^ ]++)(?: ([^ ]++))?"
+    rf"(?: # \{{({_OM_SET})\}} ([^ ]++)(?: ([^ ]++))?)?"
 )
 """``name{labels} value [timestamp] [# {labels} value [timestamp]]`` with single spaces."""
 
+_TEXT_SET = r'(?:[^"}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+'
 TEXT_SAMPLE: Final = re.compile(
-    r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:[ \t]*\{(" + r'(?:[^"}]|"(?:[^"\\]|\\.)*")*' + r")\}[ \t]*|[ \t]+)"
-    r"([^{ \t]+)(?:[ \t]+([^ \t]+))?[ \t]*"
+    rf"([a-zA-Z_:][a-zA-Z0-9_:]*+)(?:[ \t]*+\{{({_TEXT_SET})\}}[ \t]*+|[ \t]++)"
+    r"([^{ \t]++)(?:[ \t]++([^ \t]++))?[ \t]*+"
 )
 """``name [{labels}] value [timestamp]`` with any spaces or tabs between tokens."""
 
 PLAIN_LINES: Final = re.compile(
-    r"(?:[a-zA-Z_:][a-zA-Z0-9_:]*"
-    r'(?:\{(?:[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"(?:,(?=[a-zA-Z_])|,?(?=\})))*\})?'
-    r" [^ \n]+(?:\n|$))*"
+    r"(?:[a-zA-Z_:][a-zA-Z0-9_:]*+"
+    rf'(?:\{{(?:{_LNAME}="[^"\\\n]*+"(?:,(?=[a-zA-Z_])|,?+(?=\}})))*+\}})?+'
+    r" [^ \n]++(?:\n|$))*+"
 )
 """A block of the most common sample lines, ``name{a="1",b="2"} value``, with no escapes; such
 a block is parsed in bulk."""
-PLAIN_VALUE: Final = re.compile(r'="[^"]+"')
+PLAIN_VALUE: Final = re.compile(r'="[^"]++"')
 """A non-empty label value without escapes, replaced by nothing to get a label set's shape."""
 
 _ESCAPE: Final = re.compile(r"\\(.)")
-_UNESCAPE: Final = {"\\": "\\", '"': '"', "n": "\n"}
-_HELP_TEXT: Final = re.compile(r"\\([\\n])")
+TEXT_META: Final = re.compile(r"#[ \t]++(HELP|TYPE)[ \t]++")
+"""The start of a text-format ``# HELP`` or ``# TYPE`` line (any other comment is ignored)."""
+
+
+def _mark(text: str, quotes: bool) -> str:
+    """``text`` with its escapes ``\\\\`` and ``\\n`` turned into the tokens ``NEWLINE b`` and
+    ``NEWLINE n`` and, with ``quotes``, ``\\"`` decoded; any other escape is left as it is.
+
+    Escapes are read left to right, so a run of backslashes pairs up from its start, as
+    ``str.replace`` does. A line holds no newline, so every newline in the result starts one of
+    the tokens (``_unmark``). Each step is one C-level pass making one string of the same size.
+    """
+    marked = text.replace("\\\\", "\nb").replace("\\n", "\nn")
+    return marked.replace('\\"', '"') if quotes else marked
+
+
+def _unmark(marked: str) -> str:
+    return marked.replace("\nb", "\\").replace("\nn", "\n")
 
 
 def unescape(value: str) -> str:
     """Decode ``\\\\``, ``\\"`` and ``\\n`` in a label value; any other escape is an error."""
-
-    def one(match: re.Match[str]) -> str:
-        found = _UNESCAPE.get(match.group(1))
-        if found is None:
-            raise ValueError(f"invalid escape sequence {match.group(0)!r} in label value")
-        return found
-
-    return _ESCAPE.sub(one, value)
+    if "\\" not in value:
+        return value
+    marked = _mark(value, quotes=True)
+    if "\\" in marked:
+        bad = next(m.group() for m in _ESCAPE.finditer(value) if m.group(1) not in '\\"n')
+        raise ValueError(f"invalid escape sequence {bad!r} in label value")
+    return _unmark(marked)
 
 
 def unescape_help(text: str, openmetrics: bool) -> str:
-    """HELP text as Prometheus decodes it: known escapes decoded, others kept verbatim."""
+    """HELP text as Prometheus decodes it: known escapes decoded, others kept verbatim
+    (``\\"`` is one only in OpenMetrics)."""
     if "\\" not in text:
         return text
-    if openmetrics:
-        return _ESCAPE.sub(lambda m: _UNESCAPE.get(m.group(1), m.group(0)), text)
-    return _HELP_TEXT.sub(lambda m: "\\" if m.group(1) == "\\" else "\n", text)
+    return _unmark(_mark(text, quotes=openmetrics))
 
 
 def parse_float(text: str) -> float:
@@ -127,16 +152,28 @@ def check_floats(texts: tuple[str, ...] | list[str], values: list[float]) -> int
     return -1
 
 
+TIMESTAMP_LIMIT: Final = 1 << 63
+"""Timestamps are int64 milliseconds (Prometheus's ``model/timestamp``): ``-2**63 <= ms < 2**63``."""
+
+
 def parse_timestamp(text: str, openmetrics: bool) -> int:
-    """Milliseconds: text format gives integer ms; OpenMetrics gives seconds, truncated to ms."""
+    """Milliseconds: text format gives integer ms; OpenMetrics gives seconds, truncated to ms.
+
+    Out of int64 is an error in both formats, as Go's ``ParseInt`` makes it for text 0.0.4.
+    Prometheus's OpenMetrics parser converts ``seconds * 1000`` to int64 unchecked (what that
+    gives is up to the CPU); refusing it is the only result that does not depend on it."""
     if openmetrics:
         seconds = parse_float(text)
         if math.isnan(seconds) or math.isinf(seconds):
             raise ValueError(f"invalid timestamp {text[:40]!r}")
-        return int(seconds * 1000)
+        milliseconds = seconds * 1000
+        if not -TIMESTAMP_LIMIT <= milliseconds < TIMESTAMP_LIMIT:
+            raise ValueError(f"timestamp {text[:40]!r} out of range")
+        return int(milliseconds)
     if not text.isdigit() or not text.isascii():
         raise ValueError(f"invalid timestamp {text[:40]!r}: expected integer milliseconds")
-    value = int(text)
-    if value >= 1 << 63:
+    # counted first: int() refuses more than 4300 digits with an error of its own
+    value = int(text) if len(text.lstrip("0")) <= 19 else TIMESTAMP_LIMIT
+    if value >= TIMESTAMP_LIMIT:
         raise ValueError(f"timestamp {text[:40]!r} out of range")
     return value

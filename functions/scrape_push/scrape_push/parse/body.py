@@ -1,0 +1,78 @@
+"""A scrape body cut into chunks of whole lines, each decoded on its own.
+
+Whatever the parser builds per line (the lines, their cut points, cache lookups) lives only as
+long as its chunk, so the transient memory of a parse is bounded by ``CHUNK_BYTES`` and not by
+the body. The checks that concern the whole body run first, in linear C-level passes over the
+bytes: invalid UTF-8 anywhere, and in OpenMetrics a missing or misplaced ``# EOF``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from .errors import ParseError
+
+CHUNK_BYTES: Final = 64 * 1024
+"""Text per chunk (more for a longer line). The per-chunk work is a few C-level passes, so the
+split costs nothing measurable; a chunk's lists stay a few MB (docs/parser.md)."""
+
+_EOF: Final = b"# EOF"
+_NEWLINE: Final = 10
+
+
+def chunks(data: bytes, openmetrics: bool) -> Iterator[tuple[int, int, bool]]:
+    """``[start, stop)`` of each chunk of whole lines in ``data``, and whether it is the last;
+    in OpenMetrics the ``# EOF`` line is left out. Whole-body faults raise ``ParseError``
+    before the first chunk."""
+    _check_utf8(data)
+    end = _eof_line(data) if openmetrics else len(data)
+    for start, stop in _spans(data, end):
+        yield start, stop, stop == end
+
+
+def decode(data: memoryview, start: int, stop: int, last: bool) -> tuple[str, list[str]]:
+    """A chunk's text and its lines (the body's final newline ends a line, it starts none)."""
+    text = str(data[start:stop], "utf-8")
+    lines = text.split("\n")
+    if last and lines[-1] == "":
+        lines.pop()
+    return text, lines
+
+
+def _spans(data: bytes, end: int) -> Iterator[tuple[int, int]]:
+    """``[start, stop)`` of each chunk of ``data[:end]``, cut at newlines (which no chunk holds)."""
+    start = 0
+    while start < end:
+        stop = data.find(b"\n", start + CHUNK_BYTES - 1, end)
+        if stop < 0:
+            stop = end
+        yield start, stop
+        start = stop + 1
+
+
+def _check_utf8(data: bytes) -> None:
+    if data.isascii():
+        return
+    view = memoryview(data)
+    for start, stop in _spans(data, len(data)):
+        try:
+            str(view[start:stop], "utf-8")
+        except UnicodeDecodeError as exc:
+            at = start + exc.start
+            raise ParseError(f"invalid UTF-8 at byte {at}", data.count(b"\n", 0, at) + 1) from None
+
+
+def _eof_line(data: bytes) -> int:
+    """Where the final ``# EOF`` line starts; ``ParseError`` when the body does not end with one."""
+    end = len(data) - 1 if data.endswith(b"\n") else len(data)
+    last = data.rfind(b"\n", 0, end) + 1
+    if end - last == len(_EOF) and data.startswith(_EOF, last):
+        return last
+    found = data.find(_EOF + b"\n")
+    while found > 0 and data[found - 1] != _NEWLINE:
+        found = data.find(_EOF + b"\n", found + 1)
+    if found >= 0:
+        raise ParseError("unexpected data after # EOF", data.count(b"\n", 0, found) + 2)
+    lines = data.count(b"\n", 0, end) + 1 if end else 0
+    raise ParseError("data does not end with # EOF", lines or 1)
