@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from scrape_push.config import ConfigError, parse_config
 from scrape_push.config.document import MAX_DOCUMENT_NODES
+from scrape_push.config.errors import ConfigError
+from scrape_push.config.source import parse_config
 
 
 def problems(text: str) -> list[str]:
