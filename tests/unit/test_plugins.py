@@ -96,17 +96,19 @@ def test_each_sink_plugin_builds_a_sink_of_its_own_kind() -> None:
 
 
 def test_a_key_no_package_serves_has_no_plugin() -> None:
-    with pytest.raises(LookupError, match="no plugin serves 'otlp'"):
-        SINKS.get("otlp")
-    with pytest.raises(LookupError, match="no plugin serves 'ecs_sd_configs'"):
-        DISCOVERIES.get("ecs_sd_configs")
+    with pytest.raises(LookupError, match="no plugin serves 'carrier_pigeon'"):
+        SINKS.get("carrier_pigeon")
+    with pytest.raises(LookupError, match="no plugin serves 'carrier_pigeon_sd_configs'"):
+        DISCOVERIES.get("carrier_pigeon_sd_configs")
 
 
 def test_a_plugin_must_serve_the_key_its_package_is_named_for() -> None:
     def build(config: object, context: BuildContext) -> object:
         raise AssertionError("never built")
 
-    with pytest.raises(ValueError, match=r"no package under scrape_push\.sinks is named for the key 'otlp'"):
-        register_sink(SinkPlugin("otlp", CloudWatchConfig, build))  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match=r"no package under scrape_push\.sinks is named for the key 'carrier_pigeon'"
+    ):
+        register_sink(SinkPlugin("carrier_pigeon", CloudWatchConfig, build))  # type: ignore[arg-type]
     with pytest.raises(LookupError):
-        SINKS.get("otlp")
+        SINKS.get("carrier_pigeon")
