@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "scrape_push"))
 
 from scrape_push.backlog.spool import Item, dump, entries_of, load
-from scrape_push.config import parse_config
+from scrape_push.config.source import parse_config
 from scrape_push.cycle import gc_paused
 from scrape_push.deadline import Deadline
 from scrape_push.model import Family, Sample

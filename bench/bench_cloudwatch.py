@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "s
 
 from scrape_push.cycle import gc_paused
 from scrape_push.model import Family, Sample
-from scrape_push.sinks.cloudwatch import _translators, translators
 from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
 from scrape_push.sinks.cloudwatch.convert import by_namespace, to_datums
 from scrape_push.sinks.cloudwatch.counters import Point
+from scrape_push.sinks.cloudwatch.sink import _translators, translators
 
 SERIES = 100_000
 ROUNDS = 3

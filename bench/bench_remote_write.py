@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions" / "scrape_push"))
 sys.path.insert(0, str(ROOT))
 
-from scrape_push.config import parse_config
+from scrape_push.config.source import parse_config
 from scrape_push.cycle import gc_paused, run_cycle
 from scrape_push.deadline import Deadline
 from scrape_push.model import Sample

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from scrape_push import aws, cycle, secrets
 from scrape_push.config import source
-from scrape_push.sinks import remote_write
+from scrape_push.sinks.remote_write import sink as remote_write
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary, start_http_server
 from scrape_push import aws
-from scrape_push.config import ConfigError, ConfigLoadError
+from scrape_push.config.errors import ConfigError, ConfigLoadError
 
 from tests.functional.conftest import Emulated
 from tests.support.cloudwatch import metric_data

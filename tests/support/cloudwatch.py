@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scrape_push.model import Family, Sample
-from scrape_push.sinks.cloudwatch import identity
 from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
 from scrape_push.sinks.cloudwatch.convert import Conversion, to_datums
 from scrape_push.sinks.cloudwatch.counters import Point
 from scrape_push.sinks.cloudwatch.rules import Rules
 from scrape_push.sinks.cloudwatch.series import SeriesBuilder
+from scrape_push.sinks.cloudwatch.sink import identity
 from scrape_push.sinks.cloudwatch.translate import Grouper
 
 NOW_MS = 1_800_000_000_000

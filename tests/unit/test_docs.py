@@ -10,9 +10,8 @@ import jsonschema
 import pytest
 import yaml
 from scrape_push.cli import main
-from scrape_push.config import parse_config
 from scrape_push.config.schema import json_schema
-from scrape_push.config.source import runnable
+from scrape_push.config.source import parse_config, runnable
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.yaml"))
@@ -36,12 +35,12 @@ def test_every_example_is_a_valid_configuration(path: Path) -> None:
 
 def test_the_amp_example_signs_and_the_cheap_cloudwatch_one_keeps_costs_down() -> None:
     amp = parse_config((ROOT / "docs/examples/node-exporter-amp.yaml").read_text()).config
-    assert amp.remote_write[0].sigv4 is not None
-    cheap = parse_config(
-        (ROOT / "docs/examples/node-exporter-cloudwatch.yaml").read_text()
-    ).config.cloudwatch[0]
+    assert amp.sinks["remote_write"][0].sigv4 is not None
+    cheap = parse_config((ROOT / "docs/examples/node-exporter-cloudwatch.yaml").read_text()).config.sinks[
+        "cloudwatch"
+    ][0]
     assert cheap.include and cheap.histograms == "distribution"
-    tags = parse_config((ROOT / "docs/examples/graphite-tags.yaml").read_text()).config.graphite[0]
+    tags = parse_config((ROOT / "docs/examples/graphite-tags.yaml").read_text()).config.sinks["graphite"][0]
     assert tags.mode == "tags"
 
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from scrape_push.config import ConfigLoadError, parse_config
+from scrape_push.config.errors import ConfigLoadError
+from scrape_push.config.source import parse_config
 from scrape_push.invoke import EventError, handle, selected_jobs
 
 CONFIG = parse_config("scrape_configs:\n  - job_name: a\n  - job_name: b\n").config

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scrape_push.config import parse_config
+from scrape_push.config.source import parse_config
 from scrape_push.targets import TargetError, build_targets
 
 CONFIG = """

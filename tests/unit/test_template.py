@@ -11,8 +11,7 @@ import pytest
 import yaml
 from scrape_push.backlog.store import BACKLOG_BUCKET_ENV
 from scrape_push.cli import DEFAULT_TIER, parser
-from scrape_push.config import parse_config
-from scrape_push.config.source import runnable
+from scrape_push.config.source import parse_config, runnable
 from scrape_push.statetable import KEY_ATTRIBUTE, STATE_TABLE_ENV, TTL_ATTRIBUTE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +92,7 @@ def test_the_example_configuration_in_the_template_is_valid() -> None:
     value = template()["Resources"]["ConfigParameterSeed"]["Properties"]["Value"]["Fn::Sub"]
     config = runnable(parse_config(value.replace("${CloudWatchNamespace}", "ScrapePush"))).config
     assert config.scrape_configs[0].job_name == "example"
-    assert config.cloudwatch[0].namespace == "ScrapePush"
+    assert config.sinks["cloudwatch"][0].namespace == "ScrapePush"
 
 
 def test_no_deploy_writes_the_configuration_parameter() -> None:

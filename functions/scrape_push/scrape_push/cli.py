@@ -26,11 +26,11 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from . import aws
-from .config import Config, ConfigError, ConfigLoadError, LoadedConfig, load_config, parse_config
-from .config.errors import FieldError
+from .config.errors import ConfigError, ConfigLoadError, FieldError
 from .config.fragments import merge_fragments
+from .config.model import Config
 from .config.schema import effective, json_schema
-from .config.source import runnable
+from .config.source import LoadedConfig, load_config, parse_config, runnable
 from .config.values import parse_duration
 from .cycle import run_cycle
 from .deadline import Deadline
@@ -85,9 +85,10 @@ def _report(error: ConfigError, out: TextIO) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     loaded = runnable(_load_files(args.files))
-    jobs = loaded.config.scrape_configs
-    targets = sum(len(g.targets) for job in jobs for g in job.static_configs)
-    print(f"{loaded.source}: valid ({len(jobs)} jobs, {targets} static targets, {loaded.config.sinks} sinks)")
+    config = loaded.config
+    targets = sum(len(g.targets) for job in config.scrape_configs for g in job.static_configs)
+    jobs, sinks = len(config.scrape_configs), config.sink_count
+    print(f"{loaded.source}: valid ({jobs} jobs, {targets} static targets, {sinks} sinks)")
     return EXIT_OK
 
 
@@ -139,9 +140,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_cost(args: argparse.Namespace) -> int:
     from .sinks.cloudwatch import cost  # noqa: PLC0415 (only this command needs the CloudWatch sink)
+    from .sinks.cloudwatch.config import CloudWatchConfig  # noqa: PLC0415
 
     config = _load_files([args.config]).config
-    if not config.cloudwatch:
+    sinks = config.sinks_of(CloudWatchConfig)
+    if not sinks:
         raise UserError(f"{args.config}: the configuration has no cloudwatch sink")
     if not args.scrape and not args.exposition:
         raise UserError("nothing to count: pass --scrape or --exposition FILE")
@@ -153,7 +156,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     for path in args.exposition:
         samples.extend(_exposition(path, now_ms))
         sources.append(f"read {path}")
-    estimates = [cost.estimate(sink, samples, now_ms) for sink in config.cloudwatch]
+    estimates = [cost.estimate(sink, samples, now_ms) for sink in sinks]
     print(cost.render(estimates, args.interval, len(samples), ", ".join(sources)))
     return EXIT_OK
 

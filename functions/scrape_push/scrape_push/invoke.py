@@ -9,8 +9,9 @@ from aws_lambda_powertools import Logger
 
 from . import aws, selfmetrics
 from .budget import memory_of
-from .config import ConfigLoadError, load_config
+from .config.errors import ConfigLoadError
 from .config.model import Config
+from .config.source import load_config
 from .cycle import run_cycle
 from .deadline import Deadline
 from .summary import summarise

@@ -1,6 +1,6 @@
 """Turn ``scrape_configs`` into concrete scrape targets with Prometheus's label rules.
 
-For every discovered address (``static_configs`` and ``ec2_sd_configs``) the target's label
+For every discovered address (``static_configs`` and every ``*_sd_configs``) the target's label
 set starts as Prometheus builds it: the group's labels, ``__address__``, ``job``,
 ``__scheme__``, ``__metrics_path__``, ``__scrape_interval__``, ``__scrape_timeout__`` and one
 ``__param_<name>`` per ``params`` entry. ``relabel_configs`` then run; a target they drop is
@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from .config.document import join_index
 from .config.errors import FieldError
 from .config.model import (
     DEFAULT_BODY_SIZE_LIMIT,
@@ -30,6 +31,7 @@ from .discovery import DiscoveryError
 from .httpconfig import HTTPClientConfig
 from .limits import ScrapeLimits
 from .model import Labels, sort_labels
+from .plugins import DISCOVERIES, BuildContext
 from .relabel import NO_RULES, RelabelRules, compile_rules, relabel
 
 ADDRESS, SCHEME, METRICS_PATH = "__address__", "__scheme__", "__metrics_path__"
@@ -114,7 +116,7 @@ def _job_targets(config: Config, job: ScrapeConfig, out: TargetSet) -> None:
         metric_relabel=compile_rules(job.metric_relabel_configs),
         metric_relabel_key=_digest(repr(job.metric_relabel_configs)),
     )
-    for group in _groups(job, out):
+    for group in _groups(job, BuildContext.of(config), out):
         start = {**base, **{f"{PARAM_PREFIX}{k}": v[0] for k, v in job.params.items() if v}}
         for name, value in group.items():
             if value or name not in start:
@@ -140,18 +142,18 @@ class _Shared:
     metric_relabel_key: str
 
 
-def _groups(job: ScrapeConfig, out: TargetSet) -> Iterator[dict[str, str]]:
-    """Every discovered label set of the job: static targets, then EC2 instances."""
+def _groups(job: ScrapeConfig, context: BuildContext, out: TargetSet) -> Iterator[dict[str, str]]:
+    """Every discovered label set of the job: static targets, then each discovery's, in key order."""
     for group in job.static_configs:
         for address in group.targets:
             yield {**group.labels, ADDRESS: address}
-    for index, sd in enumerate(job.ec2_sd_configs):
-        from .discovery.ec2 import discover  # noqa: PLC0415 (boto3 EC2 model loaded only when used)
-
-        try:
-            yield from discover(sd)
-        except DiscoveryError as exc:
-            out.errors.append(TargetError(job.job_name, f"ec2_sd_configs[{index}]", str(exc)))
+    for key, entries in job.discovery.items():
+        build = DISCOVERIES.get(key).build
+        for index, sd in enumerate(entries):
+            try:
+                yield from build(sd, context).discover()
+            except DiscoveryError as exc:
+                out.errors.append(TargetError(job.job_name, join_index(key, index), str(exc)))
 
 
 def _target(labels: dict[str, str], shared: _Shared) -> Target:

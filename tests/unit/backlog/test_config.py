@@ -6,7 +6,8 @@ import re
 
 import pytest
 from scrape_push.backlog.config import DEFAULT_MAX_BYTES, DEFAULT_REPLAY_SECONDS
-from scrape_push.config import ConfigError, parse_config
+from scrape_push.config.errors import ConfigError
+from scrape_push.config.source import parse_config
 from scrape_push.sinks import build_kinds
 
 CONFIG = """
@@ -25,7 +26,7 @@ def test_defaults_keep_undelivered_data_within_each_destinations_window() -> Non
         "graphite": (86400.0, 86400.0),
         "cloudwatch": (13 * 86400.0, 13 * 86400.0),
     }
-    backlog = config.remote_write[0].backlog
+    backlog = config.sinks["remote_write"][0].backlog
     assert (backlog.enabled, backlog.max_size, backlog.replay_time) == (
         True,
         DEFAULT_MAX_BYTES,
@@ -37,7 +38,7 @@ def test_settings_are_read_with_prometheus_units() -> None:
     config = parse_config(
         'remote_write: [{url: "http://r/w", backlog: {max_age: 2h, max_size: 64MB, replay_time: 30s}}]'
     ).config
-    backlog = config.remote_write[0].backlog
+    backlog = config.sinks["remote_write"][0].backlog
     assert (backlog.max_age, backlog.max_size, backlog.replay_time) == (7200.0, 64 * 1024**2, 30.0)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from scrape_push.config import ConfigError, parse_config
+from scrape_push.config.errors import ConfigError
+from scrape_push.config.source import parse_config
 
 VALID_MINIMAL = """
 scrape_configs:
@@ -52,8 +53,8 @@ def test_minimal_document_gets_prometheus_defaults() -> None:
     assert job.scheme == "http"
     assert job.honor_labels is False
     assert job.honor_timestamps is True
-    assert config.cloudwatch[0].dimensions == ("job", "instance")
-    assert config.cloudwatch[0].storage_resolution == 60
+    assert config.sinks["cloudwatch"][0].dimensions == ("job", "instance")
+    assert config.sinks["cloudwatch"][0].storage_resolution == 60
 
 
 def test_full_document_decodes_every_key() -> None:
@@ -65,7 +66,7 @@ def test_full_document_decodes_every_key() -> None:
     assert job.params == {"module": ("http_2xx",), "target": ("example.com",)}
     assert job.body_size_limit == 10 * 1024 * 1024
     assert job.static_configs[0].targets == ("api-1:8080", "[::1]:9090", "host-without-port")
-    assert config.cloudwatch[0].storage_resolution == 1
+    assert config.sinks["cloudwatch"][0].storage_resolution == 1
     assert config.runtime.max_concurrent_scrapes == 8
 
 

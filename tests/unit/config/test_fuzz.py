@@ -17,11 +17,12 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from scrape_push.config import ConfigError, Problem, parse_config
 from scrape_push.config.decode import decode
 from scrape_push.config.document import components
+from scrape_push.config.errors import ConfigError, Problem
 from scrape_push.config.model import Config
 from scrape_push.config.schema import json_schema
+from scrape_push.config.source import parse_config
 
 ROOT = Path(__file__).resolve().parents[3]
 VALID_TEXTS = [

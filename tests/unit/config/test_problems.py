@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from scrape_push.config import ConfigError, parse_config
 from scrape_push.config.document import MAX_DOCUMENT_NODES
+from scrape_push.config.errors import ConfigError
+from scrape_push.config.source import parse_config
 
 
 def problems(text: str) -> list[str]:
@@ -88,6 +89,61 @@ def test_a_near_miss_key_gets_a_suggestion() -> None:
     text = "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targts: [h:1]\n"
     assert problems(text) == [
         "scrape_configs[0].static_configs[0].targts: unknown key; did you mean 'targets'? (line 4)"
+    ]
+
+
+def test_a_near_miss_of_a_plugin_key_gets_a_suggestion() -> None:
+    text = (
+        "scrape_configs:\n"
+        "  - job_name: a\n"
+        "    ec2_sd_config: [{port: 9100}]\n"
+        "remote_writes:\n"
+        "  - url: https://rw.example/api/v1/write\n"
+    )
+    assert problems(text) == [
+        "scrape_configs[0].ec2_sd_config: unknown key; did you mean 'ec2_sd_configs'? (line 3)",
+        "remote_writes: unknown key; did you mean 'remote_write'? (line 4)",
+    ]
+
+
+def test_problems_inside_plugin_sections_name_their_key_path_and_line() -> None:
+    text = (
+        "scrape_configs:\n"
+        "  - job_name: a\n"
+        "    ec2_sd_configs:\n"
+        "      - port: 0\n"
+        "      - {}\n"
+        "      - filters: [{name: tag:a}]\n"
+        "remote_write:\n"
+        "  - url: https://rw.example/api/v1/write\n"
+        "  - url: ftp://rw.example\n"
+        "graphite: {address: carbon}\n"
+        "cloudwatch:\n"
+        "  - name: cw\n"
+    )
+    assert problems(text) == [
+        "scrape_configs[0].ec2_sd_configs[0].port: must be between 1 and 65535 (line 4)",
+        "scrape_configs[0].ec2_sd_configs[2].filters[0].values: "
+        "EC2 SD configuration filter values cannot be empty (line 6)",
+        "remote_write[1].url: must be an http:// or https:// URL with a host (line 9)",
+        "graphite: expected a list, got a mapping (line 10)",
+        "cloudwatch[0].namespace: missing required key (line 12)",
+    ]
+
+
+def test_a_sink_name_is_unique_across_sections_and_named_where_the_document_has_it() -> None:
+    text = (
+        "remote_write:\n"
+        "  - url: https://rw.example/api/v1/write\n"
+        "cloudwatch:\n"
+        "  - name: cw\n"
+        "  - namespace: N\n"
+        "    name: rw.example/api/v1/write\n"
+    )
+    assert problems(text) == [
+        "remote_write[0].name: duplicate sink name 'rw.example/api/v1/write'; give each a distinct 'name', "
+        "first at cloudwatch[1] on line 5 (line 2)",
+        "cloudwatch[0].namespace: missing required key (line 4)",
     ]
 
 

@@ -6,8 +6,9 @@ import dataclasses
 from typing import Any
 
 import yaml
-from scrape_push.config import Config, parse_config
+from scrape_push.config.model import Config
 from scrape_push.config.schema import _encode, effective, json_schema
+from scrape_push.config.source import parse_config
 from scrape_push.config.values import format_duration, format_size
 from scrape_push.sinks import build_kinds
 from scrape_push.targets import build_targets
@@ -48,12 +49,24 @@ def loaded() -> Config:
     return parse_config(yaml.safe_dump(MINIMAL)).config
 
 
+def _keys(obj: Any) -> list[tuple[str, Any, dataclasses.Field[Any]]]:
+    """Each document key of a config object, its value and its field (a plugin field gives one
+    key per plugin, holding that plugin's entries)."""
+    found = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if "plugins" in f.metadata:
+            found += [(p.key, value.get(p.key, ()), f) for p in f.metadata["plugins"].all()]
+        else:
+            found.append((f.metadata.get("key", f.name), value, f))
+    return found
+
+
 def _objects(obj: Any, raw: Any) -> list[tuple[Any, dict[str, Any]]]:
     """Every config object reachable from ``obj``, with the document mapping it came from."""
     found = [(obj, raw if isinstance(raw, dict) else {})]
-    for f in dataclasses.fields(obj):
-        key = f.metadata.get("key", f.name)
-        value, raw_value = getattr(obj, f.name), (raw or {}).get(key)
+    for key, value, _ in _keys(obj):
+        raw_value = (raw or {}).get(key)
         if dataclasses.is_dataclass(value):
             found += _objects(value, raw_value)
         elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
@@ -69,9 +82,8 @@ def test_every_default_the_schema_shows_is_what_the_decoder_uses() -> None:
         name = type(obj).__name__
         visited.add(name)
         definition = schema if name == "Config" else schema["$defs"][name]
-        for f in dataclasses.fields(obj):
-            key = f.metadata.get("key", f.name)
-            prop, value = definition["properties"][key], getattr(obj, f.name)
+        for key, value, f in _keys(obj):
+            prop = definition["properties"][key]
             if key in raw:
                 continue
             if "default" in prop:

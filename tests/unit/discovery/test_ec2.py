@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -14,13 +14,17 @@ from scrape_push import aws
 from scrape_push.config.decode import decode
 from scrape_push.config.errors import ConfigError
 from scrape_push.discovery import DiscoveryError
-from scrape_push.discovery import ec2 as ec2_sd
-from scrape_push.discovery.ec2 import EC2Filter, EC2SDConfig, instance_labels, join_host_port
+from scrape_push.discovery.ec2 import instances as ec2_sd
+from scrape_push.discovery.ec2.config import EC2Filter, EC2SDConfig
+from scrape_push.discovery.ec2.instances import instance_labels, join_host_port
+from scrape_push.plugins import DISCOVERIES
 
 
 @dataclass(frozen=True)
 class _Document:
-    ec2_sd_configs: tuple[EC2SDConfig, ...] = ()
+    """A job's discovery keys alone, decoded through the plugin registry as a job's are."""
+
+    discovery: dict[str, tuple[Any, ...]] = field(default_factory=dict, metadata={"plugins": DISCOVERIES})
 
 
 def problems(text: str) -> list[str]:
@@ -30,7 +34,7 @@ def problems(text: str) -> list[str]:
 
 
 def test_config_defaults_and_full_form() -> None:
-    (default,) = decode(_Document, yaml.safe_load("ec2_sd_configs: [{}]")).ec2_sd_configs
+    (default,) = decode(_Document, yaml.safe_load("ec2_sd_configs: [{}]")).discovery["ec2_sd_configs"]
     assert default == EC2SDConfig(region=None, port=80, filters=(), refresh_interval=60.0, role_arn=None)
     text = """
 ec2_sd_configs:
@@ -42,7 +46,7 @@ ec2_sd_configs:
       - name: tag:team
         values: [payments, storage]
 """
-    (full,) = decode(_Document, yaml.safe_load(text)).ec2_sd_configs
+    (full,) = decode(_Document, yaml.safe_load(text)).discovery["ec2_sd_configs"]
     assert full == EC2SDConfig(
         region="eu-west-1",
         port=9100,
@@ -219,7 +223,8 @@ def test_discover_follows_pages_and_passes_filters(stubbed: Stubber) -> None:
     stubbed.add_response("describe_instances", page("i-1", "i-2", token="t1"), {"Filters": filters})
     stubbed.add_response("describe_instances", page("i-3"), {"Filters": filters, "NextToken": "t1"})
     config = EC2SDConfig(region="eu-west-2", filters=(EC2Filter("tag:team", ("a", "b")),))
-    assert [t["__meta_ec2_instance_id"] for t in ec2_sd.discover(config)] == ["i-1", "i-2", "i-3"]
+    found = ec2_sd.EC2Discoverer(config).discover()
+    assert [t["__meta_ec2_instance_id"] for t in found] == ["i-1", "i-2", "i-3"]
     stubbed.assert_no_pending_responses()
 
 
@@ -230,9 +235,9 @@ def test_zone_ids_are_fetched_once_and_their_failure_is_tolerated(stubbed: Stubb
     stubbed.add_response("describe_instances", page("i-1"), {})
     stubbed.add_response("describe_instances", page("i-1"), {})
     config = EC2SDConfig(region="eu-west-2")
-    assert len(ec2_sd.discover(config)) == 1
-    assert len(ec2_sd.discover(config)) == 1
-    assert len(ec2_sd.discover(config)) == 1  # zones cached by now: no third DescribeAvailabilityZones
+    for _cycle in range(3):  # a discoverer per cycle, as targets are built
+        assert len(ec2_sd.EC2Discoverer(config).discover()) == 1
+    # zones cached by the second cycle: no third DescribeAvailabilityZones
     stubbed.assert_no_pending_responses()
 
 
@@ -240,7 +245,7 @@ def test_api_errors_are_wrapped_with_context(stubbed: Stubber) -> None:
     stubbed.add_response("describe_availability_zones", ZONES, {})
     stubbed.add_client_error("describe_instances", "UnauthorizedOperation", "You are not authorized")
     with pytest.raises(DiscoveryError) as info:
-        ec2_sd.discover(EC2SDConfig(region="eu-west-2"))
+        ec2_sd.EC2Discoverer(EC2SDConfig(region="eu-west-2")).discover()
     assert str(info.value) == (
         "ec2_sd_configs: could not describe instances in eu-west-2: "
         "An error occurred (UnauthorizedOperation) "
@@ -253,7 +258,7 @@ def test_region_defaults_to_the_functions_region(stubbed: Stubber, monkeypatch: 
     aws.reset()
     stubbed.add_response("describe_availability_zones", ZONES, {})
     stubbed.add_response("describe_instances", page("i-1"), {})
-    (target,) = ec2_sd.discover(EC2SDConfig())
+    (target,) = ec2_sd.EC2Discoverer(EC2SDConfig()).discover()
     assert target["__meta_ec2_region"] == "eu-west-2"
 
 
@@ -262,4 +267,4 @@ def test_no_region_at_all_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION", raising=False)
     aws.reset()
     with pytest.raises(DiscoveryError, match="EC2 SD configuration requires a region"):
-        ec2_sd.discover(EC2SDConfig())
+        ec2_sd.EC2Discoverer(EC2SDConfig()).discover()

@@ -9,7 +9,11 @@ A dataclass field may carry metadata:
 * ``doc``: a one-line description (used for the JSON Schema and the docs);
 * ``derived``: for a field whose default is computed at load (``resolve``), what it is
   derived from, in words (the schema shows it instead of a default);
-* ``zero``: what the value 0 means (``no limit``): ``show`` leaves such a field out when it is 0.
+* ``zero``: what the value 0 means (``no limit``): ``show`` leaves such a field out when it is 0;
+* ``plugins``: a ``plugins.Registry``. The field has no key of its own: each key a plugin of the
+  registry serves is a key of the object, holding a list of that plugin's ``config``; the field
+  maps each key the document fills, in key order, to its decoded entries. A plugin is imported
+  only when the document sets its key; every key counts as known (and for "did you mean").
 
 A dataclass may define ``check(self) -> None`` that raises ``FieldError`` (one problem) or
 ``FieldErrors`` (several, see ``raise_all``) for rules spanning several fields; a problem's
@@ -160,12 +164,17 @@ class _Decoder:
             self.fail(path, f"expected a mapping, got {_kind(raw)}")
             return _INVALID
         hints = typing.get_type_hints(cls)
-        fields = {f.metadata.get("key", f.name): f for f in dataclasses.fields(cls) if f.init}
+        own = [f for f in dataclasses.fields(cls) if f.init]
+        fields = {f.metadata.get("key", f.name): f for f in own if "plugins" not in f.metadata}
+        plugged = {f.name: f.metadata["plugins"] for f in own if "plugins" in f.metadata}
+        known = [*fields, *(key for registry in plugged.values() for key in registry.served())]
         for key in raw:
-            if key not in fields:
-                self.fail(join_key(path, key), "unknown key" + _suggestion(key, fields))
+            if key not in known:
+                self.fail(join_key(path, key), "unknown key" + _suggestion(key, known))
         kwargs: dict[str, Any] = {}
         failed: set[str] = set()
+        for name, registry in plugged.items():
+            kwargs[name] = self.plugged(registry, raw, path, failed)
         for key, f in fields.items():
             if not self.present(f, raw, key, path):
                 if not _has_default(f):
@@ -176,7 +185,7 @@ class _Decoder:
                 failed.add(key)
             else:
                 kwargs[f.name] = value
-        if any(not _has_default(fields[key]) for key in failed):
+        if any(key in fields and not _has_default(fields[key]) for key in failed):
             return _INVALID
         try:
             obj = cls(**kwargs)
@@ -184,6 +193,19 @@ class _Decoder:
             self.report(path, [exc])
             return _INVALID
         return self.checked(obj, path, failed)
+
+    def plugged(self, registry: Any, raw: dict[str, object], path: str, failed: set[str]) -> dict[str, Any]:
+        """Each key of ``registry`` that ``raw`` sets -> its entries (keys that fail go to ``failed``)."""
+        out: dict[str, Any] = {}
+        for key in registry.served():
+            if raw.get(key) is None:
+                continue
+            entries = self.sequence(registry.get(key).config, raw[key], join_key(path, key))
+            if entries is _INVALID:
+                failed.add(key)
+            elif entries:
+                out[key] = entries
+        return out
 
     def checked(self, obj: Any, path: str, failed: set[str]) -> Any:
         """``obj`` after its ``check()`` (problems reported) and ``resolve()``. With a field that

@@ -1,24 +1,27 @@
 """The configuration's shape: Prometheus's ``global``/``scrape_configs`` plus sink sections.
 
 Field names, defaults and duration formats follow Prometheus's configuration file so that a
-``scrape_configs`` block pasted from prometheus.yml means the same thing here.
+``scrape_configs`` block pasted from prometheus.yml means the same thing here. The sink sections
+and a job's ``*_sd_configs`` belong to plugins (``plugins.py``): the decoder fills ``Config.sinks``
+and ``ScrapeConfig.discovery`` from the keys the registered plugins serve.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from ..discovery.ec2 import EC2SDConfig
 from ..httpconfig import AuthorizationConfig, BasicAuthConfig, HTTPClientConfig, TLSConfig
+from ..plugins import DISCOVERIES, SINKS, SinkConfig
 from ..relabel import RelabelConfig
-from ..sinks.cloudwatch.config import CloudWatchConfig
-from .document import join_key
+from .document import join_index, join_key
 from .errors import FieldError, raise_all
 from .values import check_label_name, parse_duration, parse_proxy_url, parse_size
 
-__all__ = ["CloudWatchConfig", "Config", "GlobalConfig", "RuntimeConfig", "ScrapeConfig", "StaticConfig"]
+__all__ = ["Config", "GlobalConfig", "RuntimeConfig", "ScrapeConfig", "StaticConfig"]
+
+T = TypeVar("T")
 
 DEFAULT_SCRAPE_INTERVAL = 60.0
 DEFAULT_SCRAPE_TIMEOUT = 10.0
@@ -147,7 +150,8 @@ class ScrapeConfig:
     authorization: AuthorizationConfig | None = None
     tls_config: TLSConfig = field(default_factory=TLSConfig)
     static_configs: tuple[StaticConfig, ...] = ()
-    ec2_sd_configs: tuple[EC2SDConfig, ...] = ()
+    discovery: dict[str, tuple[Any, ...]] = field(default_factory=dict, metadata={"plugins": DISCOVERIES})
+    """Each ``<name>_sd_configs`` key the job sets (in key order) -> its entries."""
     relabel_configs: tuple[RelabelConfig, ...] = ()
     metric_relabel_configs: tuple[RelabelConfig, ...] = ()
 
@@ -192,15 +196,18 @@ class Config:
 
     global_: GlobalConfig = field(default_factory=GlobalConfig, metadata={"key": "global"})
     scrape_configs: tuple[ScrapeConfig, ...] = ()
-    cloudwatch: tuple[CloudWatchConfig, ...] = ()
-    graphite: tuple[GraphiteConfig, ...] = ()
-    remote_write: tuple[RemoteWriteConfig, ...] = ()
+    sinks: dict[str, tuple[SinkConfig, ...]] = field(default_factory=dict, metadata={"plugins": SINKS})
+    """Each sink section the document fills (in section order) -> its entries."""
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
+    def sinks_of(self, kind: type[T]) -> tuple[T, ...]:
+        """The sinks configured by ``kind``, one plugin's configuration dataclass, in order."""
+        return tuple(sink for entries in self.sinks.values() for sink in entries if isinstance(sink, kind))
+
     @property
-    def sinks(self) -> int:
+    def sink_count(self) -> int:
         """How many sinks the configuration has, of every kind."""
-        return len(self.cloudwatch) + len(self.graphite) + len(self.remote_write)
+        return sum(len(entries) for entries in self.sinks.values())
 
     def check(self) -> None:
         raise_all([*self._duplicate_jobs(), *self._duplicate_sinks(), *self._timeouts()])
@@ -217,9 +224,11 @@ class Config:
                 )
 
     def _duplicate_sinks(self) -> Iterator[FieldError]:
-        names = [(f"cloudwatch[{i}]", s.name or s.namespace) for i, s in enumerate(self.cloudwatch)]
-        names += [(f"graphite[{i}]", s.name or s.address) for i, s in enumerate(self.graphite)]
-        names += [(f"remote_write[{i}]", s.display_name) for i, s in enumerate(self.remote_write)]
+        names = [
+            (join_index(section, index), sink.display_name)
+            for section, entries in self.sinks.items()
+            for index, sink in enumerate(entries)
+        ]
         first: dict[str, str] = {}
         for key, sink_name in names:
             seen = first.setdefault(sink_name, key)
@@ -241,9 +250,3 @@ class Config:
         glob = self.global_.resolve()
         jobs = tuple(job.resolve_with(glob) for job in self.scrape_configs)
         return replace(self, global_=glob, scrape_configs=jobs)
-
-
-# A sink's config lives in the sink's package, which imports this module: imported last, once
-# every class above exists, so either side may be imported first.
-from ..sinks.graphite.config import GraphiteConfig  # noqa: E402
-from ..sinks.remote_write.config import RemoteWriteConfig  # noqa: E402

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Union
 
 from .model import Config
@@ -71,6 +71,11 @@ def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
     for f in dataclasses.fields(cls):
+        if "plugins" in f.metadata:
+            for plugin in f.metadata["plugins"].all():
+                items = _type_schema(plugin.config, definitions)
+                properties[plugin.key] = {"type": "array", "items": items, "default": []}
+            continue
         key = f.metadata.get("key", f.name)
         parse = f.metadata.get("parse")
         if parse not in JSON_SCHEMAS:
@@ -131,13 +136,20 @@ def _encode(value: Any, parse: Callable[[object], Any] | None) -> Any:
     if formatter is not None and value is not None:
         return formatter(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.metadata.get("key", f.name): _encode(getattr(value, f.name), f.metadata.get("parse"))
-            for f in dataclasses.fields(value)
-            if not ("zero" in f.metadata and getattr(value, f.name) == 0)
-        }
+        return dict(_encoded_fields(value))
     if isinstance(value, (list, tuple)):
         return [_encode(v, None) for v in value]
     if isinstance(value, dict):
         return {k: _encode(v, None) for k, v in value.items()}
     return value
+
+
+def _encoded_fields(obj: Any) -> Iterator[tuple[str, Any]]:
+    """A dataclass's keys and encoded values; a plugin field gives one key per plugin."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if "plugins" in f.metadata:
+            for plugin in f.metadata["plugins"].all():
+                yield plugin.key, [_encode(entry, None) for entry in value.get(plugin.key, ())]
+        elif not ("zero" in f.metadata and value == 0):
+            yield f.metadata.get("key", f.name), _encode(value, f.metadata.get("parse"))

@@ -1,8 +1,10 @@
-"""Sinks: where samples go. Each kind lives in its own package (translation apart from transport).
+"""Sinks: where samples go. Each kind is a plugin package ``<section>/`` (``plugins.py``), with
+its translation apart from its transport.
 
-A kind's package is imported only when the configuration uses it, so a cold start pays only
-for the sinks it needs. Each kind is wrapped for delivery: with a durable backlog in S3 when
-``BACKLOG_BUCKET`` is set and the sink's ``backlog.enabled`` is true, else sending directly.
+A kind's package is imported only when the configuration uses it, and its sink modules only when
+one is built, so a cold start pays only for the sinks it needs. Each kind is wrapped for
+delivery: with a durable backlog in S3 when ``BACKLOG_BUCKET`` is set and the sink's
+``backlog.enabled`` is true, else sending directly.
 """
 
 from __future__ import annotations
@@ -12,31 +14,21 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..plugins import SINKS, BuildContext
 from .base import Kind, Request, Result, Sink, SinkReport
 
-if TYPE_CHECKING:  # config.model imports each sink's config dataclass from its package
+if TYPE_CHECKING:
     from ..backlog.config import BacklogConfig
     from ..config.model import Config
 
 
 def build_kinds(config: Config) -> list[tuple[Kind, BacklogConfig]]:
     """One kind object per configured destination, in configuration order, with its backlog."""
+    context = BuildContext.of(config)
     kinds: list[tuple[Kind, BacklogConfig]] = []
-    if config.cloudwatch:
-        from .cloudwatch.sink import CloudWatchSink  # noqa: PLC0415 (imported only when configured)
-
-        for cw in config.cloudwatch:
-            kinds.append((CloudWatchSink(cw, config.runtime.max_concurrent_requests), cw.backlog))
-    if config.graphite:
-        from .graphite.sink import GraphiteSink  # noqa: PLC0415 (imported only when configured)
-
-        for graphite in config.graphite:
-            kinds.append((GraphiteSink(graphite), graphite.backlog))
-    if config.remote_write:
-        from .remote_write.sink import RemoteWriteSink  # noqa: PLC0415 (imported only when configured)
-
-        for rw in config.remote_write:
-            kinds.append((RemoteWriteSink(rw, config.runtime.max_concurrent_requests), rw.backlog))
+    for section, entries in config.sinks.items():
+        build = SINKS.get(section).build
+        kinds.extend((build(entry, context), entry.backlog) for entry in entries)
     return kinds
 
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from scrape_push.config import ConfigError, parse_config
-from scrape_push.config.model import CloudWatchConfig as ReExported
+from scrape_push.config.errors import ConfigError
+from scrape_push.config.source import parse_config
 from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
 
 
 def sink(text: str) -> CloudWatchConfig:
-    (found,) = parse_config("cloudwatch:\n  - namespace: N\n" + text).config.cloudwatch
+    (found,) = parse_config("cloudwatch:\n  - namespace: N\n" + text).config.sinks["cloudwatch"]
     return found
 
 
 def test_the_short_form_keeps_plain_datums() -> None:
     found = sink("")
-    assert ReExported is CloudWatchConfig
     assert (found.mode, found.counter_mode, found.histograms, found.summaries) == (
         "api",
         "cumulative",

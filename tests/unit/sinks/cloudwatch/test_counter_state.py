@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 from scrape_push.deadline import Deadline
 from scrape_push.model import Family
-from scrape_push.sinks.cloudwatch import CloudWatchSink
+from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
 from devtools.resources import create_state_table
 from tests.support.cloudwatch import config, sample

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from scrape_push.deadline import Deadline
 from scrape_push.model import Family
-from scrape_push.sinks.cloudwatch import CloudWatchSink
+from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
 from tests.support.cloudwatch import config, sample
 

@@ -4,10 +4,11 @@ and a collision warning names the labels that tell the series apart."""
 from __future__ import annotations
 
 import pytest
-from scrape_push.config import ConfigError, parse_config
+from scrape_push.config.errors import ConfigError
+from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
 from scrape_push.model import Family, Sample
-from scrape_push.sinks.cloudwatch import CloudWatchSink
+from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
 from tests.support.cloudwatch import config, sample
 from tests.unit.sinks.cloudwatch.test_sink import FakeCloudWatch
@@ -78,7 +79,7 @@ def thirty(*more: str) -> str:
     ids=["nothing added", "both listed", "quantile listed", "le listed"],
 )
 def test_thirty_dimensions_are_accepted_when_the_sink_adds_none(sink: str) -> None:
-    (cloudwatch,) = parse_config(f"cloudwatch: [{sink}]\n").config.cloudwatch
+    (cloudwatch,) = parse_config(f"cloudwatch: [{sink}]\n").config.sinks["cloudwatch"]
     assert len(cloudwatch.dimensions) == 30
 
 
@@ -123,7 +124,7 @@ def test_a_series_with_thirty_dimensions_is_sent_with_all_of_them() -> None:
     (cloudwatch,) = parse_config(
         f"cloudwatch: [{{namespace: N, dimensions: {thirty('job', 'instance')}, histograms: distribution, "
         "summaries: metrics}]\n"
-    ).config.cloudwatch
+    ).config.sinks["cloudwatch"]
     client = FakeCloudWatch()
     report = CloudWatchSink(cloudwatch, clients=lambda _: client).push(
         [sample("g", 1.0, ts=None, **labels)], Deadline.after(30)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scrape_push.config import ConfigError, parse_config
+from scrape_push.config.errors import ConfigError
+from scrape_push.config.source import parse_config
 from scrape_push.sinks.graphite.config import GraphiteConfig
 
 
 def decode(snippet: str) -> GraphiteConfig:
-    (sink,) = parse_config(f"graphite:\n{snippet}").config.graphite
+    (sink,) = parse_config(f"graphite:\n{snippet}").config.sinks["graphite"]
     return sink
 
 
@@ -132,7 +133,7 @@ def test_sink_names_are_unique_across_kinds() -> None:
 
 def test_the_documented_sample_is_valid() -> None:
     sample = Path(__file__).resolve().parents[4] / "docs" / "graphite.example.yaml"
-    sinks = parse_config(sample.read_text()).config.graphite
+    sinks = parse_config(sample.read_text()).config.sinks["graphite"]
     assert [(s.sink_name, s.protocol, s.mode) for s in sinks] == [
         ("graphite/carbon-paths", "plaintext", "path"),
         ("graphite/carbon-tags", "pickle", "tags"),

@@ -7,11 +7,11 @@ import pickle
 import struct
 
 import pytest
-from scrape_push.config import parse_config
+from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
 from scrape_push.model import Sample
 from scrape_push.sinks import build_kinds
-from scrape_push.sinks.graphite import GraphiteSink
+from scrape_push.sinks.graphite.sink import GraphiteSink
 
 from tests.unit.sinks.graphite.test_transport import Connector, FakeSocket
 

@@ -10,26 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...lazy import forward
+from ...plugins import SinkPlugin, register_sink
+from .config import CloudWatchConfig
 
 if TYPE_CHECKING:
-    from .sink import CloudWatchSink as CloudWatchSink
-    from .sink import _translators as _translators
-    from .sink import identity as identity
-    from .sink import translators as translators
+    from ...plugins import BuildContext
+    from ..base import Kind
 
-# The sink itself (``sink.py``) is loaded on first use: the configuration model imports this
-# package's ``config`` module, and a function whose configuration does not use this sink
-# should not pay for importing it at cold start.
-__getattr__ = forward(
-    __name__,
-    dict.fromkeys(
-        (
-            "CloudWatchSink",
-            "_translators",
-            "identity",
-            "translators",
-        ),
-        "sink",
-    ),
-)
+
+def _build(config: CloudWatchConfig, context: BuildContext) -> Kind:
+    from .sink import CloudWatchSink  # noqa: PLC0415 (the sink's modules load only when one is built)
+
+    return CloudWatchSink(config, context.max_concurrent_requests)
+
+
+register_sink(SinkPlugin("cloudwatch", CloudWatchConfig, _build))

@@ -151,6 +151,11 @@ class CloudWatchConfig:
         default_factory=BacklogConfig, metadata={"doc": "what is kept when the sink cannot be reached"}
     )
 
+    @property
+    def display_name(self) -> str:
+        """``name``, else the namespace."""
+        return self.name or self.namespace
+
     @cached_property
     def include_patterns(self) -> tuple[re.Pattern[str], ...]:
         return tuple(_compile(p, f"include[{i}]") for i, p in enumerate(self.include))
@@ -168,9 +173,7 @@ class CloudWatchConfig:
 
     def resolve(self) -> CloudWatchConfig:
         """The name (the namespace unless set) and the backlog's window (PutMetricData's)."""
-        return replace(
-            self, name=self.name or self.namespace, backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE)
-        )
+        return replace(self, name=self.display_name, backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE))
 
     def check(self) -> None:
         if not _NAMESPACE.match(self.namespace) or self.namespace.startswith(("AWS/", ":")):

@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ...model import Sample
-from . import emf, translators
+from . import emf
 from .config import CloudWatchConfig
 from .convert import by_namespace, to_datums
 from .counters import Point
+from .sink import translators
 
 METRIC_MONTH_TIERS: tuple[tuple[float, float], ...] = (
     (10_000, 0.30),

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...lazy import forward
+from ...plugins import SinkPlugin, register_sink
+from .config import GraphiteConfig
 
 if TYPE_CHECKING:
-    from .sink import GraphiteSink as GraphiteSink
+    from ...plugins import BuildContext
+    from ..base import Kind
 
-# The sink itself (``sink.py``) is loaded on first use: the configuration model imports this
-# package's ``config`` module, and a function whose configuration does not use this sink
-# should not pay for importing it at cold start.
-__getattr__ = forward(__name__, dict.fromkeys(("GraphiteSink",), "sink"))
+
+def _build(config: GraphiteConfig, _context: BuildContext) -> Kind:
+    from .sink import GraphiteSink  # noqa: PLC0415 (the sink's modules load only when one is built)
+
+    return GraphiteSink(config)
+
+
+register_sink(SinkPlugin("graphite", GraphiteConfig, _build))

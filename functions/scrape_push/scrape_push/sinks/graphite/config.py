@@ -45,8 +45,13 @@ class GraphiteConfig:
     )
 
     @property
+    def display_name(self) -> str:
+        """``name``, else the address."""
+        return self.name or self.address
+
+    @property
     def sink_name(self) -> str:
-        return f"graphite/{self.name or self.address}"
+        return f"graphite/{self.display_name}"
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -62,7 +67,7 @@ class GraphiteConfig:
         template = DEFAULT_TEMPLATE if self.template is None and self.mode == "path" else self.template
         return replace(
             self,
-            name=self.name or self.address,
+            name=self.display_name,
             template=template,
             backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE),
         )

@@ -11,24 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...lazy import forward
+from ...plugins import SinkPlugin, register_sink
+from .config import RemoteWriteConfig
 
 if TYPE_CHECKING:
-    from .sink import RemoteWriteSink as RemoteWriteSink
-    from .sink import pooled_session as pooled_session
-    from .sink import reset as reset
+    from ...plugins import BuildContext
+    from ..base import Kind
 
-# The sink itself (``sink.py``) is loaded on first use: the configuration model imports this
-# package's ``config`` module, and a function whose configuration does not use this sink
-# should not pay for importing it at cold start.
-__getattr__ = forward(
-    __name__,
-    dict.fromkeys(
-        (
-            "RemoteWriteSink",
-            "pooled_session",
-            "reset",
-        ),
-        "sink",
-    ),
-)
+
+def _build(config: RemoteWriteConfig, context: BuildContext) -> Kind:
+    from .sink import RemoteWriteSink  # noqa: PLC0415 (the sink's modules load only when one is built)
+
+    return RemoteWriteSink(config, context.max_concurrent_requests)
+
+
+register_sink(SinkPlugin("remote_write", RemoteWriteConfig, _build))

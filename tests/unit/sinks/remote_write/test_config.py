@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from scrape_push.config import ConfigError, parse_config
+from scrape_push.config.errors import ConfigError
+from scrape_push.config.source import parse_config
 from scrape_push.secrets import Secret
 
 URL = "https://prom.example/api/v1/write"
 
 
 def test_prometheus_entry_with_defaults() -> None:
-    (rw,) = parse_config(f"remote_write:\n  - url: {URL}\n").config.remote_write
+    (rw,) = parse_config(f"remote_write:\n  - url: {URL}\n").config.sinks["remote_write"]
     assert rw.remote_timeout == 30.0
     assert rw.queue_config.max_samples_per_send == 2000
     assert (rw.queue_config.min_backoff, rw.queue_config.max_backoff) == (0.03, 5.0)
@@ -31,7 +32,7 @@ remote_write:
                    max_backoff: 2s, batch_send_deadline: 5s}}
     metadata_config: {{send: false, send_interval: 1m}}
 """
-    (rw,) = parse_config(text).config.remote_write
+    (rw,) = parse_config(text).config.sinks["remote_write"]
     assert rw.name == "mimir" and rw.remote_timeout == 10.0
     assert rw.basic_auth is not None and rw.basic_auth.password == Secret("s3cret")
     assert "s3cret" not in repr(rw) and "s3cret" not in str(rw)

@@ -15,7 +15,7 @@ from scrape_push.sinks.remote_write.sigv4 import SigV4RequestAuth, sigv4_auth
 from scrape_push.sinks.remote_write.transport import Sender, protocol_headers
 
 from tests.support.remote_write import Reply, fake_session
-from tests.unit.remote_write.test_transport import Clock, _config
+from tests.unit.sinks.remote_write.test_transport import Clock, _config
 
 URL = "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write"
 CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")

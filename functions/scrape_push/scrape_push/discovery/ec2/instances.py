@@ -1,4 +1,4 @@
-"""``ec2_sd_configs``: EC2 instances as scrape targets, with Prometheus's ``__meta_ec2_*`` labels.
+"""EC2 discovery: DescribeInstances pages turned into label sets.
 
 Follows Prometheus's discovery/aws/ec2.go: one label set per instance that has a private IP,
 ``__address__`` = private IP and ``port``, list-valued labels joined with commas and wrapped in
@@ -11,64 +11,19 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from .. import aws
-from ..config.errors import FieldError
-from ..config.values import parse_duration
-from . import DiscoveryError
+from ... import aws
+from .. import DiscoveryError
+from .config import EC2SDConfig
 
-DEFAULT_PORT = 80
-DEFAULT_REFRESH_INTERVAL = 60.0
 META = "__meta_ec2_"
 SEPARATOR = ","
 _INVALID_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
-
-
-def _own_credentials_only(key: str, hint: str) -> Any:
-    def reject(raw: object) -> None:
-        raise FieldError(f"'{key}' is not supported: discovery uses the function's own credentials{hint}")
-
-    return field(default=None, metadata={"parse": reject, "doc": f"not supported ({key})"})
-
-
-@dataclass(frozen=True)
-class EC2Filter:
-    """``filters[]``: a DescribeInstances filter, passed through as is."""
-
-    name: str
-    values: tuple[str, ...] = ()
-
-    def check(self) -> None:
-        if not self.values:
-            raise FieldError("EC2 SD configuration filter values cannot be empty", "values")
-
-
-@dataclass(frozen=True)
-class EC2SDConfig:
-    """``ec2_sd_configs[]``, in Prometheus's format."""
-
-    region: str | None = field(default=None, metadata={"doc": "default: the function's own region"})
-    port: int = field(default=DEFAULT_PORT, metadata={"doc": "port of __address__"})
-    filters: tuple[EC2Filter, ...] = ()
-    refresh_interval: float = field(
-        default=DEFAULT_REFRESH_INTERVAL,
-        metadata={"parse": parse_duration, "doc": "accepted for compatibility; discovery runs every cycle"},
-    )
-    role_arn: str | None = field(default=None, metadata={"doc": "role to assume (sts:AssumeRole) first"})
-    endpoint: None = _own_credentials_only("endpoint", "; set AWS_ENDPOINT_URL_EC2 to change the endpoint")
-    access_key: None = _own_credentials_only("access_key", " (or role_arn)")
-    secret_key: None = _own_credentials_only("secret_key", " (or role_arn)")
-    profile: None = _own_credentials_only("profile", " (or role_arn)")
-
-    def check(self) -> None:
-        if not 1 <= self.port <= 65535:
-            raise FieldError("must be between 1 and 65535", "port")
 
 
 _az_lock = threading.Lock()
@@ -81,31 +36,43 @@ def reset() -> None:
         _az_ids.clear()
 
 
-def discover(config: EC2SDConfig) -> list[dict[str, str]]:
-    """One label set per instance matching ``config.filters`` (DescribeInstances, paginated)."""
-    region = config.region or aws.session().region_name
-    if not region:
-        raise DiscoveryError("EC2 SD configuration requires a region (none set and no AWS_REGION)")
-    try:
-        client = (
-            aws.assumed_client("ec2", region, config.role_arn)
-            if config.role_arn
-            else aws.client("ec2", region)
-        )
-        zones = _zone_ids(client, region, config.role_arn)
-        filters = [{"Name": f.name, "Values": list(f.values)} for f in config.filters]
-        pages = client.get_paginator("describe_instances").paginate(
-            **({"Filters": filters} if filters else {})
-        )
-        targets: list[dict[str, str]] = []
-        for page in pages:
-            for reservation in page.get("Reservations", ()):
-                for instance in reservation.get("Instances", ()):
-                    labels = instance_labels(instance, reservation.get("OwnerId"), region, config.port, zones)
-                    if labels is not None:
-                        targets.append(labels)
-    except (ClientError, BotoCoreError, ResponseParserError) as exc:
-        raise DiscoveryError(f"ec2_sd_configs: could not describe instances in {region}: {exc}") from exc
+class EC2Discoverer:
+    """One ``ec2_sd_configs`` entry's instances (a ``Discoverer``)."""
+
+    def __init__(self, config: EC2SDConfig) -> None:
+        self.config = config
+
+    def discover(self) -> list[dict[str, str]]:
+        """One label set per instance matching the filters (DescribeInstances, paginated)."""
+        config = self.config
+        region = config.region or aws.session().region_name
+        if not region:
+            raise DiscoveryError("EC2 SD configuration requires a region (none set and no AWS_REGION)")
+        try:
+            client = (
+                aws.assumed_client("ec2", region, config.role_arn)
+                if config.role_arn
+                else aws.client("ec2", region)
+            )
+            zones = _zone_ids(client, region, config.role_arn)
+            filters = [{"Name": f.name, "Values": list(f.values)} for f in config.filters]
+            pages = client.get_paginator("describe_instances").paginate(
+                **({"Filters": filters} if filters else {})
+            )
+            return _labels(pages, region, config.port, zones)
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
+            raise DiscoveryError(f"ec2_sd_configs: could not describe instances in {region}: {exc}") from exc
+
+
+def _labels(pages: Iterable[Any], region: str, port: int, zones: Mapping[str, str]) -> list[dict[str, str]]:
+    """The label set of every instance with a private IP in DescribeInstances ``pages``."""
+    targets: list[dict[str, str]] = []
+    for page in pages:
+        for reservation in page.get("Reservations", ()):
+            for instance in reservation.get("Instances", ()):
+                labels = instance_labels(instance, reservation.get("OwnerId"), region, port, zones)
+                if labels is not None:
+                    targets.append(labels)
     return targets
 
 

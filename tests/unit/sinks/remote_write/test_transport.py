@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 from scrape_push import __version__
-from scrape_push.config import parse_config
+from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
 from scrape_push.sinks.remote_write.config import QueueConfig, RemoteWriteConfig
 from scrape_push.sinks.remote_write.transport import Sender, backoff, parse_retry_after
@@ -29,7 +29,7 @@ class Clock:
 
 def _config(extra: str = "") -> RemoteWriteConfig:
     text = f"remote_write:\n  - url: http://127.0.0.1:9/api/v1/write\n{extra}"
-    return parse_config(text).config.remote_write[0]
+    return parse_config(text).config.sinks["remote_write"][0]
 
 
 def _sender(

@@ -6,10 +6,10 @@ import base64
 
 from scrape_push.deadline import Deadline
 from scrape_push.model import Family, Sample
-from scrape_push.sinks.remote_write import RemoteWriteSink
+from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 
 from tests.support.remote_write import Reply, decode, fake_session, series_of
-from tests.unit.remote_write.test_transport import _config
+from tests.unit.sinks.remote_write.test_transport import _config
 
 JOB = (("instance", "a:1"), ("job", "j"))
 REQUESTS = Family("requests", "counter", "Requests.")
