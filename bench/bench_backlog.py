@@ -27,8 +27,8 @@ from scrape_push.config.source import parse_config
 from scrape_push.cycle import gc_paused
 from scrape_push.deadline import Deadline
 from scrape_push.model import Family, Sample
-from scrape_push.sinks import build_kinds
-from scrape_push.sinks.base import Kind, Request, SinkReport
+from scrape_push.sinks import build_sinks
+from scrape_push.sinks.base import Request, Sink, SinkReport
 from scrape_push.sinks.cloudwatch.transport import decode_request
 
 SERIES = 100_000
@@ -69,11 +69,11 @@ def best(run: Callable[[], object]) -> float:
     return min(timings)
 
 
-def spill(kind: Kind, requests: Sequence[Request], now_ms: int) -> bytes:
+def spill(kind: Sink, requests: Sequence[Request], now_ms: int) -> bytes:
     return dump(Item(kind.name, kind.kind, now_ms, now_ms, "failed", entries_of(requests)))
 
 
-def replay(kind: Kind, blob: bytes) -> list[Request]:
+def replay(kind: Sink, blob: bytes) -> list[Request]:
     requests = [kind.load(e.body, e.samples, e.chain) for e in load(blob).entries]
     if kind.kind == "cloudwatch":
         for request in requests:
@@ -87,10 +87,11 @@ def main() -> None:
     print(f"backlog: one {SERIES:,}-sample cycle kept and replayed, per sink kind (CPU, best of {ROUNDS})")
     columns = f"{'item':>8} {'requests':>9} {'translate':>10} {'+ keep':>10} {'replay read':>12}"
     print(f"  {'kind':<13} {columns}  (us/sample)")
-    for kind, _ in build_kinds(parse_config(CONFIG).config):
+    for kind, _ in build_sinks(parse_config(CONFIG).config):
 
-        def prepare(k: Kind = kind) -> list[Request]:
-            return k.prepare(batch, SinkReport(k.name, k.kind), Deadline.after(60.0))
+        def prepare(k: Sink = kind) -> list[Request]:
+            report = SinkReport(k.name, k.kind)
+            return k.prepare(batch, report).resolve(Deadline.after(60.0), report)
 
         blob = spill(kind, prepare(), now_ms)
         translate = best(prepare)

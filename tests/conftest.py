@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from scrape_push import aws, cycle, secrets
+from scrape_push import aws, credentials, cycle
 from scrape_push.config import source
-from scrape_push.sinks.remote_write import sink as remote_write
 
 
 @pytest.fixture(autouse=True)
@@ -33,11 +32,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     aws.reset()
     source.reset()
     cycle.reset()
-    secrets.reset()
-    remote_write.reset()
+    credentials.reset()
     yield
     aws.reset()
     source.reset()
     cycle.reset()
-    secrets.reset()
-    remote_write.reset()
+    credentials.reset()

@@ -4,8 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from scrape_push.credentials import ScrubbingFormatter
 from scrape_push.invoke import handle
-from scrape_push.secrets import ScrubbingFormatter
 
 # Every log line is scrubbed of secret values and URL credentials once formatted.
 logger = Logger(service="scrape-push", logger_formatter=ScrubbingFormatter())

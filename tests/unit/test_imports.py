@@ -71,11 +71,11 @@ botocore.loaders.Loader.load_service_model = recording
 
 import app
 from scrape_push.config.source import parse_config
-from scrape_push.sinks import build_sinks
+from scrape_push.sinks import build_deliveries
 from scrape_push.targets import build_targets
 
 config = parse_config(sys.stdin.read()).config
-build_sinks(config)
+build_deliveries(config)
 build_targets(config)
 plugins = sorted(
     m for m in sys.modules

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from scrape_push.labels import attach, merge_labels, synthetic
+from scrape_push.labels import finisher, merge_labels, stamp, synthetic
 from scrape_push.model import Labels, Sample
 from scrape_push.targets import Target
 
@@ -38,16 +38,19 @@ def _target(honor_timestamps: bool = True) -> Target:
     return Target("api", "http://h:1/metrics", TARGET, (), 10.0, 60.0, False, honor_timestamps, 1 << 20)
 
 
-def test_attach_sets_scrape_time_unless_exposition_has_one() -> None:
+def test_the_finisher_gives_a_series_its_target_labels() -> None:
+    assert finisher(_target())([("code", "200")]) == (("code", "200"), *TARGET)
+
+
+def test_stamp_sets_scrape_time_unless_exposition_has_one() -> None:
     samples = [Sample("a", (), 1.0), Sample("b", (), 2.0, timestamp_ms=1234)]
-    attach(samples, _target(), 5000)
+    stamp(samples, _target(), 5000)
     assert [s.timestamp_ms for s in samples] == [5000, 1234]
-    assert samples[0].labels == TARGET
 
 
-def test_attach_ignores_exposed_timestamps_when_not_honored() -> None:
+def test_stamp_ignores_exposed_timestamps_when_not_honored() -> None:
     samples = [Sample("b", (), 2.0, timestamp_ms=1234)]
-    attach(samples, _target(honor_timestamps=False), 5000)
+    stamp(samples, _target(honor_timestamps=False), 5000)
     assert samples[0].timestamp_ms == 5000
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from .budget import MemoryBudget
 from .config.model import Config
 from .deadline import SEND_RESERVE, Deadline
+from .delivery import Delivery
 from .model import Sample
 from .scrape import Scraper, ScrapeResult
-from .sinks import Sink, SinkReport, build_sinks
+from .sinks import SinkReport, build_deliveries
 from .targets import TargetError, build_targets
 
 _scrapers: dict[int, Scraper] = {}
@@ -72,7 +73,7 @@ def run_cycle(
     config: Config,
     jobs: Sequence[str] | None,
     deadline: Deadline,
-    sinks: Sequence[Sink] | None = None,
+    deliveries: Sequence[Delivery] | None = None,
     memory_mb: int | None = None,
 ) -> CycleResult:
     """Scrape every target of ``jobs`` (all jobs when ``None``) and push to every sink, within
@@ -80,9 +81,9 @@ def run_cycle(
     start = time.monotonic()
     cycle_ms = int(time.time() * 1000)
     with gc_paused():
-        chosen = sinks if sinks is not None else build_sinks(config, jobs, cycle_ms)
-        for sink in chosen:
-            sink.open(deadline)  # leases and backlog replay run while the targets are scraped
+        chosen = deliveries if deliveries is not None else build_deliveries(config, jobs, cycle_ms)
+        for delivery in chosen:
+            delivery.open(deadline)  # leases and backlog replay run while the targets are scraped
         try:
             found = build_targets(config, jobs)
             concurrency = config.runtime.max_concurrent_scrapes
@@ -92,23 +93,25 @@ def run_cycle(
             samples = [s for result in scrapes for s in result.samples]
             reports = push_all(chosen, samples, deadline)
         finally:
-            for sink in chosen:
-                sink.close()
+            for delivery in chosen:
+                delivery.close()
     return CycleResult(scrapes, reports, time.monotonic() - start, found.errors, found.dropped)
 
 
-def push_all(sinks: Sequence[Sink], samples: Sequence[Sample], deadline: Deadline) -> list[SinkReport]:
+def push_all(
+    deliveries: Sequence[Delivery], samples: Sequence[Sample], deadline: Deadline
+) -> list[SinkReport]:
     """Push to each sink concurrently, so a slow or broken sink never holds up another."""
-    if not sinks:
+    if not deliveries:
         return []
 
-    def push(sink: Sink) -> SinkReport:
+    def push(delivery: Delivery) -> SinkReport:
         try:
-            return sink.push(samples, deadline)
+            return delivery.push(samples, deadline)
         except Exception as exc:  # a bug in one sink must not sink the others
-            report = SinkReport(sink.name, sink.kind, offered=len(samples), failed=len(samples))
+            report = SinkReport(delivery.name, delivery.kind, offered=len(samples), failed=len(samples))
             report.error(f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
             return report
 
-    with ThreadPoolExecutor(max_workers=len(sinks), thread_name_prefix="sink") as pool:
-        return list(pool.map(push, sinks))
+    with ThreadPoolExecutor(max_workers=len(deliveries), thread_name_prefix="sink") as pool:
+        return list(pool.map(push, deliveries))

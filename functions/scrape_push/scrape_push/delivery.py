@@ -1,82 +1,118 @@
-"""Delivery without a backlog: send a kind's requests and account for every one of them.
+"""Deliveries: how a sink's requests are sent, accounted for and (when durable) kept.
 
-``DirectSink`` is what a sink is when its backlog is off (or no bucket is configured): what it
-cannot deliver before the deadline is counted as failed, i.e. lost. ``backlog.durable`` builds on
-the same accounting to keep that data instead.
+A ``Delivery`` wraps one ``Sink`` for a cycle. ``DirectDelivery`` sends within the deadline and
+counts what it could not deliver as failed, i.e. lost; ``backlog.durable.DurableDelivery`` keeps
+that data in S3 and replays it in order. Both account for what they sent with ``account``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from .deadline import Deadline
 from .model import Sample
-from .sinks.base import Kind, Request, Result, SinkReport
+from .sinks.base import Request, Result, Sink, SinkReport
 
 
-def count_request(report: SinkReport, result: Result) -> None:
-    """Request counters: every attempted request, and those that did not succeed."""
+class Delivery(Protocol):
+    """One sink's delivery for a cycle. ``push`` never raises for the destination's own faults."""
+
+    sink: Sink
+    name: str
+    kind: str
+
+    def open(self, deadline: Deadline) -> None:
+        """Start the cycle's work that needs no samples (take the lease, replay the backlog)."""
+        ...
+
+    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
+        """Deliver ``samples`` before ``deadline``; account for every one in the report."""
+        ...
+
+    def close(self) -> None:
+        """End the cycle (release the lease). Safe to call more than once."""
+        ...
+
+
+@dataclass
+class Unsent:
+    """The requests carrying samples that ``account`` found not delivered."""
+
+    rejected: list[Request] = field(default_factory=list)
+    """Refused for good by the destination (never retried)."""
+    pending: list[Request] = field(default_factory=list)
+    """Failed after the sink's retries, or not attempted (the destination was failing, the
+    deadline came): worth another try."""
+    errors: list[str] = field(default_factory=list)
+    """What went wrong with each of them, in order."""
+
+
+def account(report: SinkReport, requests: Sequence[Request], results: Sequence[Result]) -> Unsent:
+    """Count how ``requests`` ended in ``report``: every attempt in the request counters, the
+    samples of those delivered as sent, and an error (a warning for a request that carries no
+    samples, such as Remote Write metadata) for each that was not. What was not delivered is
+    returned for the caller to count as lost or to keep."""
+    unsent = Unsent()
+    for request, result in zip(requests, results, strict=True):
+        count_attempt(report, result)
+        if not request.durable:
+            if result.status == "failed":
+                report.warn(f"metadata {result.error}")
+            elif result.status == "rejected":
+                report.warn(str(result.error))
+            continue
+        if result.status == "sent":
+            report.sent += request.samples
+            continue
+        unsent.errors.append(result.error or "not sent")
+        if result.status != "skipped":  # a skipped request only follows a failure already reported
+            report.error(describe(request, result))
+        (unsent.rejected if result.status == "rejected" else unsent.pending).append(request)
+    return unsent
+
+
+def count_attempt(report: SinkReport, result: Result) -> None:
+    """The request counters: every attempted request, and those that did not succeed."""
     if result.status != "skipped":
         report.requests += 1
     if result.status in ("failed", "rejected"):
         report.failed_requests += 1
 
 
-def note_side_requests(report: SinkReport, pairs: Iterable[tuple[Request, Result]]) -> None:
-    """Requests that carry no samples (Remote Write metadata): a failure is only a warning."""
-    for _, result in pairs:
-        count_request(report, result)
-        if result.status == "failed":
-            report.warn(f"metadata {result.error}")
-        elif result.status == "rejected":
-            report.warn(str(result.error))
-
-
-def error_of(request: Request, result: Result) -> str:
+def describe(request: Request, result: Result) -> str:
     """What went wrong, for the report's errors (counts are in the report's fields)."""
     if result.status == "rejected":
         return f"{result.error} ({request.samples} samples rejected, not retried)"
     return result.error or "not sent"
 
 
-def deliver_now(kind: Kind, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-    """Prepare and send; whatever is not delivered is counted as rejected or failed."""
-    report = SinkReport(kind.name, kind.kind, offered=len(samples))
-    requests = kind.prepare(samples, report, deadline)
-    if not requests:
-        return report
-    results = kind.deliver(requests, deadline, report)
-    pairs = list(zip(requests, results, strict=True))
-    note_side_requests(report, ((r, res) for r, res in pairs if not r.durable))
-    for request, result in pairs:
-        if not request.durable:
-            continue
-        count_request(report, result)
-        if result.status == "sent":
-            report.sent += request.samples
-            continue
-        if result.status == "rejected":
-            report.rejected += request.samples
-        else:
-            report.failed += request.samples
-        if result.status != "skipped":  # a skipped request only follows a failure already reported
-            report.error(error_of(request, result))
-    return report
+def samples_in(requests: Sequence[Request]) -> int:
+    return sum(request.samples for request in requests)
 
 
-class DirectSink:
+class DirectDelivery:
     """A sink without a backlog: sends within the deadline, counts the rest as failed."""
 
-    def __init__(self, kind: Kind) -> None:
-        self.target = kind
-        self.name = kind.name
-        self.kind = kind.kind
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.name = sink.name
+        self.kind = sink.kind
 
     def open(self, deadline: Deadline) -> None:
         """Nothing to do before the samples arrive."""
 
     def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-        return deliver_now(self.target, samples, deadline)
+        """Prepare and send; whatever is not delivered is counted as rejected or failed."""
+        report = SinkReport(self.name, self.kind, offered=len(samples))
+        requests = self.sink.prepare(samples, report).resolve(deadline, report)
+        if not requests:
+            return report
+        unsent = account(report, requests, self.sink.deliver(requests, deadline, report))
+        report.rejected += samples_in(unsent.rejected)
+        report.failed += samples_in(unsent.pending)
+        return report
 
     def close(self) -> None:
         """Nothing held."""

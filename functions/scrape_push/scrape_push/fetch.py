@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import requests
 import urllib3.exceptions
 
-from . import __version__, secrets
+from . import __version__, credentials
 from .budget import BODY_BYTES_PER_BYTE, Account, BudgetExceeded
+from .credentials import SecretError
 from .guard import Aborted, Guard
 from .httpconfig import TLSConfigError, request_auth, root_cause, tls_arguments
 from .reach import ReachRefused
-from .secrets import SecretError
 from .targets import Target
 
 ACCEPT = (
@@ -63,7 +63,7 @@ def fetch(
     try:
         proxies = None
         if http.proxy_url:
-            secrets.remember_url_password(http.proxy_url)
+            credentials.remember_url_password(http.proxy_url)
             proxies = {"http": http.proxy_url, "https": http.proxy_url}
         verify, cert = tls_arguments(http.tls_config)
         with session.get(

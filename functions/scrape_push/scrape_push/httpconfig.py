@@ -32,9 +32,9 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.util.ssl_ import create_urllib3_context
 
-from . import guard, secrets
+from . import credentials, guard
 from .config.errors import FieldError
-from .secrets import Secret
+from .credentials import Secret
 
 if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs
@@ -156,13 +156,13 @@ class HeaderAuth(AuthBase):
 def request_auth(basic: BasicAuthConfig | None, authorization: AuthorizationConfig | None) -> AuthBase | None:
     """The request authentication configured, with secrets resolved (inline or from SSM)."""
     if basic is not None:
-        password = secrets.resolve(basic.password, basic.password_ssm_parameter)
+        password = credentials.resolve(basic.password, basic.password_ssm_parameter)
         revealed = password.reveal() if password else ""
-        secrets.remember_basic_auth(basic.username, revealed)
+        credentials.remember_basic_auth(basic.username, revealed)
         return HTTPBasicAuth(basic.username, revealed)
     if authorization is not None:
-        credentials = secrets.resolve(authorization.credentials, authorization.credentials_ssm_parameter)
-        return HeaderAuth(authorization.type, credentials or Secret(""))
+        token = credentials.resolve(authorization.credentials, authorization.credentials_ssm_parameter)
+        return HeaderAuth(authorization.type, token or Secret(""))
     return None
 
 
@@ -280,7 +280,7 @@ class SessionAdapter(HTTPAdapter):
         return "CERT_NONE" if self.tls.insecure_skip_verify else "CERT_REQUIRED"
 
     def context(self) -> ssl.SSLContext:
-        key = secrets.resolve(self.tls.key, self.tls.key_ssm_parameter)
+        key = credentials.resolve(self.tls.key, self.tls.key_ssm_parameter)
         digest = hashlib.sha256(key.reveal().encode()).hexdigest() if key else ""
         with self._context_lock:
             if self._context is None or self._context[0] != digest:

@@ -76,18 +76,6 @@ def stamp(samples: list[Sample], target: Target, scrape_ms: int) -> list[Sample]
     return samples
 
 
-def attach(samples: list[Sample], target: Target, scrape_ms: int) -> list[Sample]:
-    """Give samples parsed without a series cache their final labels and timestamp (in place)."""
-    finish = finisher(target)
-    cache: dict[Labels, Labels] = {}
-    for sample in samples:
-        final = cache.get(sample.labels)
-        if final is None:
-            final = cache[sample.labels] = finish(list(sample.labels))
-        sample.labels = final
-    return stamp(samples, target, scrape_ms)
-
-
 _View = tuple[str, Labels, object]
 _UNCHANGED: dict[str, object] = {}
 _DROPPED_VIEW: _View = ("", (), None)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .backlog.config import BacklogConfig
     from .config.model import Config
     from .discovery import Discoverer
-    from .sinks.base import Kind
+    from .sinks.base import Sink
 
 DISCOVERY_SUFFIX = "_sd_configs"
 """A discovery package ``<name>`` serves the key ``<name>_sd_configs``, as in Prometheus."""
@@ -69,7 +69,7 @@ class SinkPlugin:
 
     section: str
     config: type
-    build: Callable[[Any, BuildContext], Kind]
+    build: Callable[[Any, BuildContext], Sink]
 
     @property
     def key(self) -> str:

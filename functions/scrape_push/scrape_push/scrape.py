@@ -18,7 +18,7 @@ from functools import partial
 
 import requests
 
-from . import secrets
+from . import credentials
 from .budget import SINK_BYTES_PER_SAMPLE, Account, MemoryBudget, parse_working_bytes
 from .deadline import Deadline
 from .fetch import ScrapeError, fetch
@@ -235,7 +235,7 @@ class Scraper:
 
 def shown_error(error: str) -> str:
     """A target's error as it may leave the process: scrubbed of secrets, one short line."""
-    line = " ".join(secrets.scrub(error).split())
+    line = " ".join(credentials.scrub(error).split())
     return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 3] + "..."
 
 

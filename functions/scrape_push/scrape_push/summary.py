@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from . import secrets
+from . import credentials
 from .config.source import LoadedConfig
 from .cycle import CycleResult
 from .scrape import ScrapeResult
@@ -47,4 +47,4 @@ def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | No
         "target_errors": [{"job": e.job, "target": e.target, "error": e.error} for e in cycle.target_errors],
         "sinks": [report.to_dict() for report in cycle.sinks],
     }
-    return cast("dict[str, object]", secrets.scrub_all(summary))
+    return cast("dict[str, object]", credentials.scrub_all(summary))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from scrape_push.backlog.durable import DurableSink
+from scrape_push.backlog.durable import DurableDelivery
 from scrape_push.backlog.store import BacklogStore, sink_id
 from scrape_push.deadline import Deadline
 from scrape_push.sinks import job_group
@@ -32,13 +32,13 @@ SINK = "remote_write/receiver"
 
 def durable_clock(monkeypatch: pytest.MonkeyPatch, clock: Callable[[], float]) -> None:
     """Durable sinks built from now on read ``clock`` (the wall clock their bounds are checked by)."""
-    original = DurableSink.__init__
+    original = DurableDelivery.__init__
 
-    def init(self: DurableSink, *args: object, **kwargs: object) -> None:
+    def init(self: DurableDelivery, *args: object, **kwargs: object) -> None:
         original(self, *args, **kwargs)  # type: ignore[arg-type]
         self.clock = clock
 
-    monkeypatch.setattr(DurableSink, "__init__", init)
+    monkeypatch.setattr(DurableDelivery, "__init__", init)
 
 
 def test_past_max_size_the_oldest_cycle_is_discarded_and_counted(

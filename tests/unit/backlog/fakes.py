@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from scrape_push.deadline import Deadline
 from scrape_push.model import Sample
-from scrape_push.sinks.base import Request, Result, SinkReport
+from scrape_push.sinks.base import Prepared, Request, Result, SinkReport
 
 
 def _error(code: str, status: int) -> ClientError:
@@ -70,8 +70,8 @@ class MemoryS3:
 
 
 @dataclass
-class ScriptedKind:
-    """A sink kind whose requests are one sample each (body: the sample's name) and whose
+class ScriptedSink:
+    """A sink whose requests are one sample each (body: the sample's name) and whose
     destination is scripted: ``down`` fails the first request and skips the rest, ``refuse``
     rejects those bodies, ``accept`` limits how many requests succeed before it goes down."""
 
@@ -83,8 +83,8 @@ class ScriptedKind:
     accept: int | None = None
     delivered: list[bytes] = field(default_factory=list)
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
-        return [Request(1, body=s.name.encode(), chain=i % 2) for i, s in enumerate(samples)]
+    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
+        return Prepared([Request(1, body=s.name.encode(), chain=i % 2) for i, s in enumerate(samples)])
 
     def load(self, body: bytes, samples: int, chain: int) -> Request:
         return Request(samples, body=body, chain=chain)
@@ -105,6 +105,9 @@ class ScriptedKind:
                 self.accept -= 1
             results.append(Result("sent"))
         return results
+
+    def close(self) -> None:
+        """Nothing held."""
 
 
 def samples(*names: str) -> list[Sample]:

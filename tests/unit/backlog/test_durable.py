@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from scrape_push.backlog.config import BacklogConfig
-from scrape_push.backlog.durable import DurableSink
+from scrape_push.backlog.durable import DurableDelivery
 from scrape_push.backlog.lease import Lease, LeaseError
 from scrape_push.backlog.spool import load
 from scrape_push.backlog.store import BacklogStore
@@ -16,7 +16,7 @@ from scrape_push.cycle import push_all
 from scrape_push.deadline import Deadline
 from scrape_push.sinks.base import Request, Result, SinkReport
 
-from .fakes import MemoryS3, ScriptedKind, samples
+from .fakes import MemoryS3, ScriptedSink, samples
 
 T0 = 1_800_000_000.0
 FOLDER = "backlog/fake-id/"
@@ -43,7 +43,7 @@ class FakeLeases:
 
 @dataclass
 class World:
-    kind: ScriptedKind = field(default_factory=ScriptedKind)
+    kind: ScriptedSink = field(default_factory=ScriptedSink)
     s3: MemoryS3 = field(default_factory=MemoryS3)
     leases: FakeLeases = field(default_factory=FakeLeases)
     now: float = T0
@@ -52,7 +52,7 @@ class World:
         """One cycle at ``now`` (then a minute later), as run_cycle drives a sink."""
         store = BacklogStore("bucket", "fake-id", lambda _: self.s3)
         at = self.now
-        sink = DurableSink(
+        sink = DurableDelivery(
             self.kind,
             store,
             self.leases,
@@ -375,7 +375,7 @@ def test_sends_stop_early_enough_to_spill_what_is_pending(seconds: float, send_t
     """Sends get the invocation's time less the spill reserve: 5 s, or 15 % of a short one."""
     given: list[float] = []
 
-    class Timed(ScriptedKind):
+    class Timed(ScriptedSink):
         def deliver(
             self, requests: Sequence[Request], deadline: Deadline, report: SinkReport
         ) -> list[Result]:
@@ -383,7 +383,7 @@ def test_sends_stop_early_enough_to_spill_what_is_pending(seconds: float, send_t
             return super().deliver(requests, deadline, report)
 
     kind = Timed()
-    sink = DurableSink(
+    sink = DurableDelivery(
         kind, BacklogStore("bucket", "fake-id", lambda _: MemoryS3()), FakeLeases(), BacklogConfig(), 0
     )
     deadline = Deadline.after(seconds, clock=lambda: 1000.0)  # a stopped clock: no time passes
@@ -399,7 +399,7 @@ def test_a_healthy_sink_is_not_held_up_by_another_sinks_outage() -> None:
     healthy_done = threading.Event()
     seen_by_stuck: list[bool] = []
 
-    class Stuck(ScriptedKind):
+    class Stuck(ScriptedSink):
         def deliver(
             self, requests: Sequence[Request], deadline: Deadline, report: SinkReport
         ) -> list[Result]:
@@ -408,7 +408,7 @@ def test_a_healthy_sink_is_not_held_up_by_another_sinks_outage() -> None:
                 len(requests) - 1
             )
 
-    class Healthy(ScriptedKind):
+    class Healthy(ScriptedSink):
         def deliver(
             self, requests: Sequence[Request], deadline: Deadline, report: SinkReport
         ) -> list[Result]:
@@ -418,7 +418,7 @@ def test_a_healthy_sink_is_not_held_up_by_another_sinks_outage() -> None:
 
     s3 = MemoryS3()
     sinks = [
-        DurableSink(
+        DurableDelivery(
             kind,
             BacklogStore("bucket", kind.name, lambda _: s3),
             FakeLeases(),

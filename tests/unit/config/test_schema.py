@@ -10,7 +10,7 @@ from scrape_push.config.model import Config
 from scrape_push.config.schema import _encode, effective, json_schema
 from scrape_push.config.source import parse_config
 from scrape_push.config.values import format_duration, format_size
-from scrape_push.sinks import build_kinds
+from scrape_push.sinks import build_sinks
 from scrape_push.targets import build_targets
 
 # One of every object of the configuration, each with only the keys it needs to be valid.
@@ -112,7 +112,7 @@ def test_the_scrape_defaults_shown_are_the_ones_targets_are_built_with() -> None
 
 def test_each_sinks_backlog_window_shown_is_the_one_its_kind_keeps() -> None:
     config = loaded()
-    for kind, backlog in build_kinds(config):
+    for kind, backlog in build_sinks(config):
         assert backlog.max_age == kind.default_max_age, kind.name
 
 

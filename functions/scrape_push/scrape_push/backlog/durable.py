@@ -29,11 +29,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..deadline import SAFETY_MARGIN_SECONDS, SPILL_RESERVE, Deadline
-from ..delivery import count_request, error_of, note_side_requests
+from ..delivery import account, count_attempt, describe, samples_in
 from ..model import Sample
-from ..sinks.base import BacklogReport, Kind, Request, Result, SinkReport
+from ..sinks.base import Request, Result, Sink, SinkReport
 from .config import BacklogConfig
 from .lease import Lease, LeaseError, Leases
+from .report import BacklogReport
 from .spool import Entry, Item, SpoolError, entries_of
 from .store import BACKLOG_PREFIX, BacklogStore, Listed, StoreError
 
@@ -41,29 +42,29 @@ MIN_REPLAY_SECONDS = 1.0
 """An item is not started with less replay time than this left."""
 
 
-class DurableSink:
-    """A kind of sink with a durable backlog in S3 and a lease against overlapping invocations."""
+class DurableDelivery:
+    """A sink's delivery with a durable backlog in S3 and a lease against overlapping invocations."""
 
     def __init__(  # noqa: PLR0917 (the collaborators, each once)
         self,
-        kind: Kind,
+        sink: Sink,
         store: BacklogStore,
         leases: Leases | None,
         config: BacklogConfig,
         cycle_ms: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.target = kind
-        self.name = kind.name
-        self.kind = kind.kind
+        self.sink = sink
+        self.name = sink.name
+        self.kind = sink.kind
         self.store = store
         self.leases = leases
-        self.max_age = config.max_age or kind.default_max_age
+        self.max_age = config.max_age or sink.default_max_age
         self.max_size = config.max_size
         self.replay_time = config.replay_time
         self.cycle_ms = cycle_ms
         self.clock = clock
-        self.report = SinkReport(kind.name, kind.kind)
+        self.report = SinkReport(sink.name, sink.kind)
         self.state = self.report.backlog = BacklogReport()
         self._lease: Lease | None = None
         self._thread: threading.Thread | None = None
@@ -91,7 +92,7 @@ class DurableSink:
         report.offered = len(samples)
         self._deadline = self._deadline or deadline
         sends = self._sends_until(deadline)
-        requests = self.target.prepare(samples, report, sends)
+        requests = self.sink.prepare(samples, report).resolve(sends, report)
         if self._thread is None:
             self._begin(deadline)
         else:
@@ -210,24 +211,24 @@ class DurableSink:
 
     def _replay_item(self, item: Item, budget: Deadline) -> tuple[Entry, ...]:
         """Send an item's requests; the entries still to deliver (empty: all done)."""
-        requests = [self.target.load(e.body, e.samples, e.chain) for e in item.entries]
-        results = self.target.deliver(requests, budget, self.report)
+        requests = [self.sink.load(e.body, e.samples, e.chain) for e in item.entries]
+        results = self.sink.deliver(requests, budget, self.report)
         left: list[Entry] = []
         refused: list[Entry] = []
         error: str | None = None
         for entry, request, result in zip(item.entries, requests, results, strict=True):
-            count_request(self.report, result)
+            count_attempt(self.report, result)
             if result.status == "sent":
                 self.state.replayed += entry.samples
             elif result.status == "rejected":
                 refused.append(entry)
-                self.report.error(f"backlog: {error_of(request, result)}")
+                self.report.error(f"backlog: {describe(request, result)}")
                 error = error or result.error
             else:
                 left.append(entry)
                 if result.status == "failed":
                     self._down = True
-                    self.report.error(f"backlog replay: {error_of(request, result)}")
+                    self.report.error(f"backlog replay: {describe(request, result)}")
         if refused:
             self.state.rejected += sum(e.samples for e in refused)
             self._keep_rejected(replace(item, entries=tuple(refused), reason="rejected", error=error), budget)
@@ -261,24 +262,13 @@ class DurableSink:
         requests = durable + side
         if not requests:
             return True
-        results = self.target.deliver(requests, sends, self.report)
-        note_side_requests(self.report, zip(side, results[len(durable) :], strict=True))
-        pending: list[Request] = []
-        refused: list[Request] = []
-        errors: list[str] = []
-        for request, result in zip(durable, results[: len(durable)], strict=True):
-            count_request(self.report, result)
-            if result.status == "sent":
-                self.report.sent += request.samples
-                continue
-            self.report.error(error_of(request, result))
-            errors.append(result.error or "not sent")
-            (refused if result.status == "rejected" else pending).append(request)
-        self._spill(pending, "failed", None, deadline, errors[-1] if errors else None)
-        if refused:  # kept for inspection only: after the spill, which keeps data
-            self.report.rejected += sum(r.samples for r in refused)
-            self._keep_rejected(self._item(refused, "rejected", None, errors[0]), deadline)
-        return not pending
+        unsent = account(self.report, requests, self.sink.deliver(requests, sends, self.report))
+        errors = unsent.errors
+        self._spill(unsent.pending, "failed", None, deadline, errors[-1] if errors else None)
+        if unsent.rejected:  # kept for inspection only: after the spill, which keeps data
+            self.report.rejected += samples_in(unsent.rejected)
+            self._keep_rejected(self._item(unsent.rejected, "rejected", None, errors[0]), deadline)
+        return not unsent.pending
 
     def _item(
         self, requests: Sequence[Request], reason: str, first_failure_ms: int | None, error: str | None
@@ -347,4 +337,4 @@ class DurableSink:
             self.state.oldest_age_seconds = max(0.0, self.clock() - oldest / 1000)
 
 
-__all__ = ["DurableSink", "Result"]
+__all__ = ["DurableDelivery", "Result"]

@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..secrets import scrub
+from ..credentials import scrub
 from ..sinks.base import Request
 
 MAGIC = b"SPB1\n"

@@ -15,21 +15,22 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..plugins import SINKS, BuildContext
-from .base import Kind, Request, Result, Sink, SinkReport
+from .base import Prepared, Request, Result, Sink, SinkReport
 
 if TYPE_CHECKING:
     from ..backlog.config import BacklogConfig
     from ..config.model import Config
+    from ..delivery import Delivery
 
 
-def build_kinds(config: Config) -> list[tuple[Kind, BacklogConfig]]:
-    """One kind object per configured destination, in configuration order, with its backlog."""
+def build_sinks(config: Config) -> list[tuple[Sink, BacklogConfig]]:
+    """One sink per configured destination, in configuration order, with its backlog settings."""
     context = BuildContext.of(config)
-    kinds: list[tuple[Kind, BacklogConfig]] = []
+    sinks: list[tuple[Sink, BacklogConfig]] = []
     for section, entries in config.sinks.items():
         build = SINKS.get(section).build
-        kinds.extend((build(entry, context), entry.backlog) for entry in entries)
-    return kinds
+        sinks.extend((build(entry, context), entry.backlog) for entry in entries)
+    return sinks
 
 
 def job_group(jobs: Sequence[str] | None) -> str:
@@ -37,33 +38,44 @@ def job_group(jobs: Sequence[str] | None) -> str:
     return "*" if jobs is None else ",".join(sorted(jobs))
 
 
-def build_sinks(config: Config, jobs: Sequence[str] | None = None, cycle_ms: int | None = None) -> list[Sink]:
-    """The configured sinks, ready for one cycle of the job selection ``jobs`` (all if ``None``)
-    that started at ``cycle_ms`` (its backlog items are ordered by it)."""
+def build_deliveries(
+    config: Config, jobs: Sequence[str] | None = None, cycle_ms: int | None = None
+) -> list[Delivery]:
+    """The configured sinks in their deliveries, ready for one cycle of the job selection
+    ``jobs`` (all if ``None``) that started at ``cycle_ms`` (its backlog items are ordered by it)."""
     from ..backlog.store import BACKLOG_BUCKET_ENV  # noqa: PLC0415 (no boto3 import for a direct sink)
-    from ..delivery import DirectSink  # noqa: PLC0415
+    from ..delivery import DirectDelivery  # noqa: PLC0415
 
     bucket = os.environ.get(BACKLOG_BUCKET_ENV)
-    sinks: list[Sink] = []
-    for kind, backlog in build_kinds(config):
+    deliveries: list[Delivery] = []
+    for sink, backlog in build_sinks(config):
         if bucket and backlog.enabled:
-            sinks.append(_durable(kind, backlog, bucket, job_group(jobs), cycle_ms))
+            deliveries.append(_durable(sink, backlog, bucket, job_group(jobs), cycle_ms))
         else:
-            sinks.append(DirectSink(kind))
-    return sinks
+            deliveries.append(DirectDelivery(sink))
+    return deliveries
 
 
-def _durable(kind: Kind, backlog: BacklogConfig, bucket: str, group: str, cycle_ms: int | None) -> Sink:
+def _durable(sink: Sink, backlog: BacklogConfig, bucket: str, group: str, cycle_ms: int | None) -> Delivery:
     from .. import aws  # noqa: PLC0415
-    from ..backlog.durable import DurableSink  # noqa: PLC0415
+    from ..backlog.durable import DurableDelivery  # noqa: PLC0415
     from ..backlog.lease import Leases  # noqa: PLC0415
     from ..backlog.store import BacklogStore, sink_id  # noqa: PLC0415
     from ..statetable import STATE_TABLE_ENV  # noqa: PLC0415
 
     table = os.environ.get(STATE_TABLE_ENV)
     leases = Leases(aws.bounded("dynamodb"), table) if table else None
-    store = BacklogStore(bucket, sink_id(kind.name, group))
-    return DurableSink(kind, store, leases, backlog, cycle_ms or int(time.time() * 1000))
+    store = BacklogStore(bucket, sink_id(sink.name, group))
+    return DurableDelivery(sink, store, leases, backlog, cycle_ms or int(time.time() * 1000))
 
 
-__all__ = ["Kind", "Request", "Result", "Sink", "SinkReport", "build_kinds", "build_sinks", "job_group"]
+__all__ = [
+    "Prepared",
+    "Request",
+    "Result",
+    "Sink",
+    "SinkReport",
+    "build_deliveries",
+    "build_sinks",
+    "job_group",
+]

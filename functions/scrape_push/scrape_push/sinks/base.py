@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from ..backlog.report import BacklogReport
+from ..credentials import scrub
 from ..deadline import Deadline
 from ..model import Sample
-from ..secrets import scrub
 
 MAX_ERRORS_KEPT = 5
 """Distinct error messages kept per sink per invocation (the count is always complete)."""
@@ -88,44 +89,6 @@ class SinkReport:
         }
 
 
-@dataclass
-class BacklogReport:
-    """A sink's durable backlog for one invocation: what was replayed, discarded or rejected, and
-    what is still waiting (as seen by the invocation holding the sink's lease)."""
-
-    replayed: int = 0
-    """Samples delivered from the backlog."""
-    rejected: int = 0
-    """Samples from the backlog the destination refused for good (kept under ``rejected/``)."""
-    lost: Counter[str] = field(default_factory=Counter)
-    """Samples discarded by rule, by reason (``max_age``, ``max_size``, ``unreadable``)."""
-    objects: int = 0
-    samples: int = 0
-    bytes: int = 0
-    oldest_age_seconds: float = 0.0
-    """Age of the oldest waiting item (from its scrape time); 0 when the backlog is empty."""
-    lease: str = "held"
-    """``held``: this invocation replayed and sent; ``busy``: another invocation held the sink,
-    so this one queued its batches behind it; ``unavailable``: the lease table failed (sent
-    without replaying); ``none``: no lease table configured."""
-
-    @property
-    def lost_total(self) -> int:
-        return sum(self.lost.values())
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "lease": self.lease,
-            "replayed": self.replayed,
-            "rejected": self.rejected,
-            "lost": dict(sorted(self.lost.items())),
-            "objects": self.objects,
-            "samples": self.samples,
-            "bytes": self.bytes,
-            "oldest_age_seconds": round(self.oldest_age_seconds, 3),
-        }
-
-
 Status = Literal["sent", "rejected", "failed", "skipped"]
 
 
@@ -177,12 +140,27 @@ class Request:
         return self._body
 
 
-class Kind(Protocol):
+@dataclass(frozen=True)
+class Prepared:
+    """What ``Sink.prepare`` made of a cycle's samples: the requests to send, or, for a sink
+    whose requests depend on state kept outside the process (CloudWatch's counter state in
+    DynamoDB), the named step that reads and writes that state and then builds them."""
+
+    requests: list[Request] = field(default_factory=list)
+    settle: Callable[[Deadline, SinkReport], list[Request]] | None = None
+    """The state step: given the time it has, it returns the requests (``None``: none needed)."""
+
+    def resolve(self, deadline: Deadline, report: SinkReport) -> list[Request]:
+        """The requests, after the state step if there is one."""
+        return self.requests if self.settle is None else self.settle(deadline, report)
+
+
+class Sink(Protocol):
     """What one kind of destination does: translate samples into requests, and send requests.
 
-    ``prepare`` is pure translation (plus any state the kind keeps); ``deliver`` is transport.
-    The delivery layer (``sinks.delivery``) accounts for every request and keeps what cannot be
-    delivered in the backlog.
+    ``prepare`` is pure translation (with the sink's own warm per-series encodings); ``deliver``
+    is transport. A delivery (``delivery.Delivery``) wraps a sink: it accounts for every request
+    and keeps what cannot be delivered in the backlog.
     """
 
     name: str
@@ -190,9 +168,8 @@ class Kind(Protocol):
     default_max_age: float
     """Seconds a backlog item stays replayable by default (the destination's accepted window)."""
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
-        """Encode ``samples``; count what is dropped or adjusted in ``report``. Any state the kind
-        reads or writes (CloudWatch's counter state) is done with before ``deadline``."""
+    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
+        """Encode ``samples``; count what is dropped or adjusted in ``report``. No I/O."""
         ...
 
     def deliver(self, requests: Sequence[Request], deadline: Deadline, report: SinkReport) -> list[Result]:
@@ -201,24 +178,9 @@ class Kind(Protocol):
         ...
 
     def load(self, body: bytes, samples: int, chain: int) -> Request:
-        """A request from a body this kind encoded earlier (replay from the backlog)."""
-        ...
-
-
-class Sink(Protocol):
-    """A destination for samples. ``push`` never raises for the destination's own faults."""
-
-    name: str
-    kind: str
-
-    def open(self, deadline: Deadline) -> None:
-        """Start the cycle's work that needs no samples (take the lease, replay the backlog)."""
-        ...
-
-    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-        """Deliver ``samples`` before ``deadline``; account for every one in the report."""
+        """A request from a body this sink encoded earlier (replay from the backlog)."""
         ...
 
     def close(self) -> None:
-        """End the cycle (release the lease). Safe to call more than once."""
+        """Release what the sink holds across invocations (pooled connections)."""
         ...

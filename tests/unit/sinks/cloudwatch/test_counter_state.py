@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from scrape_push.deadline import Deadline
+from scrape_push.delivery import DirectDelivery
 from scrape_push.model import Family
 from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
@@ -36,7 +37,9 @@ def test_deltas_of_scrapes_out_of_order_add_up_to_the_true_increase(dynamodb: An
     )
     t0 = int(time.time() * 1000) - 60_000
     reports = [
-        sink.push([sample("jobs_total", value, ts=t0 + offset, family=COUNTER)], Deadline.after(30))
+        DirectDelivery(sink).push(
+            [sample("jobs_total", value, ts=t0 + offset, family=COUNTER)], Deadline.after(30)
+        )
         for value, offset in [(10.0, 0), (30.0, 2000), (20.0, 1000), (40.0, 3000)]
     ]
     deltas = [d["Value"] for d in cloudwatch.datums if d["MetricName"] == "jobs_total"]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from scrape_push.deadline import Deadline
+from scrape_push.delivery import DirectDelivery
 from scrape_push.model import Family
 from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
@@ -35,7 +36,7 @@ def samples() -> list[Any]:
 
 def test_without_a_state_table_tracked_series_are_dropped_and_the_rest_sent() -> None:
     client = FakeCloudWatch()
-    report = CloudWatchSink(config(counter_mode="delta"), clients=lambda _: client).push(
+    report = DirectDelivery(CloudWatchSink(config(counter_mode="delta"), clients=lambda _: client)).push(
         samples(), Deadline.after(30)
     )
     assert [d["MetricName"] for d in client.datums] == ["temp"]
@@ -49,7 +50,7 @@ def test_a_failing_state_table_fails_only_the_tracked_series(monkeypatch: pytest
     sink = CloudWatchSink(
         config(counter_mode="rate"), clients=lambda _: client, state_clients=lambda _: BrokenDynamoDB()
     )
-    report = sink.push(samples(), Deadline.after(30))
+    report = DirectDelivery(sink).push(samples(), Deadline.after(30))
     assert (report.sent, report.failed) == (1, 1)
     assert report.errors == ["state table t: AccessDeniedException: no"]
 
@@ -57,7 +58,7 @@ def test_a_failing_state_table_fails_only_the_tracked_series(monkeypatch: pytest
 def test_emf_mode_writes_through_the_writer_and_calls_no_api() -> None:
     lines: list[str] = []
     sink = CloudWatchSink(config(mode="emf"), clients=lambda _: object(), emf_writer=lines.append)
-    report = sink.push([sample("temp", 20.0, ts=None)], Deadline.after(30))
+    report = DirectDelivery(sink).push([sample("temp", 20.0, ts=None)], Deadline.after(30))
     (line,) = lines
     assert json.loads(line)["temp"] == 20.0
     assert (report.sent, report.requests, report.failed) == (1, 1, 0)

@@ -7,6 +7,7 @@ import pytest
 from scrape_push.config.errors import ConfigError
 from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
+from scrape_push.delivery import DirectDelivery
 from scrape_push.model import Family, Sample
 from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
@@ -25,7 +26,7 @@ def cpu_samples(cpus: int) -> list[Sample]:
 
 
 def test_a_collision_warning_names_the_labels_that_tell_the_series_apart() -> None:
-    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(
+    report = DirectDelivery(CloudWatchSink(config(), clients=lambda _: FakeCloudWatch())).push(
         cpu_samples(2), Deadline.after(30)
     )
     assert report.dropped == {"dimension_collision": 3}
@@ -37,7 +38,7 @@ def test_a_collision_warning_names_the_labels_that_tell_the_series_apart() -> No
 
 def test_a_large_share_of_collisions_makes_the_sink_not_ok() -> None:
     # One node_exporter with the default dimensions [job, instance]: most samples merge.
-    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(
+    report = DirectDelivery(CloudWatchSink(config(), clients=lambda _: FakeCloudWatch())).push(
         cpu_samples(4), Deadline.after(30)
     )
     assert not report.ok and report.to_dict()["ok"] is False
@@ -50,16 +51,18 @@ def test_a_large_share_of_collisions_makes_the_sink_not_ok() -> None:
 def test_a_stray_collision_is_a_warning_only() -> None:
     samples = [sample(f"gauge_{i}", float(i), ts=None) for i in range(40)]
     samples += [sample("gauge_0", 1.0, ts=None, extra="x")]  # 1 of 41 samples collides
-    report = CloudWatchSink(config(), clients=lambda _: FakeCloudWatch()).push(samples, Deadline.after(30))
+    report = DirectDelivery(CloudWatchSink(config(), clients=lambda _: FakeCloudWatch())).push(
+        samples, Deadline.after(30)
+    )
     assert report.dropped == {"dimension_collision": 1} and report.warnings
     assert report.ok and report.errors == []
 
 
 def test_counter_deltas_without_the_state_table_are_not_ok() -> None:
     samples = [sample("req_total", 5.0, ts=None, family=Family("req", "counter"))]
-    report = CloudWatchSink(config(counter_mode="delta"), clients=lambda _: FakeCloudWatch()).push(
-        samples, Deadline.after(30)
-    )
+    report = DirectDelivery(
+        CloudWatchSink(config(counter_mode="delta"), clients=lambda _: FakeCloudWatch())
+    ).push(samples, Deadline.after(30))
     assert report.dropped == {"no_state_table": 1}
     assert not report.ok and report.to_dict()["ok"] is False
 
@@ -126,7 +129,7 @@ def test_a_series_with_thirty_dimensions_is_sent_with_all_of_them() -> None:
         "summaries: metrics}]\n"
     ).config.sinks["cloudwatch"]
     client = FakeCloudWatch()
-    report = CloudWatchSink(cloudwatch, clients=lambda _: client).push(
+    report = DirectDelivery(CloudWatchSink(cloudwatch, clients=lambda _: client)).push(
         [sample("g", 1.0, ts=None, **labels)], Deadline.after(30)
     )
     assert report.ok

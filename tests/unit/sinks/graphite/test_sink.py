@@ -9,8 +9,9 @@ import struct
 import pytest
 from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
+from scrape_push.delivery import DirectDelivery
 from scrape_push.model import Sample
-from scrape_push.sinks import build_kinds
+from scrape_push.sinks import build_sinks
 from scrape_push.sinks.graphite.sink import GraphiteSink
 
 from tests.unit.sinks.graphite.test_transport import Connector, FakeSocket
@@ -27,7 +28,7 @@ SAMPLES = [
 def sink_for(
     yaml_item: str, connect: Connector | None = None, sock: FakeSocket | None = None
 ) -> GraphiteSink:
-    ((sink, _),) = build_kinds(parse_config(f"graphite:\n  - {yaml_item}\n").config)
+    ((sink, _),) = build_sinks(parse_config(f"graphite:\n  - {yaml_item}\n").config)
     assert isinstance(sink, GraphiteSink)
     if connect is not None:
         sink._connect = connect
@@ -39,7 +40,7 @@ def sink_for(
 def test_plaintext_push_accounts_for_every_sample() -> None:
     sock = FakeSocket()
     sink = sink_for("{address: 'carbon:2003', prefix: p, template: '{job}.{__name__}'}", Connector([sock]))
-    report = sink.push(SAMPLES, Deadline.after(30))
+    report = DirectDelivery(sink).push(SAMPLES, Deadline.after(30))
     assert b"".join(sock.written).decode().splitlines() == [
         "p.api.up.instance.h:1 1 1700000000",
         "p.api_v2.temp.instance.h:1 21.5 1700000000",
@@ -70,7 +71,7 @@ def test_plaintext_push_accounts_for_every_sample() -> None:
 def test_pickle_push_sends_carbon_frames() -> None:
     sock = FakeSocket()
     sink = sink_for("{address: carbon, protocol: pickle, mode: tags, batch_size: 1}", Connector([sock]))
-    report = sink.push(SAMPLES, Deadline.after(30))
+    report = DirectDelivery(sink).push(SAMPLES, Deadline.after(30))
     items = []
     for frame in sock.written:
         (length,) = struct.unpack("!L", frame[:4])
@@ -86,7 +87,7 @@ def test_pickle_push_sends_carbon_frames() -> None:
 
 def test_udp_push() -> None:
     sock = FakeSocket()
-    report = sink_for("{address: 'carbon:2003', protocol: udp, mode: tags}", sock=sock).push(
+    report = DirectDelivery(sink_for("{address: 'carbon:2003', protocol: udp, mode: tags}", sock=sock)).push(
         SAMPLES, Deadline.after(30)
     )
     assert len(sock.written) == 1 and sock.written[0].count(b"\n") == 3
@@ -96,7 +97,7 @@ def test_udp_push() -> None:
 @pytest.mark.parametrize("protocol", ["plaintext", "pickle"])
 def test_nothing_to_send_opens_no_connection(protocol: str) -> None:
     connector = Connector([])
-    report = sink_for(f"{{address: carbon, protocol: {protocol}}}", connector).push(
+    report = DirectDelivery(sink_for(f"{{address: carbon, protocol: {protocol}}}", connector)).push(
         SAMPLES[3:], Deadline.after(30)
     )
     assert (report.offered, report.sent, dict(report.dropped), connector.calls) == (
@@ -109,6 +110,8 @@ def test_nothing_to_send_opens_no_connection(protocol: str) -> None:
 
 def test_a_down_receiver_fails_the_sink_with_the_reason() -> None:
     connector = Connector([ConnectionRefusedError(111, "Connection refused")])
-    report = sink_for("{address: 'carbon:2003', name: main}", connector).push(SAMPLES, Deadline.after(30))
+    report = DirectDelivery(sink_for("{address: 'carbon:2003', name: main}", connector)).push(
+        SAMPLES, Deadline.after(30)
+    )
     assert (report.ok, report.failed, report.sent) == (False, 2, 0)
     assert report.errors == ["carbon:2003 (plaintext): cannot connect: Connection refused"]

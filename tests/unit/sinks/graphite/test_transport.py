@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from scrape_push.deadline import Deadline
-from scrape_push.delivery import count_request
+from scrape_push.delivery import count_attempt
 from scrape_push.sinks.base import Result, SinkReport
 from scrape_push.sinks.graphite.convert import Batch
 from scrape_push.sinks.graphite.transport import Endpoint, open_stream, send_datagrams, send_stream
@@ -93,7 +93,7 @@ def tally(results: list[Result]) -> SinkReport:
     """The transport's results, counted as the delivery layer counts them (errors unformatted)."""
     report = SinkReport("graphite/test", "graphite", offered=4)
     for batch, result in zip(BATCHES, results, strict=True):
-        count_request(report, result)
+        count_attempt(report, result)
         if result.status == "sent":
             report.sent += batch.count
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scrape_push.config.errors import ConfigError
 from scrape_push.config.source import parse_config
-from scrape_push.secrets import Secret
+from scrape_push.credentials import Secret
 
 URL = "https://prom.example/api/v1/write"
 

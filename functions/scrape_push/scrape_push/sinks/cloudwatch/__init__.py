@@ -15,10 +15,10 @@ from .config import CloudWatchConfig
 
 if TYPE_CHECKING:
     from ...plugins import BuildContext
-    from ..base import Kind
+    from ..base import Sink
 
 
-def _build(config: CloudWatchConfig, context: BuildContext) -> Kind:
+def _build(config: CloudWatchConfig, context: BuildContext) -> Sink:
     from .sink import CloudWatchSink  # noqa: PLC0415 (the sink's modules load only when one is built)
 
     return CloudWatchSink(config, context.max_concurrent_requests)

@@ -20,10 +20,9 @@ from typing import Any
 
 from ... import aws
 from ...deadline import Deadline
-from ...delivery import deliver_now
 from ...model import Sample
 from ...statetable import STATE_TABLE_ENV
-from ..base import Request, Result, SinkReport
+from ..base import Prepared, Request, Result, SinkReport
 from . import emf
 from .config import CloudWatchConfig
 from .convert import by_namespace, to_datums
@@ -43,9 +42,6 @@ COLLISION_SHARE_NOT_OK = 0.05
 error (``ok: false``): the dimensions do not fit the data and much of it never reaches
 CloudWatch. Below, a few stray series: the warning names them."""
 
-_translators: dict[str, tuple[Grouper, SeriesBuilder]] = {}
-_MAX_TRANSLATORS = 8
-
 
 def identity(config: CloudWatchConfig) -> str:
     """A stable id of a sink configuration (cache keys; a changed config gets fresh caches)."""
@@ -53,17 +49,9 @@ def identity(config: CloudWatchConfig) -> str:
 
 
 def translators(config: CloudWatchConfig) -> tuple[Grouper, SeriesBuilder]:
-    """The grouper and series builder of a configuration, kept while the container is warm."""
-    key = identity(config)
-    found = _translators.get(key)
-    if found is None:
-        if len(_translators) >= _MAX_TRANSLATORS:
-            _translators.clear()
-        found = _translators[key] = (
-            Grouper(Rules(config)),
-            SeriesBuilder(key, config.namespace, config.namespace_per_job),
-        )
-    return found
+    """The grouper and series builder of a configuration: new, with empty caches that fill as
+    they work (a sink keeps its pair for as long as it lives)."""
+    return Grouper(Rules(config)), SeriesBuilder(identity(config), config.namespace, config.namespace_per_job)
 
 
 class CloudWatchSink:
@@ -87,23 +75,33 @@ class CloudWatchSink:
         self.clients = clients or aws.bounded("cloudwatch", config.region)
         self.state_clients = state_clients or aws.bounded("dynamodb", config.region)
         self.emf_writer = emf_writer
+        self.grouper, self.builder = translators(config)
+        """How samples are sorted and what each series becomes in CloudWatch; their caches
+        last as long as the sink (across warm invocations)."""
         self.state_requests = 0
         """DynamoDB requests made by the last ``push``."""
 
-    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-        """Send without a backlog (what is not delivered is counted as failed)."""
-        return deliver_now(self, samples, deadline)
-
-    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
-        """One request per PutMetricData call (or one per EMF document), counting drops; the
-        counter state is read and written before ``deadline``."""
+    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
+        """One request per PutMetricData call (or one per EMF document), counting drops. With
+        tracked series (deltas, rates, distributions) the requests are built by the state step
+        (``settle``), once their previous points were read from the state table and this
+        invocation's were written."""
         now_ms = int(time.time() * 1000)
-        grouper, builder = translators(self.config)
+        grouper = self.grouper
         grouped = grouper.group(samples, now_ms)
         report.dropped.update(grouped.dropped)
-        outs = grouped.outs
-        if grouped.tracked:
-            outs = outs + self._increases(grouper, grouped.tracked, report, deadline)
+        if not grouped.tracked:
+            return Prepared(self._requests(grouped.outs, len(samples), now_ms, report))
+
+        def settle(deadline: Deadline, settling: SinkReport) -> list[Request]:
+            increases = self._increases(grouper, grouped.tracked, settling, deadline)
+            return self._requests(grouped.outs + increases, len(samples), now_ms, settling)
+
+        return Prepared(settle=settle)
+
+    def _requests(self, outs: list[Out], offered: int, now_ms: int, report: SinkReport) -> list[Request]:
+        """The requests carrying ``outs`` (what ``offered`` samples became)."""
+        builder = self.builder
         result = to_datums(outs, builder, now_ms, self.config.max_series_per_metric)
         report.dropped.update(result.dropped)
         report.adjusted.update(result.adjusted)
@@ -116,9 +114,9 @@ class CloudWatchSink:
                 "add those labels to 'dimensions' (or to a 'metrics' rule for this metric)"
             )
         collided = result.dropped["dimension_collision"]
-        if collided > COLLISION_SHARE_NOT_OK * len(samples):
+        if collided > COLLISION_SHARE_NOT_OK * offered:
             report.error(
-                f"{collided} of {len(samples)} samples ({collided / len(samples):.0%}) dropped as "
+                f"{collided} of {offered} samples ({collided / offered:.0%}) dropped as "
                 "dimension_collision: the dimensions do not tell the series apart (see the warnings)"
             )
         for metric, count in result.capped.most_common(MAX_NAMED_WARNINGS):
@@ -147,6 +145,9 @@ class CloudWatchSink:
 
     def load(self, body: bytes, samples: int, chain: int) -> Request:
         return Request(samples, body=body, chain=chain)
+
+    def close(self) -> None:
+        """Nothing to release (botocore's clients belong to the process)."""
 
     def deliver(self, requests: Sequence[Request], deadline: Deadline, report: SinkReport) -> list[Result]:
         documents = [r.live.document for r in requests if isinstance(r.live, EmfDocument)]

@@ -9,10 +9,10 @@ from .config import GraphiteConfig
 
 if TYPE_CHECKING:
     from ...plugins import BuildContext
-    from ..base import Kind
+    from ..base import Sink
 
 
-def _build(config: GraphiteConfig, _context: BuildContext) -> Kind:
+def _build(config: GraphiteConfig, _context: BuildContext) -> Sink:
     from .sink import GraphiteSink  # noqa: PLC0415 (the sink's modules load only when one is built)
 
     return GraphiteSink(config)

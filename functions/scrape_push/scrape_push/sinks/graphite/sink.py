@@ -6,9 +6,8 @@ import time
 from collections.abc import Sequence
 
 from ...deadline import Deadline
-from ...delivery import deliver_now
 from ...model import Sample
-from ..base import Request, Result, SinkReport
+from ..base import Prepared, Request, Result, SinkReport
 from .config import GraphiteConfig
 from .convert import (
     DEFAULT_TEMPLATE,
@@ -73,13 +72,16 @@ class GraphiteSink:
             return datagram_batches(result.points)
         return plaintext_batches(result.points, self.config.batch_size)
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
+    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
         """One request per batch; carbon keeps one value per series and time slot, so order
         between requests does not matter."""
-        return [Request(batch.count, body=batch.payload) for batch in self.encode(samples, report)]
+        return Prepared([Request(batch.count, body=batch.payload) for batch in self.encode(samples, report)])
 
     def load(self, body: bytes, samples: int, chain: int) -> Request:
         return Request(samples, body=body, chain=chain)
+
+    def close(self) -> None:
+        """Nothing held across invocations but caches (a connection lives for one send)."""
 
     def deliver(self, requests: Sequence[Request], deadline: Deadline, report: SinkReport) -> list[Result]:
         payloads = [request.body() for request in requests]
@@ -88,7 +90,3 @@ class GraphiteSink:
         return send_stream(
             self.endpoint, payloads, deadline=deadline, warn=report.warn, connect=self._connect
         )
-
-    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-        """Send without a backlog (what is not delivered is counted as failed)."""
-        return deliver_now(self, samples, deadline)

@@ -16,10 +16,10 @@ from .config import RemoteWriteConfig
 
 if TYPE_CHECKING:
     from ...plugins import BuildContext
-    from ..base import Kind
+    from ..base import Sink
 
 
-def _build(config: RemoteWriteConfig, context: BuildContext) -> Kind:
+def _build(config: RemoteWriteConfig, context: BuildContext) -> Sink:
     from .sink import RemoteWriteSink  # noqa: PLC0415 (the sink's modules load only when one is built)
 
     return RemoteWriteSink(config, context.max_concurrent_requests)

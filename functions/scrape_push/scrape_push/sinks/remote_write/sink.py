@@ -18,43 +18,19 @@ from functools import partial
 
 import requests
 
-from ... import secrets
+from ... import credentials
 from ...deadline import Deadline
-from ...delivery import deliver_now
-from ...httpconfig import TLSConfig, new_session, request_auth
+from ...httpconfig import new_session, request_auth
 from ...labels import relabeled_view
 from ...model import Sample
 from ...relabel import compile_rules
-from ..base import Request, Result, SinkReport
+from ..base import Prepared, Request, Result, SinkReport
 from .config import RemoteWriteConfig
 from .convert import Batch, batches, chunks, encode_batch, metadata, to_series
 from .encode import SampleEncoder, compress, write_request
 from .limits import DEFAULT_MAX_AGE
 from .sigv4 import SigV4Error, sigv4_auth
 from .transport import Sender
-
-_sessions: dict[tuple[str, TLSConfig, int], requests.Session] = {}
-_sessions_lock = threading.Lock()
-
-
-def pooled_session(config: RemoteWriteConfig, pool_size: int) -> requests.Session:
-    """A session per receiver whose connections survive warm invocations. Like Prometheus it
-    takes no proxy or credentials from the environment (which also spares requests a scan of
-    the environment on every request)."""
-    key = (config.url, config.tls_config, pool_size)
-    with _sessions_lock:
-        found = _sessions.get(key)
-        if found is None:
-            found = _sessions[key] = new_session(config.tls_config, pool_size)
-        return found
-
-
-def reset() -> None:
-    """Close and forget pooled sessions (tests)."""
-    with _sessions_lock:
-        for session in _sessions.values():
-            session.close()
-        _sessions.clear()
 
 
 class RemoteWriteSink:
@@ -78,6 +54,10 @@ class RemoteWriteSink:
         self.write_relabel_key = hashlib.sha256(repr(config.write_relabel_configs).encode()).hexdigest()[:16]
         self.max_concurrency = max_concurrency
         self._session = session
+        """The receiver's pooled session (its connections survive warm invocations); made on
+        first use unless given."""
+        self._owns_session = session is None
+        self._session_lock = threading.Lock()
         self._sleep = sleep
         self._rng = rng
 
@@ -88,15 +68,25 @@ class RemoteWriteSink:
             return sigv4_auth(config.sigv4)
         return request_auth(config.basic_auth, config.authorization)
 
+    def session(self) -> requests.Session:
+        """The receiver's session. Like Prometheus it takes no proxy or credentials from the
+        environment (which also spares requests a scan of the environment on every request)."""
+        with self._session_lock:
+            if self._session is None:
+                self._session = new_session(self.config.tls_config, self.max_concurrency)
+            return self._session
+
     def sender(self) -> Sender:
-        session = self._session or pooled_session(self.config, self.max_concurrency)
-        return Sender(self.config, self.auth(), session=session, sleep=self._sleep, rng=self._rng)
+        return Sender(self.config, self.auth(), session=self.session(), sleep=self._sleep, rng=self._rng)
 
-    def push(self, samples: Sequence[Sample], deadline: Deadline) -> SinkReport:
-        """Send without a backlog (what is not delivered is counted as failed)."""
-        return deliver_now(self, samples, deadline)
+    def close(self) -> None:
+        """Close the session this sink opened (its pooled connections)."""
+        with self._session_lock:
+            if self._owns_session and self._session is not None:
+                self._session.close()
+                self._session = None
 
-    def prepare(self, samples: Sequence[Sample], report: SinkReport, deadline: Deadline) -> list[Request]:
+    def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
         """One request per batch (chains keep a series' samples in order), then the metadata.
         Bodies are encoded when first needed, on the sending threads."""
         samples, relabel_dropped = relabeled_view(
@@ -117,7 +107,7 @@ class RemoteWriteSink:
                 metadata(converted.families), self.config.metadata_config.max_samples_per_send
             ):
                 requests.append(Request(0, make=partial(_metadata_request, entries), chain=-1, durable=False))
-        return requests
+        return Prepared(requests)
 
     def load(self, body: bytes, samples: int, chain: int) -> Request:
         return Request(samples, body=body, chain=chain)
@@ -127,7 +117,7 @@ class RemoteWriteSink:
         or the deadline came), requests not yet started are skipped."""
         try:
             sender = self.sender()
-        except (secrets.SecretError, SigV4Error) as exc:
+        except (credentials.SecretError, SigV4Error) as exc:
             return [Result("failed", f"not sent: {exc}")] * len(requests)
         results: list[Result] = [Result("skipped", "not sent: an earlier request failed")] * len(requests)
         down = threading.Event()

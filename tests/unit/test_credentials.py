@@ -7,13 +7,13 @@ import logging
 import boto3
 import pytest
 from moto import mock_aws
-from scrape_push import secrets
-from scrape_push.secrets import Secret, SecretError, resolve
+from scrape_push import credentials
+from scrape_push.credentials import Secret, SecretError, resolve
 
 
 @pytest.fixture(autouse=True)
 def _reset() -> None:
-    secrets.reset()
+    credentials.reset()
 
 
 def test_secret_never_shows_itself(caplog: pytest.LogCaptureFixture) -> None:
@@ -42,37 +42,41 @@ def test_missing_reference_names_the_parameter() -> None:
 
 def test_every_form_of_a_secret_is_scrubbed() -> None:
     Secret('to"k\\en')
-    secrets.remember_basic_auth("user", "pässword")
+    credentials.remember_basic_auth("user", "pässword")
     text = (
         'Bearer to"k\\en | {"h": "Bearer to\\"k\\\\en"} | '
         + repr('to"k\\en')
         + " | Basic dXNlcjpw5HNzd29yZA== | pässword"
     )
-    assert secrets.scrub(text) == (
+    assert credentials.scrub(text) == (
         'Bearer ******** | {"h": "Bearer ********"} | \'********\' | Basic ******** | ********'
     )
 
 
 def test_url_credentials_are_masked_in_any_text() -> None:
-    assert secrets.scrub("Failed to parse: http://puser:pw@127.0.0.1:99999 (x)") == (
+    assert credentials.scrub("Failed to parse: http://puser:pw@127.0.0.1:99999 (x)") == (
         "Failed to parse: http://<redacted>@127.0.0.1:99999 (x)"
     )
-    assert secrets.scrub("see https://host/path?next=a@b") == "see https://host/path?next=a@b"
-    secrets.remember_url_password("http://puser:p%40ss@proxy:3128")
-    assert secrets.scrub("p%40ss p@ss") == "******** ********"
+    assert credentials.scrub("see https://host/path?next=a@b") == "see https://host/path?next=a@b"
+    credentials.remember_url_password("http://puser:p%40ss@proxy:3128")
+    assert credentials.scrub("p%40ss p@ss") == "******** ********"
 
 
 def test_summaries_are_scrubbed_whole_and_reset_forgets() -> None:
     Secret("hunter2")
     nested = {"a": ["x hunter2", ("hunter2",)], "n": 3, "b": {"c": "hunter2"}}
-    assert secrets.scrub_all(nested) == {"a": ["x ********", ["********"]], "n": 3, "b": {"c": "********"}}
-    secrets.reset()
-    assert secrets.scrub("hunter2") == "hunter2"
+    assert credentials.scrub_all(nested) == {
+        "a": ["x ********", ["********"]],
+        "n": 3,
+        "b": {"c": "********"},
+    }
+    credentials.reset()
+    assert credentials.scrub("hunter2") == "hunter2"
 
 
 def test_log_lines_are_scrubbed_after_formatting() -> None:
     Secret("hunter2")
     record = logging.LogRecord("t", logging.WARNING, __file__, 1, "failed with %s", ("hunter2",), None)
     record.url = "http://u:hunter2@h/"
-    line = secrets.ScrubbingFormatter().format(record)
+    line = credentials.ScrubbingFormatter().format(record)
     assert "hunter2" not in line and "failed with ********" in line
