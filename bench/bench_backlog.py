@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "s
 
 from scrape_push.backlog.spool import Item, dump, entries_of, load
 from scrape_push.config.source import parse_config
-from scrape_push.cycle import gc_paused
 from scrape_push.deadline import Deadline
 from scrape_push.model import Family, Sample
+from scrape_push.pipeline import gc_paused
+from scrape_push.runtime import RUNTIME
 from scrape_push.sinks import build_sinks
 from scrape_push.sinks.base import Request, Sink, SinkReport
 from scrape_push.sinks.cloudwatch.transport import decode_request
@@ -87,7 +88,8 @@ def main() -> None:
     print(f"backlog: one {SERIES:,}-sample cycle kept and replayed, per sink kind (CPU, best of {ROUNDS})")
     columns = f"{'item':>8} {'requests':>9} {'translate':>10} {'+ keep':>10} {'replay read':>12}"
     print(f"  {'kind':<13} {columns}  (us/sample)")
-    for kind, _ in build_sinks(parse_config(CONFIG).config):
+    loaded = parse_config(CONFIG)
+    for kind, _ in build_sinks(loaded.config, RUNTIME.context(loaded)):
 
         def prepare(k: Sink = kind) -> list[Request]:
             report = SinkReport(k.name, k.kind)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "scrape_push"))
 
-from scrape_push.cycle import gc_paused
 from scrape_push.model import Family, Sample
+from scrape_push.pipeline import gc_paused
 from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
 from scrape_push.sinks.cloudwatch.convert import by_namespace, to_datums
 from scrape_push.sinks.cloudwatch.counters import Point

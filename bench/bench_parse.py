@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "scrape_push"))
 
-from scrape_push.cycle import gc_paused
 from scrape_push.labels import finisher
 from scrape_push.parse import SeriesCache, parse_exposition
+from scrape_push.pipeline import gc_paused
 from scrape_push.targets import Target
 
 SERIES = 100_000

@@ -28,10 +28,11 @@ sys.path.insert(0, str(ROOT / "functions" / "scrape_push"))
 sys.path.insert(0, str(ROOT))
 
 from scrape_push.config.source import parse_config
-from scrape_push.cycle import gc_paused, run_cycle
 from scrape_push.deadline import Deadline
 from scrape_push.model import Sample
 from scrape_push.parse import parse_exposition
+from scrape_push.pipeline import gc_paused
+from scrape_push.runtime import RUNTIME
 from scrape_push.sinks.remote_write import encode
 from scrape_push.sinks.remote_write.convert import batches, encode_batch, to_series
 from scrape_push.sinks.remote_write.encode import SampleEncoder, compress
@@ -168,16 +169,17 @@ def end_to_end(text: bytes, prometheus: str) -> None:
             processes.running(receiver_argv, receiver_port, tmp / "receiver.log"),
             processes.running(target_argv, target_port, target_log),
         ):
-            config = parse_config(
+            loaded = parse_config(
                 "scrape_configs:\n  - job_name: bench\n    static_configs:\n"
                 f"      - targets: ['127.0.0.1:{target_port}']\n"
                 f"remote_write:\n  - url: {write_url}\n"
-            ).config
-            run_cycle(config, None, Deadline.after(60))  # cold: connections, imports
+            )
+            pipeline = RUNTIME.pipeline(loaded, None)  # kept warm, as the handler's runtime keeps it
+            pipeline.run(Deadline.after(60))  # cold: connections, imports
             start = time.process_time()
             samples = 0
             for _ in range(HANDLER_CYCLES):
-                result = run_cycle(config, None, Deadline.after(60))
+                result = pipeline.run(Deadline.after(60))
                 report = result.sinks[0]
                 assert report.ok and report.sent == report.offered, report.to_dict()
                 samples += report.sent

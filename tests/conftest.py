@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from scrape_push import aws, credentials, cycle
-from scrape_push.config import source
+from scrape_push import runtime
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +18,8 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_ENDPOINT_URL_CLOUDWATCH",
         "AWS_ENDPOINT_URL_DYNAMODB",
         "STATE_TABLE",
+        "BACKLOG_BUCKET",
+        "CONFIG_PARAMETER",
         "AWS_SESSION_TOKEN",
         "AWS_CONFIG_FILE",
         "AWS_SHARED_CREDENTIALS_FILE",
@@ -29,12 +30,6 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    aws.reset()
-    source.reset()
-    cycle.reset()
-    credentials.reset()
+    runtime.reset()
     yield
-    aws.reset()
-    source.reset()
-    cycle.reset()
-    credentials.reset()
+    runtime.reset()

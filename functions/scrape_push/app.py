@@ -6,9 +6,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from scrape_push.credentials import ScrubbingFormatter
 from scrape_push.invoke import handle
+from scrape_push.runtime import RUNTIME
 
 # Every log line is scrubbed of secret values and URL credentials once formatted.
-logger = Logger(service="scrape-push", logger_formatter=ScrubbingFormatter())
+logger = Logger(service="scrape-push", logger_formatter=ScrubbingFormatter(RUNTIME.scrubber))
 
 
 @logger.inject_lambda_context

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from scrape_push import aws
+from scrape_push.runtime import RUNTIME
 
 from devtools import processes, resources
 from devtools.local_invoke import LocalContext
@@ -60,7 +60,7 @@ def emulated(moto_server: processes.Process, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("CONFIG_PARAMETER", PARAMETER)
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "0")
     strict = StrictCloudWatch()
-    strict.install(aws.session())
+    strict.install(RUNTIME.aws.session())
     yield Emulated(moto_server.url, strict)
     assert strict.violations == [], "PutMetricData limits broken"
 

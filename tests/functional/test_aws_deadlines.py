@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
-from scrape_push import aws
 from scrape_push.deadline import Deadline
+from scrape_push.runtime import RUNTIME
 
 from tests.functional.conftest import Emulated
 from tests.functional.test_handler import config, job, sink
@@ -31,7 +31,7 @@ def test_a_call_to_an_endpoint_that_never_answers_ends_with_its_one_attempt(
 ) -> None:
     with silent() as cloudwatch:
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", cloudwatch.url)
-        client = aws.client("cloudwatch", deadline=Deadline.after(4.5))  # budget 4 s: 2 s an attempt
+        client = RUNTIME.aws.client("cloudwatch", deadline=Deadline.after(4.5))  # budget 4 s: 2 s an attempt
         with pytest.raises(BotoCoreError, match="Read timeout"):
             client.put_metric_data(Namespace="N", MetricData=[{"MetricName": "m", "Value": 1.0}])
     assert cloudwatch.accepted == 1  # a retry would not have fitted the budget
@@ -44,7 +44,7 @@ def test_fast_failures_are_retried_while_a_whole_attempt_still_fits(
     with fault_proxy(emulated.url) as proxy:
         proxy.mode = "unavailable"  # 503 at once
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", proxy.url)
-        client = aws.client("cloudwatch", deadline=Deadline.after(seconds))
+        client = RUNTIME.aws.client("cloudwatch", deadline=Deadline.after(seconds))
         with pytest.raises(ClientError, match="503"):
             client.put_metric_data(Namespace="N", MetricData=[{"MetricName": "m", "Value": 1.0}])
     # budget 4 s: after the second attempt botocore may wait 2 s, and an attempt takes 2 s

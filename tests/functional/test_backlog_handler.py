@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from scrape_push import aws
+from scrape_push.runtime import RUNTIME
 
 from tests.functional.conftest import Emulated
 from tests.functional.test_handler import NAMESPACE, config, job, sink
@@ -47,7 +47,7 @@ def test_an_outage_is_reported_then_replayed_once(
             }
         return None
 
-    aws.session().events.register("before-call.cloudwatch.PutMetricData", unavailable)
+    RUNTIME.aws.session().events.register("before-call.cloudwatch.PutMetricData", unavailable)
     with serve(Response(b"temperature 21.5\n")) as target:
         emulated.put_config(config(job("room", target.address)))
         summaries = [emulated.invoke(), emulated.invoke()]
@@ -82,7 +82,7 @@ def test_a_sink_with_its_backlog_off_counts_the_outage_as_lost(
             "ResponseMetadata": {"HTTPStatusCode": 503},
         }
 
-    aws.session().events.register("before-call.cloudwatch.PutMetricData", unavailable)
+    RUNTIME.aws.session().events.register("before-call.cloudwatch.PutMetricData", unavailable)
     with serve(Response(b"temperature 21.5\n")) as target:
         emulated.put_config(config(job("room", target.address)) + "    backlog: {enabled: false}\n")
         capsys.readouterr()

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from scrape_push import aws
+from scrape_push.runtime import RUNTIME
 
 from tests.functional.conftest import Emulated
 from tests.support.cloudwatch import metric_data
@@ -86,7 +86,7 @@ def statistic(emulated: Emulated, stat: str) -> float:
 
 def test_cumulative_sends_raw_values_without_state(emulated: Emulated, target: Target) -> None:
     calls: list[str] = []
-    aws.session().events.register("before-call.dynamodb", lambda **kw: calls.append(kw["event_name"]))
+    RUNTIME.aws.session().events.register("before-call.dynamodb", lambda **kw: calls.append(kw["event_name"]))
     reports = run_cycles(emulated, target, "cumulative")
     assert [v for _, v, _ in sent(emulated)] == [10.0, 15.0, 3.0, 7.0]
     assert all(r["dropped"] == {} for r in reports) and calls == []
@@ -95,7 +95,7 @@ def test_cumulative_sends_raw_values_without_state(emulated: Emulated, target: T
 
 def test_delta_counts_a_reset_from_zero(emulated: Emulated, target: Target, state_table: str) -> None:
     calls: list[str] = []
-    aws.session().events.register("before-call.dynamodb", lambda **kw: calls.append(kw["event_name"]))
+    RUNTIME.aws.session().events.register("before-call.dynamodb", lambda **kw: calls.append(kw["event_name"]))
     reports = run_cycles(emulated, target, "delta")
     assert len(calls) == 2 * len(CYCLES)  # one BatchGetItem and one PutItem per invocation
     assert reports[0]["dropped"] == {"first_sight": 2}  # the counter and its _created
@@ -130,7 +130,9 @@ def test_an_overlapping_invocation_that_wrote_first_owns_the_interval(
             item = {**params["Item"], "version": {"N": str(int(params["Item"]["version"]["N"]) + 7)}}
             dynamodb.put_item(TableName=state_table, Item=item)
 
-    aws.session().events.register("provide-client-params.dynamodb.PutItem", other_invocation_writes_first)
+    RUNTIME.aws.session().events.register(
+        "provide-client-params.dynamodb.PutItem", other_invocation_writes_first
+    )
     emulated.put_config(config(target.address, "delta"))
     target.value, target.created = 10, 1000.0
     emulated.invoke()

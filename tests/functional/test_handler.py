@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary, start_http_server
-from scrape_push import aws
 from scrape_push.config.errors import ConfigError, ConfigLoadError
+from scrape_push.runtime import RUNTIME
 
 from tests.functional.conftest import Emulated
 from tests.support.cloudwatch import metric_data
@@ -185,8 +185,8 @@ def test_a_rejected_request_does_not_stop_the_others(emulated: Emulated) -> None
             }
         return None
 
-    aws.session().events.register("before-parameter-build.cloudwatch.PutMetricData", mark)
-    aws.session().events.register("before-call.cloudwatch.PutMetricData", reject)
+    RUNTIME.aws.session().events.register("before-parameter-build.cloudwatch.PutMetricData", mark)
+    RUNTIME.aws.session().events.register("before-call.cloudwatch.PutMetricData", reject)
     body = b"".join(b"series_%d %d\n" % (i, i) for i in range(1500))
     with serve(Response(body)) as target:
         emulated.put_config(config(job("big", target.address)))
@@ -263,7 +263,7 @@ def test_config_is_cached_across_warm_invocations(
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "60")
     fetches: list[str] = []
-    aws.session().events.register("before-call.ssm.GetParameter", lambda **kw: fetches.append("get"))
+    RUNTIME.aws.session().events.register("before-call.ssm.GetParameter", lambda **kw: fetches.append("get"))
     emulated.put_config(config(job("app", app_target)))
     first = emulated.invoke()
     emulated.put_config(config(job("renamed", app_target)))

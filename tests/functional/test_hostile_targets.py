@@ -16,6 +16,7 @@ from scrape_push.parse import parse_chunks
 
 from tests.functional.conftest import Emulated
 from tests.functional.test_handler import config, job
+from tests.support.context import build_context
 from tests.support.http import Endpoint, Response, serve
 from tests.support.trickle import SLOW_BODY, SLOW_HEADERS, trickle
 
@@ -104,7 +105,7 @@ def test_a_parse_still_running_at_the_deadline_is_abandoned_and_its_cache_droppe
         return parse_chunks(data, content_type, cache, budget)
 
     monkeypatch.setattr(scrape, "parse_chunks", stuck_parse)
-    scraper = scrape.Scraper(2)
+    scraper = scrape.Scraper(2, build_context().secrets)
     with serve(Response(b"x 1\n")) as endpoint:
         stuck = target(url=f"http://{endpoint.address}/metrics")
         try:

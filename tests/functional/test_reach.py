@@ -18,6 +18,7 @@ from scrape_push.httpconfig import HTTPClientConfig
 from scrape_push.reach import Reach, kind_of
 from scrape_push.scrape import Scraper
 
+from tests.support.context import build_context
 from tests.support.http import Endpoint, Response, _handler, serve, serving
 from tests.unit.parse.test_cache import target
 
@@ -57,7 +58,10 @@ def test_a_target_on_loopback_may_redirect_to_loopback() -> None:
         serve(Response(b"moved_here 1\n")) as final,
         serve(redirect(f"http://{final.address}/metrics")) as start,
     ):
-        assert scrape_one(Scraper(2, policy), f"http://{start.address}/metrics") == (True, None)
+        assert scrape_one(Scraper(2, build_context().secrets, policy), f"http://{start.address}/metrics") == (
+            True,
+            None,
+        )
         assert len(final.requests) == 1
 
 
@@ -66,7 +70,9 @@ def test_a_target_not_on_loopback_may_not_redirect_there() -> None:
         port = loopback.address.rsplit(":", 1)[1]
         for location in (f"http://{loopback.address}/metrics", f"http://localhost:{port}/metrics"):
             with serve_on(ORDINARY, redirect(location)) as start:
-                up, error = scrape_one(Scraper(2, policy), f"http://{start.address}/metrics")
+                up, error = scrape_one(
+                    Scraper(2, build_context().secrets, policy), f"http://{start.address}/metrics"
+                )
             assert up is False
             assert error is not None and error.startswith(f"redirect to {location} refused: ")
             assert "is a loopback address and the target is not" in error
@@ -78,12 +84,19 @@ def test_a_target_not_on_loopback_still_follows_ordinary_redirects() -> None:
         serve_on(ORDINARY, Response(b"ok 1\n")) as final,
         serve_on(ORDINARY, redirect(f"http://{ORDINARY}:{final.server.server_address[1]}/metrics")) as start,
     ):
-        assert scrape_one(Scraper(2, policy), f"http://{start.address}/metrics") == (True, None)
+        assert scrape_one(Scraper(2, build_context().secrets, policy), f"http://{start.address}/metrics") == (
+            True,
+            None,
+        )
 
 
 def test_through_a_proxy_the_redirect_host_is_resolved_and_checked() -> None:
     with serve(redirect("http://localhost:1/metrics")) as proxy:
-        up, error = scrape_one(Scraper(2), "http://scraped.invalid:9100/metrics", f"http://{proxy.address}")
+        up, error = scrape_one(
+            Scraper(2, build_context().secrets),
+            "http://scraped.invalid:9100/metrics",
+            f"http://{proxy.address}",
+        )
         paths = [r["path"] for r in proxy.requests]
     assert up is False and error is not None
     assert error.startswith("redirect to http://localhost:1/metrics refused: ")

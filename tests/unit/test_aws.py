@@ -10,6 +10,9 @@ import pytest
 from scrape_push import aws
 from scrape_push.deadline import Deadline
 
+CLIENTS = aws.AwsClients()
+"""The runtime's clients (one set for the module: what is tested is how they are chosen)."""
+
 
 @pytest.mark.parametrize("budget", aws.BUDGETS_SECONDS)
 def test_an_attempt_fits_its_budget_and_never_takes_more_than_the_defaults(budget: float) -> None:
@@ -21,7 +24,7 @@ def test_an_attempt_fits_its_budget_and_never_takes_more_than_the_defaults(budge
 
 
 def test_without_a_deadline_calls_keep_botocores_defaults() -> None:
-    assert aws.budget_for(None) is None
+    assert CLIENTS.budget_for(None) is None
     assert aws.bounds_for(None) == aws.CallBounds(None, aws.CONNECT_TIMEOUT_SECONDS, aws.READ_TIMEOUT_SECONDS)
 
 
@@ -29,28 +32,28 @@ def test_without_a_deadline_calls_keep_botocores_defaults() -> None:
     ("left", "budget"), [(1.0, 1.0), (1.9, 1.0), (5.0, 4.0), (31.0, 16.0), (600.0, 32.0)]
 )
 def test_the_budget_is_the_largest_that_fits_the_time_left(left: float, budget: float) -> None:
-    assert aws.budget_for(Deadline.after(left + 0.05)) == budget
+    assert CLIENTS.budget_for(Deadline.after(left + 0.05)) == budget
 
 
 def test_a_call_with_less_than_half_a_second_left_is_not_made() -> None:
     with pytest.raises(aws.OutOfTime, match="not attempted"):
-        aws.client("cloudwatch", deadline=Deadline.after(0.4))
+        CLIENTS.client("cloudwatch", deadline=Deadline.after(0.4))
 
 
 def test_the_invocations_deadline_bounds_calls_without_one_and_shortens_those_with_one() -> None:
-    with aws.calls_within(Deadline.after(2.5)):
-        assert aws.budget_for(None) == 2.0
-        assert aws.budget_for(Deadline.after(60.0)) == 2.0
-        assert aws.budget_for(Deadline.after(1.5)) == 1.0
-        assert aws.budget_for(Deadline.after(0.75)) == 0.5
-    assert aws.budget_for(None) is None
+    with CLIENTS.calls_within(Deadline.after(2.5)):
+        assert CLIENTS.budget_for(None) == 2.0
+        assert CLIENTS.budget_for(Deadline.after(60.0)) == 2.0
+        assert CLIENTS.budget_for(Deadline.after(1.5)) == 1.0
+        assert CLIENTS.budget_for(Deadline.after(0.75)) == 0.5
+    assert CLIENTS.budget_for(None) is None
 
 
 def test_clients_are_shared_per_service_region_and_budget() -> None:
-    first = aws.client("s3", deadline=Deadline.after(5.0))
-    assert aws.client("s3", deadline=Deadline.after(6.0)) is first
-    assert aws.client("s3", deadline=Deadline.after(9.0)) is not first
-    assert aws.client("s3", "eu-west-1", deadline=Deadline.after(5.0)) is not first
+    first = CLIENTS.client("s3", deadline=Deadline.after(5.0))
+    assert CLIENTS.client("s3", deadline=Deadline.after(6.0)) is first
+    assert CLIENTS.client("s3", deadline=Deadline.after(9.0)) is not first
+    assert CLIENTS.client("s3", "eu-west-1", deadline=Deadline.after(5.0)) is not first
     assert first.meta.config.read_timeout == aws.bounds_for(4.0).read_timeout
 
 

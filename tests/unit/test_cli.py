@@ -12,7 +12,7 @@ import pytest
 import yaml
 from scrape_push.cli import main, parser
 from scrape_push.config.schema import json_schema
-from scrape_push.config.source import NO_SINK
+from scrape_push.config.source import no_sink
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -161,7 +161,7 @@ def test_a_configuration_that_would_push_nothing_is_refused(
     path = tmp_path / "config.yaml"
     path.write_text(text)
     assert main(["validate", str(path)]) == 1
-    assert capsys.readouterr().err == f"{path}: 1 problem(s)\n  <document>: {NO_SINK}\n"
+    assert capsys.readouterr().err == f"{path}: 1 problem(s)\n  <document>: {no_sink()}\n"
 
 
 def test_sinks_without_jobs_are_valid_they_replay_their_backlogs(

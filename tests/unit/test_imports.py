@@ -71,12 +71,13 @@ botocore.loaders.Loader.load_service_model = recording
 
 import app
 from scrape_push.config.source import parse_config
-from scrape_push.sinks import build_deliveries
+from scrape_push.runtime import RUNTIME
 from scrape_push.targets import build_targets
 
-config = parse_config(sys.stdin.read()).config
-build_deliveries(config)
-build_targets(config)
+loaded = parse_config(sys.stdin.read())
+pipeline = RUNTIME.pipeline(loaded, None)
+pipeline.deliveries(0)
+build_targets(loaded.config, None, pipeline.discoveries)
 plugins = sorted(
     m for m in sys.modules
     if m.startswith(("scrape_push.sinks.", "scrape_push.discovery.")) and m != "scrape_push.sinks.base"

@@ -15,6 +15,8 @@ from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
 from scrape_push.sinks.graphite.config import GraphiteConfig
 from scrape_push.sinks.remote_write.config import RemoteWriteConfig
 
+from tests.support.context import build_context
+
 PACKAGE = Path(__file__).resolve().parents[2] / "functions" / "scrape_push"
 
 
@@ -81,8 +83,7 @@ def test_each_sink_plugin_builds_a_sink_of_its_own_kind() -> None:
         "cloudwatch: [{namespace: N}]\ngraphite: [{address: 'carbon:2003'}]\n"
         "remote_write: [{url: 'https://rw.example/api/v1/write'}]\nruntime: {max_concurrent_requests: 3}\n"
     ).config
-    context = BuildContext.of(config)
-    assert context == BuildContext(max_concurrent_requests=3)
+    context = build_context(config.runtime.max_concurrent_requests)
     built = [
         SINKS.get(section).build(entry, context)
         for section, entries in config.sinks.items()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from scrape_push.config.source import parse_config
 from scrape_push.targets import TargetError, build_targets
 
+from tests.support.context import discoveries
+
 CONFIG = """
 global:
   scrape_timeout: 7s
@@ -26,7 +28,7 @@ scrape_configs:
 
 
 def test_targets_get_job_instance_and_static_labels() -> None:
-    targets = build_targets(parse_config(CONFIG).config).targets
+    targets = build_targets(parse_config(CONFIG).config, None, discoveries()).targets
     assert [t.url for t in targets] == [
         "http://a:9100/metrics",
         "http://b:9100/metrics",
@@ -38,14 +40,14 @@ def test_targets_get_job_instance_and_static_labels() -> None:
 
 
 def test_explicit_target_labels_override_job_and_instance_as_in_prometheus() -> None:
-    probe = build_targets(parse_config(CONFIG).config).targets[2]
+    probe = build_targets(parse_config(CONFIG).config, None, discoveries()).targets[2]
     assert probe.labels == (("instance", "custom"), ("job", "renamed"))
     assert probe.job == "probe"
     assert probe.timeout == 3.0
 
 
 def test_jobs_filter_selects_only_named_jobs() -> None:
-    targets = build_targets(parse_config(CONFIG).config, ["probe"]).targets
+    targets = build_targets(parse_config(CONFIG).config, ["probe"], discoveries()).targets
     assert [t.job for t in targets] == ["probe"]
 
 
@@ -54,7 +56,7 @@ def test_default_timeout_is_ten_seconds_capped_by_interval() -> None:
         "global: {scrape_interval: 5s}\n"
         "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [h:1]}]\n"
     ).config
-    assert build_targets(config).targets[0].timeout == 5.0
+    assert build_targets(config, None, discoveries()).targets[0].timeout == 5.0
 
 
 def test_address_without_port_gets_the_schemes_port() -> None:
@@ -63,7 +65,7 @@ def test_address_without_port_gets_the_schemes_port() -> None:
         "  - job_name: a\n    static_configs: [{targets: [plain]}]\n"
         "  - job_name: b\n    scheme: https\n    static_configs: [{targets: [secure, '[::1]']}]\n"
     ).config
-    assert [t.url for t in build_targets(config).targets] == [
+    assert [t.url for t in build_targets(config, None, discoveries()).targets] == [
         "http://plain:80/metrics",
         "https://secure:443/metrics",
         "https://[::1]:443/metrics",
@@ -98,7 +100,7 @@ scrape_configs:
 
 
 def test_relabel_configs_see_prometheus_labels_and_shape_the_target() -> None:
-    found = build_targets(parse_config(RELABELED).config)
+    found = build_targets(parse_config(RELABELED).config, None, discoveries())
     assert found.dropped == 1 and found.errors == []
     first, second = found.targets
     assert first.url == "http://blackbox-exporter:9115/probe?module=http_2xx&target=https%3A%2F%2Fexample.com"
@@ -117,7 +119,7 @@ def test_a_target_left_without_address_is_an_error_not_a_crash() -> None:
         "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [h:1]}]\n"
         "    relabel_configs: [{action: labeldrop, regex: __address__}]\n"
     ).config
-    found = build_targets(config)
+    found = build_targets(config, None, discoveries())
     assert found.targets == []
     assert found.errors == [TargetError("a", "h:1", "no address")]
 
@@ -128,7 +130,7 @@ def test_metric_relabel_rules_are_compiled_per_job_with_an_identity() -> None:
         "    metric_relabel_configs: [{source_labels: [__name__], regex: go_.*, action: drop}]\n"
         "  - job_name: b\n    static_configs: [{targets: [h:2]}]\n"
     ).config
-    a, b = build_targets(config).targets
+    a, b = build_targets(config, None, discoveries()).targets
     assert len(a.metric_relabel) == 1 and len(b.metric_relabel) == 0
     assert a.metric_relabel_key != b.metric_relabel_key
 
@@ -137,7 +139,7 @@ def test_an_address_that_is_a_url_after_relabeling_is_an_error() -> None:
     config = parse_config(
         "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['http://h/x']}]\n"
     ).config
-    found = build_targets(config)
+    found = build_targets(config, None, discoveries())
     assert found.errors == [TargetError("a", "http://h/x", "'http://h/x' is not a valid hostname")]
 
 
@@ -145,6 +147,6 @@ def test_credentials_in_an_address_are_refused_never_shown() -> None:
     config = parse_config(
         "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['u:secret@h:1']}]\n"
     ).config
-    (error,) = build_targets(config).errors
+    (error,) = build_targets(config, None, discoveries()).errors
     assert error.error == "the address must not carry credentials (user@host); use basic_auth"
     assert error.target == "<redacted>@h:1"

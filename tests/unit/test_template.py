@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
-from scrape_push.backlog.store import BACKLOG_BUCKET_ENV
 from scrape_push.cli import DEFAULT_TIER, parser
 from scrape_push.config.source import parse_config, runnable
-from scrape_push.statetable import KEY_ATTRIBUTE, STATE_TABLE_ENV, TTL_ATTRIBUTE
+from scrape_push.settings import BACKLOG_BUCKET_ENV, STATE_TABLE_ENV
+from scrape_push.statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -371,12 +371,12 @@ def _published_self_metrics(capsys: pytest.CaptureFixture[str]) -> set[str]:
     from scrape_push import selfmetrics
     from scrape_push.config.model import Config
     from scrape_push.config.source import LoadedConfig
-    from scrape_push.cycle import CycleResult
+    from scrape_push.pipeline import CycleResult
     from scrape_push.sinks.base import BacklogReport, SinkReport
 
     capsys.readouterr()
     report = SinkReport("cloudwatch/N", "cloudwatch", backlog=BacklogReport())
-    selfmetrics.publish(CycleResult(sinks=[report]), LoadedConfig(Config(), "test", "0"))
+    selfmetrics.publish(CycleResult(sinks=[report]), LoadedConfig(Config(), "test", "0"), "ScrapePush/Self")
     names = set()
     for line in capsys.readouterr().out.splitlines():
         for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:

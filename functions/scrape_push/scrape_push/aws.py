@@ -1,4 +1,4 @@
-"""boto3 clients shared across warm invocations, each call bounded by the time it has.
+"""boto3 clients kept across warm invocations (``AwsClients``), each call bounded by the time it has.
 
 Endpoints are never hard-coded: botocore itself honours ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` (e.g. ``AWS_ENDPOINT_URL_CLOUDWATCH``), which is how the tests
@@ -64,15 +64,6 @@ class _AssumedRole:
     clients: dict[tuple[str, float | None], Any]
 
 
-_lock = threading.RLock()
-"""Held while a client is made, so threads that need the same one at once make it once."""
-_session: boto3.session.Session | None = None
-_clients: dict[tuple[str, str | None, float | None], Any] = {}
-_assumed: dict[tuple[str | None, str], _AssumedRole] = {}
-_scope: Deadline | None = None
-"""The running invocation's deadline (``calls_within``): Lambda runs one invocation per process
-at a time, and the cycle's threads must see it, so it is process-wide rather than per thread."""
-
 ASSUMED_ROLE_SECONDS = 3600
 ASSUMED_ROLE_MARGIN_SECONDS = 300
 """Renew an assumed role's credentials this long before they expire."""
@@ -110,37 +101,12 @@ def bounds_for(budget: float | None) -> CallBounds:
     return CallBounds(budget, connect, attempt - connect)
 
 
-def budget_for(deadline: Deadline | None) -> float | None:
-    """The budget of a call made now under ``deadline`` and the invocation's (``None``: none)."""
-    limits = [d for d in (deadline, _scope) if d is not None]
-    if not limits:
-        return None
-    left = min(d.remaining() for d in limits)
+def _fitting(left: float) -> float:
+    """The budget of a call with ``left`` seconds before its deadline (``OutOfTime`` if none fits)."""
     fitting = [budget for budget in BUDGETS_SECONDS if budget <= left]
     if not fitting:
         raise OutOfTime(seconds=left)
     return fitting[-1]
-
-
-@contextmanager
-def calls_within(deadline: Deadline) -> Iterator[None]:
-    """Bound every AWS call made meanwhile by ``deadline`` (the invocation's), including calls
-    made without a deadline of their own (configuration, secrets, discovery)."""
-    global _scope
-    previous, _scope = _scope, deadline
-    try:
-        yield
-    finally:
-        _scope = previous
-
-
-def session() -> boto3.session.Session:
-    """The process-wide boto3 session (created on first use, reused while warm)."""
-    global _session
-    with _lock:
-        if _session is None:
-            _session = boto3.session.Session()
-        return _session
 
 
 def _config(bounds: CallBounds) -> BotoConfig:
@@ -181,56 +147,86 @@ def _make(made_by: boto3.session.Session, service: str, region: str | None, boun
     return made
 
 
-def client(service: str, region: str | None = None, *, deadline: Deadline | None = None) -> Any:
-    """A cached client for ``service`` whose calls fit the time left before ``deadline`` and the
-    invocation's (``OutOfTime`` if too little is left). Get it right before the call."""
-    budget = budget_for(deadline)
-    key = (service, region, budget)
-    with _lock:
-        found = _clients.get(key)
-        if found is None:
-            found = _clients[key] = _make(session(), service, region, bounds_for(budget))
-        return found
-
-
 ClientFor = Callable[[Deadline], Any]
 """Gives the client to use for a call made now under a deadline (``bounded``; tests pass a
 stand-in)."""
 
 
-def bounded(service: str, region: str | None = None) -> ClientFor:
-    """Clients of ``service`` for calls made at different times, each fitting its deadline."""
-    return lambda deadline: client(service, region, deadline=deadline)
+class AwsClients:
+    """The process's boto3 session and clients, kept across warm invocations, and the deadline of
+    the invocation running now (``calls_within``). Owned by the runtime (``runtime.Runtime``)."""
 
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        """Held while a client is made, so threads that need the same one at once make it once."""
+        self._session: boto3.session.Session | None = None
+        self._clients: dict[tuple[str, str | None, float | None], Any] = {}
+        self._assumed: dict[tuple[str | None, str], _AssumedRole] = {}
+        self._scope: Deadline | None = None
+        """The running invocation's deadline: Lambda runs one invocation per process at a time,
+        and the cycle's threads must see it, so it is the runtime's rather than a thread's."""
 
-class _PerCall:
-    """Stands in for a client where one is kept across calls and invocations (Powertools' SSM
-    provider): each call is made with the client that fits the time left when it is made."""
+    def session(self) -> boto3.session.Session:
+        """The boto3 session (created on first use, reused while warm)."""
+        with self._lock:
+            if self._session is None:
+                self._session = boto3.session.Session()
+            return self._session
 
-    def __init__(self, service: str, region: str | None) -> None:
-        self._service = service
-        self._region = region
+    @contextmanager
+    def calls_within(self, deadline: Deadline) -> Iterator[None]:
+        """Bound every AWS call made meanwhile by ``deadline`` (the invocation's), including calls
+        made without a deadline of their own (configuration, secrets, discovery)."""
+        previous, self._scope = self._scope, deadline
+        try:
+            yield
+        finally:
+            self._scope = previous
 
-    def __getattr__(self, operation: str) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return getattr(client(self._service, self._region), operation)(*args, **kwargs)
+    def budget_for(self, deadline: Deadline | None) -> float | None:
+        """The budget of a call made now under ``deadline`` and the invocation's (``None``: none)."""
+        limits = [d for d in (deadline, self._scope) if d is not None]
+        if not limits:
+            return None
+        return _fitting(min(d.remaining() for d in limits))
 
-        return call
+    def client(self, service: str, region: str | None = None, *, deadline: Deadline | None = None) -> Any:
+        """A cached client for ``service`` whose calls fit the time left before ``deadline`` and the
+        invocation's (``OutOfTime`` if too little is left). Get it right before the call."""
+        budget = self.budget_for(deadline)
+        key = (service, region, budget)
+        with self._lock:
+            found = self._clients.get(key)
+            if found is None:
+                found = self._clients[key] = _make(self.session(), service, region, bounds_for(budget))
+            return found
 
+    def bounded(self, service: str, region: str | None = None) -> ClientFor:
+        """Clients of ``service`` for calls made at different times, each fitting its deadline."""
+        return lambda deadline: self.client(service, region, deadline=deadline)
 
-def per_call(service: str, region: str | None = None) -> Any:
-    """A client for holders that keep one: every call is bounded by the time left when made."""
-    return _PerCall(service, region)
+    def per_call(self, service: str, region: str | None = None) -> Any:
+        """A client for holders that keep one: every call is bounded by the time left when made."""
+        return _PerCall(self, service, region)
 
+    def assumed_client(self, service: str, region: str | None, role_arn: str) -> Any:
+        """A client for ``service`` acting as ``role_arn`` (STS AssumeRole with the function's own
+        credentials, renewed shortly before they expire), bounded like ``client``."""
+        budget = self.budget_for(None)
+        with self._lock:
+            role = self._assumed.get((region, role_arn))
+        if role is None or time.monotonic() >= role.renew_at:
+            role = self._assume(region, role_arn)
+        with self._lock:
+            found = role.clients.get((service, budget))
+            if found is None:
+                found = role.clients[(service, budget)] = _make(
+                    role.session, service, region, bounds_for(budget)
+                )
+            return found
 
-def assumed_client(service: str, region: str | None, role_arn: str) -> Any:
-    """A client for ``service`` acting as ``role_arn`` (STS AssumeRole with the function's own
-    credentials, renewed shortly before they expire), bounded like ``client``."""
-    budget = budget_for(None)
-    with _lock:
-        role = _assumed.get((region, role_arn))
-    if role is None or time.monotonic() >= role.renew_at:
-        response = client("sts", region).assume_role(
+    def _assume(self, region: str | None, role_arn: str) -> _AssumedRole:
+        response = self.client("sts", region).assume_role(
             RoleArn=role_arn, RoleSessionName="scrape-push", DurationSeconds=ASSUMED_ROLE_SECONDS
         )
         credentials = response["Credentials"]
@@ -243,23 +239,25 @@ def assumed_client(service: str, region: str | None, role_arn: str) -> Any:
             ),
             {},
         )
-        with _lock:
-            _assumed[(region, role_arn)] = role
-    with _lock:
-        found = role.clients.get((service, budget))
-        if found is None:
-            found = role.clients[(service, budget)] = _make(role.session, service, region, bounds_for(budget))
-        return found
+        with self._lock:
+            self._assumed[(region, role_arn)] = role
+        return role
 
 
-def reset() -> None:
-    """Forget the session and clients (tests use this between environments)."""
-    global _session, _scope
-    with _lock:
-        _session = None
-        _scope = None
-        _clients.clear()
-        _assumed.clear()
+class _PerCall:
+    """Stands in for a client where one is kept across calls and invocations (Powertools' SSM
+    provider): each call is made with the client that fits the time left when it is made."""
+
+    def __init__(self, clients: AwsClients, service: str, region: str | None) -> None:
+        self._clients = clients
+        self._service = service
+        self._region = region
+
+    def __getattr__(self, operation: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return getattr(self._clients.client(self._service, self._region), operation)(*args, **kwargs)
+
+        return call
 
 
 def describe_error(exc: Exception, limit: int = 200) -> str:

@@ -25,19 +25,16 @@ from typing import TextIO
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from . import aws
 from .config.errors import ConfigError, ConfigLoadError, FieldError
 from .config.fragments import merge_fragments
-from .config.model import Config
 from .config.schema import effective, json_schema
-from .config.source import LoadedConfig, load_config, parse_config, runnable
+from .config.source import LoadedConfig, parse_config, runnable
 from .config.values import parse_duration
-from .cycle import run_cycle
 from .deadline import Deadline
 from .invoke import EventError, selected_jobs
 from .model import Sample
 from .parse import ParseError, parse_exposition
-from .scrape import Scraper
+from .runtime import RUNTIME
 from .summary import summarise
 from .targets import build_targets
 
@@ -105,7 +102,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         )
         return EXIT_INVALID
     kind = "SecureString" if args.secure else "String"
-    aws.client("ssm").put_parameter(
+    RUNTIME.aws.client("ssm").put_parameter(
         Name=args.parameter, Value=text, Overwrite=True, Tier=args.tier, Type=kind
     )
     print(f"{args.parameter}: updated ({size} bytes, {kind}, {args.tier})")
@@ -114,7 +111,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     try:
-        loaded = load_config(args.parameter)
+        loaded = RUNTIME.config.load(args.parameter)
     except ConfigLoadError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
@@ -131,8 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         jobs = None if names is None else selected_jobs({"jobs": names}, loaded.config)
     except EventError as exc:
         raise UserError(f"--jobs: {exc}") from None
-    cycle = run_cycle(loaded.config, jobs, Deadline.after(args.timeout))
-    summary = summarise(cycle, loaded, jobs)
+    cycle = RUNTIME.pipeline(loaded, jobs).run(Deadline.after(args.timeout))
+    summary = summarise(cycle, loaded, jobs, RUNTIME.scrubber)
     json.dump(summary, sys.stdout, indent=2)
     print()
     return EXIT_OK if summary["ok"] else EXIT_INVALID
@@ -142,8 +139,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from .sinks.cloudwatch import cost  # noqa: PLC0415 (only this command needs the CloudWatch sink)
     from .sinks.cloudwatch.config import CloudWatchConfig  # noqa: PLC0415
 
-    config = _load_files([args.config]).config
-    sinks = config.sinks_of(CloudWatchConfig)
+    loaded = _load_files([args.config])
+    sinks = loaded.config.sinks_of(CloudWatchConfig)
     if not sinks:
         raise UserError(f"{args.config}: the configuration has no cloudwatch sink")
     if not args.scrape and not args.exposition:
@@ -152,7 +149,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     samples: list[Sample] = []
     sources = []
     if args.scrape:
-        sources.append(_scrape_once(config, samples))
+        sources.append(_scrape_once(loaded, samples))
     for path in args.exposition:
         samples.extend(_exposition(path, now_ms))
         sources.append(f"read {path}")
@@ -161,9 +158,10 @@ def cmd_cost(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _scrape_once(config: Config, samples: list[Sample]) -> str:
-    targets = build_targets(config).targets
-    results = Scraper(config.runtime.max_concurrent_scrapes).scrape_all(targets, Deadline.after(60))
+def _scrape_once(loaded: LoadedConfig, samples: list[Sample]) -> str:
+    pipeline = RUNTIME.pipeline(loaded, None)
+    targets = build_targets(loaded.config, None, pipeline.discoveries).targets
+    results = pipeline.scraper.scrape_all(targets, Deadline.after(60))
     for result in results:
         if result.error:
             print(f"warning: {result.target.url}: {result.error}", file=sys.stderr)
@@ -188,7 +186,7 @@ def _exposition(path: Path, now_ms: int) -> list[Sample]:
 def cmd_backlog(args: argparse.Namespace) -> int:
     from .backlog import inspect  # noqa: PLC0415 (only this command reads the bucket)
 
-    client = aws.client("s3")
+    client = RUNTIME.aws.client("s3")
     if args.item:
         json.dump(inspect.describe(client, args.bucket, args.item), sys.stdout, indent=2)
         print()

@@ -2,15 +2,14 @@
 
 A secret value is held in a ``Secret``, whose ``repr``/``str`` never show it, so a config
 object can be logged, compared or put in an error message without leaking it. A server can
-still echo a secret back (an ``Authorization`` header quoted in an error body), so every value
-this process has held as a ``Secret``, with the forms it travels in (``base64(user:password)``
-of basic auth, JSON- and repr-escaped), is also removed from text before the text leaves the
-process: ``scrub`` is applied at the boundaries (scrape and sink errors, the summary, backlog
-item headers, every log line through ``ScrubbingFormatter``), and it masks the ``user:password@``
-of any URL in the text too. A reference
-(``password_ssm_parameter: /scrape-push/remote-write-password``) is read with Powertools
-Parameters (decrypted, cached for ``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds across warm
-invocations) through the shared boto3 SSM client.
+still echo a secret back (an ``Authorization`` header quoted in an error body), so every secret
+of the configuration in use and every value read from SSM, with the forms it travels in
+(``base64(user:password)`` of basic auth, JSON- and repr-escaped), is also removed from text
+before the text leaves the process: the runtime's ``Scrubber`` is applied at the boundaries
+(target errors, the summary, backlog item headers, every log line through
+``ScrubbingFormatter``), and it masks the ``user:password@`` of any URL in the text too. A
+reference (``password_ssm_parameter: /scrape-push/remote-write-password``) is read by the
+runtime's ``SecretResolver`` when it is used.
 
 >>> secret = Secret("hunter2")
 >>> secret
@@ -22,11 +21,14 @@ Secret('********')
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hmac
 import json
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -41,7 +43,8 @@ URL_CREDENTIALS_SHOWN = "://<redacted>@"
 
 
 class Scrubber:
-    """The secret values this process has held, and their removal from text.
+    """The secret values this process holds, and their removal from text (owned by the runtime,
+    ``runtime.Runtime``, and given to every component that lets text out).
 
     Values are replaced longest first, so a derived form that contains another secret
     (``Bearer <token>``) is removed whole. Empty values are ignored.
@@ -61,8 +64,45 @@ class Scrubber:
             self._forms |= forms
             self._ordered = tuple(sorted(self._forms, key=len, reverse=True))
 
+    def add_basic_auth(self, username: str, password: str) -> None:
+        """Remember the ``Authorization: Basic`` value of ``username``/``password`` (encoded as
+        requests encodes it) as well as the password."""
+        self.add(password)
+        raw = f"{username}:{password}"
+        try:
+            encoded = raw.encode("latin1")
+        except UnicodeEncodeError:
+            encoded = raw.encode()
+        self.add(base64.b64encode(encoded).decode())
+
+    def add_url_password(self, url: str) -> None:
+        """Remember the password of a URL's ``user:password@`` (a ``proxy_url``) in every form."""
+        try:
+            parts = urlsplit(url)
+            username, password = parts.username, parts.password
+        except ValueError:
+            return
+        if password:
+            self.add(password)
+            self.add_basic_auth(unquote(username or ""), unquote(password))
+
+    def add_secrets_of(self, value: object) -> None:
+        """Remember every ``Secret`` held in ``value`` (a configuration: dataclasses, tuples and
+        mappings of them) and the password of every ``proxy_url`` in it."""
+        for found in _walk(value):
+            if isinstance(found, Secret):
+                self.add(found.reveal())
+            elif isinstance(found, tuple) and found[0] == "proxy_url":
+                self.add_url_password(found[1])
+
+    def clear(self) -> None:
+        """Forget every value (the runtime's reset)."""
+        with self._lock:
+            self._forms = set()
+            self._ordered = ()
+
     def scrub(self, text: str) -> str:
-        """``text`` without any remembered secret and without URL credentials."""
+        """``text`` as it may leave the process: no remembered secret, no URL credentials."""
         if "://" in text:
             text = URL_CREDENTIALS.sub(URL_CREDENTIALS_SHOWN, text)
         for form in self._ordered:
@@ -70,67 +110,46 @@ class Scrubber:
                 text = text.replace(form, MASK)
         return text
 
-    def clear(self) -> None:
-        with self._lock:
-            self._forms = set()
-            self._ordered = ()
+    def scrub_all(self, value: object) -> object:
+        """``value`` (strings, lists, tuples and dicts of them, as in a summary) with every
+        string scrubbed; other values unchanged."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {key: self.scrub_all(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub_all(item) for item in value]
+        return value
 
 
-_scrubber = Scrubber()
-"""The one registry of secret values (owned here, emptied by ``reset``)."""
-
-
-def remember(value: str) -> None:
-    """Scrub ``value`` from now on (a ``Secret`` does this itself; derived forms call it)."""
-    _scrubber.add(value)
-
-
-def remember_basic_auth(username: str, password: str) -> None:
-    """Scrub the ``Authorization: Basic`` value of ``username``/``password`` (encoded as
-    requests encodes it) as well as the password."""
-    remember(password)
-    raw = f"{username}:{password}"
-    try:
-        encoded = raw.encode("latin1")
-    except UnicodeEncodeError:
-        encoded = raw.encode()
-    remember(base64.b64encode(encoded).decode())
-
-
-def remember_url_password(url: str) -> None:
-    """Scrub the password of a URL's ``user:password@`` (a ``proxy_url``) in every form."""
-    try:
-        parts = urlsplit(url)
-        username, password = parts.username, parts.password
-    except ValueError:
-        return
-    if password:
-        remember(password)
-        remember_basic_auth(unquote(username or ""), unquote(password))
-
-
-def scrub(text: str) -> str:
-    """``text`` as it may leave the process: no secret value, no URL credentials."""
-    return _scrubber.scrub(text)
-
-
-def scrub_all(value: object) -> object:
-    """``value`` (strings, lists, tuples and dicts of them, as in a summary) with every string
-    scrubbed; other values unchanged."""
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {key: scrub_all(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub_all(item) for item in value]
-    return value
+def _walk(value: object) -> Iterator[object]:
+    """Every ``Secret`` in a configuration value, and ``("proxy_url", url)`` for each proxy URL."""
+    if isinstance(value, Secret):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            if field.name == "proxy_url" and isinstance(item, str):
+                yield ("proxy_url", item)
+            else:
+                yield from _walk(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _walk(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
 
 
 class ScrubbingFormatter(LambdaPowertoolsFormatter):
     """Powertools' JSON log lines, scrubbed after formatting (so every field is covered)."""
 
+    def __init__(self, scrubber: Scrubber, **kwargs: Any) -> None:
+        self.scrubber = scrubber
+        super().__init__(**kwargs)
+
     def format(self, record: logging.LogRecord) -> str:
-        return scrub(super().format(record))
+        return self.scrubber.scrub(super().format(record))
 
 
 class SecretError(Exception):
@@ -144,7 +163,6 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
-        remember(value)
 
     def masked(self) -> str:
         """What to show instead of the secret (``show``, summaries)."""
@@ -166,32 +184,32 @@ class Secret:
         return hash((Secret, self._value))
 
 
-_lock = threading.Lock()
-_provider: parameters.SSMProvider | None = None
+class SecretResolver:
+    """Secrets given inline or as SSM SecureString references, resolved when used: read with
+    Powertools Parameters (decrypted, cached for ``max_age`` seconds across warm invocations,
+    so a rotated value is picked up), and every value read is scrubbed from then on."""
 
+    def __init__(self, clients: aws.AwsClients, scrubber: Scrubber, max_age: int) -> None:
+        self.scrubber = scrubber
+        self.max_age = max_age
+        self._clients = clients
+        self._lock = threading.Lock()
+        self._provider: parameters.SSMProvider | None = None
 
-def resolve(inline: Secret | None, parameter: str | None) -> Secret | None:
-    """The secret given inline, or read from SSM parameter ``parameter`` (decrypted, cached)."""
-    if parameter is None:
-        return inline
-    global _provider
-    with _lock:
-        if _provider is None:
-            _provider = parameters.SSMProvider(boto3_client=aws.per_call("ssm"))
-        provider = _provider
-    try:
-        value = provider.get(parameter, decrypt=True)
-    except parameters.exceptions.GetParameterError as exc:
-        cause = exc.__cause__ or exc
-        raise SecretError(f"cannot read SSM parameter {parameter!r}: {type(cause).__name__}") from None
-    if not isinstance(value, str):
-        raise SecretError(f"SSM parameter {parameter!r} did not hold text")
-    return Secret(value)
-
-
-def reset() -> None:
-    """Forget the SSM provider, its cache and the secret values to scrub (tests)."""
-    global _provider
-    with _lock:
-        _provider = None
-    _scrubber.clear()
+    def resolve(self, inline: Secret | None, parameter: str | None) -> Secret | None:
+        """The secret given inline, or read from SSM parameter ``parameter``."""
+        if parameter is None:
+            return inline
+        with self._lock:
+            if self._provider is None:
+                self._provider = parameters.SSMProvider(boto3_client=self._clients.per_call("ssm"))
+            provider = self._provider
+        try:
+            value = provider.get(parameter, max_age=self.max_age, decrypt=True)
+        except parameters.exceptions.GetParameterError as exc:
+            cause = exc.__cause__ or exc
+            raise SecretError(f"cannot read SSM parameter {parameter!r}: {type(cause).__name__}") from None
+        if not isinstance(value, str):
+            raise SecretError(f"SSM parameter {parameter!r} did not hold text")
+        self.scrubber.add(value)
+        return Secret(value)

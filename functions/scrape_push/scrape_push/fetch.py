@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import requests
 import urllib3.exceptions
 
-from . import __version__, credentials
+from . import __version__
 from .budget import BODY_BYTES_PER_BYTE, Account, BudgetExceeded
-from .credentials import SecretError
+from .credentials import SecretError, SecretResolver
 from .guard import Aborted, Guard
 from .httpconfig import TLSConfigError, request_auth, root_cause, tls_arguments
 from .reach import ReachRefused
@@ -50,9 +50,16 @@ class Response:
 
 
 def fetch(
-    session: requests.Session, target: Target, guard: Guard, account: Account, timeout: float
+    session: requests.Session,
+    target: Target,
+    guard: Guard,
+    account: Account,
+    *,
+    timeout: float,
+    secrets: SecretResolver,
 ) -> Response:
-    """GET the target's URL; the guard cuts the connection at ``guard.due``."""
+    """GET the target's URL (its credentials resolved through ``secrets``); the guard cuts the
+    connection at ``guard.due``."""
     headers = {
         "Accept": ACCEPT,
         "Accept-Encoding": "gzip",
@@ -61,10 +68,7 @@ def fetch(
     }
     http = target.http
     try:
-        proxies = None
-        if http.proxy_url:
-            credentials.remember_url_password(http.proxy_url)
-            proxies = {"http": http.proxy_url, "https": http.proxy_url}
+        proxies = {"http": http.proxy_url, "https": http.proxy_url} if http.proxy_url else None
         verify, cert = tls_arguments(http.tls_config)
         with session.get(
             target.url,
@@ -73,7 +77,7 @@ def fetch(
             stream=True,
             allow_redirects=http.follow_redirects,
             proxies=proxies,
-            auth=request_auth(http.basic_auth, http.authorization),
+            auth=request_auth(http.basic_auth, http.authorization, secrets),
             verify=verify,
             cert=cert,
         ) as response:

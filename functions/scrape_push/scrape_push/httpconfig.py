@@ -32,9 +32,9 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.util.ssl_ import create_urllib3_context
 
-from . import credentials, guard
+from . import guard
 from .config.errors import FieldError
-from .credentials import Secret
+from .credentials import Secret, SecretResolver
 
 if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs
@@ -153,15 +153,18 @@ class HeaderAuth(AuthBase):
         return request
 
 
-def request_auth(basic: BasicAuthConfig | None, authorization: AuthorizationConfig | None) -> AuthBase | None:
-    """The request authentication configured, with secrets resolved (inline or from SSM)."""
+def request_auth(
+    basic: BasicAuthConfig | None, authorization: AuthorizationConfig | None, secrets: SecretResolver
+) -> AuthBase | None:
+    """The request authentication configured, with secrets resolved (inline or from SSM); the
+    forms they travel in are scrubbed from then on."""
     if basic is not None:
-        password = credentials.resolve(basic.password, basic.password_ssm_parameter)
+        password = secrets.resolve(basic.password, basic.password_ssm_parameter)
         revealed = password.reveal() if password else ""
-        credentials.remember_basic_auth(basic.username, revealed)
+        secrets.scrubber.add_basic_auth(basic.username, revealed)
         return HTTPBasicAuth(basic.username, revealed)
     if authorization is not None:
-        token = credentials.resolve(authorization.credentials, authorization.credentials_ssm_parameter)
+        token = secrets.resolve(authorization.credentials, authorization.credentials_ssm_parameter)
         return HeaderAuth(authorization.type, token or Secret(""))
     return None
 
@@ -235,8 +238,9 @@ class SessionAdapter(HTTPAdapter):
     key read from SSM changes), ``server_name`` as SNI and verified name, and the connection
     pools of ``guard`` (a scrape's deadline cuts its connections; redirects are checked)."""
 
-    def __init__(self, tls: TLSConfig, pool_size: int) -> None:
+    def __init__(self, tls: TLSConfig, pool_size: int, secrets: SecretResolver) -> None:
         self.tls = tls
+        self.secrets = secrets
         self._context_lock = threading.Lock()
         self._context: tuple[str, ssl.SSLContext] | None = None
         super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
@@ -280,7 +284,7 @@ class SessionAdapter(HTTPAdapter):
         return "CERT_NONE" if self.tls.insecure_skip_verify else "CERT_REQUIRED"
 
     def context(self) -> ssl.SSLContext:
-        key = credentials.resolve(self.tls.key, self.tls.key_ssm_parameter)
+        key = self.secrets.resolve(self.tls.key, self.tls.key_ssm_parameter)
         digest = hashlib.sha256(key.reveal().encode()).hexdigest() if key else ""
         with self._context_lock:
             if self._context is None or self._context[0] != digest:
@@ -288,12 +292,13 @@ class SessionAdapter(HTTPAdapter):
             return self._context[1]
 
 
-def new_session(tls: TLSConfig, pool_size: int) -> requests.Session:
+def new_session(tls: TLSConfig, pool_size: int, secrets: SecretResolver) -> requests.Session:
     """A pooled session that takes nothing from the environment (as Prometheus: no proxy or
-    credentials from env vars or .netrc; only ``proxy_url`` and the configured auth)."""
+    credentials from env vars or .netrc; only ``proxy_url`` and the configured auth); a client
+    key named by an SSM parameter is read through ``secrets``."""
     session = requests.Session()
     session.trust_env = False
-    adapter = SessionAdapter(tls, pool_size)
+    adapter = SessionAdapter(tls, pool_size, secrets)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

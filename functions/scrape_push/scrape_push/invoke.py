@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from aws_lambda_powertools import Logger
 
-from . import aws, selfmetrics
+from . import selfmetrics
 from .budget import memory_of
 from .config.errors import ConfigLoadError
 from .config.model import Config
-from .config.source import load_config
-from .cycle import run_cycle
 from .deadline import Deadline
+from .runtime import RUNTIME, Runtime
+from .settings import CONFIG_PARAMETER_ENV
 from .summary import summarise
-
-CONFIG_PARAMETER_ENV = "CONFIG_PARAMETER"
 
 logger = Logger(service="scrape-push", child=True)
 
@@ -39,18 +36,19 @@ def selected_jobs(event: object, config: Config) -> list[str] | None:
     return list(dict.fromkeys(jobs))
 
 
-def handle(event: object, context: object) -> dict[str, object]:
+def handle(event: object, context: object, runtime: Runtime = RUNTIME) -> dict[str, object]:
     """Run one cycle. Configuration and event errors raise: the invocation fails and pushes nothing.
     Every AWS call made meanwhile ends before the invocation's deadline."""
-    with aws.calls_within(Deadline.from_context(context)):
-        return _handle(event, context)
+    runtime.start_invocation()
+    with runtime.aws.calls_within(Deadline.from_context(context)):
+        return _handle(event, context, runtime)
 
 
-def _handle(event: object, context: object) -> dict[str, object]:
-    parameter = os.environ.get(CONFIG_PARAMETER_ENV)
+def _handle(event: object, context: object, runtime: Runtime) -> dict[str, object]:
+    parameter = runtime.settings.config_parameter
     if not parameter:
         raise ConfigLoadError(f"environment variable {CONFIG_PARAMETER_ENV} is not set")
-    loaded = load_config(parameter)
+    loaded = runtime.config.load(parameter)
     if loaded.error is not None:
         logger.error(
             "configuration invalid; running the last valid one",
@@ -58,9 +56,9 @@ def _handle(event: object, context: object) -> dict[str, object]:
         )
     jobs = selected_jobs(event, loaded.config)
     deadline = Deadline.from_context(context)
-    cycle = run_cycle(loaded.config, jobs, deadline, memory_mb=memory_of(context))
-    summary = summarise(cycle, loaded, jobs)
-    selfmetrics.publish(cycle, loaded)
+    cycle = runtime.pipeline(loaded, jobs).run(deadline, memory_mb=memory_of(context))
+    summary = summarise(cycle, loaded, jobs, runtime.scrubber)
+    selfmetrics.publish(cycle, loaded, runtime.settings.metrics_namespace)
     for result in cycle.scrapes:
         if not result.up:
             logger.warning(

@@ -31,9 +31,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from .aws import AwsClients
     from .backlog.config import BacklogConfig
-    from .config.model import Config
+    from .credentials import SecretResolver
     from .discovery import Discoverer
+    from .settings import Settings
     from .sinks.base import Sink
 
 DISCOVERY_SUFFIX = "_sd_configs"
@@ -54,13 +56,13 @@ class SinkConfig(Protocol):
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What a plugin instance may use when it is built (never a module global)."""
+    """What a plugin instance may use when it is built: the runtime's services (never a
+    module global) and the configuration's runtime settings."""
 
     max_concurrent_requests: int
-
-    @classmethod
-    def of(cls, config: Config) -> BuildContext:
-        return cls(config.runtime.max_concurrent_requests)
+    aws: AwsClients
+    secrets: SecretResolver
+    settings: Settings
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import requests
 
-from . import credentials
 from .budget import SINK_BYTES_PER_SAMPLE, Account, MemoryBudget, parse_working_bytes
+from .credentials import SecretResolver
 from .deadline import Deadline
 from .fetch import ScrapeError, fetch
 from .guard import Aborted, Guard, Watch, guarding
@@ -69,8 +69,12 @@ class _Run:
 class Scraper:
     """Scrapes targets over pooled HTTP sessions and series caches that survive warm invocations."""
 
-    def __init__(self, max_concurrency: int, reach: Callable[[str], Reach] = Reach) -> None:
+    def __init__(
+        self, max_concurrency: int, secrets: SecretResolver, reach: Callable[[str], Reach] = Reach
+    ) -> None:
         self.max_concurrency = max_concurrency
+        self.secrets = secrets
+        """Resolves the targets' credentials; its scrubber cleans every error reported."""
         self.reach = reach
         """The redirect policy of a scrape of a URL (``reach.Reach``)."""
         self._sessions: dict[TLSConfig, requests.Session] = {}
@@ -83,7 +87,7 @@ class Scraper:
         with self._sessions_lock:
             found = self._sessions.get(tls)
             if found is None:
-                found = self._sessions[tls] = new_session(tls, self.max_concurrency)
+                found = self._sessions[tls] = new_session(tls, self.max_concurrency, self.secrets)
             return found
 
     @staticmethod
@@ -110,6 +114,19 @@ class Scraper:
                 self._series.move_to_end(key)
             return cache
 
+    def _shown(self, result: ScrapeResult) -> ScrapeResult:
+        """``result`` with its error as it may leave the process (``shown_error``)."""
+        if result.error is None:
+            return result
+        return replace(result, error=shown_error(result.error, self.secrets.scrubber.scrub))
+
+    def close(self) -> None:
+        """Close the pooled sessions (the pipeline is being replaced)."""
+        with self._sessions_lock:
+            for session in self._sessions.values():
+                session.close()
+            self._sessions.clear()
+
     def forget(self, target: Target) -> None:
         """Drop the target's series cache: an abandoned scrape may still be writing to it."""
         with self._series_lock:
@@ -134,7 +151,8 @@ class Scraper:
             running = watch.until(len(runs), deadline.at + ABORT_GRACE_SECONDS)
             for future in futures:
                 future.cancel()  # not started by now: never will be
-            return [self._result(f, run, deadline) for f, run in zip(futures, runs, strict=True)]
+            results = [self._result(f, run, deadline) for f, run in zip(futures, runs, strict=True)]
+            return [self._shown(result) for result in results]
         finally:
             pool.shutdown(wait=not running, cancel_futures=True)
 
@@ -190,7 +208,8 @@ class Scraper:
         relabel_key = f"metric:{target.metric_relabel_key}"
         scraped = 0
         try:
-            response = fetch(self.session_for(target.http.tls_config), target, guard, account, timeout)
+            session = self.session_for(target.http.tls_config)
+            response = fetch(session, target, guard, account, timeout=timeout, secrets=self.secrets)
             account.charge(parse_working_bytes(response.body), "parsing")
             samples: list[Sample] = []
             for parsed in parse_chunks(response.body, response.content_type, cache, limits):
@@ -233,9 +252,9 @@ class Scraper:
         return ScrapeResult(target, True, duration, scraped, None, samples)
 
 
-def shown_error(error: str) -> str:
+def shown_error(error: str, scrub: Callable[[str], str]) -> str:
     """A target's error as it may leave the process: scrubbed of secrets, one short line."""
-    line = " ".join(credentials.scrub(error).split())
+    line = " ".join(scrub(error).split())
     return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 3] + "..."
 
 
@@ -259,4 +278,4 @@ def failed(
         scrape_ms=scrape_ms,
         scratch=scratch,
     )
-    return ScrapeResult(target, False, duration, scraped, shown_error(error), series)
+    return ScrapeResult(target, False, duration, scraped, error, series)

@@ -18,26 +18,22 @@ bounds); and, from the invocation that held the sink's lease, ``BacklogSamples``
 
 from __future__ import annotations
 
-import os
-
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from .config.source import LoadedConfig
-from .cycle import CycleResult
+from .pipeline import CycleResult
 from .sinks import SinkReport
 
-DEFAULT_NAMESPACE = "ScrapePush/Self"
 SERVICE = "scrape-push"
 
 
-def _metrics() -> EphemeralMetrics:
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+def _metrics(namespace: str) -> EphemeralMetrics:
     return EphemeralMetrics(namespace=namespace, service=SERVICE)
 
 
-def publish(cycle: CycleResult, loaded: LoadedConfig) -> None:
+def publish(cycle: CycleResult, loaded: LoadedConfig, namespace: str) -> None:
     """Write this invocation's self-metrics to stdout as EMF documents."""
-    overall = _metrics()
+    overall = _metrics(namespace)
     up = sum(1 for r in cycle.scrapes if r.up)
     overall.add_metric("TargetsUp", MetricUnit.Count, up)
     overall.add_metric("TargetsDown", MetricUnit.Count, len(cycle.scrapes) - up)
@@ -50,11 +46,11 @@ def publish(cycle: CycleResult, loaded: LoadedConfig) -> None:
     overall.add_metric("BacklogOldestAgeSeconds", MetricUnit.Seconds, max(ages, default=0.0))
     overall.flush_metrics()
     for report in cycle.sinks:
-        _publish_sink(report)
+        _publish_sink(report, namespace)
 
 
-def _publish_sink(report: SinkReport) -> None:
-    per_sink = _metrics()
+def _publish_sink(report: SinkReport, namespace: str) -> None:
+    per_sink = _metrics(namespace)
     per_sink.add_dimension("Sink", report.name)
     backlog = report.backlog
     per_sink.add_metric("SamplesSent", MetricUnit.Count, report.sent)

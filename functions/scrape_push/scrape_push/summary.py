@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from . import credentials
 from .config.source import LoadedConfig
-from .cycle import CycleResult
+from .credentials import Scrubber
+from .pipeline import CycleResult
 from .scrape import ScrapeResult
 
 
@@ -23,7 +23,9 @@ def target_summary(result: ScrapeResult) -> dict[str, object]:
     }
 
 
-def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | None) -> dict[str, object]:
+def summarise(
+    cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | None, scrubber: Scrubber
+) -> dict[str, object]:
     """Everything a user needs to see what happened: per target and per sink.
 
     ``samples_lost`` counts samples gone for good this invocation (not delivered and not kept,
@@ -47,4 +49,4 @@ def summarise(cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | No
         "target_errors": [{"job": e.job, "target": e.target, "error": e.error} for e in cycle.target_errors],
         "sinks": [report.to_dict() for report in cycle.sinks],
     }
-    return cast("dict[str, object]", credentials.scrub_all(summary))
+    return cast("dict[str, object]", scrubber.scrub_all(summary))

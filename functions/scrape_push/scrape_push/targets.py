@@ -27,7 +27,7 @@ from .config.model import (
     ScrapeConfig,
 )
 from .config.values import format_duration, parse_duration
-from .discovery import DiscoveryError
+from .discovery import Discoverer, DiscoveryError
 from .httpconfig import HTTPClientConfig
 from .limits import ScrapeLimits
 from .model import Labels, sort_labels
@@ -85,17 +85,34 @@ class TargetSet:
     """Targets that ``relabel_configs`` dropped (as intended, not errors)."""
 
 
-def build_targets(config: Config, jobs: Iterable[str] | None = None) -> TargetSet:
+class Discoveries:
+    """The discoverer of every ``*_sd_configs`` entry, built once and kept with the pipeline
+    (their clients and caches stay warm)."""
+
+    def __init__(self, context: BuildContext) -> None:
+        self.context = context
+        self._built: dict[tuple[str, str, int], tuple[object, Discoverer]] = {}
+
+    def of(self, job: str, key: str, index: int, config: object) -> Discoverer:
+        """The discoverer of entry ``index`` of ``key`` in ``job`` (configured as ``config``)."""
+        found = self._built.get((job, key, index))
+        if found is None or found[0] is not config:
+            made = DISCOVERIES.get(key).build(config, self.context)
+            found = self._built[(job, key, index)] = (config, made)
+        return found[1]
+
+
+def build_targets(config: Config, jobs: Iterable[str] | None, discoveries: Discoveries) -> TargetSet:
     """Every target of every job, or of the named ``jobs`` only."""
     wanted = None if jobs is None else set(jobs)
     out = TargetSet()
     for job in config.scrape_configs:
         if wanted is None or job.job_name in wanted:
-            _job_targets(config, job, out)
+            _job_targets(config, job, discoveries, out)
     return out
 
 
-def _job_targets(config: Config, job: ScrapeConfig, out: TargetSet) -> None:
+def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, out: TargetSet) -> None:
     glob = config.global_
     interval = job.scrape_interval or glob.scrape_interval or DEFAULT_SCRAPE_INTERVAL
     timeout = job.scrape_timeout or glob.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, interval)
@@ -116,7 +133,7 @@ def _job_targets(config: Config, job: ScrapeConfig, out: TargetSet) -> None:
         metric_relabel=compile_rules(job.metric_relabel_configs),
         metric_relabel_key=_digest(repr(job.metric_relabel_configs)),
     )
-    for group in _groups(job, BuildContext.of(config), out):
+    for group in _groups(job, discoveries, out):
         start = {**base, **{f"{PARAM_PREFIX}{k}": v[0] for k, v in job.params.items() if v}}
         for name, value in group.items():
             if value or name not in start:
@@ -142,16 +159,15 @@ class _Shared:
     metric_relabel_key: str
 
 
-def _groups(job: ScrapeConfig, context: BuildContext, out: TargetSet) -> Iterator[dict[str, str]]:
+def _groups(job: ScrapeConfig, discoveries: Discoveries, out: TargetSet) -> Iterator[dict[str, str]]:
     """Every discovered label set of the job: static targets, then each discovery's, in key order."""
     for group in job.static_configs:
         for address in group.targets:
             yield {**group.labels, ADDRESS: address}
     for key, entries in job.discovery.items():
-        build = DISCOVERIES.get(key).build
         for index, sd in enumerate(entries):
             try:
-                yield from build(sd, context).discover()
+                yield from discoveries.of(job.job_name, key, index, sd).discover()
             except DiscoveryError as exc:
                 out.errors.append(TargetError(job.job_name, join_index(key, index), str(exc)))
 

@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from scrape_push import aws
+from scrape_push import runtime
+from scrape_push.aws import AwsClients
 from scrape_push.discovery.ec2 import instances as ec2_sd
 from scrape_push.discovery.ec2.config import EC2Filter, EC2SDConfig
 
@@ -71,8 +72,7 @@ def fleet(moto_server: processes.Process) -> Iterator[Fleet]:
 def emulator(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> Fleet:
     monkeypatch.setenv("AWS_ENDPOINT_URL", fleet.url)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    aws.reset()
-    ec2_sd.reset()
+    runtime.reset()
     return fleet
 
 
@@ -81,7 +81,7 @@ def by_name(targets: list[dict[str, str]], name: str) -> list[dict[str, str]]:
 
 
 def test_every_instance_becomes_a_target_with_prometheus_labels(emulator: Fleet) -> None:
-    targets = ec2_sd.EC2Discoverer(EC2SDConfig(port=9100)).discover()
+    targets = ec2_sd.EC2Discoverer(EC2SDConfig(port=9100), AwsClients()).discover()
     assert len(targets) == 7
     (db,) = by_name(targets, "db")
     instance = emulator.db
@@ -115,7 +115,7 @@ def test_every_instance_becomes_a_target_with_prometheus_labels(emulator: Fleet)
 
 def test_filters_are_passed_through(emulator: Fleet) -> None:
     config = EC2SDConfig(filters=(EC2Filter("tag:team", ("payments",)),))
-    targets = ec2_sd.EC2Discoverer(config).discover()
+    targets = ec2_sd.EC2Discoverer(config, AwsClients()).discover()
     assert sorted(t["__meta_ec2_instance_id"] for t in targets) == sorted(
         i["InstanceId"] for i in emulator.web
     )
@@ -124,4 +124,4 @@ def test_filters_are_passed_through(emulator: Fleet) -> None:
 
 def test_role_arn_is_assumed_through_sts(emulator: Fleet) -> None:
     config = EC2SDConfig(role_arn="arn:aws:iam::123456789012:role/scrape-push-discovery")
-    assert len(ec2_sd.EC2Discoverer(config).discover()) == 7
+    assert len(ec2_sd.EC2Discoverer(config, AwsClients()).discover()) == 7

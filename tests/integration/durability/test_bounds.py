@@ -10,6 +10,7 @@ import pytest
 from scrape_push.backlog.durable import DurableDelivery
 from scrape_push.backlog.store import BacklogStore, sink_id
 from scrape_push.deadline import Deadline
+from scrape_push.runtime import RUNTIME
 from scrape_push.sinks import job_group
 
 from tests.integration.durability.conftest import (
@@ -84,7 +85,9 @@ def test_past_max_age_an_item_is_discarded_and_counted(
         old, recent = cycles.run(), cycles.run()
         assert_spilled(old)
         assert_spilled(recent)
-        listed, _ = BacklogStore(BUCKET, sink_id(SINK, job_group(None))).list(Deadline.after(30))
+        listed, _ = BacklogStore(BUCKET, sink_id(SINK, job_group(None)), RUNTIME.aws.bounded("s3")).list(
+            Deadline.after(30)
+        )
         assert [item.samples for item in listed] == [SAMPLES_PER_SCRAPE] * 2
 
         # The next cycle runs when the newer item is exactly max_age old: the older is past it.

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 
 import pytest
-from scrape_push import aws
+from scrape_push.runtime import RUNTIME
 
 from devtools import processes
 from tests.integration.durability.conftest import (
@@ -148,7 +148,7 @@ def test_a_holder_that_scraped_first_sends_its_batch_before_the_overlapping_invo
             listing.set()
             release.wait(60)
 
-    aws.session().events.register("before-call.s3.ListObjectsV2", hold_the_first_listing)
+    RUNTIME.aws.session().events.register("before-call.s3.ListObjectsV2", hold_the_first_listing)
     with serve(cycles.exposition.respond) as endpoint, fault_proxy(prometheus.url) as proxy:
         cycles.emulated.put_config(remote_write_config(endpoint.address, proxy.url))
         first = in_background(cycles, "holder")

@@ -10,6 +10,8 @@ from scrape_push.config.errors import ConfigError
 from scrape_push.config.source import parse_config
 from scrape_push.sinks import build_sinks
 
+from tests.support.context import build_context
+
 CONFIG = """
 remote_write: [{url: "http://127.0.0.1:9090/api/v1/write"}]
 graphite: [{address: "127.0.0.1:2003"}]
@@ -20,7 +22,10 @@ cloudwatch: [{namespace: NS}]
 def test_defaults_keep_undelivered_data_within_each_destinations_window() -> None:
     config = parse_config(CONFIG).config
     # Filled in at load (what `scrape-push show` prints), from the sink kind's window.
-    ages = {kind.kind: (config_.max_age, kind.default_max_age) for kind, config_ in build_sinks(config)}
+    ages = {
+        kind.kind: (config_.max_age, kind.default_max_age)
+        for kind, config_ in build_sinks(config, build_context())
+    }
     assert ages == {
         "remote_write": (3600.0, 3600.0),
         "graphite": (86400.0, 86400.0),

@@ -12,8 +12,8 @@ from scrape_push.backlog.durable import DurableDelivery
 from scrape_push.backlog.lease import Lease, LeaseError
 from scrape_push.backlog.spool import load
 from scrape_push.backlog.store import BacklogStore
-from scrape_push.cycle import push_all
 from scrape_push.deadline import Deadline
+from scrape_push.pipeline import push_all
 from scrape_push.sinks.base import Request, Result, SinkReport
 
 from .fakes import MemoryS3, ScriptedSink, samples
@@ -49,7 +49,7 @@ class World:
     now: float = T0
 
     def cycle(self, *names: str, config: BacklogConfig | None = None, seconds: float = 60.0) -> SinkReport:
-        """One cycle at ``now`` (then a minute later), as run_cycle drives a sink."""
+        """One cycle at ``now`` (then a minute later), as a pipeline drives a delivery."""
         store = BacklogStore("bucket", "fake-id", lambda _: self.s3)
         at = self.now
         sink = DurableDelivery(

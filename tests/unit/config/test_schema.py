@@ -13,6 +13,8 @@ from scrape_push.config.values import format_duration, format_size
 from scrape_push.sinks import build_sinks
 from scrape_push.targets import build_targets
 
+from tests.support.context import build_context, discoveries
+
 # One of every object of the configuration, each with only the keys it needs to be valid.
 MINIMAL: dict[str, Any] = {
     "global": {},
@@ -98,7 +100,7 @@ def test_the_scrape_defaults_shown_are_the_ones_targets_are_built_with() -> None
     config = parse_config("scrape_configs: [{job_name: a, static_configs: [{targets: [h:1]}]}]").config
     glob = json_schema()["$defs"]["GlobalConfig"]["properties"]
     job = json_schema()["$defs"]["ScrapeConfig"]["properties"]
-    target = build_targets(config).targets[0]
+    target = build_targets(config, None, discoveries()).targets[0]
     assert format_duration(target.interval) == glob["scrape_interval"]["default"] == "1m"
     assert format_duration(target.timeout) == "10s"
     assert format_size(target.body_size_limit) == job["body_size_limit"]["default"] == "64MB"
@@ -112,7 +114,7 @@ def test_the_scrape_defaults_shown_are_the_ones_targets_are_built_with() -> None
 
 def test_each_sinks_backlog_window_shown_is_the_one_its_kind_keeps() -> None:
     config = loaded()
-    for kind, backlog in build_sinks(config):
+    for kind, backlog in build_sinks(config, build_context()):
         assert backlog.max_age == kind.default_max_age, kind.name
 
 

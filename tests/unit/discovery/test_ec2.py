@@ -10,7 +10,7 @@ import boto3
 import pytest
 import yaml
 from botocore.stub import Stubber
-from scrape_push import aws
+from scrape_push.aws import AwsClients
 from scrape_push.config.decode import decode
 from scrape_push.config.errors import ConfigError
 from scrape_push.discovery import DiscoveryError
@@ -196,14 +196,21 @@ def test_join_host_port(host: str, expected: str) -> None:
     assert join_host_port(host, 80) == expected
 
 
+class _Clients(AwsClients):
+    """The function's AWS clients, with EC2 answered by a stubbed client."""
+
+    def __init__(self, ec2: Any) -> None:
+        super().__init__()
+        self.ec2 = ec2
+
+    def client(self, service: str, region: str | None = None, *, deadline: object = None) -> Any:
+        return self.ec2
+
+
 @pytest.fixture
-def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
-    client = boto3.client("ec2", region_name="eu-west-2")
-    monkeypatch.setattr(aws, "client", lambda service, region=None: client)
-    ec2_sd.reset()
-    with Stubber(client) as stubber:
+def stubbed() -> Iterator[Stubber]:
+    with Stubber(boto3.client("ec2", region_name="eu-west-2")) as stubber:
         yield stubber
-    ec2_sd.reset()
 
 
 ZONES = {"AvailabilityZones": [{"ZoneName": "eu-west-2a", "ZoneId": "euw2-az2"}]}
@@ -223,7 +230,7 @@ def test_discover_follows_pages_and_passes_filters(stubbed: Stubber) -> None:
     stubbed.add_response("describe_instances", page("i-1", "i-2", token="t1"), {"Filters": filters})
     stubbed.add_response("describe_instances", page("i-3"), {"Filters": filters, "NextToken": "t1"})
     config = EC2SDConfig(region="eu-west-2", filters=(EC2Filter("tag:team", ("a", "b")),))
-    found = ec2_sd.EC2Discoverer(config).discover()
+    found = ec2_sd.EC2Discoverer(config, _Clients(stubbed.client)).discover()
     assert [t["__meta_ec2_instance_id"] for t in found] == ["i-1", "i-2", "i-3"]
     stubbed.assert_no_pending_responses()
 
@@ -235,8 +242,9 @@ def test_zone_ids_are_fetched_once_and_their_failure_is_tolerated(stubbed: Stubb
     stubbed.add_response("describe_instances", page("i-1"), {})
     stubbed.add_response("describe_instances", page("i-1"), {})
     config = EC2SDConfig(region="eu-west-2")
-    for _cycle in range(3):  # a discoverer per cycle, as targets are built
-        assert len(ec2_sd.EC2Discoverer(config).discover()) == 1
+    discoverer = ec2_sd.EC2Discoverer(config, _Clients(stubbed.client))  # kept by the pipeline
+    for _cycle in range(3):
+        assert len(discoverer.discover()) == 1
     # zones cached by the second cycle: no third DescribeAvailabilityZones
     stubbed.assert_no_pending_responses()
 
@@ -245,7 +253,7 @@ def test_api_errors_are_wrapped_with_context(stubbed: Stubber) -> None:
     stubbed.add_response("describe_availability_zones", ZONES, {})
     stubbed.add_client_error("describe_instances", "UnauthorizedOperation", "You are not authorized")
     with pytest.raises(DiscoveryError) as info:
-        ec2_sd.EC2Discoverer(EC2SDConfig(region="eu-west-2")).discover()
+        ec2_sd.EC2Discoverer(EC2SDConfig(region="eu-west-2"), _Clients(stubbed.client)).discover()
     assert str(info.value) == (
         "ec2_sd_configs: could not describe instances in eu-west-2: "
         "An error occurred (UnauthorizedOperation) "
@@ -255,16 +263,14 @@ def test_api_errors_are_wrapped_with_context(stubbed: Stubber) -> None:
 
 def test_region_defaults_to_the_functions_region(stubbed: Stubber, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
-    aws.reset()
     stubbed.add_response("describe_availability_zones", ZONES, {})
     stubbed.add_response("describe_instances", page("i-1"), {})
-    (target,) = ec2_sd.EC2Discoverer(EC2SDConfig()).discover()
+    (target,) = ec2_sd.EC2Discoverer(EC2SDConfig(), _Clients(stubbed.client)).discover()
     assert target["__meta_ec2_region"] == "eu-west-2"
 
 
 def test_no_region_at_all_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.delenv("AWS_REGION", raising=False)
-    aws.reset()
     with pytest.raises(DiscoveryError, match="EC2 SD configuration requires a region"):
-        ec2_sd.EC2Discoverer(EC2SDConfig()).discover()
+        ec2_sd.EC2Discoverer(EC2SDConfig(), AwsClients()).discover()

@@ -9,6 +9,8 @@ from scrape_push.parse import ParseError, SeriesCache, parse_exposition
 from scrape_push.scrape import Scraper
 from scrape_push.targets import Target
 
+from tests.support.context import build_context
+
 TEXT = "text/plain; version=0.0.4"
 OM = "application/openmetrics-text; version=1.0.0"
 
@@ -117,7 +119,7 @@ def test_timestamps_and_exemplars_are_parsed_fresh_on_warm_scrapes() -> None:
 
 
 def test_scraper_keeps_one_cache_per_target_and_labels() -> None:
-    scraper = Scraper(max_concurrency=2)
+    scraper = Scraper(2, build_context().secrets)
     a, b = target(), target(url="http://127.0.0.1:2/metrics")
     assert scraper.series_cache(a) is scraper.series_cache(a)
     assert scraper.series_cache(a) is not scraper.series_cache(b)

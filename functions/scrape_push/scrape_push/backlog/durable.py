@@ -53,6 +53,7 @@ class DurableDelivery:
         config: BacklogConfig,
         cycle_ms: int,
         clock: Callable[[], float] = time.time,
+        scrub: Callable[[str], str] = str,
     ) -> None:
         self.sink = sink
         self.name = sink.name
@@ -64,6 +65,9 @@ class DurableDelivery:
         self.replay_time = config.replay_time
         self.cycle_ms = cycle_ms
         self.clock = clock
+        self.scrub = scrub
+        """Applied to a destination's error before it is stored with an item (it may echo a
+        credential back): the runtime's scrubber."""
         self.report = SinkReport(sink.name, sink.kind)
         self.state = self.report.backlog = BacklogReport()
         self._lease: Lease | None = None
@@ -231,7 +235,10 @@ class DurableDelivery:
                     self.report.error(f"backlog replay: {describe(request, result)}")
         if refused:
             self.state.rejected += sum(e.samples for e in refused)
-            self._keep_rejected(replace(item, entries=tuple(refused), reason="rejected", error=error), budget)
+            rejected = replace(
+                item, entries=tuple(refused), reason="rejected", error=error and self.scrub(error)
+            )
+            self._keep_rejected(rejected, budget)
         return tuple(left)
 
     def _bound(self, items: list[Listed], budget: Deadline) -> list[Listed]:
@@ -281,7 +288,7 @@ class DurableDelivery:
             first_failure_ms or now_ms,
             reason,
             entries_of(requests),
-            error,
+            self.scrub(error) if error else error,
         )
 
     def _spill(

@@ -15,7 +15,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..credentials import scrub
 from ..sinks.base import Request
 
 MAGIC = b"SPB1\n"
@@ -66,7 +65,7 @@ def describe(item: Item) -> dict[str, object]:
         "scraped_ms": item.scraped_ms,
         "first_failure_ms": item.first_failure_ms,
         "reason": item.reason,
-        "error": scrub(item.error) if item.error else item.error,
+        "error": item.error,
         "samples": item.samples,
     }
 

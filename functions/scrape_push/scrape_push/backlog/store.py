@@ -21,7 +21,6 @@ from .. import aws
 from ..deadline import Deadline
 from .spool import Item, SpoolError, dump, load
 
-BACKLOG_BUCKET_ENV = "BACKLOG_BUCKET"
 BACKLOG_PREFIX = "backlog/"
 REJECTED_PREFIX = "rejected/"
 
@@ -68,10 +67,10 @@ def parse_key(key: str, size: int) -> Listed | None:
 class BacklogStore:
     """One sink's backlog folder (and its rejected folder) in the bucket."""
 
-    def __init__(self, bucket: str, sid: str, clients: aws.ClientFor | None = None) -> None:
+    def __init__(self, bucket: str, sid: str, clients: aws.ClientFor) -> None:
         self.bucket = bucket
         self.sid = sid
-        self.clients = clients or aws.bounded("s3")
+        self.clients = clients
 
     def _error(self, what: str, exc: Exception) -> StoreError:
         return StoreError(f"backlog bucket {self.bucket}: {what}: {aws.describe_error(exc)}")

@@ -1,10 +1,12 @@
 """Fetch the configuration from SSM Parameter Store and decode it, with caching and fallback.
 
 ``CONFIG_PARAMETER`` names one parameter (``/scrape-push/config``) or, ending in ``/``, a path
-(``/scrape-push/``) whose parameters are merged as fragments (see ``fragments.py``). Raw values
-are cached by Powertools Parameters for ``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds across warm
-invocations; the decoded ``Config`` is cached by the text's digest. When the configuration
-becomes invalid (or unreadable), a warm function keeps using the last valid one and says so.
+(``/scrape-push/``) whose parameters are merged as fragments (see ``fragments.py``). The
+runtime's ``ConfigSource`` reads it: raw values are cached by Powertools Parameters for
+``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds across warm invocations, the decoded ``Config`` by the
+text's digest, and when the configuration becomes invalid (or unreadable) a warm function keeps
+using the last valid one and says so. ``parse_config`` and ``parse_fragments`` decode without
+caching (the tool, the tests).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import NoCredentialsError, NoRegionError
 
 from .. import aws
+from ..plugins import SINKS
 from .decode import decode
 from .document import load_document
 from .errors import ConfigError, ConfigLoadError, Problem
@@ -39,11 +42,6 @@ class LoadedConfig:
     error: str | None = None
 
 
-_provider: parameters.SSMProvider | None = None
-_decoded: dict[str, LoadedConfig] = {}
-_last_good: dict[str, LoadedConfig] = {}
-
-
 def _digest(parts: Sequence[str]) -> str:
     h = hashlib.sha256()
     for part in parts:
@@ -52,37 +50,31 @@ def _digest(parts: Sequence[str]) -> str:
     return h.hexdigest()[:16]
 
 
+def _fragments_digest(fragments: Sequence[tuple[str, str]]) -> str:
+    return _digest([part for pair in sorted(fragments) for part in pair])
+
+
 def parse_config(text: str, source: str = "") -> LoadedConfig:
     """Validate a configuration document; raise ``ConfigError`` naming every bad key path."""
-    digest = _digest([text])
-    cached = _decoded.get(source)
-    if cached is not None and cached.digest == digest:
-        return cached
     try:
         data, lines = load_document(text)
     except ConfigError as exc:
         raise ConfigError(exc.problems, source) from None
-    loaded = LoadedConfig(decode(Config, data, lines, source), source, digest)
-    _decoded[source] = loaded
-    return loaded
+    return LoadedConfig(decode(Config, data, lines, source), source, _digest([text]))
 
 
 def parse_fragments(fragments: Sequence[tuple[str, str]], source: str) -> LoadedConfig:
-    """Validate and merge ``(parameter name, text)`` fragments (cached by their digest)."""
-    ordered = sorted(fragments)
-    digest = _digest([part for pair in ordered for part in pair])
-    cached = _decoded.get(source)
-    if cached is not None and cached.digest == digest:
-        return cached
-    loaded = LoadedConfig(merge_fragments(ordered, source), source, digest)
-    _decoded[source] = loaded
-    return loaded
+    """Validate and merge ``(parameter name, text)`` fragments."""
+    return LoadedConfig(merge_fragments(sorted(fragments), source), source, _fragments_digest(fragments))
 
 
-NO_SINK = (
-    "no sink is configured: add a cloudwatch, graphite or remote_write section "
-    "(without one, nothing scraped is pushed anywhere)"
-)
+def no_sink() -> str:
+    """The problem of a configuration without a sink, naming the sections that add one."""
+    sections = ", ".join(SINKS.served())
+    return (
+        f"no sink is configured: add a section for one of {sections} "
+        "(without one, nothing scraped is pushed anywhere)"
+    )
 
 
 def runnable(loaded: LoadedConfig) -> LoadedConfig:
@@ -91,15 +83,8 @@ def runnable(loaded: LoadedConfig) -> LoadedConfig:
     Kept apart from decoding, where a fragment of a configuration split over several
     parameters may rightly hold jobs alone."""
     if not loaded.config.sinks:
-        raise ConfigError([Problem("", NO_SINK)], loaded.source)
+        raise ConfigError([Problem("", no_sink())], loaded.source)
     return loaded
-
-
-def _ssm() -> parameters.SSMProvider:
-    global _provider
-    if _provider is None:
-        _provider = parameters.SSMProvider(boto3_client=aws.per_call("ssm"))
-    return _provider
 
 
 def _raise_setup_error(exc: Exception) -> None:
@@ -110,49 +95,68 @@ def _raise_setup_error(exc: Exception) -> None:
         raise cause from None
 
 
-def fetch_parameter(name: str) -> str:
-    """The parameter's value (String or SecureString, decrypted), cached with the Powertools TTL."""
-    try:
-        value = _ssm().get(name, decrypt=True)
-    except parameters.exceptions.GetParameterError as exc:
-        _raise_setup_error(exc)
-        raise ConfigLoadError(f"cannot read SSM parameter {name!r}: {exc}") from None
-    if not isinstance(value, str):
-        raise ConfigLoadError(f"SSM parameter {name!r} did not hold text")
-    return value
+class ConfigSource:
+    """The configuration in SSM, as a warm function reads it (owned by the runtime): the raw
+    values cached by Powertools for ``max_age`` seconds, the decoded configuration by the
+    text's digest, and the last valid configuration of each parameter kept for when the current
+    one turns invalid or unreadable."""
 
+    def __init__(self, clients: aws.AwsClients, max_age: int) -> None:
+        self.max_age = max_age
+        self._clients = clients
+        self._provider: parameters.SSMProvider | None = None
+        self._decoded: dict[str, LoadedConfig] = {}
+        self._last_good: dict[str, LoadedConfig] = {}
 
-def fetch_path(path: str) -> list[tuple[str, str]]:
-    """Every parameter under ``path`` (recursively) as ``(full name, value)``, sorted by name."""
-    try:
-        values = _ssm().get_multiple(path, decrypt=True, recursive=True)
-    except parameters.exceptions.GetParameterError as exc:
-        _raise_setup_error(exc)
-        raise ConfigLoadError(f"cannot read SSM parameters under {path!r}: {exc}") from None
-    if not values:
-        raise ConfigLoadError(f"no SSM parameters under {path!r}")
-    return sorted((path + key.lstrip("/"), str(value)) for key, value in values.items())
+    def load(self, name: str) -> LoadedConfig:
+        """The configuration held in SSM parameter (or path) ``name``, falling back to the last
+        valid one (with ``error`` saying why)."""
+        try:
+            if name.endswith("/"):
+                fragments = self.fetch_path(name)
+                source, digest = f"SSM path {name}", _fragments_digest(fragments)
+                loaded = self._decoded_as(source, digest) or parse_fragments(fragments, source)
+            else:
+                text = self.fetch_parameter(name)
+                source, digest = f"SSM parameter {name}", _digest([text])
+                loaded = self._decoded_as(source, digest) or parse_config(text, source)
+            self._decoded[source] = runnable(loaded)
+        except (ConfigError, ConfigLoadError) as exc:
+            good = self._last_good.get(name)
+            if good is None:
+                raise
+            return dataclasses.replace(good, error=str(exc))
+        self._last_good[name] = loaded
+        return loaded
 
+    def _decoded_as(self, source: str, digest: str) -> LoadedConfig | None:
+        """The configuration decoded last from ``source``, if its text is still the same."""
+        cached = self._decoded.get(source)
+        return cached if cached is not None and cached.digest == digest else None
 
-def load_config(name: str) -> LoadedConfig:
-    """The configuration held in SSM parameter (or path) ``name``, falling back to the last valid one."""
-    try:
-        if name.endswith("/"):
-            loaded = runnable(parse_fragments(fetch_path(name), f"SSM path {name}"))
-        else:
-            loaded = runnable(parse_config(fetch_parameter(name), f"SSM parameter {name}"))
-    except (ConfigError, ConfigLoadError) as exc:
-        good = _last_good.get(name)
-        if good is None:
-            raise
-        return dataclasses.replace(good, error=str(exc))
-    _last_good[name] = loaded
-    return loaded
+    def _ssm(self) -> parameters.SSMProvider:
+        if self._provider is None:
+            self._provider = parameters.SSMProvider(boto3_client=self._clients.per_call("ssm"))
+        return self._provider
 
+    def fetch_parameter(self, name: str) -> str:
+        """The parameter's value (String or SecureString, decrypted), cached ``max_age`` seconds."""
+        try:
+            value = self._ssm().get(name, max_age=self.max_age, decrypt=True)
+        except parameters.exceptions.GetParameterError as exc:
+            _raise_setup_error(exc)
+            raise ConfigLoadError(f"cannot read SSM parameter {name!r}: {exc}") from None
+        if not isinstance(value, str):
+            raise ConfigLoadError(f"SSM parameter {name!r} did not hold text")
+        return value
 
-def reset() -> None:
-    """Drop every cache, the last valid configuration included (tests, and a forced reload)."""
-    global _provider
-    _provider = None
-    _decoded.clear()
-    _last_good.clear()
+    def fetch_path(self, path: str) -> list[tuple[str, str]]:
+        """Every parameter under ``path`` (recursively) as ``(full name, value)``, sorted by name."""
+        try:
+            values = self._ssm().get_multiple(path, max_age=self.max_age, decrypt=True, recursive=True)
+        except parameters.exceptions.GetParameterError as exc:
+            _raise_setup_error(exc)
+            raise ConfigLoadError(f"cannot read SSM parameters under {path!r}: {exc}") from None
+        if not values:
+            raise ConfigLoadError(f"no SSM parameters under {path!r}")
+        return sorted((path + key.lstrip("/"), str(value)) for key, value in values.items())

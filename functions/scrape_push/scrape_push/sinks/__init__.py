@@ -9,8 +9,6 @@ delivery: with a durable backlog in S3 when ``BACKLOG_BUCKET`` is set and the si
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -23,9 +21,8 @@ if TYPE_CHECKING:
     from ..delivery import Delivery
 
 
-def build_sinks(config: Config) -> list[tuple[Sink, BacklogConfig]]:
+def build_sinks(config: Config, context: BuildContext) -> list[tuple[Sink, BacklogConfig]]:
     """One sink per configured destination, in configuration order, with its backlog settings."""
-    context = BuildContext.of(config)
     sinks: list[tuple[Sink, BacklogConfig]] = []
     for section, entries in config.sinks.items():
         build = SINKS.get(section).build
@@ -38,35 +35,35 @@ def job_group(jobs: Sequence[str] | None) -> str:
     return "*" if jobs is None else ",".join(sorted(jobs))
 
 
-def build_deliveries(
-    config: Config, jobs: Sequence[str] | None = None, cycle_ms: int | None = None
+def wrap_deliveries(
+    sinks: Sequence[tuple[Sink, BacklogConfig]], context: BuildContext, group: str, cycle_ms: int
 ) -> list[Delivery]:
-    """The configured sinks in their deliveries, ready for one cycle of the job selection
-    ``jobs`` (all if ``None``) that started at ``cycle_ms`` (its backlog items are ordered by it)."""
-    from ..backlog.store import BACKLOG_BUCKET_ENV  # noqa: PLC0415 (no boto3 import for a direct sink)
-    from ..delivery import DirectDelivery  # noqa: PLC0415
+    """Each sink in its delivery for one cycle of job group ``group`` that started at
+    ``cycle_ms``: durable when the function has a backlog bucket and the sink's backlog is on."""
+    from ..delivery import DirectDelivery  # noqa: PLC0415 (no boto3 S3 model for a direct sink)
 
-    bucket = os.environ.get(BACKLOG_BUCKET_ENV)
+    bucket = context.settings.backlog_bucket
     deliveries: list[Delivery] = []
-    for sink, backlog in build_sinks(config):
+    for sink, backlog in sinks:
         if bucket and backlog.enabled:
-            deliveries.append(_durable(sink, backlog, bucket, job_group(jobs), cycle_ms))
+            deliveries.append(_durable(sink, backlog, context, bucket=bucket, group=group, cycle_ms=cycle_ms))
         else:
             deliveries.append(DirectDelivery(sink))
     return deliveries
 
 
-def _durable(sink: Sink, backlog: BacklogConfig, bucket: str, group: str, cycle_ms: int | None) -> Delivery:
-    from .. import aws  # noqa: PLC0415
+def _durable(
+    sink: Sink, backlog: BacklogConfig, context: BuildContext, *, bucket: str, group: str, cycle_ms: int
+) -> Delivery:
     from ..backlog.durable import DurableDelivery  # noqa: PLC0415
     from ..backlog.lease import Leases  # noqa: PLC0415
     from ..backlog.store import BacklogStore, sink_id  # noqa: PLC0415
-    from ..statetable import STATE_TABLE_ENV  # noqa: PLC0415
 
-    table = os.environ.get(STATE_TABLE_ENV)
-    leases = Leases(aws.bounded("dynamodb"), table) if table else None
-    store = BacklogStore(bucket, sink_id(sink.name, group))
-    return DurableDelivery(sink, store, leases, backlog, cycle_ms or int(time.time() * 1000))
+    table = context.settings.state_table
+    leases = Leases(context.aws.bounded("dynamodb"), table) if table else None
+    store = BacklogStore(bucket, sink_id(sink.name, group), context.aws.bounded("s3"))
+    scrub = context.secrets.scrubber.scrub
+    return DurableDelivery(sink, store, leases, backlog, cycle_ms, scrub=scrub)
 
 
 __all__ = [
@@ -75,7 +72,7 @@ __all__ = [
     "Result",
     "Sink",
     "SinkReport",
-    "build_deliveries",
     "build_sinks",
     "job_group",
+    "wrap_deliveries",
 ]

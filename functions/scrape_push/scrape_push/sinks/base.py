@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ..backlog.report import BacklogReport
-from ..credentials import scrub
 from ..deadline import Deadline
 from ..model import Sample
 
@@ -41,10 +40,11 @@ class SinkReport:
     requests: int = 0
     failed_requests: int = 0
     errors: list[str] = field(default_factory=list)
+    """What went wrong, as the destination said it: it may echo a credential back, so the
+    report is scrubbed wherever it leaves the process (summary, logs)."""
     warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
-        message = scrub(message)  # a destination may echo a credential back
         if message not in self.warnings and len(self.warnings) < MAX_ERRORS_KEPT:
             self.warnings.append(message)
 
@@ -52,7 +52,6 @@ class SinkReport:
         self.dropped[reason] += count
 
     def error(self, message: str) -> None:
-        message = scrub(message)
         if message not in self.errors and len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(message)
 

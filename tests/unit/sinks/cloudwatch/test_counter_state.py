@@ -15,7 +15,7 @@ from scrape_push.delivery import DirectDelivery
 from scrape_push.model import Family
 from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
-from devtools.resources import create_state_table
+from devtools.resources import STATE_TABLE, create_state_table
 from tests.support.cloudwatch import config, sample
 from tests.unit.sinks.cloudwatch.test_sink import FakeCloudWatch
 
@@ -23,17 +23,20 @@ COUNTER = Family("jobs", "counter")
 
 
 @pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        monkeypatch.setenv("STATE_TABLE", create_state_table(client))
+        create_state_table(client)
         yield client
 
 
 def test_deltas_of_scrapes_out_of_order_add_up_to_the_true_increase(dynamodb: Any) -> None:
     cloudwatch = FakeCloudWatch()
     sink = CloudWatchSink(
-        config(counter_mode="delta"), clients=lambda _: cloudwatch, state_clients=lambda _: dynamodb
+        config(counter_mode="delta"),
+        clients=lambda _: cloudwatch,
+        state_clients=lambda _: dynamodb,
+        state_table=STATE_TABLE,
     )
     t0 = int(time.time() * 1000) - 60_000
     reports = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from botocore.exceptions import ClientError
 from scrape_push.deadline import Deadline
 from scrape_push.delivery import DirectDelivery
@@ -44,11 +43,13 @@ def test_without_a_state_table_tracked_series_are_dropped_and_the_rest_sent() ->
     assert "STATE_TABLE" in report.errors[0]
 
 
-def test_a_failing_state_table_fails_only_the_tracked_series(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STATE_TABLE", "t")
+def test_a_failing_state_table_fails_only_the_tracked_series() -> None:
     client = FakeCloudWatch()
     sink = CloudWatchSink(
-        config(counter_mode="rate"), clients=lambda _: client, state_clients=lambda _: BrokenDynamoDB()
+        config(counter_mode="rate"),
+        clients=lambda _: client,
+        state_clients=lambda _: BrokenDynamoDB(),
+        state_table="t",
     )
     report = DirectDelivery(sink).push(samples(), Deadline.after(30))
     assert (report.sent, report.failed) == (1, 1)

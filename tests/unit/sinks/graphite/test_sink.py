@@ -14,6 +14,7 @@ from scrape_push.model import Sample
 from scrape_push.sinks import build_sinks
 from scrape_push.sinks.graphite.sink import GraphiteSink
 
+from tests.support.context import build_context
 from tests.unit.sinks.graphite.test_transport import Connector, FakeSocket
 
 NOW_MS = 1_700_000_000_000
@@ -28,7 +29,7 @@ SAMPLES = [
 def sink_for(
     yaml_item: str, connect: Connector | None = None, sock: FakeSocket | None = None
 ) -> GraphiteSink:
-    ((sink, _),) = build_sinks(parse_config(f"graphite:\n  - {yaml_item}\n").config)
+    ((sink, _),) = build_sinks(parse_config(f"graphite:\n  - {yaml_item}\n").config, build_context())
     assert isinstance(sink, GraphiteSink)
     if connect is not None:
         sink._connect = connect

@@ -9,6 +9,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from scrape_push import aws
+from scrape_push.aws import AwsClients
 from scrape_push.deadline import Deadline
 from scrape_push.sinks.remote_write.config import SigV4Config
 from scrape_push.sinks.remote_write.sigv4 import SigV4RequestAuth, sigv4_auth
@@ -64,15 +65,17 @@ def test_headers_sent_match_botocores_signature() -> None:
 
 def test_region_defaults_to_the_functions_region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
-    assert sigv4_auth(SigV4Config()).region == "ap-southeast-2"
-    assert sigv4_auth(SigV4Config(region="eu-west-1")).region == "eu-west-1"
+    assert sigv4_auth(SigV4Config(), AwsClients()).region == "ap-southeast-2"
+    assert sigv4_auth(SigV4Config(region="eu-west-1"), AwsClients()).region == "eu-west-1"
 
 
 def test_role_arn_is_assumed_through_sts() -> None:
     from moto import mock_aws
 
     with mock_aws():
-        auth = sigv4_auth(SigV4Config(region="eu-west-1", role_arn="arn:aws:iam::123456789012:role/writer"))
+        auth = sigv4_auth(
+            SigV4Config(region="eu-west-1", role_arn="arn:aws:iam::123456789012:role/writer"), AwsClients()
+        )
         credentials = auth._credentials()
         assert credentials is not None
         frozen = credentials.get_frozen_credentials()

@@ -9,6 +9,7 @@ from scrape_push.delivery import DirectDelivery
 from scrape_push.model import Family, Sample
 from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 
+from tests.support.context import build_context
 from tests.support.remote_write import Reply, decode, fake_session, series_of
 from tests.unit.sinks.remote_write.test_transport import _config
 
@@ -25,7 +26,7 @@ def test_batches_every_sample_and_sends_metadata_apart() -> None:
         "    queue_config: {max_samples_per_send: 4}\n    basic_auth: {username: u, password: pw}\n"
     )
     session, adapter = fake_session()
-    report = DirectDelivery(RemoteWriteSink(config, 3, session=session)).push(
+    report = DirectDelivery(RemoteWriteSink(config, build_context(3), session=session)).push(
         _samples(10), Deadline.after(30)
     )
     assert (report.offered, report.sent, report.failed, report.rejected) == (10, 10, 0, 0)
@@ -44,7 +45,7 @@ def test_batches_every_sample_and_sends_metadata_apart() -> None:
 def test_rejected_and_failed_batches_are_counted_apart() -> None:
     config = _config("    queue_config: {max_samples_per_send: 5}\n    metadata_config: {send: false}\n")
     session, _ = fake_session(Reply(400, body=b"bad"), Reply(204))
-    report = DirectDelivery(RemoteWriteSink(config, 1, session=session)).push(
+    report = DirectDelivery(RemoteWriteSink(config, build_context(1), session=session)).push(
         _samples(10), Deadline.after(30)
     )
     assert (report.sent, report.rejected, report.failed) == (5, 5, 0)
@@ -58,7 +59,7 @@ def test_missing_secret_fails_every_sample_with_the_reason() -> None:
 
     config = _config("    authorization: {credentials_ssm_parameter: /missing}\n")
     with mock_aws():
-        report = DirectDelivery(RemoteWriteSink(config, session=fake_session()[0])).push(
+        report = DirectDelivery(RemoteWriteSink(config, build_context(), session=fake_session()[0])).push(
             _samples(3), Deadline.after(30)
         )
     assert report.failed == 3 and "cannot read SSM parameter '/missing'" in report.errors[0]
@@ -76,7 +77,9 @@ def test_write_relabel_configs_filter_and_rename_without_touching_other_sinks_sa
     before = [(s.name, s.labels) for s in samples]
     for _ in range(2):  # a warm second push reuses each series' relabeled view
         session, adapter = fake_session()
-        report = DirectDelivery(RemoteWriteSink(config, 1, session=session)).push(samples, Deadline.after(30))
+        report = DirectDelivery(RemoteWriteSink(config, build_context(1), session=session)).push(
+            samples, Deadline.after(30)
+        )
         assert (report.offered, report.sent, dict(report.dropped)) == (10, 5, {"write_relabel": 5})
         data = [decode(sent.body) for sent in adapter.sent]  # type: ignore[arg-type]
         sent = {labels for d in data for labels in series_of(d)}

@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from .. import Discoverer
 
 
-def _build(config: EC2SDConfig, _context: BuildContext) -> Discoverer:
+def _build(config: EC2SDConfig, context: BuildContext) -> Discoverer:
     from .instances import EC2Discoverer  # noqa: PLC0415 (boto3's EC2 model loads only when used)
 
-    return EC2Discoverer(config)
+    return EC2Discoverer(config, context.aws)
 
 
 register_discovery(DiscoveryPlugin("ec2_sd_configs", EC2SDConfig, _build))

@@ -10,7 +10,6 @@ name characters. The function's own credentials are used (or a role assumed from
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,35 +25,30 @@ SEPARATOR = ","
 _INVALID_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 
 
-_az_lock = threading.Lock()
-_az_ids: dict[tuple[str, str | None], dict[str, str]] = {}
-
-
-def reset() -> None:
-    """Forget the cached availability zone IDs (tests)."""
-    with _az_lock:
-        _az_ids.clear()
-
-
 class EC2Discoverer:
-    """One ``ec2_sd_configs`` entry's instances (a ``Discoverer``)."""
+    """One ``ec2_sd_configs`` entry's instances (a ``Discoverer``); it keeps the region's zone
+    IDs once it has them."""
 
-    def __init__(self, config: EC2SDConfig) -> None:
+    def __init__(self, config: EC2SDConfig, clients: aws.AwsClients) -> None:
         self.config = config
+        self.clients = clients
+        self._zones: dict[str, str] | None = None
 
     def discover(self) -> list[dict[str, str]]:
         """One label set per instance matching the filters (DescribeInstances, paginated)."""
         config = self.config
-        region = config.region or aws.session().region_name
+        region = config.region or self.clients.session().region_name
         if not region:
             raise DiscoveryError("EC2 SD configuration requires a region (none set and no AWS_REGION)")
         try:
             client = (
-                aws.assumed_client("ec2", region, config.role_arn)
+                self.clients.assumed_client("ec2", region, config.role_arn)
                 if config.role_arn
-                else aws.client("ec2", region)
+                else self.clients.client("ec2", region)
             )
-            zones = _zone_ids(client, region, config.role_arn)
+            if self._zones is None:
+                self._zones = _zone_ids(client)
+            zones = self._zones or {}
             filters = [{"Name": f.name, "Values": list(f.values)} for f in config.filters]
             pages = client.get_paginator("describe_instances").paginate(
                 **({"Filters": filters} if filters else {})
@@ -76,24 +70,17 @@ def _labels(pages: Iterable[Any], region: str, port: int, zones: Mapping[str, st
     return targets
 
 
-def _zone_ids(client: Any, region: str, role_arn: str | None) -> dict[str, str]:
-    """Zone name → zone ID (e.g. eu-west-2a → euw2-az2), fetched once per region and role.
+def _zone_ids(client: Any) -> dict[str, str] | None:
+    """Zone name → zone ID (e.g. eu-west-2a → euw2-az2) in the client's region.
 
-    As in Prometheus, a failure only leaves ``availability_zone_id`` empty.
+    As in Prometheus, a failure only leaves ``availability_zone_id`` empty (and it is asked
+    again at the next refresh).
     """
-    key = (region, role_arn)
-    with _az_lock:
-        found = _az_ids.get(key)
-    if found is not None:
-        return found
     try:
         zones = client.describe_availability_zones()["AvailabilityZones"]
     except (ClientError, BotoCoreError, ResponseParserError):
-        return {}
-    mapping = {z["ZoneName"]: z["ZoneId"] for z in zones if z.get("ZoneName") and z.get("ZoneId")}
-    with _az_lock:
-        _az_ids[key] = mapping
-    return mapping
+        return None
+    return {z["ZoneName"]: z["ZoneId"] for z in zones if z.get("ZoneName") and z.get("ZoneId")}
 
 
 def instance_labels(

@@ -21,7 +21,13 @@ if TYPE_CHECKING:
 def _build(config: CloudWatchConfig, context: BuildContext) -> Sink:
     from .sink import CloudWatchSink  # noqa: PLC0415 (the sink's modules load only when one is built)
 
-    return CloudWatchSink(config, context.max_concurrent_requests)
+    return CloudWatchSink(
+        config,
+        context.aws.bounded("cloudwatch", config.region),
+        max_concurrency=context.max_concurrent_requests,
+        state_clients=context.aws.bounded("dynamodb", config.region),
+        state_table=context.settings.state_table,
+    )
 
 
 register_sink(SinkPlugin("cloudwatch", CloudWatchConfig, _build))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,7 +20,7 @@ from typing import Any
 from ... import aws
 from ...deadline import Deadline
 from ...model import Sample
-from ...statetable import STATE_TABLE_ENV
+from ...settings import STATE_TABLE_ENV
 from ..base import Prepared, Request, Result, SinkReport
 from . import emf
 from .config import CloudWatchConfig
@@ -63,17 +62,20 @@ class CloudWatchSink:
     def __init__(
         self,
         config: CloudWatchConfig,
-        max_concurrency: int = 4,
-        clients: aws.ClientFor | None = None,
+        clients: aws.ClientFor,
         *,
+        max_concurrency: int = 4,
         state_clients: aws.ClientFor | None = None,
+        state_table: str | None = None,
         emf_writer: Callable[[str], None] = emf.write_stdout,
     ) -> None:
         self.config = config
         self.name = f"cloudwatch/{config.name or config.namespace}"
         self.max_concurrency = max_concurrency
-        self.clients = clients or aws.bounded("cloudwatch", config.region)
-        self.state_clients = state_clients or aws.bounded("dynamodb", config.region)
+        self.clients = clients
+        self.state_clients = state_clients
+        self.state_table = state_table
+        """The DynamoDB table of counter state (``STATE_TABLE``), needed by tracked series."""
         self.emf_writer = emf_writer
         self.grouper, self.builder = translators(config)
         """How samples are sorted and what each series becomes in CloudWatch; their caches
@@ -168,8 +170,8 @@ class CloudWatchSink:
     ) -> list[Out]:
         """Outputs of the tracked series whose state this invocation won; the rest is counted."""
         weight = sum(t.weight for t in tracked)
-        table = os.environ.get(STATE_TABLE_ENV)
-        if not table:
+        table = self.state_table
+        if not table or self.state_clients is None:
             report.drop("no_state_table", weight)
             report.error(
                 f"counter_mode delta/rate and histograms: distribution need the DynamoDB table "

@@ -71,9 +71,10 @@ class SigV4RequestAuth(requests.auth.AuthBase):
         return request
 
 
-def sigv4_auth(config: SigV4Config) -> SigV4RequestAuth:
-    """The auth hook for a ``sigv4`` block: region from the block or the function's region."""
-    session = aws.session()
+def sigv4_auth(config: SigV4Config, clients: aws.AwsClients) -> SigV4RequestAuth:
+    """The auth hook for a ``sigv4`` block: region from the block or the function's region,
+    credentials of the function (``clients``' session) or of the role it assumes."""
+    session = clients.session()
     region = config.region or session.region_name
     if not region:
         raise SigV4Error("sigv4: no region configured and none in the environment (AWS_REGION)")
@@ -83,7 +84,7 @@ def sigv4_auth(config: SigV4Config) -> SigV4RequestAuth:
 
         def credentials() -> Credentials | None:
             if not assumed:
-                assumed.append(assumed_role_credentials(role_arn, aws.per_call("sts", region)))
+                assumed.append(assumed_role_credentials(role_arn, clients.per_call("sts", region)))
             return assumed[0]
 
         return SigV4RequestAuth(region, credentials)

@@ -23,6 +23,7 @@ from ...deadline import Deadline
 from ...httpconfig import new_session, request_auth
 from ...labels import relabeled_view
 from ...model import Sample
+from ...plugins import BuildContext
 from ...relabel import compile_rules
 from ..base import Prepared, Request, Result, SinkReport
 from .config import RemoteWriteConfig
@@ -42,7 +43,7 @@ class RemoteWriteSink:
     def __init__(
         self,
         config: RemoteWriteConfig,
-        max_concurrency: int = 4,
+        context: BuildContext,
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -52,7 +53,9 @@ class RemoteWriteSink:
         self.name = f"remote_write/{config.display_name}"
         self.write_relabel = compile_rules(config.write_relabel_configs)
         self.write_relabel_key = hashlib.sha256(repr(config.write_relabel_configs).encode()).hexdigest()[:16]
-        self.max_concurrency = max_concurrency
+        self.max_concurrency = context.max_concurrent_requests
+        self.secrets = context.secrets
+        self.clients = context.aws
         self._session = session
         """The receiver's pooled session (its connections survive warm invocations); made on
         first use unless given."""
@@ -65,15 +68,15 @@ class RemoteWriteSink:
         """The request authentication configured, with secrets resolved."""
         config = self.config
         if config.sigv4 is not None:
-            return sigv4_auth(config.sigv4)
-        return request_auth(config.basic_auth, config.authorization)
+            return sigv4_auth(config.sigv4, self.clients)
+        return request_auth(config.basic_auth, config.authorization, self.secrets)
 
     def session(self) -> requests.Session:
         """The receiver's session. Like Prometheus it takes no proxy or credentials from the
         environment (which also spares requests a scan of the environment on every request)."""
         with self._session_lock:
             if self._session is None:
-                self._session = new_session(self.config.tls_config, self.max_concurrency)
+                self._session = new_session(self.config.tls_config, self.max_concurrency, self.secrets)
             return self._session
 
     def sender(self) -> Sender:

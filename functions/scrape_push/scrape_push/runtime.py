@@ -1,0 +1,145 @@
+"""The one owner of what a warm function keeps between invocations.
+
+A Lambda execution environment runs one invocation at a time and may be reused for thousands
+of them, so everything that makes a warm invocation cheap lives here, in one object with one
+``reset``:
+
+* the settings read from the environment (``settings.Settings``);
+* the AWS clients (``aws.AwsClients``) and the invocation's deadline they honour;
+* the configuration source (SSM, decoded configurations, the last valid one);
+* the secret values to scrub from whatever leaves the process, and the resolver of secrets
+  kept in SSM;
+* exactly one ``Pipeline`` slot, keyed by the configuration's digest and the job selection: a
+  changed configuration or selection builds a new pipeline (and closes the old one's
+  connections); an unchanged one keeps its scraper, series caches, sinks and discoveries warm.
+
+``RUNTIME`` is the process's runtime, and the only module-level mutable state of the package.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .aws import AwsClients
+from .config.source import ConfigSource, LoadedConfig
+from .credentials import Scrubber, SecretResolver
+from .pipeline import Pipeline
+from .plugins import BuildContext
+from .settings import Settings
+
+PipelineKey = tuple[str, tuple[str, ...] | None]
+"""(configuration digest, job selection): what a pipeline is built for."""
+
+
+@dataclass
+class _Warm:
+    """What the runtime builds from the settings (again when they change)."""
+
+    settings: Settings
+    secrets: SecretResolver
+    config: ConfigSource
+    pipeline: tuple[PipelineKey, Pipeline] | None = None
+
+
+class Runtime:
+    """The process's warm state (see the module docstring). Built on first use, so that what it
+    reads from the environment is what the first invocation sees."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._given = settings
+        self.scrubber = Scrubber()
+        """Kept across ``reset`` (the log formatter holds it); emptied by it."""
+        self._lock = threading.RLock()
+        self._aws: AwsClients | None = None
+        self._warm: _Warm | None = None
+
+    def start_invocation(self) -> None:
+        """Read the environment for the invocation that starts: Lambda's never changes within an
+        execution environment, but the local runner's and the tests' may, and what depends on
+        it (the configuration source, the secrets, the pipeline) is then built afresh."""
+        settings = self._given or Settings.from_environment()
+        with self._lock:
+            if self._warm is not None and self._warm.settings != settings:
+                self._close_pipeline()
+                self._warm = None
+        self._ready(settings)
+
+    def _ready(self, settings: Settings | None = None) -> _Warm:
+        with self._lock:
+            if self._warm is None:
+                found = settings or self._given or Settings.from_environment()
+                clients = self.aws
+                self._warm = _Warm(
+                    found,
+                    SecretResolver(clients, self.scrubber, found.parameters_max_age),
+                    ConfigSource(clients, found.parameters_max_age),
+                )
+            return self._warm
+
+    @property
+    def aws(self) -> AwsClients:
+        """The AWS clients (they depend on nothing the settings say)."""
+        with self._lock:
+            if self._aws is None:
+                self._aws = AwsClients()
+            return self._aws
+
+    def _close_pipeline(self) -> None:
+        if self._warm is not None and self._warm.pipeline is not None:
+            self._warm.pipeline[1].close()
+            self._warm.pipeline = None
+
+    @property
+    def settings(self) -> Settings:
+        return self._ready().settings
+
+    @property
+    def secrets(self) -> SecretResolver:
+        return self._ready().secrets
+
+    @property
+    def config(self) -> ConfigSource:
+        return self._ready().config
+
+    def context(self, loaded: LoadedConfig) -> BuildContext:
+        """What the plugins of ``loaded`` are built with."""
+        warm = self._ready()
+        return BuildContext(
+            max_concurrent_requests=loaded.config.runtime.max_concurrent_requests,
+            aws=self.aws,
+            secrets=warm.secrets,
+            settings=warm.settings,
+        )
+
+    def pipeline(self, loaded: LoadedConfig, jobs: Sequence[str] | None) -> Pipeline:
+        """The pipeline of ``loaded`` and ``jobs``: the warm one when both are unchanged."""
+        key: PipelineKey = (loaded.digest, None if jobs is None else tuple(jobs))
+        with self._lock:
+            warm = self._ready()
+            if warm.pipeline is not None and warm.pipeline[0] == key:
+                return warm.pipeline[1]
+            self._close_pipeline()
+            self.scrubber.add_secrets_of(loaded.config)
+            made = Pipeline(loaded, jobs, self.context(loaded))
+            warm.pipeline = (key, made)
+            return made
+
+    def reset(self) -> None:
+        """Forget everything warm: close the pipeline, drop clients, caches and secrets; the
+        environment is read again on next use (tests; a process that must start afresh)."""
+        with self._lock:
+            self._close_pipeline()
+            self._warm = None
+            self._aws = None
+            self.scrubber.clear()
+
+
+RUNTIME = Runtime()
+"""The process's runtime."""
+
+
+def reset() -> None:
+    """``RUNTIME.reset()``: what the tests' autouse fixture calls before and after each test."""
+    RUNTIME.reset()

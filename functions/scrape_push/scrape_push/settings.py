@@ -1,0 +1,57 @@
+"""The function's settings from its environment: the one module that reads environment variables.
+
+The template sets these on the function (``template.yaml``); ``sam local invoke``,
+``devtools.local_invoke`` and the tests set them the same way. They are read once, when the
+runtime is built (``runtime.Runtime``), and passed down from there. botocore and Powertools read
+their own (``AWS_*``, ``POWERTOOLS_*``) as they document.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+CONFIG_PARAMETER_ENV = "CONFIG_PARAMETER"
+"""SSM parameter holding the configuration, or a path ending in ``/`` (fragments)."""
+STATE_TABLE_ENV = "STATE_TABLE"
+"""DynamoDB table of CloudWatch counter state and delivery leases (``statetable.py``)."""
+BACKLOG_BUCKET_ENV = "BACKLOG_BUCKET"
+"""S3 bucket of the durable backlog (``backlog/``); unset: sinks send directly."""
+METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
+"""Namespace of the self-metrics (``selfmetrics.py``)."""
+PARAMETERS_MAX_AGE_ENV = "POWERTOOLS_PARAMETERS_MAX_AGE"
+"""Seconds a value read from SSM is cached across warm invocations (Powertools' own setting)."""
+
+DEFAULT_METRICS_NAMESPACE = "ScrapePush/Self"
+DEFAULT_PARAMETERS_MAX_AGE = 5
+"""Powertools' default (``parameters`` ``DEFAULT_MAX_AGE_SECS``); the template sets 60."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment tells the function."""
+
+    config_parameter: str | None = None
+    state_table: str | None = None
+    backlog_bucket: str | None = None
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
+    parameters_max_age: int = DEFAULT_PARAMETERS_MAX_AGE
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            config_parameter=env.get(CONFIG_PARAMETER_ENV) or None,
+            state_table=env.get(STATE_TABLE_ENV) or None,
+            backlog_bucket=env.get(BACKLOG_BUCKET_ENV) or None,
+            metrics_namespace=env.get(METRICS_NAMESPACE_ENV) or DEFAULT_METRICS_NAMESPACE,
+            parameters_max_age=_seconds(env.get(PARAMETERS_MAX_AGE_ENV), DEFAULT_PARAMETERS_MAX_AGE),
+        )
+
+
+def _seconds(raw: str | None, default: int) -> int:
+    try:
+        return max(0, int(raw)) if raw else default
+    except ValueError:
+        return default
