@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
@@ -14,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 import trustme
+import urllib3.exceptions
 
 from tests.functional.conftest import Emulated
 from tests.support.http import Response, _handler, serve, serving
@@ -110,11 +112,15 @@ def test_tls_with_inline_ca_and_server_name(emulated: Emulated, https_endpoint: 
             "    tls_config: {insecure_skip_verify: true}\n"
         )
     )
-    by_job = {t["job"]: t for t in emulated.invoke()["targets"]}
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        by_job = {t["job"]: t for t in emulated.invoke()["targets"]}
     assert by_job["verified"]["up"] == 1
     assert by_job["unverified"]["up"] == 0
     assert by_job["unverified"]["error"].startswith("TLS handshake failed")
     assert by_job["skipped"]["up"] == 1
+    # skipping verification is the user's explicit choice: no warning on every scrape
+    assert not [w for w in warned if issubclass(w.category, urllib3.exceptions.InsecureRequestWarning)]
 
 
 def test_metric_relabel_configs_and_scrape_series_added(emulated: Emulated) -> None:

@@ -28,9 +28,6 @@ ACCEPT = (
 """The Accept header Prometheus sends: OpenMetrics first, then text 0.0.4."""
 
 USER_AGENT = f"scrape-push/{__version__}"
-# tls_config.insecure_skip_verify is the user's explicit choice (as in Prometheus); urllib3
-# would otherwise print a warning to the function's log on every such scrape.
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 READ_CHUNK_BYTES = 64 * 1024
 """Bytes read, and at most decompressed, at a time."""
 

@@ -160,6 +160,14 @@ class GuardedHTTPConnectionPool(HTTPConnectionPool):
 class GuardedHTTPSConnectionPool(HTTPSConnectionPool, GuardedHTTPConnectionPool):
     ConnectionCls = GuardedHTTPSConnection
 
+    def _validate_conn(self, conn: Any) -> None:
+        # urllib3's own, but for its InsecureRequestWarning: an unverified connection only comes
+        # from tls_config.insecure_skip_verify, the user's explicit choice (as in Prometheus),
+        # and the warning would fill the function's log on every request.
+        HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()
+
 
 GUARDED_POOLS = {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}
 """urllib3 pool classes by scheme, for a ``PoolManager``'s ``pool_classes_by_scheme``."""
