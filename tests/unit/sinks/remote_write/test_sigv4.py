@@ -11,8 +11,7 @@ from botocore.credentials import Credentials
 from scrape_push import aws
 from scrape_push.aws import AwsClients
 from scrape_push.deadline import Deadline
-from scrape_push.sinks.remote_write.config import SigV4Config
-from scrape_push.sinks.remote_write.sigv4 import SigV4RequestAuth, sigv4_auth
+from scrape_push.sigv4 import SigV4Config, SigV4RequestAuth, sigv4_auth
 from scrape_push.sinks.remote_write.transport import Sender, protocol_headers
 
 from tests.support.remote_write import Reply, fake_session
@@ -32,7 +31,7 @@ def test_headers_sent_match_botocores_signature() -> None:
     config = _config()
     object.__setattr__(config, "url", URL)
     session, adapter = fake_session(Reply(200))
-    sender = Sender(config, SigV4RequestAuth("eu-west-1", lambda: CREDENTIALS), session=session)
+    sender = Sender(config, SigV4RequestAuth("eu-west-1", "aps", lambda: CREDENTIALS), session=session)
     assert sender.send(b"\x00compressed", Deadline.after(30)).status == "sent"
     (sent,) = adapter.sent
 
@@ -65,8 +64,8 @@ def test_headers_sent_match_botocores_signature() -> None:
 
 def test_region_defaults_to_the_functions_region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
-    assert sigv4_auth(SigV4Config(), AwsClients()).region == "ap-southeast-2"
-    assert sigv4_auth(SigV4Config(region="eu-west-1"), AwsClients()).region == "eu-west-1"
+    assert sigv4_auth(SigV4Config(), AwsClients(), "aps").region == "ap-southeast-2"
+    assert sigv4_auth(SigV4Config(region="eu-west-1"), AwsClients(), "aps").region == "eu-west-1"
 
 
 def test_role_arn_is_assumed_through_sts() -> None:
@@ -74,7 +73,9 @@ def test_role_arn_is_assumed_through_sts() -> None:
 
     with mock_aws():
         auth = sigv4_auth(
-            SigV4Config(region="eu-west-1", role_arn="arn:aws:iam::123456789012:role/writer"), AwsClients()
+            SigV4Config(region="eu-west-1", role_arn="arn:aws:iam::123456789012:role/writer"),
+            AwsClients(),
+            "aps",
         )
         credentials = auth._credentials()
         assert credentials is not None
@@ -88,7 +89,9 @@ def test_credentials_sts_cannot_give_in_time_fail_the_attempt_not_the_sink() -> 
 
     clock = Clock()
     session, adapter = fake_session()
-    sender = Sender(_config(), SigV4RequestAuth("eu-west-1", out_of_time), session=session, sleep=clock.sleep)
+    sender = Sender(
+        _config(), SigV4RequestAuth("eu-west-1", "aps", out_of_time), session=session, sleep=clock.sleep
+    )
     outcome = sender.send(b"x", Deadline.after(30, clock))
     assert outcome.status == "failed" and adapter.sent == []  # retried like a network error, never sent
     assert outcome.error is not None and "SigV4Error: OutOfTime: not attempted" in outcome.error

@@ -18,6 +18,7 @@ from ...config.errors import FieldError
 from ...config.values import parse_duration
 from ...httpconfig import AuthorizationConfig, BasicAuthConfig, TLSConfig
 from ...relabel import RelabelConfig
+from ...sigv4 import SigV4Config
 from .limits import (
     DEFAULT_MAX_AGE,
     DEFAULT_MAX_BACKOFF,
@@ -52,8 +53,6 @@ RESERVED_HEADERS = frozenset(
 """Headers the sink sets itself (as Prometheus, it refuses them in ``headers``)."""
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]+$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 def parse_url(raw: object) -> str:
@@ -66,20 +65,6 @@ def parse_url(raw: object) -> str:
     if parts.username is not None or parts.password is not None:
         raise FieldError("must not hold credentials; use basic_auth or authorization")
     return raw
-
-
-@dataclass(frozen=True)
-class SigV4Config:
-    """``sigv4``: AWS Signature Version 4 (Amazon Managed Service for Prometheus)."""
-
-    region: str | None = field(default=None, metadata={"doc": "default: the function's region"})
-    role_arn: str | None = field(default=None, metadata={"doc": "IAM role to assume before signing"})
-
-    def check(self) -> None:
-        if self.region is not None and not _REGION.match(self.region):
-            raise FieldError(f"not an AWS region: {self.region!r}", "region")
-        if self.role_arn is not None and not _ROLE_ARN.match(self.role_arn):
-            raise FieldError("expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)", "role_arn")
 
 
 @dataclass(frozen=True)

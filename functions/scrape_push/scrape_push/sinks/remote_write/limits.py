@@ -52,3 +52,7 @@ DEFAULT_MAX_AGE = 3600.0
 """``backlog.max_age`` default: Prometheus (and Mimir, Thanos, Amazon Managed Service for
 Prometheus, without an out-of-order window) refuses samples more than about an hour older than
 the newest sample in its head block ("out of bounds"), so older backlog is unreplayable."""
+
+AMP_SERVICE = "aps"
+"""The SigV4 service name of Amazon Managed Service for Prometheus (its remote write API
+reference), the default of a Remote Write ``sigv4`` block as in Prometheus."""

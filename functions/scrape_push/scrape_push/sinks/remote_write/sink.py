@@ -25,12 +25,12 @@ from ...labels import relabeled_view
 from ...model import Sample
 from ...plugins import BuildContext
 from ...relabel import compile_rules
+from ...sigv4 import SigV4Error, sigv4_auth
 from ..base import Prepared, Request, Result, SinkReport
 from .config import RemoteWriteConfig
 from .convert import Batch, batches, chunks, encode_batch, metadata, to_series
 from .encode import SampleEncoder, compress, write_request
-from .limits import DEFAULT_MAX_AGE
-from .sigv4 import SigV4Error, sigv4_auth
+from .limits import AMP_SERVICE, DEFAULT_MAX_AGE
 from .transport import Sender
 
 
@@ -68,7 +68,7 @@ class RemoteWriteSink:
         """The request authentication configured, with secrets resolved."""
         config = self.config
         if config.sigv4 is not None:
-            return sigv4_auth(config.sigv4, self.clients)
+            return sigv4_auth(config.sigv4, self.clients, AMP_SERVICE)
         return request_auth(config.basic_auth, config.authorization, self.secrets)
 
     def session(self) -> requests.Session:

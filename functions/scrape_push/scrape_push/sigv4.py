@@ -1,14 +1,17 @@
-"""AWS Signature Version 4 for Remote Write (Amazon Managed Service for Prometheus: ``aps``).
+"""AWS Signature Version 4 for HTTP requests: the ``sigv4`` block, as Prometheus documents it.
 
-Requests are signed by botocore's own ``SigV4Auth`` with the function's credentials (the
-Lambda execution role), or with those of ``role_arn`` assumed through STS and refreshed by
-botocore before they expire. Each attempt is signed anew, so a retry never carries a stale
-signature.
+Used by Remote Write (Amazon Managed Service for Prometheus: service ``aps``) and by any other
+endpoint that wants IAM-signed requests. Requests are signed by botocore's own ``SigV4Auth``
+with the function's credentials (the Lambda execution role), or with those of ``role_arn``
+assumed through STS and refreshed by botocore before they expire. Each attempt is signed anew,
+so a retry never carries a stale signature.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -17,12 +20,34 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ... import aws
-from .config import SigV4Config
+from . import aws
+from .config.errors import FieldError
 
-SERVICE = "aps"
-ROLE_SESSION_NAME = "scrape-push-remote-write"
+ROLE_SESSION_NAME = "scrape-push"
+_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 SIGNED_RESPONSE_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256")
+
+
+@dataclass(frozen=True)
+class SigV4Config:
+    """``sigv4``: AWS Signature Version 4."""
+
+    region: str | None = field(default=None, metadata={"doc": "default: the function's region"})
+    role_arn: str | None = field(default=None, metadata={"doc": "IAM role to assume before signing"})
+    service_name: str | None = field(
+        default=None,
+        metadata={"doc": "service to sign for (default: that of the endpoint's kind, aps for remote_write)"},
+    )
+
+    def check(self) -> None:
+        if self.region is not None and not _REGION.match(self.region):
+            raise FieldError(f"not an AWS region: {self.region!r}", "region")
+        if self.role_arn is not None and not _ROLE_ARN.match(self.role_arn):
+            raise FieldError("expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)", "role_arn")
+        if self.service_name is not None and not _SERVICE.match(self.service_name):
+            raise FieldError("expected an AWS service name such as aps or execute-api", "service_name")
 
 
 class SigV4Error(requests.RequestException):
@@ -47,10 +72,11 @@ def assumed_role_credentials(role_arn: str, sts: Any) -> RefreshableCredentials:
 
 
 class SigV4RequestAuth(requests.auth.AuthBase):
-    """A ``requests`` auth hook that signs the prepared request with SigV4 for ``aps``."""
+    """A ``requests`` auth hook that signs the prepared request with SigV4 for ``service``."""
 
-    def __init__(self, region: str, credentials: Callable[[], Credentials | None]) -> None:
+    def __init__(self, region: str, service: str, credentials: Callable[[], Credentials | None]) -> None:
         self.region = region
+        self.service = service
         self._credentials = credentials
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -64,20 +90,22 @@ class SigV4RequestAuth(requests.auth.AuthBase):
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
         # Sign exactly what will be sent: method, URL, body and every header already set.
         signed = AWSRequest(method=request.method, url=request.url, data=body, headers=dict(request.headers))
-        SigV4Auth(frozen, SERVICE, self.region).add_auth(signed)
+        SigV4Auth(frozen, self.service, self.region).add_auth(signed)
         for name in SIGNED_RESPONSE_HEADERS:
             if name in signed.headers:
                 request.headers[name] = signed.headers[name]
         return request
 
 
-def sigv4_auth(config: SigV4Config, clients: aws.AwsClients) -> SigV4RequestAuth:
+def sigv4_auth(config: SigV4Config, clients: aws.AwsClients, default_service: str) -> SigV4RequestAuth:
     """The auth hook for a ``sigv4`` block: region from the block or the function's region,
-    credentials of the function (``clients``' session) or of the role it assumes."""
+    service from the block or ``default_service``, credentials of the function (``clients``'
+    session) or of the role it assumes."""
     session = clients.session()
     region = config.region or session.region_name
     if not region:
         raise SigV4Error("sigv4: no region configured and none in the environment (AWS_REGION)")
+    service = config.service_name or default_service
     if config.role_arn is not None:
         role_arn = config.role_arn
         assumed: list[RefreshableCredentials] = []
@@ -87,5 +115,5 @@ def sigv4_auth(config: SigV4Config, clients: aws.AwsClients) -> SigV4RequestAuth
                 assumed.append(assumed_role_credentials(role_arn, clients.per_call("sts", region)))
             return assumed[0]
 
-        return SigV4RequestAuth(region, credentials)
-    return SigV4RequestAuth(region, session.get_credentials)
+        return SigV4RequestAuth(region, service, credentials)
+    return SigV4RequestAuth(region, service, session.get_credentials)
