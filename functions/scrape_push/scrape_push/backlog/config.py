@@ -31,7 +31,7 @@ class BacklogConfig:
         metadata={
             "parse": parse_duration,
             "doc": "discard (and count) items scraped longer ago",
-            "derived": "the sink kind's window: 13d for CloudWatch, 1d for Graphite, 1h for Remote Write",
+            "derived": "the window the sink kind's destination accepts (each kind documents its own)",
         },
     )
     max_size: int = field(
