@@ -94,15 +94,12 @@ def accept_header(protocols: Sequence[str], escaping: str = ESCAPING) -> str:
 
 
 def check_protocols(protocols: Sequence[str]) -> None:
-    """Prometheus's rules for a ``scrape_protocols`` list: not empty, no name twice (compared
-    without case, as Prometheus compares them)."""
+    """Prometheus's rules for a ``scrape_protocols`` list of known names: not empty, no name
+    twice."""
     if not protocols:
         raise FieldError("scrape_protocols cannot be empty")
-    seen: set[str] = set()
-    for protocol in protocols:
-        if protocol.lower() in seen:
-            raise FieldError(f"duplicated protocol in scrape_protocols, got [{' '.join(protocols)}]")
-        seen.add(protocol.lower())
+    if len(set(protocols)) < len(protocols):
+        raise FieldError(f"duplicated protocol in scrape_protocols, got [{' '.join(protocols)}]")
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,11 @@ class _Decoder:
     def fail(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message, self.line(path)))
 
-    def unimplemented(self, cls: type, raw: dict[str, object], path: str, known: list[str]) -> None:
-        """Judge each key of ``raw`` that is not in ``known``: by its rule, else unknown."""
+    def unimplemented(self, cls: type, raw: dict[str, object], path: str, known: list[str]) -> set[str]:
+        """Judge each key of ``raw`` that is not in ``known``, by its rule, else as unknown. The
+        keys refused or unknown are returned: they stand for settings the object lacks."""
         rules = self.rules.get(cls, {})
+        refused = set()
         for key, value in raw.items():
             if key in known:
                 continue
@@ -113,12 +115,14 @@ class _Decoder:
             verdict = None if rule is None else rule.judge(value)
             if rule is None:
                 self.fail(key_path, "unknown key" + _suggestion(key, [*known, *rules]))
+                refused.add(key)
             elif verdict is not None and verdict.refused:
                 self.fail(key_path, verdict.message)
+                refused.add(key)
             elif verdict is not None:
-                self.warnings.setdefault(
-                    key_path, ConfigWarning(key_path, verdict.message, self.line(key_path))
-                )
+                warning = ConfigWarning(key_path, verdict.message, self.line(key_path))
+                self.warnings.setdefault(key_path, warning)
+        return refused
 
     def original(self, path: str, relative: str | None) -> str:
         """``path`` extended by a key a ``check()`` gave (``relative``), whose list indices count
@@ -220,9 +224,8 @@ class _Decoder:
         fields = {f.metadata.get("key", f.name): f for f in own if "plugins" not in f.metadata}
         plugged = {f.name: f.metadata["plugins"] for f in own if "plugins" in f.metadata}
         known = [*fields, *(key for registry in plugged.values() for key in registry.served())]
-        self.unimplemented(cls, raw, path, known)
         kwargs: dict[str, Any] = {}
-        failed: set[str] = set()
+        failed = self.unimplemented(cls, raw, path, known)
         for name, registry in plugged.items():
             kwargs[name] = self.plugged(registry, raw, path, failed)
         for key, f in fields.items():

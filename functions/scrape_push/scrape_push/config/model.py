@@ -116,7 +116,9 @@ class GlobalConfig:
         protocols are Prometheus 3.x's default list (never its proto-first one: no protobuf)."""
         timeout = self.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, self.interval)
         protocols = self.scrape_protocols or DEFAULT_SCRAPE_PROTOCOLS
-        return replace(self, scrape_interval=self.interval, scrape_timeout=timeout, scrape_protocols=protocols)
+        return replace(
+            self, scrape_interval=self.interval, scrape_timeout=timeout, scrape_protocols=protocols
+        )
 
 
 def _timeout_error(timeout: float, interval: float, key: str) -> FieldError:

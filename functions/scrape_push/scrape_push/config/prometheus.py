@@ -129,20 +129,14 @@ class OneOf:
 
 _NO_FILES = "the function reads no files"
 _SSM = "put the secret in an SSM SecureString parameter and name it in"
-_SECRET_REF = "Prometheus's secret-manager references are not supported"
+_SECRET_REF = "Prometheus's secret managers are not available here"
 
 _NO_RULES = "scrape-push evaluates no recording or alerting rules"
-_FAILURE_LOG = (
-    "failed scrapes are logged to the function's log group (one WARNING each) and listed in "
-    "the invocation's summary; no file is written"
-)
-_NO_NATIVE = (
-    "native histograms come only in the protobuf exposition, which scrape-push does not parse yet; "
-    "classic histograms are scraped"
-)
+_FAILURE_LOG = "failed scrapes go to the function's log (a WARNING each) and the summary; no file is written"
+_NO_NATIVE = "native histograms come only in the protobuf exposition, which scrape-push does not parse yet"
 _LEGACY_NAMES = (
-    "UTF-8 metric and label names are not parsed yet: names are checked with the legacy rules, "
-    "and targets are asked to escape theirs (escaping=underscores)"
+    "UTF-8 names are not parsed yet: names follow the legacy rules and targets are asked to "
+    "escape theirs (escaping=underscores)"
 )
 
 _VALIDATION_SCHEME = OneOf(
@@ -181,7 +175,7 @@ _SCRAPING: dict[str, KeyRule] = {
 
 TOP_LEVEL: dict[str, KeyRule] = {
     "rule_files": NoEffect(_NO_RULES, LIST),
-    "alerting": NoEffect("scrape-push sends no alerts (alert from the system that stores the data)", MAPPING),
+    "alerting": NoEffect("scrape-push sends no alerts (alert where the data is stored)", MAPPING),
     "remote_read": NoEffect("scrape-push answers no queries", LIST),
     "storage": NoEffect("scrape-push stores nothing locally: samples go straight to the sinks", MAPPING),
     "tracing": NoEffect(
@@ -249,8 +243,7 @@ SCRAPE_CONFIG: dict[str, KeyRule] = {
     "bearer_token_file": Refused(f"{_NO_FILES}: {_SSM} authorization.credentials_ssm_parameter"),
     **{
         f"{name}_sd_configs": NoEffect(
-            f"scrape-push has no {name} discovery (docs/discovery.md lists those it has): "
-            "the job gets no targets from it",
+            f"scrape-push has no {name} discovery (docs/discovery.md): the job gets no targets from it",
             LIST,
         )
         for name in SD_MECHANISMS
