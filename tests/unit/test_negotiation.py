@@ -6,8 +6,6 @@ from __future__ import annotations
 import typing
 
 import pytest
-from scrape_push.config.errors import ConfigError
-from scrape_push.config.source import parse_config
 from scrape_push.negotiation import (
     DEFAULT_NEGOTIATION,
     DEFAULT_SCRAPE_PROTOCOLS,
@@ -19,6 +17,8 @@ from scrape_push.negotiation import (
     accept_header,
     negotiation,
 )
+
+from tests.unit.config.test_problems import problems
 
 PROTO_FIRST = ("PrometheusProto", *DEFAULT_SCRAPE_PROTOCOLS)
 
@@ -150,12 +150,6 @@ def test_a_long_content_type_is_parsed_to_its_end() -> None:
     many = "application/openmetrics-text" + "".join(f"; p{i}=v" for i in range(50_000))
     assert DEFAULT_NEGOTIATION.media_type(many) == OPENMETRICS
     assert DEFAULT_NEGOTIATION.media_type(many + "; p7=again") == TEXT
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text)
-    return [str(p) for p in caught.value.problems]
 
 
 def test_scrape_protocols_follow_prometheus_rules() -> None:

@@ -194,25 +194,17 @@ def test_a_job_over_its_target_limit_scrapes_none_each_failed_with_prometheus_me
 def test_dropped_targets_are_counted_and_listed_up_to_keep_dropped_targets() -> None:
     found = build_targets(parse_config(LIMITED).config, ["relabeled"], discoveries())
     assert found.dropped == 3
+    discovered = {
+        "__metrics_path__": "/metrics",
+        "__scheme__": "http",
+        "__scrape_interval__": "1m",
+        "__scrape_timeout__": "10s",
+        "job": "relabeled",
+        "team": "x",
+    }
     assert [dict(d.labels) for d in found.dropped_targets] == [
-        {
-            "__address__": "<redacted>@a:1",
-            "__metrics_path__": "/metrics",
-            "__scheme__": "http",
-            "__scrape_interval__": "1m",
-            "__scrape_timeout__": "10s",
-            "job": "relabeled",
-            "team": "x",
-        },
-        {
-            "__address__": "b:1",
-            "__metrics_path__": "/metrics",
-            "__scheme__": "http",
-            "__scrape_interval__": "1m",
-            "__scrape_timeout__": "10s",
-            "job": "relabeled",
-            "team": "x",
-        },
+        {"__address__": "<redacted>@a:1", **discovered},
+        {"__address__": "b:1", **discovered},
     ]
 
 

@@ -9,22 +9,18 @@ from typing import Any
 
 import pytest
 from scrape_push.config.decode import decode
-from scrape_push.config.errors import ConfigError, ConfigWarning
+from scrape_push.config.errors import ConfigWarning
 from scrape_push.config.fragments import merge_fragments
 from scrape_push.config.model import ScrapeConfig
 from scrape_push.config.prometheus import PROMETHEUS_KEYS, SD_MECHANISMS, NoEffect
 from scrape_push.config.source import parse_config, parse_fragments
 from scrape_push.plugins import DISCOVERIES, SINKS
 
+from tests.unit.config.test_problems import problems
+
 
 def warnings(text: str) -> list[str]:
     return [str(w) for w in parse_config(text).warnings]
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text)
-    return [str(p) for p in caught.value.problems]
 
 
 def test_a_value_that_asks_for_what_scrape_push_does_is_accepted_quietly() -> None:

@@ -216,81 +216,36 @@ def test_every_key_builds_the_requests_prometheus_would_make() -> None:
     assert legacy.body_size_limit == 32 * 1024 * 1024
 
 
+def words(text: str) -> list[str]:
+    return text.split()
+
+
 # Prometheus 3.x's documented keys (docs/configuration/configuration.md, config.go), by section.
-DOCUMENTED_TOP_LEVEL = (
-    "global",
-    "runtime",
-    "rule_files",
-    "scrape_config_files",
-    "scrape_configs",
-    "alerting",
-    "remote_write",
-    "otlp",
-    "remote_read",
-    "storage",
-    "tracing",
+DOCUMENTED_TOP_LEVEL = words(
+    "global runtime rule_files scrape_config_files scrape_configs alerting remote_write otlp "
+    "remote_read storage tracing"
 )
-DOCUMENTED_GLOBAL = (
-    "scrape_interval",
-    "scrape_timeout",
-    "scrape_protocols",
-    "evaluation_interval",
-    "rule_query_offset",
-    "external_labels",
-    "query_log_file",
-    "scrape_failure_log_file",
-    "body_size_limit",
-    "sample_limit",
-    "label_limit",
-    "label_name_length_limit",
-    "label_value_length_limit",
-    "target_limit",
-    "keep_dropped_targets",
-    "metric_name_validation_scheme",
-    "metric_name_escaping_scheme",
-    "scrape_native_histograms",
-    "convert_classic_histograms_to_nhcb",
-    "always_scrape_classic_histograms",
-    "extra_scrape_metrics",
+SCRAPE_DEFAULTS = words(
+    "scrape_interval scrape_timeout scrape_protocols scrape_failure_log_file body_size_limit "
+    "sample_limit label_limit label_name_length_limit label_value_length_limit target_limit "
+    "keep_dropped_targets metric_name_validation_scheme metric_name_escaping_scheme "
+    "scrape_native_histograms convert_classic_histograms_to_nhcb always_scrape_classic_histograms "
+    "extra_scrape_metrics"
 )
-DOCUMENTED_SCRAPE_CONFIG = (
-    "job_name",
-    "scrape_interval",
-    "scrape_timeout",
-    "scrape_protocols",
-    "fallback_scrape_protocol",
-    "metrics_path",
-    "honor_labels",
-    "honor_timestamps",
-    "track_timestamps_staleness",
-    "scheme",
-    "params",
-    "enable_compression",
-    "scrape_failure_log_file",
-    "static_configs",
-    "relabel_configs",
-    "metric_relabel_configs",
-    "body_size_limit",
-    "sample_limit",
-    "label_limit",
-    "label_name_length_limit",
-    "label_value_length_limit",
-    "target_limit",
-    "keep_dropped_targets",
-    "metric_name_validation_scheme",
-    "metric_name_escaping_scheme",
-    "native_histogram_bucket_limit",
-    "native_histogram_min_bucket_factor",
-    "scrape_native_histograms",
-    "convert_classic_histograms_to_nhcb",
-    "always_scrape_classic_histograms",
-    "extra_scrape_metrics",
-    "basic_auth",
-    "authorization",
-    "follow_redirects",
-    "tls_config",
-    "proxy_url",
-)
+"""The keys ``global`` gives every job a default for."""
+DOCUMENTED_GLOBAL = [
+    *SCRAPE_DEFAULTS,
+    *words("evaluation_interval rule_query_offset external_labels query_log_file"),
+]
+DOCUMENTED_SCRAPE_CONFIG = [
+    *SCRAPE_DEFAULTS,
+    *words(
+        "job_name fallback_scrape_protocol metrics_path honor_labels honor_timestamps "
+        "track_timestamps_staleness scheme params enable_compression static_configs relabel_configs "
+        "metric_relabel_configs native_histogram_bucket_limit native_histogram_min_bucket_factor "
+        "basic_auth authorization follow_redirects tls_config proxy_url"
+    ),
+]
 HTTP_CLIENT_OF_ISSUE_17 = (
     "oauth2",
     "enable_http2",
