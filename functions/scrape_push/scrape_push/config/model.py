@@ -77,6 +77,8 @@ _LIMIT = {"validate": _not_negative, "zero": "no limit"}
 """A Prometheus scrape limit: 0 means none."""
 _JOB_LIMIT = {**_LIMIT, "zero": "the global limit; none when that is 0 too"}
 """A job's scrape limit: 0 takes the global one (Prometheus's ``ScrapeConfig.Validate``)."""
+_KEEP_DROPPED = {**_LIMIT, "zero": "up to 1000 listed per job"}
+_JOB_KEEP_DROPPED = {**_LIMIT, "zero": "the global value; up to 1000 when that is 0 too"}
 _PROTOCOLS = {"validate": check_protocols}
 
 
@@ -101,7 +103,7 @@ class GlobalConfig:
     label_name_length_limit: int = field(default=0, metadata=_LIMIT)
     label_value_length_limit: int = field(default=0, metadata=_LIMIT)
     target_limit: int = field(default=0, metadata=_LIMIT)
-    keep_dropped_targets: int = field(default=0, metadata=_LIMIT)
+    keep_dropped_targets: int = field(default=0, metadata=_KEEP_DROPPED)
 
     def check(self) -> None:
         if self.scrape_timeout is not None and self.scrape_timeout > self.interval:
@@ -177,7 +179,7 @@ class ScrapeConfig:
     label_name_length_limit: int = field(default=0, metadata=_JOB_LIMIT)
     label_value_length_limit: int = field(default=0, metadata=_JOB_LIMIT)
     target_limit: int = field(default=0, metadata=_JOB_LIMIT)
-    keep_dropped_targets: int = field(default=0, metadata=_JOB_LIMIT)
+    keep_dropped_targets: int = field(default=0, metadata=_JOB_KEEP_DROPPED)
     follow_redirects: bool = True
     proxy_url: str | None = field(default=None, metadata={"parse": parse_proxy_url})
     basic_auth: BasicAuthConfig | None = None

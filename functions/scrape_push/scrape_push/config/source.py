@@ -105,9 +105,10 @@ def _raise_setup_error(exc: Exception) -> None:
         raise cause from None
 
 
-def _logged(loaded: LoadedConfig) -> LoadedConfig:
-    """``loaded``, its warnings logged: once per configuration a process decodes, since the
-    decoded configuration is kept for the warm invocations that follow."""
+def _first_seen(loaded: LoadedConfig) -> LoadedConfig:
+    """A configuration just decoded, when it can run, its warnings logged: once per
+    configuration, since the function keeps it for the warm invocations that follow."""
+    runnable(loaded)
     for warning in loaded.warnings:
         logger.warning(
             f"configuration: {warning}",
@@ -136,12 +137,12 @@ class ConfigSource:
             if name.endswith("/"):
                 fragments = self.fetch_path(name)
                 source, digest = f"SSM path {name}", _fragments_digest(fragments)
-                loaded = self._decoded_as(source, digest) or _logged(parse_fragments(fragments, source))
+                loaded = self._decoded_as(source, digest) or _first_seen(parse_fragments(fragments, source))
             else:
                 text = self.fetch_parameter(name)
                 source, digest = f"SSM parameter {name}", _digest([text])
-                loaded = self._decoded_as(source, digest) or _logged(parse_config(text, source))
-            self._decoded[source] = runnable(loaded)
+                loaded = self._decoded_as(source, digest) or _first_seen(parse_config(text, source))
+            self._decoded[source] = loaded
         except (ConfigError, ConfigLoadError) as exc:
             good = self._last_good.get(name)
             if good is None:
