@@ -172,3 +172,16 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path, command: str) ->
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (141, b"")
+
+
+def test_show_prints_the_configurations_warnings_first(
+    emulated: Emulated, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulated.put_config("rule_files: [a.yml]\ncloudwatch: [{namespace: N}]\n", name="/team/warned")
+    assert main(["show", "--parameter", "/team/warned"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == (
+        "# warning: rule_files: has no effect here: scrape-push evaluates no recording or alerting rules "
+        "(line 1)"
+    )
+    assert lines[3] == "global:"

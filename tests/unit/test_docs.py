@@ -56,7 +56,14 @@ def test_the_readme_cost_example_is_what_the_command_prints(capsys: pytest.Captu
 
 @pytest.mark.parametrize(
     "document",
-    ["troubleshooting.md", "vpc.md", "upgrading.md", "schedule.md", "examples/README.md"],
+    [
+        "troubleshooting.md",
+        "vpc.md",
+        "upgrading.md",
+        "schedule.md",
+        "examples/README.md",
+        "prometheus-yml.md",
+    ],
 )
 def test_the_readme_links_every_operating_document(document: str) -> None:
     assert f"](docs/{document}" in (ROOT / "README.md").read_text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scrape_push.config.source import parse_config
-from scrape_push.targets import TargetError, build_targets
+from scrape_push.targets import MAX_LISTED_DROPPED_TARGETS, TargetError, build_targets
 
 from tests.support.context import discoveries
 
@@ -150,3 +150,68 @@ def test_credentials_in_an_address_are_refused_never_shown() -> None:
     (error,) = build_targets(config, None, discoveries()).errors
     assert error.error == "the address must not carry credentials (user@host); use basic_auth"
     assert error.target == "<redacted>@h:1"
+
+
+LIMITED = """
+global:
+  target_limit: 2
+  keep_dropped_targets: 2
+scrape_configs:
+  - job_name: over
+    static_configs:
+      - targets: ["a:1", "b:1", "c:1", "a:1"]
+  - job_name: within
+    target_limit: 3
+    static_configs:
+      - targets: ["a:1", "b:1", "c:1"]
+  - job_name: duplicates
+    static_configs:
+      - targets: ["a:1", "a:1", "b:1"]
+  - job_name: relabeled
+    static_configs:
+      - targets: ["user:pw@a:1", "b:1", "c:1", "d:1"]
+        labels: {team: x}
+    relabel_configs:
+      - source_labels: [__address__]
+        regex: d:1
+        action: keep
+"""
+
+
+def test_a_job_over_its_target_limit_scrapes_none_each_failed_with_prometheus_message() -> None:
+    found = build_targets(parse_config(LIMITED).config, None, discoveries())
+    failed = [(f.target.job, f.target.instance, f.error) for f in found.failed]
+    message = "target_limit exceeded (number of targets: 3, limit: 2)"
+    assert failed == [
+        ("over", "a:1", message),
+        ("over", "b:1", message),
+        ("over", "c:1", message),
+        ("over", "a:1", message),
+    ]
+    assert [t.job for t in found.targets] == ["within"] * 3 + ["duplicates"] * 3 + ["relabeled"]
+
+
+def test_dropped_targets_are_counted_and_listed_up_to_keep_dropped_targets() -> None:
+    found = build_targets(parse_config(LIMITED).config, ["relabeled"], discoveries())
+    assert found.dropped == 3
+    discovered = {
+        "__metrics_path__": "/metrics",
+        "__scheme__": "http",
+        "__scrape_interval__": "1m",
+        "__scrape_timeout__": "10s",
+        "job": "relabeled",
+        "team": "x",
+    }
+    assert [dict(d.labels) for d in found.dropped_targets] == [
+        {"__address__": "<redacted>@a:1", **discovered},
+        {"__address__": "b:1", **discovered},
+    ]
+
+
+def test_keep_dropped_targets_0_lists_every_dropped_target_up_to_a_bound() -> None:
+    many = ", ".join(f'"h{i}:1"' for i in range(MAX_LISTED_DROPPED_TARGETS + 5))
+    text = f"scrape_configs:\n  - job_name: a\n    static_configs: [{{targets: [{many}]}}]\n"
+    text += "    relabel_configs: [{action: drop, source_labels: [job], regex: a}]\n"
+    found = build_targets(parse_config(text).config, None, discoveries())
+    assert found.dropped == MAX_LISTED_DROPPED_TARGETS + 5
+    assert len(found.dropped_targets) == MAX_LISTED_DROPPED_TARGETS

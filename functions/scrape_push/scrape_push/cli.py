@@ -26,9 +26,8 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .config.errors import ConfigError, ConfigLoadError, FieldError
-from .config.fragments import merge_fragments
 from .config.schema import effective, json_schema
-from .config.source import LoadedConfig, parse_config, runnable
+from .config.source import LoadedConfig, parse_config, parse_fragments, runnable
 from .config.values import parse_duration
 from .deadline import Deadline
 from .invoke import EventError, selected_jobs
@@ -69,8 +68,7 @@ def _load_files(paths: Sequence[Path]) -> LoadedConfig:
     if len(paths) == 1:
         return parse_config(_read(paths[0]), str(paths[0]))
     fragments = [(str(p), _read(p)) for p in paths]
-    source = ", ".join(str(p) for p in paths)
-    return LoadedConfig(merge_fragments(fragments, source), source, "")
+    return parse_fragments(fragments, ", ".join(str(p) for p in paths))
 
 
 def _report(error: ConfigError, out: TextIO) -> int:
@@ -85,7 +83,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = loaded.config
     targets = sum(len(g.targets) for job in config.scrape_configs for g in job.static_configs)
     jobs, sinks = len(config.scrape_configs), config.sink_count
-    print(f"{loaded.source}: valid ({jobs} jobs, {targets} static targets, {sinks} sinks)")
+    warned = f", {len(loaded.warnings)} warning(s)" if loaded.warnings else ""
+    print(f"{loaded.source}: valid ({jobs} jobs, {targets} static targets, {sinks} sinks{warned})")
+    for warning in loaded.warnings:
+        print(f"  warning: {warning}")
     return EXIT_OK
 
 
@@ -117,6 +118,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(f"# {loaded.source} (digest {loaded.digest}): every default filled in, limits not shown are off,")
     print("# secrets masked")
+    for warning in loaded.warnings:
+        print(f"# warning: {warning}")
     print(yaml.safe_dump(effective(loaded.config), sort_keys=False), end="")
     return EXIT_OK
 

@@ -18,14 +18,9 @@ from .budget import BODY_BYTES_PER_BYTE, Account, BudgetExceeded
 from .credentials import SecretError, SecretResolver
 from .guard import Aborted, Guard
 from .httpconfig import TLSConfigError, request_auth, root_cause, tls_arguments
+from .negotiation import FormatError
 from .reach import ReachRefused
 from .targets import Target
-
-ACCEPT = (
-    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
-    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-)
-"""The Accept header Prometheus sends: OpenMetrics first, then text 0.0.4."""
 
 USER_AGENT = f"scrape-push/{__version__}"
 READ_CHUNK_BYTES = 64 * 1024
@@ -39,7 +34,8 @@ class ScrapeError(Exception):
 
 
 class Response:
-    """What a target answered: its body (decompressed) and its ``Content-Type``."""
+    """What a target answered: its body (decompressed) and the media type its ``Content-Type``
+    selects (``Negotiation.media_type``)."""
 
     def __init__(self, body: bytes, content_type: str | None) -> None:
         self.body = body
@@ -58,8 +54,7 @@ def fetch(
     """GET the target's URL (its credentials resolved through ``secrets``); the guard cuts the
     connection at ``guard.due``."""
     headers = {
-        "Accept": ACCEPT,
-        "Accept-Encoding": "gzip",
+        **target.negotiation.headers,
         "User-Agent": USER_AGENT,
         "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout:g}",
     }
@@ -82,12 +77,12 @@ def fetch(
                 raise ScrapeError(f"server returned HTTP status {response.status_code} {response.reason}")
             body = read_body(response, target.body_size_limit, account)
             guard.check()
-            return Response(body, response.headers.get("Content-Type"))
+            return Response(body, target.negotiation.media_type(response.headers.get("Content-Type")))
     except (ScrapeError, BudgetExceeded):
         raise
     except ReachRefused as exc:
         raise ScrapeError(str(exc)) from None
-    except (SecretError, TLSConfigError) as exc:
+    except (SecretError, TLSConfigError, FormatError) as exc:
         raise ScrapeError(str(exc)) from None
     except Exception as exc:
         if guard.aborted or isinstance(exc, Aborted):  # whatever the cut connection raised

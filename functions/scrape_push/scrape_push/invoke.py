@@ -18,6 +18,11 @@ from .summary import summarise
 logger = Logger(service="scrape-push", child=True)
 
 
+_NOT_LOGGED = ("targets", "dropped_targets")
+"""Summary keys the "cycle done" log line leaves out: a line per failed target is logged
+apart, and dropped targets are only for whoever reads the summary."""
+
+
 class EventError(ValueError):
     """The invocation event is malformed or names jobs the configuration lacks."""
 
@@ -74,5 +79,6 @@ def _handle(event: object, context: object, runtime: Runtime) -> dict[str, objec
             logger.error("samples lost", extra={"sink": report.to_dict()})
         elif not report.ok or report.dropped:
             logger.warning("sink incomplete", extra={"sink": report.to_dict()})
-    logger.info("cycle done", extra={"summary": {k: v for k, v in summary.items() if k != "targets"}})
+    logged = {k: v for k, v in summary.items() if k not in _NOT_LOGGED}
+    logger.info("cycle done", extra={"summary": logged})
     return summary

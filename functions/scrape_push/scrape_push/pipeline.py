@@ -24,9 +24,9 @@ from .deadline import SEND_RESERVE, Deadline
 from .delivery import Delivery
 from .model import Sample
 from .plugins import BuildContext
-from .scrape import Scraper, ScrapeResult
+from .scrape import Scraper, ScrapeResult, failed
 from .sinks import SinkReport, build_sinks, job_group, wrap_deliveries
-from .targets import Discoveries, TargetError, build_targets
+from .targets import Discoveries, DroppedTarget, TargetError, build_targets
 
 
 @dataclass
@@ -40,6 +40,8 @@ class CycleResult:
     """Targets that could not be built (discovery failed, relabeling left them invalid)."""
     targets_dropped: int = 0
     """Targets ``relabel_configs`` dropped."""
+    dropped_targets: list[DroppedTarget] = field(default_factory=list)
+    """Those listed, up to each job's ``keep_dropped_targets``."""
 
     @property
     def samples(self) -> int:
@@ -97,12 +99,14 @@ class Pipeline:
                     memory_mb, config.runtime.max_concurrent_scrapes, len(found.targets)
                 )
                 scrapes = self.scraper.scrape_all(found.targets, deadline.reserve(SEND_RESERVE), budget)
+                scrapes += [failed(f.target, 0.0, cycle_ms, f.error) for f in found.failed]
                 samples = [s for result in scrapes for s in result.samples]
                 reports = push_all(chosen, samples, deadline)
             finally:
                 for delivery in chosen:
                     delivery.close()
-        return CycleResult(scrapes, reports, time.monotonic() - start, found.errors, found.dropped)
+        duration = time.monotonic() - start
+        return CycleResult(scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets)
 
     def deliveries(self, cycle_ms: int) -> list[Delivery]:
         """This cycle's delivery of each sink (its backlog items are ordered by ``cycle_ms``)."""

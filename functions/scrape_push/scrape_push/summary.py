@@ -35,7 +35,12 @@ def summarise(
     up = sum(1 for r in cycle.scrapes if r.up)
     summary = {
         "ok": loaded.error is None and all(report.ok for report in cycle.sinks),
-        "config": {"source": loaded.source, "digest": loaded.digest, "error": loaded.error},
+        "config": {
+            "source": loaded.source,
+            "digest": loaded.digest,
+            "error": loaded.error,
+            "warnings": [str(warning) for warning in loaded.warnings],
+        },
         "jobs": sorted(jobs) if jobs is not None else [j.job_name for j in loaded.config.scrape_configs],
         "targets_up": up,
         "targets_down": len(cycle.scrapes) - up,
@@ -47,6 +52,7 @@ def summarise(
         "duration_seconds": round(cycle.duration, 6),
         "targets": [target_summary(r) for r in cycle.scrapes],
         "target_errors": [{"job": e.job, "target": e.target, "error": e.error} for e in cycle.target_errors],
+        "dropped_targets": [{"job": d.job, "labels": dict(d.labels)} for d in cycle.dropped_targets],
         "sinks": [report.to_dict() for report in cycle.sinks],
     }
     return cast("dict[str, object]", scrubber.scrub_all(summary))

@@ -8,6 +8,10 @@ gone, and one left without ``__address__`` (or with an invalid interval, timeout
 reported as an error. Afterwards ``__meta_*`` and every other ``__``-prefixed label are
 removed from the labels its series carry, ``instance`` defaults to the address, and the URL
 comes from ``__scheme__``, ``__address__``, ``__metrics_path__`` and ``__param_*``.
+
+A job with more distinct targets than its ``target_limit`` scrapes none of them: each is
+reported failed with Prometheus's message. Targets relabeling dropped are counted, and listed
+(with the labels they were discovered with) up to the job's ``keep_dropped_targets``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .discovery import Discoverer, DiscoveryError
 from .httpconfig import HTTPClientConfig
 from .limits import ScrapeLimits
 from .model import Labels, sort_labels
+from .negotiation import DEFAULT_NEGOTIATION, DEFAULT_SCRAPE_PROTOCOLS, Negotiation, negotiation
 from .plugins import DISCOVERIES, BuildContext
 from .relabel import NO_RULES, RelabelRules, compile_rules, relabel
 
@@ -38,6 +43,10 @@ ADDRESS, SCHEME, METRICS_PATH = "__address__", "__scheme__", "__metrics_path__"
 INTERVAL, TIMEOUT, PARAM_PREFIX = "__scrape_interval__", "__scrape_timeout__", "__param_"
 DEFAULT_PORTS = {"http": "80", "https": "443"}
 """Prometheus 2.x adds the scheme's port to an address that has none."""
+MAX_LISTED_DROPPED_TARGETS = 1000
+"""Dropped targets a job lists at most (``keep_dropped_targets`` 0, "no limit" in Prometheus,
+lists this many): each is a few hundred bytes of the invocation's summary, and a synchronous
+invocation's response is at most 6 MB (AWS Lambda quotas)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,8 @@ class Target:
     metric_relabel_key: str = ""
     """Identity of ``metric_relabel_configs`` (cached relabel results are only reused under it)."""
     http: HTTPClientConfig = field(default_factory=HTTPClientConfig)
+    negotiation: Negotiation = DEFAULT_NEGOTIATION
+    """What the scrape asks for (``Accept``, ``Accept-Encoding``) and how it reads the answer."""
 
     @property
     def instance(self) -> str:
@@ -75,14 +86,35 @@ class TargetError:
     error: str
 
 
+@dataclass(frozen=True)
+class FailedTarget:
+    """A target not to scrape, to report failed: its job has more targets than its
+    ``target_limit``."""
+
+    target: Target
+    error: str
+
+
+@dataclass(frozen=True)
+class DroppedTarget:
+    """A target ``relabel_configs`` dropped, with the labels it was discovered with."""
+
+    job: str
+    labels: Labels
+
+
 @dataclass
 class TargetSet:
     """What target building produced: the targets, and the errors met on the way."""
 
     targets: list[Target] = field(default_factory=list)
     errors: list[TargetError] = field(default_factory=list)
+    failed: list[FailedTarget] = field(default_factory=list)
+    """Targets of jobs over their ``target_limit``: reported failed, not scraped."""
     dropped: int = 0
     """Targets that ``relabel_configs`` dropped (as intended, not errors)."""
+    dropped_targets: list[DroppedTarget] = field(default_factory=list)
+    """Those of them listed, up to each job's ``keep_dropped_targets``."""
 
 
 class Discoveries:
@@ -132,7 +164,14 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
         ),
         metric_relabel=compile_rules(job.metric_relabel_configs),
         metric_relabel_key=_digest(repr(job.metric_relabel_configs)),
+        negotiation=negotiation(
+            job.scrape_protocols or DEFAULT_SCRAPE_PROTOCOLS,
+            job.fallback_scrape_protocol,
+            job.enable_compression,
+        ),
     )
+    listed = min(job.keep_dropped_targets or MAX_LISTED_DROPPED_TARGETS, MAX_LISTED_DROPPED_TARGETS)
+    built: list[Target] = []
     for group in _groups(job, discoveries, out):
         start = {**base, **{f"{PARAM_PREFIX}{k}": v[0] for k, v in job.params.items() if v}}
         for name, value in group.items():
@@ -141,11 +180,26 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
         labels = relabel(start, rules)
         if labels is None:
             out.dropped += 1
+            if listed:
+                listed -= 1
+                out.dropped_targets.append(DroppedTarget(job.job_name, _discovered(start)))
             continue
         try:
-            out.targets.append(_target(labels, shared))
+            built.append(_target(labels, shared))
         except FieldError as exc:
             out.errors.append(TargetError(job.job_name, _shown(start.get(ADDRESS, "")), str(exc)))
+    _within_target_limit(job.target_limit, built, out)
+
+
+def _within_target_limit(limit: int, built: list[Target], out: TargetSet) -> None:
+    """A job's targets to scrape, or, when it has more distinct ones than ``limit`` (0: none),
+    every one of them failed with Prometheus's message (``scrapePool.refreshTargetLimitErr``)."""
+    count = len({(target.url, target.labels) for target in built})
+    if not limit or count <= limit:
+        out.targets.extend(built)
+        return
+    error = f"target_limit exceeded (number of targets: {count}, limit: {limit})"
+    out.failed.extend(FailedTarget(target, error) for target in built)
 
 
 @dataclass(frozen=True)
@@ -157,6 +211,7 @@ class _Shared:
     limits: ScrapeLimits
     metric_relabel: RelabelRules
     metric_relabel_key: str
+    negotiation: Negotiation
 
 
 def _groups(job: ScrapeConfig, discoveries: Discoveries, out: TargetSet) -> Iterator[dict[str, str]]:
@@ -207,12 +262,18 @@ def _target(labels: dict[str, str], shared: _Shared) -> Target:
         metric_relabel=shared.metric_relabel,
         metric_relabel_key=shared.metric_relabel_key,
         http=job.http_client(),
+        negotiation=shared.negotiation,
     )
 
 
 def _shown(address: str) -> str:
     """An address as summaries and logs may show it: without any ``user:password@``."""
     return "<redacted>@" + address.rpartition("@")[2] if "@" in address else address
+
+
+def _discovered(labels: dict[str, str]) -> Labels:
+    """A target's labels before relabeling, as summaries may show them (``_shown`` address)."""
+    return sort_labels({**labels, ADDRESS: _shown(labels.get(ADDRESS, ""))})
 
 
 def _duration(labels: dict[str, str], name: str) -> float:

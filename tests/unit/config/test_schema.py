@@ -103,7 +103,8 @@ def test_the_scrape_defaults_shown_are_the_ones_targets_are_built_with() -> None
     target = build_targets(config, None, discoveries()).targets[0]
     assert format_duration(target.interval) == glob["scrape_interval"]["default"] == "1m"
     assert format_duration(target.timeout) == "10s"
-    assert format_size(target.body_size_limit) == job["body_size_limit"]["default"] == "64MB"
+    assert format_size(target.body_size_limit) == "64MB"
+    assert "default: global.body_size_limit, else 64MB" in job["body_size_limit"]["description"]
     shown = effective(config)["scrape_configs"][0]
     assert (shown["scrape_interval"], shown["scrape_timeout"], shown["body_size_limit"]) == (
         "1m",
@@ -134,8 +135,13 @@ def test_show_prints_effective_values_and_leaves_out_limits_that_are_off() -> No
     assert shown["global"] == {
         "scrape_interval": "1m",
         "scrape_timeout": "10s",
-        "evaluation_interval": "1m",
         "external_labels": {},
+        "scrape_protocols": [
+            "OpenMetricsText1.0.0",
+            "OpenMetricsText0.0.1",
+            "PrometheusText1.0.0",
+            "PrometheusText0.0.4",
+        ],
     }
 
 
@@ -170,4 +176,5 @@ def test_the_schema_shows_no_placeholder_as_a_default() -> None:
     assert "default: 10s" in glob["scrape_timeout"]["description"]
     job = schema["$defs"]["ScrapeConfig"]["properties"]
     assert "default: global.scrape_interval" in job["scrape_interval"]["description"]
-    assert "default: 0 (no limit)" in job["sample_limit"]["description"]
+    assert "default: 0 (no limit)" in glob["sample_limit"]["description"]
+    assert "default: 0 (the global limit; none when that is 0 too)" in job["sample_limit"]["description"]

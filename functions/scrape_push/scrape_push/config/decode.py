@@ -21,6 +21,13 @@ A dataclass may define ``check(self) -> None`` that raises ``FieldError`` (one p
 the object with the defaults that depend on other fields filled in (Prometheus fills them at
 load too); it runs after ``check()``.
 
+A key the dataclass has no field for is unknown (an error with a "did you mean"), unless the
+``rules`` given to ``decode`` have a ``KeyRule`` for it under that dataclass: the rule judges the
+value and the key is accepted quietly, accepted with a warning (``ConfigWarning``, once per key
+path) or refused (an error). Keys the dataclass or a plugin serves never reach a rule, so a rule
+stands only for what is not implemented. This is how a pasted prometheus.yml's keys that mean
+nothing here are told apart from typos.
+
 Every problem is reported in one pass. Each field is decoded and validated on its own, so one bad
 field never hides another; an object with a bad field is still built (its default stands in) and
 handed to its parent, whose ``check()`` runs as usual (``check()`` of the object itself needs
@@ -35,11 +42,11 @@ import dataclasses
 import difflib
 import types
 import typing
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, Union
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple, Protocol, TypeVar, Union
 
 from .document import components, join_index, join_key, parent
-from .errors import ConfigError, FieldError, FieldErrors, Problem
+from .errors import ConfigError, ConfigWarning, FieldError, FieldErrors, Problem
 
 T = TypeVar("T")
 
@@ -50,10 +57,37 @@ _SUGGEST_MAX_KEY = 64
 """Keys longer than this get no "did you mean" (no key of the format is near that long)."""
 
 
+class Verdict(NamedTuple):
+    """What a ``KeyRule`` makes of a value: refused (an error) or accepted with a warning."""
+
+    refused: bool
+    message: str
+
+
+class KeyRule(Protocol):
+    """What to do with a key a dataclass has no field for (see the module docstring)."""
+
+    @property
+    def summary(self) -> str:
+        """One line for the JSON Schema and the docs: what the key does here."""
+        ...
+
+    def judge(self, raw: object) -> Verdict | None:
+        """The verdict on the document's value; ``None``: accepted quietly."""
+        ...
+
+
+KeyRules = Mapping[type, Mapping[str, KeyRule]]
+"""Per dataclass: its keys without a field, each with its rule."""
+
+
 class _Decoder:
-    def __init__(self, lines: dict[str, int]) -> None:
+    def __init__(self, lines: dict[str, int], rules: KeyRules) -> None:
         self.lines = lines
+        self.rules = rules
         self.problems: list[Problem] = []
+        self.warnings: dict[str, ConfigWarning] = {}
+        """Per key path, its warning (a path warns once, however often it is decoded)."""
         self.positions: dict[str, list[int]] = {}
         """Per list path: the document index of each item kept (only lists that lost items)."""
 
@@ -67,6 +101,28 @@ class _Decoder:
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message, self.line(path)))
+
+    def unimplemented(self, cls: type, raw: dict[str, object], path: str, known: list[str]) -> set[str]:
+        """Judge each key of ``raw`` that is not in ``known``, by its rule, else as unknown. The
+        keys refused or unknown are returned: they stand for settings the object lacks."""
+        rules = self.rules.get(cls, {})
+        refused = set()
+        for key, value in raw.items():
+            if key in known:
+                continue
+            key_path = join_key(path, key)
+            rule = rules.get(key)
+            verdict = None if rule is None else rule.judge(value)
+            if rule is None:
+                self.fail(key_path, "unknown key" + _suggestion(key, [*known, *rules]))
+                refused.add(key)
+            elif verdict is not None and verdict.refused:
+                self.fail(key_path, verdict.message)
+                refused.add(key)
+            elif verdict is not None:
+                warning = ConfigWarning(key_path, verdict.message, self.line(key_path))
+                self.warnings.setdefault(key_path, warning)
+        return refused
 
     def original(self, path: str, relative: str | None) -> str:
         """``path`` extended by a key a ``check()`` gave (``relative``), whose list indices count
@@ -99,7 +155,7 @@ class _Decoder:
             return self.sequence(typing.get_args(tp)[0], raw, path)
         if origin is dict:
             if not isinstance(raw, dict):
-                self.fail(path, f"expected a mapping, got {_kind(raw)}")
+                self.fail(path, f"expected a mapping, got {kind_of(raw)}")
                 return _INVALID
             value_tp = typing.get_args(tp)[1]
             out = {k: self.value(value_tp, v, join_key(path, k)) for k, v in raw.items()}
@@ -110,7 +166,7 @@ class _Decoder:
 
     def sequence(self, item_tp: Any, raw: object, path: str) -> Any:
         if not isinstance(raw, list):
-            self.fail(path, f"expected a list, got {_kind(raw)}")
+            self.fail(path, f"expected a list, got {kind_of(raw)}")
             return _INVALID
         items, kept = [], []
         for index, item in enumerate(raw):
@@ -130,7 +186,7 @@ class _Decoder:
             return float(raw)
         if tp is Any or (isinstance(raw, tp) and not (tp is int and isinstance(raw, bool))):
             return raw
-        self.fail(path, f"expected {_TYPE_NAMES.get(tp, tp.__name__)}, got {_kind(raw)}")
+        self.fail(path, f"expected {_TYPE_NAMES.get(tp, tp.__name__)}, got {kind_of(raw)}")
         return _INVALID
 
     def present(self, f: dataclasses.Field[Any], raw: dict[str, object], key: str, path: str) -> bool:
@@ -161,18 +217,15 @@ class _Decoder:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
-            self.fail(path, f"expected a mapping, got {_kind(raw)}")
+            self.fail(path, f"expected a mapping, got {kind_of(raw)}")
             return _INVALID
         hints = typing.get_type_hints(cls)
         own = [f for f in dataclasses.fields(cls) if f.init]
         fields = {f.metadata.get("key", f.name): f for f in own if "plugins" not in f.metadata}
         plugged = {f.name: f.metadata["plugins"] for f in own if "plugins" in f.metadata}
         known = [*fields, *(key for registry in plugged.values() for key in registry.served())]
-        for key in raw:
-            if key not in known:
-                self.fail(join_key(path, key), "unknown key" + _suggestion(key, known))
         kwargs: dict[str, Any] = {}
-        failed: set[str] = set()
+        failed = self.unimplemented(cls, raw, path, known)
         for name, registry in plugged.items():
             kwargs[name] = self.plugged(registry, raw, path, failed)
         for key, f in fields.items():
@@ -254,12 +307,13 @@ def _has_default(f: dataclasses.Field[Any]) -> bool:
 def _shown(raw: object) -> str:
     """A scalar as a message quotes it (at most 60 characters); other values by their kind."""
     if isinstance(raw, (dict, list)) or raw is None:
-        return _kind(raw)
+        return kind_of(raw)
     text = repr(raw)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _kind(raw: object) -> str:
+def kind_of(raw: object) -> str:
+    """How a message names the kind of a document value (``a string``, ``a list`` ...)."""
     if raw is None:
         return "null"
     return {
@@ -272,12 +326,29 @@ def _kind(raw: object) -> str:
     }.get(type(raw), type(raw).__name__)
 
 
-def decode(cls: type[T], data: object, lines: dict[str, int] | None = None, source: str = "") -> T:
-    """Decode ``data`` into ``cls``; raise ``ConfigError`` listing every problem found, in
-    document order."""
-    decoder = _Decoder(lines or {})
+def decode(
+    cls: type[T],
+    data: object,
+    lines: dict[str, int] | None = None,
+    source: str = "",
+    *,
+    rules: KeyRules | None = None,
+    warnings: list[ConfigWarning] | None = None,
+) -> T:
+    """Decode ``data`` into ``cls``, judging keys without a field by ``rules``; raise
+    ``ConfigError`` listing every problem found, in document order. ``warnings``, when given,
+    receives the warnings of a valid document, in document order."""
+    decoder = _Decoder(lines or {}, rules or {})
     result = decoder.dataclass(cls, data, "")
     if decoder.problems or result is _INVALID:
-        ordered = sorted(decoder.problems, key=lambda p: (p.line is None, p.line or 0))
-        raise ConfigError(ordered, source)
+        raise ConfigError(_in_document_order(decoder.problems), source)
+    if warnings is not None:
+        warnings.extend(_in_document_order(list(decoder.warnings.values())))
     return typing.cast(T, result)
+
+
+P = TypeVar("P", bound=Problem)
+
+
+def _in_document_order(found: list[P]) -> list[P]:
+    return sorted(found, key=lambda p: (p.line is None, p.line or 0))

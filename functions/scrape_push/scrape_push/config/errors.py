@@ -26,6 +26,12 @@ class Problem:
         return _one_line(f"{prefix}{self.path or '<document>'}: {self.message}{where}")
 
 
+class ConfigWarning(Problem):
+    """A key the document sets that is accepted but has no effect here (the message says why):
+    the configuration is valid, and the warning is shown by ``validate``, in the invocation's
+    summary and in the log."""
+
+
 def _one_line(text: str) -> str:
     """A message quoting the document's own text stays one line (a key may hold a newline)."""
     return text.replace("\r", "\\r").replace("\n", "\\n")

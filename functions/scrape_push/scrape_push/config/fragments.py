@@ -13,18 +13,23 @@ from typing import Any
 
 from .decode import decode
 from .document import load_document
-from .errors import ConfigError, Problem
+from .errors import ConfigError, ConfigWarning, Problem
 from .model import Config
+from .prometheus import PROMETHEUS_KEYS
 
 
-def merge_fragments(fragments: Sequence[tuple[str, str]], source: str) -> Config:
-    """Validate and merge ``(parameter name, text)`` fragments into one ``Config``."""
+def merge_fragments(
+    fragments: Sequence[tuple[str, str]], source: str, warnings: list[ConfigWarning] | None = None
+) -> Config:
+    """Validate and merge ``(parameter name, text)`` fragments into one ``Config``; the
+    fragments' warnings, each naming its parameter, go to ``warnings``."""
     problems: list[Problem] = []
+    found: list[ConfigWarning] = []
     merged: dict[str, Any] = {}
     owner: dict[str, str] = {}
     job_owner: dict[str, tuple[str, int | None]] = {}
     for name, text in sorted(fragments):
-        data, lines = _validated(name, text, problems)
+        data, lines = _validated(name, text, problems, found)
         if not isinstance(data, dict):
             continue
         for key, value in data.items():
@@ -48,16 +53,24 @@ def merge_fragments(fragments: Sequence[tuple[str, str]], source: str) -> Config
                 problems.append(Problem(key, message, lines.get(key), name))
     if problems:
         raise ConfigError(problems, source)
-    return decode(Config, merged, None, source)
+    config = decode(Config, merged, None, source, rules=PROMETHEUS_KEYS)
+    if warnings is not None:
+        warnings.extend(found)
+    return config
 
 
-def _validated(name: str, text: str, problems: list[Problem]) -> tuple[object, dict[str, int]]:
-    """The fragment's data and lines when it is valid on its own; its problems are collected
-    otherwise."""
+def _validated(
+    name: str, text: str, problems: list[Problem], warnings: list[ConfigWarning]
+) -> tuple[object, dict[str, int]]:
+    """The fragment's data and lines when it is valid on its own (its warnings collected); its
+    problems are collected otherwise. The merged document warns again about the same keys at
+    other positions: a key path warns once, in its fragment's terms."""
+    own: list[ConfigWarning] = []
     try:
         data, lines = load_document(text)
-        decode(Config, data, lines, name)
+        decode(Config, data, lines, name, rules=PROMETHEUS_KEYS, warnings=own)
     except ConfigError as exc:
         problems.extend(Problem(p.path, p.message, p.line, name, p.column) for p in exc.problems)
         return None, {}
+    warnings.extend(ConfigWarning(w.path, w.message, w.line, name) for w in own)
     return data, lines

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
-from ..httpconfig import AuthorizationConfig, BasicAuthConfig, HTTPClientConfig, TLSConfig
+from ..credentials import Secret
+from ..httpconfig import AuthorizationConfig, BasicAuthConfig, HTTPClientConfig, TLSConfig, parse_secret
+from ..negotiation import DEFAULT_SCRAPE_PROTOCOLS, ScrapeProtocol, check_protocols
 from ..plugins import DISCOVERIES, SINKS, SinkConfig
 from ..relabel import RelabelConfig
 from .document import join_index, join_key
@@ -25,7 +27,6 @@ T = TypeVar("T")
 
 DEFAULT_SCRAPE_INTERVAL = 60.0
 DEFAULT_SCRAPE_TIMEOUT = 10.0
-DEFAULT_EVALUATION_INTERVAL = 60.0
 """Prometheus's ``global`` defaults (config.DefaultGlobalConfig)."""
 DEFAULT_BODY_SIZE_LIMIT = 64 * 1024 * 1024
 """Prometheus has no default cap; a Lambda's memory needs one. Override with ``body_size_limit``."""
@@ -74,6 +75,11 @@ def _not_negative(value: int) -> None:
 
 _LIMIT = {"validate": _not_negative, "zero": "no limit"}
 """A Prometheus scrape limit: 0 means none."""
+_JOB_LIMIT = {**_LIMIT, "zero": "the global limit; none when that is 0 too"}
+"""A job's scrape limit: 0 takes the global one (Prometheus's ``ScrapeConfig.Validate``)."""
+_KEEP_DROPPED = {**_LIMIT, "zero": "up to 1000 listed per job"}
+_JOB_KEEP_DROPPED = {**_LIMIT, "zero": "the global value; up to 1000 when that is 0 too"}
+_PROTOCOLS = {"validate": check_protocols}
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,20 @@ class GlobalConfig:
     scrape_timeout: float | None = field(
         default=None, metadata={"parse": parse_duration, "derived": "10s, or scrape_interval when shorter"}
     )
-    evaluation_interval: float = field(
-        default=DEFAULT_EVALUATION_INTERVAL,
-        metadata={"parse": parse_duration, "doc": "accepted and ignored (no rules here)"},
-    )
     external_labels: dict[str, str] = field(default_factory=dict, metadata={"validate": _label_names})
+    scrape_protocols: tuple[ScrapeProtocol, ...] | None = field(
+        default=None, metadata={**_PROTOCOLS, "derived": ", ".join(DEFAULT_SCRAPE_PROTOCOLS)}
+    )
+    body_size_limit: int = field(
+        default=0,
+        metadata={"parse": parse_size, "zero": "64MB", "doc": "the jobs' default body_size_limit"},
+    )
+    sample_limit: int = field(default=0, metadata=_LIMIT)
+    label_limit: int = field(default=0, metadata=_LIMIT)
+    label_name_length_limit: int = field(default=0, metadata=_LIMIT)
+    label_value_length_limit: int = field(default=0, metadata=_LIMIT)
+    target_limit: int = field(default=0, metadata=_LIMIT)
+    keep_dropped_targets: int = field(default=0, metadata=_KEEP_DROPPED)
 
     def check(self) -> None:
         if self.scrape_timeout is not None and self.scrape_timeout > self.interval:
@@ -99,9 +114,13 @@ class GlobalConfig:
         return self.scrape_interval or DEFAULT_SCRAPE_INTERVAL
 
     def resolve(self) -> GlobalConfig:
-        """Prometheus's defaults: the timeout is 10s, or the interval when that is shorter."""
+        """Prometheus's defaults: the timeout is 10s, or the interval when that is shorter; the
+        protocols are Prometheus 3.x's default list (never its proto-first one: no protobuf)."""
         timeout = self.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, self.interval)
-        return replace(self, scrape_interval=self.interval, scrape_timeout=timeout)
+        protocols = self.scrape_protocols or DEFAULT_SCRAPE_PROTOCOLS
+        return replace(
+            self, scrape_interval=self.interval, scrape_timeout=timeout, scrape_protocols=protocols
+        )
 
 
 def _timeout_error(timeout: float, interval: float, key: str) -> FieldError:
@@ -131,23 +150,44 @@ class ScrapeConfig:
             "derived": "global.scrape_timeout, or scrape_interval when shorter",
         },
     )
+    scrape_protocols: tuple[ScrapeProtocol, ...] | None = field(
+        default=None, metadata={**_PROTOCOLS, "derived": "global.scrape_protocols"}
+    )
+    fallback_scrape_protocol: ScrapeProtocol | None = field(
+        default=None,
+        metadata={"doc": "how to read an answer without a usable Content-Type (default: as text 0.0.4)"},
+    )
     metrics_path: str = field(default="/metrics", metadata={"validate": _absolute_path})
     scheme: Literal["http", "https"] = "http"
     params: dict[str, tuple[str, ...]] = field(default_factory=dict)
     honor_labels: bool = False
     honor_timestamps: bool = True
-    body_size_limit: int = field(
-        default=DEFAULT_BODY_SIZE_LIMIT,
-        metadata={"parse": parse_size, "doc": "decompressed size; over it the scrape fails (0: the default)"},
+    track_timestamps_staleness: bool = False
+    enable_compression: bool = field(
+        default=True, metadata={"doc": "false asks for Accept-Encoding: identity"}
     )
-    sample_limit: int = field(default=0, metadata=_LIMIT)
-    label_limit: int = field(default=0, metadata=_LIMIT)
-    label_name_length_limit: int = field(default=0, metadata=_LIMIT)
-    label_value_length_limit: int = field(default=0, metadata=_LIMIT)
+    body_size_limit: int = field(
+        default=0,
+        metadata={
+            "parse": parse_size,
+            "derived": "global.body_size_limit, else 64MB",
+            "doc": "decompressed size; over it the scrape fails",
+        },
+    )
+    sample_limit: int = field(default=0, metadata=_JOB_LIMIT)
+    label_limit: int = field(default=0, metadata=_JOB_LIMIT)
+    label_name_length_limit: int = field(default=0, metadata=_JOB_LIMIT)
+    label_value_length_limit: int = field(default=0, metadata=_JOB_LIMIT)
+    target_limit: int = field(default=0, metadata=_JOB_LIMIT)
+    keep_dropped_targets: int = field(default=0, metadata=_JOB_KEEP_DROPPED)
     follow_redirects: bool = True
     proxy_url: str | None = field(default=None, metadata={"parse": parse_proxy_url})
     basic_auth: BasicAuthConfig | None = None
     authorization: AuthorizationConfig | None = None
+    bearer_token: Secret | None = field(
+        default=None,
+        metadata={"parse": parse_secret, "doc": "Prometheus's older form of authorization.credentials"},
+    )
     tls_config: TLSConfig = field(default_factory=TLSConfig)
     static_configs: tuple[StaticConfig, ...] = ()
     discovery: dict[str, tuple[Any, ...]] = field(default_factory=dict, metadata={"plugins": DISCOVERIES})
@@ -162,8 +202,9 @@ class ScrapeConfig:
         )
 
     def check(self) -> None:
-        if self.basic_auth is not None and self.authorization is not None:
-            raise FieldError("at most one of basic_auth and authorization may be configured", "authorization")
+        given = [k for k in ("basic_auth", "authorization", "bearer_token") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise FieldError(f"at most one of {' and '.join(given)} may be configured", given[-1])
 
     def timing(self, glob: GlobalConfig) -> tuple[float, float]:
         """The job's interval and timeout, inherited from ``global`` as Prometheus does: an unset
@@ -173,10 +214,26 @@ class ScrapeConfig:
         return interval, self.scrape_timeout or min(glob_timeout, interval)
 
     def resolve_with(self, glob: GlobalConfig) -> ScrapeConfig:
+        """The job as it runs: what it leaves unset taken from ``global`` as Prometheus does
+        (a limit left at 0 included), ``bearer_token`` as the ``authorization`` it stands for."""
         interval, timeout = self.timing(glob)
-        body_size_limit = self.body_size_limit or DEFAULT_BODY_SIZE_LIMIT
+        authorization = self.authorization
+        if self.bearer_token is not None:
+            authorization = AuthorizationConfig(credentials=self.bearer_token)
         return replace(
-            self, scrape_interval=interval, scrape_timeout=timeout, body_size_limit=body_size_limit
+            self,
+            scrape_interval=interval,
+            scrape_timeout=timeout,
+            scrape_protocols=self.scrape_protocols or glob.scrape_protocols or DEFAULT_SCRAPE_PROTOCOLS,
+            body_size_limit=self.body_size_limit or glob.body_size_limit or DEFAULT_BODY_SIZE_LIMIT,
+            sample_limit=self.sample_limit or glob.sample_limit,
+            label_limit=self.label_limit or glob.label_limit,
+            label_name_length_limit=self.label_name_length_limit or glob.label_name_length_limit,
+            label_value_length_limit=self.label_value_length_limit or glob.label_value_length_limit,
+            target_limit=self.target_limit or glob.target_limit,
+            keep_dropped_targets=self.keep_dropped_targets or glob.keep_dropped_targets,
+            authorization=authorization,
+            bearer_token=None,
         )
 
 

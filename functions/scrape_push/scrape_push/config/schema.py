@@ -1,7 +1,9 @@
 """The configuration's JSON Schema and its effective form, both derived from the dataclasses.
 
 The schema is generated from the same model the validator decodes into, so editor completion
-and validation can never disagree with the function.
+and validation can never disagree with the function. Prometheus's keys scrape-push does not
+implement (``prometheus.PROMETHEUS_KEYS``) are listed too, each described: a pasted
+prometheus.yml gets the same verdicts in an editor as from ``validate``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any, Union
 
+from .decode import KeyRule
 from .model import Config
+from .prometheus import PROMETHEUS_KEYS, Refused
 from .values import FORMATTERS, JSON_SCHEMAS
 
 SCHEMA_ID = "https://scrape-push.dev/schema/config.json"
@@ -91,12 +95,23 @@ def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
         elif not _shows_no_default(f, default):
             schema["default"] = _encode(default, parse)
         properties[key] = schema
+    for key, rule in PROMETHEUS_KEYS.get(cls, {}).items():
+        properties.setdefault(key, _rule_schema(rule))
     out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if cls.__doc__:
         out["description"] = cls.__doc__.strip().splitlines()[0]
     if required:
         out["required"] = required
     return out
+
+
+def _rule_schema(rule: KeyRule) -> dict[str, Any]:
+    """A key without a field: any value, described; none at all when it is refused."""
+    return (
+        {"not": {}, "description": rule.summary}
+        if isinstance(rule, Refused)
+        else {"description": rule.summary}
+    )
 
 
 def _documented(f: dataclasses.Field[Any]) -> dict[str, str]:

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import NoCredentialsError, NoRegionError
 
@@ -23,9 +24,12 @@ from .. import aws
 from ..plugins import SINKS
 from .decode import decode
 from .document import load_document
-from .errors import ConfigError, ConfigLoadError, Problem
+from .errors import ConfigError, ConfigLoadError, ConfigWarning, Problem
 from .fragments import merge_fragments
 from .model import Config
+from .prometheus import PROMETHEUS_KEYS
+
+logger = Logger(service="scrape-push", child=True)
 
 
 @dataclass(frozen=True)
@@ -33,13 +37,15 @@ class LoadedConfig:
     """A validated configuration and where it came from.
 
     ``error`` is set when this is the last valid configuration, kept because the current one is
-    invalid or unreadable (the message says why).
+    invalid or unreadable (the message says why). ``warnings`` are the keys it sets that have
+    no effect here, each saying why (``config.prometheus``).
     """
 
     config: Config
     source: str
     digest: str
     error: str | None = None
+    warnings: tuple[ConfigWarning, ...] = ()
 
 
 def _digest(parts: Sequence[str]) -> str:
@@ -60,12 +66,16 @@ def parse_config(text: str, source: str = "") -> LoadedConfig:
         data, lines = load_document(text)
     except ConfigError as exc:
         raise ConfigError(exc.problems, source) from None
-    return LoadedConfig(decode(Config, data, lines, source), source, _digest([text]))
+    warnings: list[ConfigWarning] = []
+    config = decode(Config, data, lines, source, rules=PROMETHEUS_KEYS, warnings=warnings)
+    return LoadedConfig(config, source, _digest([text]), warnings=tuple(warnings))
 
 
 def parse_fragments(fragments: Sequence[tuple[str, str]], source: str) -> LoadedConfig:
     """Validate and merge ``(parameter name, text)`` fragments."""
-    return LoadedConfig(merge_fragments(sorted(fragments), source), source, _fragments_digest(fragments))
+    warnings: list[ConfigWarning] = []
+    config = merge_fragments(sorted(fragments), source, warnings)
+    return LoadedConfig(config, source, _fragments_digest(fragments), warnings=tuple(warnings))
 
 
 def no_sink() -> str:
@@ -95,6 +105,18 @@ def _raise_setup_error(exc: Exception) -> None:
         raise cause from None
 
 
+def _first_seen(loaded: LoadedConfig) -> LoadedConfig:
+    """A configuration just decoded, when it can run, its warnings logged: once per
+    configuration, since the function keeps it for the warm invocations that follow."""
+    runnable(loaded)
+    for warning in loaded.warnings:
+        logger.warning(
+            f"configuration: {warning}",
+            extra={"config_source": loaded.source, "key": warning.path, "line": warning.line},
+        )
+    return loaded
+
+
 class ConfigSource:
     """The configuration in SSM, as a warm function reads it (owned by the runtime): the raw
     values cached by Powertools for ``max_age`` seconds, the decoded configuration by the
@@ -115,12 +137,12 @@ class ConfigSource:
             if name.endswith("/"):
                 fragments = self.fetch_path(name)
                 source, digest = f"SSM path {name}", _fragments_digest(fragments)
-                loaded = self._decoded_as(source, digest) or parse_fragments(fragments, source)
+                loaded = self._decoded_as(source, digest) or _first_seen(parse_fragments(fragments, source))
             else:
                 text = self.fetch_parameter(name)
                 source, digest = f"SSM parameter {name}", _digest([text])
-                loaded = self._decoded_as(source, digest) or parse_config(text, source)
-            self._decoded[source] = runnable(loaded)
+                loaded = self._decoded_as(source, digest) or _first_seen(parse_config(text, source))
+            self._decoded[source] = loaded
         except (ConfigError, ConfigLoadError) as exc:
             good = self._last_good.get(name)
             if good is None:
