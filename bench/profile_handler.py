@@ -29,9 +29,11 @@ import cProfile
 import gc
 import importlib
 import io
+import json
 import os
 import pstats
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -223,6 +225,8 @@ SEAMS: tuple[tuple[str, str, str], ...] = (
     ("scrape_push.selfmetrics", "publish", "summary"),
 )
 ITERATORS = {"parse_chunks"}
+LAZY_SINK = "scrape_push.sinks.remote_write.sink"
+"""The sink's modules, imported by the first cycle that builds the sink (plugins.py)."""
 """Seams that return an iterator whose steps do the work."""
 
 
@@ -388,6 +392,52 @@ def print_functions(bench: bench_e2e.Bench, shape: bench_e2e.Shape, count: int) 
         print("\n".join(lines[start : start + count + 1]))
 
 
+IMPORT_ORDER = (
+    "urllib3",
+    "requests",
+    "boto3",
+    "yaml",
+    "aws_lambda_powertools.logging",
+    "aws_lambda_powertools.metrics",
+    "aws_lambda_powertools.utilities.parameters",
+    "cramjam",
+)
+"""The handler's dependencies, imported one after the other before it: each is charged what it
+imports that those before it did not (so botocore's urllib3 is urllib3's)."""
+IMPORT_RUNS = 5
+"""Fresh processes the imports are timed in (the median is shown)."""
+_IMPORT_PROBE = """
+import sys, time, importlib, json
+sys.path.insert(0, {function_dir!r})
+took = {{"interpreter start": time.process_time()}}
+for name in {order!r} + ("app", {lazy!r}):
+    start = time.process_time()
+    importlib.import_module(name)
+    took[name] = time.process_time() - start
+print(json.dumps(took))
+"""
+
+
+def print_imports() -> None:
+    """What a cold start's imports cost in CPU, by package, in fresh processes: the handler's
+    dependencies, then its module (``app``: the package's modules Lambda's init loads), then the
+    sink modules its first cycle imports."""
+    function_dir = str(BENCH.parent / "functions" / "scrape_push")
+    probe = _IMPORT_PROBE.format(function_dir=function_dir, order=IMPORT_ORDER, lazy=LAZY_SINK)
+    runs = []
+    for _ in range(IMPORT_RUNS):
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+        )
+        runs.append(json.loads(done.stdout))
+    print(f"\nCPU of a cold start's imports, by what is imported (median of {IMPORT_RUNS} processes)\n")
+    print("| imported | ms |")
+    print("|---|---:|")
+    for name in runs[0]:
+        print(f"| {name} | {statistics.median(run[name] for run in runs) * 1000:.0f} |")
+    print(f"| **all** | **{statistics.median(sum(run.values()) for run in runs) * 1000:.0f}** |")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -412,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print_profile(shape, profile_shape(bench, shape))
                 if args.functions:
                     print_functions(bench, shape, args.functions)
+    print_imports()
     return 0
 
 
