@@ -23,7 +23,7 @@ from tests.support.remote_write import capture
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_fleet_body_has_exactly_the_series_asked_for_histograms_among_them_and_values_that_move() -> None:
+def test_a_fleet_body_has_exactly_the_series_asked_for_and_values_that_move() -> None:
     for series in (1_000, 2_345):
         first = parse_exposition(exposition(series, 0))
         later = parse_exposition(exposition(series, 1))
@@ -33,27 +33,35 @@ def test_a_fleet_body_has_exactly_the_series_asked_for_histograms_among_them_and
         assert {s.family.type for s in first} >= {"counter", "gauge", "summary", "histogram"}
 
 
-def test_the_fleet_serves_each_target_on_its_own_port_gzipped_when_asked_and_counts_its_scrapes(
+def test_the_fleet_serves_each_target_on_a_port_gzipped_when_asked_and_counts_scrapes(
     tmp_path: Path,
 ) -> None:
     port = processes.free_port()
-    argv = [sys.executable, "-m", "devtools.fleet", "--control-port", str(port), "--targets", "3", "--series", "50"]
+    argv = [sys.executable, "-m", "devtools.fleet", "--control-port", str(port),
+            "--targets", "3", "--series", "50"]  # fmt: skip
     with processes.running(argv, port, tmp_path / "fleet.log", env={"PYTHONPATH": str(ROOT)}):
         control = f"http://127.0.0.1:{port}"
         ports = requests.get(f"{control}/ports", timeout=10).json()
         assert len(set(ports)) == 3
         before = time.time()
         zipped = requests.get(
-            f"http://127.0.0.1:{ports[0]}/metrics", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10
+            f"http://127.0.0.1:{ports[0]}/metrics",
+            headers={"Accept-Encoding": "gzip"},
+            stream=True,
+            timeout=10,
         )
         assert zipped.headers["Content-Encoding"] == "gzip"
         assert len(parse_exposition(gzip.decompress(zipped.raw.read()))) == 50
-        plain = requests.get(f"http://127.0.0.1:{ports[2]}/metrics", headers={"Accept-Encoding": "identity"}, timeout=10)
+        plain = requests.get(
+            f"http://127.0.0.1:{ports[2]}/metrics", headers={"Accept-Encoding": "identity"}, timeout=10
+        )
         assert "Content-Encoding" not in plain.headers and len(parse_exposition(plain.content)) == 50
         after = time.time()
         stats = requests.get(f"{control}/stats", params={"since": before, "until": after}, timeout=10).json()
         assert sum(stats["scrapes"].values()) == 2
-        none = requests.get(f"{control}/stats", params={"since": after, "until": after + 60}, timeout=10).json()
+        none = requests.get(
+            f"{control}/stats", params={"since": after, "until": after + 60}, timeout=10
+        ).json()
         assert none["scrapes"] == {}
 
 
@@ -75,7 +83,7 @@ def config_for(emulated: Emulated, target: str, url: str) -> None:
     )
 
 
-def test_the_warm_runner_invokes_the_handler_once_per_line_and_prints_only_its_reports(emulated: Emulated) -> None:
+def test_the_warm_runner_invokes_once_per_line_and_prints_only_its_reports(emulated: Emulated) -> None:
     with serve(Response(b"# TYPE jobs_total counter\njobs_total 3\n")) as target, capture() as receiver:
         config_for(emulated, target.address, receiver.url)
         child = runner("warm")
