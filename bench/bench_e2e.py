@@ -20,8 +20,10 @@ the agents, ``time.process_time`` inside the handler's process), per exposition 
 (the targets' own series; each sender adds its ``up``/``scrape_*`` series on top). Peak RSS is
 each process's ``VmHWM``. Every sender's delivery is checked with the receiver's query API: its
 series, and for every scrape it delivered (its ``up`` points) all the target's points, so no one
-wins by dropping data. The table gives the median over the measured cycles (handler) or
-intervals (agents) and their range.
+wins by dropping data: a sender that did not is marked INCOMPLETE, left out of the ratios, and
+the script exits 1. The table gives each sender's CPU over everything measured, and the range
+of one cycle (handler) or interval (agents); with the machine's load average, since other work
+on a shared machine moves every figure.
 
 Binaries: Debian's ``prometheus`` and ``victoria-metrics`` packages (the latter ships
 ``vmagent``). A missing one is named with the command that installs it and its column skipped;
@@ -116,7 +118,13 @@ class Measured:
     samples: list[int] = field(default_factory=list)
     peak_rss: int = 0
     delivery: str = "not checked"
+    complete: bool = True
+    """Whether the receiver holds everything the sender scraped (else its figures do not count)."""
     skipped: str | None = None
+
+    def checked(self, complete: bool, what: str) -> None:
+        self.complete = self.complete and complete
+        self.delivery = what if complete else f"INCOMPLETE: {what}"
 
     def add(self, cpu: float, samples: int) -> None:
         self.cpu.append(cpu)
@@ -141,6 +149,7 @@ class Measured:
             "samples": self.samples,
             "peak_rss_bytes": self.peak_rss,
             "delivery": self.delivery,
+            "complete": self.complete,
         }
 
 
@@ -375,15 +384,14 @@ class Runner:
 # -- senders ------------------------------------------------------------------------------------
 
 
-def check_invocation(record: dict[str, Any], shape: Shape) -> dict[str, Any]:
-    """``record``, once its summary says every target was up and every sink delivered all."""
-    summary = record["summary"]
-    sinks = summary["sinks"]
-    if summary["targets_up"] != shape.targets or not sinks or not all(s["ok"] for s in sinks):
-        raise RuntimeError(
-            f"the handler's invocation did not deliver everything: {json.dumps(summary)[:2000]}"
-        )
-    return record
+def check_invocations(measured: Measured, records: Sequence[dict[str, Any]], shape: Shape) -> None:
+    """Whether every invocation's summary says every target was up and every sink sent all."""
+    for record in records:
+        summary = record["summary"]
+        sinks = summary["sinks"]
+        if summary["targets_up"] != shape.targets or not sinks or not all(s["ok"] for s in sinks):
+            measured.checked(False, f"an invocation did not deliver everything: {json.dumps(summary)[:300]}")
+            return
 
 
 def handler_warm(bench: Bench) -> Measured:
@@ -392,12 +400,13 @@ def handler_warm(bench: Bench) -> Measured:
     measured = Measured("handler, warm")
     since = time.time() - 1
     with bench.runner("warm", "handler-warm").started() as invoke:
-        records = [check_invocation(invoke(), shape) for _ in range(shape.warm_up + shape.warm_cycles)]
+        records = [invoke() for _ in range(shape.warm_up + shape.warm_cycles)]
     for record in records[shape.warm_up :]:
         measured.add(record["cpu_end"] - record["cpu_start"], shape.samples)
     measured.peak_rss = records[-1]["peak_rss_bytes"]
     cycles = len(records)
-    measured.delivery = check_delivery(bench, "handler-warm", since, time.time(), rounds=(cycles, cycles))
+    measured.checked(*check_delivery(bench, "handler-warm", since, time.time(), rounds=(cycles, cycles)))
+    check_invocations(measured, records, shape)
     return measured
 
 
@@ -407,15 +416,16 @@ def handler_cold(bench: Bench) -> Measured:
     measured = Measured("handler, cold")
     since = time.time() - 1
     runner = bench.runner("cold", "handler-cold")
-    rss = []
+    records = []
     for _ in range(shape.cold_runs):
         with runner.started() as invoke:
-            record = check_invocation(invoke(), shape)
+            records.append(invoke())
+    for record in records:
         measured.add(record["cpu_end"], shape.samples)
-        rss.append(record["peak_rss_bytes"])
-    measured.peak_rss = int(statistics.median(rss))
+    measured.peak_rss = int(statistics.median(record["peak_rss_bytes"] for record in records))
     runs = shape.cold_runs
-    measured.delivery = check_delivery(bench, "handler-cold", since, time.time(), rounds=(runs, runs))
+    measured.checked(*check_delivery(bench, "handler-cold", since, time.time(), rounds=(runs, runs)))
+    check_invocations(measured, records, shape)
     return measured
 
 
@@ -473,17 +483,18 @@ def run_agent(agent: Agent, binary: str, bench: Bench) -> Measured:
             targets.scrapes(started, end - BOUNDARY_SLACK_SECONDS) // shape.targets,
             -(-targets.scrapes(started, end + BOUNDARY_SLACK_SECONDS) // shape.targets),
         )
-        measured.delivery = check_delivery(bench, agent.sender, started - 1, end, rounds=rounds, wait=True)
+        measured.checked(*check_delivery(bench, agent.sender, started - 1, end, rounds=rounds, wait=True))
         measured.peak_rss = peak_rss(process.pid)
     return measured
 
 
 def check_delivery(
     bench: Bench, sender: str, since: float, at: float, *, rounds: tuple[int, int], wait: bool = False
-) -> str:
-    """That ``sender`` delivered, by ``at``, all its series and every point of every scrape it
-    made: between ``rounds[0]`` and ``rounds[1]`` scrapes of each target. Raises if not (after
-    ``DELIVERY_WAIT_SECONDS`` when ``wait``: an agent sends what it scraped a little later)."""
+) -> tuple[bool, str]:
+    """Whether ``sender`` delivered, by ``at``, all its series and every point of every scrape it
+    made, between ``rounds[0]`` and ``rounds[1]`` scrapes of each target, every one of them up;
+    and what the receiver holds. When ``wait``, it may take ``DELIVERY_WAIT_SECONDS`` (an agent
+    sends what it scraped a little later)."""
     shape = bench.shape
     give_up = time.monotonic() + DELIVERY_WAIT_SECONDS
     low, high = rounds[0] * shape.targets, rounds[1] * shape.targets
@@ -495,12 +506,11 @@ def check_delivery(
             and points == scrapes * shape.series
             and lowest_up == 1
         ):
-            return f"all {points:,} points of {scrapes:,} scrapes"
+            return True, f"all {points:,} points of {scrapes:,} scrapes"
         if not wait or time.monotonic() > give_up:
-            raise RuntimeError(
-                f"{sender} did not deliver everything: {series:,} series of {shape.samples:,}, "
-                f"{scrapes:,} scrapes (expected {low:,} to {high:,}), {points:,} points "
-                f"(expected {scrapes * shape.series:,}), lowest up {lowest_up}"
+            return False, (
+                f"{series:,} series of {shape.samples:,}, {scrapes:,} scrapes (expected {low:,} to "
+                f"{high:,}), {points:,} points (expected {scrapes * shape.series:,}), lowest up {lowest_up:g}"
             )
         time.sleep(1.0)
 
@@ -547,8 +557,11 @@ def run_shape(shape: Shape, found: dict[str, str | None], tmp: Path) -> list[Mea
 
 
 def print_table(shape: Shape, results: Sequence[Measured]) -> None:
-    reference = next((r for r in results if r.sender == VMAGENT.name and r.skipped is None), None)
-    print(f"\n{shape.label}: {shape.samples:,} samples a scrape, agents every {shape.interval:g}s")
+    reference = next((r for r in results if r.sender == VMAGENT.name and counted(r)), None)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"\n{shape.label}: {shape.samples:,} samples a scrape, agents every {shape.interval:g}s (load {load})"
+    )
     print(
         f"  {'sender':<24}{'CPU/sample':>11}{'range':>16}{'samples/CPU-s':>15}{'x vmagent':>10}"
         f"{'peak RSS':>10}{'RSS/series':>11}  delivered"
@@ -558,7 +571,7 @@ def print_table(shape: Shape, results: Sequence[Measured]) -> None:
             print(f"  {result.sender:<24}skipped: {result.skipped}")
             continue
         low, high = result.spread
-        ratio = f"{reference.per_sample / result.per_sample:.2f}x" if reference is not None else "-"
+        ratio = f"{reference.per_sample / result.per_sample:.2f}x" if reference and counted(result) else "-"
         print(
             f"  {result.sender:<24}{result.per_sample * 1e6:>8.2f} us{low * 1e6:>8.2f}-{high * 1e6:<6.2f}"
             f"{1 / result.per_sample:>14,.0f} {ratio:>9}{result.peak_rss / 2**20:>7.0f} MiB"
@@ -566,10 +579,15 @@ def print_table(shape: Shape, results: Sequence[Measured]) -> None:
         )
 
 
+def counted(result: Measured) -> bool:
+    """Whether ``result``'s figures count: measured, and everything scraped was delivered."""
+    return result.skipped is None and result.complete
+
+
 def print_scaling(figures: dict[str, list[Measured]]) -> None:
     print("\n500 targets against one (CPU per sample):")
     for single, many in zip(figures["single"], figures["fleet"], strict=True):
-        if single.skipped is None and many.skipped is None:
+        if counted(single) and counted(many):
             print(f"  {single.sender:<24}{many.per_sample / single.per_sample:.2f}x")
 
 
@@ -600,6 +618,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(
             json.dumps({name: [m.to_dict() for m in found] for name, found in figures.items()})
         )
+    incomplete = [m.sender for found in figures.values() for m in found if not m.complete]
+    if incomplete:
+        print(f"\nINCOMPLETE delivery (figures not comparable): {', '.join(incomplete)}")
+        return 1
     return 0
 
 
