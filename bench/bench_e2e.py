@@ -104,9 +104,15 @@ class Shape:
 
 
 SHAPES = {
-    "single": Shape("single", "1 target x 100,000 series", 1, 100_000, 3.0, 8, 5, 2, 3),
-    "fleet": Shape("fleet", "500 targets x 1,000 series", 500, 1_000, 6.0, 5, 4, 1, 2),
-}
+    "single": Shape(
+        "single", "1 target x 100,000 series", targets=1, series=100_000,
+        interval=3.0, intervals=8, warm_cycles=5, warm_up=2, cold_runs=3,
+    ),
+    "fleet": Shape(
+        "fleet", "500 targets x 1,000 series", targets=500, series=1_000,
+        interval=6.0, intervals=5, warm_cycles=4, warm_up=1, cold_runs=2,
+    ),
+}  # fmt: skip
 
 
 @dataclass
@@ -220,7 +226,7 @@ def receiver(binary: str, tmp: Path) -> Iterator[Receiver]:
         yield Receiver(f"http://127.0.0.1:{port}")
 
 
-class Fleet:
+class Targets:
     """The targets (devtools/fleet.py), and how many scrapes they served. One sender runs at a
     time, so every scrape is its (vmagent's ``User-Agent`` changes with the body's size)."""
 
@@ -237,14 +243,14 @@ class Fleet:
 
 
 @contextmanager
-def fleet(shape: Shape, tmp: Path) -> Iterator[Fleet]:
+def fleet(shape: Shape, tmp: Path) -> Iterator[Targets]:
     port = processes.free_port()
     argv = [sys.executable, "-m", "devtools.fleet", "--control-port", str(port),
             "--targets", str(shape.targets), "--series", str(shape.series)]  # fmt: skip
     env = {"PYTHONPATH": str(ROOT)}
     with processes.running(argv, port, tmp / "fleet.log", env):
         control = f"http://127.0.0.1:{port}"
-        yield Fleet(control, get_json(f"{control}/ports"))
+        yield Targets(control, get_json(f"{control}/ports"))
 
 
 # -- configurations -----------------------------------------------------------------------------
@@ -282,7 +288,7 @@ class Bench:
     holds the handler's configuration in SSM."""
 
     shape: Shape
-    targets: Fleet
+    targets: Targets
     sink: Receiver
     tmp: Path
     handler_env: dict[str, str]
@@ -532,11 +538,16 @@ def machine() -> str:
 
 def binaries() -> dict[str, str | None]:
     """Each binary the benchmark uses, or ``None`` (said on stdout, with how to install it)."""
-    found = {name: shutil.which(name) for name in ("victoria-metrics", "vmagent", "prometheus")}
+    roles = {
+        "victoria-metrics": ("the receiver", "victoria-metrics"),
+        "vmagent": ("its column is skipped", "victoria-metrics"),
+        "prometheus": ("the Prometheus agent's column is skipped", "prometheus"),
+    }
+    found = {name: shutil.which(name) for name in roles}
     for name, path in found.items():
         if path is None:
-            package = "prometheus" if name == "prometheus" else "victoria-metrics"
-            print(f"end to end: {name} is missing: it comes with Debian's {package} package ({INSTALL})")
+            role, package = roles[name]
+            print(f"end to end: {name} is missing ({role}): apt-get install {package}")
     return found
 
 
@@ -601,7 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     found = binaries()
     if found["victoria-metrics"] is None:
-        print("end to end: skipped: every sender writes into VictoriaMetrics")
+        print(f"end to end: skipped, every sender writes into VictoriaMetrics ({INSTALL})")
         return 0
     print(f"end to end: {machine()}")
     figures: dict[str, list[Measured]] = {}
