@@ -42,6 +42,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -335,29 +336,44 @@ def rows_of(record: dict[str, Any], cold: bool) -> tuple[dict[str, float], float
     return rows, total - overhead, overhead
 
 
-def profile_shape(
-    bench: bench_e2e.Bench, shape: bench_e2e.Shape
-) -> dict[str, tuple[dict[str, float], float, float]]:
-    """Per mode: mean CPU per row, mean total, and the timers' own share of it."""
-    found: dict[str, list[tuple[dict[str, float], float, float]]] = {"warm": [], "cold": []}
+@dataclass
+class Profile:
+    """One mode's profile: mean CPU seconds per row and in all (the timers' cost taken out),
+    that cost's share, and CPU per sample of the same invocations without the timers."""
+
+    rows: dict[str, float]
+    total: float
+    overhead: float
+    unprofiled: float
+
+
+def _mean(runs: Sequence[tuple[dict[str, float], float, float]], unprofiled: float) -> Profile:
+    rows = {key: statistics.fmean(run[0][key] for run in runs) for key in ROWS}
+    total = statistics.fmean(run[1] for run in runs)
+    return Profile(rows, total, statistics.fmean(run[2] for run in runs) / total, unprofiled)
+
+
+def profile_shape(bench: bench_e2e.Bench, shape: bench_e2e.Shape) -> dict[str, Profile]:
+    """Warm and cold, each run as the benchmark runs it, then with the timers."""
+    unprofiled = bench_e2e.handler_warm(bench).per_sample
+    warm = []
     with bench.runner("warm", "handler-warm", runner_env("stages")).started() as invoke:
         for number in range(shape.warm_up + shape.warm_cycles):
             record = invoke()
             if number >= shape.warm_up:
-                found["warm"].append(rows_of(record, cold=False))
-    cold = bench.runner("cold", "handler-cold", runner_env("stages"))
+                warm.append(rows_of(record, cold=False))
+    profiles = {"warm": _mean(warm, unprofiled)}
+    unprofiled = bench_e2e.handler_cold(bench).per_sample
+    cold = []
+    runner = bench.runner("cold", "handler-cold", runner_env("stages"))
     for _ in range(shape.cold_runs):
-        with cold.started() as invoke:
-            found["cold"].append(rows_of(invoke(), cold=True))
-    means = {}
-    for mode, runs in found.items():
-        rows = {key: statistics.fmean(run[0][key] for run in runs) for key in ROWS}
-        total = statistics.fmean(run[1] for run in runs)
-        means[mode] = (rows, total, statistics.fmean(run[2] for run in runs) / total)
-    return means
+        with runner.started() as invoke:
+            cold.append(rows_of(invoke(), cold=True))
+    profiles["cold"] = _mean(cold, unprofiled)
+    return profiles
 
 
-def print_profile(shape: bench_e2e.Shape, means: dict[str, tuple[dict[str, float], float, float]]) -> None:
+def print_profile(shape: bench_e2e.Shape, profiles: dict[str, Profile]) -> None:
     samples = shape.samples
     print(f"\n{shape.label}: CPU per sample by stage ({samples:,} samples an invocation)\n")
     print("| stage | warm µs/sample | warm % | cold µs/sample | cold % |")
@@ -365,15 +381,17 @@ def print_profile(shape: bench_e2e.Shape, means: dict[str, tuple[dict[str, float
     for key, label in ROWS.items():
         cells = []
         for mode in ("warm", "cold"):
-            rows, total, _ = means[mode]
-            cells += [f"{rows[key] / samples * 1e6:.3f}", f"{100 * rows[key] / total:.1f}"]
+            found = profiles[mode]
+            cells += [f"{found.rows[key] / samples * 1e6:.3f}", f"{100 * found.rows[key] / found.total:.1f}"]
         if any(float(cell) for cell in cells):
             print(f"| {label} | {' | '.join(cells)} |")
-    totals = [f"{means[mode][1] / samples * 1e6:.3f}" for mode in ("warm", "cold")]
-    print(f"| **whole invocation** | **{totals[0]}** | 100 | **{totals[1]}** | 100 |")
+    warm, cold = (profiles[mode].total / samples * 1e6 for mode in ("warm", "cold"))
+    print(f"| **whole invocation** | **{warm:.3f}** | 100 | **{cold:.3f}** | 100 |")
+    print(f"| the same without the timers | {profiles['warm'].unprofiled * 1e6:.3f} | | ", end="")
+    print(f"{profiles['cold'].unprofiled * 1e6:.3f} | |")
     print(
-        f"\ntimers' own cost, taken out above: {100 * means['warm'][2]:.1f}% of the warm invocation,"
-        f" {100 * means['cold'][2]:.1f}% of the cold one"
+        f"\ntimers' own cost, taken out above: {100 * profiles['warm'].overhead:.1f}% of the warm"
+        f" invocation, {100 * profiles['cold'].overhead:.1f}% of the cold one"
     )
 
 

@@ -225,18 +225,25 @@ async def _serve_control(fleet: Fleet, reader: asyncio.StreamReader, writer: asy
         writer.close()
 
 
-def _listening_socket(port: int = 0) -> socket.socket:
+def _bound_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
-    sock.listen(128)
     sock.setblocking(False)
+    return sock
+
+
+def _listening_socket(port: int = 0) -> socket.socket:
+    sock = _bound_socket(port)
+    sock.listen(128)
     return sock
 
 
 async def serve(control_port: int, targets: int, series: int) -> None:
     """Serve ``targets`` targets of ``series`` series each, and the control port last (so that
-    once it answers, every target does)."""
+    once it answers, every target does). The control port is bound first, so that no target's
+    port, chosen by the system, can take it."""
+    control_socket = _bound_socket(control_port)
     bodies = []
     for variant in range(VARIANTS):
         plain = exposition(series, variant)
@@ -255,7 +262,8 @@ async def serve(control_port: int, targets: int, series: int) -> None:
     async def control(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await _serve_control(fleet, r, w)
 
-    servers.append(await asyncio.start_server(control, sock=_listening_socket(control_port)))
+    control_socket.listen(128)
+    servers.append(await asyncio.start_server(control, sock=control_socket))
     await asyncio.gather(*(server.serve_forever() for server in servers))
 
 
