@@ -16,10 +16,7 @@ Prints, as CPU time (best of a few runs):
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,27 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions" / "scrape_push"))
 sys.path.insert(0, str(ROOT))
 
-from scrape_push.config.source import parse_config
-from scrape_push.deadline import Deadline
 from scrape_push.model import Sample
 from scrape_push.parse import parse_exposition
 from scrape_push.pipeline import gc_paused
-from scrape_push.runtime import RUNTIME
 from scrape_push.sinks.remote_write import encode
 from scrape_push.sinks.remote_write.convert import batches, encode_batch, to_series
 from scrape_push.sinks.remote_write.encode import SampleEncoder, compress
-
-from devtools import processes
 
 SERIES = 100_000
 FAMILIES = 500
 ROUNDS = 3
 MAX_SAMPLES_PER_SEND = 2000
-"""Both the handler and the Prometheus agent send requests of this size (the default of
-scrape-push and of Prometheus since 2.44; Debian's 2.42 agent is configured to match)."""
-AGENT_SCRAPES = 4
-HANDLER_CYCLES = 4
-SCRAPE_INTERVAL = 3
+"""The handler's default request size (and Prometheus's since 2.44)."""
 
 
 def exposition() -> bytes:
@@ -132,94 +120,8 @@ def codec_figures(text: bytes) -> None:
     print(f"  protobuf library messages, cold:     {reference:.3f} s {n / reference:>12,.0f} samples/s")
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def scrapes_served(log: Path) -> int:
-    return log.read_text(errors="replace").count("GET /metrics")
-
-
-def wait_for(condition: object, timeout: float) -> None:
-    give_up = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > give_up:
-            raise TimeoutError("benchmark condition not reached")
-        time.sleep(0.1)
-
-
-def end_to_end(text: bytes, prometheus: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        tmp = Path(tmp_dir)
-        (tmp / "www").mkdir()
-        (tmp / "www" / "metrics").write_bytes(text)
-        target_port, receiver_port, agent_port = (processes.free_port() for _ in range(3))
-        (tmp / "receiver.yml").write_text("global: {}\n")
-        receiver_argv = [
-            prometheus, "--web.enable-remote-write-receiver",
-            f"--web.listen-address=127.0.0.1:{receiver_port}",
-            f"--storage.tsdb.path={tmp / 'tsdb'}", f"--config.file={tmp / 'receiver.yml'}",
-        ]  # fmt: skip
-        target_argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory",
-                       str(tmp / "www"), str(target_port)]  # fmt: skip
-        write_url = f"http://127.0.0.1:{receiver_port}/api/v1/write"
-        target_log = tmp / "target.log"
-        with (
-            processes.running(receiver_argv, receiver_port, tmp / "receiver.log"),
-            processes.running(target_argv, target_port, target_log),
-        ):
-            loaded = parse_config(
-                "scrape_configs:\n  - job_name: bench\n    static_configs:\n"
-                f"      - targets: ['127.0.0.1:{target_port}']\n"
-                f"remote_write:\n  - url: {write_url}\n"
-            )
-            pipeline = RUNTIME.pipeline(loaded, None)  # kept warm, as the handler's runtime keeps it
-            pipeline.run(Deadline.after(60))  # cold: connections, imports
-            start = time.process_time()
-            samples = 0
-            for _ in range(HANDLER_CYCLES):
-                result = pipeline.run(Deadline.after(60))
-                report = result.sinks[0]
-                assert report.ok and report.sent == report.offered, report.to_dict()
-                samples += report.sent
-            handler = (time.process_time() - start) / samples
-
-            (tmp / "agent.yml").write_text(
-                f"global:\n  scrape_interval: {SCRAPE_INTERVAL}s\n  scrape_timeout: {SCRAPE_INTERVAL}s\n"
-                f"scrape_configs:\n  - job_name: bench\n    static_configs:\n"
-                f"      - targets: ['127.0.0.1:{target_port}']\n"
-                f"remote_write:\n  - url: {write_url}\n"
-                f"    queue_config: {{max_samples_per_send: {MAX_SAMPLES_PER_SEND}}}\n"
-            )
-            agent_argv = [
-                prometheus, "--enable-feature=agent", f"--config.file={tmp / 'agent.yml'}",
-                f"--storage.agent.path={tmp / 'agent'}", f"--web.listen-address=127.0.0.1:{agent_port}",
-            ]  # fmt: skip
-            with processes.running(agent_argv, agent_port, tmp / "agent.log") as agent:
-                before = scrapes_served(target_log)
-                wait_for(lambda: scrapes_served(target_log) >= before + 2, 60)  # warmed up
-                first = scrapes_served(target_log)
-                cpu_start = cpu_seconds(agent.pid)
-                wait_for(lambda: scrapes_served(target_log) >= first + AGENT_SCRAPES, 120)
-                time.sleep(SCRAPE_INTERVAL / 2)  # let the last scrape's samples be sent
-                agent_cpu = (cpu_seconds(agent.pid) - cpu_start) / (AGENT_SCRAPES * report.offered)
-    print(f"end to end, {report.offered} samples per scrape into a real Prometheus receiver (CPU per sample)")
-    for label, cost in (
-        (f"warm handler cycle ({HANDLER_CYCLES} cycles):", handler),
-        (f"prometheus agent ({AGENT_SCRAPES} scrapes):", agent_cpu),
-    ):
-        print(f"  {label:<34}{cost * 1e6:8.2f} us  {1 / cost:>10,.0f} samples/CPU-s")
-
-
 def main() -> None:
-    text = exposition()
-    codec_figures(text)
-    prometheus = shutil.which("prometheus")
-    if prometheus is None:
-        print("end to end: skipped (prometheus is not installed; Debian package prometheus)")
-        return
-    end_to_end(text, prometheus)
+    codec_figures(exposition())
 
 
 if __name__ == "__main__":
