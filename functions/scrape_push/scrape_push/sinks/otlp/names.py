@@ -36,6 +36,9 @@ UCUM_UNITS = {
 }
 """Unit words the specification maps to UCUM (``ratio`` to ``1`` as its earlier text did)."""
 
+PER_UNITS = {"second": "s", "minute": "min", "hour": "h", "day": "d", "week": "wk", "month": "mo", "year": "a"}
+"""The singular time words after ``_per_`` (``bytes_per_second``), in UCUM."""
+
 KINDS = {
     "counter": (encode.SUM, True),
     "gauge": (encode.GAUGE, False),
@@ -58,7 +61,7 @@ def ucum(unit: str) -> str:
         return UCUM_UNITS[unit]
     over, per, under = unit.partition("_per_")
     if per and over and under:
-        return f"{UCUM_UNITS.get(over, over)}/{UCUM_UNITS.get(under, under)}"
+        return f"{UCUM_UNITS.get(over, over)}/{PER_UNITS.get(under) or UCUM_UNITS.get(under, under)}"
     return unit
 
 

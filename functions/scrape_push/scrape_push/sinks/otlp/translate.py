@@ -188,7 +188,7 @@ class Translator:
         if reason is not None:
             return reason
         if point.created is not None and math.isfinite(point.created):
-            start_ns = round(point.created * 1e9)
+            start_ns = round(point.created * 1000) * 1_000_000  # milliseconds, as Prometheus keeps them
             point.start_ns = start_ns if 0 < start_ns <= point.time_ns else None
         return self._limited(point, metric.name)
 
