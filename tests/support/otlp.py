@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
-import io
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,11 +21,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-import urllib3
 from botocore.exceptions import ClientError
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
-from requests.adapters import BaseAdapter
 from scrape_push.config.source import parse_config
 from scrape_push.labels import merge_labels
 from scrape_push.model import Sample
@@ -36,8 +33,9 @@ from scrape_push.sinks.otlp.sink import OTLPSink
 from scrape_push.sinks.otlp.starts import StartStore, StartTimes
 from scrape_push.statetable import Items
 
+from tests.support import http
 from tests.support.context import build_context
-from tests.support.http import QuietHandler, Reply
+from tests.support.http import FakeAdapter, QuietHandler, Reply, serving
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 ACCESS_KEY, SECRET_KEY = "testing", "testing"
@@ -138,14 +136,8 @@ def receive(*script: Reply) -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     ref.append(Receiver(server, list(script)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield ref[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _hmac(key: bytes, text: str) -> bytes:
@@ -191,68 +183,9 @@ def sigv4_problem(
     return None if hmac.compare_digest(expected, parts["Signature"]) else "signature does not match"
 
 
-class CountedBody(io.BytesIO):
-    """An answer's body that counts the bytes read from it."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.taken = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        found = super().read(size)
-        self.taken += len(found)
-        return found
-
-    def read1(self, size: int | None = -1) -> bytes:
-        found = super().read1(size)
-        self.taken += len(found)
-        return found
-
-
-class FakeAdapter(BaseAdapter):
-    """A ``requests`` adapter answering from a script (``Reply`` or an exception to raise),
-    recording prepared requests and their timeouts; no network. Answers carry a urllib3 body,
-    read as from a socket."""
-
-    def __init__(self, *script: Reply | Exception) -> None:
-        super().__init__()
-        self.script = list(script)
-        self.sent: list[requests.PreparedRequest] = []
-        self.timeouts: list[object] = []
-        self.lock = threading.Lock()
-        self.last_body = CountedBody(b"")
-
-    def send(self, request: requests.PreparedRequest, *args: object, **kwargs: object) -> requests.Response:
-        with self.lock:
-            self.sent.append(request)
-            self.timeouts.append(kwargs.get("timeout"))
-            reply = self.script.pop(0) if self.script else Reply(200, b"", PROTOBUF)
-        if isinstance(reply, Exception):
-            raise reply
-        response = requests.Response()
-        response.status_code = reply.status
-        response.headers.update(reply.headers)
-        self.last_body = CountedBody(reply.body)
-        response.raw = urllib3.HTTPResponse(
-            body=self.last_body, headers=reply.headers, status=reply.status, preload_content=False
-        )
-        response.request = request
-        response.url = request.url or ""
-        return response
-
-    def close(self) -> None:
-        pass
-
-    def bodies(self) -> list[bytes]:
-        return [gzip.decompress(r.body) if isinstance(r.body, bytes) else b"" for r in self.sent]
-
-
 def fake_session(*script: Reply | Exception) -> tuple[requests.Session, FakeAdapter]:
-    session = requests.Session()
-    adapter = FakeAdapter(*script)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session, adapter
+    """A session over a fake adapter whose default answer is an OTLP full success."""
+    return http.fake_session(*script, default=Reply(200, b"", PROTOBUF))
 
 
 def otlp_config(entry: str) -> OTLPConfig:

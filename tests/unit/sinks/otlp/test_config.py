@@ -18,8 +18,8 @@ def problems(entries: str) -> list[str]:
 def test_an_endpoint_alone_is_a_sink_with_the_defaults() -> None:
     config = otlp_config("{endpoint: 'http://collector:4318/v1/metrics'}")
     assert config.name == "collector:4318/v1/metrics"
-    assert (config.compression, config.timeout, config.data_points_per_request) == ("gzip", 10.0, 1000)
-    assert config.request_bytes == 4 * 1024 * 1024
+    assert (config.compression, config.timeout, config.max_data_points_per_request) == ("gzip", 10.0, 1000)
+    assert config.max_request_size == 4 * 1024 * 1024
     assert config.backlog.max_age == 3600
 
 
@@ -29,7 +29,7 @@ def test_the_cloudwatch_preset_takes_the_regions_endpoint_signing_and_limits() -
     assert config.cloudwatch.endpoint(None) == "https://monitoring.eu-west-1.amazonaws.com/v1/metrics"
     assert config.cloudwatch.sigv4.service_name == "monitoring"
     assert config.cloudwatch.sigv4.region == "eu-west-1"
-    assert (config.name, config.request_bytes, config.data_points_per_request) == (
+    assert (config.name, config.max_request_size, config.max_data_points_per_request) == (
         "cloudwatch-eu-west-1",
         1_000_000,
         1000,

@@ -65,8 +65,8 @@ class OTLPConfig:
         default=None,
         metadata={
             "parse": parse_http_url,
-            "doc": "the full URL, e.g. https://collector:4318/v1/metrics",
-            "derived": "with cloudwatch: https://monitoring.<region>.amazonaws.com/v1/metrics",
+            "doc": "the full URL, e.g. https://collector:4318/v1/metrics (with cloudwatch: "
+            "https://monitoring.<region>.amazonaws.com/v1/metrics unless set)",
         },
     )
     cloudwatch: CloudWatchOTLP | None = field(
@@ -117,19 +117,17 @@ class OTLPConfig:
         parts = urlsplit(self.endpoint or "")
         return f"{parts.netloc}{parts.path}"
 
-    @property
-    def data_points_per_request(self) -> int:
-        return self.max_data_points_per_request or DEFAULT_MAX_DATA_POINTS
-
-    @property
-    def request_bytes(self) -> int:
-        if self.max_request_size:
-            return self.max_request_size
-        return CLOUDWATCH_MAX_REQUEST_BYTES if self.cloudwatch is not None else DEFAULT_MAX_REQUEST_BYTES
-
     def resolve(self) -> OTLPConfig:
-        """The name and the backlog's window."""
-        return replace(self, name=self.display_name, backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE))
+        """The name, the request limits and the backlog's window."""
+        cloudwatch = self.cloudwatch is not None
+        return replace(
+            self,
+            name=self.display_name,
+            max_data_points_per_request=self.max_data_points_per_request or DEFAULT_MAX_DATA_POINTS,
+            max_request_size=self.max_request_size
+            or (CLOUDWATCH_MAX_REQUEST_BYTES if cloudwatch else DEFAULT_MAX_REQUEST_BYTES),
+            backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE),
+        )
 
     def check(self) -> None:
         self._check_destination()

@@ -36,7 +36,15 @@ UCUM_UNITS = {
 }
 """Unit words the specification maps to UCUM (``ratio`` to ``1`` as its earlier text did)."""
 
-PER_UNITS = {"second": "s", "minute": "min", "hour": "h", "day": "d", "week": "wk", "month": "mo", "year": "a"}
+PER_UNITS = {
+    "second": "s",
+    "minute": "min",
+    "hour": "h",
+    "day": "d",
+    "week": "wk",
+    "month": "mo",
+    "year": "a",
+}
 """The singular time words after ``_per_`` (``bytes_per_second``), in UCUM."""
 
 KINDS = {

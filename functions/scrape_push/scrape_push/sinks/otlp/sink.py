@@ -76,11 +76,13 @@ class OTLPSink:
 
     def _settle(self, translation: Translation, deadline: Deadline, report: SinkReport) -> list[Request]:
         self.starts.settle(translation.unstarted(), deadline, report)
+        config = self.config
+        assert config.max_data_points_per_request and config.max_request_size  # filled in by resolve()
         batches, dropped = pack(
-            translation.points, self.config.data_points_per_request, self.config.request_bytes
+            translation.points, config.max_data_points_per_request, config.max_request_size
         )
         report.dropped.update(dropped)
-        compression = self.config.compression
+        compression = config.compression
         return [
             Request(batch.samples, make=partial(Batch.body, batch, compression), chain=number)
             for number, batch in enumerate(batches)
