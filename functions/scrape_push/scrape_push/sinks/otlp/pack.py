@@ -25,7 +25,7 @@ GZIP_LEVEL = 6
 
 def _exemplars(point: Point, tag: int) -> bytes:
     out = b""
-    for found, time_ms in point.exemplars:
+    for found, time_ms in point.exemplars or ():
         pairs = []
         span = trace = b""
         for key, value in found.labels:
@@ -58,21 +58,23 @@ def encode_point(point: Point) -> bytes:
     """The point as its metric's ``data_points`` entry."""
     stream = point.stream
     kind = stream.kind
+    if kind in (encode.GAUGE, encode.SUM):
+        exemplars = _exemplars(point, encode.NUMBER_EXEMPLARS) if point.exemplars else b""
+        assert point.value is not None
+        return encode.number_point(
+            stream.attributes, point.start_ns, point.time_ms * 1_000_000, point.value, exemplars
+        )
     head = stream.attributes + encode.times(point.start_ns, point.time_ns)
     if kind == encode.HISTOGRAM:
         return encode.histogram_point(
             head,
             point.whole,
             point.total,
-            bounds=[bound for bound, _ in point.buckets],
+            bounds=[bound for bound, _ in point.ordered],
             counts=point.counts,
             exemplars=_exemplars(point, encode.HISTOGRAM_EXEMPLARS),
         )
-    if kind == encode.SUMMARY:
-        return encode.summary_point(head, point.whole, point.total or 0.0, point.buckets)
-    exemplars = _exemplars(point, encode.NUMBER_EXEMPLARS) if point.exemplars else b""
-    assert point.value is not None
-    return encode.number_point(stream.attributes, point.start_ns, point.time_ns, point.value, exemplars)
+    return encode.summary_point(head, point.whole, point.total or 0.0, point.ordered)
 
 
 MetricEntry = tuple[MetricDef, list[bytes]]
@@ -109,91 +111,74 @@ class Batch:
         payload = self.encoded()
         return gzip.compress(payload, GZIP_LEVEL, mtime=0) if compression == "gzip" else payload
 
-
-@dataclass
-class Packer:
-    """Fills batches in order, opening a new one when a point would pass either limit."""
-
-    max_points: int
-    max_bytes: int
-    batches: list[Batch] = field(default_factory=list)
-    dropped: Counter[str] = field(default_factory=Counter)
-    _resource_cache: dict[Labels, bytes] = field(default_factory=dict)
-    _open: tuple[object, object, object] | None = None
-
-    def add(self, point: Point, encoded: bytes) -> None:
-        stream, metric = point.stream, point.stream.metric
-        assert metric is not None
-        resource = self._resource(point.resource_attributes)
-        opens = self._opening(resource, stream.scope, metric)
-        if opens + len(encoded) > self.max_bytes:
-            self.dropped["point_too_large"] += point.samples
-            return
-        batch = self.batches[-1] if self.batches else None
-        if (
-            batch is None
-            or batch.points >= self.max_points
-            or batch.size + opens + len(encoded) > self.max_bytes
-        ):
-            batch = Batch()
-            self.batches.append(batch)
-            self._open = None
-            opens = self._opening(resource, stream.scope, metric)
-        self._place(batch, resource, stream.scope, metric, encoded)
-        batch.size += opens + len(encoded)
-        batch.points += 1
-        batch.samples += point.samples
-
-    def _resource(self, pairs: Labels) -> bytes:
-        found = self._resource_cache.get(pairs)
-        if found is None:
-            found = self._resource_cache[pairs] = encode.attributes(encode.RESOURCE_ATTRIBUTES, pairs)
-        return found
-
-    def _opening(self, resource: bytes, scope: Scope, metric: MetricDef) -> int:
-        """What the messages this point would open in the current batch add to it."""
-        open_resource, open_scope, open_metric = self._open or (None, None, None)
-        size = 0
-        if open_resource is not resource:
-            size += 2 * encode.WRAPPER_BYTES + len(resource)  # ResourceMetrics and its Resource
-        if open_resource is not resource or open_scope is not scope:
+    def opening(self, resource: bytes, scope: Scope, metric: MetricDef) -> int:
+        """What opening ``metric`` of ``scope`` of ``resource`` adds here, at most."""
+        last = self.resources[-1] if self.resources else None
+        size = 2 * encode.WRAPPER_BYTES + len(metric.header) + len(metric.trailer)
+        if last is None or last[0] is not resource or last[1][-1][0] is not scope:
             url = len(scope.schema_url.encode())
             size += 2 * encode.WRAPPER_BYTES + len(scope.message) + (encode.WRAPPER_BYTES + url if url else 0)
-        if size or open_metric is not metric:
-            size += 2 * encode.WRAPPER_BYTES + len(metric.header) + len(metric.trailer)
+        if last is None or last[0] is not resource:
+            size += 2 * encode.WRAPPER_BYTES + len(resource)
         return size
 
-    def _place(self, batch: Batch, resource: bytes, scope: Scope, metric: MetricDef, encoded: bytes) -> None:
-        open_resource, open_scope, open_metric = self._open or (None, None, None)
-        if open_resource is not resource:
-            batch.resources.append((resource, []))
-        scopes = batch.resources[-1][1]
-        if open_resource is not resource or open_scope is not scope:
+    def open(self, resource: bytes, scope: Scope, metric: MetricDef) -> list[bytes]:
+        """A new entry for ``metric`` (in the last resource and scope when they are these)."""
+        if not self.resources or self.resources[-1][0] is not resource:
+            self.resources.append((resource, []))
+        scopes = self.resources[-1][1]
+        if not scopes or scopes[-1][0] is not scope:
             scopes.append((scope, []))
-        metrics = scopes[-1][1]
-        if open_resource is not resource or open_scope is not scope or open_metric is not metric:
-            metrics.append((metric, []))
-        metrics[-1][1].append(encoded)
-        self._open = (resource, scope, metric)
+        points: list[bytes] = []
+        scopes[-1][1].append((metric, points))
+        return points
+
+
+Tree = dict[bytes, dict[Scope, dict[MetricDef, list[Point]]]]
 
 
 def pack(points: Sequence[Point], max_points: int, max_bytes: int) -> tuple[list[Batch], Counter[str]]:
-    """``points`` encoded and packed, grouped by resource, then scope, then metric (in the order
-    each first appears); what could not be packed, by reason."""
-    packer = Packer(max_points, max_bytes)
-    for point in grouped(points):
-        packer.add(point, encode_point(point))
-    return packer.batches, packer.dropped
+    """``points`` encoded and packed in batches of at most ``max_points`` points and
+    ``max_bytes`` bytes, grouped by resource, then scope, then metric (each in the order it first
+    appears); what could not be packed, by reason."""
+    batches: list[Batch] = [Batch()]
+    dropped: Counter[str] = Counter()
+    for resource, scopes in _tree(points).items():
+        for scope, metrics in scopes.items():
+            for metric, members in metrics.items():
+                entry: list[bytes] | None = None
+                for point in members:
+                    encoded = encode_point(point)
+                    batch = batches[-1]
+                    if entry is None or batch.points >= max_points or batch.size + len(encoded) > max_bytes:
+                        cost = batch.opening(resource, scope, metric)
+                        if batch.points >= max_points or batch.size + cost + len(encoded) > max_bytes:
+                            batch = Batch()
+                            cost = batch.opening(resource, scope, metric)
+                            if cost + len(encoded) > max_bytes:
+                                dropped["point_too_large"] += point.samples
+                                entry = None
+                                continue
+                            batches.append(batch)
+                        entry = batch.open(resource, scope, metric)
+                        batch.size += cost
+                    entry.append(encoded)
+                    batch.size += len(encoded)
+                    batch.points += 1
+                    batch.samples += point.samples
+    return [b for b in batches if b.points], dropped
 
 
-def grouped(points: Sequence[Point]) -> list[Point]:
-    """``points`` with each after the earlier ones of its resource, scope and metric."""
-    first: dict[object, int] = {}
-    keys: list[tuple[int, int, int, int]] = []
-    for index, point in enumerate(points):
-        stream = point.stream
-        resource = first.setdefault(stream.resource, index)
-        scope = first.setdefault((stream.resource, stream.scope), index)
-        metric = first.setdefault((stream.resource, stream.scope, stream.metric), index)
-        keys.append((resource, scope, metric, index))
-    return [points[key[3]] for key in sorted(keys)]
+def _tree(points: Sequence[Point]) -> Tree:
+    """``points`` by resource (its encoded attributes), scope and metric, in first-seen order."""
+    tree: Tree = {}
+    encoded: dict[Labels, bytes] = {}
+    for point in points:
+        pairs = point.resource_attributes
+        resource = encoded.get(pairs)
+        if resource is None:
+            resource = encoded[pairs] = encode.attributes(encode.RESOURCE_ATTRIBUTES, pairs)
+        metric = point.stream.metric
+        assert metric is not None  # translation keeps no point without one
+        tree.setdefault(resource, {}).setdefault(point.stream.scope, {}).setdefault(metric, []).append(point)
+    return tree

@@ -60,11 +60,12 @@ class Resource:
 
     job: str
     instance: str
+    attributes: Labels = ()
+    """``service.name`` and ``service.instance.id`` (those not empty)."""
 
-    @property
-    def attributes(self) -> Labels:
+    def __post_init__(self) -> None:
         pairs = (("service.name", self.job), ("service.instance.id", self.instance))
-        return tuple((k, v) for k, v in pairs if v)
+        self.attributes = tuple((k, v) for k, v in pairs if v)
 
 
 @dataclass(eq=False)

@@ -22,13 +22,11 @@ from ...statetable import Items
 from ..base import Prepared, Request, Result, SinkReport
 from . import encode
 from .config import OTLPConfig
-from .limits import CLOUDWATCH_MAX_LABELS, CLOUDWATCH_MAX_METADATA_BYTES, CLOUDWATCH_SERVICE, DEFAULT_MAX_AGE
+from .limits import CLOUDWATCH_SERVICE, DEFAULT_MAX_AGE
 from .pack import Batch, pack
 from .starts import StartStore, StartTimes
-from .translate import LabelLimits, Translation, Translator
+from .translate import CLOUDWATCH_LIMITS, Translation, Translator
 from .transport import Outcome, Sender
-
-CLOUDWATCH_LIMITS = LabelLimits(CLOUDWATCH_MAX_LABELS, CLOUDWATCH_MAX_METADATA_BYTES)
 
 
 class ConfigurationError(requests.RequestException):

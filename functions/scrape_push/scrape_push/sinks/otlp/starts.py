@@ -175,9 +175,10 @@ class StartTimes:
                 "sent without a start time"
             )
             return
-        by_target: dict[str, list[Point]] = defaultdict(list)
+        by_resource: dict[Resource, list[Point]] = defaultdict(list)
         for point in points:
-            by_target[target_key(self.sink, point.stream.resource)].append(point)
+            by_resource[point.stream.resource].append(point)
+        by_target = {target_key(self.sink, resource): found for resource, found in by_resource.items()}
         if sum(len(t.entries) for t in self.targets.values()) > MAX_KEPT:
             self.targets.clear()
         try:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 from ...model import Exemplar, Labels, Sample
 from . import encode
+from .limits import CLOUDWATCH_MAX_LABELS, CLOUDWATCH_MAX_METADATA_BYTES
 from .series import (
     BUCKET,
     COUNT,
-    DROPPED,
     NUMBER,
     QUANTILE,
     SUM,
@@ -49,7 +49,10 @@ class LabelLimits:
     max_bytes: int
 
 
-@dataclass(eq=False)
+CLOUDWATCH_LIMITS = LabelLimits(CLOUDWATCH_MAX_LABELS, CLOUDWATCH_MAX_METADATA_BYTES)
+
+
+@dataclass(eq=False, slots=True)
 class Point:
     """One stream's point in this cycle, gathered from the samples that make it."""
 
@@ -60,11 +63,13 @@ class Point:
     count: float | None = None
     total: float | None = None
     created: float | None = None
-    buckets: list[tuple[float, float]] = field(default_factory=list)
-    """(bound, cumulative count) of a histogram; (quantile, value) of a summary."""
-    exemplars: list[tuple[Exemplar, int]] = field(default_factory=list)
+    parts: dict[float, float] | None = None
+    """Bucket bound -> cumulative count (a histogram), quantile -> value (a summary)."""
+    exemplars: list[tuple[Exemplar, int]] | None = None
     """Each exemplar with the time of the sample that carried it."""
     start_ns: int | None = None
+    ordered: list[tuple[float, float]] = field(default_factory=list)
+    """The finite bounds with their cumulative counts, or the quantiles, sorted (``_finish``)."""
     counts: tuple[int, ...] = ()
     """A histogram's de-cumulated bucket counts (``_finish``)."""
     whole: int = 0
@@ -89,9 +94,11 @@ class Point:
                 return False
             self.value, self.time_ms = value, time_ms
         elif role in (BUCKET, QUANTILE):
-            if any(b == bound for b, _ in self.buckets):
+            parts = self.parts if self.parts is not None else {}
+            if bound in parts:
                 return False
-            self.buckets.append((bound, value))
+            parts[bound] = value
+            self.parts = parts
         elif role == COUNT:
             if self.count is not None:
                 return False
@@ -105,7 +112,7 @@ class Point:
                 return False
             self.created = value
         if sample.exemplar is not None:
-            self.exemplars.append((sample.exemplar, time_ms))
+            self.exemplars = [*(self.exemplars or ()), (sample.exemplar, time_ms)]
         self.samples += 1
         return True
 
@@ -139,21 +146,32 @@ class Translator:
         dropped: Counter[str] = Counter()
         for sample in samples:
             series = lookup(sample)
-            role = series.role
             stream = series.stream
-            if stream is not None:
-                time_ms = now_ms if sample.timestamp_ms is None else sample.timestamp_ms
-                point = found.get(stream)
-                if point is None:
-                    point = found[stream] = Point(stream, time_ms)
-                if not point.add(role, series.bound, sample, time_ms):
-                    dropped["duplicate_series"] += 1
-            elif role == TARGET_INFO and series.resource is not None:
-                infos.setdefault(series.resource, {}).update(series.info)
-                info_samples[series.resource] += 1
-            else:
-                assert role == DROPPED
-                dropped[series.reason] += 1
+            if stream is None:
+                if series.role == TARGET_INFO and series.resource is not None:
+                    infos.setdefault(series.resource, {}).update(series.info)
+                    info_samples[series.resource] += 1
+                else:
+                    dropped[series.reason] += 1
+                continue
+            time_ms = sample.timestamp_ms
+            if time_ms is None:
+                time_ms = now_ms
+            point = found.get(stream)
+            if point is None and series.role == NUMBER:  # the common case: a point of one sample
+                exemplar = sample.exemplar
+                found[stream] = Point(
+                    stream,
+                    time_ms,
+                    1,
+                    sample.value,
+                    exemplars=None if exemplar is None else [(exemplar, time_ms)],
+                )
+                continue
+            if point is None:
+                point = found[stream] = Point(stream, time_ms)
+            if not point.add(series.role, series.bound, sample, time_ms):
+                dropped["duplicate_series"] += 1
         attributes = {r: r.attributes + tuple(sorted(extra.items())) for r, extra in infos.items()}
         result = Translation(dropped=dropped)
         for point in found.values():
@@ -226,22 +244,20 @@ def _histogram(point: Point) -> str | None:
     reason = _counted(point, "histogram")
     if reason is not None:
         return reason
-    ordered = sorted(point.buckets)
-    finite = [(bound, count) for bound, count in ordered if bound != math.inf]
-    if any(bound == -math.inf for bound, _ in finite):
+    parts = point.parts or {}
+    if -math.inf in parts:
         return "invalid_histogram"
-    cumulative = [_whole(count) for _, count in finite]
-    top = [count for bound, count in ordered if bound == math.inf]
-    overall = _whole(top[0]) if top else point.whole
+    top = parts.pop(math.inf, None)
+    point.ordered = sorted(parts.items())
+    overall = point.whole if top is None else _whole(top)
     counts: list[int] = []
     below = 0
-    for value in [*cumulative, overall]:
+    for value in [*(_whole(count) for _, count in point.ordered), overall]:
         if value is None or value < below:
             return "invalid_histogram"
         counts.append(value - below)
         below = value
     point.counts = tuple(counts)
-    point.buckets = finite
     return None
 
 
@@ -249,5 +265,5 @@ def _summary(point: Point) -> str | None:
     reason = _counted(point, "summary")
     if reason is None:
         point.total = 0.0 if point.total is None else point.total
-        point.buckets.sort()
+        point.ordered = sorted((point.parts or {}).items())
     return reason
