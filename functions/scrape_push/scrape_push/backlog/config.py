@@ -31,7 +31,8 @@ class BacklogConfig:
         metadata={
             "parse": parse_duration,
             "doc": "discard (and count) items scraped longer ago",
-            "derived": "the sink kind's window: 13d for CloudWatch, 1d for Graphite, 1h for Remote Write",
+            "derived": "the sink kind's window: 13d for CloudWatch, 1d for Graphite, "
+            "1h for Remote Write and OTLP",
         },
     )
     max_size: int = field(
