@@ -5,13 +5,15 @@ opentelemetry-proto and checks its SigV4 signature."""
 from __future__ import annotations
 
 import json
+from http.server import ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from scrape_push.runtime import RUNTIME
 
 from tests.functional.conftest import Emulated
 from tests.functional.test_handler import app_target, job
-from tests.support.http import Response, serve
+from tests.support.http import QuietHandler, Response, serve, serving
 from tests.support.otlp import Receiver, partial, receive, status
 
 __all__ = ["app_target"]  # the fixture, used by name
@@ -138,3 +140,31 @@ def test_refusals_are_rejected_and_kept_apart_and_a_partial_success_counts_its_p
         "2 data points refused: 2 points out of range (2 samples rejected, not retried)"
     ]
     assert len(receiver.received) == 2  # neither was retried
+
+
+def test_a_token_echoed_by_the_receiver_is_scrubbed_everywhere(
+    emulated: Emulated, backlog: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulated.client("ssm").put_parameter(Name="/scrape-push/secrets/otlp", Value=TOKEN, Type="SecureString")
+
+    class Echo(QuietHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.answer(400, f"bad; you sent {self.headers.get('Authorization')}".encode(), {})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    with serving(server), serve(Response(JOBS_TEXT)) as target:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1/metrics"
+        entry = (
+            f"{{endpoint: '{url}', authorization: {{credentials_ssm_parameter: /scrape-push/secrets/otlp}}}}"
+        )
+        emulated.put_config(document(entry, job("batch", target.address)))
+        summary = emulated.invoke()
+    found = otlp_sink(summary)
+    assert found["rejected"] == found["offered"] and "bad; you sent" in found["errors"][0]
+    s3 = emulated.client("s3")
+    kept = s3.list_objects_v2(Bucket=backlog, Prefix="rejected/")["Contents"]
+    stored = b"".join(s3.get_object(Bucket=backlog, Key=o["Key"])["Body"].read() for o in kept)
+    logs = capsys.readouterr()
+    for text in (json.dumps(summary), logs.out, logs.err, stored.decode("utf-8", "replace")):
+        assert TOKEN not in text
