@@ -279,3 +279,18 @@ def test_the_series_map_is_bounded_and_starts_afresh(monkeypatch: pytest.MonkeyP
     for index in range(11):
         series.lookup(Sample("g", (("i", str(index)), ("job", "j")), 1.0, 0, family))
     assert len(series.series) == 1  # the cap was reached: the map started again
+
+
+def test_a_changed_help_or_unit_is_sent_from_the_next_scrape_on() -> None:
+    sink, adapter = build_sink()
+    for text in ("old words", "new words"):
+        report = SinkReport(sink.name, sink.kind)
+        exposition = f"# TYPE g gauge\n# HELP g {text}\ng 1\n# EOF\n"
+        requests = sink.prepare(scraped(exposition, 1_700_000_000_000), report).resolve(
+            Deadline.after(5), report
+        )
+        sink.deliver(requests, Deadline.after(5), report)
+    descriptions = [
+        decoded(body).resource_metrics[0].scope_metrics[0].metrics[0].description for body in adapter.bodies()
+    ]
+    assert descriptions == ["old words", "new words"]

@@ -192,11 +192,9 @@ class SeriesMap:
         if declared == "counter" and name == family.name + "_created":
             return Series(CREATED, family, self._stream(resource, scope, family.name, pairs, kind))
         stream = self._stream(resource, scope, family.name if declared == "counter" else name, pairs, kind)
-        if stream.metric is None:
-            stream.metric = self._metric(name, kind, monotonic, family)
-            stream.identify(name)
-        elif stream.metric.name != name:  # a text counter family exposing both `c` and `c_total`
+        if stream.metric is not None and stream.metric.name != name:  # a text family with `c` and `c_total`
             return Series(DROPPED, family, reason="duplicate_series")
+        self._describe(stream, name, monotonic, family)
         return Series(NUMBER, family, stream)
 
     def _part(
@@ -219,10 +217,14 @@ class SeriesMap:
         else:
             return Series(DROPPED, family, reason="unexpected_series")
         stream = self._stream(resource, scope, base, pairs, kind)
-        if stream.metric is None:
-            stream.metric = self._metric(base, kind, True, family)
-            stream.identify(base)
+        self._describe(stream, base, True, family)
         return Series(role, family, stream, bound)
+
+    def _describe(self, stream: Stream, name: str, monotonic: bool, family: Family) -> None:
+        """Give ``stream`` its metric as ``family`` declares it now (its help or unit may change)."""
+        if stream.metric is None:
+            stream.identify(name)
+        stream.metric = self._metric(name, stream.kind, monotonic, family)
 
     def _resource(self, job: str, instance: str) -> Resource:
         found = self.resources.get((job, instance))
