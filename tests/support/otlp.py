@@ -24,7 +24,9 @@ import requests
 from botocore.exceptions import ClientError
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from scrape_push.aws import OutOfTime
 from scrape_push.config.source import parse_config
+from scrape_push.deadline import Deadline
 from scrape_push.labels import merge_labels
 from scrape_push.model import Sample
 from scrape_push.parse import parse_exposition
@@ -229,12 +231,19 @@ class MemoryTable:
     unprocessed: int = 0
     calls: list[str] = field(default_factory=list)
     race: Callable[[], None] | None = None
+    slow: Callable[[], None] | None = None
+    """Runs in every call (a test's clock moving on: a slow table)."""
 
-    def __call__(self, _deadline: object) -> MemoryTable:
-        return self  # the ClientFor a sink is given
+    def __call__(self, deadline: Deadline) -> MemoryTable:
+        """The ClientFor a sink is given: like ``aws.AwsClients``, no call with under 0.5 s left."""
+        if deadline.remaining() < 0.5:
+            raise OutOfTime(seconds=deadline.remaining())
+        return self
 
     def _check(self, call: str) -> None:
         self.calls.append(call)
+        if self.slow is not None:
+            self.slow()
         if self.down:
             raise ClientError(
                 {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, call

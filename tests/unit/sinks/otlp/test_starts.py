@@ -172,3 +172,37 @@ def test_histograms_and_summaries_get_start_times_too() -> None:
     metrics: list[Any] = list(decoded(adapter.bodies()[0]).resource_metrics[0].scope_metrics[0].metrics)
     assert metrics[0].histogram.data_points[0].start_time_unix_nano == 1_000_000_000  # first seen at 1 s
     assert metrics[1].summary.data_points[0].start_time_unix_nano == 1_000_000_000
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_slow_table_takes_at_most_its_share_of_the_time_and_the_points_still_go() -> None:
+    fake = FakeTime()
+    table, clock = MemoryTable(), Clock(T0)
+
+    def slow() -> None:
+        fake.now += 0.1
+
+    table.slow = slow
+    samples = [s for i in range(200) for s in counters({"a": 1}, int(T0 * 1000), instance=f"10.0.0.{i}:1")]
+    sink, adapter = build_sink(table=table, clock=clock)
+    report = SinkReport(sink.name, sink.kind)
+    requests = sink.prepare(samples, report).resolve(Deadline(20.0, fake), report)
+    assert sum(r.samples for r in requests) == 200  # every point is sent
+    assert 15 <= table.calls.count("put_item") <= 45  # 0.25 of 20 s, at 0.1 s a write
+    assert fake.now <= 5.0 + 0.1
+    assert any(w.startswith("start times not kept (not attempted") for w in report.warnings)
+    sink.deliver(requests, Deadline.after(30), report)
+    starts = [
+        p.start_time_unix_nano
+        for body in adapter.bodies()
+        for r in decoded(body).resource_metrics
+        for p in r.scope_metrics[0].metrics[0].sum.data_points
+    ]
+    assert len(starts) == 200 and 0 < starts.count(0) < 200  # those not stored went without one

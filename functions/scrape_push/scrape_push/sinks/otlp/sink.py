@@ -56,7 +56,7 @@ class OTLPSink:
         self.translator = Translator(CLOUDWATCH_LIMITS if config.cloudwatch is not None else None)
         table = context.settings.state_table
         store = StartStore(Items(context.aws.bounded("dynamodb"), table)) if table else None
-        self.starts = StartTimes(self.name, store, clock)
+        self.starts = StartTimes(self.name, store, clock, workers=context.max_concurrent_requests)
         self.clock = clock
         self._session = session
         self._owns_session = session is None

@@ -25,6 +25,7 @@ import struct
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,9 @@ SERIES_TTL_DAYS = 7
 """A stream not confirmed for a week is forgotten (its next point starts it again)."""
 ITEM_TTL_SECONDS = 8 * 86400
 """DynamoDB deletes a target's item eight days after its last write (the target went away)."""
+SETTLE_SHARE = 0.25
+"""Of the time left to send, the most the state step may take: what it cannot read or write by
+then goes without a start time this cycle, and the requests keep the rest of the time."""
 MAX_KEPT = 500_000
 """Streams kept in memory across invocations; past it they are read again as needed."""
 _DAY_MS = 86_400_000
@@ -157,10 +161,14 @@ class StartStore:
 class StartTimes:
     """The state step of the OTLP sink: gives unstarted cumulative points their start time."""
 
-    def __init__(self, sink: str, store: StartStore | None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, sink: str, store: StartStore | None, clock: Callable[[], float] = time.time, workers: int = 4
+    ) -> None:
         self.sink = sink
         self.store = store
         self.clock = clock
+        self.workers = workers
+        """Targets whose item is written at once (a cold start with many targets writes them all)."""
         self.targets: dict[str, TargetStarts] = {}
         """Targets whose item was read by this process (the warm memory of start times)."""
 
@@ -181,14 +189,23 @@ class StartTimes:
         by_target = {target_key(self.sink, resource): found for resource, found in by_resource.items()}
         if sum(len(t.entries) for t in self.targets.values()) > MAX_KEPT:
             self.targets.clear()
+        budget = deadline.within(deadline.remaining() * SETTLE_SHARE)
         try:
-            self._load([key for key in by_target if key not in self.targets], deadline)
+            self._load([key for key in by_target if key not in self.targets], budget)
         except TableError as exc:
             report.warn(f"start times not read ({exc}): points of new targets sent without one")
         now_ms = int(self.clock() * 1000)
-        for key, chosen in by_target.items():
-            if key in self.targets:
-                self._settle_target(key, chosen, now_ms, deadline, report)
+        known = [key for key in by_target if key in self.targets]
+
+        def settle_one(key: str) -> None:
+            self._settle_target(key, by_target[key], now_ms, budget, report)
+
+        if len(known) > 1 and self.workers > 1:
+            with ThreadPoolExecutor(min(self.workers, len(known)), thread_name_prefix="otlp-starts") as pool:
+                list(pool.map(settle_one, known))
+        else:
+            for key in known:
+                settle_one(key)
 
     def _load(self, keys: list[str], deadline: Deadline) -> None:
         if keys:
