@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import socket
 import socketserver
 import threading
@@ -11,6 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
+
+import requests
+import urllib3
+from requests.adapters import BaseAdapter
 
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_FORMAT = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -123,3 +128,72 @@ def refused_address() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+class CountedBody(io.BytesIO):
+    """An answer's body that counts the bytes read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.taken = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        found = super().read(size)
+        self.taken += len(found)
+        return found
+
+    def read1(self, size: int | None = -1) -> bytes:
+        found = super().read1(size)
+        self.taken += len(found)
+        return found
+
+
+class FakeAdapter(BaseAdapter):
+    """A ``requests`` adapter answering from a script (a ``Reply``, or an exception to raise),
+    then ``default``, recording the prepared requests and their timeouts; no network. An
+    answer's body is read as from a socket (``last_body`` counts what was read of it)."""
+
+    def __init__(self, *script: Reply | Exception, default: Reply | None = None) -> None:
+        super().__init__()
+        self.script = list(script)
+        self.default = default or Reply(204)
+        self.sent: list[requests.PreparedRequest] = []
+        self.timeouts: list[object] = []
+        self.lock = threading.Lock()
+        self.last_body = CountedBody(b"")
+
+    def send(self, request: requests.PreparedRequest, *args: object, **kwargs: object) -> requests.Response:
+        with self.lock:
+            self.sent.append(request)
+            self.timeouts.append(kwargs.get("timeout"))
+            reply = self.script.pop(0) if self.script else self.default
+            if isinstance(reply, Exception):
+                raise reply
+            self.last_body = CountedBody(reply.body)
+            body = self.last_body
+        response = requests.Response()
+        response.status_code = reply.status
+        response.headers.update(reply.headers)
+        response.raw = urllib3.HTTPResponse(
+            body=body, headers=reply.headers, status=reply.status, preload_content=False
+        )
+        response.request = request
+        response.url = request.url or ""
+        return response
+
+    def close(self) -> None:
+        pass
+
+    def bodies(self) -> list[bytes]:
+        """The gzip-compressed bodies sent, uncompressed."""
+        return [gzip.decompress(r.body) if isinstance(r.body, bytes) else b"" for r in self.sent]
+
+
+def fake_session(
+    *script: Reply | Exception, default: Reply | None = None
+) -> tuple[requests.Session, FakeAdapter]:
+    session = requests.Session()
+    adapter = FakeAdapter(*script, default=default)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session, adapter

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 
 import requests
-from requests.adapters import BaseAdapter
 from scrape_push.sinks.remote_write.encode import decompress
 
 from devtools.remote_write_proto import remote_pb2
-from tests.support.http import QuietHandler, Reply
+from tests.support.http import FakeAdapter, QuietHandler, Reply, fake_session
+
+__all__ = ["FakeAdapter", "fake_session"]
 
 
 def decode(body: bytes) -> remote_pb2.WriteRequest:
@@ -95,40 +96,3 @@ def capture(*script: Reply, upstream: str | None = None) -> Iterator[Capture]:
         server.shutdown()
         server.server_close()
         thread.join(5)
-
-
-class FakeAdapter(BaseAdapter):
-    """A ``requests`` adapter answering from a script, recording prepared requests (no network)."""
-
-    def __init__(self, *script: Reply | Exception) -> None:
-        super().__init__()
-        self.script = list(script)
-        self.sent: list[requests.PreparedRequest] = []
-        self.timeouts: list[object] = []
-        self.lock = threading.Lock()
-
-    def send(self, request: requests.PreparedRequest, *args: object, **kwargs: object) -> requests.Response:
-        with self.lock:
-            self.sent.append(request)
-            self.timeouts.append(kwargs.get("timeout"))
-            reply = self.script.pop(0) if self.script else Reply(204)
-        if isinstance(reply, Exception):
-            raise reply
-        response = requests.Response()
-        response.status_code = reply.status
-        response._content = reply.body
-        response.headers.update(reply.headers)
-        response.request = request
-        response.url = request.url or ""
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-def fake_session(*script: Reply | Exception) -> tuple[requests.Session, FakeAdapter]:
-    session = requests.Session()
-    adapter = FakeAdapter(*script)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session, adapter

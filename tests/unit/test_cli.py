@@ -189,8 +189,38 @@ def test_cost_without_anything_to_count_or_a_cloudwatch_sink_is_one_line(
     message = "nothing to count: pass --scrape or --exposition FILE"
     _fails_in_one_line(capsys, ["cost", "--config", str(path)], 2, message)
     path.write_text("graphite: [{address: carbon}]\n")
-    message = f"{path}: the configuration has no cloudwatch sink"
+    message = f"{path}: the configuration has no cloudwatch sink and no otlp sink with cloudwatch"
     _fails_in_one_line(capsys, ["cost", "--config", str(path), "--scrape"], 2, message)
+    path.write_text("otlp: [{endpoint: 'https://collector:4318/v1/metrics'}]\n")
+    _fails_in_one_line(capsys, ["cost", "--config", str(path), "--scrape"], 2, message)
+
+
+def test_cost_shows_the_otlp_volume_beside_put_metric_data_and_prices_it_only_when_told(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exposition = '# TYPE r counter\nr_total{code="1"} 1\nr_total{code="2"} 2\ng 3\n'
+    assert _cost(tmp_path, "cloudwatch: [{namespace: N}]\n", exposition) == 0
+    out = capsys.readouterr().out
+    assert "sink cloudwatch/N (mode api)" in out
+    assert "the same samples through CloudWatch's OTLP endpoint instead" in out
+    assert "data points                         3 points" in out
+    assert "price per GB not established (see docs/otlp.md); pass --otlp-usd-per-gb" in out
+    assert (
+        _cost(tmp_path, "otlp: [{cloudwatch: {region: eu-west-1}}]\n", exposition, "--otlp-usd-per-gb", "0.5")
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "sink cloudwatch" not in out and "sink otlp/cloudwatch-eu-west-1 (OTLP" in out
+    gb = float(out.split("bytes")[1].split()[0])
+    total = float(out.split("total at $0.5/GB")[1].split()[0])
+    assert gb > 0 and total == pytest.approx(gb * 0.5, abs=0.01)
+
+
+def test_cost_refuses_a_price_that_is_no_price(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for price in ("-1", "nan", "cheap"):
+        with pytest.raises(SystemExit):
+            _cost(tmp_path, "cloudwatch: [{namespace: N}]\n", "g 1\n", "--otlp-usd-per-gb", price)
+        assert "--otlp-usd-per-gb" in capsys.readouterr().err
 
 
 def test_cost_names_the_line_of_an_invalid_exposition(

@@ -90,6 +90,7 @@ SHAPES = {
     "remote_write": JOB + "remote_write: [{url: 'https://rw.example/api/v1/write'}]\n",
     "cloudwatch": JOB + "cloudwatch: [{namespace: Team/App}]\n",
     "graphite": JOB + "graphite: [{address: 'carbon.internal:2003'}]\n",
+    "otlp": JOB + "otlp: [{cloudwatch: {region: eu-west-1}}]\n",
 }
 
 

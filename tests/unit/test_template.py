@@ -61,7 +61,7 @@ def test_schedule_is_eventbridge_scheduler_every_minute_by_default() -> None:
 
 def test_put_metric_data_is_limited_to_the_namespace() -> None:
     statements = template()["Resources"]["ScrapePushFunction"]["Properties"]["Policies"][0]["Statement"]
-    put = next(s for s in statements if s["Action"] == "cloudwatch:PutMetricData")
+    put = next(s for s in statements if s.get("Action") == "cloudwatch:PutMetricData")
     assert put["Condition"]["StringLike"]["cloudwatch:namespace"] == [
         {"Ref": "CloudWatchNamespace"},
         {"Fn::Sub": "${CloudWatchNamespace}/*"},
@@ -166,6 +166,24 @@ def test_ec2_discovery_is_granted_only_when_enabled() -> None:
     assert conditional["DiscoverEc2Instances"] == "UseEc2Discovery"
     assert conditional["AssumeConfiguredRoles"] == "HasAssumableRoles"
     assert template()["Parameters"]["EnableEc2Discovery"]["Default"] == "false"
+
+
+def test_put_metric_data_for_cloudwatch_otlp_is_granted_only_when_enabled() -> None:
+    statements = template()["Resources"]["ScrapePushFunction"]["Properties"]["Policies"][0]["Statement"]
+    (otlp,) = [
+        s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][1]["Sid"] == "PutMetricsThroughOtlp"
+    ]
+    assert otlp[0] == "UseCloudWatchOtlp" and otlp[2] == {"Ref": "AWS::NoValue"}
+    assert otlp[1] == {
+        "Sid": "PutMetricsThroughOtlp",
+        "Effect": "Allow",
+        "Action": "cloudwatch:PutMetricData",
+        "Resource": "*",
+    }
+    assert template()["Conditions"]["UseCloudWatchOtlp"] == {
+        "Fn::Equals": [{"Ref": "EnableCloudWatchOtlp"}, "true"]
+    }
+    assert template()["Parameters"]["EnableCloudWatchOtlp"]["Default"] == "false"
 
 
 def test_state_table_is_on_demand_encrypted_with_ttl_and_least_privilege() -> None:

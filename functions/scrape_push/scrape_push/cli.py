@@ -4,7 +4,7 @@
   scrape-push push config.yaml --parameter /scrape-push/config [--secure] [--tier Advanced]
   scrape-push show --parameter /scrape-push/config
   scrape-push run config.yaml [--jobs node,api]
-  scrape-push cost --config config.yaml [--scrape | --exposition saved.txt]
+  scrape-push cost --config config.yaml [--scrape | --exposition saved.txt] [--otlp-usd-per-gb 0.5]
   scrape-push schema > scrape-push.schema.json
   scrape-push backlog --bucket BUCKET [--rejected] [--item KEY]
 
@@ -141,11 +141,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_cost(args: argparse.Namespace) -> int:
     from .sinks.cloudwatch import cost  # noqa: PLC0415 (only this command needs the CloudWatch sink)
     from .sinks.cloudwatch.config import CloudWatchConfig  # noqa: PLC0415
+    from .sinks.otlp.config import OTLPConfig  # noqa: PLC0415
 
     loaded = _load_files([args.config])
     sinks = loaded.config.sinks_of(CloudWatchConfig)
-    if not sinks:
-        raise UserError(f"{args.config}: the configuration has no cloudwatch sink")
+    through_otlp: list[str | None] = [
+        f"otlp/{o.display_name}" for o in loaded.config.sinks_of(OTLPConfig) if o.cloudwatch
+    ]
+    if not sinks and not through_otlp:
+        raise UserError(
+            f"{args.config}: the configuration has no cloudwatch sink and no otlp sink with cloudwatch"
+        )
     if not args.scrape and not args.exposition:
         raise UserError("nothing to count: pass --scrape or --exposition FILE")
     now_ms = int(time.time() * 1000)
@@ -157,7 +163,18 @@ def cmd_cost(args: argparse.Namespace) -> int:
         samples.extend(_exposition(path, now_ms))
         sources.append(f"read {path}")
     estimates = [cost.estimate(sink, samples, now_ms) for sink in sinks]
-    print(cost.render(estimates, args.interval, len(samples), ", ".join(sources)))
+    otlp = [cost.otlp_estimate(name, samples, now_ms) for name in through_otlp or [None]]
+    source = ", ".join(sources)
+    print(
+        cost.render(
+            estimates,
+            otlp,
+            args.interval,
+            samples=len(samples),
+            source=source,
+            usd_per_gb=args.otlp_usd_per_gb,
+        )
+    )
     return EXIT_OK
 
 
@@ -227,6 +244,17 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+def _price(text: str) -> float:
+    """A price in USD: a finite number, not negative."""
+    try:
+        price = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a price in USD such as 0.5, got {text!r}") from None
+    if not 0 <= price < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a price of 0 or more, got {text!r}")
+    return price
+
+
 def _files(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "files",
@@ -274,7 +302,10 @@ def parser() -> argparse.ArgumentParser:
         help="time for the whole cycle (default 60s)",
     )
     cost = command(
-        "cost", cmd_cost, "estimate the CloudWatch custom metrics and monthly cost of a configuration"
+        "cost",
+        cmd_cost,
+        "estimate the CloudWatch custom metrics and monthly cost of a configuration, and its volume "
+        "through CloudWatch's OTLP endpoint",
     )
     cost.add_argument(
         "--config", required=True, type=Path, metavar="FILE", help="the configuration document (YAML or JSON)"
@@ -294,6 +325,13 @@ def parser() -> argparse.ArgumentParser:
         default=60.0,
         metavar="DURATION",
         help="the schedule's interval (default 1m)",
+    )
+    cost.add_argument(
+        "--otlp-usd-per-gb",
+        type=_price,
+        default=None,
+        metavar="USD",
+        help="price per GB of OTLP metrics ingested in your Region (no default: see docs/otlp.md)",
     )
     backlog = command("backlog", cmd_backlog, "what waits in (or was refused from) a backlog bucket")
     backlog.add_argument("--bucket", required=True, help="the stack's BacklogBucketName output")

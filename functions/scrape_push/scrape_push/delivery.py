@@ -51,8 +51,9 @@ class Unsent:
 
 def account(report: SinkReport, requests: Sequence[Request], results: Sequence[Result]) -> Unsent:
     """Count how ``requests`` ended in ``report``: every attempt in the request counters, the
-    samples of those delivered as sent, and an error (a warning for a request that carries no
-    samples, such as Remote Write metadata) for each that was not. What was not delivered is
+    samples of those delivered as sent (but those the destination refused in a partial success,
+    as rejected), and an error (a warning for a request that carries no samples, such as Remote
+    Write metadata) for each that was not. What was not delivered is
     returned for the caller to count as lost or to keep."""
     unsent = Unsent()
     for request, result in zip(requests, results, strict=True):
@@ -64,7 +65,12 @@ def account(report: SinkReport, requests: Sequence[Request], results: Sequence[R
                 report.warn(str(result.error))
             continue
         if result.status == "sent":
-            report.sent += request.samples
+            report.sent += request.samples - result.refused
+            if result.refused:
+                report.rejected += result.refused
+                report.error(describe(request, result))
+            elif result.error:
+                report.warn(result.error)
             continue
         unsent.errors.append(result.error or "not sent")
         if result.status != "skipped":  # a skipped request only follows a failure already reported
@@ -85,6 +91,8 @@ def describe(request: Request, result: Result) -> str:
     """What went wrong, for the report's errors (counts are in the report's fields)."""
     if result.status == "rejected":
         return f"{result.error} ({request.samples} samples rejected, not retried)"
+    if result.status == "sent" and result.refused:
+        return f"{result.error} ({result.refused} samples rejected, not retried)"
     return result.error or "not sent"
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -40,6 +41,53 @@ if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs
 
 _HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def parse_http_url(raw: object) -> str:
+    """An http(s) URL with a host and no credentials in it (a sink's endpoint)."""
+    if not isinstance(raw, str):
+        raise FieldError(f"expected a URL string, got {type(raw).__name__}")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FieldError("must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise FieldError("must not hold credentials; use basic_auth or authorization")
+    return raw
+
+
+SINK_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "Authorization",
+        "Host",
+        "Content-Encoding",
+        "Content-Length",
+        "Content-Type",
+        "Accept-Encoding",
+        "User-Agent",
+        "Connection",
+        "Keep-Alive",
+        "Transfer-Encoding",
+        "Proxy-Authorization",
+        "X-Amz-Date",
+        "X-Amz-Security-Token",
+        "X-Amz-Content-Sha256",
+    )
+)
+"""Headers an HTTP sink sets itself (its protocol's, the transport's, SigV4's): refused in a
+sink's ``headers``, as Prometheus refuses them in ``remote_write``."""
+
+
+def check_headers(headers: dict[str, str], reserved: frozenset[str] = SINK_HEADERS) -> None:
+    """Configured request headers: valid names, none of those the sink sets itself
+    (``reserved``, lower case), values without line breaks."""
+    for name, value in headers.items():
+        if not _HEADER_TOKEN.match(name):
+            raise FieldError(f"invalid header name {name!r}", f"headers.{name}")
+        if name.lower() in reserved:
+            raise FieldError(f"{name} is set by the sink and cannot be configured", f"headers.{name}")
+        if "\r" in value or "\n" in value:
+            raise FieldError("a header value cannot hold a line break", f"headers.{name}")
 
 
 def parse_secret(raw: object) -> Secret:

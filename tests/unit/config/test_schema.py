@@ -43,6 +43,10 @@ MINIMAL: dict[str, Any] = {
             "metadata_config": {},
         }
     ],
+    "otlp": [
+        {"endpoint": "https://collector.internal:4318/v1/metrics", "tls_config": {}},
+        {"cloudwatch": {"region": "eu-west-1"}},
+    ],
     "runtime": {},
 }
 

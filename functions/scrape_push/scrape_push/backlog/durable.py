@@ -223,7 +223,10 @@ class DurableDelivery:
         for entry, request, result in zip(item.entries, requests, results, strict=True):
             count_attempt(self.report, result)
             if result.status == "sent":
-                self.state.replayed += entry.samples
+                self.state.replayed += entry.samples - result.refused
+                if result.refused:
+                    self.state.rejected += result.refused
+                    self.report.error(f"backlog: {describe(request, result)}")
             elif result.status == "rejected":
                 refused.append(entry)
                 self.report.error(f"backlog: {describe(request, result)}")

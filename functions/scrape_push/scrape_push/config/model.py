@@ -288,6 +288,8 @@ class Config:
         ]
         first: dict[str, str] = {}
         for key, sink_name in names:
+            if not sink_name:  # an entry without a destination, reported as such
+                continue
             seen = first.setdefault(sink_name, key)
             if seen != key:
                 yield FieldError(

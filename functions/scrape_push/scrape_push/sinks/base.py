@@ -93,12 +93,15 @@ Status = Literal["sent", "rejected", "failed", "skipped"]
 
 @dataclass(frozen=True)
 class Result:
-    """How one request ended: ``sent``; ``rejected`` for good (never retried); ``failed`` (not
-    delivered after the sink's retries); ``skipped`` (not attempted: the destination was already
-    failing, or the deadline came)."""
+    """How one request ended: ``sent`` (all of it, or all but ``refused``); ``rejected`` for
+    good (never retried); ``failed`` (not delivered after the sink's retries); ``skipped`` (not
+    attempted: the destination was already failing, or the deadline came)."""
 
     status: Status
     error: str | None = None
+    refused: int = 0
+    """Of a ``sent`` request, the samples the destination took the request for but refused
+    (an OTLP partial success; ``error`` says why): counted as rejected, never retried."""
 
 
 class Request:

@@ -1,8 +1,11 @@
-"""Dry run: how many CloudWatch custom metrics a configuration creates, and what they cost.
+"""Dry run: how many CloudWatch custom metrics a configuration creates, what they cost, and what
+the same samples would weigh through CloudWatch's OTLP endpoint instead.
 
 Behind ``scrape-push cost`` (cli.py). Each CloudWatch sink's translation runs exactly as in
 the Lambda (rules, include/exclude, rollups, caps), but nothing is sent: series that would need
-a previous scrape (deltas, rates, distributions) are counted as if one existed.
+a previous scrape (deltas, rates, distributions) are counted as if one existed. The OTLP path is
+billed per GB ingested, not per metric: its figure is the samples' OTLP volume
+(``sinks.otlp.volume``), priced only when a price per GB is given.
 
 Prices are list prices for us-east-1 at the time of writing (named constants below); check the
 CloudWatch pricing page for your region. Free-tier allowances are ignored.
@@ -17,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ...model import Sample
+from ..otlp.volume import Volume, volume
 from . import emf
 from .config import CloudWatchConfig
 from .convert import by_namespace, to_datums
@@ -40,6 +44,12 @@ DYNAMODB_WRITE_PER_MILLION = 0.625
 DYNAMODB_READ_PER_MILLION = 0.125
 """USD per million on-demand write / read request units (us-east-1); the state table's items
 are under 1 KB compressed for typical targets (one unit per write, half a unit per read)."""
+OTLP_USD_PER_GB: float | None = None
+"""USD per GB of OTLP metrics ingested. Not established: "OTel metrics pricing and storage"
+(``metrics-otel-pricing``) gives the model (per GB ingested, 15 months of storage included, no
+per-metric charge) but leaves the price to aws.amazon.com/cloudwatch/pricing, whose figures
+could not be read; pass ``--otlp-usd-per-gb`` with the price of your Region."""
+BYTES_PER_GB = 1e9
 SECONDS_PER_MONTH = 730 * 3600
 TOP_METRICS = 10
 
@@ -124,13 +134,63 @@ def _dims(payload: dict[str, object]) -> tuple[tuple[str, str], ...]:
     return tuple((d["Name"], d["Value"]) for d in dims)  # type: ignore[attr-defined]
 
 
-def render(estimates: Sequence[Estimate], interval: float, samples: int, source: str) -> str:
+@dataclass
+class OTLPEstimate:
+    """The samples' volume through CloudWatch's OTLP endpoint (``sink``: the OTLP sink that sends
+    them there, or ``None`` for the path a configuration could take instead)."""
+
+    sink: str | None
+    volume: Volume
+
+    def monthly_gb(self, invocations: float) -> float:
+        return self.volume.bytes * invocations / BYTES_PER_GB
+
+
+def otlp_estimate(sink: str | None, samples: Sequence[Sample], now_ms: int) -> OTLPEstimate:
+    return OTLPEstimate(sink, volume(samples, now_ms))
+
+
+def render(
+    estimates: Sequence[Estimate],
+    otlp: Sequence[OTLPEstimate],
+    interval: float,
+    *,
+    samples: int,
+    source: str,
+    usd_per_gb: float | None = OTLP_USD_PER_GB,
+) -> str:
     invocations = SECONDS_PER_MONTH / interval
     lines = [
         "scrape-push CloudWatch cost estimate (us-east-1 list prices, free tier ignored)",
         f"{source}: {samples:,} samples",
         f"invocations: one every {interval:g}s = {invocations:,.0f} per month",
     ]
+    lines += _put_metric_data(estimates, invocations)
+    for found in otlp:
+        lines += _otlp(found, invocations, usd_per_gb)
+    return "\n".join(lines)
+
+
+def _otlp(found: OTLPEstimate, invocations: float, usd_per_gb: float | None) -> list[str]:
+    title = (
+        f"sink {found.sink}" if found.sink else "the same samples through CloudWatch's OTLP endpoint instead"
+    )
+    gb = found.monthly_gb(invocations)
+    lines = ["", f"{title} (OTLP, billed per GB ingested, no per-metric charge)"]
+    lines.append(f"  {'':<16}{'per invocation':>28}{'GB / month':>14}")
+    lines.append(f"  {'data points':<16}{f'{found.volume.points:,} points':>28}")
+    lines.append(f"  {'ingested':<16}{f'{found.volume.bytes:,} bytes':>28}{gb:>14,.3f}")
+    if usd_per_gb is None:
+        lines.append("  USD / month: price per GB not established (see docs/otlp.md); pass --otlp-usd-per-gb")
+    else:
+        lines.append(_row(f"total at ${usd_per_gb:g}/GB", "", gb * usd_per_gb))
+    if found.volume.dropped:
+        lines.append(f"  not sent: {dict(sorted(found.volume.dropped.items()))}")
+    return lines
+
+
+def _put_metric_data(estimates: Sequence[Estimate], invocations: float) -> list[str]:
+    lines: list[str] = []
     for e in estimates:
         costs = e.monthly(invocations)
         lines += [
@@ -152,7 +212,7 @@ def render(estimates: Sequence[Estimate], interval: float, samples: int, source:
             lines.append("  most dimension sets: " + ", ".join(f"{name} {n}" for name, n in many))
         if e.dropped:
             lines.append(f"  not sent: {dict(sorted(e.dropped.items()))}")
-    return "\n".join(lines)
+    return lines
 
 
 def _row(label: str, detail: str, cost: float) -> str:
