@@ -22,7 +22,7 @@ from scrape_push.cycle import gc_paused
 from scrape_push.model import Family, Sample
 from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
 from scrape_push.sinks.cloudwatch.convert import by_namespace, to_datums
-from scrape_push.sinks.cloudwatch.counters import Point
+from scrape_push.sinks.cloudwatch.counters import CumulativePoint
 from scrape_push.sinks.cloudwatch.series import SeriesBuilder
 from scrape_push.sinks.cloudwatch.sink import translators
 from scrape_push.sinks.cloudwatch.translate import Grouper
@@ -69,7 +69,7 @@ def translate(
     samples: list[Sample],
     config: CloudWatchConfig,
     now_ms: int,
-    previous: dict[str, Point],
+    previous: dict[str, CumulativePoint],
     pair: tuple[Grouper, SeriesBuilder],
 ) -> int:
     grouper, builder = pair
@@ -85,7 +85,7 @@ def measure(
     samples: list[Sample],
     config: CloudWatchConfig,
     now_ms: int,
-    previous: dict[str, Point] | None = None,
+    previous: dict[str, CumulativePoint] | None = None,
     cold: bool = False,
 ) -> tuple[float, int]:
     """Best CPU time of ``ROUNDS`` runs, with the collector paused as the handler's cycle does."""
@@ -122,7 +122,7 @@ def main() -> None:
     )
     before = mixed(now_ms - 60_000, 1.0)
     grouper, _ = translators(stateful)
-    previous = {t.sid: t.point for t in grouper.group(before, now_ms).tracked}
+    previous = {t.state_id: t.point for t in grouper.group(before, now_ms).tracked}
     current = mixed(now_ms, 2.0)
     for sample in current:
         sample.cache = {}

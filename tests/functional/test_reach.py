@@ -19,7 +19,7 @@ from scrape_push.reach import Reach, kind_of
 from scrape_push.scrape import Scraper
 
 from tests.support.http import Endpoint, Response, _handler, serve, serving
-from tests.unit.parse.test_cache import target
+from tests.unit.scrape.test_series import target
 
 ORDINARY = "127.0.0.2"
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .budget import MemoryBudget
 from .config.model import Config
@@ -15,23 +16,55 @@ from .deadline import SEND_RESERVE, Deadline
 from .delivery import Delivery
 from .model import Sample
 from .scrape import Scraper, ScrapeResult
-from .sinks import SinkReport, build_deliveries
+from .sinks import Sink, SinkReport, build_deliveries, build_sinks, job_group
 from .targets import TargetError, build_targets
 
-_scrapers: dict[int, Scraper] = {}
+if TYPE_CHECKING:
+    from .backlog.config import BacklogConfig
 
 
-def scraper_for(max_concurrency: int) -> Scraper:
-    """A scraper whose connection pool survives warm invocations."""
-    found = _scrapers.get(max_concurrency)
-    if found is None:
-        found = _scrapers[max_concurrency] = Scraper(max_concurrency)
+@dataclass
+class _Warm:
+    """What a warm process keeps for one configuration and job selection: the scraper (its
+    sessions, series caches and the refs they give out) and the sinks that keep per-series
+    state by those refs, so both live and go together."""
+
+    config: Config
+    group: str
+    scraper: Scraper
+    built: list[tuple[Sink, BacklogConfig]] | None = None
+
+    def sinks(self) -> list[tuple[Sink, BacklogConfig]]:
+        """The configured sinks, built on first use."""
+        if self.built is None:
+            self.built = build_sinks(self.config)
+        return self.built
+
+    def close(self) -> None:
+        self.scraper.close()
+        for sink, _ in self.built or ():
+            sink.close()
+
+
+_warm: list[_Warm] = []
+"""At most one: the last configuration and job selection run."""
+
+
+def warm_for(config: Config, jobs: Sequence[str] | None) -> _Warm:
+    """The warm scraper and sinks of ``config`` and ``jobs``; another pair replaces them."""
+    group = job_group(jobs)
+    if _warm and _warm[0].config is config and _warm[0].group == group:
+        return _warm[0]
+    reset()
+    found = _Warm(config, group, Scraper(config.runtime.max_concurrent_scrapes))
+    _warm.append(found)
     return found
 
 
 def reset() -> None:
-    """Forget pooled scrapers (tests)."""
-    _scrapers.clear()
+    """Close and forget the warm scraper and sinks (tests)."""
+    while _warm:
+        _warm.pop().close()
 
 
 @dataclass
@@ -81,17 +114,22 @@ def run_cycle(
     start = time.monotonic()
     cycle_ms = int(time.time() * 1000)
     with gc_paused():
-        chosen = deliveries if deliveries is not None else build_deliveries(config, jobs, cycle_ms)
+        warm = warm_for(config, jobs)
+        chosen = (
+            deliveries if deliveries is not None else build_deliveries(config, jobs, cycle_ms, warm.sinks())
+        )
         for delivery in chosen:
             delivery.open(deadline)  # leases and backlog replay run while the targets are scraped
         try:
             found = build_targets(config, jobs)
             concurrency = config.runtime.max_concurrent_scrapes
             budget = MemoryBudget.plan(memory_mb, concurrency, len(found.targets))
-            scraper = scraper_for(concurrency)
-            scrapes = scraper.scrape_all(found.targets, deadline.reserve(SEND_RESERVE), budget)
+            scrapes = warm.scraper.scrape_all(found.targets, deadline.reserve(SEND_RESERVE), budget)
             samples = [s for result in scrapes for s in result.samples]
             reports = push_all(chosen, samples, deadline)
+            gone = warm.scraper.forgotten()
+            for delivery in chosen:
+                delivery.sink.forget(gone)
         finally:
             for delivery in chosen:
                 delivery.close()

@@ -28,13 +28,18 @@ ACCEPT = (
 """The Accept header Prometheus sends: OpenMetrics first, then text 0.0.4."""
 
 USER_AGENT = f"scrape-push/{__version__}"
-# tls_config.insecure_skip_verify is the user's explicit choice (as in Prometheus); urllib3
-# would otherwise print a warning to the function's log on every such scrape.
-urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 READ_CHUNK_BYTES = 64 * 1024
 """Bytes read, and at most decompressed, at a time."""
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+def quiet_insecure_warnings() -> None:
+    """Silence urllib3's warning on requests made without certificate checks, for the process:
+    ``tls_config.insecure_skip_verify`` is the user's explicit choice (as in Prometheus), and
+    urllib3 would print a warning to the function's log on every such request (scrape or
+    Remote Write). Called when the scrape stage is built, never on import."""
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
 class ScrapeError(Exception):

@@ -39,16 +39,20 @@ def job_group(jobs: Sequence[str] | None) -> str:
 
 
 def build_deliveries(
-    config: Config, jobs: Sequence[str] | None = None, cycle_ms: int | None = None
+    config: Config,
+    jobs: Sequence[str] | None = None,
+    cycle_ms: int | None = None,
+    sinks: Sequence[tuple[Sink, BacklogConfig]] | None = None,
 ) -> list[Delivery]:
-    """The configured sinks in their deliveries, ready for one cycle of the job selection
-    ``jobs`` (all if ``None``) that started at ``cycle_ms`` (its backlog items are ordered by it)."""
+    """The configured sinks (``sinks``, as ``build_sinks`` made them, else new ones) in their
+    deliveries, ready for one cycle of the job selection ``jobs`` (all if ``None``) that started
+    at ``cycle_ms`` (its backlog items are ordered by it)."""
     from ..backlog.store import BACKLOG_BUCKET_ENV  # noqa: PLC0415 (no boto3 import for a direct sink)
     from ..delivery import DirectDelivery  # noqa: PLC0415
 
     bucket = os.environ.get(BACKLOG_BUCKET_ENV)
     deliveries: list[Delivery] = []
-    for sink, backlog in build_sinks(config):
+    for sink, backlog in build_sinks(config) if sinks is None else sinks:
         if bucket and backlog.enabled:
             deliveries.append(_durable(sink, backlog, bucket, job_group(jobs), cycle_ms))
         else:

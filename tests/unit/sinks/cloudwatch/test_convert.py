@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from scrape_push.model import Sample
 from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
-from scrape_push.sinks.cloudwatch.convert import Conversion, by_namespace, partition, request_size
+from scrape_push.sinks.cloudwatch.convert import DatumSet, by_namespace, partition, request_size
 from scrape_push.sinks.cloudwatch.limits import (
     MAX_DATUMS_PER_REQUEST,
     MAX_DIMENSION_VALUE_LENGTH,
@@ -21,7 +21,7 @@ from tests.support.cloudwatch import NOW_MS, config, convert, sample
 RULES = config()
 
 
-def to_datums(samples: list[Sample], cfg: CloudWatchConfig, now_ms: int) -> Conversion:
+def to_datums(samples: list[Sample], cfg: CloudWatchConfig, now_ms: int) -> DatumSet:
     return convert(samples, cfg, now_ms=now_ms)
 
 

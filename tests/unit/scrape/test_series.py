@@ -1,13 +1,16 @@
-"""The series cache: warm scrapes reuse parsed series with final labels, bounded, pruned."""
+"""The series cache: warm scrapes reuse parsed series with final labels and refs, bounded, pruned."""
 
 from __future__ import annotations
 
 import contextlib
 
 from scrape_push.labels import finisher
-from scrape_push.parse import ParseError, SeriesCache, parse_exposition
-from scrape_push.scrape import Scraper
+from scrape_push.parse import OPENMETRICS, ParseError
+from scrape_push.parse import TEXT as TEXT_FORMAT
+from scrape_push.scrape import Scraper, SeriesCache
 from scrape_push.targets import Target
+
+from tests.support.parsing import parse_exposition
 
 TEXT = "text/plain; version=0.0.4"
 OM = "application/openmetrics-text; version=1.0.0"
@@ -39,7 +42,7 @@ def exposition(value: int) -> bytes:
     )
 
 
-def test_warm_scrape_reuses_final_labels_and_scratch_dict_with_fresh_samples() -> None:
+def test_warm_scrape_reuses_final_labels_and_refs_with_fresh_samples() -> None:
     cache = SeriesCache(finisher(target()))
     first = parse_exposition(exposition(1), TEXT, cache)
     second = parse_exposition(exposition(7), TEXT, cache)
@@ -56,9 +59,8 @@ def test_warm_scrape_reuses_final_labels_and_scratch_dict_with_fresh_samples() -
     for old, new in zip(first, second, strict=True):
         assert new is not old
         assert new.labels is old.labels and new.family is old.family
-        assert new.cache is old.cache and isinstance(new.cache, dict)
-    first[0].cache["cloudwatch:abc"] = "encoded"  # type: ignore[index]
-    assert second[0].cache == {"cloudwatch:abc": "encoded"}
+        assert new.series == old.series
+    assert len({sample.series for sample in second}) == 4
     assert len(cache) == 4
 
 
@@ -94,7 +96,7 @@ def test_changed_metadata_or_format_is_not_served_from_cache() -> None:
     retyped = parse_exposition(b"# TYPE a counter\na 1\n", TEXT, cache)
     assert (first[0].family.type, retyped[0].family.type) == ("gauge", "counter")
     om = parse_exposition(b"# TYPE a counter\na_total 1\n# EOF\n", OM, cache)
-    assert om[0].family.type == "counter" and cache.openmetrics is True
+    assert om[0].family.type == "counter" and cache.format is OPENMETRICS
 
 
 def test_warm_values_are_still_validated() -> None:
@@ -138,10 +140,10 @@ def test_finisher_honor_labels() -> None:
 def test_failed_parse_in_the_other_format_leaves_the_cache_untouched() -> None:
     cache = SeriesCache()
     parse_exposition(b'a{x="1"} 1\n', TEXT, cache)
-    entries, families, shapes = dict(cache.entries), dict(cache.families), dict(cache.shapes)
+    entries, families, plans = dict(cache.entries), dict(cache.families), dict(cache.plans)
     with contextlib.suppress(ParseError):
         parse_exposition(b'# TYPE b gauge\nb{y="2"} 1\nc{z="3"} 1\n', OM, cache)  # no # EOF
     with contextlib.suppress(ParseError):
         parse_exposition(b'# TYPE b gauge\nb{y="2"} 1\nc{z="3"} 1\nbad{ 1\n', TEXT, cache)
-    assert cache.openmetrics is False
-    assert (cache.entries, cache.families, cache.shapes) == (entries, families, shapes)
+    assert cache.format is TEXT_FORMAT
+    assert (cache.entries, cache.families, cache.plans) == (entries, families, plans)

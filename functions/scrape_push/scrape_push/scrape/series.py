@@ -1,0 +1,348 @@
+"""The series cache: the idea behind Prometheus's scrape cache, for a warm Lambda.
+
+Per target, remember each series' exposition text (everything before the value, e.g.
+``http_requests_total{code="200",method="get"}``) with what the series became: its final name
+and labels (the target's labels and ``honor_labels`` applied, then ``metric_relabel_configs``,
+or dropped by them), its family and its ``SeriesRef``. The format's parser looks every line's
+text up in these entries; a warm scrape of an unchanged series is then a dict lookup and one
+``float()``, and yields a sample with the same ``SeriesRef`` as the scrape before.
+
+``read`` turns a body into samples chunk by chunk, in Prometheus's order: parse, target labels
+and ``honor_labels`` (``labels.finisher``, per label-set shape in bulk), metric relabeling, then
+the memory budget per chunk (the caller ``admit``s each chunk against the sample and label
+limits). The cache changes only when a body parsed to its end: a failed parse, or one its
+caller stopped, leaves it as it was. Bounded: at most ``max_series`` entries; a series not seen
+in a scrape is dropped at the end of that scrape, and its ref is ``retired`` (the sinks are told
+to forget it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import compress, count, islice, repeat
+from operator import add, call, itemgetter
+from typing import Any, Final, NamedTuple, cast
+
+from ..labels import SYNTHETIC, LabelFinisher, Plan, relabel_series, shape_plan, sorted_labels
+from ..limits import ScrapeBudget
+from ..model import Family, Labels, Sample, SeriesRef
+from ..parse import Chunk, Format, NewSeries, format_for, plain_values, shape_labels
+from ..relabel import NO_RULES, RelabelRules
+
+MAX_SERIES: Final = 200_000
+"""Default bound on the series remembered per target (a few hundred bytes each, plus what
+sinks keep per series), sized for the largest single targets (kube-state-metrics on big
+clusters)."""
+
+
+class SeriesEntry(NamedTuple):
+    """What one series text of a target stands for (the parser reads ``name`` and ``context``)."""
+
+    metric: str
+    """The final metric name: after metric relabeling; ``""`` when the rules drop the series."""
+    labels: Labels
+    family: Family
+    series: SeriesRef
+    name: str
+    """The metric name as exposed."""
+    context: Family | None
+    """The metadata block it was read under (see ``parse.KnownSeries``)."""
+
+
+_METRIC, _LABELS, _FAMILY, _SERIES = (itemgetter(i) for i in range(4))
+_PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = (itemgetter(i) for i in range(3))
+_NEW = tuple.__new__
+
+
+class SeriesCache:
+    """One target's series, keyed by series text; survives warm invocations.
+
+    >>> cache = SeriesCache()
+    >>> first = cache.samples(b'up{a="1"} 1\\n', None, 1000)
+    >>> second = cache.samples(b'up{a="1"} 0\\n', None, 2000)
+    >>> first[0].series == second[0].series and first[0].labels is second[0].labels
+    True
+    """
+
+    def __init__(
+        self,
+        finish: LabelFinisher | None = None,
+        relabel: RelabelRules = NO_RULES,
+        refs: Iterator[SeriesRef] | None = None,
+        max_series: int = MAX_SERIES,
+    ) -> None:
+        self.finish: LabelFinisher = finish or sorted_labels
+        self.relabel = relabel
+        """``metric_relabel_configs``, applied once per new series."""
+        self.refs = count() if refs is None else refs
+        """Where new series get their ``SeriesRef`` (the scrape stage's allocator, shared by
+        every target so that refs never collide)."""
+        self.max_series = max_series
+        self.format: Format | None = None
+        """The format of the last body parsed: a switch to another starts afresh."""
+        self.entries: dict[str, SeriesEntry] = {}
+        self.families: dict[Family, Family] = {}
+        """Interned families, so that an unchanged ``# HELP``/``# TYPE`` block yields the very
+        same object scrape after scrape and entries can be checked with ``is``."""
+        self.plans: dict[str, Plan] = {}
+        """Per label-set shape, how to build final labels (``labels.shape_plan``)."""
+        self.synthetic: tuple[SeriesRef, ...] = tuple(islice(self.refs, len(SYNTHETIC)))
+        """The refs of the target's ``up`` and ``scrape_*`` series."""
+        self.added = 0
+        """Series the last successful scrape had that the one before did not
+        (``scrape_series_added``)."""
+        self.retired: list[SeriesRef] = []
+        """Refs of series the cache dropped since the owner last took them (``take_retired``)."""
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def refs_held(self) -> list[SeriesRef]:
+        """Every ref this cache gave out and has not retired yet (all of them go when the
+        cache does)."""
+        return [entry.series for entry in self.entries.values()] + [*self.synthetic, *self.retired]
+
+    def take_retired(self) -> list[SeriesRef]:
+        retired, self.retired = self.retired, []
+        return retired
+
+    def samples(self, data: bytes, content_type: str | None, scrape_ms: int) -> list[Sample]:
+        """The whole body's samples at once (see ``read``), exposed timestamps honoured."""
+        return [sample for chunk in self.read(data, content_type, scrape_ms) for sample in chunk]
+
+    def read(
+        self,
+        data: bytes,
+        content_type: str | None,
+        scrape_ms: int,
+        *,
+        honor_timestamps: bool = True,
+        budget: ScrapeBudget | None = None,
+    ) -> Iterator[list[Sample]]:
+        """The body's samples, one list per chunk, stamped with ``scrape_ms`` (or with their
+        own timestamp when ``honor_timestamps``), metric relabeling applied. ``budget`` is
+        charged what each chunk keeps (``MemoryBudgetExceeded`` stops the parse). Raises
+        ``ParseError``, possibly after chunks were yielded; the cache is updated once the
+        iterator is exhausted."""
+        fmt = format_for(content_type)
+        same = fmt is self.format
+        known = self.entries if same else {}
+        families = dict(self.families) if same else {}
+        plans = dict(self.plans) if same else {}
+        budget = budget or ScrapeBudget()
+        seen: dict[str, SeriesEntry] = {}
+        created = _Created()
+        for chunk in fmt.chunks(data, known, families):
+            entries, labels = self._entries(chunk, plans, seen, created)
+            samples = self._samples(chunk, entries, scrape_ms, honor_timestamps)
+            budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
+            self._remember(seen, chunk.keys, entries)
+            yield samples
+        self._commit(fmt, seen, created, families, plans)
+
+    def _entries(
+        self,
+        chunk: Chunk[SeriesEntry],
+        plans: dict[str, Plan],
+        seen: dict[str, SeriesEntry],
+        created: _Created,
+    ) -> tuple[list[SeriesEntry], int]:
+        """Every line's entry, the new series' made now; and how many labels those have."""
+        entries = chunk.known
+        labels = 0
+        for new, finished in ((chunk.plain, self._plain_labels(chunk.plain, plans)), (chunk.parsed, None)):
+            if not new.at:
+                continue
+            final = finished if finished is not None else list(map(self.finish, new.labels))  # type: ignore[arg-type]
+            labels += sum(map(len, final))
+            keys = chunk.keys if len(new.at) == len(entries) else list(map(chunk.keys.__getitem__, new.at))
+            if len(set(keys)) == len(keys):
+                made = self._new_entries(new.names, final, new.families, new.contexts)
+                created.keys += keys
+                created.entries += made
+            else:
+                made = self._once_per_series(new, final, keys, seen, created)
+            if len(made) == len(entries):
+                entries = made  # type: ignore[assignment]
+            else:
+                for at, entry in zip(new.at, made, strict=True):
+                    entries[at] = entry
+        return entries, labels  # type: ignore[return-value]
+
+    def _plain_labels(self, new: NewSeries, plans: dict[str, Plan]) -> list[Labels] | None:
+        """The final labels of plain new series, in bulk: one plan per label-set shape."""
+        if not new.at:
+            return None
+        infos: list[Any] = list(map(plans.get, new.shapes))
+        if None in infos:
+            for index in [index for index, found in enumerate(infos) if found is None]:
+                shape = new.shapes[index]
+                plan = plans.get(shape)
+                if plan is None:
+                    plan = plans[shape] = shape_plan(self.finish, shape_labels(shape))
+                infos[index] = plan
+        return list(
+            map(
+                tuple,
+                map(
+                    zip,
+                    map(_PLAN_NAMES, infos),
+                    map(
+                        call,
+                        map(_PLAN_PICK, infos),
+                        map(add, plain_values(new.labels), map(_PLAN_CONSTANTS, infos)),  # type: ignore[arg-type]
+                    ),
+                ),
+            )
+        )
+
+    def _once_per_series(
+        self,
+        new: NewSeries,
+        labels: list[Labels],
+        keys: list[str | None],
+        seen: dict[str, SeriesEntry],
+        created: _Created,
+    ) -> list[SeriesEntry]:
+        """Entries for new series of which some appear more than once in the chunk (same text,
+        same metadata block): each gets one entry, so that repeated lines share one ref and what
+        the parse holds stays bounded by the chunk. (A series repeated in a later chunk gets an
+        entry of its own there; the one it replaces is retired.)"""
+        first: dict[str, int] = {}
+        earlier: list[SeriesEntry | int | None] = []
+        for index, (key, context) in enumerate(zip(keys, new.contexts, strict=True)):
+            before = seen.get(key) if key is not None else None
+            if before is not None and before.context is context:
+                earlier.append(before)
+                continue
+            at = first.get(key) if key is not None else None
+            if at is not None and new.contexts[at] is context:
+                earlier.append(at)
+                continue
+            if key is not None:
+                first[key] = index
+            earlier.append(None)
+        unique = [index for index, found in enumerate(earlier) if found is None]
+        made = self._new_entries(
+            [new.names[i] for i in unique],
+            [labels[i] for i in unique],
+            [new.families[i] for i in unique],
+            [new.contexts[i] for i in unique],
+        )
+        created.keys += [keys[i] for i in unique]
+        created.entries += made
+        entries: list[SeriesEntry | None] = [None] * len(keys)
+        for index, entry in zip(unique, made, strict=True):
+            entries[index] = entry
+        for index, found in enumerate(earlier):
+            if found is not None:
+                entries[index] = found if isinstance(found, SeriesEntry) else entries[found]
+        return entries  # type: ignore[return-value]
+
+    def _new_entries(
+        self, names: list[str], labels: list[Labels], families: list[Family], contexts: list[Family | None]
+    ) -> list[SeriesEntry]:
+        """Entries for new series with these final labels: relabeled, each with a new ref."""
+        metrics: Iterable[str] = names
+        if self.relabel.steps:
+            views = [
+                relabel_series(name, found, self.relabel) for name, found in zip(names, labels, strict=True)
+            ]
+            metrics = [view[0] if view else "" for view in views]
+            labels = [view[1] if view else () for view in views]
+        refs = islice(self.refs, len(names))
+        rows = zip(metrics, labels, families, refs, names, contexts, strict=True)
+        return cast(list[SeriesEntry], list(map(_NEW, repeat(SeriesEntry), rows)))
+
+    def _samples(
+        self, chunk: Chunk[SeriesEntry], entries: list[SeriesEntry], scrape_ms: int, honor_timestamps: bool
+    ) -> list[Sample]:
+        """The chunk's samples, built in C-level passes over its columns; what metric relabeling
+        dropped is left out."""
+        exposed = chunk.timestamps
+        stamps: Iterable[int] = (
+            repeat(scrape_ms)
+            if exposed is None or not honor_timestamps
+            else [scrape_ms if stamp is None else stamp for stamp in exposed]
+        )
+        exemplars = repeat(None) if chunk.exemplars is None else chunk.exemplars
+        rows: Iterable[tuple[Any, ...]] = zip(
+            map(_METRIC, entries),
+            map(_LABELS, entries),
+            chunk.values,
+            stamps,
+            map(_FAMILY, entries),
+            map(_SERIES, entries),
+            exemplars,
+            strict=False,  # the stamps and exemplars may repeat without end
+        )
+        if self.relabel.steps:
+            rows = compress(rows, map(_METRIC, entries))
+        return cast(list[Sample], list(map(_NEW, repeat(Sample), rows)))
+
+    def _remember(
+        self, seen: dict[str, SeriesEntry], keys: list[str | None], entries: list[SeriesEntry]
+    ) -> None:
+        """Note the chunk's series in ``seen``, the first ``max_series`` distinct ones (a line
+        whose text is not cut at a space has no key and is never remembered)."""
+        pairs: Iterable[tuple[str | None, SeriesEntry]] = zip(keys, entries, strict=True)
+        if None in keys:
+            pairs = [pair for pair in pairs if pair[0] is not None]
+        if len(seen) + len(keys) <= self.max_series:
+            seen.update(pairs)  # type: ignore[arg-type]
+            return
+        for key, entry in pairs:
+            if len(seen) < self.max_series or key in seen:
+                seen[key] = entry  # type: ignore[index]
+
+    def _commit(
+        self,
+        fmt: Format,
+        seen: dict[str, SeriesEntry],
+        created: _Created,
+        families: dict[Family, Family],
+        plans: dict[str, Plan],
+    ) -> None:
+        """Keep the series seen by the scrape that just succeeded, and retire the refs of those
+        it no longer has (gone, replaced, or never kept: over the bound)."""
+        previous = self.entries
+        if fmt is not self.format:
+            self.retired += [entry.series for entry in previous.values()]
+            self.format, previous = fmt, {}
+        if not created.keys:  # every line was a series known before: nothing added or replaced
+            self.added = 0
+            if len(seen) < len(previous):
+                self.retired += [previous[key].series for key in previous.keys() - seen.keys()]
+        else:
+            self.added = len(seen.keys() - previous.keys())
+            if previous or len(created.keys) != len(seen):  # else each new series was kept
+                self.retired += _retired(previous, seen, created)
+        self.entries = seen
+        self.families = families if len(families) <= 4 * len(seen) + 1024 else {}
+        self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
+
+
+class _Created:
+    """The entries a parse made (once per series), with their series texts."""
+
+    __slots__ = ("entries", "keys")
+
+    def __init__(self) -> None:
+        self.keys: list[str | None] = []
+        self.entries: list[SeriesEntry] = []
+
+
+def _retired(
+    previous: dict[str, SeriesEntry], seen: dict[str, SeriesEntry], created: _Created
+) -> set[SeriesRef]:
+    """The refs a parse that made ``created`` leaves without a series: those of the series gone
+    since ``previous``, of the entries it replaced, and of the new ones it did not keep."""
+    retired = {previous[key].series for key in previous.keys() - seen.keys()}
+    for key, entry in zip(created.keys, created.entries, strict=True):
+        kept = seen.get(key) if key is not None else None
+        if kept is not entry:
+            retired.add(entry.series)
+        old = previous.get(key) if key is not None else None
+        if old is not None and kept is not None and kept is not old:
+            retired.add(old.series)
+    return retired
