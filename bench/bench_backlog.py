@@ -54,6 +54,7 @@ def samples(now_ms: int) -> list[Sample]:
             float(i),
             now_ms,
             GAUGE,
+            i,
         )
         for i in range(SERIES)
     ]

@@ -20,6 +20,7 @@ def sample(
     value: float = 1.0,
     timestamp_ms: int = NOW_MS,
     family: Family | None = None,
+    *,
     exemplar: Exemplar | None = None,
 ) -> Sample:
     """A sample of ``name{labels}`` (family: untyped of that name unless given)."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+from unittest.mock import patch
 
 from scrape_push.labels import finisher
+from scrape_push.model import Sample
 from scrape_push.parse import OPENMETRICS, ParseError
 from scrape_push.parse import TEXT as TEXT_FORMAT
+from scrape_push.parse import body as body_module
 from scrape_push.scrape import Scraper, SeriesCache
 from scrape_push.targets import Target
 
@@ -147,3 +151,117 @@ def test_failed_parse_in_the_other_format_leaves_the_cache_untouched() -> None:
         parse_exposition(b'# TYPE b gauge\nb{y="2"} 1\nc{z="3"} 1\nbad{ 1\n', TEXT, cache)
     assert cache.format is TEXT_FORMAT
     assert (cache.entries, cache.families, cache.plans) == (entries, families, plans)
+
+
+# -- timestamps ----------------------------------------------------------------------------------
+
+
+def test_samples_get_the_scrape_time_unless_the_exposition_has_one() -> None:
+    samples = SeriesCache().samples(b"a 1\nb 2 1234\n", TEXT, 5000)
+    assert [s.timestamp_ms for s in samples] == [5000, 1234]
+
+
+def test_exposed_timestamps_are_ignored_when_not_honored() -> None:
+    (sample,) = [
+        s for chunk in SeriesCache().read(b"b 2 1234\n", TEXT, 5000, honor_timestamps=False) for s in chunk
+    ]
+    assert sample.timestamp_ms == 5000
+
+
+# -- series refs ---------------------------------------------------------------------------------
+
+
+def refs(samples: list[Sample]) -> dict[tuple[str, object], int]:
+    return {(s.name, s.labels): s.series for s in samples}
+
+
+def test_refs_are_stable_across_warm_scrapes_and_distinct_per_series() -> None:
+    cache = SeriesCache(finisher(target()))
+    first = refs(cache.samples(exposition(1), TEXT, 1000))
+    for value in (2, 3):
+        assert refs(cache.samples(exposition(value), TEXT, 1000 * value)) == first
+    assert len(set(first.values())) == len(first) == 4
+    assert not set(first.values()) & set(cache.synthetic)
+    assert cache.take_retired() == []
+
+
+def test_a_series_gone_from_the_body_retires_its_ref_and_keeps_the_others() -> None:
+    cache = SeriesCache()
+    first = refs(cache.samples(b'a{x="1"} 1\na{x="2"} 1\nb 1\n', TEXT, 1))
+    second = refs(cache.samples(b'a{x="1"} 2\nb 2\nc 2\n', TEXT, 2))
+    assert cache.take_retired() == [first[("a", (("x", "2"),))]]
+    assert second[("a", (("x", "1"),))] == first[("a", (("x", "1"),))]
+    assert second[("c", ())] not in first.values()
+    assert cache.added == 1
+
+
+def test_a_failed_parse_retires_nothing_and_the_next_scrape_keeps_the_refs() -> None:
+    cache = SeriesCache()
+    first = refs(cache.samples(b"a 1\nb 1\n", TEXT, 1))
+    with contextlib.suppress(ParseError):
+        cache.samples(b"c 1\nb{ 1\n", TEXT, 2)
+    assert cache.take_retired() == []
+    assert refs(cache.samples(b"a 3\nb 3\n", TEXT, 3)) == first
+
+
+def test_a_changed_type_gives_the_series_a_new_ref_and_retires_the_old() -> None:
+    cache = SeriesCache()
+    (gauge,) = cache.samples(b"# TYPE a gauge\na 1\n", TEXT, 1)
+    (counter,) = cache.samples(b"# TYPE a counter\na 1\n", TEXT, 2)
+    assert counter.series != gauge.series and counter.family.type == "counter"
+    assert cache.take_retired() == [gauge.series]
+
+
+def test_a_repeated_series_shares_one_ref() -> None:
+    cache = SeriesCache()
+    first = cache.samples(b'a{x="1"} 1\na{x="1"} 2\nb 1\n', TEXT, 1)
+    assert first[0].series == first[1].series != first[2].series
+    assert cache.take_retired() == []
+    again = cache.samples(b'a{x="1"} 3\na{x="1"} 4\nb 1\n', TEXT, 2)
+    assert [s.series for s in again] == [s.series for s in first]
+
+
+def test_a_series_repeated_in_a_later_chunk_settles_on_one_ref() -> None:
+    cache = SeriesCache()
+    body = b"a 1\n" + b"b 1\n" * 3 + b"a 2\n"
+    with patch.object(body_module, "CHUNK_BYTES", 4):  # one line a chunk
+        first = cache.samples(body, TEXT, 1)
+        # each chunk gave its own entry; the last ones stay, the others are retired
+        assert sorted(cache.take_retired()) == sorted(
+            {s.series for s in first} - {s.series for s in first[-2:]}
+        )
+        again = cache.samples(body, TEXT, 2)
+    assert again[0].series == again[-1].series == first[-1].series
+    assert cache.take_retired() == []
+
+
+def test_series_beyond_the_bound_get_refs_that_are_retired_after_each_scrape() -> None:
+    cache = SeriesCache(max_series=2)
+    body = b"".join(b'a{x="%d"} 1\n' % i for i in range(5))
+    first = cache.samples(body, TEXT, 1)
+    assert sorted(cache.take_retired()) == [s.series for s in first[2:]]
+    again = cache.samples(body, TEXT, 2)
+    assert [s.series for s in again[:2]] == [s.series for s in first[:2]]
+    assert sorted(cache.take_retired()) == [s.series for s in again[2:]]
+
+
+def test_a_format_switch_retires_every_ref() -> None:
+    cache = SeriesCache()
+    text = cache.samples(b"a 1\nb 1\n", TEXT, 1)
+    om = cache.samples(b"a 1\nb 1\n# EOF\n", OM, 2)
+    assert sorted(cache.take_retired()) == sorted(s.series for s in text)
+    assert not {s.series for s in om} & {s.series for s in text}
+
+
+def test_the_refs_a_cache_holds_are_its_series_its_synthetic_series_and_those_to_retire() -> None:
+    cache = SeriesCache()
+    gone = cache.samples(b"a 1\n", TEXT, 1)
+    kept = cache.samples(b"b 1\n", TEXT, 2)
+    assert sorted(cache.refs_held()) == sorted([*cache.synthetic, gone[0].series, kept[0].series])
+
+
+def test_caches_that_share_an_allocator_never_give_the_same_ref() -> None:
+    shared = itertools.count()
+    a, b = SeriesCache(refs=shared), SeriesCache(refs=shared)
+    found = a.samples(b"x 1\ny 1\n", TEXT, 1) + b.samples(b"x 1\ny 1\n", TEXT, 1)
+    assert len({s.series for s in found} | {*a.synthetic, *b.synthetic}) == 4 + 10

@@ -6,7 +6,7 @@ Contract (docs/parser.md, docs/architecture-data.md):
   ``fmt.chunks(data, known, families)`` iterates the body's ``Chunk`` objects, one per chunk of
   about ``CHUNK_BYTES`` of text (whole lines), in exposition order;
 * a chunk's sample lines are columns: series text, the caller's entry when ``known`` has that
-  text and the line is read under the same metadata block (``KnownSeries.context``), value,
+  text and the line is read under the same metadata block (``KnownSeries``), value,
   timestamp, exemplar; for every other line the name, the family and the raw labels (label-set
   shape and values for plain lines, label pairs for the rest). The parser knows nothing of
   targets: the caller turns raw labels into final ones, and remembers what it wants;
@@ -23,12 +23,24 @@ rules and where they differ from prometheus_client's parsers).
 from __future__ import annotations
 
 from .body import CHUNK_BYTES
-from .chunk import Chunk, KnownSeries, NewSeries, plain_values, shape_labels
+from .chunk import (
+    KNOWN_CONTEXT,
+    KNOWN_FAMILY,
+    KNOWN_NAME,
+    Chunk,
+    KnownSeries,
+    NewSeries,
+    plain_values,
+    shape_labels,
+)
 from .errors import ParseError
 from .formats import FORMATS, OPENMETRICS, TEXT, Format, format_for, register_format
 
 __all__ = [
     "CHUNK_BYTES",
+    "KNOWN_CONTEXT",
+    "KNOWN_FAMILY",
+    "KNOWN_NAME",
     "FORMATS",
     "OPENMETRICS",
     "TEXT",

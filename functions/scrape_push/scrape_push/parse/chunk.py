@@ -4,8 +4,8 @@ Every sample line is either a series the caller already knew (looked up by its s
 the mapping the caller handed the parser, and read under the same metadata block as when the
 caller learnt it) or a new series, of which the parser gives the name, the family and the raw
 label pairs. The parser knows nothing of targets: what a known series stands for is the
-caller's (``KnownSeries`` is all it reads of it), and turning raw labels into final ones is the
-scrape stage's work.
+caller's (the start of its entry is all the parser reads, ``KnownSeries``), and turning raw
+labels into final ones is the scrape stage's work.
 """
 
 from __future__ import annotations
@@ -13,28 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter, methodcaller
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from ..model import Exemplar, Family
 
+KnownSeries = tuple[Any, ...]
+"""The caller's entry of a series it knows (a tuple, built in bulk), which starts with what the
+parser reads of it: the metric name as exposed (``KNOWN_NAME``), the family (``KNOWN_FAMILY``)
+and the metadata block (``# TYPE``/``HELP``/``UNIT``) it was read under (``KNOWN_CONTEXT``): the
+entry holds for a line only while that block is the very same object (families are interned).
+What follows is the caller's."""
 
-class KnownSeries(Protocol):
-    """What the parser reads of a series the caller knows (its series cache's entry)."""
-
-    @property
-    def name(self) -> str:
-        """The metric name the exposition gave the series."""
-        ...
-
-    @property
-    def family(self) -> Family: ...
-
-    @property
-    def context(self) -> Family | None:
-        """The metadata block (``# TYPE``/``HELP``/``UNIT``) it was read under: the entry holds
-        for a line only while that block is the very same object (families are interned)."""
-        ...
-
+KNOWN_NAME: Final = 0
+KNOWN_FAMILY: Final = 1
+KNOWN_CONTEXT: Final = 2
 
 K = TypeVar("K", bound=KnownSeries)
 
@@ -66,6 +58,8 @@ class Chunk(Generic[K]):
     keys: list[str | None] = field(default_factory=list)
     """Each line's series text: everything before its value; ``None`` when the value does not
     follow a space (``a{x="1"}1``), so that no other line's text can look the same."""
+    unkeyed: bool = False
+    """Whether some of ``keys`` are ``None``."""
     known: list[K | None] = field(default_factory=list)
     """The caller's entry of each line's series, ``None`` for a new series."""
     values: list[float] = field(default_factory=list)

@@ -17,19 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from itertools import repeat
-from operator import attrgetter, is_, itemgetter, methodcaller, not_, or_
-from typing import Final, Generic
+from operator import is_, itemgetter, methodcaller, not_, or_
+from typing import Final, Generic, cast
 
 from ..model import Exemplar, Family
 from . import body, grammar
-from .chunk import Chunk, K, add_positions, shape_labels
+from .chunk import KNOWN_CONTEXT, KNOWN_FAMILY, KNOWN_NAME, Chunk, K, add_positions, shape_labels
 from .dialects import Dialect
 from .errors import ParseError
 from .metadata import Metadata
 
 _RPARTITION: Final = methodcaller("rpartition", " ")
 _KEY, _VALUE = itemgetter(0), itemgetter(2)
-_NAME, _FAMILY, _CONTEXT = attrgetter("name"), attrgetter("family"), attrgetter("context")
+_NAME, _FAMILY, _CONTEXT = itemgetter(KNOWN_NAME), itemgetter(KNOWN_FAMILY), itemgetter(KNOWN_CONTEXT)
 
 _SPECIAL: Final = methodcaller("startswith", ("#", " ", "\t"))
 _BLANK_START: Final = methodcaller("startswith", (" ", "\t"))
@@ -115,12 +115,14 @@ class _Parse(Generic[K]):
         parsing."""
         run = hits[start:stop]
         texts = values[start:stop]
-        if None not in run and list(map(_CONTEXT, run)).count(self.metadata.context) == len(run):
-            floats = _floats(texts)
-            if floats is not None:
-                self._extend(keys[start:stop], run, floats)
-                self.metadata.read(map(_NAME, run), map(_FAMILY, run))
-                return
+        if None not in run:
+            known = cast(list[K], run)
+            if list(map(_CONTEXT, known)).count(self.metadata.context) == len(run):
+                floats = _floats(texts)
+                if floats is not None:
+                    self._extend(keys[start:stop], run, floats)
+                    self.metadata.read(map(_NAME, known), map(_FAMILY, known))
+                    return
         self._cold(start, stop, hits, keys, values)
 
     def _extend(self, keys: list[str], known: list[K | None], floats: list[float]) -> None:
@@ -179,8 +181,8 @@ class _Parse(Generic[K]):
             known = run
             series = keys
         else:  # a warm run with a new series: the known ones stay what they are
-            fresh = [i for i, hit in enumerate(run) if hit is None or hit.context is not context]
-            known = [None if hit is None or hit.context is not context else hit for hit in run]
+            fresh = [i for i, hit in enumerate(run) if hit is None or hit[KNOWN_CONTEXT] is not context]
+            known = [None if hit is None or hit[KNOWN_CONTEXT] is not context else hit for hit in run]
             size = sum(len(self.lines[start + i]) for i in fresh)
             series = [keys[i] for i in fresh]
         heads = list(map(_PARTITION_BRACE, series))
@@ -211,8 +213,8 @@ class _Parse(Generic[K]):
         if len(fresh) == len(run):
             metadata.read(names, families)
         else:
-            line_names = [hit.name if hit is not None else "" for hit in known]
-            line_families = [hit.family if hit is not None else families[0] for hit in known]
+            line_names = [hit[KNOWN_NAME] if hit is not None else "" for hit in known]
+            line_families = [hit[KNOWN_FAMILY] if hit is not None else families[0] for hit in known]
             for i, name, family in zip(fresh, names, families, strict=True):
                 line_names[i], line_families[i] = name, family
             metadata.read(line_names, line_families)
@@ -258,7 +260,7 @@ class _Parse(Generic[K]):
         entry = self.known.get(key) if key is not None else None
         context = self.metadata.context
         pairs: list[tuple[str, str]] | None = None
-        if entry is None or entry.context is not context:
+        if entry is None or entry[KNOWN_CONTEXT] is not context:
             set_text = match.group(2)
             pairs = self._labels(set_text, number) if set_text else []
         try:
@@ -274,7 +276,7 @@ class _Parse(Generic[K]):
         at = len(chunk.keys)
         if pairs is None:
             assert entry is not None
-            self.metadata.read((entry.name,), (entry.family,))
+            self.metadata.read((entry[KNOWN_NAME],), (entry[KNOWN_FAMILY],))
         else:
             name = match.group(1)
             family = self.metadata.family(name)
@@ -288,6 +290,7 @@ class _Parse(Generic[K]):
             self.metadata.read((name,), (family,))
             entry = None
         chunk.keys.append(key)
+        chunk.unkeyed = chunk.unkeyed or key is None
         chunk.known.append(entry)
         chunk.values.append(value)
         if timestamp_ms is not None and chunk.timestamps is None:

@@ -19,14 +19,23 @@ to forget it).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import compress, count, islice, repeat
+from itertools import count, islice, repeat
 from operator import add, call, itemgetter
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, cast
 
 from ..labels import SYNTHETIC, LabelFinisher, Plan, relabel_series, shape_plan, sorted_labels
 from ..limits import ScrapeBudget
 from ..model import Family, Labels, Sample, SeriesRef
-from ..parse import Chunk, Format, NewSeries, format_for, plain_values, shape_labels
+from ..parse import (
+    KNOWN_CONTEXT,
+    KNOWN_FAMILY,
+    Chunk,
+    Format,
+    NewSeries,
+    format_for,
+    plain_values,
+    shape_labels,
+)
 from ..relabel import NO_RULES, RelabelRules
 
 MAX_SERIES: Final = 200_000
@@ -35,22 +44,19 @@ sinks keep per series), sized for the largest single targets (kube-state-metrics
 clusters)."""
 
 
-class SeriesEntry(NamedTuple):
-    """What one series text of a target stands for (the parser reads ``name`` and ``context``)."""
+SeriesEntry = tuple[str, Family, Family | None, str, Labels, SeriesRef]
+"""What one series text of a target stands for, a plain tuple (made in bulk by ``zip``):
+``parse.KnownSeries`` first (the metric name as exposed, the family, the metadata block it was
+read under), then the final metric name (after metric relabeling; ``""`` when the rules drop
+the series), the final labels and the series' ref."""
 
-    metric: str
-    """The final metric name: after metric relabeling; ``""`` when the rules drop the series."""
-    labels: Labels
-    family: Family
-    series: SeriesRef
-    name: str
-    """The metric name as exposed."""
-    context: Family | None
-    """The metadata block it was read under (see ``parse.KnownSeries``)."""
-
-
-_METRIC, _LABELS, _FAMILY, _SERIES = (itemgetter(i) for i in range(4))
+_METRIC_AT: Final = 3
+_LABELS_AT: Final = 4
+_SERIES_AT: Final = 5
+_FAMILY = itemgetter(KNOWN_FAMILY)
+_METRIC, _LABELS, _SERIES = itemgetter(_METRIC_AT), itemgetter(_LABELS_AT), itemgetter(_SERIES_AT)
 _PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = (itemgetter(i) for i in range(3))
+_ROW_METRIC = itemgetter(0)
 _NEW = tuple.__new__
 
 
@@ -100,7 +106,7 @@ class SeriesCache:
     def refs_held(self) -> list[SeriesRef]:
         """Every ref this cache gave out and has not retired yet (all of them go when the
         cache does)."""
-        return [entry.series for entry in self.entries.values()] + [*self.synthetic, *self.retired]
+        return [*map(_SERIES, self.entries.values()), *self.synthetic, *self.retired]
 
     def take_retired(self) -> list[SeriesRef]:
         retired, self.retired = self.retired, []
@@ -133,10 +139,10 @@ class SeriesCache:
         seen: dict[str, SeriesEntry] = {}
         created = _Created()
         for chunk in fmt.chunks(data, known, families):
-            entries, labels = self._entries(chunk, plans, seen, created)
-            samples = self._samples(chunk, entries, scrape_ms, honor_timestamps)
+            entries, labels, columns = self._entries(chunk, plans, seen, created)
+            samples = self._samples(chunk, columns or _columns(entries), scrape_ms, honor_timestamps)
             budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
-            self._remember(seen, chunk.keys, entries)
+            self._remember(seen, chunk, entries)
             yield samples
         self._commit(fmt, seen, created, families, plans)
 
@@ -146,10 +152,12 @@ class SeriesCache:
         plans: dict[str, Plan],
         seen: dict[str, SeriesEntry],
         created: _Created,
-    ) -> tuple[list[SeriesEntry], int]:
-        """Every line's entry, the new series' made now; and how many labels those have."""
+    ) -> tuple[list[SeriesEntry], int, _Columns | None]:
+        """Every line's entry, the new series' made now; how many labels those have; and, when
+        every line is a new series (a cold chunk), the columns they were made of."""
         entries = chunk.known
         labels = 0
+        columns: _Columns | None = None
         for new, finished in ((chunk.plain, self._plain_labels(chunk.plain, plans)), (chunk.parsed, None)):
             if not new.at:
                 continue
@@ -157,17 +165,19 @@ class SeriesCache:
             labels += sum(map(len, final))
             keys = chunk.keys if len(new.at) == len(entries) else list(map(chunk.keys.__getitem__, new.at))
             if len(set(keys)) == len(keys):
-                made = self._new_entries(new.names, final, new.families, new.contexts)
+                made, columns = self._new_entries(new.names, final, new.families, new.contexts)
                 created.keys += keys
                 created.entries += made
             else:
                 made = self._once_per_series(new, final, keys, seen, created)
+                columns = None
             if len(made) == len(entries):
                 entries = made  # type: ignore[assignment]
             else:
+                columns = None
                 for at, entry in zip(new.at, made, strict=True):
                     entries[at] = entry
-        return entries, labels  # type: ignore[return-value]
+        return entries, labels, columns  # type: ignore[return-value]
 
     def _plain_labels(self, new: NewSeries, plans: dict[str, Plan]) -> list[Labels] | None:
         """The final labels of plain new series, in bulk: one plan per label-set shape."""
@@ -212,7 +222,7 @@ class SeriesCache:
         earlier: list[SeriesEntry | int | None] = []
         for index, (key, context) in enumerate(zip(keys, new.contexts, strict=True)):
             before = seen.get(key) if key is not None else None
-            if before is not None and before.context is context:
+            if before is not None and before[KNOWN_CONTEXT] is context:
                 earlier.append(before)
                 continue
             at = first.get(key) if key is not None else None
@@ -223,7 +233,7 @@ class SeriesCache:
                 first[key] = index
             earlier.append(None)
         unique = [index for index, found in enumerate(earlier) if found is None]
-        made = self._new_entries(
+        made, _ = self._new_entries(
             [new.names[i] for i in unique],
             [labels[i] for i in unique],
             [new.families[i] for i in unique],
@@ -236,29 +246,30 @@ class SeriesCache:
             entries[index] = entry
         for index, found in enumerate(earlier):
             if found is not None:
-                entries[index] = found if isinstance(found, SeriesEntry) else entries[found]
+                entries[index] = found if isinstance(found, tuple) else entries[found]
         return entries  # type: ignore[return-value]
 
     def _new_entries(
         self, names: list[str], labels: list[Labels], families: list[Family], contexts: list[Family | None]
-    ) -> list[SeriesEntry]:
-        """Entries for new series with these final labels: relabeled, each with a new ref."""
-        metrics: Iterable[str] = names
+    ) -> tuple[list[SeriesEntry], _Columns]:
+        """Entries for new series with these final labels: relabeled, each with a new ref; and
+        the columns of what the samples take from them."""
+        metrics = names
         if self.relabel.steps:
             views = [
                 relabel_series(name, found, self.relabel) for name, found in zip(names, labels, strict=True)
             ]
             metrics = [view[0] if view else "" for view in views]
             labels = [view[1] if view else () for view in views]
-        refs = islice(self.refs, len(names))
-        rows = zip(metrics, labels, families, refs, names, contexts, strict=True)
-        return cast(list[SeriesEntry], list(map(_NEW, repeat(SeriesEntry), rows)))
+        refs = list(islice(self.refs, len(names)))
+        entries = list(zip(names, families, contexts, metrics, labels, refs, strict=True))
+        return entries, (metrics, labels, families, refs)
 
     def _samples(
-        self, chunk: Chunk[SeriesEntry], entries: list[SeriesEntry], scrape_ms: int, honor_timestamps: bool
+        self, chunk: Chunk[SeriesEntry], columns: _Columns, scrape_ms: int, honor_timestamps: bool
     ) -> list[Sample]:
-        """The chunk's samples, built in C-level passes over its columns; what metric relabeling
-        dropped is left out."""
+        """The chunk's samples, built in C-level passes over its columns (``_Columns``); what
+        metric relabeling dropped is left out."""
         exposed = chunk.timestamps
         stamps: Iterable[int] = (
             repeat(scrape_ms)
@@ -266,27 +277,29 @@ class SeriesCache:
             else [scrape_ms if stamp is None else stamp for stamp in exposed]
         )
         exemplars = repeat(None) if chunk.exemplars is None else chunk.exemplars
+        metrics, labels, families, refs = columns
         rows: Iterable[tuple[Any, ...]] = zip(
-            map(_METRIC, entries),
-            map(_LABELS, entries),
+            metrics,
+            labels,
             chunk.values,
             stamps,
-            map(_FAMILY, entries),
-            map(_SERIES, entries),
+            families,
+            refs,
             exemplars,
             strict=False,  # the stamps and exemplars may repeat without end
         )
         if self.relabel.steps:
-            rows = compress(rows, map(_METRIC, entries))
+            rows = filter(_ROW_METRIC, rows)  # "" when dropped
         return cast(list[Sample], list(map(_NEW, repeat(Sample), rows)))
 
     def _remember(
-        self, seen: dict[str, SeriesEntry], keys: list[str | None], entries: list[SeriesEntry]
+        self, seen: dict[str, SeriesEntry], chunk: Chunk[SeriesEntry], entries: list[SeriesEntry]
     ) -> None:
         """Note the chunk's series in ``seen``, the first ``max_series`` distinct ones (a line
         whose text is not cut at a space has no key and is never remembered)."""
+        keys = chunk.keys
         pairs: Iterable[tuple[str | None, SeriesEntry]] = zip(keys, entries, strict=True)
-        if None in keys:
+        if chunk.unkeyed:
             pairs = [pair for pair in pairs if pair[0] is not None]
         if len(seen) + len(keys) <= self.max_series:
             seen.update(pairs)  # type: ignore[arg-type]
@@ -307,19 +320,27 @@ class SeriesCache:
         it no longer has (gone, replaced, or never kept: over the bound)."""
         previous = self.entries
         if fmt is not self.format:
-            self.retired += [entry.series for entry in previous.values()]
+            self.retired += map(_SERIES, previous.values())
             self.format, previous = fmt, {}
         if not created.keys:  # every line was a series known before: nothing added or replaced
             self.added = 0
             if len(seen) < len(previous):
-                self.retired += [previous[key].series for key in previous.keys() - seen.keys()]
+                self.retired += [previous[key][_SERIES_AT] for key in previous.keys() - seen.keys()]
         else:
-            self.added = len(seen.keys() - previous.keys())
+            self.added = len(seen.keys() - previous.keys()) if previous else len(seen)
             if previous or len(created.keys) != len(seen):  # else each new series was kept
                 self.retired += _retired(previous, seen, created)
         self.entries = seen
         self.families = families if len(families) <= 4 * len(seen) + 1024 else {}
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
+
+
+_Columns = tuple[Iterable[str], Iterable[Labels], Iterable[Family], Iterable[SeriesRef]]
+"""What each sample takes from its series' entry (metric, labels, family, ref), as columns."""
+
+
+def _columns(entries: list[SeriesEntry]) -> _Columns:
+    return map(_METRIC, entries), map(_LABELS, entries), map(_FAMILY, entries), map(_SERIES, entries)
 
 
 class _Created:
@@ -337,12 +358,12 @@ def _retired(
 ) -> set[SeriesRef]:
     """The refs a parse that made ``created`` leaves without a series: those of the series gone
     since ``previous``, of the entries it replaced, and of the new ones it did not keep."""
-    retired = {previous[key].series for key in previous.keys() - seen.keys()}
+    retired = {previous[key][_SERIES_AT] for key in previous.keys() - seen.keys()}
     for key, entry in zip(created.keys, created.entries, strict=True):
         kept = seen.get(key) if key is not None else None
         if kept is not entry:
-            retired.add(entry.series)
+            retired.add(entry[_SERIES_AT])
         old = previous.get(key) if key is not None else None
         if old is not None and kept is not None and kept is not old:
-            retired.add(old.series)
+            retired.add(old[_SERIES_AT])
     return retired

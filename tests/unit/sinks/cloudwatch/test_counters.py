@@ -80,4 +80,4 @@ def test_increase(
 def test_rate_is_the_increase_per_second() -> None:
     found = increase(CumulativePoint(0, (10.0,)), CumulativePoint(30_000, (40.0,)))
     assert isinstance(found, Increase)
-    assert found.per_second() == (1.0,)
+    assert tuple(v / found.seconds for v in found.values) == (1.0,)

@@ -34,6 +34,11 @@ def to_series(samples: list[Sample], known: dict[SeriesRef, Encoding] | None = N
     return _to_series(samples, {} if known is None else known, lambda s: encoder.labels(s.name, s.labels))
 
 
+def all_series(found: SeriesSet) -> list[EncodedSeries]:
+    """The series, whichever form holds them."""
+    return found.columns.series() if found.columns is not None else found.series
+
+
 def _request(series: list[EncodedSeries]) -> remote_pb2.WriteRequest:
     request = remote_pb2.WriteRequest()
     request.ParseFromString(encode_series(list(series), SampleEncoder()))
@@ -61,7 +66,7 @@ def test_drops_forbidden_series() -> None:
     samples = [sample("bad-name", JOB, 1.0, 1), sample("ok", JOB, 1.0, 77)]
     result = to_series(samples)
     assert result.dropped == Counter({"invalid_metric_name": 1})
-    assert series_of(_request(result.all_series())) == {(("__name__", "ok"), *JOB): [(77, 1.0)]}
+    assert series_of(_request(all_series(result))) == {(("__name__", "ok"), *JOB): [(77, 1.0)]}
 
 
 def test_the_memory_by_ref_is_filled_and_reused() -> None:
@@ -70,7 +75,7 @@ def test_the_memory_by_ref_is_filled_and_reused() -> None:
     to_series([first], known)
     assert isinstance(known[first.series], bytes)
     again = to_series([first._replace(name="ignored_name_because_known", value=2.0, timestamp_ms=2)], known)
-    assert series_of(_request(again.all_series())) == {(("__name__", "m"), *JOB): [(2, 2.0)]}
+    assert series_of(_request(all_series(again))) == {(("__name__", "m"), *JOB): [(2, 2.0)]}
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -124,7 +129,7 @@ def test_the_warm_fast_path_equals_the_general_grouping() -> None:
     warm = to_series(fresh, known)
     general = _grouped(fresh, [known[s.series] for s in fresh], Counter())  # type: ignore[misc]
     assert warm.columns is not None and general.columns is None
-    assert (warm.all_series(), warm.samples, warm.dropped) == (
+    assert (all_series(warm), warm.samples, warm.dropped) == (
         general.series,
         general.samples,
         general.dropped,
@@ -143,7 +148,7 @@ def test_duplicates_leave_the_fast_path() -> None:
     samples = [sample("m", JOB, 1.0, 1000), sample("m", JOB, 2.0, 2000)]
     known: dict[SeriesRef, Encoding] = {}
     to_series(samples, known)
-    assert series_of(_request(to_series(samples, known).all_series())) == {
+    assert series_of(_request(all_series(to_series(samples, known)))) == {
         (("__name__", "m"), *JOB): [(1000, 1.0), (2000, 2.0)]
     }
 

@@ -11,7 +11,6 @@ from scrape_push.sinks.remote_write.encode import (
     LabelEncoder,
     SampleEncoder,
     compress,
-    decompress,
     encode_metadata,
     encode_series,
     varint,
@@ -19,6 +18,7 @@ from scrape_push.sinks.remote_write.encode import (
 )
 
 from devtools.remote_write_proto import remote_pb2
+from tests.support.remote_write import decompress
 
 
 def _decode(payload: bytes) -> remote_pb2.WriteRequest:
@@ -131,10 +131,6 @@ def test_snappy_block_format_round_trips() -> None:
 
 
 def test_one_sample_per_series_at_one_time_takes_the_bulk_path_with_identical_bytes() -> None:
-    from scrape_push.sinks.remote_write.encode import encode_timeseries
-
-    encode_labels = LabelEncoder().labels
-
     encoder = SampleEncoder()
     entries = [
         (
@@ -156,3 +152,8 @@ def test_one_sample_per_series_at_one_time_takes_the_bulk_path_with_identical_by
 def test_a_value_beyond_64_bits_is_refused_never_wrapped(value: int) -> None:
     with pytest.raises(OverflowError):
         varint(value)
+
+
+def encode_timeseries(labels: bytes, samples: bytes) -> bytes:
+    """One ``WriteRequest.timeseries`` entry from encoded labels and encoded samples (field 1)."""
+    return b"\x0a" + varint(len(labels) + len(samples)) + labels + samples

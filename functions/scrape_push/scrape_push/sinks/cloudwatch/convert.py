@@ -29,7 +29,7 @@ from .series import MEMBER_PREFIX, Series, SeriesBuilder, SeriesKey, encoded_len
 if TYPE_CHECKING:
     from .outputs import Out
 
-__all__ = ["Datum", "DatumSet", "by_namespace", "partition", "request_size", "to_datums"]
+__all__ = ["Datum", "DatumSet", "by_namespace", "partition", "to_datums"]
 
 _REQUEST_OVERHEAD = len("Action=PutMetricData&Version=2010-08-01&Namespace=")
 _INFINITIES = (math.inf, -math.inf)
@@ -216,8 +216,3 @@ def by_namespace(datums: Sequence[Datum]) -> list[tuple[str, list[list[Datum]]]]
     for datum in datums:
         groups.setdefault(datum.namespace, []).append(datum)
     return [(namespace, partition(group, namespace)) for namespace, group in groups.items()]
-
-
-def request_size(batch: Sequence[Datum], namespace: str) -> int:
-    """The worst-case encoded size of one request (what ``partition`` keeps under the limit)."""
-    return _REQUEST_OVERHEAD + encoded_length(namespace) + sum(d.size for d in batch)

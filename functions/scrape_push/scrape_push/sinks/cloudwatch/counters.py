@@ -44,9 +44,6 @@ class Increase:
     seconds: float
     reset: bool
 
-    def per_second(self) -> tuple[float, ...]:
-        return tuple(v / self.seconds for v in self.values)
-
 
 def increase(
     previous: CumulativePoint | None, current: CumulativePoint, monotonic: int | None = None

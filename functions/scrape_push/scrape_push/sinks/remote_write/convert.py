@@ -69,10 +69,6 @@ class SeriesSet:
     families: list[Family] = field(default_factory=list)
     columns: Columns | None = None
 
-    def all_series(self) -> list[EncodedSeries]:
-        """The series, whichever form holds them."""
-        return self.columns.series() if self.columns is not None else self.series
-
 
 @dataclass
 class Batch:

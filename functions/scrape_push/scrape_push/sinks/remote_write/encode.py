@@ -198,11 +198,6 @@ class SampleEncoder:
         return head + _PACK_DOUBLE(value) + stamp
 
 
-def encode_timeseries(labels: bytes, samples: bytes) -> bytes:
-    """One ``WriteRequest.timeseries`` entry from encoded labels and encoded samples."""
-    return _WRITE_REQUEST_TIMESERIES + _varint(len(labels) + len(samples)) + labels + samples
-
-
 def encode_metadata(family: Family) -> bytes:
     """One ``WriteRequest.metadata`` entry, as Prometheus fills ``MetricMetadata``."""
     body = bytearray()
@@ -225,11 +220,6 @@ def write_request(entries: Iterable[bytes]) -> bytes:
 def compress(payload: bytes) -> bytes:
     """Snappy block format (not framed), as Remote Write requires."""
     return bytes(cramjam.snappy.compress_raw(payload))
-
-
-def decompress(payload: bytes) -> bytes:
-    """The inverse of ``compress`` (used by tests and the capturing proxy)."""
-    return bytes(cramjam.snappy.decompress_raw(payload))
 
 
 def encode_series(entries: Iterable[tuple[bytes, Sequence[TimedValue]]], samples: SampleEncoder) -> bytes:
