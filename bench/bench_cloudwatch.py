@@ -114,8 +114,8 @@ def main() -> None:
     cold, requests = measure(samples, config, now_ms, cold=True)
     warm, _ = measure(samples, config, now_ms)
     print(f"cloudwatch translate: {SERIES} samples -> {requests} requests, best of {ROUNDS} (CPU time)")
-    print(f"  plain, cold (no series cache):  {cold:.3f} s  {SERIES / cold:>10,.0f} samples/s")
-    print(f"  plain, warm (series cache):     {warm:.3f} s  {SERIES / warm:>10,.0f} samples/s")
+    print(f"  plain, cold (a new sink):       {cold:.3f} s  {SERIES / cold:>10,.0f} samples/s")
+    print(f"  plain, warm (sink memory):      {warm:.3f} s  {SERIES / warm:>10,.0f} samples/s")
 
     stateful = CloudWatchConfig(
         "Bench", dimensions=config.dimensions, counter_mode="delta", histograms="distribution"

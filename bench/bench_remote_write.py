@@ -130,7 +130,7 @@ def codec_figures(text: bytes) -> None:
     print(f"remote_write codec: {n} series, {MAX_SAMPLES_PER_SEND} samples a request (CPU, best of {ROUNDS})")
     print(f"  parse stage, cold (target to beat):  {parse:.3f} s {n / parse:>12,.0f} samples/s")
     print(f"  encode+compress, cold:               {cold:.3f} s {n / cold:>12,.0f} samples/s")
-    print(f"  encode+compress, warm (series cache):{warm:.3f} s {n / warm:>12,.0f} samples/s")
+    print(f"  encode+compress, warm (sink memory): {warm:.3f} s {n / warm:>12,.0f} samples/s")
     print(f"  protobuf library messages, cold:     {reference:.3f} s {n / reference:>12,.0f} samples/s")
 
 

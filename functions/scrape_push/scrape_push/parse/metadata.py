@@ -2,8 +2,9 @@
 
 A sample belongs to the current block's family when its name is the family name plus a suffix
 its type allows, else to a family of its own (``untyped`` in text 0.0.4, ``unknown`` in
-OpenMetrics). Families are interned in the series cache, so an unchanged block is the very same
-object scrape after scrape and cached series can be checked against it with ``is``.
+OpenMetrics). Families are interned in a table the caller keeps (the scrape stage's series
+cache), so an unchanged block is the very same object scrape after scrape and known series can
+be checked against it with ``is``.
 """
 
 from __future__ import annotations
