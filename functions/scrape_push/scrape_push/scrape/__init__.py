@@ -8,6 +8,7 @@ target's ``series.SeriesCache`` (parse, target labels, metric relabeling, limits
 
 from __future__ import annotations
 
+from .entries import SeriesEntry
 from .scraper import (
     ABORT_GRACE_SECONDS,
     MAX_CACHED_TARGETS,
@@ -17,7 +18,7 @@ from .scraper import (
     failed,
     shown_error,
 )
-from .series import MAX_SERIES, SeriesCache, SeriesEntry
+from .series import MAX_SERIES, SeriesCache
 
 __all__ = [
     "ABORT_GRACE_SECONDS",

@@ -8,54 +8,32 @@ text up in these entries; a warm scrape of an unchanged series is then a dict lo
 ``float()``, and yields a sample with the same ``SeriesRef`` as the scrape before.
 
 ``read`` turns a body into samples chunk by chunk, in Prometheus's order: parse, target labels
-and ``honor_labels`` (``labels.finisher``, per label-set shape in bulk), metric relabeling, then
-the memory budget per chunk (the caller ``admit``s each chunk against the sample and label
-limits). The cache changes only when a body parsed to its end: a failed parse, or one its
-caller stopped, leaves it as it was. Bounded: at most ``max_series`` entries; a series not seen
-in a scrape is dropped at the end of that scrape, and its ref is ``retired`` (the sinks are told
-to forget it).
+and ``honor_labels``, metric relabeling (for new series: ``entries.py``), then the memory budget
+per chunk (the caller ``admit``s each chunk against the sample and label limits). The cache
+changes only when a body parsed to its end: a failed parse, or one its caller stopped, leaves
+it as it was. Bounded: at most ``max_series`` entries; a series not seen in a scrape is dropped
+at the end of that scrape, and its ref is ``retired`` (the sinks are told to forget it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import count, islice, repeat
-from operator import add, call, itemgetter
+from operator import itemgetter
 from typing import Any, Final, cast
 
-from ..labels import SYNTHETIC, LabelFinisher, Plan, relabel_series, shape_plan, sorted_labels
+from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
-from ..model import Family, Labels, Sample, SeriesRef
-from ..parse import (
-    KNOWN_CONTEXT,
-    KNOWN_FAMILY,
-    Chunk,
-    Format,
-    NewSeries,
-    format_for,
-    plain_values,
-    shape_labels,
-)
+from ..model import Family, Sample, SeriesRef
+from ..parse import Chunk, Format, format_for
 from ..relabel import NO_RULES, RelabelRules
+from .entries import SERIES_AT, Columns, Created, EntryMaker, SeriesEntry, columns, refs_of
 
 MAX_SERIES: Final = 200_000
 """Default bound on the series remembered per target (a few hundred bytes each, plus what
 sinks keep per series), sized for the largest single targets (kube-state-metrics on big
 clusters)."""
 
-
-SeriesEntry = tuple[str, Family, Family | None, str, Labels, SeriesRef]
-"""What one series text of a target stands for, a plain tuple (made in bulk by ``zip``):
-``parse.KnownSeries`` first (the metric name as exposed, the family, the metadata block it was
-read under), then the final metric name (after metric relabeling; ``""`` when the rules drop
-the series), the final labels and the series' ref."""
-
-_METRIC_AT: Final = 3
-_LABELS_AT: Final = 4
-_SERIES_AT: Final = 5
-_FAMILY = itemgetter(KNOWN_FAMILY)
-_METRIC, _LABELS, _SERIES = itemgetter(_METRIC_AT), itemgetter(_LABELS_AT), itemgetter(_SERIES_AT)
-_PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = (itemgetter(i) for i in range(3))
 _ROW_METRIC = itemgetter(0)
 _NEW = tuple.__new__
 
@@ -77,11 +55,10 @@ class SeriesCache:
         refs: Iterator[SeriesRef] | None = None,
         max_series: int = MAX_SERIES,
     ) -> None:
-        self.finish: LabelFinisher = finish or sorted_labels
-        self.relabel = relabel
-        """``metric_relabel_configs``, applied once per new series."""
-        self.refs = count() if refs is None else refs
-        """Where new series get their ``SeriesRef`` (the scrape stage's allocator, shared by
+        refs = count() if refs is None else refs
+        self.maker = EntryMaker(finish or sorted_labels, relabel, refs)
+        """What new series become: their final labels, ``metric_relabel_configs`` applied once
+        per series, a ``SeriesRef`` from ``refs`` (the scrape stage's allocator, shared by
         every target so that refs never collide)."""
         self.max_series = max_series
         self.format: Format | None = None
@@ -92,7 +69,7 @@ class SeriesCache:
         same object scrape after scrape and entries can be checked with ``is``."""
         self.plans: dict[str, Plan] = {}
         """Per label-set shape, how to build final labels (``labels.shape_plan``)."""
-        self.synthetic: tuple[SeriesRef, ...] = tuple(islice(self.refs, len(SYNTHETIC)))
+        self.synthetic: tuple[SeriesRef, ...] = tuple(islice(refs, len(SYNTHETIC)))
         """The refs of the target's ``up`` and ``scrape_*`` series."""
         self.added = 0
         """Series the last successful scrape had that the one before did not
@@ -104,9 +81,9 @@ class SeriesCache:
         return len(self.entries)
 
     def refs_held(self) -> list[SeriesRef]:
-        """Every ref this cache gave out and has not retired yet (all of them go when the
-        cache does)."""
-        return [*map(_SERIES, self.entries.values()), *self.synthetic, *self.retired]
+        """Every ref of this cache the sinks may remember: its series', its ``up`` and
+        ``scrape_*`` series', and those retired but not taken yet (all go with the cache)."""
+        return [*refs_of(self.entries.values()), *self.synthetic, *self.retired]
 
     def take_retired(self) -> list[SeriesRef]:
         retired, self.retired = self.retired, []
@@ -137,10 +114,10 @@ class SeriesCache:
         plans = dict(self.plans) if same else {}
         budget = budget or ScrapeBudget()
         seen: dict[str, SeriesEntry] = {}
-        created = _Created()
+        created = Created()
         for chunk in fmt.chunks(data, known, families):
-            entries, labels, columns = self._entries(chunk, plans, seen, created)
-            samples = self._samples(chunk, columns or _columns(entries), scrape_ms, honor_timestamps)
+            entries, labels, made = self._entries(chunk, plans, seen, created)
+            samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps)
             budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
             self._remember(seen, chunk, entries)
             yield samples
@@ -151,125 +128,34 @@ class SeriesCache:
         chunk: Chunk[SeriesEntry],
         plans: dict[str, Plan],
         seen: dict[str, SeriesEntry],
-        created: _Created,
-    ) -> tuple[list[SeriesEntry], int, _Columns | None]:
+        created: Created,
+    ) -> tuple[list[SeriesEntry], int, Columns | None]:
         """Every line's entry, the new series' made now; how many labels those have; and, when
         every line is a new series (a cold chunk), the columns they were made of."""
         entries = chunk.known
         labels = 0
-        columns: _Columns | None = None
-        for new, finished in ((chunk.plain, self._plain_labels(chunk.plain, plans)), (chunk.parsed, None)):
+        made_columns: Columns | None = None
+        maker = self.maker
+        for new in (chunk.plain, chunk.parsed):
             if not new.at:
                 continue
-            final = finished if finished is not None else list(map(self.finish, new.labels))  # type: ignore[arg-type]
+            final = maker.plain_labels(new, plans) if new is chunk.plain else maker.parsed_labels(new)
             labels += sum(map(len, final))
             keys = chunk.keys if len(new.at) == len(entries) else list(map(chunk.keys.__getitem__, new.at))
-            if len(set(keys)) == len(keys):
-                made, columns = self._new_entries(new.names, final, new.families, new.contexts)
-                created.keys += keys
-                created.entries += made
-            else:
-                made = self._once_per_series(new, final, keys, seen, created)
-                columns = None
+            made, made_columns = maker.make(new, final, keys, seen, created)
             if len(made) == len(entries):
                 entries = made  # type: ignore[assignment]
             else:
-                columns = None
+                made_columns = None
                 for at, entry in zip(new.at, made, strict=True):
                     entries[at] = entry
-        return entries, labels, columns  # type: ignore[return-value]
-
-    def _plain_labels(self, new: NewSeries, plans: dict[str, Plan]) -> list[Labels] | None:
-        """The final labels of plain new series, in bulk: one plan per label-set shape."""
-        if not new.at:
-            return None
-        infos: list[Any] = list(map(plans.get, new.shapes))
-        if None in infos:
-            for index in [index for index, found in enumerate(infos) if found is None]:
-                shape = new.shapes[index]
-                plan = plans.get(shape)
-                if plan is None:
-                    plan = plans[shape] = shape_plan(self.finish, shape_labels(shape))
-                infos[index] = plan
-        return list(
-            map(
-                tuple,
-                map(
-                    zip,
-                    map(_PLAN_NAMES, infos),
-                    map(
-                        call,
-                        map(_PLAN_PICK, infos),
-                        map(add, plain_values(new.labels), map(_PLAN_CONSTANTS, infos)),  # type: ignore[arg-type]
-                    ),
-                ),
-            )
-        )
-
-    def _once_per_series(
-        self,
-        new: NewSeries,
-        labels: list[Labels],
-        keys: list[str | None],
-        seen: dict[str, SeriesEntry],
-        created: _Created,
-    ) -> list[SeriesEntry]:
-        """Entries for new series of which some appear more than once in the chunk (same text,
-        same metadata block): each gets one entry, so that repeated lines share one ref and what
-        the parse holds stays bounded by the chunk. (A series repeated in a later chunk gets an
-        entry of its own there; the one it replaces is retired.)"""
-        first: dict[str, int] = {}
-        earlier: list[SeriesEntry | int | None] = []
-        for index, (key, context) in enumerate(zip(keys, new.contexts, strict=True)):
-            before = seen.get(key) if key is not None else None
-            if before is not None and before[KNOWN_CONTEXT] is context:
-                earlier.append(before)
-                continue
-            at = first.get(key) if key is not None else None
-            if at is not None and new.contexts[at] is context:
-                earlier.append(at)
-                continue
-            if key is not None:
-                first[key] = index
-            earlier.append(None)
-        unique = [index for index, found in enumerate(earlier) if found is None]
-        made, _ = self._new_entries(
-            [new.names[i] for i in unique],
-            [labels[i] for i in unique],
-            [new.families[i] for i in unique],
-            [new.contexts[i] for i in unique],
-        )
-        created.keys += [keys[i] for i in unique]
-        created.entries += made
-        entries: list[SeriesEntry | None] = [None] * len(keys)
-        for index, entry in zip(unique, made, strict=True):
-            entries[index] = entry
-        for index, found in enumerate(earlier):
-            if found is not None:
-                entries[index] = found if isinstance(found, tuple) else entries[found]
-        return entries  # type: ignore[return-value]
-
-    def _new_entries(
-        self, names: list[str], labels: list[Labels], families: list[Family], contexts: list[Family | None]
-    ) -> tuple[list[SeriesEntry], _Columns]:
-        """Entries for new series with these final labels: relabeled, each with a new ref; and
-        the columns of what the samples take from them."""
-        metrics = names
-        if self.relabel.steps:
-            views = [
-                relabel_series(name, found, self.relabel) for name, found in zip(names, labels, strict=True)
-            ]
-            metrics = [view[0] if view else "" for view in views]
-            labels = [view[1] if view else () for view in views]
-        refs = list(islice(self.refs, len(names)))
-        entries = list(zip(names, families, contexts, metrics, labels, refs, strict=True))
-        return entries, (metrics, labels, families, refs)
+        return entries, labels, made_columns  # type: ignore[return-value]
 
     def _samples(
-        self, chunk: Chunk[SeriesEntry], columns: _Columns, scrape_ms: int, honor_timestamps: bool
+        self, chunk: Chunk[SeriesEntry], taken: Columns, scrape_ms: int, honor_timestamps: bool
     ) -> list[Sample]:
-        """The chunk's samples, built in C-level passes over its columns (``_Columns``); what
-        metric relabeling dropped is left out."""
+        """The chunk's samples, built in C-level passes over the columns of its entries
+        (``taken``) and its own; what metric relabeling dropped is left out."""
         exposed = chunk.timestamps
         stamps: Iterable[int] = (
             repeat(scrape_ms)
@@ -277,7 +163,7 @@ class SeriesCache:
             else [scrape_ms if stamp is None else stamp for stamp in exposed]
         )
         exemplars = repeat(None) if chunk.exemplars is None else chunk.exemplars
-        metrics, labels, families, refs = columns
+        metrics, labels, families, refs = taken
         rows: Iterable[tuple[Any, ...]] = zip(
             metrics,
             labels,
@@ -288,7 +174,7 @@ class SeriesCache:
             exemplars,
             strict=False,  # the stamps and exemplars may repeat without end
         )
-        if self.relabel.steps:
+        if self.maker.relabel.steps:
             rows = filter(_ROW_METRIC, rows)  # "" when dropped
         return cast(list[Sample], list(map(_NEW, repeat(Sample), rows)))
 
@@ -312,7 +198,7 @@ class SeriesCache:
         self,
         fmt: Format,
         seen: dict[str, SeriesEntry],
-        created: _Created,
+        created: Created,
         families: dict[Family, Family],
         plans: dict[str, Plan],
     ) -> None:
@@ -320,12 +206,12 @@ class SeriesCache:
         it no longer has (gone, replaced, or never kept: over the bound)."""
         previous = self.entries
         if fmt is not self.format:
-            self.retired += map(_SERIES, previous.values())
+            self.retired += refs_of(previous.values())
             self.format, previous = fmt, {}
         if not created.keys:  # every line was a series known before: nothing added or replaced
             self.added = 0
             if len(seen) < len(previous):
-                self.retired += [previous[key][_SERIES_AT] for key in previous.keys() - seen.keys()]
+                self.retired += [previous[key][SERIES_AT] for key in previous.keys() - seen.keys()]
         else:
             self.added = len(seen.keys() - previous.keys()) if previous else len(seen)
             if previous or len(created.keys) != len(seen):  # else each new series was kept
@@ -335,35 +221,17 @@ class SeriesCache:
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
 
 
-_Columns = tuple[Iterable[str], Iterable[Labels], Iterable[Family], Iterable[SeriesRef]]
-"""What each sample takes from its series' entry (metric, labels, family, ref), as columns."""
-
-
-def _columns(entries: list[SeriesEntry]) -> _Columns:
-    return map(_METRIC, entries), map(_LABELS, entries), map(_FAMILY, entries), map(_SERIES, entries)
-
-
-class _Created:
-    """The entries a parse made (once per series), with their series texts."""
-
-    __slots__ = ("entries", "keys")
-
-    def __init__(self) -> None:
-        self.keys: list[str | None] = []
-        self.entries: list[SeriesEntry] = []
-
-
 def _retired(
-    previous: dict[str, SeriesEntry], seen: dict[str, SeriesEntry], created: _Created
+    previous: dict[str, SeriesEntry], seen: dict[str, SeriesEntry], created: Created
 ) -> set[SeriesRef]:
     """The refs a parse that made ``created`` leaves without a series: those of the series gone
     since ``previous``, of the entries it replaced, and of the new ones it did not keep."""
-    retired = {previous[key][_SERIES_AT] for key in previous.keys() - seen.keys()}
+    retired = {previous[key][SERIES_AT] for key in previous.keys() - seen.keys()}
     for key, entry in zip(created.keys, created.entries, strict=True):
         kept = seen.get(key) if key is not None else None
         if kept is not entry:
-            retired.add(entry[_SERIES_AT])
+            retired.add(entry[SERIES_AT])
         old = previous.get(key) if key is not None else None
         if old is not None and kept is not None and kept is not old:
-            retired.add(old[_SERIES_AT])
+            retired.add(old[SERIES_AT])
     return retired
