@@ -55,6 +55,7 @@ def samples(now_ms: int) -> list[Sample]:
             float(i),
             now_ms,
             GAUGE,
+            i,
         )
         for i in range(SERIES)
     ]

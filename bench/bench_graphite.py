@@ -1,4 +1,4 @@
-"""How fast the Graphite sink names and encodes samples (cold: no series cache; warm: cached names).
+"""How fast the Graphite sink names and encodes samples (cold: a new sink; warm: names remembered).
 
 .venv/bin/python bench/bench_graphite.py
 """
@@ -13,8 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "scrape_push"))
 
-from scrape_push.model import Sample
+from scrape_push.model import Family, Sample
 from scrape_push.sinks.graphite.convert import (
+    Named,
     NameRules,
     parse_template,
     pickle_batches,
@@ -26,7 +27,7 @@ SERIES = 20_000
 NOW_MS = 1_700_000_000_000
 
 
-def samples(cached: bool) -> list[Sample]:
+def samples() -> list[Sample]:
     return [
         Sample(
             "http_request_duration_seconds_bucket",
@@ -38,7 +39,8 @@ def samples(cached: bool) -> list[Sample]:
             ),
             float(i),
             NOW_MS,
-            cache={} if cached else None,
+            Family("http_request_duration_seconds", "histogram"),
+            i,
         )
         for i in range(SERIES)
     ]
@@ -58,12 +60,13 @@ def main() -> None:
         "path": NameRules("path", "prom", parse_template("{job}.{instance}.{__name__}")),
         "tags": NameRules("tags", "prom", parse_template("{__name__}")),
     }
-    uncached, cached = samples(False), samples(True)
+    batch = samples()
     for mode, rule in rules.items():
-        cold = best_of(3, partial(to_points, uncached, rule, NOW_MS))
-        to_points(cached, rule, NOW_MS)
-        warm = best_of(3, partial(to_points, cached, rule, NOW_MS))
-        points = to_points(cached, rule, NOW_MS).points
+        cold = best_of(3, lambda rule=rule: to_points(batch, rule, {}))
+        names: dict[int, Named] = {}
+        to_points(batch, rule, names)
+        warm = best_of(3, partial(to_points, batch, rule, names))
+        points = to_points(batch, rule, names).points
         lines = best_of(3, partial(plaintext_batches, points, 1000))
         frames = best_of(3, partial(pickle_batches, points, 1000))
         size = sum(len(b.payload) for b in pickle_batches(points, 1000)) / SERIES

@@ -25,8 +25,8 @@ from opentelemetry.proto.common.v1 import common_pb2
 from scrape_push.deadline import Deadline
 from scrape_push.labels import merge_labels
 from scrape_push.model import Sample
-from scrape_push.parse import parse_exposition
 from scrape_push.pipeline import gc_paused
+from scrape_push.scrape import SeriesCache
 from scrape_push.sinks.base import SinkReport
 from scrape_push.sinks.otlp.pack import pack
 from scrape_push.sinks.otlp.starts import StartStore, StartTimes
@@ -56,8 +56,8 @@ def exposition(kind: str) -> bytes:
 def samples_of(body: bytes) -> list[Sample]:
     target = (("instance", "10.0.0.1:9100"), ("job", "bench"))
     return [
-        Sample(s.name, merge_labels(s.labels, target, False), s.value, NOW_MS, s.family)
-        for s in parse_exposition(body, "text/plain; version=0.0.4")
+        s._replace(labels=merge_labels(s.labels, target, False), timestamp_ms=NOW_MS)
+        for s in SeriesCache().samples(body, "text/plain; version=0.0.4", NOW_MS)
     ]
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_parse import TARGET, machine, payload
 from scrape_push.labels import finisher
 from scrape_push.limits import ScrapeBudget
-from scrape_push.parse import SeriesCache, parse_exposition
+from scrape_push.scrape import SeriesCache
 
 FIXTURES = ROOT / "tests" / "fixtures" / "exposition"
 TEXT = "text/plain; version=0.0.4"
@@ -106,9 +106,13 @@ def measure(make: Callable[[int], bytes], content_type: str) -> tuple[int, int, 
     first, second = make(1), make(2)
     cache = SeriesCache(finisher(TARGET))
     cold_budget, warm_budget = ScrapeBudget(), ScrapeBudget()
-    cold = kept(lambda: parse_exposition(first, content_type, cache, cold_budget))
+    cold = kept(
+        lambda: [s for chunk in cache.read(first, content_type, 1, budget=cold_budget) for s in chunk]
+    )
     series = cache.added
-    warm = kept(lambda: parse_exposition(second, content_type, cache, warm_budget))
+    warm = kept(
+        lambda: [s for chunk in cache.read(second, content_type, 2, budget=warm_budget) for s in chunk]
+    )
     return cold_budget.parsed, series, cold, warm, cold_budget.kept_bytes, warm_budget.kept_bytes
 
 

@@ -6,12 +6,11 @@ Prints, as CPU time (best of a few runs):
 
 * the parse stage's cold path on the payload's exposition text (the target to beat);
 * encode + snappy-compress of the samples into WriteRequests of 500 samples: this sink's
-  wire-format writer cold (labels encoded) and warm (labels found in the series cache), and the
-  same requests built with the protobuf library's generated classes, for comparison;
-* end to end, in the same run: CPU-seconds per sample of the warm handler cycle (scrape ->
-  parse -> encode -> send) and of the Prometheus agent (``prometheus --enable-feature=agent``,
-  CPU read from /proc/<pid>/stat over a fixed number of scrapes), both scraping the same
-  target into the same real Prometheus receiver. Skipped when ``prometheus`` is missing.
+  wire-format writer cold (labels encoded) and warm (labels found in the sink's memory, by
+  series ref), and the same requests built with the protobuf library's generated classes, for
+  comparison.
+
+End to end (the real handler against the Prometheus agent and vmagent): bench/bench_e2e.py.
 """
 
 from __future__ import annotations
@@ -24,12 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions" / "scrape_push"))
 sys.path.insert(0, str(ROOT))
 
-from scrape_push.model import Sample
-from scrape_push.parse import parse_exposition
+from scrape_push.model import Sample, SeriesRef
 from scrape_push.pipeline import gc_paused
-from scrape_push.sinks.remote_write import encode
-from scrape_push.sinks.remote_write.convert import batches, encode_batch, to_series
-from scrape_push.sinks.remote_write.encode import SampleEncoder, compress
+from scrape_push.scrape import SeriesCache
+from scrape_push.sinks.remote_write.convert import Encoding, batches, encode_batch, to_series
+from scrape_push.sinks.remote_write.encode import LabelEncoder, SampleEncoder, compress
 
 SERIES = 100_000
 FAMILIES = 500
@@ -64,13 +62,19 @@ def best(run: object, rounds: int = ROUNDS) -> float:
     return fastest
 
 
-def encode_all(samples: list[Sample], now_ms: int, cold: bool = False) -> int:
-    if cold:  # a target's first scrape: empty series scratch space, nothing encoded before
-        encode._label_cache.clear()
-        encode._names.clear()
-        for sample in samples:
-            sample.cache = {}
-    converted = to_series(samples, now_ms)
+class Memory:
+    """What a Remote Write sink keeps between cycles: its label encoder, its series' encodings."""
+
+    def __init__(self) -> None:
+        self.encoder = LabelEncoder()
+        self.known: dict[SeriesRef, Encoding] = {}
+
+    def encoding(self, sample: Sample) -> Encoding:
+        return self.encoder.labels(sample.name, sample.labels)
+
+
+def encode_all(samples: list[Sample], memory: Memory) -> int:
+    converted = to_series(samples, memory.known, memory.encoding)
     encoder = SampleEncoder()
     size = 0
     for chain in batches(converted, MAX_SAMPLES_PER_SEND):
@@ -102,21 +106,18 @@ def encode_all_protobuf(samples: list[Sample], now_ms: int) -> int:
 
 def codec_figures(text: bytes) -> None:
     now_ms = int(time.time() * 1000)
-    parse = best(lambda: parse_exposition(text))
-    samples = parse_exposition(text)
-    for sample in samples:
-        sample.timestamp_ms = now_ms
-    cold = best(lambda: encode_all(samples, now_ms, cold=True))
+    parse = best(lambda: SeriesCache().samples(text, None, now_ms))
+    samples = SeriesCache().samples(text, None, now_ms)
+    cold = best(lambda: encode_all(samples, Memory()))  # a new sink: nothing encoded before
     reference = best(lambda: encode_all_protobuf(samples, now_ms))
-    for sample in samples:
-        sample.cache = {}
-    encode_all(samples, now_ms)  # the first warm scrape fills each series' cache
-    warm = best(lambda: encode_all(samples, now_ms))
+    memory = Memory()
+    encode_all(samples, memory)  # the first scrape fills the sink's memory
+    warm = best(lambda: encode_all(samples, memory))
     n = len(samples)
     print(f"remote_write codec: {n} series, {MAX_SAMPLES_PER_SEND} samples a request (CPU, best of {ROUNDS})")
     print(f"  parse stage, cold (target to beat):  {parse:.3f} s {n / parse:>12,.0f} samples/s")
     print(f"  encode+compress, cold:               {cold:.3f} s {n / cold:>12,.0f} samples/s")
-    print(f"  encode+compress, warm (series cache):{warm:.3f} s {n / warm:>12,.0f} samples/s")
+    print(f"  encode+compress, warm (sink memory): {warm:.3f} s {n / warm:>12,.0f} samples/s")
     print(f"  protobuf library messages, cold:     {reference:.3f} s {n / reference:>12,.0f} samples/s")
 
 

@@ -67,8 +67,8 @@ ROWS: dict[str, str] = {
     "cache_hits": "series cache: samples of known series",
     "cache_new": "series cache: new series (labels built)",
     "cache_keep": "series cache: per-target lookup, commit",
-    "stamp": "stamping",
-    "relabel": "relabel views (metric, write)",
+    "stamp": "samples built and stamped",
+    "relabel": "write relabeling (metric: with new series)",
     "limits": "limits and memory budget",
     "synthetic": "synthetic series (up, scrape_*)",
     "scrape_rest": "scrape stage, per target, rest",
@@ -184,22 +184,23 @@ def _wrap(timers: Timers, owner: Any, name: str, row: str, *, iterator: bool = F
 # Each seam: (module, attribute path, row). A function is wrapped where its caller looks it up
 # (the calling module's namespace), a method on its class.
 SEAMS: tuple[tuple[str, str, str], ...] = (
-    ("scrape_push.scrape", "fetch", "fetch"),
-    ("scrape_push.scrape", "parse_chunks", "parse"),
+    ("scrape_push.scrape.scraper", "fetch", "fetch"),
+    ("scrape_push.parse.parser", "_Parse.chunks", "parse"),
     ("scrape_push.parse.parser", "_Parse._run", "cache_hits"),
     ("scrape_push.parse.parser", "_Parse._cold", "cache_new"),
-    ("scrape_push.parse.cache", "SeriesCache.commit", "cache_keep"),
-    ("scrape_push.scrape", "Scraper.series_cache", "cache_keep"),
-    ("scrape_push.scrape", "stamp", "stamp"),
-    ("scrape_push.scrape", "relabeled_view", "relabel"),
-    ("scrape_push.sinks.remote_write.sink", "relabeled_view", "relabel"),
+    ("scrape_push.scrape.series", "SeriesCache._entries", "cache_new"),
+    ("scrape_push.scrape.series", "SeriesCache._remember", "cache_keep"),
+    ("scrape_push.scrape.series", "SeriesCache._commit", "cache_keep"),
+    ("scrape_push.scrape.scraper", "Scraper.series_cache", "cache_keep"),
+    ("scrape_push.scrape.series", "SeriesCache._samples", "stamp"),
+    ("scrape_push.sinks.remote_write.sink", "relabel_series", "relabel"),
     ("scrape_push.limits", "ScrapeBudget.admit", "limits"),
     ("scrape_push.limits", "ScrapeBudget.charge", "limits"),
     ("scrape_push.budget", "Account.charge", "limits"),
-    ("scrape_push.scrape", "parse_working_bytes", "limits"),
-    ("scrape_push.scrape", "synthetic", "synthetic"),
-    ("scrape_push.scrape", "Scraper.scrape", "scrape_rest"),
-    ("scrape_push.scrape", "Scraper._run", "scrape_rest"),
+    ("scrape_push.scrape.scraper", "parse_working_bytes", "limits"),
+    ("scrape_push.scrape.scraper", "synthetic", "synthetic"),
+    ("scrape_push.scrape.scraper", "Scraper.scrape", "scrape_rest"),
+    ("scrape_push.scrape.scraper", "Scraper._run", "scrape_rest"),
     ("scrape_push.pipeline", "Pipeline.run", "join"),
     ("scrape_push.sinks.remote_write.sink", "to_series", "group"),
     ("scrape_push.sinks.remote_write.sink", "batches", "batch"),
@@ -213,7 +214,7 @@ SEAMS: tuple[tuple[str, str, str], ...] = (
     ("scrape_push.delivery", "DirectDelivery.push", "account"),
     ("threading", "Thread.run", "handoff"),
     ("concurrent.futures.thread", "_WorkItem.run", "handoff"),
-    ("scrape_push.scrape", "Scraper.scrape_all", "handoff"),
+    ("scrape_push.scrape.scraper", "Scraper.scrape_all", "handoff"),
     ("scrape_push.pipeline", "push_all", "handoff"),
     ("scrape_push.sinks.remote_write.sink", "RemoteWriteSink.deliver", "handoff"),
     ("scrape_push.runtime", "Runtime.start_invocation", "config"),
@@ -225,7 +226,7 @@ SEAMS: tuple[tuple[str, str, str], ...] = (
     ("scrape_push.invoke", "summarise", "summary"),
     ("scrape_push.selfmetrics", "publish", "summary"),
 )
-ITERATORS = {"parse_chunks"}
+ITERATORS = {"chunks"}
 LAZY_SINK = "scrape_push.sinks.remote_write.sink"
 """The sink's modules, imported by the first cycle that builds the sink (plugins.py)."""
 """Seams that return an iterator whose steps do the work."""

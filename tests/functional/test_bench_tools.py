@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import requests
-from scrape_push.parse import parse_exposition
 
 from devtools import processes
 from devtools.fleet import exposition
 from tests.functional.conftest import Emulated
 from tests.support.http import Response, serve
+from tests.support.parsing import parse_exposition
 from tests.support.remote_write import capture
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from scrape_push import scrape
-from scrape_push.parse import parse_chunks
+from scrape_push.scrape import SeriesCache
 
 from tests.functional.conftest import Emulated
 from tests.functional.test_handler import config, job
@@ -37,17 +37,19 @@ def test_an_unexpected_exception_in_one_target_leaves_the_others_untouched(
 ) -> None:
     raised = threading.Event()
 
-    def parse(data: bytes, content_type: str | None, cache: Any, budget: Any) -> Any:
+    read = SeriesCache.read
+
+    def parse(cache: SeriesCache, data: bytes, *args: Any, **kwargs: Any) -> Any:
         if data.startswith(b"boom"):
             raised.set()
             raise OverflowError("cannot convert float infinity to integer")
-        return parse_chunks(data, content_type, cache, budget)
+        return read(cache, data, *args, **kwargs)
 
     def healthy(_path: str) -> Response:
         raised.wait(5)  # answers only once the other target has blown up
         return Response(b"healthy_value 7\n")
 
-    monkeypatch.setattr(scrape, "parse_chunks", parse)
+    monkeypatch.setattr(SeriesCache, "read", parse)
     with serve(Response(b"boom 1\n")) as bad, serve(healthy) as good:
         emulated.put_config(config(job("bad", bad.address), job("good", good.address, timeout="5s")))
         summary = emulated.invoke()
@@ -93,18 +95,20 @@ def test_a_parse_still_running_at_the_deadline_is_abandoned_and_its_cache_droppe
 ) -> None:
     from scrape_push.deadline import Deadline
 
-    from tests.unit.parse.test_cache import target
+    from tests.unit.scrape.test_series import target
 
     release, entered = threading.Event(), threading.Event()
     caches: list[Any] = []
 
-    def stuck_parse(data: bytes, content_type: str | None, cache: Any, budget: Any) -> Any:
+    read = SeriesCache.read
+
+    def stuck_parse(cache: SeriesCache, data: bytes, *args: Any, **kwargs: Any) -> Any:
         caches.append(cache)
         entered.set()
         release.wait(10)
-        return parse_chunks(data, content_type, cache, budget)
+        return read(cache, data, *args, **kwargs)
 
-    monkeypatch.setattr(scrape, "parse_chunks", stuck_parse)
+    monkeypatch.setattr(SeriesCache, "read", stuck_parse)
     scraper = scrape.Scraper(2, build_context().secrets)
     with serve(Response(b"x 1\n")) as endpoint:
         stuck = target(url=f"http://{endpoint.address}/metrics")

@@ -20,7 +20,7 @@ from scrape_push.scrape import Scraper
 
 from tests.support.context import build_context
 from tests.support.http import Endpoint, Response, _handler, serve, serving
-from tests.unit.parse.test_cache import target
+from tests.unit.scrape.test_series import target
 
 ORDINARY = "127.0.0.2"
 

@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scrape_push.model import Family, Sample
 from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
-from scrape_push.sinks.cloudwatch.convert import Conversion, to_datums
-from scrape_push.sinks.cloudwatch.counters import Point
+from scrape_push.sinks.cloudwatch.convert import DatumSet, to_datums
+from scrape_push.sinks.cloudwatch.counters import CumulativePoint
 from scrape_push.sinks.cloudwatch.rules import Rules
 from scrape_push.sinks.cloudwatch.series import SeriesBuilder
-from scrape_push.sinks.cloudwatch.sink import identity
 from scrape_push.sinks.cloudwatch.translate import Grouper
 
+from tests.support.samples import ref_of
+
 NOW_MS = 1_800_000_000_000
+
+
+def wall_ms() -> int:
+    """Now, as the scrape that just happened stamped its samples (for tests that send)."""
+    return int(time.time() * 1000)
+
+
 BASE = {"job": "j", "instance": "i:1"}
 
 
 def sample(
     name: str = "m",
     value: float = 1.0,
-    ts: int | None = NOW_MS,
+    ts: int = NOW_MS,
     family: Family | None = None,
     **labels: str,
 ) -> Sample:
     """A sample with ``job``/``instance`` labels, as the scrape stage hands it over."""
-    return Sample(name, tuple(sorted({**BASE, **labels}.items())), value, ts, family or Family(name, "gauge"))
+    found = tuple(sorted({**BASE, **labels}.items()))
+    return Sample(name, found, value, ts, family or Family(name, "gauge"), ref_of(name, found))
 
 
 def config(**settings: Any) -> CloudWatchConfig:
@@ -37,19 +47,19 @@ def config(**settings: Any) -> CloudWatchConfig:
 def convert(
     samples: Sequence[Sample],
     cfg: CloudWatchConfig | None = None,
-    previous: Mapping[str, Point] | None = None,
+    previous: Mapping[str, CumulativePoint] | None = None,
     now_ms: int = NOW_MS,
-) -> Conversion:
+) -> DatumSet:
     """Samples -> datums as the sink does, with ``previous`` points standing in for the state."""
     cfg = cfg or config()
     grouper = Grouper(Rules(cfg))
-    grouped = grouper.group(samples, now_ms)
+    grouped = grouper.group(samples)
     outs = list(grouped.outs)
     resolved = grouper.resolve(grouped.tracked, previous or {}, cfg.histogram_sum_count)
     outs.extend(resolved.outs)
     result = to_datums(
         outs,
-        SeriesBuilder(identity(cfg), cfg.namespace, cfg.namespace_per_job),
+        SeriesBuilder(cfg.namespace, cfg.namespace_per_job),
         now_ms,
         cfg.max_series_per_metric,
     )
@@ -59,10 +69,12 @@ def convert(
     return result
 
 
-def points(samples: Sequence[Sample], cfg: CloudWatchConfig, now_ms: int = NOW_MS) -> dict[str, Point]:
+def points(
+    samples: Sequence[Sample], cfg: CloudWatchConfig, now_ms: int = NOW_MS
+) -> dict[str, CumulativePoint]:
     """The points the sink would store for ``samples`` (the next cycle's ``previous``)."""
-    grouped = Grouper(Rules(cfg)).group(samples, now_ms)
-    return {t.sid: t.point for t in grouped.tracked}
+    grouped = Grouper(Rules(cfg)).group(samples)
+    return {t.state_id: t.point for t in grouped.tracked}
 
 
 def metric_data(

@@ -29,7 +29,7 @@ from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
 from scrape_push.labels import merge_labels
 from scrape_push.model import Sample
-from scrape_push.parse import parse_exposition
+from scrape_push.scrape import SeriesCache
 from scrape_push.sinks.otlp.config import OTLPConfig
 from scrape_push.sinks.otlp.sink import OTLPSink
 from scrape_push.sinks.otlp.starts import StartStore, StartTimes
@@ -215,8 +215,8 @@ def scraped(
     and ``instance`` attached, every sample stamped with the scrape's time."""
     target = (("instance", instance), ("job", job))
     return [
-        Sample(s.name, merge_labels(s.labels, target, False), s.value, time_ms, s.family, s.exemplar)
-        for s in parse_exposition(exposition.encode(), content_type)
+        s._replace(labels=merge_labels(s.labels, target, False), timestamp_ms=time_ms)
+        for s in SeriesCache().samples(exposition.encode(), content_type, time_ms)
     ]
 
 

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 
+import cramjam
 import requests
-from scrape_push.sinks.remote_write.encode import decompress
 
 from devtools.remote_write_proto import remote_pb2
 from tests.support.http import FakeAdapter, QuietHandler, Reply, fake_session
@@ -27,6 +27,11 @@ def decode(body: bytes) -> remote_pb2.WriteRequest:
     request = remote_pb2.WriteRequest()
     request.ParseFromString(decompress(body))
     return request
+
+
+def decompress(payload: bytes) -> bytes:
+    """The inverse of the sink's snappy block compression."""
+    return bytes(cramjam.snappy.decompress_raw(payload))
 
 
 def series_of(request: remote_pb2.WriteRequest) -> dict[tuple[tuple[str, str], ...], list[tuple[int, float]]]:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from scrape_push.labels import finisher, merge_labels, stamp, synthetic
-from scrape_push.model import Labels, Sample
+from scrape_push.labels import finisher, merge_labels, synthetic
+from scrape_push.model import Labels
 from scrape_push.targets import Target
 
 TARGET: Labels = (("instance", "h:1"), ("job", "api"))
@@ -42,20 +42,10 @@ def test_the_finisher_gives_a_series_its_target_labels() -> None:
     assert finisher(_target())([("code", "200")]) == (("code", "200"), *TARGET)
 
 
-def test_stamp_sets_scrape_time_unless_exposition_has_one() -> None:
-    samples = [Sample("a", (), 1.0), Sample("b", (), 2.0, timestamp_ms=1234)]
-    stamp(samples, _target(), 5000)
-    assert [s.timestamp_ms for s in samples] == [5000, 1234]
-
-
-def test_stamp_ignores_exposed_timestamps_when_not_honored() -> None:
-    samples = [Sample("b", (), 2.0, timestamp_ms=1234)]
-    stamp(samples, _target(honor_timestamps=False), 5000)
-    assert samples[0].timestamp_ms == 5000
-
-
 def test_synthetic_series() -> None:
-    series = synthetic(_target(), up=False, duration=0.5, scraped=0, kept=0, added=0, scrape_ms=7)
+    series = synthetic(
+        _target(), (5, 6, 7, 8, 9), up=False, duration=0.5, scraped=0, kept=0, added=0, scrape_ms=7
+    )
     assert [(s.name, s.value) for s in series] == [
         ("up", 0.0),
         ("scrape_duration_seconds", 0.5),
@@ -64,11 +54,12 @@ def test_synthetic_series() -> None:
         ("scrape_series_added", 0.0),
     ]
     assert all(s.labels == TARGET and s.timestamp_ms == 7 for s in series)
+    assert [s.series for s in series] == [5, 6, 7, 8, 9]
 
 
 def test_metric_relabeling_runs_once_per_series_while_warm() -> None:
-    from scrape_push.labels import relabeled_view
     from scrape_push.relabel import RelabelRules
+    from scrape_push.scrape import SeriesCache
 
     calls: list[str] = []
 
@@ -79,15 +70,8 @@ def test_metric_relabeling_runs_once_per_series_while_warm() -> None:
         labels["__name__"] = "new_" + labels["__name__"]
         return True
 
-    rules = RelabelRules((rename,))
-    scratch_a: dict[str, object] = {}
-    scratch_b: dict[str, object] = {}
-    for _ in range(3):  # three warm scrapes share each series' scratch dict
-        samples = [
-            Sample("a", (("x", "1"),), 1.0, cache=scratch_a),
-            Sample("drop_me", (), 2.0, cache=scratch_b),
-        ]
-        kept, dropped = relabeled_view(samples, rules, "key")
-        assert dropped == 1
+    cache = SeriesCache(relabel=RelabelRules((rename,)))
+    for scrape in range(3):  # three warm scrapes reuse each series' relabeled entry
+        kept = cache.samples(b'a{x="1"} 1\ndrop_me 2\n', None, scrape)
         assert [(s.name, s.labels) for s in kept] == [("new_a", (("x", "1"),))]
     assert calls == ["a", "drop_me"]

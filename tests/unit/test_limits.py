@@ -16,9 +16,11 @@ from scrape_push.limits import (
     ScrapeBudget,
     ScrapeLimits,
 )
-from scrape_push.model import Sample
-from scrape_push.parse import SeriesCache, parse_exposition
+from scrape_push.scrape import SeriesCache
 from scrape_push.targets import Target
+
+from tests.support.parsing import parse_exposition
+from tests.support.samples import sample
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exposition"
 TARGET = Target(
@@ -34,8 +36,8 @@ TARGET = Target(
 )
 
 SAMPLES = [
-    Sample("http_requests_total", (("code", "200"), ("instance", "h:1"), ("job", "api")), 1.0),
-    Sample("http_requests_total", (("code", "500"), ("instance", "h:1"), ("job", "api")), 2.0),
+    sample("http_requests_total", (("code", "200"), ("instance", "h:1"), ("job", "api")), 1.0),
+    sample("http_requests_total", (("code", "500"), ("instance", "h:1"), ("job", "api")), 2.0),
 ]
 
 CASES = {
@@ -86,7 +88,7 @@ def test_label_limits_apply_to_every_chunk() -> None:
     budget = ScrapeBudget(ScrapeLimits(label_limit=4))
     budget.admit(SAMPLES)
     with pytest.raises(LimitExceeded, match="label_limit exceeded"):
-        budget.admit([Sample("x", (("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")), 1.0)])
+        budget.admit([sample("x", (("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")), 1.0)])
 
 
 def test_the_memory_budget_names_itself_and_what_to_change() -> None:

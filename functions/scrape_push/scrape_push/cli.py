@@ -32,8 +32,9 @@ from .config.values import parse_duration
 from .deadline import Deadline
 from .invoke import EventError, selected_jobs
 from .model import Sample
-from .parse import ParseError, parse_exposition
+from .parse import ParseError
 from .runtime import RUNTIME
+from .scrape import SeriesCache
 from .summary import summarise
 from .targets import build_targets
 
@@ -192,15 +193,16 @@ def _scrape_once(loaded: LoadedConfig, samples: list[Sample]) -> str:
 def _exposition(path: Path, now_ms: int) -> list[Sample]:
     """A saved ``/metrics`` body's samples, as job ``<file stem>`` and instance ``<path>``."""
     try:
-        parsed = parse_exposition(path.read_bytes())
+        parsed = SeriesCache().samples(path.read_bytes(), None, now_ms)
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except ParseError as exc:
         raise UserError(f"{path}: not a Prometheus exposition: {exc}") from None
-    for s in parsed:
-        s.labels = tuple(sorted({**dict(s.labels), "job": path.stem, "instance": str(path)}.items()))
-        s.timestamp_ms = now_ms
-    return parsed
+    target = {"job": path.stem, "instance": str(path)}
+    return [
+        s._replace(labels=tuple(sorted({**dict(s.labels), **target}.items())), timestamp_ms=now_ms)
+        for s in parsed
+    ]
 
 
 def cmd_backlog(args: argparse.Namespace) -> int:

@@ -1,16 +1,18 @@
-"""Attach target labels to scraped samples, and build the synthetic per-target series.
+"""A series' final labels: the target's merged in, relabeling; and the synthetic per-target series.
 
 Follows Prometheus's scrape loop: with ``honor_labels: false`` an exposed label that clashes
 with a target label is kept as ``exported_<name>`` and the target's value wins; with
 ``honor_labels: true`` the exposed value wins. External labels never override a series label.
+The scrape stage works these out once per series (its series cache remembers them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, cast
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 
-from .model import Family, Labels, Sample
+from .model import Family, Labels, Sample, SeriesRef
 from .relabel import RelabelRules, relabel
 
 if TYPE_CHECKING:
@@ -23,7 +25,8 @@ POST_RELABEL = Family(
     "scrape_samples_post_metric_relabeling", "gauge", "Samples kept after metric relabeling"
 )
 ADDED = Family("scrape_series_added", "gauge", "Series in this scrape that the previous one lacked")
-_DROPPED = ("", ())
+SYNTHETIC = (UP, DURATION, SCRAPED, POST_RELABEL, ADDED)
+"""The series the scrape stage adds for every target, in this order."""
 
 
 def merge_labels(exposed: Labels, target: Labels, honor_labels: bool, external: Labels = ()) -> Labels:
@@ -45,9 +48,20 @@ def merge_labels(exposed: Labels, target: Labels, honor_labels: bool, external: 
     return tuple(sorted(merged.items()))
 
 
-def finisher(target: Target) -> Callable[[list[tuple[str, str]]], Labels]:
+LabelFinisher = Callable[[list[tuple[str, str]]], Labels]
+"""Turns an exposition's label pairs (unsorted, no empty values, no duplicates) into the
+series' final sorted ``Labels`` (it may sort the list it is given)."""
+
+
+def sorted_labels(pairs: list[tuple[str, str]]) -> Labels:
+    """The finisher of a series without a target: the exposed labels as they are, sorted."""
+    pairs.sort()
+    return tuple(pairs)
+
+
+def finisher(target: Target) -> LabelFinisher:
     """The function that turns a series' exposed label pairs into its final labels for
-    ``target`` (what the parse stage's series cache stores, so warm scrapes skip merging)."""
+    ``target`` (what the scrape stage's series cache stores, so warm scrapes skip merging)."""
     reserved = {name for name, _ in target.labels} | {name for name, _ in target.external_labels}
     extra = list(target.labels) + [
         pair for pair in target.external_labels if pair[0] not in dict(target.labels)
@@ -64,89 +78,45 @@ def finisher(target: Target) -> Callable[[list[tuple[str, str]]], Labels]:
     return finish
 
 
-def stamp(samples: list[Sample], target: Target, scrape_ms: int) -> list[Sample]:
-    """Give every sample its timestamp: the scrape's, or its own with ``honor_timestamps``."""
-    if target.honor_timestamps:
-        for sample in samples:
-            if sample.timestamp_ms is None:
-                sample.timestamp_ms = scrape_ms
-    else:
-        for sample in samples:
-            sample.timestamp_ms = scrape_ms
-    return samples
+Plan = tuple[tuple[str, ...], "itemgetter[Any]", list[str]]
+"""How to build the final labels of a plain label set of one shape: the final label names, a
+picker of their values from the exposed values followed by the constants, and the constants (the
+target's values)."""
 
 
-_View = tuple[str, Labels, object]
-_UNCHANGED: dict[str, object] = {}
-_DROPPED_VIEW: _View = ("", (), None)
+def shape_plan(finish: LabelFinisher, labels: Sequence[tuple[str, bool]]) -> Plan:
+    """The plan of a label-set shape whose labels are ``labels`` (``parse.shape_labels``: each
+    name and whether its value is kept), for ``finish``: computed once per shape, each series of
+    that shape then costs a ``split('"')`` and an ``itemgetter``."""
+    # placeholders told apart by identity: a target label's value may be any string
+    marked = [(name, f"\0{index}") for index, (name, kept) in enumerate(labels) if kept]
+    position = {id(value): int(value[1:]) for _, value in marked}
+    final = finish(marked)
+    constants: list[str] = []
+    pick: list[int] = []
+    for _, value in final:
+        index = position.get(id(value))
+        if index is None:
+            index = len(labels) + len(constants)
+            constants.append(value)
+        pick.append(index)
+    getter = itemgetter(*pick, 0) if pick else itemgetter(slice(0, 0))
+    return tuple(name for name, _ in final), getter, constants
 
 
-def relabeled_view(
-    samples: Sequence[Sample], rules: RelabelRules, rules_key: str
-) -> tuple[list[Sample], int]:
-    """``samples`` after ``rules`` (``metric_relabel_configs`` for the scrape stage,
-    ``write_relabel_configs`` for one sink), and how many the rules dropped; ``__name__`` is
-    a label to the rules. The samples themselves are never changed (a sink's relabeling must
-    not change what other sinks see): a relabeled series gets a new ``Sample`` with scratch
-    space of its own, remembered in the original series' scratch under ``rules_key`` (which
-    names the rules), so a warm scrape runs no regex."""
-    if not rules.steps:
-        return list(samples), 0
-    key = f"relabeled:{rules_key}"
-    local: dict[tuple[str, Labels], _View] = {}
-    kept: list[Sample] = []
-    for sample in samples:
-        scratch = sample.cache
-        view = (
-            cast("_View | None", scratch.get(key))
-            if scratch is not None
-            else local.get((sample.name, sample.labels))
-        )
-        if view is None:
-            view = _view(sample, rules, scratch is not None)
-            if scratch is not None:
-                scratch[key] = view
-            else:
-                local[(sample.name, sample.labels)] = view
-        if view is _DROPPED_VIEW:
-            continue
-        name, labels, own = view
-        if own is _UNCHANGED:
-            kept.append(sample)
-        else:
-            kept.append(
-                Sample(
-                    name,
-                    labels,
-                    sample.value,
-                    sample.timestamp_ms,
-                    sample.family,
-                    sample.exemplar,
-                    own if isinstance(own, dict) else None,
-                )
-            )
-    return kept, len(samples) - len(kept)
-
-
-def _view(sample: Sample, rules: RelabelRules, cached: bool) -> _View:
-    found = _relabeled(sample, rules)
-    if found is _DROPPED:
-        return _DROPPED_VIEW
-    if found == (sample.name, sample.labels):
-        return (sample.name, sample.labels, _UNCHANGED)
-    return (found[0], found[1], {} if cached else None)
-
-
-def _relabeled(sample: Sample, rules: RelabelRules) -> tuple[str, Labels]:
-    labels = relabel({"__name__": sample.name, **dict(sample.labels)}, rules)
-    if labels is None or not labels.get("__name__"):
-        return _DROPPED
-    name = labels.pop("__name__")
-    return name, tuple(sorted(labels.items()))
+def relabel_series(name: str, labels: Labels, rules: RelabelRules) -> tuple[str, Labels] | None:
+    """A series' name and labels after ``rules`` (``metric_relabel_configs``,
+    ``write_relabel_configs``), to which ``__name__`` is a label; ``None`` when they drop it."""
+    relabeled = relabel({"__name__": name, **dict(labels)}, rules)
+    if relabeled is None or not relabeled.get("__name__"):
+        return None
+    new_name = relabeled.pop("__name__")
+    return new_name, tuple(sorted(relabeled.items()))
 
 
 def synthetic(
     target: Target,
+    refs: Sequence[SeriesRef],
     *,
     up: bool,
     duration: float,
@@ -154,29 +124,14 @@ def synthetic(
     kept: int,
     added: int,
     scrape_ms: int,
-    scratch: dict[str, dict[str, object]] | None = None,
 ) -> list[Sample]:
     """``up``, ``scrape_duration_seconds``, ``scrape_samples_scraped``,
     ``scrape_samples_post_metric_relabeling`` and ``scrape_series_added`` for one scrape, with
-    the target's labels. ``scratch`` (the target's series cache keeps one) gives each of these
-    series the same per-series scratch space scrape after scrape, as parsed series have."""
+    the target's labels; ``refs`` are these series' refs (one per ``SYNTHETIC`` family, kept by
+    the target's series cache from scrape to scrape)."""
     labels = merge_labels((), target.labels, False, target.external_labels)
-    values = (
-        (UP, 1.0 if up else 0.0),
-        (DURATION, duration),
-        (SCRAPED, float(scraped)),
-        (POST_RELABEL, float(kept)),
-        (ADDED, float(added)),
-    )
+    values = (1.0 if up else 0.0, duration, float(scraped), float(kept), float(added))
     return [
-        Sample(
-            family.name,
-            labels,
-            value,
-            scrape_ms,
-            family,
-            None,
-            None if scratch is None else scratch.setdefault(family.name, {}),
-        )
-        for family, value in values
+        Sample(family.name, labels, value, scrape_ms, family, ref)
+        for family, value, ref in zip(SYNTHETIC, values, refs, strict=True)
     ]

@@ -3,7 +3,7 @@
 As in Prometheus, a scrape that breaks a limit fails as a whole: the target gets ``up 0`` and
 the reason, and none of its samples are pushed. Label counts include ``__name__``. The sample
 and label limits apply to the samples left after ``metric_relabel_configs`` (as in Prometheus),
-the memory budget to what the parser builds; both are enforced while the body is parsed, chunk
+the memory budget to what the parse builds; both are enforced while the body is parsed, chunk
 by chunk, through one ``ScrapeBudget`` per scrape.
 """
 
@@ -23,7 +23,8 @@ SAMPLE_BYTES: Final = 260
 """Per sample: the ``Sample``, its float, its slot in the output, its series' slot and key
 object in the table of series seen (the key's text is counted apart)."""
 SERIES_BYTES: Final = 250
-"""Per label set the parse builds (a new series, or an exemplar): its cache entry and tuples."""
+"""Per label set the parse builds (a new series, or an exemplar): its cache entry, its ref and
+tuples."""
 LABEL_BYTES: Final = 115
 """Per label of such a set: the pair and its value string, apart from the text."""
 
@@ -69,13 +70,15 @@ class MemoryBudgetExceeded(LimitExceeded):
 class ScrapeBudget:
     """What one scrape of one target may produce, spent while its body is parsed.
 
-    The parse stage ``charge``s what each chunk built against ``max_bytes`` (0: no budget); the
-    scrape stage ``admit``s each chunk's samples after metric relabeling against ``limits``.
+    The series cache ``charge``s what each chunk of the parse built against ``max_bytes`` (0: no
+    budget); the scrape stage ``admit``s each chunk's samples, relabeled, against ``limits``.
     Either raises a ``LimitExceeded``, which stops the parse with the cache unchanged.
 
+    >>> from scrape_push.model import Family
+    >>> a, b = Sample("a", (), 1.0, 0, Family("a"), 1), Sample("b", (), 1.0, 0, Family("b"), 2)
     >>> budget = ScrapeBudget(ScrapeLimits(sample_limit=2))
-    >>> budget.admit([Sample("a", (), 1.0)])
-    >>> budget.admit([Sample("a", (), 1.0), Sample("b", (), 1.0)])
+    >>> budget.admit([a])
+    >>> budget.admit([a, b])
     Traceback (most recent call last):
     ...
     scrape_push.limits.LimitExceeded: sample limit exceeded (3 samples, limit 2)

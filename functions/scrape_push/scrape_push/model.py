@@ -1,16 +1,24 @@
-"""The one contract between pipeline stages: a scraped series and its family's metadata.
+"""The one contract between pipeline stages: a scraped sample, its series and its family.
 
-The parse stage produces ``Sample`` objects with the labels the exposition carried; the
-scrape stage attaches target labels and timestamps; sinks only ever read them.
+The scrape stage builds every ``Sample`` with its final labels (the target's merged in,
+``metric_relabel_configs`` applied), its timestamp and its series' ``SeriesRef``; nothing
+changes a sample afterwards. A sink that remembers what a series becomes for it (encoded
+labels, a CloudWatch series, a Graphite name) keys that memory by the ``SeriesRef`` and drops
+it when the scrape stage says the series is gone (``sinks.base.Sink.forget``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 Labels = tuple[tuple[str, str], ...]
 """Label pairs sorted by name, without ``__name__`` and without empty values."""
+
+SeriesRef = int
+"""Identity of one series in this process, given by the scrape stage's series cache: the same
+for every sample of the series while the series exists, never reused for another. A sink keys
+its per-series encodings by it."""
 
 MetricType = Literal[
     "counter",
@@ -35,9 +43,6 @@ class Family:
     unit: str = ""
 
 
-UNTYPED = Family(name="", type="untyped")
-
-
 @dataclass(frozen=True, slots=True)
 class Exemplar:
     """An OpenMetrics exemplar attached to a sample."""
@@ -47,26 +52,21 @@ class Exemplar:
     timestamp_ms: int | None = None
 
 
-@dataclass(slots=True)
-class Sample:
+class Sample(NamedTuple):
     """One sample of one series, e.g. ``http_requests_total{code="200",job="api"} 7``.
 
-    ``timestamp_ms`` is ``None`` straight out of the parser when the exposition gave none;
-    after the scrape stage it always holds the time to push (the scrape time, or the
-    exposition's own timestamp when ``honor_timestamps`` is on).
+    Immutable. In hot paths build them from columns with ``tuple.__new__(Sample, row)``.
     """
 
     name: str
     labels: Labels
+    """Final: the target's labels and ``honor_labels`` applied, then metric relabeling."""
     value: float
-    timestamp_ms: int | None = None
-    family: Family = UNTYPED
-    exemplar: Exemplar | None = field(default=None)
-    cache: dict[str, object] | None = field(default=None, repr=False, compare=False)
-    """Per-series scratch space shared by every warm scrape of the same series (set by the
-    parse stage's series cache once the final labels are known, else ``None``). A sink may
-    keep its encoding of ``(name, labels)`` here under a key that includes its own config
-    identity, so a warm scrape skips re-encoding."""
+    timestamp_ms: int
+    """The time to push: the scrape's, or the exposition's own with ``honor_timestamps``."""
+    family: Family
+    series: SeriesRef
+    exemplar: Exemplar | None = None
 
     def label(self, name: str) -> str | None:
         """Return the value of label ``name``, or ``None`` when the series lacks it."""

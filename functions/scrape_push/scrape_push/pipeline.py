@@ -24,7 +24,7 @@ from .deadline import SEND_RESERVE, Deadline
 from .delivery import Delivery
 from .model import Sample
 from .plugins import BuildContext
-from .scrape import Scraper, ScrapeResult, failed
+from .scrape import Scraper, ScrapeResult
 from .sinks import SinkReport, build_sinks, job_group, wrap_deliveries
 from .targets import Discoveries, DroppedTarget, TargetError, build_targets
 
@@ -98,10 +98,12 @@ class Pipeline:
                 budget = MemoryBudget.plan(
                     memory_mb, config.runtime.max_concurrent_scrapes, len(found.targets)
                 )
-                scrapes = self.scraper.scrape_all(found.targets, deadline.reserve(SEND_RESERVE), budget)
-                scrapes += [failed(f.target, 0.0, cycle_ms, f.error) for f in found.failed]
+                scrapes = self.scraper.scrape_all(
+                    found.targets, deadline.reserve(SEND_RESERVE), budget, refused=found.failed
+                )
                 samples = [s for result in scrapes for s in result.samples]
                 reports = push_all(chosen, samples, deadline)
+                self.forget_gone()
             finally:
                 for delivery in chosen:
                     delivery.close()
@@ -111,6 +113,13 @@ class Pipeline:
     def deliveries(self, cycle_ms: int) -> list[Delivery]:
         """This cycle's delivery of each sink (its backlog items are ordered by ``cycle_ms``)."""
         return wrap_deliveries(self.sinks, self.context, job_group(self.jobs), cycle_ms)
+
+    def forget_gone(self) -> None:
+        """Drop from every sink's per-series state the series the scrape stage let go."""
+        gone = self.scraper.forgotten()
+        if gone:
+            for sink, _ in self.sinks:
+                sink.forget(gone)
 
     def close(self) -> None:
         """Release the pooled connections of the scraper and the sinks."""

@@ -7,14 +7,16 @@ these keep the ordering and accounting rules fast to check case by case.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 from scrape_push.deadline import Deadline
-from scrape_push.model import Sample
+from scrape_push.model import Sample, SeriesRef
 from scrape_push.sinks.base import Prepared, Request, Result, SinkReport
+
+from tests.support.samples import sample
 
 
 def _error(code: str, status: int) -> ClientError:
@@ -106,9 +108,12 @@ class ScriptedSink:
             results.append(Result("sent"))
         return results
 
+    def forget(self, refs: Iterable[SeriesRef]) -> None:
+        """Nothing kept per series."""
+
     def close(self) -> None:
         """Nothing held."""
 
 
 def samples(*names: str) -> list[Sample]:
-    return [Sample(name, (), 1.0, 0) for name in names]
+    return [sample(name, (), 1.0, 0) for name in names]

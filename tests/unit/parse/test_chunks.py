@@ -16,7 +16,10 @@ from unittest.mock import patch
 
 import pytest
 from scrape_push.limits import LimitExceeded, MemoryBudgetExceeded, ScrapeBudget, ScrapeLimits
-from scrape_push.parse import CHUNK_BYTES, ParseError, SeriesCache, body, parse_chunks, parse_exposition
+from scrape_push.parse import CHUNK_BYTES, ParseError, body
+from scrape_push.scrape import SeriesCache
+
+from tests.support.parsing import parse_chunks, parse_exposition
 
 TEXT = "text/plain; version=0.0.4"
 OM = "application/openmetrics-text; version=1.0.0"
@@ -139,7 +142,7 @@ def test_the_memory_budget_stops_the_parse() -> None:
     ids=["unclosed quotes", "unclosed value", "unclosed quotes, lines", "escapes", "backslashes", "help"],
 )
 def test_a_pathological_line_costs_a_few_times_its_size(data: bytes, times_body: int) -> None:
-    peak, _ = peak_bytes(lambda: parse_exposition(data, TEXT))
+    peak, _ = peak_bytes(lambda: parse_exposition(data, TEXT, SeriesCache()))
     assert peak <= times_body * len(data), f"{peak / len(data):.1f} times the body"
 
 
@@ -154,7 +157,7 @@ def test_what_a_parse_holds_besides_its_samples_is_bounded_by_the_chunk(line: by
     chunk = 4096
     small, large = (line * (16 * chunk // len(line) * factor) for factor in (1, 4))
     with patch.object(body, "CHUNK_BYTES", chunk):
-        small_peak, small_kept = peak_bytes(lambda: parse_exposition(small, TEXT))
-        large_peak, large_kept = peak_bytes(lambda: parse_exposition(large, TEXT))
+        small_peak, small_kept = peak_bytes(lambda: parse_exposition(small, TEXT, SeriesCache()))
+        large_peak, large_kept = peak_bytes(lambda: parse_exposition(large, TEXT, SeriesCache()))
     assert large_peak - large_kept <= 1.5 * (small_peak - small_kept) + chunk
     assert large_peak - large_kept <= 100 * chunk

@@ -16,7 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as reference_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as reference_text
-from scrape_push.parse import is_openmetrics, parse_exposition
+from scrape_push.parse import OPENMETRICS, format_for
+
+from tests.support.parsing import parse_exposition
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "exposition"
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -34,7 +36,7 @@ def ours(data: bytes, content_type: str) -> list[Series]:
 
 
 def reference(data: bytes, content_type: str) -> list[Series]:
-    parse: Any = reference_openmetrics if is_openmetrics(content_type) else reference_text
+    parse: Any = reference_openmetrics if format_for(content_type) is OPENMETRICS else reference_text
     out: list[Series] = []
     for family in parse(data.decode()):
         for s in family.samples:
@@ -61,7 +63,7 @@ def test_fixtures_cover_both_formats_and_both_exporters() -> None:
     expected = {"node_exporter.text.txt", "prometheus_client.text.txt", "prometheus_client.openmetrics.txt"}
     assert expected <= names
     om = FIXTURES / "prometheus_client.openmetrics.content-type"
-    assert is_openmetrics(om.read_text())
+    assert format_for(om.read_text()) is OPENMETRICS
 
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda n: not n.endswith("_"))

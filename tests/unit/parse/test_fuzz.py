@@ -14,13 +14,15 @@ from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scrape_push.labels import finisher
+from scrape_push.labels import LabelFinisher, finisher
 from scrape_push.limits import MemoryBudgetExceeded, ScrapeBudget
 from scrape_push.model import Exemplar, Sample
-from scrape_push.parse import LabelFinisher, ParseError, SeriesCache, body, parse_exposition
+from scrape_push.parse import ParseError, body
+from scrape_push.scrape import SeriesCache
 from scrape_push.targets import Target
 
 from tests.support.expositions import expositions, mutated
+from tests.support.parsing import parse_exposition
 
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 OM = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -71,11 +73,11 @@ def outcome(data: bytes, content_type: str, cache: SeriesCache) -> Outcome:
 def snapshot(cache: SeriesCache) -> tuple[object, ...]:
     """Everything a parse could change in a cache, by identity where identity matters."""
     return (
-        cache.openmetrics,
+        cache.format,
         cache.added,
         {key: id(entry) for key, entry in cache.entries.items()},
         {family: id(found) for family, found in cache.families.items()},
-        {shape: id(info) for shape, info in cache.shapes.items()},
+        {shape: id(info) for shape, info in cache.plans.items()},
     )
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scrape_push.parse import ParseError, parse_exposition
+from scrape_push.parse import ParseError
+
+from tests.support.parsing import parse_exposition
 
 TEXT = "text/plain; version=0.0.4"
 OM = "application/openmetrics-text; version=1.0.0"

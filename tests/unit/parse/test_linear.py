@@ -21,9 +21,10 @@ from types import ModuleType
 
 import pytest
 from scrape_push import limits
-from scrape_push.parse import body, cache, errors, grammar, metadata, parser
+from scrape_push.parse import body, chunk, dialects, errors, formats, grammar, metadata, parser
+from scrape_push.scrape import series
 
-MODULES = (body, cache, errors, grammar, metadata, parser, limits)
+MODULES = (body, chunk, dialects, errors, formats, grammar, metadata, parser, series, limits)
 PACKAGE = Path(__file__).resolve().parents[3] / "functions" / "scrape_push"
 
 CPU_SECONDS = 10
@@ -91,7 +92,8 @@ PATHOLOGICAL = {
 
 CHILD = """
 import sys
-from scrape_push.parse import ParseError, parse_exposition
+from scrape_push.parse import ParseError
+from tests.support.parsing import parse_exposition
 from tests.unit.parse.test_linear import PATHOLOGICAL
 content_type, line = PATHOLOGICAL[sys.argv[1]]
 for size in (10, 20, 40):

@@ -10,7 +10,9 @@ import math
 
 import pytest
 from scrape_push.model import Exemplar, Family, Sample
-from scrape_push.parse import ParseError, is_openmetrics, parse_exposition
+from scrape_push.parse import OPENMETRICS, ParseError, format_for
+
+from tests.support.parsing import parse_exposition
 
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 OM = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -243,10 +245,19 @@ def test_text_created_gauges_are_ordinary_series() -> None:
     ]
 
 
-def test_samples_without_cache_have_no_scratch_dict() -> None:
-    (sample,) = parse_exposition(b"a 1\n", TEXT)
-    assert sample == Sample("a", (), 1.0, None, Family("a", "untyped"))
-    assert sample.cache is None
+def test_a_sample_is_an_immutable_value_without_scratch_space() -> None:
+    (raw,) = parse_exposition(b"a 1\n", TEXT)
+    assert (raw.name, raw.labels, raw.value, raw.timestamp_ms, raw.family) == (
+        "a",
+        (),
+        1.0,
+        None,
+        Family("a", "untyped"),
+    )
+    sample = Sample("a", (), 1.0, 5, Family("a", "untyped"), 7)
+    assert Sample._fields == ("name", "labels", "value", "timestamp_ms", "family", "series", "exemplar")
+    with pytest.raises(AttributeError):
+        sample.value = 2.0  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -254,4 +265,4 @@ def test_samples_without_cache_have_no_scratch_dict() -> None:
     [(OM, True), ("application/openmetrics-text", True), (TEXT, False), (None, False), ("", False)],
 )
 def test_format_selection(content_type: str | None, expected: bool) -> None:
-    assert is_openmetrics(content_type) is expected
+    assert (format_for(content_type) is OPENMETRICS) is expected

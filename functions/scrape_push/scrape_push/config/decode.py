@@ -223,11 +223,15 @@ class _Decoder:
         own = [f for f in dataclasses.fields(cls) if f.init]
         fields = {f.metadata.get("key", f.name): f for f in own if "plugins" not in f.metadata}
         plugged = {f.name: f.metadata["plugins"] for f in own if "plugins" in f.metadata}
-        known = [*fields, *(key for registry in plugged.values() for key in registry.served())]
+        served = [key for registry in plugged.values() for key in registry.served()]
+        # A plugin's section is a list; a mapping under the same key is Prometheus's section of
+        # that name (its ``otlp:`` receiver settings), judged by the key's rule.
+        shadowed = {k for k in served if isinstance(raw.get(k), dict) and k in self.rules.get(cls, {})}
+        known = [*fields, *(key for key in served if key not in shadowed)]
         kwargs: dict[str, Any] = {}
         failed = self.unimplemented(cls, raw, path, known)
         for name, registry in plugged.items():
-            kwargs[name] = self.plugged(registry, raw, path, failed)
+            kwargs[name] = self.plugged(registry, raw, path, failed, skip=shadowed)
         for key, f in fields.items():
             if not self.present(f, raw, key, path):
                 if not _has_default(f):
@@ -247,11 +251,14 @@ class _Decoder:
             return _INVALID
         return self.checked(obj, path, failed)
 
-    def plugged(self, registry: Any, raw: dict[str, object], path: str, failed: set[str]) -> dict[str, Any]:
-        """Each key of ``registry`` that ``raw`` sets -> its entries (keys that fail go to ``failed``)."""
+    def plugged(
+        self, registry: Any, raw: dict[str, object], path: str, failed: set[str], skip: set[str]
+    ) -> dict[str, Any]:
+        """Each key of ``registry`` that ``raw`` sets, but those in ``skip`` -> its entries (keys
+        that fail go to ``failed``)."""
         out: dict[str, Any] = {}
         for key in registry.served():
-            if raw.get(key) is None:
+            if raw.get(key) is None or key in skip:
                 continue
             entries = self.sequence(registry.get(key).config, raw[key], join_key(path, key))
             if entries is _INVALID:

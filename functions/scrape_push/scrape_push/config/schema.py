@@ -70,6 +70,15 @@ def _type_schema(tp: Any, definitions: dict[str, Any]) -> dict[str, Any]:
     return dict(_SCALARS[tp])
 
 
+def _add_prometheus_keys(cls: type, properties: dict[str, Any]) -> None:
+    """The Prometheus keys ``cls`` has no field for, each with its verdict."""
+    for key, rule in PROMETHEUS_KEYS.get(cls, {}).items():
+        if key in properties:  # a plugin's list; a mapping there is Prometheus's section
+            properties[key] = {"anyOf": [properties[key], _rule_schema(rule)]}
+        else:
+            properties[key] = _rule_schema(rule)
+
+
 def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     properties: dict[str, Any] = {}
@@ -95,8 +104,7 @@ def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
         elif not _shows_no_default(f, default):
             schema["default"] = _encode(default, parse)
         properties[key] = schema
-    for key, rule in PROMETHEUS_KEYS.get(cls, {}).items():
-        properties.setdefault(key, _rule_schema(rule))
+    _add_prometheus_keys(cls, properties)
     out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if cls.__doc__:
         out["description"] = cls.__doc__.strip().splitlines()[0]

@@ -1,96 +1,56 @@
-"""The parse stage: exposition bytes in, ``Sample`` objects out, with Prometheus's semantics.
+"""The parse stage: exposition bytes in, chunks of raw series out, with Prometheus's semantics.
 
-Contract:
+Contract (docs/parser.md, docs/architecture-data.md):
 
-* ``parse_chunks(data, content_type, cache=None, budget=None)`` is an iterator of lists of
-  samples, one list per chunk of the body (about ``CHUNK_BYTES`` of text, whole lines), in
-  exposition order. Each sample has its full series name (``x_total``, ``x_bucket``), its
-  labels sorted and without empty values, its own timestamp in ms or ``None``, and its
-  family's metadata;
-* with a ``SeriesCache`` the labels are the FINAL ones (the cache's finisher merged the target's
-  labels) and each sample carries the series' ``cache`` dict, shared by later scrapes;
-* invalid input raises ``ParseError`` naming the line and the reason, possibly after chunks
-  were yielded: a caller keeps nothing from a parse that did not run to its end;
-* the cache is changed only when the iterator is exhausted, i.e. once the whole body parsed.
-  A caller that stops early (a limit broke, its deadline came) leaves the cache as it was;
-* ``budget.charge`` is called after every chunk with what the chunk built, and raises
-  ``MemoryBudgetExceeded`` (a ``LimitExceeded``) when ``budget.max_bytes`` is exceeded. The
-  parser does not apply the budget's sample and label limits: they count the samples left
-  after ``metric_relabel_configs``, so the scrape stage ``admit``s each relabeled chunk::
+* ``format_for(content_type)`` picks the format by media type (text 0.0.4 when none matches);
+  ``fmt.chunks(data, known, families)`` iterates the body's ``Chunk`` objects, one per chunk of
+  about ``CHUNK_BYTES`` of text (whole lines), in exposition order;
+* a chunk's sample lines are columns: series text, the caller's entry when ``known`` has that
+  text and the line is read under the same metadata block (``KnownSeries``), value,
+  timestamp, exemplar; for every other line the name, the family and the raw labels (label-set
+  shape and values for plain lines, label pairs for the rest). The parser knows nothing of
+  targets: the caller turns raw labels into final ones, and remembers what it wants;
+* invalid input raises ``ParseError`` naming the line and the reason, in line order whatever
+  the caller knew (a warm parse fails where a cold one does), possibly after chunks were
+  yielded: a caller keeps nothing from a parse that did not run to its end. Nothing else leaves
+  the parser;
+* time is linear in the body and transient memory bounded by the chunk size.
 
-      budget = ScrapeBudget(target.limits, max_bytes=share)
-      kept = []
-      for chunk in parse_chunks(body, content_type, cache, budget):
-          chunk = relabel(chunk)
-          budget.admit(chunk)        # LimitExceeded: stop; no cache change
-          kept.extend(chunk)
-
-* ``parse_exposition(data, content_type, cache=None, budget=None)`` is the same parse as one
-  list. Nothing but ``ParseError`` and ``LimitExceeded`` leaves either.
-
-Time is linear in the body and transient memory bounded by the chunk size (docs/parser.md).
-
-Formats: Prometheus text 0.0.4 and OpenMetrics 1.0, chosen by ``Content-Type``. See
-docs/parser.md for the rules and where they differ from prometheus_client's parsers.
+Formats: Prometheus text 0.0.4 and OpenMetrics 1.0 (``formats.py``; docs/parser.md for the
+rules and where they differ from prometheus_client's parsers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from ..limits import ScrapeBudget
-from ..model import Sample
-from . import parser
 from .body import CHUNK_BYTES
-from .cache import MAX_SERIES, LabelFinisher, SeriesCache
+from .chunk import (
+    KNOWN_CONTEXT,
+    KNOWN_FAMILY,
+    KNOWN_NAME,
+    Chunk,
+    KnownSeries,
+    NewSeries,
+    plain_values,
+    shape_labels,
+)
 from .errors import ParseError
-
-OPENMETRICS = "application/openmetrics-text"
+from .formats import FORMATS, OPENMETRICS, TEXT, Format, format_for, register_format
 
 __all__ = [
     "CHUNK_BYTES",
-    "MAX_SERIES",
+    "KNOWN_CONTEXT",
+    "KNOWN_FAMILY",
+    "KNOWN_NAME",
+    "FORMATS",
     "OPENMETRICS",
-    "LabelFinisher",
+    "TEXT",
+    "Chunk",
+    "Format",
+    "KnownSeries",
+    "NewSeries",
     "ParseError",
-    "SeriesCache",
-    "is_openmetrics",
-    "parse_chunks",
-    "parse_exposition",
+    "plain_values",
+    "format_for",
+    "register_format",
+    "shape_labels",
 ]
-
-
-def is_openmetrics(content_type: str | None) -> bool:
-    """Whether a response ``Content-Type`` selects the OpenMetrics parser (else text 0.0.4)."""
-    if not content_type:
-        return False
-    return content_type.split(";", 1)[0].strip().lower() == OPENMETRICS
-
-
-def parse_chunks(
-    data: bytes,
-    content_type: str | None = None,
-    cache: SeriesCache | None = None,
-    budget: ScrapeBudget | None = None,
-) -> Iterator[list[Sample]]:
-    """Parse a scrape body chunk by chunk; see the module docstring for the contract."""
-    return parser.parse_chunks(
-        data,
-        is_openmetrics(content_type),
-        SeriesCache() if cache is None else cache,
-        cache is not None,
-        ScrapeBudget() if budget is None else budget,
-    )
-
-
-def parse_exposition(
-    data: bytes,
-    content_type: str | None = None,
-    cache: SeriesCache | None = None,
-    budget: ScrapeBudget | None = None,
-) -> list[Sample]:
-    """Parse a scrape body into one list; see the module docstring for the contract."""
-    samples: list[Sample] = []
-    for chunk in parse_chunks(data, content_type, cache, budget):
-        samples += chunk
-    return samples

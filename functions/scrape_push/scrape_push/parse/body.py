@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
+from .dialects import Dialect
 from .errors import ParseError
 
 CHUNK_BYTES: Final = 64 * 1024
@@ -21,12 +22,12 @@ _EOF: Final = b"# EOF"
 _NEWLINE: Final = 10
 
 
-def chunks(data: bytes, openmetrics: bool) -> Iterator[tuple[int, int, bool]]:
+def chunks(data: bytes, dialect: Dialect) -> Iterator[tuple[int, int, bool]]:
     """``[start, stop)`` of each chunk of whole lines in ``data``, and whether it is the last;
     in OpenMetrics the ``# EOF`` line is left out. Whole-body faults raise ``ParseError``
     before the first chunk."""
     _check_utf8(data)
-    end = _eof_line(data) if openmetrics else len(data)
+    end = _eof_line(data) if dialect.ends_with_eof else len(data)
     for start, stop in _spans(data, end):
         yield start, stop, stop == end
 

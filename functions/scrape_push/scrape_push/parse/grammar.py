@@ -12,6 +12,7 @@ import re
 from typing import Final
 
 from ..model import MetricType
+from .errors import ParseError
 
 TEXT_TYPES: Final = frozenset({"counter", "gauge", "histogram", "summary", "untyped"})
 OPENMETRICS_TYPES: Final = frozenset(
@@ -115,12 +116,12 @@ def unescape(value: str) -> str:
     return _unmark(marked)
 
 
-def unescape_help(text: str, openmetrics: bool) -> str:
+def unescape_help(text: str, quotes: bool) -> str:
     """HELP text as Prometheus decodes it: known escapes decoded, others kept verbatim
-    (``\\"`` is one only in OpenMetrics)."""
+    (``\\"`` is one only with ``quotes``, as in OpenMetrics)."""
     if "\\" not in text:
         return text
-    return _unmark(_mark(text, quotes=openmetrics))
+    return _unmark(_mark(text, quotes=quotes))
 
 
 def parse_float(text: str) -> float:
@@ -156,20 +157,9 @@ TIMESTAMP_LIMIT: Final = 1 << 63
 """Timestamps are int64 milliseconds (Prometheus's ``model/timestamp``): ``-2**63 <= ms < 2**63``."""
 
 
-def parse_timestamp(text: str, openmetrics: bool) -> int:
-    """Milliseconds: text format gives integer ms; OpenMetrics gives seconds, truncated to ms.
-
-    Out of int64 is an error in both formats, as Go's ``ParseInt`` makes it for text 0.0.4.
-    Prometheus's OpenMetrics parser converts ``seconds * 1000`` to int64 unchecked (what that
-    gives is up to the CPU); refusing it is the only result that does not depend on it."""
-    if openmetrics:
-        seconds = parse_float(text)
-        if math.isnan(seconds) or math.isinf(seconds):
-            raise ValueError(f"invalid timestamp {text[:40]!r}")
-        milliseconds = seconds * 1000
-        if not -TIMESTAMP_LIMIT <= milliseconds < TIMESTAMP_LIMIT:
-            raise ValueError(f"timestamp {text[:40]!r} out of range")
-        return int(milliseconds)
+def text_timestamp(text: str) -> int:
+    """Text 0.0.4: integer milliseconds, no sign. Out of int64 is an error, as Go's ``ParseInt``
+    makes it."""
     if not text.isdigit() or not text.isascii():
         raise ValueError(f"invalid timestamp {text[:40]!r}: expected integer milliseconds")
     # counted first: int() refuses more than 4300 digits with an error of its own
@@ -177,3 +167,49 @@ def parse_timestamp(text: str, openmetrics: bool) -> int:
     if value >= TIMESTAMP_LIMIT:
         raise ValueError(f"timestamp {text[:40]!r} out of range")
     return value
+
+
+def openmetrics_timestamp(text: str) -> int:
+    """OpenMetrics: seconds, truncated to milliseconds; out of int64 is an error. Prometheus's
+    OpenMetrics parser converts ``seconds * 1000`` to int64 unchecked (what that gives is up to
+    the CPU); refusing it is the only result that does not depend on it."""
+    seconds = parse_float(text)
+    if math.isnan(seconds) or math.isinf(seconds):
+        raise ValueError(f"invalid timestamp {text[:40]!r}")
+    milliseconds = seconds * 1000
+    if not -TIMESTAMP_LIMIT <= milliseconds < TIMESTAMP_LIMIT:
+        raise ValueError(f"timestamp {text[:40]!r} out of range")
+    return int(milliseconds)
+
+
+Comment = tuple[str, str, str]
+"""A metadata comment line: its kind (``HELP``, ``TYPE``, ``UNIT``), metric name and text."""
+
+
+def text_comment(line: str, number: int) -> Comment | None:
+    """A text 0.0.4 ``# HELP``/``# TYPE`` line (line ``number``); ``None`` for any other comment."""
+    match = TEXT_META.match(line)
+    if match is None:
+        return None
+    kind = match.group(1)
+    rest = line[match.end() :]
+    found = METRIC_NAME.match(rest)
+    if found is None:
+        raise ParseError(f"expected metric name after {kind}", number)
+    return kind, found.group(), rest[found.end() + 1 :]
+
+
+def openmetrics_comment(line: str, number: int) -> Comment:
+    """An OpenMetrics comment line, which may only be ``# HELP``, ``# TYPE`` or ``# UNIT`` here
+    (the final ``# EOF`` was cut off the body before the lines were read)."""
+    if line == "# EOF":
+        raise ParseError("unexpected data after # EOF", number + 1)
+    kind = line[2:6]
+    if not line.startswith("# ") or kind not in ("HELP", "TYPE", "UNIT") or line[6:7] != " ":
+        raise ParseError("invalid comment: OpenMetrics allows only # HELP, # TYPE, # UNIT and # EOF", number)
+    name, separator, text = line[7:].partition(" ")
+    if METRIC_NAME.fullmatch(name) is None:
+        raise ParseError(f"invalid metric name {name[:80]!r} after {kind}", number)
+    if not separator:
+        raise ParseError(f"expected a space and text after the metric name in {kind}", number)
+    return kind, name, text

@@ -2,34 +2,30 @@
 
 A sample belongs to the current block's family when its name is the family name plus a suffix
 its type allows, else to a family of its own (``untyped`` in text 0.0.4, ``unknown`` in
-OpenMetrics). Families are interned in the series cache, so an unchanged block is the very same
-object scrape after scrape and cached series can be checked against it with ``is``.
+OpenMetrics). Families are interned in a table the caller keeps (the scrape stage's series
+cache), so an unchanged block is the very same object scrape after scrape and known series can
+be checked against it with ``is``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import replace
-from operator import attrgetter
-from typing import Final
 
-from ..model import Family, MetricType, Sample
+from ..model import Family
 from . import grammar
+from .dialects import Dialect
 from .errors import ParseError
-
-_SAMPLE_NAME: Final = attrgetter("name")
-_SAMPLE_FAMILY: Final = attrgetter("family")
 
 
 class Metadata:
     """The metadata state of one parse, across its chunks."""
 
-    def __init__(self, openmetrics: bool, families: dict[Family, Family]) -> None:
-        self.openmetrics = openmetrics
+    def __init__(self, dialect: Dialect, families: dict[Family, Family]) -> None:
+        self.dialect = dialect
         self.families = families
-        """The interned families: one object per distinct family (the parse's copy of the
-        cache's, see ``SeriesCache.families``)."""
-        self.default_type: MetricType = "unknown" if openmetrics else "untyped"
+        """The interned families: one object per distinct family (what the caller gave the
+        parse, with what the parse adds)."""
         self.context: Family | None = None
         """The current block's family (``None`` before the first block)."""
         self.members: dict[str, Family] = {}
@@ -42,41 +38,19 @@ class Metadata:
         """The family of a sample called ``name`` under the current block."""
         family = self.members.get(name)
         if family is None:
-            family = self._intern(Family(name, self.default_type))
+            family = self._intern(Family(name, self.dialect.default_type))
         return family
 
-    def read(self, samples: Sequence[Sample]) -> None:
-        """Note the families ``samples`` were given; called with every sample before the next
-        comment line, so that a later ``# TYPE`` can be checked against them."""
-        self.names.update(zip(map(_SAMPLE_NAME, samples), map(_SAMPLE_FAMILY, samples), strict=True))
+    def read(self, names: Iterable[str], families: Iterable[Family]) -> None:
+        """Note the families samples called ``names`` were given, in line order, so that a
+        later ``# TYPE`` can be checked against them."""
+        self.names.update(zip(names, families, strict=True))
 
     def comment(self, line: str, number: int) -> None:
         """Apply comment ``line`` (line ``number``), which starts with ``#``."""
-        if self.openmetrics:
-            if line == "# EOF":
-                raise ParseError("unexpected data after # EOF", number + 1)
-            kind = line[2:6]
-            if not line.startswith("# ") or kind not in ("HELP", "TYPE", "UNIT") or line[6:7] != " ":
-                raise ParseError(
-                    "invalid comment: OpenMetrics allows only # HELP, # TYPE, # UNIT and # EOF", number
-                )
-            name, separator, text = line[7:].partition(" ")
-            if grammar.METRIC_NAME.fullmatch(name) is None:
-                raise ParseError(f"invalid metric name {name[:80]!r} after {kind}", number)
-            if not separator:
-                raise ParseError(f"expected a space and text after the metric name in {kind}", number)
-        else:
-            match = grammar.TEXT_META.match(line)
-            if match is None:
-                return
-            kind = match.group(1)
-            rest = line[match.end() :]
-            found = grammar.METRIC_NAME.match(rest)
-            if found is None:
-                raise ParseError(f"expected metric name after {kind}", number)
-            name = found.group()
-            text = rest[found.end() + 1 :]
-        self._block(kind, name, text, number)
+        found = self.dialect.comment(line, number)
+        if found is not None:
+            self._block(*found, number)
 
     def _intern(self, family: Family) -> Family:
         return self.families.setdefault(family, family)
@@ -84,15 +58,14 @@ class Metadata:
     def _block(self, kind: str, name: str, text: str, number: int) -> None:
         context = self.context
         if context is None or context.name != name:
-            context = Family(name, self.default_type)
+            context = Family(name, self.dialect.default_type)
         if kind == "TYPE":
-            types = grammar.OPENMETRICS_TYPES if self.openmetrics else grammar.TEXT_TYPES
-            if text not in types:
+            if text not in self.dialect.types:
                 raise ParseError(f"invalid metric type {text[:40]!r}", number)
             self._check_type(name, text, number)
             context = replace(context, type=text)  # type: ignore[arg-type]
         elif kind == "HELP":
-            context = replace(context, help=grammar.unescape_help(text, self.openmetrics))
+            context = replace(context, help=grammar.unescape_help(text, self.dialect.help_quotes))
         else:
             if text and (not name.endswith(text) or name[-len(text) - 1 : -len(text)] != "_"):
                 raise ParseError(f"unit {text[:40]!r} is not a suffix of metric {name!r}", number)

@@ -1,77 +1,51 @@
-"""The line loop shared by both formats: bulk work for cached series, careful work for the rest.
+"""The line loop of both text formats: bulk work for known series, careful work for the rest.
 
 A scrape body is parsed chunk by chunk (``body.chunks``: whole lines, about ``CHUNK_BYTES`` of
-text each), and each chunk's samples are handed on before the next chunk is read. In a chunk,
-every line is cut at its last space (C-level ``map``) into what would be a series text and a
-value, and the series texts are looked up in the target's ``SeriesCache`` in one pass. Runs of
-consecutive hits (everything between two comment lines, on a warm scrape) become ``Sample``
-objects in bulk: one ``float()`` per value and no label work at all. Every other line --
-comments, new series, timestamps, exemplars, anything odd -- goes through ``_line``, which
-applies the full grammar and reports the line number.
+text each), and each ``Chunk`` is handed on before the next is read. In a chunk, every line is
+cut at its last space (C-level ``map``) into what would be a series text and a value, and the
+series texts are looked up in the caller's mapping of known series in one pass. Runs of
+consecutive known series (everything between two comment lines, on a warm scrape) need one
+``float()`` each and no label work at all. New series of the plain shape ``name{a="1"} v`` are
+validated by one regex per run and handed on as label-set shapes and values; every other line
+-- comments, timestamps, exemplars, anything odd -- goes through ``_line``, which applies the
+full grammar and reports the line number. Errors come in line order, whatever the caller knew.
 
-What outlives a chunk: its samples (the caller's), the series seen so far (committed to the
-cache only once the whole body parsed) and the metadata state (``metadata.Metadata``).
+What outlives a chunk: the metadata state (``metadata.Metadata``) and the shapes validated.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from itertools import repeat
-from operator import add, call, is_, itemgetter, methodcaller, not_, or_
-from typing import Any, Final
+from operator import is_, itemgetter, methodcaller, not_, or_
+from typing import Final, Generic, cast
 
-from ..limits import ScrapeBudget
-from ..model import Exemplar, Family, Sample
+from ..model import Exemplar, Family
 from . import body, grammar
-from .cache import Entry, SeriesCache
+from .chunk import KNOWN_CONTEXT, KNOWN_FAMILY, KNOWN_NAME, Chunk, K, add_positions, shape_labels
+from .dialects import Dialect
 from .errors import ParseError
 from .metadata import Metadata
 
 _RPARTITION: Final = methodcaller("rpartition", " ")
 _KEY, _VALUE = itemgetter(0), itemgetter(2)
-_NAME, _LABELS, _FAMILY, _SCRATCH, _CONTEXT = (itemgetter(i) for i in range(5))
+_NAME, _FAMILY, _CONTEXT = itemgetter(KNOWN_NAME), itemgetter(KNOWN_FAMILY), itemgetter(KNOWN_CONTEXT)
 
 _SPECIAL: Final = methodcaller("startswith", ("#", " ", "\t"))
 _BLANK_START: Final = methodcaller("startswith", (" ", "\t"))
 _PARTITION_BRACE: Final = methodcaller("partition", "{")
 _BODY: Final = itemgetter(slice(0, -1))
-_SPLIT_QUOTES: Final = methodcaller("split", '"')
-_ODD: Final = itemgetter(slice(1, None, 2))
-_SHAPE_NAMES, _SHAPE_PICK, _SHAPE_CONSTANTS = (itemgetter(i) for i in range(3))
-
-_Shape = tuple[tuple[str, ...], "itemgetter[Any]", list[str]]
-"""(final label names, picker of their values from body values + constants, constants)."""
-
-_ODD_WHITESPACE: Final = "\r\x0b\x0c\x1c\x1d\x1e\x1f"
-"""Characters Python's ``float()`` strips but Go's ``ParseFloat`` refuses; rare, so their mere
-presence in a chunk sends each of its lines through the careful path."""
 
 
-class _Parse:
+class _Parse(Generic[K]):
     """One parse of one exposition (state for a single call)."""
 
-    def __init__(self, openmetrics: bool, cache: SeriesCache, keep: bool, budget: ScrapeBudget) -> None:
-        self.openmetrics = openmetrics
-        self.cache = cache
-        self.keep = keep
-        self.budget = budget
-        self.finish = cache.finish
-        self.known, families, shapes = cache.usable(openmetrics)
-        # what the cache gets when the whole body parsed: the series seen, and the families
-        # and shapes (copies of the cache's, with what this parse adds)
-        self.seen: dict[str, Entry] = {}
-        self.families: dict[Family, Family] = dict(families)
-        self.shapes: dict[str, _Shape] = dict(shapes)
-        self.metadata = Metadata(openmetrics, self.families)
-        if openmetrics:
-            self.sample_re, self.body_re, self.pair_re = grammar.OM_SAMPLE, grammar.OM_BODY, grammar.OM_PAIR
-        else:
-            self.sample_re, self.body_re, self.pair_re = (
-                grammar.TEXT_SAMPLE,
-                grammar.TEXT_BODY,
-                grammar.TEXT_PAIR,
-            )
+    def __init__(self, dialect: Dialect, known: Mapping[str, K], families: dict[Family, Family]) -> None:
+        self.dialect = dialect
+        self.known = known
+        self.metadata = Metadata(dialect, families)
+        self.shapes: set[str] = set()
+        """Label-set shapes validated by this parse."""
         self.first = 1
         """The number of the current chunk's first line."""
         self._start([])
@@ -79,46 +53,33 @@ class _Parse:
     def _start(self, lines: list[str]) -> None:
         """Begin a chunk (or, with no lines, forget the last one while the caller has it)."""
         self.lines = lines
-        self.out: list[Sample] = []
-        self.read = 0
-        """How many of ``out`` the metadata has read (``Metadata.read``)."""
+        self.chunk: Chunk[K] = Chunk()
         self.labels_memo: dict[str, list[tuple[str, str]]] = {}
-        self.built = self.built_labels = self.built_chars = self.comment_chars = 0
-        """For the budget: label sets built in this chunk, their labels and their text, and
-        the text of its comment lines (the rest is kept, as the keys of the series seen)."""
+        self.built_chars = self.comment_chars = 0
+        """For the budget: the text of the new label sets, and of the comment lines (the rest of
+        the chunk's text is kept, as the keys of the series seen)."""
 
-    def chunks(self, data: bytes) -> Iterator[list[Sample]]:
+    def chunks(self, data: bytes) -> Iterator[Chunk[K]]:
         view = memoryview(data)
-        for start, stop, last in body.chunks(data, self.openmetrics):
-            # nothing of the chunk but its samples is held while the caller has them
+        for start, stop, last in body.chunks(data, self.dialect):
+            # nothing of the chunk but what it hands on is held while the caller has it
             yield self._chunk(*body.decode(view, start, stop, last))
-        self.cache.commit(self.openmetrics, self.seen, self.families, self.shapes)
 
-    def _chunk(self, text: str, lines: list[str]) -> list[Sample]:
-        """Parse one chunk's lines. The cyclic GC is paused meanwhile: parsing allocates
-        thousands of acyclic tuples and lists, and the collections they would trigger (each
-        walking every live container) cost more than the parse itself."""
+    def _chunk(self, text: str, lines: list[str]) -> Chunk[K]:
         self._start(lines)
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            self._lines(text)
-        finally:
-            if was_enabled:
-                gc.enable()
-        self._read()
-        out = self.out
+        self._lines(text)
+        chunk = self.chunk
+        chunk.label_sets += len(chunk.plain.at) + len(chunk.parsed.at)
         kept_chars = len(text) - self.comment_chars + self.built_chars
-        self.budget.charge(len(out), self.built, self.built_labels, kept_chars * (1 if text.isascii() else 4))
+        chunk.text_bytes = kept_chars * (1 if text.isascii() else 4)
         self.first += len(lines)
         self._start([])
-        return out
+        return chunk
 
     def _lines(self, text: str) -> None:
         lines = self.lines
         count = len(lines)
-        odd = _ODD_WHITESPACE + "\t" if self.openmetrics else _ODD_WHITESPACE
-        if any(char in text for char in odd):
+        if any(char in text for char in self.dialect.careful):
             for index in range(count):
                 self._line(index)
             return
@@ -126,7 +87,7 @@ class _Parse:
         keys = list(map(_KEY, parts))
         values = list(map(_VALUE, parts))
         del parts
-        hits: list[Entry | None] = list(map(self.known.get, keys))
+        hits: list[K | None] = list(map(self.known.get, keys))
         special = list(map(or_, map(_SPECIAL, lines), map(not_, lines)))
         start = 0
         while start < count:
@@ -141,7 +102,7 @@ class _Parse:
         """Lines ``start:stop`` are comments, blank or start with a blank. In text 0.0.4 a run
         of blank lines and plain comments changes nothing, and is skipped in C."""
         lines = self.lines[start:stop]
-        if not self.openmetrics:
+        if self.dialect.lenient_lines:
             joined = "\n".join(lines)
             if "HELP" not in joined and "TYPE" not in joined and not any(map(_BLANK_START, lines)):
                 self.comment_chars += len(joined)
@@ -149,43 +110,35 @@ class _Parse:
         for index in range(start, stop):
             self._line(index)
 
-    def _read(self) -> None:
-        """Let the metadata read the samples produced since it last did."""
-        if self.read < len(self.out):
-            self.metadata.read(self.out[self.read :])
-            self.read = len(self.out)
-
-    def _run(
-        self, start: int, stop: int, hits: list[Entry | None], keys: list[str], values: list[str]
-    ) -> None:
-        """Lines ``start:stop`` all hit the cache: only their values need parsing."""
-        run: list[Entry] = hits[start:stop]  # type: ignore[assignment]
+    def _run(self, start: int, stop: int, hits: list[K | None], keys: list[str], values: list[str]) -> None:
+        """Lines ``start:stop`` are sample lines; when all are known, only their values need
+        parsing."""
+        run = hits[start:stop]
         texts = values[start:stop]
-        if None not in run and list(map(_CONTEXT, run)).count(self.metadata.context) == len(run):
-            try:
-                floats = list(map(float, texts))
-            except ValueError:
-                floats = []
-            if len(floats) == len(run) and grammar.check_floats(texts, floats) < 0:
-                self.out.extend(
-                    map(
-                        Sample,
-                        map(_NAME, run),
-                        map(_LABELS, run),
-                        floats,
-                        repeat(None),
-                        map(_FAMILY, run),
-                        repeat(None),
-                        map(_SCRATCH, run),
-                    )
-                )
-                self.seen.update(zip(keys[start:stop], run, strict=True))
-                return
-        self._cold(start, stop, keys, values)
+        if None not in run:
+            known = cast(list[K], run)
+            if list(map(_CONTEXT, known)).count(self.metadata.context) == len(run):
+                floats = _floats(texts)
+                if floats is not None:
+                    self._extend(keys[start:stop], run, floats)
+                    self.metadata.read(map(_NAME, known), map(_FAMILY, known))
+                    return
+        self._cold(start, stop, hits, keys, values)
 
-    def _cold(self, start: int, stop: int, keys: list[str], values: list[str]) -> None:  # noqa: PLR0912
-        """Lines ``start:stop`` are sample lines not (all) in the cache: parse them in bulk when
-        they have the plain shape ``name{a="1",b="2"} value``, else line by line."""
+    def _extend(self, keys: list[str], known: list[K | None], floats: list[float]) -> None:
+        """Add sample lines without timestamps or exemplars to the chunk."""
+        chunk = self.chunk
+        chunk.keys += keys
+        chunk.known += known
+        chunk.values += floats
+        if chunk.timestamps is not None:
+            chunk.timestamps += repeat(None, len(keys))
+        if chunk.exemplars is not None:
+            chunk.exemplars += repeat(None, len(keys))
+
+    def _cold(self, start: int, stop: int, hits: list[K | None], keys: list[str], values: list[str]) -> None:
+        """Lines ``start:stop`` are sample lines not (all) known: parse the new ones in bulk when
+        they all have the plain shape ``name{a="1",b="2"} value``, else line by line."""
         lines = self.lines[start:stop]
         joined = "\n".join(lines)
         if "\\" in joined:
@@ -198,112 +151,97 @@ class _Parse:
             for index in range(start, stop):
                 if "\\" in self.lines[index]:
                     if index > begin:
-                        self._cold(begin, index, keys, values)
+                        self._cold(begin, index, hits, keys, values)
                     self._line(index)
                     begin = index + 1
             if stop > begin:
-                self._cold(begin, stop, keys, values)
+                self._cold(begin, stop, hits, keys, values)
             return
         if grammar.PLAIN_LINES.fullmatch(joined) is None:
             for index in range(start, stop):
                 self._line(index)
             return
-        texts = values[start:stop]
-        try:
-            floats = list(map(float, texts))
-        except ValueError:
-            floats = []
-        if len(floats) != len(texts) or grammar.check_floats(texts, floats) >= 0:
+        floats = _floats(values[start:stop])
+        if floats is None:
             for index in range(start, stop):
                 self._line(index)
             return
-        series = keys[start:stop]
+        self._plain(start, stop, hits[start:stop], keys[start:stop], floats=floats, size=len(joined))
+
+    def _plain(
+        self, start: int, stop: int, run: list[K | None], keys: list[str], *, floats: list[float], size: int
+    ) -> None:
+        """Lines ``start:stop`` are valid plain sample lines: the known ones are kept, the new
+        ones handed on as names, label-set shapes and values."""
+        metadata = self.metadata
+        context = metadata.context
+        base = len(self.chunk.keys)
+        if run.count(None) == len(run):
+            fresh: list[int] | range = range(len(run))
+            known = run
+            series = keys
+        else:  # a warm run with a new series: the known ones stay what they are
+            fresh = [i for i, hit in enumerate(run) if hit is None or hit[KNOWN_CONTEXT] is not context]
+            known = [None if hit is None or hit[KNOWN_CONTEXT] is not context else hit for hit in run]
+            size = sum(len(self.lines[start + i]) for i in fresh)
+            series = [keys[i] for i in fresh]
         heads = list(map(_PARTITION_BRACE, series))
         names = list(map(_KEY, heads))
         bodies = list(map(_BODY, map(_VALUE, heads)))
         del heads
         shapes = grammar.PLAIN_VALUE.sub("=", "\n".join(bodies)).split("\n")
-        infos: list[Any] = list(map(self.shapes.get, shapes))
-        if None in infos:
-            for index, info in enumerate(infos):
-                if info is None:
-                    infos[index] = self._shape(shapes[index], self.first + start + index)
-        labels = list(
-            map(
-                tuple,
-                map(
-                    zip,
-                    map(_SHAPE_NAMES, infos),
-                    map(
-                        call,
-                        map(_SHAPE_PICK, infos),
-                        map(add, map(_ODD, map(_SPLIT_QUOTES, bodies)), map(_SHAPE_CONSTANTS, infos)),
-                    ),
-                ),
-            )
-        )
-        metadata = self.metadata
+        if not self.shapes.issuperset(shapes):
+            for index, shape in zip(fresh, shapes, strict=True):
+                if shape not in self.shapes:
+                    self._check_shape(shape, self.first + start + index)
         found = list(map(metadata.members.get, names))
-        missing = any(map(is_, found, repeat(None)))
+        missing = any(map(is_, found, repeat(None)))  # ``None in`` would call Family.__eq__ on each
         families: list[Family] = list(map(metadata.family, names)) if missing else found  # type: ignore[assignment]
-        scratch: Iterable[dict[str, object] | None] = (
-            map(dict, repeat((), len(names))) if self.keep else repeat(None)
-        )
-        entries: list[Entry] = list(zip(names, labels, families, scratch, repeat(metadata.context)))
-        self.out.extend(
-            map(Sample, names, labels, floats, repeat(None), families, repeat(None), map(_SCRATCH, entries))
-        )
-        self.built += len(entries)
-        self.built_labels += sum(map(len, labels))
-        self.built_chars += len(joined)
-        room = self.cache.max_series - len(self.seen)
-        if room > 0:
-            self.seen.update(zip(series[:room], entries[:room], strict=False))
+        self._extend(keys, known, floats)
+        new = self.chunk.plain
+        if isinstance(fresh, range):
+            add_positions(new, base, base + len(run))
+        else:
+            for i in fresh:
+                add_positions(new, base + i, base + i + 1)
+        new.names += names
+        new.families += families
+        new.contexts += repeat(context, len(names))
+        new.shapes += shapes
+        new.labels += bodies
+        self.built_chars += size
+        if len(fresh) == len(run):
+            metadata.read(names, families)
+        else:
+            line_names = [hit[KNOWN_NAME] if hit is not None else "" for hit in known]
+            line_families = [hit[KNOWN_FAMILY] if hit is not None else families[0] for hit in known]
+            for i, name, family in zip(fresh, names, families, strict=True):
+                line_names[i], line_families[i] = name, family
+            metadata.read(line_names, line_families)
 
-    def _shape(self, shape: str, number: int) -> _Shape:
-        """How to build the final labels of every series whose label set has this shape (its
-        label names, which values are empty); computed once per distinct shape."""
-        info = self.shapes.get(shape)
-        if info is not None:
-            return info
-        items = [item.partition("=") for item in shape.split(",") if item]
-        names = [name for name, _, _ in items]
+    def _check_shape(self, shape: str, number: int) -> None:
+        """Refuse a label-set shape (line ``number``) that repeats a label or names ``__name__``."""
+        names = [name for name, _ in shape_labels(shape)]
         if len(set(names)) != len(names) or "__name__" in names:
-            pairs = [(name, "") for name in names]
-            raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number)
-        # placeholders told apart by identity: a target label's value may be any string
-        marked = [(name, f"\0{index}") for index, (name, _, empty) in enumerate(items) if not empty]
-        position = {id(value): int(value[1:]) for _, value in marked}
-        final = self.finish(marked)
-        constants: list[str] = []
-        pick: list[int] = []
-        for _, value in final:
-            index = position.get(id(value))
-            if index is None:
-                index = len(items) + len(constants)
-                constants.append(value)
-            pick.append(index)
-        getter = itemgetter(*pick, 0) if pick else itemgetter(slice(0, 0))
-        info = (tuple(name for name, _ in final), getter, constants)
-        self.shapes[shape] = info
-        return info
+            raise ParseError(
+                f'label name "{_duplicate([(name, "") for name in names])}" is not unique', number
+            )
+        self.shapes.add(shape)
 
     def _line(self, index: int) -> None:
         line = self.lines[index]
         number = self.first + index
         if not line:
-            if self.openmetrics:
+            if not self.dialect.lenient_lines:
                 raise ParseError("empty line (not allowed in OpenMetrics)", number)
             return
         first = line[0]
         if first == "#":
-            self._read()
             self.comment_chars += len(line)
             self.metadata.comment(line, number)
-        elif (first in {" ", "\t"}) and not self.openmetrics:
+        elif (first in {" ", "\t"}) and self.dialect.lenient_lines:
             stripped = line.lstrip(" \t")
             if stripped.startswith("#"):
-                self._read()
                 self.comment_chars += len(line)
                 self.metadata.comment(stripped, number)
             elif stripped:
@@ -314,42 +252,64 @@ class _Parse:
     # -- samples ---------------------------------------------------------------------------
 
     def _sample(self, line: str, number: int) -> None:
-        match = self.sample_re.fullmatch(line)
+        match = self.dialect.sample.fullmatch(line)
         if match is None:
             raise ParseError(self._diagnose(line), number)
         value_at = match.start(3)
         key = line[: value_at - 1] if line[value_at - 1] == " " else None
         entry = self.known.get(key) if key is not None else None
         context = self.metadata.context
-        if entry is None or entry[4] is not context:
-            name = match.group(1)
+        pairs: list[tuple[str, str]] | None = None
+        if entry is None or entry[KNOWN_CONTEXT] is not context:
             set_text = match.group(2)
-            labels = self.finish(self._labels(set_text, number) if set_text else [])
-            entry = (name, labels, self.metadata.family(name), {} if self.keep else None, context)
-            self.built += 1
-            self.built_labels += len(labels)
-            self.built_chars += value_at
-        if key is not None and len(self.seen) < self.cache.max_series:
-            self.seen[key] = entry
+            pairs = self._labels(set_text, number) if set_text else []
         try:
             value = grammar.parse_float(match.group(3))
             timestamp = match.group(4)
-            timestamp_ms = None if timestamp is None else grammar.parse_timestamp(timestamp, self.openmetrics)
+            timestamp_ms = None if timestamp is None else self.dialect.timestamp(timestamp)
         except ValueError as exc:
             raise ParseError(str(exc), number) from None
         exemplar = None
-        if self.openmetrics and match.group(5) is not None:
+        if self.dialect.exemplars and match.group(5) is not None:
             exemplar = self._exemplar(match.group(5), match.group(6), match.group(7), number)
-        self.out.append(Sample(entry[0], entry[1], value, timestamp_ms, entry[2], exemplar, entry[3]))
+        chunk = self.chunk
+        at = len(chunk.keys)
+        if pairs is None:
+            assert entry is not None
+            self.metadata.read((entry[KNOWN_NAME],), (entry[KNOWN_FAMILY],))
+        else:
+            name = match.group(1)
+            family = self.metadata.family(name)
+            new = chunk.parsed
+            add_positions(new, at, at + 1)
+            new.names.append(name)
+            new.families.append(family)
+            new.contexts.append(context)
+            new.labels.append(pairs)  # type: ignore[arg-type]
+            self.built_chars += value_at
+            self.metadata.read((name,), (family,))
+            entry = None
+        chunk.keys.append(key)
+        chunk.unkeyed = chunk.unkeyed or key is None
+        chunk.known.append(entry)
+        chunk.values.append(value)
+        if timestamp_ms is not None and chunk.timestamps is None:
+            chunk.timestamps = [None] * at
+        if chunk.timestamps is not None:
+            chunk.timestamps.append(timestamp_ms)
+        if exemplar is not None and chunk.exemplars is None:
+            chunk.exemplars = [None] * at
+        if chunk.exemplars is not None:
+            chunk.exemplars.append(exemplar)
 
     def _labels(self, text: str, number: int) -> list[tuple[str, str]]:
         """The label pairs of a label set: unescaped, empty values dropped, duplicates refused."""
         memo = self.labels_memo.get(text)
         if memo is not None:
             return list(memo)
-        if self.body_re.fullmatch(text) is None:
+        if self.dialect.label_set.fullmatch(text) is None:
             raise ParseError(self._diagnose_labels(text), number)
-        pairs: list[tuple[str, str]] = self.pair_re.findall(text)
+        pairs: list[tuple[str, str]] = self.dialect.label_pair.findall(text)
         if "\\" in text:
             try:
                 pairs = [(name, grammar.unescape(value)) for name, value in pairs]
@@ -365,14 +325,14 @@ class _Parse:
 
     def _exemplar(self, set_text: str, value: str, timestamp: str | None, number: int) -> Exemplar:
         pairs = self._labels(set_text, number) if set_text else []
-        self.built += 1
-        self.built_labels += len(pairs)
+        self.chunk.label_sets += 1
+        self.chunk.labels += len(pairs)
         self.built_chars += len(set_text)
         try:
             return Exemplar(
                 tuple(sorted(pairs)),
                 grammar.parse_float(value),
-                None if timestamp is None else grammar.parse_timestamp(timestamp, True),
+                None if timestamp is None else self.dialect.timestamp(timestamp),
             )
         except ValueError as exc:
             raise ParseError(f"exemplar: {exc}", number) from None
@@ -388,7 +348,7 @@ class _Parse:
         rest = line[name.end() :]
         if rest.startswith("{") and "}" not in rest:
             return f"label set not closed in {line[:80]!r}"
-        if self.openmetrics and ("\t" in line or "  " in line):
+        if self.dialect.single_spaces and ("\t" in line or "  " in line):
             return f"OpenMetrics separates tokens by exactly one space: {line[:80]!r}"
         if not rest.strip(" \t") or rest.rstrip(" \t").endswith("}"):
             return f"expected a value after the metric in {line[:80]!r}"
@@ -398,6 +358,16 @@ class _Parse:
         if _unterminated(text):
             return f"unterminated quoted label value in {{{text[:80]}}}"
         return f"invalid label set {{{text[:100]}}}"
+
+
+def _floats(texts: list[str]) -> list[float] | None:
+    """The values of ``texts`` when Prometheus accepts them all, else ``None`` (the careful
+    path then names the line at fault)."""
+    try:
+        floats = list(map(float, texts))
+    except ValueError:
+        return None
+    return floats if grammar.check_floats(texts, floats) < 0 else None
 
 
 def _index(flags: list[bool], flag: bool, start: int, count: int) -> int:
@@ -424,9 +394,9 @@ def _duplicate(pairs: list[tuple[str, str]]) -> str:
     return ""
 
 
-def parse_chunks(
-    data: bytes, openmetrics: bool, cache: SeriesCache, keep: bool, budget: ScrapeBudget
-) -> Iterator[list[Sample]]:
-    """Parse an exposition chunk by chunk; ``keep`` gives new entries a sink scratch dict.
-    The cache is committed once the last chunk was taken and the generator resumed."""
-    return _Parse(openmetrics, cache, keep, budget).chunks(data)
+def parse(
+    dialect: Dialect, data: bytes, known: Mapping[str, K], families: dict[Family, Family]
+) -> Iterator[Chunk[K]]:
+    """Parse an exposition in ``dialect`` chunk by chunk, against the series the caller knows;
+    the metadata blocks' families are interned into ``families`` (it grows)."""
+    return _Parse(dialect, known, families).chunks(data)

@@ -3,16 +3,47 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Final, Generic, Literal, Protocol, TypeVar
 
 from ..backlog.report import BacklogReport
 from ..deadline import Deadline
-from ..model import Sample
+from ..model import Sample, SeriesRef
 
 MAX_ERRORS_KEPT = 5
 """Distinct error messages kept per sink per invocation (the count is always complete)."""
+
+SERIES_KEPT_PER_SAMPLE: Final = 4
+SERIES_KEPT_FLOOR: Final = 100_000
+"""The hard cap of a sink's per-series memory (``SeriesMemory``): four times the samples a
+cycle offers, at least 100,000 entries. The scrape stage tells the sinks which series are gone,
+so a memory holds the series of the last cycles; past the cap (a leak, or a cycle far smaller
+than the ones before) it starts afresh, which costs one cycle the per-series work again."""
+
+V = TypeVar("V")
+
+
+class SeriesMemory(Generic[V]):
+    """What one sink remembers per series (an encoding, a name), keyed by ``SeriesRef``."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: dict[SeriesRef, V] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def forget(self, refs: Iterable[SeriesRef]) -> None:
+        pop = self.entries.pop
+        for ref in refs:
+            pop(ref, None)
+
+    def bound(self, offered: int) -> None:
+        """Start afresh when over the hard cap for a cycle of ``offered`` samples."""
+        if len(self.entries) > max(SERIES_KEPT_FLOOR, SERIES_KEPT_PER_SAMPLE * offered):
+            self.entries.clear()
 
 
 @dataclass
@@ -160,9 +191,10 @@ class Prepared:
 class Sink(Protocol):
     """What one kind of destination does: translate samples into requests, and send requests.
 
-    ``prepare`` is pure translation (with the sink's own warm per-series encodings); ``deliver``
-    is transport. A delivery (``delivery.Delivery``) wraps a sink: it accounts for every request
-    and keeps what cannot be delivered in the backlog.
+    ``prepare`` is pure translation (with the sink's own warm per-series encodings, keyed by
+    each sample's ``SeriesRef``); ``deliver`` is transport. A delivery (``delivery.Delivery``)
+    wraps a sink: it accounts for every request and keeps what cannot be delivered in the
+    backlog.
     """
 
     name: str
@@ -181,6 +213,11 @@ class Sink(Protocol):
 
     def load(self, body: bytes, samples: int, chain: int) -> Request:
         """A request from a body this sink encoded earlier (replay from the backlog)."""
+        ...
+
+    def forget(self, refs: Iterable[SeriesRef]) -> None:
+        """Drop what the sink keeps for these series: the scrape stage no longer has them (gone
+        from their target, the target gone). Called after the cycle's samples were pushed."""
         ...
 
     def close(self) -> None:

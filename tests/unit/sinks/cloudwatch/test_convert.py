@@ -8,20 +8,21 @@ from datetime import UTC, datetime
 import pytest
 from scrape_push.model import Sample
 from scrape_push.sinks.cloudwatch.config import CloudWatchConfig
-from scrape_push.sinks.cloudwatch.convert import Conversion, by_namespace, partition, request_size
+from scrape_push.sinks.cloudwatch.convert import _REQUEST_OVERHEAD, Datum, DatumSet, by_namespace, partition
 from scrape_push.sinks.cloudwatch.limits import (
     MAX_DATUMS_PER_REQUEST,
     MAX_DIMENSION_VALUE_LENGTH,
     MAX_NAME_LENGTH,
     MAX_REQUEST_BYTES,
 )
+from scrape_push.sinks.cloudwatch.series import encoded_length
 
 from tests.support.cloudwatch import NOW_MS, config, convert, sample
 
 RULES = config()
 
 
-def to_datums(samples: list[Sample], cfg: CloudWatchConfig, now_ms: int) -> Conversion:
+def to_datums(samples: list[Sample], cfg: CloudWatchConfig, now_ms: int) -> DatumSet:
     return convert(samples, cfg, now_ms=now_ms)
 
 
@@ -148,3 +149,8 @@ def test_requests_stay_under_the_byte_limit() -> None:
     assert all(len(b) <= MAX_DATUMS_PER_REQUEST for b in batches)
     assert all(request_size(b, "NS") <= MAX_REQUEST_BYTES for b in batches)
     assert sum(len(b) for b in batches) == 300
+
+
+def request_size(batch: list[Datum], namespace: str) -> int:
+    """The worst-case encoded size of one request (what ``partition`` keeps under the limit)."""
+    return _REQUEST_OVERHEAD + encoded_length(namespace) + sum(d.size for d in batch)

@@ -11,7 +11,7 @@ from scrape_push.delivery import DirectDelivery
 from scrape_push.model import Family
 from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
-from tests.support.cloudwatch import config, sample
+from tests.support.cloudwatch import config, sample, wall_ms
 
 COUNTER = Family("req", "counter")
 
@@ -30,7 +30,7 @@ class BrokenDynamoDB:
 
 
 def samples() -> list[Any]:
-    return [sample("req_total", 5.0, ts=None, family=COUNTER), sample("temp", 20.0, ts=None)]
+    return [sample("req_total", 5.0, ts=wall_ms(), family=COUNTER), sample("temp", 20.0, ts=wall_ms())]
 
 
 def test_without_a_state_table_tracked_series_are_dropped_and_the_rest_sent() -> None:
@@ -59,7 +59,7 @@ def test_a_failing_state_table_fails_only_the_tracked_series() -> None:
 def test_emf_mode_writes_through_the_writer_and_calls_no_api() -> None:
     lines: list[str] = []
     sink = CloudWatchSink(config(mode="emf"), clients=lambda _: object(), emf_writer=lines.append)
-    report = DirectDelivery(sink).push([sample("temp", 20.0, ts=None)], Deadline.after(30))
+    report = DirectDelivery(sink).push([sample("temp", 20.0, ts=wall_ms())], Deadline.after(30))
     (line,) = lines
     assert json.loads(line)["temp"] == 20.0
     assert (report.sent, report.requests, report.failed) == (1, 1, 0)

@@ -11,12 +11,12 @@ import boto3
 import pytest
 from moto import mock_aws
 from scrape_push.deadline import Deadline
-from scrape_push.sinks.cloudwatch.counters import Point
+from scrape_push.sinks.cloudwatch.counters import CumulativePoint
 from scrape_push.sinks.cloudwatch.state import (
     MAX_ITEM_BYTES,
     StateError,
     StateStore,
-    series_id,
+    state_id,
     target_key,
 )
 from scrape_push.statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
@@ -45,7 +45,7 @@ def store(client: Any) -> StateStore:
 
 def test_round_trip_in_two_requests_per_target(client: Any) -> None:
     key = target_key("cloudwatch/N", "N", "job", "host:9100")
-    points = {series_id("x_total", (("a", "1"),)): Point(1000, (5.0,), 17.0, "")}
+    points = {state_id("x_total", (("a", "1"),)): CumulativePoint(1000, (5.0,), 17.0, "")}
     s = store(client)
     stored = s.load([key], LONG)[key]
     assert stored.points == {} and stored.versions == {0: None}
@@ -59,21 +59,24 @@ def test_round_trip_in_two_requests_per_target(client: Any) -> None:
 
 def test_an_overlapping_writer_loses_and_owns_nothing(client: Any) -> None:
     key = target_key("s", "N", "j", "i")
-    sid = series_id("x", ())
+    ident = state_id("x", ())
     first, second = store(client), store(client)
     read_by_first = first.load([key], LONG)[key]
     read_by_second = second.load([key], LONG)[key]
-    assert first.save(key, read_by_first, {sid: Point(1000, (1.0,))}, LONG) == {sid}
-    assert second.save(key, read_by_second, {sid: Point(1001, (1.0,))}, LONG) == set()
+    assert first.save(key, read_by_first, {ident: CumulativePoint(1000, (1.0,))}, LONG) == {ident}
+    assert second.save(key, read_by_second, {ident: CumulativePoint(1001, (1.0,))}, LONG) == set()
     # after a fresh read the second one wins again
-    assert second.save(key, second.load([key], LONG)[key], {sid: Point(2000, (2.0,))}, LONG) == {sid}
+    assert second.save(key, second.load([key], LONG)[key], {ident: CumulativePoint(2000, (2.0,))}, LONG) == {
+        ident
+    }
 
 
 def test_large_targets_are_sharded_and_read_back_whole(client: Any) -> None:
     key = target_key("s", "N", "j", "big")
     rng = random.Random(7)
     points = {
-        series_id(f"m{i}", ()): Point(1000, tuple(rng.random() for _ in range(4))) for i in range(12000)
+        state_id(f"m{i}", ()): CumulativePoint(1000, tuple(rng.random() for _ in range(4)))
+        for i in range(12000)
     }
     s = store(client)
     assert s.save(key, s.load([key], LONG)[key], points, LONG) == set(points)
@@ -92,10 +95,15 @@ def test_many_targets_are_read_100_per_request(client: Any) -> None:
 
 def test_unseen_series_expire_from_the_item(client: Any) -> None:
     key = target_key("s", "N", "j", "i")
-    old, new = series_id("old", ()), series_id("new", ())
+    old, new = state_id("old", ()), state_id("new", ())
     s = store(client)
-    s.save(key, s.load([key], LONG)[key], {old: Point(int(NOW * 1000) - 2 * 86400 * 1000, (1.0,))}, LONG)
-    s.save(key, s.load([key], LONG)[key], {new: Point(int(NOW * 1000), (1.0,))}, LONG)
+    s.save(
+        key,
+        s.load([key], LONG)[key],
+        {old: CumulativePoint(int(NOW * 1000) - 2 * 86400 * 1000, (1.0,))},
+        LONG,
+    )
+    s.save(key, s.load([key], LONG)[key], {new: CumulativePoint(int(NOW * 1000), (1.0,))}, LONG)
     assert set(s.load([key], LONG)[key].points) == {new}
 
 
@@ -106,12 +114,14 @@ def test_a_missing_table_is_a_state_error_not_a_crash(client: Any) -> None:
 
 def test_an_older_point_never_replaces_a_newer_one(client: Any) -> None:
     key = target_key("s", "N", "j", "i")
-    sid = series_id("x_total", ())
+    ident = state_id("x_total", ())
     s = store(client)
     t0 = int(NOW * 1000)
-    s.save(key, s.load([key], LONG)[key], {sid: Point(t0 + 2000, (30.0,))}, LONG)
-    assert s.save(key, s.load([key], LONG)[key], {sid: Point(t0 + 1000, (20.0,))}, LONG) == {sid}
-    assert s.load([key], LONG)[key].points == {sid: Point(t0 + 2000, (30.0,))}
+    s.save(key, s.load([key], LONG)[key], {ident: CumulativePoint(t0 + 2000, (30.0,))}, LONG)
+    assert s.save(key, s.load([key], LONG)[key], {ident: CumulativePoint(t0 + 1000, (20.0,))}, LONG) == {
+        ident
+    }
+    assert s.load([key], LONG)[key].points == {ident: CumulativePoint(t0 + 2000, (30.0,))}
 
 
 @pytest.mark.parametrize("first_writer", ["newer", "older"])
@@ -121,15 +131,15 @@ def test_overlapping_writers_of_out_of_order_scrapes_count_each_interval_once(
     """Two invocations read the same state (10 at T0); whichever writes first owns its interval,
     the other owns nothing; the next scrape's increase starts where the winner left off."""
     key = target_key("s", "N", "j", "i")
-    sid = series_id("x_total", ())
+    ident = state_id("x_total", ())
     base = store(client)
     t0 = int(NOW * 1000)
-    base.save(key, base.load([key], LONG)[key], {sid: Point(t0, (10.0,))}, LONG)
-    points = {"older": Point(t0 + 1000, (20.0,)), "newer": Point(t0 + 2000, (30.0,))}
+    base.save(key, base.load([key], LONG)[key], {ident: CumulativePoint(t0, (10.0,))}, LONG)
+    points = {"older": CumulativePoint(t0 + 1000, (20.0,)), "newer": CumulativePoint(t0 + 2000, (30.0,))}
     reads = {name: store(client).load([key], LONG)[key] for name in points}
     second = "older" if first_writer == "newer" else "newer"
-    assert base.save(key, reads[first_writer], {sid: points[first_writer]}, LONG) == {sid}
-    assert base.save(key, reads[second], {sid: points[second]}, LONG) == set()
+    assert base.save(key, reads[first_writer], {ident: points[first_writer]}, LONG) == {ident}
+    assert base.save(key, reads[second], {ident: points[second]}, LONG) == set()
     won = points[first_writer].values[0] - 10.0
-    after = base.load([key], LONG)[key].points[sid]
+    after = base.load([key], LONG)[key].points[ident]
     assert won + (40.0 - after.values[0]) == 30.0  # the true increase from 10 to 40

@@ -11,15 +11,16 @@ from scrape_push.delivery import DirectDelivery
 from scrape_push.model import Family, Sample
 from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
-from tests.support.cloudwatch import config, sample
+from tests.support.cloudwatch import config, sample, wall_ms
 from tests.unit.sinks.cloudwatch.test_sink import FakeCloudWatch
 
 CPU = Family("node_cpu_seconds", "counter")
 
 
 def cpu_samples(cpus: int) -> list[Sample]:
+    now = wall_ms()
     return [
-        sample("node_cpu_seconds_total", 1.0, ts=None, family=CPU, cpu=str(cpu), mode=mode)
+        sample("node_cpu_seconds_total", 1.0, ts=now, family=CPU, cpu=str(cpu), mode=mode)
         for cpu in range(cpus)
         for mode in ("idle", "user")
     ]
@@ -49,8 +50,9 @@ def test_a_large_share_of_collisions_makes_the_sink_not_ok() -> None:
 
 
 def test_a_stray_collision_is_a_warning_only() -> None:
-    samples = [sample(f"gauge_{i}", float(i), ts=None) for i in range(40)]
-    samples += [sample("gauge_0", 1.0, ts=None, extra="x")]  # 1 of 41 samples collides
+    now = wall_ms()
+    samples = [sample(f"gauge_{i}", float(i), ts=now) for i in range(40)]
+    samples += [sample("gauge_0", 1.0, ts=now, extra="x")]  # 1 of 41 samples collides
     report = DirectDelivery(CloudWatchSink(config(), clients=lambda _: FakeCloudWatch())).push(
         samples, Deadline.after(30)
     )
@@ -59,7 +61,7 @@ def test_a_stray_collision_is_a_warning_only() -> None:
 
 
 def test_counter_deltas_without_the_state_table_are_not_ok() -> None:
-    samples = [sample("req_total", 5.0, ts=None, family=Family("req", "counter"))]
+    samples = [sample("req_total", 5.0, ts=wall_ms(), family=Family("req", "counter"))]
     report = DirectDelivery(
         CloudWatchSink(config(counter_mode="delta"), clients=lambda _: FakeCloudWatch())
     ).push(samples, Deadline.after(30))
@@ -130,7 +132,7 @@ def test_a_series_with_thirty_dimensions_is_sent_with_all_of_them() -> None:
     ).config.sinks["cloudwatch"]
     client = FakeCloudWatch()
     report = DirectDelivery(CloudWatchSink(cloudwatch, clients=lambda _: client)).push(
-        [sample("g", 1.0, ts=None, **labels)], Deadline.after(30)
+        [sample("g", 1.0, ts=wall_ms(), **labels)], Deadline.after(30)
     )
     assert report.ok
     (datum,) = client.datums

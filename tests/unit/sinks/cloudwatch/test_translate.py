@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from scrape_push.model import Sample
-from scrape_push.parse import parse_exposition
-from scrape_push.sinks.cloudwatch.convert import Conversion
+from scrape_push.sinks.cloudwatch.convert import DatumSet
 from scrape_push.sinks.cloudwatch.translate import quantile_name
 
 from tests.support.cloudwatch import NOW_MS, config, convert, points
+from tests.support.parsing import scraped
 
 GOLDEN = Path(__file__).parent / "golden"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
@@ -68,14 +68,12 @@ CASES: dict[str, dict[str, Any]] = {
 
 
 def scrape(values: dict[str, float], ts: int) -> list[Sample]:
-    samples = parse_exposition(EXPOSITION.format(**values).encode(), OPENMETRICS)
-    for s in samples:
-        s.labels = tuple(sorted((*s.labels, ("instance", "app:80"), ("job", "app"))))
-        s.timestamp_ms = ts
-    return samples
+    return scraped(
+        EXPOSITION.format(**values).encode(), OPENMETRICS, ts, (("instance", "app:80"), ("job", "app"))
+    )
 
 
-def render(result: Conversion) -> dict[str, Any]:
+def render(result: DatumSet) -> dict[str, Any]:
     datums = []
     for d in result.datums:
         payload = dict(d.payload)
@@ -150,11 +148,8 @@ def test_a_newer_created_resets_every_bucket_of_a_histogram_in_buckets_mode() ->
     )
 
     def scrape_h(a: int, b: int, created: int, ts: int) -> list[Sample]:
-        found = parse_exposition(text.format(a=a, b=b, created=created).encode(), OPENMETRICS)
-        for s in found:
-            s.labels = tuple(sorted((*s.labels, ("instance", "x:1"), ("job", "x"))))
-            s.timestamp_ms = ts
-        return found
+        data = text.format(a=a, b=b, created=created).encode()
+        return scraped(data, OPENMETRICS, ts, (("instance", "x:1"), ("job", "x")))
 
     cfg = config(counter_mode="delta")
     first = scrape_h(5, 9, 100, NOW_MS - 60_000)

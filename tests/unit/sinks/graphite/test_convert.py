@@ -9,8 +9,8 @@ import struct
 import pytest
 from scrape_push.model import Sample
 from scrape_push.sinks.graphite.convert import (
+    Datapoint,
     NameRules,
-    Point,
     datagram_batches,
     format_value,
     parse_template,
@@ -25,6 +25,8 @@ from scrape_push.sinks.graphite.limits import (
     PICKLE_MAX_FRAME_BYTES,
 )
 
+from tests.support.samples import sample as make_sample
+
 NOW_MS = 1_700_000_000_000
 BASE = (("instance", "10.0.0.1:9100"), ("job", "api"))
 
@@ -38,9 +40,9 @@ def sample(
     name: str = "up",
     labels: tuple[tuple[str, str], ...] = BASE,
     value: float = 1.0,
-    timestamp_ms: int | None = NOW_MS,
+    timestamp_ms: int = NOW_MS,
 ) -> Sample:
-    return Sample(name, tuple(sorted(labels)), value, timestamp_ms)
+    return make_sample(name, tuple(sorted(labels)), value, timestamp_ms)
 
 
 def name_of(rules: NameRules, name: str, labels: tuple[tuple[str, str], ...]) -> tuple[str, set[str]]:
@@ -143,7 +145,7 @@ MALICIOUS = [
 def test_a_label_value_never_injects_a_series_a_tag_or_a_component(rules: NameRules, value: str) -> None:
     clean, _ = name_of(rules, "up", BASE)
     labels = (("instance", "10.0.0.1:9100"), ("job", value))
-    result = to_points([sample(labels=labels)], rules, NOW_MS)
+    result = to_points([sample(labels=labels)], rules, {})
     lines = b"".join(b.payload for b in plaintext_batches(result.points, 100)).decode()
 
     assert lines.count("\n") == 1 and lines.endswith("\n")
@@ -165,7 +167,7 @@ def test_a_label_value_never_injects_a_series_a_tag_or_a_component(rules: NameRu
 def test_series_that_sanitising_makes_equal_are_counted_once_each(rules: NameRules) -> None:
     values = ["a.b", "a;b", "a_b", "other"] if rules.mode == "path" else ["a;b", "a b", "a_b", "other"]
     samples = [sample(labels=(("job", v),), value=i) for i, v in enumerate(values, 1)]
-    result = to_points(samples, rules, NOW_MS)
+    result = to_points(samples, rules, {})
     assert [p[2] for p in result.points] == [1, 4]
     assert result.dropped == {"name_collision": 2}
     assert sum(result.collisions.values()) == 2
@@ -176,17 +178,17 @@ def test_series_that_sanitising_makes_equal_are_counted_once_each(rules: NameRul
     [(math.nan, "nan_or_inf"), (math.inf, "nan_or_inf"), (-math.inf, "nan_or_inf")],
 )
 def test_nan_and_inf_are_dropped_and_counted(value: float, dropped: str) -> None:
-    result = to_points([sample(value=value), sample("kept")], PATH, NOW_MS)
+    result = to_points([sample(value=value), sample("kept")], PATH, {})
     assert [p[0].split(".")[0] for p in result.points] == ["kept"]
     assert result.dropped == {dropped: 1}
 
 
 @pytest.mark.parametrize(
     ("timestamp_ms", "expected"),
-    [(1_700_000_000_999, 1_700_000_000), (1_700_000_001_000, 1_700_000_001), (None, NOW_MS // 1000)],
+    [(1_700_000_000_999, 1_700_000_000), (1_700_000_001_000, 1_700_000_001)],
 )
-def test_timestamps_are_whole_seconds_of_the_scrape_time(timestamp_ms: int | None, expected: int) -> None:
-    (point,) = to_points([sample(timestamp_ms=timestamp_ms)], TAGS, NOW_MS).points
+def test_timestamps_are_whole_seconds_of_the_scrape_time(timestamp_ms: int, expected: int) -> None:
+    (point,) = to_points([sample(timestamp_ms=timestamp_ms)], TAGS, {}).points
     assert point[1] == expected
 
 
@@ -199,20 +201,22 @@ def test_a_long_component_is_cut_to_a_file_name_keeping_it_distinct() -> None:
 
 def test_a_name_too_long_for_carbon_is_dropped() -> None:
     labels = tuple((f"l{i:03}", "v" * 200) for i in range(30))
-    result = to_points([sample(labels=labels), sample()], TAGS, NOW_MS)
+    result = to_points([sample(labels=labels), sample()], TAGS, {})
     assert len(result.points) == 1 and result.dropped == {"name_too_long": 1}
     assert all(len(p[0]) <= MAX_NAME_BYTES for p in result.points)
 
 
-def test_the_series_cache_is_used_and_filled_per_naming() -> None:
-    cache: dict[str, object] = {}
-    first = Sample("up", (("job", "a.b"),), 1.0, NOW_MS, cache=cache)
-    to_points([first], PATH, NOW_MS)
-    to_points([first], TAGS, NOW_MS)
-    assert sorted(cache.values()) == [("up.job.a_b", ("path_sanitised",)), ("up;job=a.b", ())]
-    cache[PATH.cache_key] = ("from.cache", ("path_sanitised",))
-    result = to_points([Sample("up", (("job", "a.b"),), 2.0, NOW_MS, cache=cache)], PATH, NOW_MS)
-    assert result.points == [("from.cache", NOW_MS // 1000, 2.0)]
+def test_each_series_is_named_once_and_its_name_kept_by_ref() -> None:
+    first = sample("up", (("job", "a.b"),))
+    path_names: dict[int, tuple[str, tuple[str, ...]]] = {}
+    tag_names: dict[int, tuple[str, tuple[str, ...]]] = {}
+    to_points([first], PATH, path_names)
+    to_points([first], TAGS, tag_names)
+    assert path_names == {first.series: ("up.job.a_b", ("path_sanitised",))}
+    assert tag_names == {first.series: ("up;job=a.b", ())}
+    path_names[first.series] = ("from.memory", ("path_sanitised",))
+    result = to_points([first._replace(value=2.0)], PATH, path_names)
+    assert result.points == [("from.memory", NOW_MS // 1000, 2.0)]
     assert result.adjusted == {"path_sanitised": 1}
 
 
@@ -256,7 +260,7 @@ def test_values_are_written_exactly(value: float, text: str) -> None:
     assert float(text) == value
 
 
-POINTS: list[Point] = [(f"metric.number_{i:05}", 1_700_000_000 + i, i * 0.5) for i in range(2500)]
+POINTS: list[Datapoint] = [(f"metric.number_{i:05}", 1_700_000_000 + i, i * 0.5) for i in range(2500)]
 
 
 def test_plaintext_batches_hold_batch_size_lines() -> None:

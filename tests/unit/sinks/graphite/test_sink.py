@@ -10,19 +10,19 @@ import pytest
 from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
 from scrape_push.delivery import DirectDelivery
-from scrape_push.model import Sample
 from scrape_push.sinks import build_sinks
 from scrape_push.sinks.graphite.sink import GraphiteSink
 
 from tests.support.context import build_context
+from tests.support.samples import sample
 from tests.unit.sinks.graphite.test_transport import Connector, FakeSocket
 
 NOW_MS = 1_700_000_000_000
 SAMPLES = [
-    Sample("up", (("instance", "h:1"), ("job", "api")), 1.0, NOW_MS),
-    Sample("temp", (("instance", "h:1"), ("job", "api.v2")), 21.5, NOW_MS),
-    Sample("temp", (("instance", "h:1"), ("job", "api_v2")), 22.5, NOW_MS),
-    Sample("ratio", (("instance", "h:1"), ("job", "api")), math.nan, NOW_MS),
+    sample("up", (("instance", "h:1"), ("job", "api")), 1.0, NOW_MS),
+    sample("temp", (("instance", "h:1"), ("job", "api.v2")), 21.5, NOW_MS),
+    sample("temp", (("instance", "h:1"), ("job", "api_v2")), 22.5, NOW_MS),
+    sample("ratio", (("instance", "h:1"), ("job", "api")), math.nan, NOW_MS),
 ]
 
 

@@ -11,6 +11,7 @@ from scrape_push.model import Family, Sample
 from scrape_push.sinks.otlp.sink import OTLPSink
 
 from tests.support.otlp import build_sink, partial, status
+from tests.support.samples import sample
 from tests.unit.backlog.fakes import MemoryS3
 
 GAUGE = Family("g", "gauge")
@@ -18,7 +19,7 @@ GAUGE = Family("g", "gauge")
 
 def gauges(count: int, time_ms: int) -> list[Sample]:
     return [
-        Sample("g", (("i", str(i)), ("instance", "a:1"), ("job", "j")), 1.0, time_ms, GAUGE)
+        sample("g", (("i", str(i)), ("instance", "a:1"), ("job", "j")), 1.0, time_ms, GAUGE)
         for i in range(count)
     ]
 

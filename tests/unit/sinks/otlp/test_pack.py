@@ -16,6 +16,7 @@ from scrape_push.sinks.otlp.limits import (
 )
 
 from tests.support.otlp import build_sink, decoded
+from tests.support.samples import sample
 
 CLOUDWATCH = "{cloudwatch: {region: eu-west-1}}"
 GAUGE = Family("g", "gauge", "A gauge.")
@@ -24,7 +25,7 @@ JOB = (("instance", "10.0.0.1:9100"), ("job", "node"))
 
 def gauges(count: int, *, width: int = 8, job: tuple[tuple[str, str], ...] = JOB) -> list[Sample]:
     return [
-        Sample(
+        sample(
             "g", tuple(sorted((("i", str(i).rjust(width, "x")), *job))), float(i), 1_700_000_000_000, GAUGE
         )
         for i in range(count)
@@ -80,8 +81,8 @@ def test_cloudwatch_refuses_points_over_150_labels() -> None:
     labels = tuple(
         (f"l{i:03}", "v") for i in range(CLOUDWATCH_MAX_LABELS - 2)
     )  # + service.name, .instance.id
-    ok = Sample("g", tuple(sorted(labels + JOB)), 1.0, 1_700_000_000_000, GAUGE)
-    over = Sample("g", tuple(sorted((*labels, ("zz", "v"), *JOB))), 1.0, 1_700_000_000_000, GAUGE)
+    ok = sample("g", tuple(sorted(labels + JOB)), 1.0, 1_700_000_000_000, GAUGE)
+    over = sample("g", tuple(sorted((*labels, ("zz", "v"), *JOB))), 1.0, 1_700_000_000_000, GAUGE)
     report, bodies = sent(CLOUDWATCH, [ok, over])
     assert report.dropped == Counter({"too_many_labels": 1}) and report.sent == 1
     attributes = decoded(bodies[0]).resource_metrics[0]
@@ -92,7 +93,7 @@ def test_cloudwatch_refuses_points_over_150_labels() -> None:
 
 
 def test_cloudwatch_refuses_points_with_over_40_kb_of_labels() -> None:
-    big = Sample("g", (("big", "x" * CLOUDWATCH_MAX_METADATA_BYTES), *JOB), 1.0, 1_700_000_000_000, GAUGE)
+    big = sample("g", (("big", "x" * CLOUDWATCH_MAX_METADATA_BYTES), *JOB), 1.0, 1_700_000_000_000, GAUGE)
     report, bodies = sent(CLOUDWATCH, [big, *gauges(1)])
     assert report.dropped == Counter({"labels_too_large": 1}) and len(bodies) == 1
 
@@ -109,6 +110,6 @@ def test_points_of_one_resource_and_metric_share_their_messages() -> None:
 
 
 def test_a_label_that_is_not_utf8_drops_its_series_only() -> None:
-    bad = Sample("g", (("a", "\ud800"), *JOB), 1.0, 1_700_000_000_000, GAUGE)
+    bad = sample("g", (("a", "\ud800"), *JOB), 1.0, 1_700_000_000_000, GAUGE)
     report, bodies = sent("{endpoint: 'https://c/v1/metrics'}", [bad, *gauges(1)])
     assert report.dropped == Counter({"invalid_utf8": 1}) and points_in(bodies[0]) == 1

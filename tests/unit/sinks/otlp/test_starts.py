@@ -14,6 +14,7 @@ from scrape_push.sinks.otlp.sink import OTLPSink
 from scrape_push.sinks.otlp.starts import ENTRY
 
 from tests.support.otlp import Clock, FakeAdapter, MemoryTable, build_sink, decoded
+from tests.support.samples import sample
 
 T0 = 1_700_000_000.0
 COUNTER = Family("jobs", "counter")
@@ -21,7 +22,7 @@ COUNTER = Family("jobs", "counter")
 
 def counters(values: dict[str, float], time_ms: int, instance: str = "10.0.0.1:9100") -> list[Sample]:
     return [
-        Sample("jobs_total", (("instance", instance), ("job", "node"), ("q", q)), v, time_ms, COUNTER)
+        sample("jobs_total", (("instance", instance), ("job", "node"), ("q", q)), v, time_ms, COUNTER)
         for q, v in values.items()
     ]
 
@@ -159,11 +160,11 @@ def test_a_cold_start_reads_every_100_targets_in_one_call_and_retries_unprocesse
 
 def test_histograms_and_summaries_get_start_times_too() -> None:
     exposition = [
-        Sample(
+        sample(
             "h_bucket", (("instance", "a:1"), ("job", "j"), ("le", "+Inf")), 2, 1000, Family("h", "histogram")
         ),
-        Sample("h_count", (("instance", "a:1"), ("job", "j")), 2, 1000, Family("h", "histogram")),
-        Sample("s_count", (("instance", "a:1"), ("job", "j")), 4, 1000, Family("s", "summary")),
+        sample("h_count", (("instance", "a:1"), ("job", "j")), 2, 1000, Family("h", "histogram")),
+        sample("s_count", (("instance", "a:1"), ("job", "j")), 4, 1000, Family("s", "summary")),
     ]
     sink, adapter = build_sink(table=MemoryTable(), clock=Clock(T0))
     report = SinkReport(sink.name, sink.kind)

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from google.protobuf.json_format import MessageToDict
 from scrape_push.deadline import Deadline
-from scrape_push.model import Family, Sample
+from scrape_push.model import Family
 from scrape_push.sinks.base import SinkReport
 from scrape_push.sinks.otlp.series import SeriesMap
 
 from tests.support.otlp import Clock, MemoryTable, build_sink, decoded, scraped
+from tests.support.samples import sample
 
 GOLDEN = Path(__file__).parent / "golden"
 T1 = 1_700_000_060.0
@@ -277,7 +278,7 @@ def test_the_series_map_is_bounded_and_starts_afresh(monkeypatch: pytest.MonkeyP
     family = Family("g", "gauge")
     series = SeriesMap()
     for index in range(11):
-        series.lookup(Sample("g", (("i", str(index)), ("job", "j")), 1.0, 0, family))
+        series.lookup(sample("g", (("i", str(index)), ("job", "j")), 1.0, 0, family))
     assert len(series.series) == 1  # the cap was reached: the map started again
 
 

@@ -25,13 +25,14 @@ from tests.support.otlp import (
     partial,
     status,
 )
+from tests.support.samples import sample
 
 GAUGE = Family("g", "gauge")
 JOB = (("instance", "10.0.0.1:9100"), ("job", "node"))
 
 
 def samples(count: int) -> list[Sample]:
-    return [Sample("g", (("i", str(i)), *JOB), float(i), 1_700_000_000_000, GAUGE) for i in range(count)]
+    return [sample("g", (("i", str(i)), *JOB), float(i), 1_700_000_000_000, GAUGE) for i in range(count)]
 
 
 class Sleeps:
@@ -157,7 +158,7 @@ def test_a_partial_success_counts_the_refused_points_as_rejected() -> None:
 def test_a_partial_success_of_histogram_points_refuses_their_share_of_the_samples() -> None:
     family = Family("h", "histogram")
     histogram = [
-        Sample(name, (*labels, *JOB), value, 1_700_000_000_000, family)
+        sample(name, (*labels, *JOB), value, 1_700_000_000_000, family)
         for i in range(4)
         for name, labels, value in (
             ("h_bucket", (("i", str(i)), ("le", "+Inf")), 2.0),

@@ -6,26 +6,40 @@ import random
 from collections import Counter
 
 import pytest
-from scrape_push.model import Family, Sample
+from scrape_push.model import Family, Sample, SeriesRef
 from scrape_push.sinks.remote_write.convert import (
-    CACHE_KEY,
-    Series,
+    EncodedSeries,
+    Encoding,
+    SeriesSet,
+    _grouped,
     batches,
     encode_batch,
     metadata,
     partition,
-    to_series,
 )
-from scrape_push.sinks.remote_write.encode import SampleEncoder, encode_series
+from scrape_push.sinks.remote_write.convert import to_series as _to_series
+from scrape_push.sinks.remote_write.encode import LabelEncoder, SampleEncoder, encode_series
 
 from devtools.remote_write_proto import remote_pb2
 from tests.support.remote_write import decode as _unused  # noqa: F401  (keeps the helper importable)
 from tests.support.remote_write import series_of
+from tests.support.samples import sample
 
 JOB = (("instance", "a:1"), ("job", "j"))
 
 
-def _request(series: list[Series]) -> remote_pb2.WriteRequest:
+def to_series(samples: list[Sample], known: dict[SeriesRef, Encoding] | None = None) -> SeriesSet:
+    """The sink's translation, with a memory of its own unless ``known`` is given."""
+    encoder = LabelEncoder()
+    return _to_series(samples, {} if known is None else known, lambda s: encoder.labels(s.name, s.labels))
+
+
+def all_series(found: SeriesSet) -> list[EncodedSeries]:
+    """The series, whichever form holds them."""
+    return found.columns.series() if found.columns is not None else found.series
+
+
+def _request(series: list[EncodedSeries]) -> remote_pb2.WriteRequest:
     request = remote_pb2.WriteRequest()
     request.ParseFromString(encode_series(list(series), SampleEncoder()))
     return request
@@ -33,12 +47,12 @@ def _request(series: list[Series]) -> remote_pb2.WriteRequest:
 
 def test_groups_series_orders_samples_and_keeps_last_duplicate() -> None:
     samples = [
-        Sample("m", JOB, 1.0, 3000),
-        Sample("other", JOB, 9.0, 1000),
-        Sample("m", JOB, 2.0, 1000),
-        Sample("m", JOB, 3.0, 3000),
+        sample("m", JOB, 1.0, 3000),
+        sample("other", JOB, 9.0, 1000),
+        sample("m", JOB, 2.0, 1000),
+        sample("m", JOB, 3.0, 3000),
     ]
-    result = to_series(samples, now_ms=0)
+    result = to_series(samples)
     assert result.samples == 3
     assert result.dropped == Counter({"duplicate_timestamp": 1})
     decoded = series_of(_request(result.series))
@@ -48,21 +62,20 @@ def test_groups_series_orders_samples_and_keeps_last_duplicate() -> None:
     }
 
 
-def test_drops_forbidden_series_and_fills_missing_timestamps() -> None:
-    samples = [Sample("bad-name", JOB, 1.0, 1), Sample("ok", JOB, 1.0, None)]
-    result = to_series(samples, now_ms=77)
+def test_drops_forbidden_series() -> None:
+    samples = [sample("bad-name", JOB, 1.0, 1), sample("ok", JOB, 1.0, 77)]
+    result = to_series(samples)
     assert result.dropped == Counter({"invalid_metric_name": 1})
-    assert series_of(_request(result.series)) == {(("__name__", "ok"), *JOB): [(77, 1.0)]}
+    assert series_of(_request(all_series(result))) == {(("__name__", "ok"), *JOB): [(77, 1.0)]}
 
 
-def test_series_cache_is_filled_and_reused() -> None:
-    cache: dict[str, object] = {}
-    first = Sample("m", JOB, 1.0, 1, cache=cache)
-    to_series([first], 0)
-    assert isinstance(cache[CACHE_KEY], bytes)
-    cache[CACHE_KEY] = cache[CACHE_KEY]  # a later scrape of the same series finds it
-    again = to_series([Sample("ignored_name_because_cached", JOB, 2.0, 2, cache=cache)], 0)
-    assert series_of(_request(again.all_series())) == {(("__name__", "m"), *JOB): [(2, 2.0)]}
+def test_the_memory_by_ref_is_filled_and_reused() -> None:
+    known: dict[SeriesRef, Encoding] = {}
+    first = sample("m", JOB, 1.0, 1)
+    to_series([first], known)
+    assert isinstance(known[first.series], bytes)
+    again = to_series([first._replace(name="ignored_name_because_known", value=2.0, timestamp_ms=2)], known)
+    assert series_of(_request(all_series(again))) == {(("__name__", "m"), *JOB): [(2, 2.0)]}
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -87,7 +100,7 @@ def test_partition_keeps_every_point_in_order_and_chains_shared_series(seed: int
 
 
 def test_single_sample_series_make_independent_batches() -> None:
-    series: list[Series] = [(f"s{i}".encode(), [(1, 1.0)]) for i in range(10)]
+    series: list[EncodedSeries] = [(f"s{i}".encode(), [(1, 1.0)]) for i in range(10)]
     chains = partition(series, 3)
     assert [[b.samples for b in chain] for chain in chains] == [[3], [3], [3], [1]]
 
@@ -108,16 +121,15 @@ def test_metadata_skips_synthetic_and_undeclared_families_and_dedupes() -> None:
 def test_the_warm_fast_path_equals_the_general_grouping() -> None:
     fam_a, fam_b = Family("a", "gauge"), Family("b", "counter")
     fresh = [
-        Sample("a", (("i", str(i)), *JOB), float(i), 1000 + i, fam_a if i % 2 else fam_b) for i in range(50)
+        sample("a", (("i", str(i)), *JOB), float(i), 1000 + i, fam_a if i % 2 else fam_b) for i in range(50)
     ]
-    general = to_series(fresh, now_ms=0)
-    for sample in fresh:
-        sample.cache = {}
-    to_series(fresh, now_ms=0)  # the first warm scrape fills each series' cache slot
-    assert all(isinstance(s.cache and s.cache.get(CACHE_KEY), bytes) for s in fresh)
-    warm = to_series(fresh, now_ms=0)
+    known: dict[SeriesRef, Encoding] = {}
+    to_series(fresh, known)  # the first scrape fills the memory
+    assert all(isinstance(known.get(s.series), bytes) for s in fresh)
+    warm = to_series(fresh, known)
+    general = _grouped(fresh, [known[s.series] for s in fresh], Counter())  # type: ignore[misc]
     assert warm.columns is not None and general.columns is None
-    assert (warm.all_series(), warm.samples, warm.dropped) == (
+    assert (all_series(warm), warm.samples, warm.dropped) == (
         general.series,
         general.samples,
         general.dropped,
@@ -132,24 +144,23 @@ def test_the_warm_fast_path_equals_the_general_grouping() -> None:
     ]
 
 
-def test_duplicates_or_missing_timestamps_leave_the_fast_path() -> None:
-    samples = [Sample("m", JOB, 1.0, 1000, cache={}), Sample("m", JOB, 2.0, 2000, cache={})]
-    to_series(samples, now_ms=0)
-    assert series_of(_request(to_series(samples, now_ms=0).all_series())) == {
+def test_duplicates_leave_the_fast_path() -> None:
+    samples = [sample("m", JOB, 1.0, 1000), sample("m", JOB, 2.0, 2000)]
+    known: dict[SeriesRef, Encoding] = {}
+    to_series(samples, known)
+    assert series_of(_request(all_series(to_series(samples, known)))) == {
         (("__name__", "m"), *JOB): [(1000, 1.0), (2000, 2.0)]
     }
-    late = [Sample("n", JOB, 1.0, None, cache={})]
-    to_series(late, now_ms=0)
-    assert to_series(late, now_ms=5).series[0][1] == [(5, 1.0)]
 
 
-@pytest.mark.parametrize("cached", [False, True], ids=["grouped", "warm fast path"])
-def test_timestamps_beyond_int64_are_dropped_never_wrapped(cached: bool) -> None:
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_timestamps_beyond_int64_are_dropped_never_wrapped(warm: bool) -> None:
     stamps = [2**63, 1000, -(2**63) - 1, 2**63 - 1, -(2**63)]
-    samples = [
-        Sample(f"m{i}", JOB, float(i), stamp, cache={} if cached else None) for i, stamp in enumerate(stamps)
-    ]
-    result = to_series(samples, now_ms=0)
+    samples = [sample(f"m{i}", JOB, float(i), stamp) for i, stamp in enumerate(stamps)]
+    known: dict[SeriesRef, Encoding] = {}
+    if warm:
+        to_series(samples, known)
+    result = to_series(samples, known)
     assert result.dropped == Counter({"timestamp_out_of_range": 2})
     (chain,) = batches(result, 10)
     decoded = series_of(_request_bytes(encode_batch(chain[0], SampleEncoder())))

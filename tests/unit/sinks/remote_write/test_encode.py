@@ -8,10 +8,9 @@ import struct
 import pytest
 from scrape_push.model import Family
 from scrape_push.sinks.remote_write.encode import (
+    LabelEncoder,
     SampleEncoder,
     compress,
-    decompress,
-    encode_labels,
     encode_metadata,
     encode_series,
     varint,
@@ -19,6 +18,7 @@ from scrape_push.sinks.remote_write.encode import (
 )
 
 from devtools.remote_write_proto import remote_pb2
+from tests.support.remote_write import decompress
 
 
 def _decode(payload: bytes) -> remote_pb2.WriteRequest:
@@ -41,7 +41,7 @@ def _decode(payload: bytes) -> remote_pb2.WriteRequest:
 def test_labels_are_sorted_with_name(
     name: str, labels: tuple[tuple[str, str], ...], expected: list[tuple[str, str]]
 ) -> None:
-    encoded = encode_labels(name, labels)
+    encoded = LabelEncoder().labels(name, labels)
     assert isinstance(encoded, bytes)
     request = _decode(encode_series([(encoded, [(1000, 1.0)])], SampleEncoder()))
     assert [(label.name, label.value) for label in request.timeseries[0].labels] == expected
@@ -62,13 +62,13 @@ def test_labels_are_sorted_with_name(
 def test_forbidden_label_sets_are_refused(
     name: str, labels: tuple[tuple[str, str], ...], reason: str
 ) -> None:
-    assert encode_labels(name, labels) == reason
+    assert LabelEncoder().labels(name, labels) == reason
 
 
 @pytest.mark.parametrize("timestamp", [0, 1, 1_700_000_000_123, -5, 2**62])
 @pytest.mark.parametrize("value", [0.0, -1.5, 1e300, math.inf, -math.inf])
 def test_samples_decode_exactly(timestamp: int, value: float) -> None:
-    labels = encode_labels("m", (("a", "b"),))
+    labels = LabelEncoder().labels("m", (("a", "b"),))
     assert isinstance(labels, bytes)
     request = _decode(
         encode_series([(labels, [(timestamp, value), (timestamp + 1, value)])], SampleEncoder())
@@ -79,7 +79,7 @@ def test_samples_decode_exactly(timestamp: int, value: float) -> None:
 
 def test_stale_nan_keeps_its_bits() -> None:
     stale = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
-    labels = encode_labels("m", ())
+    labels = LabelEncoder().labels("m", ())
     assert isinstance(labels, bytes)
     decoded = _decode(encode_series([(labels, [(5, stale)])], SampleEncoder())).timeseries[0].samples[0].value
     assert struct.pack("<d", decoded) == struct.pack("<Q", 0x7FF0000000000002)
@@ -88,7 +88,7 @@ def test_stale_nan_keeps_its_bits() -> None:
 def test_many_series_and_long_labels() -> None:
     entries = []
     for i in range(300):
-        labels = encode_labels(f"m_{i}", (("long", "x" * (i * 100 + 1)),))
+        labels = LabelEncoder().labels(f"m_{i}", (("long", "x" * (i * 100 + 1)),))
         assert isinstance(labels, bytes)
         entries.append((labels, [(i, float(i))]))
     request = _decode(encode_series(entries, SampleEncoder()))
@@ -131,11 +131,12 @@ def test_snappy_block_format_round_trips() -> None:
 
 
 def test_one_sample_per_series_at_one_time_takes_the_bulk_path_with_identical_bytes() -> None:
-    from scrape_push.sinks.remote_write.encode import encode_labels, encode_timeseries
-
     encoder = SampleEncoder()
     entries = [
-        (encode_labels("m", (("i", str(i)), ("x", "y" * (1 + i % 300)))), [(1_800_000_000_123, float(i) / 3)])
+        (
+            LabelEncoder().labels("m", (("i", str(i)), ("x", "y" * (1 + i % 300)))),
+            [(1_800_000_000_123, float(i) / 3)],
+        )
         for i in range(500)
     ]
     expected = b"".join(encode_timeseries(labels, encoder.encode(*points[0])) for labels, points in entries)
@@ -151,3 +152,8 @@ def test_one_sample_per_series_at_one_time_takes_the_bulk_path_with_identical_by
 def test_a_value_beyond_64_bits_is_refused_never_wrapped(value: int) -> None:
     with pytest.raises(OverflowError):
         varint(value)
+
+
+def encode_timeseries(labels: bytes, samples: bytes) -> bytes:
+    """One ``WriteRequest.timeseries`` entry from encoded labels and encoded samples (field 1)."""
+    return b"\x0a" + varint(len(labels) + len(samples)) + labels + samples

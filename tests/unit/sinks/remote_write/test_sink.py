@@ -11,6 +11,7 @@ from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 
 from tests.support.context import build_context
 from tests.support.remote_write import Reply, decode, fake_session, series_of
+from tests.support.samples import sample
 from tests.unit.sinks.remote_write.test_transport import _config
 
 JOB = (("instance", "a:1"), ("job", "j"))
@@ -18,7 +19,7 @@ REQUESTS = Family("requests", "counter", "Requests.")
 
 
 def _samples(count: int) -> list[Sample]:
-    return [Sample("requests_total", (("i", str(i)), *JOB), float(i), 1000, REQUESTS) for i in range(count)]
+    return [sample("requests_total", (("i", str(i)), *JOB), float(i), 1000, REQUESTS) for i in range(count)]
 
 
 def test_batches_every_sample_and_sends_metadata_apart() -> None:
@@ -72,14 +73,12 @@ def test_write_relabel_configs_filter_and_rename_without_touching_other_sinks_sa
         "      - {target_label: env, replacement: prod}\n"
     )
     samples = _samples(10)
-    for sample in samples:
-        sample.cache = {}
     before = [(s.name, s.labels) for s in samples]
-    for _ in range(2):  # a warm second push reuses each series' relabeled view
-        session, adapter = fake_session()
-        report = DirectDelivery(RemoteWriteSink(config, build_context(1), session=session)).push(
-            samples, Deadline.after(30)
-        )
+    session, adapter = fake_session()
+    sink = RemoteWriteSink(config, build_context(1), session=session)
+    for _ in range(2):  # a warm second push reuses what each series became for the sink
+        adapter.sent.clear()
+        report = DirectDelivery(sink).push(samples, Deadline.after(30))
         assert (report.offered, report.sent, dict(report.dropped)) == (10, 5, {"write_relabel": 5})
         data = [decode(sent.body) for sent in adapter.sent]  # type: ignore[arg-type]
         sent = {labels for d in data for labels in series_of(d)}

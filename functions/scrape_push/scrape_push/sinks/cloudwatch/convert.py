@@ -29,7 +29,7 @@ from .series import MEMBER_PREFIX, Series, SeriesBuilder, SeriesKey, encoded_len
 if TYPE_CHECKING:
     from .outputs import Out
 
-__all__ = ["Conversion", "Datum", "by_namespace", "partition", "request_size", "to_datums"]
+__all__ = ["Datum", "DatumSet", "by_namespace", "partition", "to_datums"]
 
 _REQUEST_OVERHEAD = len("Action=PutMetricData&Version=2010-08-01&Namespace=")
 _INFINITIES = (math.inf, -math.inf)
@@ -49,7 +49,7 @@ class Datum:
 
 
 @dataclass
-class Conversion:
+class DatumSet:
     """The datums to send, and every sample not sent (or sent changed) counted by reason."""
 
     datums: list[Datum] = field(default_factory=list)
@@ -65,7 +65,7 @@ class Conversion:
 
 def to_datums(  # noqa: PLR0912, PLR0915  (the per-sample hot path, kept inline: see the bench)
     outs: Iterable[Out], builder: SeriesBuilder, now_ms: int, max_series: int = 0
-) -> Conversion:
+) -> DatumSet:
     """Translate outputs into datums, dropping (and counting) what CloudWatch would reject.
 
     Two series that differ only in labels that are not dimensions would become one CloudWatch
@@ -74,7 +74,7 @@ def to_datums(  # noqa: PLR0912, PLR0915  (the per-sample hot path, kept inline:
     on purpose and are exempt. With ``max_series``, a metric's distinct dimension sets past the
     cap are dropped as ``series_cap``.
     """
-    result = Conversion()
+    result = DatumSet()
     dropped, datums = result.dropped, result.datums
     earliest = now_ms - MAX_PAST_SECONDS * 1000
     latest = now_ms + MAX_FUTURE_SECONDS * 1000
@@ -216,8 +216,3 @@ def by_namespace(datums: Sequence[Datum]) -> list[tuple[str, list[list[Datum]]]]
     for datum in datums:
         groups.setdefault(datum.namespace, []).append(datum)
     return [(namespace, partition(group, namespace)) for namespace, group in groups.items()]
-
-
-def request_size(batch: Sequence[Datum], namespace: str) -> int:
-    """The worst-case encoded size of one request (what ``partition`` keeps under the limit)."""
-    return _REQUEST_OVERHEAD + encoded_length(namespace) + sum(d.size for d in batch)

@@ -24,7 +24,7 @@ from ..otlp.volume import Volume, volume
 from . import emf
 from .config import CloudWatchConfig
 from .convert import by_namespace, to_datums
-from .counters import Point
+from .counters import CumulativePoint
 from .sink import translators
 
 METRIC_MONTH_TIERS: tuple[tuple[float, float], ...] = (
@@ -101,9 +101,9 @@ def metric_month_cost(metrics: int) -> float:
 def estimate(config: CloudWatchConfig, samples: Sequence[Sample], now_ms: int) -> Estimate:
     """What one invocation of this sink would send for ``samples`` (pure: nothing is sent)."""
     grouper, builder = translators(config)
-    grouped = grouper.group(samples, now_ms)
+    grouped = grouper.group(samples)
     previous = {
-        t.sid: Point(
+        t.state_id: CumulativePoint(
             t.point.ts_ms - 60_000, tuple(0.0 for _ in t.point.values), t.point.created, t.point.layout
         )
         for t in grouped.tracked

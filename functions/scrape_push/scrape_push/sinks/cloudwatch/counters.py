@@ -18,7 +18,7 @@ from enum import Enum
 
 
 @dataclass(frozen=True, slots=True)
-class Point:
+class CumulativePoint:
     """A series' cumulative values at one scrape."""
 
     ts_ms: int
@@ -44,19 +44,18 @@ class Increase:
     seconds: float
     reset: bool
 
-    def per_second(self) -> tuple[float, ...]:
-        return tuple(v / self.seconds for v in self.values)
 
-
-def increase(previous: Point | None, current: Point, monotonic: int | None = None) -> Increase | Skip:
+def increase(
+    previous: CumulativePoint | None, current: CumulativePoint, monotonic: int | None = None
+) -> Increase | Skip:
     """The increase from ``previous`` to ``current``.
 
     Only the first ``monotonic`` components (all when ``None``) are checked for a reset: a
     histogram's ``_sum`` may legitimately go down when negative values are observed.
 
-    >>> increase(Point(0, (5.0,)), Point(60_000, (8.0,)))
+    >>> increase(CumulativePoint(0, (5.0,)), CumulativePoint(60_000, (8.0,)))
     Increase(values=(3.0,), seconds=60.0, reset=False)
-    >>> increase(Point(0, (5.0,)), Point(60_000, (2.0,))).values
+    >>> increase(CumulativePoint(0, (5.0,)), CumulativePoint(60_000, (2.0,))).values
     (2.0,)
     """
     if previous is None:

@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ...model import Family, Labels
-from .counters import Point
+from ...model import Family, Labels, SeriesRef
+from .counters import CumulativePoint
 from .rules import Settings
 
 Target = tuple[str, str]
@@ -31,7 +31,9 @@ class Out:
     """``le`` or ``quantile``: a label made a dimension although ``dimensions`` omits it."""
     values: list[float] | None = None
     counts: list[float] | None = None
-    cache: dict[str, object] | None = None
+    ref: SeriesRef | None = None
+    """The series of the sample it comes from, when it is the only output of that series (its
+    CloudWatch series is then remembered by ref); ``None`` for derived outputs."""
 
 
 @dataclass(slots=True)
@@ -40,16 +42,17 @@ class Tracked:
 
     kind: Literal["counter", "histogram"]
     target: Target
-    sid: str
+    state_id: str
+    """The series' id in its target's state item (``state.state_id``)."""
     name: str
     labels: Labels
     family: Family
     settings: Settings
-    point: Point
+    point: CumulativePoint
     weight: int = 1
     extra: str | None = None
     bounds: tuple[float, ...] = ()
-    cache: dict[str, object] | None = None
+    ref: SeriesRef | None = None
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """What a series becomes in CloudWatch: its cleaned name, dimensions and encoded size.
 
-``SeriesBuilder`` computes a ``Series`` once per series and sink (kept in the sample's series
-cache across warm invocations); ``clean_name``/``clean_value`` make names and dimension values
-acceptable to CloudWatch, predictably.
+``SeriesBuilder`` computes a ``Series`` once per series and sink (kept by ``SeriesRef`` across
+warm invocations, until the scrape stage says the series is gone); ``clean_name``/``clean_value``
+make names and dimension values acceptable to CloudWatch, predictably.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from ...model import Labels
+from ...model import Labels, SeriesRef
+from ..base import SeriesMemory
 from .limits import MAX_DIMENSION_VALUE_LENGTH, MAX_DIMENSIONS, MAX_NAME_LENGTH
 
 if TYPE_CHECKING:
@@ -36,6 +37,9 @@ _DIMENSION_BYTES = 2 * (MEMBER_PREFIX + len("Dimensions.member.30.Name=&"))
 _URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
 _URL_ESCAPED = {c: "%XX" for c in range(0x80) if chr(c) not in _URL_SAFE}
 _NAMESPACE_UNSAFE = re.compile(r"[^A-Za-z0-9._/#:\- ]")
+
+MEMO_SIZE: Final = 65536
+"""Cleaned names, values and namespaces a builder remembers at most; beyond, it starts afresh."""
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
 """``(namespace, metric name, dimension pairs)``: one CloudWatch metric."""
@@ -61,22 +65,35 @@ class Series:
 class SeriesBuilder:
     """Builds ``Series`` entries for one sink, remembering cleaned names and values."""
 
-    def __init__(self, identity: str, namespace: str, namespace_per_job: bool = False) -> None:
-        self.identity = identity
+    def __init__(self, namespace: str, namespace_per_job: bool = False) -> None:
         self.namespace = namespace
         self.namespace_per_job = namespace_per_job
+        self.by_ref: SeriesMemory[Series] = SeriesMemory()
+        """The ``Series`` of each output that is its sample's only one, by the sample's ref."""
         self.local: dict[tuple[str, Labels, tuple[str, ...], tuple[tuple[str, ...], ...]], Series] = {}
+        """This cycle's ``Series`` by what they are made of (derived outputs have no ref)."""
         self.names: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.values: dict[str, tuple[str | None, tuple[str, ...]]] = {}
         self.namespaces: dict[str, str] = {}
 
+    def new_cycle(self, offered: int) -> None:
+        """Start a cycle of ``offered`` samples: what it remembers stays within its bounds."""
+        self.by_ref.bound(offered)
+        self.local = {}
+        for memo in (self.names, self.values, self.namespaces):
+            if len(memo) > MEMO_SIZE:
+                memo.clear()
+
+    def forget(self, refs: Iterable[SeriesRef]) -> None:
+        self.by_ref.forget(refs)
+
     def series(self, out: Out) -> Series:
-        """The entry for ``out``: from the warm series cache, this sink's, or computed."""
-        shared = out.cache
-        # One sample yields one output per sink configuration, so the identity is the key.
-        if shared is not None:
-            found = shared.get(self.identity)
-            if isinstance(found, Series):
+        """The entry for ``out``: remembered by its sample's ref, met before in this cycle, or
+        computed."""
+        ref = out.ref
+        if ref is not None:
+            found = self.by_ref.entries.get(ref)
+            if found is not None:
                 return found
         dims = out.settings.dimensions
         if out.extra is not None and out.extra not in dims:
@@ -85,8 +102,8 @@ class SeriesBuilder:
         series = self.local.get(key)
         if series is None:
             series = self.local[key] = self.build(out.name, out.labels, dims, out.settings.rollups)
-        if shared is not None:
-            shared[self.identity] = series
+        if ref is not None:
+            self.by_ref.entries[ref] = series
         return series
 
     def build(

@@ -8,24 +8,23 @@ interval; ``to_datums`` builds the datums (convert.py); transport.py or emf.py d
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from ... import aws
 from ...deadline import Deadline
-from ...model import Sample
+from ...model import Sample, SeriesRef
 from ...settings import STATE_TABLE_ENV
 from ..base import Prepared, Request, Result, SinkReport
 from . import emf
 from .config import CloudWatchConfig
 from .convert import by_namespace, to_datums
-from .counters import Point
+from .counters import CumulativePoint
 from .limits import DEFAULT_MAX_AGE
 from .outputs import Out, Tracked
 from .rules import Rules
@@ -42,15 +41,10 @@ error (``ok: false``): the dimensions do not fit the data and much of it never r
 CloudWatch. Below, a few stray series: the warning names them."""
 
 
-def identity(config: CloudWatchConfig) -> str:
-    """A stable id of a sink configuration (cache keys; a changed config gets fresh caches)."""
-    return "cloudwatch:" + hashlib.sha256(repr(config).encode()).hexdigest()[:12]
-
-
 def translators(config: CloudWatchConfig) -> tuple[Grouper, SeriesBuilder]:
-    """The grouper and series builder of a configuration: new, with empty caches that fill as
+    """The grouper and series builder of a configuration: new, with empty memories that fill as
     they work (a sink keeps its pair for as long as it lives)."""
-    return Grouper(Rules(config)), SeriesBuilder(identity(config), config.namespace, config.namespace_per_job)
+    return Grouper(Rules(config)), SeriesBuilder(config.namespace, config.namespace_per_job)
 
 
 class CloudWatchSink:
@@ -78,8 +72,8 @@ class CloudWatchSink:
         """The DynamoDB table of counter state (``STATE_TABLE``), needed by tracked series."""
         self.emf_writer = emf_writer
         self.grouper, self.builder = translators(config)
-        """How samples are sorted and what each series becomes in CloudWatch; their caches
-        last as long as the sink (across warm invocations)."""
+        """How samples are sorted and what each series becomes in CloudWatch; what they
+        remember lasts as long as the sink (across warm invocations)."""
         self.state_requests = 0
         """DynamoDB requests made by the last ``push``."""
 
@@ -90,7 +84,8 @@ class CloudWatchSink:
         invocation's were written."""
         now_ms = int(time.time() * 1000)
         grouper = self.grouper
-        grouped = grouper.group(samples, now_ms)
+        self.builder.new_cycle(len(samples))
+        grouped = grouper.group(samples)
         report.dropped.update(grouped.dropped)
         if not grouped.tracked:
             return Prepared(self._requests(grouped.outs, len(samples), now_ms, report))
@@ -148,6 +143,9 @@ class CloudWatchSink:
     def load(self, body: bytes, samples: int, chain: int) -> Request:
         return Request(samples, body=body, chain=chain)
 
+    def forget(self, refs: Iterable[SeriesRef]) -> None:
+        self.builder.forget(refs)
+
     def close(self) -> None:
         """Nothing to release (botocore's clients belong to the process)."""
 
@@ -184,17 +182,19 @@ class CloudWatchSink:
             job, instance = series.target
             key = target_key(self.name, self.config.namespace, job, instance)
             by_target.setdefault(key, []).append(series)
-        previous: dict[str, Point] = {}
+        previous: dict[str, CumulativePoint] = {}
         owned: list[Tracked] = []
         lost: Counter[str] = Counter()
         settled: set[int] = set()
         try:
             stored = store.load(by_target, deadline)
             for key, series_list in by_target.items():
-                won = store.save(key, stored[key], {s.sid: s.point for s in series_list}, deadline)
-                previous.update((sid, p) for sid, p in stored[key].points.items() if sid in won)
+                won = store.save(key, stored[key], {s.state_id: s.point for s in series_list}, deadline)
+                previous.update(
+                    (state_id, p) for state_id, p in stored[key].points.items() if state_id in won
+                )
                 for s in series_list:
-                    if s.sid in won:
+                    if s.state_id in won:
                         owned.append(s)
                     else:
                         lost["state_conflict"] += s.weight

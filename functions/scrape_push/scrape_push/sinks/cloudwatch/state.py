@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ...aws import ClientFor
 from ...deadline import Deadline
 from ...statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
-from .counters import Point
+from .counters import CumulativePoint
 
 SERIES_TTL_SECONDS = 86400
 """A series unseen for a day is forgotten (its next sight is a first sight again)."""
@@ -53,7 +53,7 @@ class StateError(Exception):
 class Stored:
     """A target's state as read: its series' points, and the version each shard was read at."""
 
-    points: dict[str, Point] = field(default_factory=dict)
+    points: dict[str, CumulativePoint] = field(default_factory=dict)
     versions: dict[int, int | None] = field(default_factory=dict)
     """Shard number -> the ``version`` attribute read (``None``: no item yet)."""
 
@@ -64,8 +64,9 @@ def target_key(sink: str, namespace: str, job: str, instance: str) -> str:
     return f"cw1#{digest}"
 
 
-def series_id(name: str, labels: Iterable[tuple[str, str]]) -> str:
-    """A short stable id of a tracked series within its target's item."""
+def state_id(name: str, labels: Iterable[tuple[str, str]]) -> str:
+    """A short stable id of a tracked series within its target's item (it outlives the process,
+    unlike a ``SeriesRef``)."""
     text = name + "".join(f"\0{k}\0{v}" for k, v in labels)
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
@@ -74,21 +75,21 @@ def _shard_key(key: str, shard: int) -> str:
     return key if shard == 0 else f"{key}#{shard}"
 
 
-def encode(points: Mapping[str, Point]) -> bytes:
-    payload = {sid: [p.ts_ms, p.created, p.layout, list(p.values)] for sid, p in points.items()}
+def encode(points: Mapping[str, CumulativePoint]) -> bytes:
+    payload = {ident: [p.ts_ms, p.created, p.layout, list(p.values)] for ident, p in points.items()}
     return zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
 
 
-def decode(blob: bytes) -> dict[str, Point]:
+def decode(blob: bytes) -> dict[str, CumulativePoint]:
     payload = json.loads(zlib.decompress(blob))
     return {
-        sid: Point(int(ts), tuple(values), created, layout)
-        for sid, (ts, created, layout, values) in payload.items()
+        ident: CumulativePoint(int(ts), tuple(values), created, layout)
+        for ident, (ts, created, layout, values) in payload.items()
     }
 
 
-def shard_of(sid: str, shards: int) -> int:
-    return int(sid[:8], 16) % shards
+def shard_of(ident: str, shards: int) -> int:
+    return int(ident[:8], 16) % shards
 
 
 class StateStore:
@@ -142,7 +143,9 @@ class StateStore:
                     raise StateError(f"{len(keys)} state items left unprocessed by BatchGetItem")
                 time.sleep(wait)
 
-    def save(self, key: str, stored: Stored, current: Mapping[str, Point], deadline: Deadline) -> set[str]:
+    def save(
+        self, key: str, stored: Stored, current: Mapping[str, CumulativePoint], deadline: Deadline
+    ) -> set[str]:
         """Merge ``current`` into ``stored`` and write it; the ids of the series now owned.
 
         A series is owned (its increase may be sent) only when the shard holding it was written
@@ -151,24 +154,24 @@ class StateStore:
         """
         now_ms = int(self.clock() * 1000)
         horizon = now_ms - SERIES_TTL_SECONDS * 1000
-        merged = {sid: p for sid, p in stored.points.items() if p.ts_ms >= horizon}
-        for sid, point in current.items():
-            kept = merged.get(sid)
+        merged = {ident: p for ident, p in stored.points.items() if p.ts_ms >= horizon}
+        for ident, point in current.items():
+            kept = merged.get(ident)
             if kept is None or point.ts_ms > kept.ts_ms:
-                merged[sid] = point
+                merged[ident] = point
         shards = 1
         blobs = [encode(merged)]
         while max(len(b) for b in blobs) > MAX_ITEM_BYTES and shards < 64:
             shards *= 2
-            parts: list[dict[str, Point]] = [{} for _ in range(shards)]
-            for sid, point in merged.items():
-                parts[shard_of(sid, shards)][sid] = point
+            parts: list[dict[str, CumulativePoint]] = [{} for _ in range(shards)]
+            for ident, point in merged.items():
+                parts[shard_of(ident, shards)][ident] = point
             blobs = [encode(part) for part in parts]
         owned: set[str] = set()
         for shard, blob in enumerate(blobs):
             item = self._item(key, shard, shards, blob, now_ms)
             if self._put(item, stored.versions.get(shard), deadline):
-                owned.update(sid for sid in current if shard_of(sid, shards) == shard)
+                owned.update(ident for ident in current if shard_of(ident, shards) == shard)
         return owned
 
     @staticmethod

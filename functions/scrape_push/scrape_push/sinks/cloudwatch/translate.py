@@ -15,14 +15,14 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from ...model import Family, Labels, Sample
-from .counters import Increase, Point, Skip, increase
+from .counters import CumulativePoint, Increase, Skip, increase
 from .histograms import chunks, distribution, parse_bound, within_range
 from .outputs import Grouped, Out, Target, Tracked
 from .rules import Rules, Settings, unit_for
-from .state import series_id
+from .state import state_id
 
 _CUMULATIVE = frozenset(("counter", "histogram", "summary"))
 
@@ -64,8 +64,12 @@ def quantile_name(family: str, quantile: str) -> str:
     return f"{family}_p{percent:.10g}"
 
 
+MEMO_SIZE: Final = 65536
+"""Metric names whose settings and units a grouper remembers at most; beyond, it starts afresh."""
+
+
 class Grouper:
-    """Sorts samples for one sink configuration (its caches survive warm invocations)."""
+    """Sorts samples for one sink configuration (what it remembers survives warm invocations)."""
 
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
@@ -81,7 +85,10 @@ class Grouper:
             found = self.units[key] = unit_for(family, name, settings, counted=counted, mode=mode)
             return found
 
-    def group(self, samples: Iterable[Sample], now_ms: int) -> Grouped:
+    def group(self, samples: Iterable[Sample]) -> Grouped:
+        for memo in (self.plain, self.units):
+            if len(memo) > MEMO_SIZE:
+                memo.clear()
         result = Grouped()
         outs, dropped = result.outs, result.dropped
         created: dict[tuple[str, Labels], tuple[float, int]] = {}
@@ -97,7 +104,7 @@ class Grouper:
             if settings is None:
                 dropped["excluded"] += 1
                 continue
-            ts = sample.timestamp_ms if sample.timestamp_ms is not None else now_ms
+            ts = sample.timestamp_ms
             if family.type not in _CUMULATIVE:
                 append(
                     Out(
@@ -111,7 +118,7 @@ class Grouper:
                         None,
                         None,
                         None,
-                        sample.cache,
+                        sample.series,
                     )
                 )
                 continue
@@ -126,7 +133,7 @@ class Grouper:
                 continue
             self._cumulative(sample, settings, ts, outs, counters)
         self._attach_created(created, outs, counters, histograms, dropped)
-        result.tracked = counters + [t for h in histograms.values() if (t := self._track(h, now_ms))]
+        result.tracked = counters + [self._track(h) for h in histograms.values()]
         return result
 
     def _plain(self, family: Family, name: str) -> tuple[Settings | None, str | None]:
@@ -148,7 +155,7 @@ class Grouper:
                 unit = self.unit(family, family.name, settings, False, "gauge")
                 out_name = quantile_name(family.name, quantile)
                 labels = _without(sample.labels, "quantile")
-                outs.append(Out(out_name, labels, settings, ts, sample.value, unit, cache=sample.cache))
+                outs.append(Out(out_name, labels, settings, ts, sample.value, unit, ref=sample.series))
             else:
                 unit = self.unit(family, name, settings, False, "gauge")
                 outs.append(Out(name, sample.labels, settings, ts, sample.value, unit, extra="quantile"))
@@ -158,21 +165,21 @@ class Grouper:
         if mode == "cumulative":
             unit = self.unit(family, name, settings, counted, mode)
             outs.append(
-                Out(name, sample.labels, settings, ts, sample.value, unit, extra=extra, cache=sample.cache)
+                Out(name, sample.labels, settings, ts, sample.value, unit, extra=extra, ref=sample.series)
             )
             return
         counters.append(
             Tracked(
                 "counter",
                 _target(sample.labels),
-                series_id(name, sample.labels),
+                state_id(name, sample.labels),
                 name,
                 sample.labels,
                 family,
                 settings,
-                Point(ts, (sample.value,)),
+                CumulativePoint(ts, (sample.value,)),
                 extra=extra,
-                cache=sample.cache,
+                ref=sample.series,
             )
         )
 
@@ -224,7 +231,7 @@ class Grouper:
             found = created.get((tracked.family.name, base))
             if found is not None:
                 p = tracked.point
-                tracked.point = Point(p.ts_ms, p.values, found[0], p.layout)
+                tracked.point = CumulativePoint(p.ts_ms, p.values, found[0], p.layout)
                 if left.pop((tracked.family.name, base), None) is not None:
                     tracked.weight += found[1]
         if left:
@@ -238,7 +245,7 @@ class Grouper:
         for _, seen in left.values():
             dropped["created_without_series"] += seen
 
-    def _track(self, h: _Histogram, now_ms: int) -> Tracked | None:
+    def _track(self, h: _Histogram) -> Tracked:
         sample = h.sample
         family = sample.family
         h.buckets.sort()
@@ -247,29 +254,33 @@ class Grouper:
         count = h.count if h.count is not None else (cumulative[-1] if cumulative else 0.0)
         total = h.total if h.total is not None else 0.0
         labels = _without(sample.labels, "le")
-        ts = sample.timestamp_ms if sample.timestamp_ms is not None else now_ms
+        ts = sample.timestamp_ms
         return Tracked(
             "histogram",
             _target(labels),
-            series_id(family.name + "#distribution", labels),
+            state_id(family.name + "#distribution", labels),
             family.name,
             labels,
             family,
             h.settings,
-            Point(ts, (*cumulative, count, total), h.created, ",".join(f"{b:g}" for b in bounds)),
+            CumulativePoint(ts, (*cumulative, count, total), h.created, ",".join(f"{b:g}" for b in bounds)),
             weight=h.weight,
             bounds=bounds,
-            cache=sample.cache,
+            ref=sample.series,
         )
 
-    def resolve(self, tracked: Sequence[Tracked], previous: Mapping[str, Point], sum_count: bool) -> Resolved:
+    def resolve(
+        self, tracked: Sequence[Tracked], previous: Mapping[str, CumulativePoint], sum_count: bool
+    ) -> Resolved:
         """Outputs for tracked series given their previous points (keyed by series id)."""
         resolved = Resolved([], Counter(), Counter())
         for series in tracked:
             if series.kind == "counter":
-                found = increase(previous.get(series.sid), series.point)
+                found = increase(previous.get(series.state_id), series.point)
             else:
-                found = increase(previous.get(series.sid), series.point, monotonic=len(series.bounds) + 1)
+                found = increase(
+                    previous.get(series.state_id), series.point, monotonic=len(series.bounds) + 1
+                )
             if isinstance(found, Skip):
                 resolved.dropped[found.value] += series.weight
             elif series.kind == "counter":
@@ -292,7 +303,7 @@ class Grouper:
             unit,
             weight=series.weight,
             extra=series.extra,
-            cache=series.cache,
+            ref=series.ref,
         )
 
     def _histogram_outs(self, series: Tracked, found: Increase, sum_count: bool, resolved: Resolved) -> None:
@@ -312,7 +323,7 @@ class Grouper:
         weight = series.weight
         for chunk_values, chunk_counts in chunks(values, counts):
             out = Out(series.name, series.labels, settings, ts, math.nan, unit, weight, None, chunk_values)
-            out.counts, out.cache = chunk_counts, series.cache
+            out.counts, out.ref = chunk_counts, series.ref
             outs.append(out)
             weight = 0
         if not outs:

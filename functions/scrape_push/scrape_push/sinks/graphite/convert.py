@@ -1,8 +1,9 @@
 """Pure translation of samples into carbon series names, plaintext lines and pickle frames.
 
 Nothing here touches the network. ``to_points`` names every sample (dropping and counting what
-carbon would lose), ``plaintext_batches``/``datagram_batches``/``pickle_batches`` pack the points
-into what one write (or one datagram) carries.
+carbon would lose; each series is named once, and its name kept by ``SeriesRef``),
+``plaintext_batches``/``datagram_batches``/``pickle_batches`` pack the datapoints into what one
+write (or one datagram) carries.
 
 Names, in ``path`` mode: the prefix, the template's components, then every label the template
 does not use as two components ``name.value``, sorted by label name::
@@ -29,10 +30,9 @@ import struct
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 from ...config.values import LABEL_NAME
-from ...model import Labels, Sample
+from ...model import Labels, Sample, SeriesRef
 from .limits import (
     MAX_NAME_BYTES,
     MAX_PATH_COMPONENT_BYTES,
@@ -63,8 +63,11 @@ _PICKLE_ITEM_OVERHEAD = 32
 """Upper bound of the pickle opcodes around one ``(name, (timestamp, value))`` item."""
 _PICKLE_FRAME_OVERHEAD = 16
 
-Point = tuple[str, int, float]
+Datapoint = tuple[str, int, float]
 """One datapoint as carbon takes it: series name, timestamp in seconds, value."""
+
+Named = tuple[str, tuple[str, ...]]
+"""A series' carbon name, and what sanitising changed in it (``adjusted`` reasons)."""
 
 
 @dataclass(frozen=True)
@@ -121,52 +124,42 @@ class NameRules:
     prefix: str = ""
     template: Template = field(default_factory=lambda: parse_template(DEFAULT_TEMPLATE))
 
-    @property
-    def cache_key(self) -> str:
-        """This naming's identity, the key of its entry in a series' shared cache."""
-        return f"graphite|{self.mode}|{self.prefix}|{self.template.text}"
-
 
 @dataclass
-class Conversion:
-    """The points to send, and every sample not sent (or sent renamed) counted by reason."""
+class PointSet:
+    """The datapoints to send, and every sample not sent (or sent renamed) counted by reason."""
 
-    points: list[Point] = field(default_factory=list)
+    points: list[Datapoint] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
     adjusted: Counter[str] = field(default_factory=Counter)
     collisions: Counter[str] = field(default_factory=Counter)
     """Per series name sent: other series dropped because they were given the same name."""
 
 
-def to_points(samples: Iterable[Sample], rules: NameRules, now_ms: int) -> Conversion:
+def to_points(samples: Iterable[Sample], rules: NameRules, names: dict[SeriesRef, Named]) -> PointSet:
     """Name every sample and stamp it in whole seconds; drop (and count) what carbon would lose.
+    ``names`` holds each series' name by ref (a series named for the first time is added).
 
     NaN and ±Inf are dropped as ``nan_or_inf`` (carbon itself drops NaN without a word).
     """
-    result = Conversion()
+    result = PointSet()
     dropped, adjusted = result.dropped, result.adjusted
-    key = rules.cache_key
     owners: dict[tuple[str, int], tuple[str, Labels]] = {}
     for sample in samples:
         value = sample.value
         if math.isnan(value) or math.isinf(value):
             dropped["nan_or_inf"] += 1
             continue
-        cache = sample.cache
-        cached = cache.get(key) if cache is not None else None
-        if cached is None:
+        named = names.get(sample.series)
+        if named is None:
             reasons: set[str] = set()
-            named = (series_name(sample.name, sample.labels, rules, reasons), tuple(sorted(reasons)))
-            if cache is not None:
-                cache[key] = named
-        else:
-            named = cast(tuple[str, tuple[str, ...]], cached)
+            name = series_name(sample.name, sample.labels, rules, reasons)
+            named = names[sample.series] = (name, tuple(sorted(reasons)))
         name, changes = named
         if len(name) > MAX_NAME_BYTES:
             dropped["name_too_long"] += 1
             continue
-        timestamp_ms = sample.timestamp_ms if sample.timestamp_ms is not None else now_ms
-        timestamp = timestamp_ms // 1000
+        timestamp = sample.timestamp_ms // 1000
         identity = (sample.name, sample.labels)
         owner = owners.setdefault((name, timestamp), identity)
         if owner != identity:
@@ -277,19 +270,19 @@ class Batch:
     count: int
 
 
-def plaintext_line(point: Point) -> bytes:
+def plaintext_line(point: Datapoint) -> bytes:
     """``name value timestamp\\n``, carbon's plaintext protocol."""
     name, timestamp, value = point
     return f"{name} {format_value(value)} {timestamp}\n".encode()
 
 
-def plaintext_batches(points: Sequence[Point], batch_size: int) -> list[Batch]:
+def plaintext_batches(points: Sequence[Datapoint], batch_size: int) -> list[Batch]:
     """Lines, ``batch_size`` to a write."""
     chunks = (points[start : start + batch_size] for start in range(0, len(points), batch_size))
     return [Batch(b"".join(plaintext_line(p) for p in chunk), len(chunk)) for chunk in chunks]
 
 
-def datagram_batches(points: Iterable[Point], max_bytes: int = UDP_DATAGRAM_BYTES) -> list[Batch]:
+def datagram_batches(points: Iterable[Datapoint], max_bytes: int = UDP_DATAGRAM_BYTES) -> list[Batch]:
     """Whole lines packed into datagrams of at most ``max_bytes`` (a longer line goes alone)."""
     batches: list[Batch] = []
     lines: list[bytes] = []
@@ -307,7 +300,7 @@ def datagram_batches(points: Iterable[Point], max_bytes: int = UDP_DATAGRAM_BYTE
 
 
 def pickle_batches(
-    points: Sequence[Point], batch_size: int, max_frame_bytes: int = PICKLE_MAX_FRAME_BYTES
+    points: Sequence[Datapoint], batch_size: int, max_frame_bytes: int = PICKLE_MAX_FRAME_BYTES
 ) -> list[Batch]:
     """Length-prefixed pickle frames of at most ``batch_size`` points and ``max_frame_bytes``.
 
@@ -329,7 +322,7 @@ def pickle_batches(
     return frames
 
 
-def _pickle_frames(points: Sequence[Point], max_frame_bytes: int) -> list[Batch]:
+def _pickle_frames(points: Sequence[Datapoint], max_frame_bytes: int) -> list[Batch]:
     data = pickle.dumps([(name, (ts, value)) for name, ts, value in points], protocol=PICKLE_PROTOCOL)
     if len(data) <= max_frame_bytes or len(points) == 1:
         return [Batch(_FRAME_HEADER.pack(len(data)) + data, len(points))]

@@ -1,17 +1,21 @@
-"""The Graphite sink: carbon's plaintext, pickle or UDP protocol, path or tagged names."""
+"""The Graphite sink: carbon's plaintext, pickle or UDP protocol, path or tagged names.
+
+Each series is named once and its name kept by ``SeriesRef`` until the scrape stage says the
+series is gone (``forget``).
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ...deadline import Deadline
-from ...model import Sample
-from ..base import Prepared, Request, Result, SinkReport
+from ...model import Sample, SeriesRef
+from ..base import Prepared, Request, Result, SeriesMemory, SinkReport
 from .config import GraphiteConfig
 from .convert import (
     DEFAULT_TEMPLATE,
     Batch,
+    Named,
     NameRules,
     datagram_batches,
     parse_template,
@@ -53,12 +57,15 @@ class GraphiteSink:
         )
         host, port = config.host_port
         self.endpoint = Endpoint(host, port, config.protocol, config.connect_timeout, config.write_timeout)
+        self.names: SeriesMemory[Named] = SeriesMemory()
+        """Each series' carbon name under ``rules``."""
         self._connect = connect
         self._open_socket = open_socket
 
     def encode(self, samples: Sequence[Sample], report: SinkReport) -> list[Batch]:
         """Name and encode ``samples`` for this sink's protocol, counting what is dropped."""
-        result = to_points(samples, self.rules, int(time.time() * 1000))
+        self.names.bound(len(samples))
+        result = to_points(samples, self.rules, self.names.entries)
         report.dropped.update(result.dropped)
         report.adjusted.update(result.adjusted)
         for name, count in result.collisions.most_common(MAX_COLLISION_WARNINGS):
@@ -80,8 +87,11 @@ class GraphiteSink:
     def load(self, body: bytes, samples: int, chain: int) -> Request:
         return Request(samples, body=body, chain=chain)
 
+    def forget(self, refs: Iterable[SeriesRef]) -> None:
+        self.names.forget(refs)
+
     def close(self) -> None:
-        """Nothing held across invocations but caches (a connection lives for one send)."""
+        """Nothing held across invocations but the names (a connection lives for one send)."""
 
     def deliver(self, requests: Sequence[Request], deadline: Deadline, report: SinkReport) -> list[Result]:
         payloads = [request.body() for request in requests]

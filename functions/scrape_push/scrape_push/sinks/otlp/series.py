@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from ... import __version__
-from ...model import Family, Labels, Sample
+from ...model import Family, Labels, Sample, SeriesRef
 from . import encode
 from .names import KINDS, prometheus_type, ucum
 
@@ -146,19 +147,20 @@ class Series:
 class SeriesMap:
     """Every series' ``Series``, and the resources, scopes, metrics and streams they share, kept
     across warm invocations; bounded by ``MAX_SERIES``. ``lookup`` is the one place a sample's
-    series is found (keyed by name and labels)."""
+    series is found (keyed by its ``SeriesRef``); ``forget`` drops the series the scrape stage
+    let go."""
 
-    series: dict[tuple[str, Labels], Series] = field(default_factory=dict)
+    series: dict[SeriesRef, Series] = field(default_factory=dict)
     resources: dict[tuple[str, str], Resource] = field(default_factory=dict)
     scopes: dict[Labels, Scope] = field(default_factory=dict)
     metrics: dict[tuple[str, int, str, str, str], MetricDef] = field(default_factory=dict)
     streams: dict[tuple[object, ...], Stream] = field(default_factory=dict)
 
     def lookup(self, sample: Sample) -> Series:
-        key = (sample.name, sample.labels)
+        key = sample.series
         found = self.series.get(key)
         if found is None or (found.family is not sample.family and found.family != sample.family):
-            if len(self.series) >= MAX_SERIES:
+            if len(self.series) >= MAX_SERIES or len(self.streams) >= MAX_SERIES:
                 self.clear()
             try:
                 found = self._classify(sample)
@@ -166,6 +168,13 @@ class SeriesMap:
                 found = Series(DROPPED, sample.family, reason="invalid_utf8")
             self.series[key] = found
         return found
+
+    def forget(self, refs: Iterable[SeriesRef]) -> None:
+        """Drop the series of ``refs``; the streams, metrics and resources they shared stay
+        (a series of the same stream may come back) until the map starts afresh."""
+        pop = self.series.pop
+        for ref in refs:
+            pop(ref, None)
 
     def clear(self) -> None:
         self.series.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -15,7 +15,7 @@ import requests
 from ... import credentials
 from ...deadline import Deadline
 from ...httpconfig import new_session, request_auth
-from ...model import Sample
+from ...model import Sample, SeriesRef
 from ...plugins import BuildContext
 from ...sigv4 import SigV4Error, sigv4_auth
 from ...statetable import Items
@@ -85,6 +85,9 @@ class OTLPSink:
             Request(batch.samples, make=partial(Batch.body, batch, compression), chain=number)
             for number, batch in enumerate(batches)
         ]
+
+    def forget(self, refs: Iterable[SeriesRef]) -> None:
+        self.translator.series.forget(refs)
 
     def load(self, body: bytes, samples: int, chain: int) -> Request:
         return Request(samples, body=body, chain=chain)

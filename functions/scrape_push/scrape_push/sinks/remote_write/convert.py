@@ -1,7 +1,7 @@
 """Pure translation of samples into Remote Write series, batches and metadata.
 
 Nothing here touches the network. ``to_series`` groups the cycle's samples by series (labels
-encoded once per series and kept in the per-series cache), orders each series' samples by
+encoded once per series and kept by the sink, by ``SeriesRef``), orders each series' samples by
 timestamp and drops (counting) what Remote Write forbids; ``partition`` packs the series into
 batches of at most ``max_samples_per_send`` samples, chained where a series spans batches so
 that its samples are sent in order; ``metadata`` picks the families Prometheus would describe.
@@ -10,32 +10,27 @@ that its samples are sent in order; ``metadata`` picks the families Prometheus w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter, methodcaller
+from itertools import compress
+from operator import attrgetter, itemgetter
 
-from ...model import Family, Labels, Sample
-from .encode import SampleEncoder, encode_columns, encode_labels, encode_metadata, encode_series
+from ...model import Family, Sample, SeriesRef
+from .encode import SampleEncoder, TimedValue, encode_columns, encode_metadata, encode_series
 from .limits import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
-
-CACHE_KEY = "remote_write.labels"
-"""Where a series' encoded labels live in ``Sample.cache``. Every remote_write sink encodes a
-series identically (no per-sink relabeling yet), so they share the slot."""
 
 SYNTHETIC_FAMILIES = frozenset(
     {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling"}
 )
 """Prometheus sends metadata only for families a target exposes, not for ``up``/``scrape_*``."""
 
-Point = tuple[int, float]
-"""(timestamp_ms, value)"""
-
-
-Series = tuple[bytes, list[Point]]
+EncodedSeries = tuple[bytes, list[TimedValue]]
 """One series: its encoded ``TimeSeries.labels`` and its samples in timestamp order."""
 
-_CACHE = attrgetter("cache")
-_ENCODED_LABELS = methodcaller("get", CACHE_KEY)
+Encoding = bytes | str
+"""A series' encoded ``TimeSeries.labels``, or why it is not sent (a drop reason)."""
+
+_SERIES = attrgetter("series")
 _TIMESTAMP = attrgetter("timestamp_ms")
 _VALUE = attrgetter("value")
 _FAMILY = attrgetter("family")
@@ -56,26 +51,23 @@ class Columns:
     def __getitem__(self, part: slice) -> Columns:
         return Columns(self.labels[part], self.stamps[part], self.values[part])
 
-    def series(self) -> list[Series]:
+    def series(self) -> list[EncodedSeries]:
         """The same samples as ``(labels, points)`` series."""
         rows = zip(self.labels, self.stamps, self.values, strict=True)
         return [(labels, [(stamp, value)]) for labels, stamp, value in rows]
 
 
 @dataclass
-class Conversion:
-    """The series to send and every sample not sent, counted by reason. ``columns`` holds the
-    series instead of ``series`` when every series has exactly one sample."""
+class SeriesSet:
+    """A cycle's series as Remote Write sends them, and every sample not sent, counted by
+    reason. ``columns`` holds the series instead of ``series`` when every series has exactly
+    one sample."""
 
-    series: list[Series] = field(default_factory=list)
+    series: list[EncodedSeries] = field(default_factory=list)
     samples: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     families: list[Family] = field(default_factory=list)
     columns: Columns | None = None
-
-    def all_series(self) -> list[Series]:
-        """The series, whichever form holds them."""
-        return self.columns.series() if self.columns is not None else self.series
 
 
 @dataclass
@@ -83,79 +75,62 @@ class Batch:
     """At most ``max_samples_per_send`` samples: ``(labels, points)`` chunks of series, or a
     slice of ``Columns``."""
 
-    entries: list[tuple[bytes, list[Point]]] = field(default_factory=list)
+    entries: list[EncodedSeries] = field(default_factory=list)
     samples: int = 0
     columns: Columns | None = None
 
 
-def batches(conversion: Conversion, max_samples: int) -> list[list[Batch]]:
-    """``conversion`` packed into chains of batches (see ``partition``)."""
-    columns = conversion.columns
+def batches(found: SeriesSet, max_samples: int) -> list[list[Batch]]:
+    """``found`` packed into chains of batches (see ``partition``)."""
+    columns = found.columns
     if columns is None:
-        return partition(conversion.series, max_samples)
+        return partition(found.series, max_samples)
     parts = (columns[i : i + max_samples] for i in range(0, len(columns), max_samples))
     return [[Batch([], len(part), part)] for part in parts]
 
 
-def to_series(samples: Sequence[Sample], now_ms: int) -> Conversion:
-    """Group samples by series, in first-seen order, dropping what Remote Write forbids."""
-    warm = _warm(samples)
-    return warm if warm is not None else _grouped(samples, now_ms)
-
-
-def _warm(samples: Sequence[Sample]) -> Conversion | None:
-    """The common case, in C-level passes: every sample has its series' scratch space (the
-    scrape stage's series cache), one sample per series, every timestamp set. Labels not yet
-    encoded (a series' first scrape) are encoded and kept there. ``None`` when that is not so."""
-    caches: list[dict[str, object]] = list(map(_CACHE, samples))
-    if None in caches:
-        return None
-    labels = list(map(_ENCODED_LABELS, caches))
+def to_series(
+    samples: Sequence[Sample], known: dict[SeriesRef, Encoding], encode: Callable[[Sample], Encoding]
+) -> SeriesSet:
+    """Group samples by series, in first-seen order, dropping what Remote Write forbids.
+    ``known`` holds each series' encoding by ref; ``encode`` makes the encoding of a series it
+    lacks (which is then kept there)."""
+    labels: list[Encoding | None] = list(map(known.get, map(_SERIES, samples)))
     if None in labels:
         for index in [i for i, found in enumerate(labels) if found is None]:
             sample = samples[index]
-            labels[index] = caches[index][CACHE_KEY] = encode_labels(sample.name, sample.labels)
+            labels[index] = known[sample.series] = encode(sample)
+    dropped: Counter[str] = Counter()
+    if set(map(type, labels)) != {bytes}:
+        sent = [type(found) is bytes for found in labels]
+        dropped.update(str(found) for found in labels if type(found) is not bytes)
+        samples, labels = list(compress(samples, sent)), list(compress(labels, sent))
+    encoded: list[bytes] = labels  # type: ignore[assignment]
     stamps = list(map(_TIMESTAMP, samples))
-    if None in stamps or set(map(type, labels)) != {bytes} or len(set(labels)) != len(labels):
-        return None
-    if min(stamps) < MIN_TIMESTAMP_MS or max(stamps) > MAX_TIMESTAMP_MS:
-        return None
+    if len(set(encoded)) != len(encoded) or (
+        stamps and (min(stamps) < MIN_TIMESTAMP_MS or max(stamps) > MAX_TIMESTAMP_MS)
+    ):
+        return _grouped(samples, encoded, dropped)
     families = list(map(_FAMILY, samples))
     unique = list(dict(zip(map(id, families), families, strict=True)).values())
-    columns = Columns(labels, stamps, list(map(_VALUE, samples)))
-    return Conversion([], len(labels), Counter(), unique, columns)
+    return SeriesSet([], len(encoded), dropped, unique, Columns(encoded, stamps, list(map(_VALUE, samples))))
 
 
-def _grouped(samples: Iterable[Sample], now_ms: int) -> Conversion:
-    result = Conversion()
-    dropped = result.dropped
-    groups: dict[bytes, list[Point]] = {}
+def _grouped(samples: Sequence[Sample], labels: list[bytes], dropped: Counter[str]) -> SeriesSet:
+    """The general case: several samples of a series, or timestamps out of range."""
+    result = SeriesSet(dropped=dropped)
+    groups: dict[bytes, list[TimedValue]] = {}
     families: dict[Family, None] = {}
     last_family: Family | None = None
-    uncached: dict[tuple[str, Labels], bytes | str] = {}
-    labels: object
-    for sample in samples:
-        cache = sample.cache
-        if cache is not None:
-            labels = cache.get(CACHE_KEY)
-            if labels is None:
-                labels = cache[CACHE_KEY] = encode_labels(sample.name, sample.labels)
-        else:
-            key = (sample.name, sample.labels)
-            labels = uncached.get(key)
-            if labels is None:
-                labels = uncached[key] = encode_labels(sample.name, sample.labels)
-        if type(labels) is not bytes:
-            dropped[str(labels)] += 1
-            continue
-        stamp = now_ms if sample.timestamp_ms is None else sample.timestamp_ms
+    for sample, encoded in zip(samples, labels, strict=True):
+        stamp = sample.timestamp_ms
         if not MIN_TIMESTAMP_MS <= stamp <= MAX_TIMESTAMP_MS:
             dropped["timestamp_out_of_range"] += 1
             continue
         point = (stamp, sample.value)
-        points = groups.get(labels)
+        points = groups.get(encoded)
         if points is None:
-            groups[labels] = [point]
+            groups[encoded] = [point]
         else:
             points.append(point)
         family = sample.family
@@ -172,11 +147,11 @@ def _grouped(samples: Iterable[Sample], now_ms: int) -> Conversion:
     return result
 
 
-def in_order(points: list[Point], dropped: Counter[str]) -> list[Point]:
+def in_order(points: list[TimedValue], dropped: Counter[str]) -> list[TimedValue]:
     """A series' samples by timestamp; of several at one timestamp the last scraped is kept
     (a receiver rejects the whole request for a duplicate timestamp)."""
     ordered = sorted(points, key=lambda p: p[0])
-    kept: list[Point] = []
+    kept: list[TimedValue] = []
     for point in ordered:
         if kept and kept[-1][0] == point[0]:
             kept[-1] = point
@@ -186,7 +161,7 @@ def in_order(points: list[Point], dropped: Counter[str]) -> list[Point]:
     return kept
 
 
-def partition(series: Sequence[Series], max_samples: int) -> list[list[Batch]]:
+def partition(series: Sequence[EncodedSeries], max_samples: int) -> list[list[Batch]]:
     """Pack series into batches of at most ``max_samples`` samples, grouped into chains.
 
     Batches of different chains share no series and may be sent concurrently; the batches of
@@ -194,7 +169,7 @@ def partition(series: Sequence[Series], max_samples: int) -> list[list[Batch]]:
     """
     chains: list[list[Batch]] = []
     chain: list[Batch] = []
-    entries: list[tuple[bytes, list[Point]]] = []
+    entries: list[EncodedSeries] = []
     count = 0
     if sum(map(len, map(itemgetter(1), series))) == len(series):  # one sample each: plain slices
         return [

@@ -1,8 +1,8 @@
 """Remote Write 1.0 wire format: protobuf ``prometheus.WriteRequest`` bytes, snappy-compressed.
 
 The messages are written directly in protobuf's wire format rather than built as protobuf
-objects: a series' labels are encoded once and kept in the series cache, so a warm cycle only
-appends each sample's 16 bytes. ``bench/bench_remote_write.py`` measures this against building
+objects: a series' labels are encoded once and kept by the sink (per ``SeriesRef``), so a warm
+cycle only appends each sample's 16 bytes. ``bench/bench_remote_write.py`` measures this against building
 the same request with the protobuf library (``devtools.remote_write_proto.remote_pb2``), and
 the tests decode every byte produced here with that library. Field numbers are those of
 ``devtools/remote_write_proto/remote.proto``.
@@ -73,14 +73,17 @@ def _varint(value: int) -> bytes:
     return _SMALL_VARINTS[value] if value < 16384 else varint(value)
 
 
+TimedValue = tuple[int, float]
+"""One sample of a series: ``(timestamp_ms, value)``."""
+
+
 def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + _varint(len(payload)) + payload
 
 
-_LABEL_CACHE_SIZE = 65536
-_label_cache: dict[tuple[str, str], bytes | str] = {}
-"""Encoded ``Label`` entries (or why one is invalid) for pairs seen recently: label pairs such
-as ``code="200"`` repeat across many series, so a cold cycle encodes each once."""
+LABEL_MEMO_SIZE = 65536
+"""Label pairs (and metric names) whose encoding a ``LabelEncoder`` remembers at most; it starts
+afresh beyond (pairs repeat across series, so a cold cycle encodes each once)."""
 
 
 def _encode_label(key: str, value: str) -> bytes | str:
@@ -96,67 +99,79 @@ def _encode_label(key: str, value: str) -> bytes | str:
         return "invalid_utf8"
 
 
-def _label(key: str, value: str) -> bytes | str:
-    """The encoded ``Label`` of a pair, cached by the pair (``Labels`` entries are such pairs)."""
-    found = _label_cache.get((key, value))
-    if found is None:
-        if len(_label_cache) >= _LABEL_CACHE_SIZE:
-            _label_cache.clear()
-        found = _label_cache[(key, value)] = _encode_label(key, value)
-    return found
-
-
 _KEY = itemgetter(0)
-_names: dict[str, bytes | str] = {}
-"""Encoded ``__name__`` labels (or why a name is invalid), bounded like ``_label_cache``."""
 
 
-def encode_labels(name: str, labels: Labels) -> bytes | str:
-    """A series' ``TimeSeries.labels`` bytes, ``__name__`` included and sorted by name.
+class LabelEncoder:
+    """Encodes series' ``TimeSeries.labels``, remembering the encoded ``Label`` of each pair and
+    name seen recently (bounded by ``LABEL_MEMO_SIZE``). One per sink: it lives as long as the
+    sink does."""
 
-    Returns the reason as a string instead when Remote Write forbids the label set (so the
-    caller can count the drop): an invalid metric or label name, a repeated or empty label.
-    ``labels`` is a ``Labels`` tuple (sorted, unique names); when ``__name__`` sorts first, as
-    it does unless a label name starts with an upper-case letter or ``_``, the pairs' cached
-    encodings are joined in C.
-    """
-    head = _names.get(name)
-    if head is None:
-        if len(_names) >= _LABEL_CACHE_SIZE:
-            _names.clear()
-        head = _names[name] = (
-            _encode_label("__name__", name) if METRIC_NAME.match(name) else "invalid_metric_name"
-        )
-    if type(head) is not bytes:
-        return str(head)
-    keys = list(map(_KEY, labels))
-    if (keys and keys[0] <= "__name__") or keys != sorted(keys) or len(set(keys)) != len(keys):
-        return _encode_labels_sorting(name, labels)
-    parts = list(map(_label_cache.get, labels))
-    if None in parts:
-        parts = [
-            found if found is not None else _label(*pair) for found, pair in zip(parts, labels, strict=True)
-        ]
-    try:
-        return head + b"".join(parts)  # type: ignore[arg-type]
-    except TypeError:  # a pair is invalid: its entry is the reason
-        return next(str(part) for part in parts if type(part) is not bytes)
+    __slots__ = ("_names", "_pairs")
 
+    def __init__(self) -> None:
+        self._pairs: dict[tuple[str, str], bytes | str] = {}
+        """Encoded ``Label`` entries (or why one is invalid), by pair."""
+        self._names: dict[str, bytes | str] = {}
+        """Encoded ``__name__`` labels (or why a name is invalid)."""
 
-def _encode_labels_sorting(name: str, labels: Labels) -> bytes | str:
-    if not METRIC_NAME.match(name):
-        return "invalid_metric_name"
-    out: list[bytes] = []
-    previous = ""
-    for key, value in sorted((("__name__", name), *labels)):
-        if key == previous:
-            return "duplicate_label_name"
-        previous = key
-        encoded = _label(key, value) if key != "__name__" else _encode_label(key, value)
-        if type(encoded) is not bytes:
-            return str(encoded)
-        out.append(encoded)
-    return b"".join(out)
+    def _label(self, key: str, value: str) -> bytes | str:
+        """The encoded ``Label`` of a pair (``Labels`` entries are such pairs)."""
+        pairs = self._pairs
+        found = pairs.get((key, value))
+        if found is None:
+            if len(pairs) >= LABEL_MEMO_SIZE:
+                pairs.clear()
+            found = pairs[(key, value)] = _encode_label(key, value)
+        return found
+
+    def labels(self, name: str, labels: Labels) -> bytes | str:
+        """A series' ``TimeSeries.labels`` bytes, ``__name__`` included and sorted by name.
+
+        Returns the reason as a string instead when Remote Write forbids the label set (so the
+        caller can count the drop): an invalid metric or label name, a repeated or empty label.
+        ``labels`` is a ``Labels`` tuple (sorted, unique names); when ``__name__`` sorts first, as
+        it does unless a label name starts with an upper-case letter or ``_``, the pairs'
+        remembered encodings are joined in C.
+        """
+        names = self._names
+        head = names.get(name)
+        if head is None:
+            if len(names) >= LABEL_MEMO_SIZE:
+                names.clear()
+            head = names[name] = (
+                _encode_label("__name__", name) if METRIC_NAME.match(name) else "invalid_metric_name"
+            )
+        if type(head) is not bytes:
+            return str(head)
+        keys = list(map(_KEY, labels))
+        if (keys and keys[0] <= "__name__") or keys != sorted(keys) or len(set(keys)) != len(keys):
+            return self._sorting(name, labels)
+        parts = list(map(self._pairs.get, labels))
+        if None in parts:
+            parts = [
+                found if found is not None else self._label(*pair)
+                for found, pair in zip(parts, labels, strict=True)
+            ]
+        try:
+            return head + b"".join(parts)  # type: ignore[arg-type]
+        except TypeError:  # a pair is invalid: its entry is the reason
+            return next(str(part) for part in parts if type(part) is not bytes)
+
+    def _sorting(self, name: str, labels: Labels) -> bytes | str:
+        if not METRIC_NAME.match(name):
+            return "invalid_metric_name"
+        out: list[bytes] = []
+        previous = ""
+        for key, value in sorted((("__name__", name), *labels)):
+            if key == previous:
+                return "duplicate_label_name"
+            previous = key
+            encoded = self._label(key, value) if key != "__name__" else _encode_label(key, value)
+            if type(encoded) is not bytes:
+                return str(encoded)
+            out.append(encoded)
+        return b"".join(out)
 
 
 class SampleEncoder:
@@ -183,11 +198,6 @@ class SampleEncoder:
         return head + _PACK_DOUBLE(value) + stamp
 
 
-def encode_timeseries(labels: bytes, samples: bytes) -> bytes:
-    """One ``WriteRequest.timeseries`` entry from encoded labels and encoded samples."""
-    return _WRITE_REQUEST_TIMESERIES + _varint(len(labels) + len(samples)) + labels + samples
-
-
 def encode_metadata(family: Family) -> bytes:
     """One ``WriteRequest.metadata`` entry, as Prometheus fills ``MetricMetadata``."""
     body = bytearray()
@@ -212,14 +222,7 @@ def compress(payload: bytes) -> bytes:
     return bytes(cramjam.snappy.compress_raw(payload))
 
 
-def decompress(payload: bytes) -> bytes:
-    """The inverse of ``compress`` (used by tests and the capturing proxy)."""
-    return bytes(cramjam.snappy.decompress_raw(payload))
-
-
-def encode_series(
-    entries: Iterable[tuple[bytes, Sequence[tuple[int, float]]]], samples: SampleEncoder
-) -> bytes:
+def encode_series(entries: Iterable[tuple[bytes, Sequence[TimedValue]]], samples: SampleEncoder) -> bytes:
     """An uncompressed ``WriteRequest`` holding ``(encoded labels, points)`` series."""
     entries = list(entries)
     fast = _single_points_at_one_time(entries, samples)
@@ -247,7 +250,7 @@ _SECOND = itemgetter(1)
 
 
 def _single_points_at_one_time(
-    entries: Sequence[tuple[bytes, Sequence[tuple[int, float]]]], samples: SampleEncoder
+    entries: Sequence[tuple[bytes, Sequence[TimedValue]]], samples: SampleEncoder
 ) -> bytes | None:
     """The common request, built in C-level passes: one sample per series, all taken at one
     time (a scrape's samples share its timestamp). ``None`` when the request is not like that."""

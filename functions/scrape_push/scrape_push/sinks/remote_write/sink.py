@@ -5,14 +5,17 @@ pack them into batches of at most ``max_samples_per_send``, and send the batches
 (``transport``), keeping each series' samples in order; metric metadata goes in requests of its
 own, as Prometheus sends it. Secrets are resolved (inline or from SSM) at each push, so a
 rotated password is picked up once the parameter cache expires.
+
+What a series becomes for this sink -- ``write_relabel_configs`` applied, its labels encoded, or
+why it is not sent -- is worked out once and kept by ``SeriesRef`` until the scrape stage says
+the series is gone (``forget``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -21,15 +24,15 @@ import requests
 from ... import credentials
 from ...deadline import Deadline
 from ...httpconfig import new_session, request_auth
-from ...labels import relabeled_view
-from ...model import Sample
+from ...labels import relabel_series
+from ...model import Sample, SeriesRef
 from ...plugins import BuildContext
 from ...relabel import compile_rules
 from ...sigv4 import SigV4Error, sigv4_auth
-from ..base import Prepared, Request, Result, SinkReport
+from ..base import Prepared, Request, Result, SeriesMemory, SinkReport
 from .config import RemoteWriteConfig
-from .convert import Batch, batches, chunks, encode_batch, metadata, to_series
-from .encode import SampleEncoder, compress, write_request
+from .convert import Batch, Encoding, batches, chunks, encode_batch, metadata, to_series
+from .encode import LabelEncoder, SampleEncoder, compress, write_request
 from .limits import AMP_SERVICE, DEFAULT_MAX_AGE
 from .transport import Sender
 
@@ -52,7 +55,10 @@ class RemoteWriteSink:
         self.config = config
         self.name = f"remote_write/{config.display_name}"
         self.write_relabel = compile_rules(config.write_relabel_configs)
-        self.write_relabel_key = hashlib.sha256(repr(config.write_relabel_configs).encode()).hexdigest()[:16]
+        self.encoder = LabelEncoder()
+        self.series: SeriesMemory[Encoding] = SeriesMemory()
+        """Per series: its labels as this sink sends them, encoded, or why it does not send it
+        (``write_relabel`` when ``write_relabel_configs`` drop it)."""
         self.max_concurrency = context.max_concurrent_requests
         self.secrets = context.secrets
         self.clients = context.aws
@@ -89,15 +95,25 @@ class RemoteWriteSink:
                 self._session.close()
                 self._session = None
 
+    def forget(self, refs: Iterable[SeriesRef]) -> None:
+        self.series.forget(refs)
+
+    def encoding(self, sample: Sample) -> Encoding:
+        """What ``sample``'s series is for this sink: ``write_relabel_configs`` applied (to
+        which ``__name__`` is a label), then its labels encoded."""
+        name, labels = sample.name, sample.labels
+        if self.write_relabel.steps:
+            relabeled = relabel_series(name, labels, self.write_relabel)
+            if relabeled is None:
+                return "write_relabel"
+            name, labels = relabeled
+        return self.encoder.labels(name, labels)
+
     def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
         """One request per batch (chains keep a series' samples in order), then the metadata.
         Bodies are encoded when first needed, on the sending threads."""
-        samples, relabel_dropped = relabeled_view(
-            samples, self.write_relabel, f"write:{self.write_relabel_key}"
-        )
-        if relabel_dropped:
-            report.drop("write_relabel", relabel_dropped)
-        converted = to_series(samples, int(time.time() * 1000))
+        self.series.bound(len(samples))
+        converted = to_series(samples, self.series.entries, self.encoding)
         report.dropped.update(converted.dropped)
         encoder = SampleEncoder()
         requests = [

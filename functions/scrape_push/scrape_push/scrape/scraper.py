@@ -4,6 +4,10 @@ A target that is down, slow, too large, over its memory budget, serves garbage o
 yields ``up 0`` with the reason; it never affects another target. Each scrape is cut at its
 deadline (its scrape timeout, bounded by the invocation's), and the stage returns by the
 invocation's scrape deadline whatever the targets do.
+
+The ``Scraper`` keeps what a warm process reuses: pooled HTTP sessions and one series cache per
+target (``series.SeriesCache``), whose ``SeriesRef`` values come from one allocator. It collects
+the refs its caches dropped (series gone, a target gone or evicted) for the sinks to forget.
 """
 
 from __future__ import annotations
@@ -11,25 +15,27 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
+from itertools import count
 
 import requests
 
-from .budget import SINK_BYTES_PER_SAMPLE, Account, MemoryBudget, parse_working_bytes
-from .credentials import SecretResolver
-from .deadline import Deadline
-from .fetch import ScrapeError, fetch
-from .guard import Aborted, Guard, Watch, guarding
-from .httpconfig import TLSConfig, new_session
-from .labels import finisher, relabeled_view, stamp, synthetic
-from .limits import LimitExceeded, ScrapeBudget
-from .model import Sample
-from .parse import ParseError, SeriesCache, parse_chunks
-from .reach import Reach
-from .targets import Target
+from ..budget import SINK_BYTES_PER_SAMPLE, Account, MemoryBudget, parse_working_bytes
+from ..credentials import SecretResolver
+from ..deadline import Deadline
+from ..fetch import ScrapeError, fetch
+from ..guard import Aborted, Guard, Watch, guarding
+from ..httpconfig import TLSConfig, new_session
+from ..labels import finisher, synthetic
+from ..limits import LimitExceeded, ScrapeBudget
+from ..model import Sample, SeriesRef
+from ..parse import ParseError
+from ..reach import Reach
+from ..targets import FailedTarget, Target
+from .series import SeriesCache
 
 MAX_CACHED_TARGETS = 1024
 """Targets whose series cache a warm Lambda keeps (least recently scraped dropped first)."""
@@ -70,17 +76,24 @@ class Scraper:
     """Scrapes targets over pooled HTTP sessions and series caches that survive warm invocations."""
 
     def __init__(
-        self, max_concurrency: int, secrets: SecretResolver, reach: Callable[[str], Reach] = Reach
+        self,
+        max_concurrency: int,
+        secrets: SecretResolver,
+        reach: Callable[[str], Reach] = Reach,
+        refs: Iterator[SeriesRef] | None = None,
     ) -> None:
         self.max_concurrency = max_concurrency
         self.secrets = secrets
         """Resolves the targets' credentials; its scrubber cleans every error reported."""
         self.reach = reach
         """The redirect policy of a scrape of a URL (``reach.Reach``)."""
+        self.refs = count() if refs is None else refs
+        """The allocator of every ``SeriesRef`` its caches give out."""
         self._sessions: dict[TLSConfig, requests.Session] = {}
         self._sessions_lock = threading.Lock()
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
         self._series_lock = threading.Lock()
+        self._forgotten: list[SeriesRef] = []
 
     def session_for(self, tls: TLSConfig) -> requests.Session:
         """A pooled session per distinct TLS setting (most jobs share the default one)."""
@@ -107,12 +120,36 @@ class Scraper:
         with self._series_lock:
             cache = self._series.get(key)
             if cache is None:
-                cache = self._series[key] = SeriesCache(finisher(target))
+                cache = self._series[key] = SeriesCache(finisher(target), target.metric_relabel, self.refs)
                 while len(self._series) > MAX_CACHED_TARGETS:
-                    self._series.popitem(last=False)
+                    self._forgotten += self._series.popitem(last=False)[1].refs_held()
             else:
                 self._series.move_to_end(key)
             return cache
+
+    def drop_cache(self, target: Target) -> None:
+        """Drop the target's series cache: an abandoned scrape may still be writing to it."""
+        with self._series_lock:
+            cache = self._series.pop(self._series_key(target), None)
+            if cache is not None:
+                self._forgotten += cache.refs_held()
+
+    def keep_caches(self, targets: Sequence[Target]) -> None:
+        """Drop the series caches of targets not among ``targets`` (they left: Prometheus
+        stops their scrape loop and its cache goes with it)."""
+        wanted = {self._series_key(target) for target in targets}
+        with self._series_lock:
+            for key in [key for key in self._series if key not in wanted]:
+                self._forgotten += self._series.pop(key).refs_held()
+
+    def forgotten(self) -> list[SeriesRef]:
+        """The refs of series the scrape stage no longer has, since the last call: every sink
+        should forget what it keeps for them once it pushed the cycle's samples."""
+        with self._series_lock:
+            refs, self._forgotten = self._forgotten, []
+            for cache in self._series.values():
+                refs += cache.take_retired()
+        return refs
 
     def _shown(self, result: ScrapeResult) -> ScrapeResult:
         """``result`` with its error as it may leave the process (``shown_error``)."""
@@ -127,18 +164,21 @@ class Scraper:
                 session.close()
             self._sessions.clear()
 
-    def forget(self, target: Target) -> None:
-        """Drop the target's series cache: an abandoned scrape may still be writing to it."""
-        with self._series_lock:
-            self._series.pop(self._series_key(target), None)
-
     def scrape_all(
-        self, targets: Sequence[Target], deadline: Deadline, budget: MemoryBudget | None = None
+        self,
+        targets: Sequence[Target],
+        deadline: Deadline,
+        budget: MemoryBudget | None = None,
+        refused: Sequence[FailedTarget] = (),
     ) -> list[ScrapeResult]:
         """Scrape every target concurrently; results come back in the targets' order, by the
-        deadline (plus ``ABORT_GRACE_SECONDS`` for cut scrapes to unwind)."""
+        deadline (plus ``ABORT_GRACE_SECONDS`` for cut scrapes to unwind), followed by the
+        ``refused`` targets' (reported down with their error, not scraped)."""
+        self.keep_caches([*targets, *(f.target for f in refused)])
+        scrape_ms = int(time.time() * 1000)
+        down = [failed(f.target, self._synthetic(f.target), 0.0, scrape_ms, f.error) for f in refused]
         if not targets:
-            return []
+            return down
         budget = budget or MemoryBudget.plan(None, self.max_concurrency, len(targets))
         watch = Watch(deadline.clock)
         runs = [_Run(target) for target in targets]
@@ -152,7 +192,7 @@ class Scraper:
             for future in futures:
                 future.cancel()  # not started by now: never will be
             results = [self._result(f, run, deadline) for f, run in zip(futures, runs, strict=True)]
-            return [self._shown(result) for result in results]
+            return [self._shown(result) for result in results] + down
         finally:
             pool.shutdown(wait=not running, cancel_futures=True)
 
@@ -161,10 +201,15 @@ class Scraper:
             return future.result()  # _run returns every failure as a result
         if run.started is None:
             reason = "not scraped: the invocation deadline came before its turn"
-            return failed(run.target, 0.0, int(time.time() * 1000), reason)
-        self.forget(run.target)
+            return failed(run.target, self._synthetic(run.target), 0.0, int(time.time() * 1000), reason)
+        self.drop_cache(run.target)
         reason = "abandoned: the scrape did not finish before the invocation deadline"
-        return failed(run.target, deadline.clock() - run.started, run.scrape_ms, reason)
+        duration = deadline.clock() - run.started
+        return failed(run.target, self._synthetic(run.target), duration, run.scrape_ms, reason)
+
+    def _synthetic(self, target: Target) -> tuple[SeriesRef, ...]:
+        """The refs of the target's ``up`` and ``scrape_*`` series."""
+        return self.series_cache(target).synthetic
 
     def _run(self, run: _Run, deadline: Deadline, watch: Watch, budget: MemoryBudget) -> ScrapeResult:
         """One target's scrape on a pool thread; every failure, of any kind, is its own result."""
@@ -177,14 +222,15 @@ class Scraper:
         account = budget.scrape_account()
         try:
             if timeout <= 0:
-                return failed(target, 0.0, run.scrape_ms, "no time left in the invocation to scrape")
+                reason = "no time left in the invocation to scrape"
+                return failed(target, self._synthetic(target), 0.0, run.scrape_ms, reason)
             with guarding(guard):
                 return self.scrape(
                     target, guard, account, budget=budget, timeout=timeout, scrape_ms=run.scrape_ms
                 )
         except Exception as exc:  # a bug, or a fault nobody foresaw: this target's alone
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            return failed(target, deadline.clock() - start, run.scrape_ms, reason)
+            return failed(target, self._synthetic(target), deadline.clock() - start, run.scrape_ms, reason)
         finally:
             account.release()
             watch.done(guard)
@@ -199,55 +245,56 @@ class Scraper:
         timeout: float,
         scrape_ms: int,
     ) -> ScrapeResult:
-        """Fetch, parse, relabel, stamp and check one target, within ``guard`` and ``account``."""
+        """Fetch, parse, label, relabel and check one target, within ``guard`` and ``account``."""
         start = guard.clock()
         cache = self.series_cache(target)
         retained = budget.retained_account()
         keeping = "keeping samples for the sinks"
         limits = ScrapeBudget(target.limits, spend=partial(retained.charge, what=keeping))
-        relabel_key = f"metric:{target.metric_relabel_key}"
+        refs = cache.synthetic
         scraped = 0
         try:
             session = self.session_for(target.http.tls_config)
             response = fetch(session, target, guard, account, timeout=timeout, secrets=self.secrets)
             account.charge(parse_working_bytes(response.body), "parsing")
             samples: list[Sample] = []
-            for parsed in parse_chunks(response.body, response.content_type, cache, limits):
+            read = cache.read(
+                response.body,
+                response.content_type,
+                scrape_ms,
+                honor_timestamps=target.honor_timestamps,
+                budget=limits,
+            )
+            for chunk in read:
                 guard.check()
-                scraped += len(parsed)
-                chunk, _ = relabeled_view(parsed, target.metric_relabel, relabel_key)
+                scraped = limits.parsed
                 limits.admit(chunk)
                 retained.charge(len(chunk) * SINK_BYTES_PER_SAMPLE, keeping)
-                samples.extend(chunk)
+                samples += chunk
             del response
         except ScrapeError as exc:
             retained.release()
-            return failed(target, guard.clock() - start, scrape_ms, str(exc), scratch=cache.synthetic)
+            return failed(target, refs, guard.clock() - start, scrape_ms, str(exc))
         except Aborted:
             retained.release()
-            reason = f"timed out after {timeout:g}s"
-            return failed(target, guard.clock() - start, scrape_ms, reason, scratch=cache.synthetic)
+            return failed(target, refs, guard.clock() - start, scrape_ms, f"timed out after {timeout:g}s")
         except ParseError as exc:
             retained.release()
-            reason = f"invalid exposition: {exc}"
-            return failed(target, guard.clock() - start, scrape_ms, reason, scratch=cache.synthetic)
+            return failed(target, refs, guard.clock() - start, scrape_ms, f"invalid exposition: {exc}")
         except LimitExceeded as exc:  # the job's limits, or the function's memory
             retained.release()
             duration = guard.clock() - start
-            return failed(target, duration, scrape_ms, str(exc), scraped=scraped, scratch=cache.synthetic)
+            return failed(target, refs, duration, scrape_ms, str(exc), scraped=scraped)
         duration = guard.clock() - start
-        stamp(samples, target, scrape_ms)
-        samples.extend(
-            synthetic(
-                target,
-                up=True,
-                duration=duration,
-                scraped=scraped,
-                kept=len(samples),
-                added=cache.added,
-                scrape_ms=scrape_ms,
-                scratch=cache.synthetic,
-            )
+        samples += synthetic(
+            target,
+            refs,
+            up=True,
+            duration=duration,
+            scraped=scraped,
+            kept=len(samples),
+            added=cache.added,
+            scrape_ms=scrape_ms,
         )
         return ScrapeResult(target, True, duration, scraped, None, samples)
 
@@ -260,22 +307,15 @@ def shown_error(error: str, scrub: Callable[[str], str]) -> str:
 
 def failed(
     target: Target,
+    refs: Sequence[SeriesRef],
     duration: float,
     scrape_ms: int,
     error: str,
     *,
     scraped: int = 0,
-    scratch: dict[str, dict[str, object]] | None = None,
 ) -> ScrapeResult:
-    """The result of a failed scrape: only the synthetic series, with ``up 0``."""
+    """The result of a failed scrape: only the synthetic series (``refs``), with ``up 0``."""
     series = synthetic(
-        target,
-        up=False,
-        duration=duration,
-        scraped=scraped,
-        kept=0,
-        added=0,
-        scrape_ms=scrape_ms,
-        scratch=scratch,
+        target, refs, up=False, duration=duration, scraped=scraped, kept=0, added=0, scrape_ms=scrape_ms
     )
     return ScrapeResult(target, False, duration, scraped, error, series)

@@ -1,0 +1,111 @@
+"""What a format's parser yields: the sample lines of one chunk of the body, as columns.
+
+Every sample line is either a series the caller already knew (looked up by its series text in
+the mapping the caller handed the parser, and read under the same metadata block as when the
+caller learnt it) or a new series, of which the parser gives the name, the family and the raw
+label pairs. The parser knows nothing of targets: what a known series stands for is the
+caller's (the start of its entry is all the parser reads, ``KnownSeries``), and turning raw
+labels into final ones is the scrape stage's work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from operator import itemgetter, methodcaller
+from typing import Any, Final, Generic, TypeVar
+
+from ..model import Exemplar, Family
+
+KnownSeries = tuple[Any, ...]
+"""The caller's entry of a series it knows (a tuple, built in bulk), which starts with what the
+parser reads of it: the metric name as exposed (``KNOWN_NAME``), the family (``KNOWN_FAMILY``)
+and the metadata block (``# TYPE``/``HELP``/``UNIT``) it was read under (``KNOWN_CONTEXT``): the
+entry holds for a line only while that block is the very same object (families are interned).
+What follows is the caller's."""
+
+KNOWN_NAME: Final = 0
+KNOWN_FAMILY: Final = 1
+KNOWN_CONTEXT: Final = 2
+
+K = TypeVar("K", bound=KnownSeries)
+
+_SPLIT_QUOTES: Final = methodcaller("split", '"')
+_ODD: Final = itemgetter(slice(1, None, 2))
+
+
+@dataclass(slots=True)
+class NewSeries:
+    """Sample lines of a chunk whose series the caller did not know, as parallel columns."""
+
+    at: range | list[int] = range(0)
+    """Their positions among the chunk's sample lines, in order (a ``range`` while they are
+    consecutive, as on a cold scrape)."""
+    names: list[str] = field(default_factory=list)
+    families: list[Family] = field(default_factory=list)
+    contexts: list[Family | None] = field(default_factory=list)
+    shapes: list[str] = field(default_factory=list)
+    """Plain lines only: each label set's shape (see ``shape_labels``)."""
+    labels: list[str] | list[list[tuple[str, str]]] = field(default_factory=list)
+    """Plain lines: each label set's text between the braces, without escapes (``plain_values``
+    gives its values); other lines: the label pairs, unescaped, without empty values."""
+
+
+@dataclass(slots=True)
+class Chunk(Generic[K]):
+    """The sample lines of one chunk, in exposition order."""
+
+    keys: list[str | None] = field(default_factory=list)
+    """Each line's series text: everything before its value; ``None`` when the value does not
+    follow a space (``a{x="1"}1``), so that no other line's text can look the same."""
+    unkeyed: bool = False
+    """Whether some of ``keys`` are ``None``."""
+    known: list[K | None] = field(default_factory=list)
+    """The caller's entry of each line's series, ``None`` for a new series."""
+    values: list[float] = field(default_factory=list)
+    timestamps: list[int | None] | None = None
+    """The exposed timestamps in ms (``None`` where a line has none); ``None``: no line has one."""
+    exemplars: list[Exemplar | None] | None = None
+    """``None``: no line has an exemplar."""
+    plain: NewSeries = field(default_factory=NewSeries)
+    """New series of the common shape ``name{a="1",b="2"}``, parsed in bulk."""
+    parsed: NewSeries = field(default_factory=NewSeries)
+    """Every other new series."""
+    label_sets: int = 0
+    """Label sets the parse built for the memory budget: new series and exemplars."""
+    labels: int = 0
+    """Labels of the exemplars (the caller counts those of the final label sets it builds)."""
+    text_bytes: int = 0
+    """What the samples and the new series keep of the chunk's text, in bytes."""
+
+
+def add_positions(new: NewSeries, start: int, stop: int) -> None:
+    """Add positions ``start:stop`` to ``new.at``."""
+    at = new.at
+    if isinstance(at, range) and (at.stop == start or not at):
+        new.at = range(at.start if at else start, stop)
+    elif isinstance(at, range):
+        new.at = [*at, *range(start, stop)]
+    else:
+        at += range(start, stop)
+
+
+def plain_values(label_sets: Iterable[str]) -> Iterator[list[str]]:
+    """The values of plain label sets in order, empty ones included (the shape says which label
+    each is), one at a time: ``a="1",b=""`` -> ``["1", ""]``."""
+    return map(_ODD, map(_SPLIT_QUOTES, label_sets))
+
+
+def shape_labels(shape: str) -> list[tuple[str, bool]]:
+    """The labels of a label-set shape, in order: each label's name and whether its value is
+    kept (Prometheus drops a label whose value is empty).
+
+    A shape is a plain label set with each non-empty value taken out, e.g. ``a=,b="",c=`` for
+    ``a="1",b="",c="x"``; the parser refuses a shape with a repeated label before handing it out.
+
+    >>> shape_labels('a=,b="",c=')
+    [('a', True), ('b', False), ('c', True)]
+    """
+    return [
+        (name, not empty) for name, _, empty in (item.partition("=") for item in shape.split(",") if item)
+    ]

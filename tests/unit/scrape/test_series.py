@@ -1,0 +1,268 @@
+"""The series cache: warm scrapes reuse parsed series with final labels and refs, bounded, pruned."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from unittest.mock import patch
+
+from scrape_push.labels import finisher
+from scrape_push.model import Sample
+from scrape_push.parse import OPENMETRICS, ParseError
+from scrape_push.parse import TEXT as TEXT_FORMAT
+from scrape_push.parse import body as body_module
+from scrape_push.scrape import Scraper, SeriesCache
+from scrape_push.targets import Target
+
+from tests.support.context import build_context
+from tests.support.parsing import parse_exposition
+
+TEXT = "text/plain; version=0.0.4"
+OM = "application/openmetrics-text; version=1.0.0"
+
+
+def target(**overrides: object) -> Target:
+    fields: dict[str, object] = {
+        "job": "api",
+        "url": "http://127.0.0.1:1/metrics",
+        "labels": (("instance", "127.0.0.1:1"), ("job", "api")),
+        "external_labels": (("region", "eu"),),
+        "timeout": 1.0,
+        "interval": 60.0,
+        "honor_labels": False,
+        "honor_timestamps": True,
+        "body_size_limit": 1000,
+    }
+    fields.update(overrides)
+    return Target(**fields)  # type: ignore[arg-type]
+
+
+def exposition(value: int) -> bytes:
+    return (
+        b"# TYPE req_total counter\n"
+        + f'req_total{{code="200",path="/a"}} {value}\n'.encode()
+        + f'req_total{{code="500",path="/b"}} {value + 1}\n'.encode()
+        + b"# TYPE up_ish gauge\n"
+        + f'up_ish{{job="exposed"}} {value}\nplain {value}\n'.encode()
+    )
+
+
+def test_warm_scrape_reuses_final_labels_and_refs_with_fresh_samples() -> None:
+    cache = SeriesCache(finisher(target()))
+    first = parse_exposition(exposition(1), TEXT, cache)
+    second = parse_exposition(exposition(7), TEXT, cache)
+    assert [s.value for s in second] == [7.0, 8.0, 7.0, 7.0]
+    assert first[0].labels == (
+        ("code", "200"),
+        ("instance", "127.0.0.1:1"),
+        ("job", "api"),
+        ("path", "/a"),
+        ("region", "eu"),
+    )
+    # the clashing exposed job label is renamed as Prometheus does (honor_labels: false)
+    assert dict(first[2].labels)["exported_job"] == "exposed" and dict(first[2].labels)["job"] == "api"
+    for old, new in zip(first, second, strict=True):
+        assert new is not old
+        assert new.labels is old.labels and new.family is old.family
+        assert new.series == old.series
+    assert len({sample.series for sample in second}) == 4
+    assert len(cache) == 4
+
+
+def test_series_not_seen_are_dropped_and_new_ones_added() -> None:
+    cache = SeriesCache()
+    parse_exposition(b'a{x="1"} 1\na{x="2"} 1\n', TEXT, cache)
+    kept = parse_exposition(b'a{x="2"} 2\na{x="3"} 3\n', TEXT, cache)
+    assert set(cache.entries) == {'a{x="2"}', 'a{x="3"}'}
+    assert [s.labels for s in kept] == [(("x", "2"),), (("x", "3"),)]
+
+
+def test_cache_is_bounded() -> None:
+    cache = SeriesCache(max_series=3)
+    body = "".join(f'a{{x="{i}"}} {i}\n' for i in range(10)).encode()
+    assert len(parse_exposition(body, TEXT, cache)) == 10
+    assert len(cache) == 3
+    assert len(parse_exposition(body, TEXT, cache)) == 10
+    assert len(cache) == 3
+
+
+def test_failed_parse_leaves_cache_untouched() -> None:
+    cache = SeriesCache()
+    parse_exposition(b"a 1\n", TEXT, cache)
+    before = dict(cache.entries)
+    with contextlib.suppress(ParseError):
+        parse_exposition(b"a 1\nb{ 2\n", TEXT, cache)
+    assert cache.entries == before
+
+
+def test_changed_metadata_or_format_is_not_served_from_cache() -> None:
+    cache = SeriesCache()
+    first = parse_exposition(b"# TYPE a gauge\na 1\n", TEXT, cache)
+    retyped = parse_exposition(b"# TYPE a counter\na 1\n", TEXT, cache)
+    assert (first[0].family.type, retyped[0].family.type) == ("gauge", "counter")
+    om = parse_exposition(b"# TYPE a counter\na_total 1\n# EOF\n", OM, cache)
+    assert om[0].family.type == "counter" and cache.format is OPENMETRICS
+
+
+def test_warm_values_are_still_validated() -> None:
+    cache = SeriesCache()
+    parse_exposition(b'a{x="1"} 1\n', TEXT, cache)
+    for bad in (b'a{x="1"} 1_0\n', b'a{x="1"} +nan\n', b'a{x="1"} x\n'):
+        try:
+            parse_exposition(bad, TEXT, cache)
+        except ParseError as exc:
+            assert exc.line == 1
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_timestamps_and_exemplars_are_parsed_fresh_on_warm_scrapes() -> None:
+    cache = SeriesCache()
+    parse_exposition(b'a_total 1 5 # {t="x"} 1\n# EOF\n', OM, cache)
+    again = parse_exposition(b'a_total 2 6 # {t="y"} 2\n# EOF\n', OM, cache)
+    assert (again[0].value, again[0].timestamp_ms, again[0].exemplar.labels) == (2.0, 6000, (("t", "y"),))  # type: ignore[union-attr]
+
+
+def test_scraper_keeps_one_cache_per_target_and_labels() -> None:
+    scraper = Scraper(2, build_context().secrets)
+    a, b = target(), target(url="http://127.0.0.1:2/metrics")
+    assert scraper.series_cache(a) is scraper.series_cache(a)
+    assert scraper.series_cache(a) is not scraper.series_cache(b)
+    relabelled = target(labels=(("instance", "x"), ("job", "api")))
+    assert scraper.series_cache(relabelled) is not scraper.series_cache(a)
+
+
+def test_finisher_honor_labels() -> None:
+    finish = finisher(target(honor_labels=True))
+    assert finish([("job", "exposed"), ("a", "1")]) == (
+        ("a", "1"),
+        ("instance", "127.0.0.1:1"),
+        ("job", "exposed"),
+        ("region", "eu"),
+    )
+
+
+def test_failed_parse_in_the_other_format_leaves_the_cache_untouched() -> None:
+    cache = SeriesCache()
+    parse_exposition(b'a{x="1"} 1\n', TEXT, cache)
+    entries, families, plans = dict(cache.entries), dict(cache.families), dict(cache.plans)
+    with contextlib.suppress(ParseError):
+        parse_exposition(b'# TYPE b gauge\nb{y="2"} 1\nc{z="3"} 1\n', OM, cache)  # no # EOF
+    with contextlib.suppress(ParseError):
+        parse_exposition(b'# TYPE b gauge\nb{y="2"} 1\nc{z="3"} 1\nbad{ 1\n', TEXT, cache)
+    assert cache.format is TEXT_FORMAT
+    assert (cache.entries, cache.families, cache.plans) == (entries, families, plans)
+
+
+# -- timestamps ----------------------------------------------------------------------------------
+
+
+def test_samples_get_the_scrape_time_unless_the_exposition_has_one() -> None:
+    samples = SeriesCache().samples(b"a 1\nb 2 1234\n", TEXT, 5000)
+    assert [s.timestamp_ms for s in samples] == [5000, 1234]
+
+
+def test_exposed_timestamps_are_ignored_when_not_honored() -> None:
+    (sample,) = [
+        s for chunk in SeriesCache().read(b"b 2 1234\n", TEXT, 5000, honor_timestamps=False) for s in chunk
+    ]
+    assert sample.timestamp_ms == 5000
+
+
+# -- series refs ---------------------------------------------------------------------------------
+
+
+def refs(samples: list[Sample]) -> dict[tuple[str, object], int]:
+    return {(s.name, s.labels): s.series for s in samples}
+
+
+def test_refs_are_stable_across_warm_scrapes_and_distinct_per_series() -> None:
+    cache = SeriesCache(finisher(target()))
+    first = refs(cache.samples(exposition(1), TEXT, 1000))
+    for value in (2, 3):
+        assert refs(cache.samples(exposition(value), TEXT, 1000 * value)) == first
+    assert len(set(first.values())) == len(first) == 4
+    assert not set(first.values()) & set(cache.synthetic)
+    assert cache.take_retired() == []
+
+
+def test_a_series_gone_from_the_body_retires_its_ref_and_keeps_the_others() -> None:
+    cache = SeriesCache()
+    first = refs(cache.samples(b'a{x="1"} 1\na{x="2"} 1\nb 1\n', TEXT, 1))
+    second = refs(cache.samples(b'a{x="1"} 2\nb 2\nc 2\n', TEXT, 2))
+    assert cache.take_retired() == [first[("a", (("x", "2"),))]]
+    assert second[("a", (("x", "1"),))] == first[("a", (("x", "1"),))]
+    assert second[("c", ())] not in first.values()
+    assert cache.added == 1
+
+
+def test_a_failed_parse_retires_nothing_and_the_next_scrape_keeps_the_refs() -> None:
+    cache = SeriesCache()
+    first = refs(cache.samples(b"a 1\nb 1\n", TEXT, 1))
+    with contextlib.suppress(ParseError):
+        cache.samples(b"c 1\nb{ 1\n", TEXT, 2)
+    assert cache.take_retired() == []
+    assert refs(cache.samples(b"a 3\nb 3\n", TEXT, 3)) == first
+
+
+def test_a_changed_type_gives_the_series_a_new_ref_and_retires_the_old() -> None:
+    cache = SeriesCache()
+    (gauge,) = cache.samples(b"# TYPE a gauge\na 1\n", TEXT, 1)
+    (counter,) = cache.samples(b"# TYPE a counter\na 1\n", TEXT, 2)
+    assert counter.series != gauge.series and counter.family.type == "counter"
+    assert cache.take_retired() == [gauge.series]
+
+
+def test_a_repeated_series_shares_one_ref() -> None:
+    cache = SeriesCache()
+    first = cache.samples(b'a{x="1"} 1\na{x="1"} 2\nb 1\n', TEXT, 1)
+    assert first[0].series == first[1].series != first[2].series
+    assert cache.take_retired() == []
+    again = cache.samples(b'a{x="1"} 3\na{x="1"} 4\nb 1\n', TEXT, 2)
+    assert [s.series for s in again] == [s.series for s in first]
+
+
+def test_a_series_repeated_in_a_later_chunk_settles_on_one_ref() -> None:
+    cache = SeriesCache()
+    body = b"a 1\n" + b"b 1\n" * 3 + b"a 2\n"
+    with patch.object(body_module, "CHUNK_BYTES", 4):  # one line a chunk
+        first = cache.samples(body, TEXT, 1)
+        # each chunk gave its own entry; the last ones stay, the others are retired
+        assert sorted(cache.take_retired()) == sorted(
+            {s.series for s in first} - {s.series for s in first[-2:]}
+        )
+        again = cache.samples(body, TEXT, 2)
+    assert again[0].series == again[-1].series == first[-1].series
+    assert cache.take_retired() == []
+
+
+def test_series_beyond_the_bound_get_refs_that_are_retired_after_each_scrape() -> None:
+    cache = SeriesCache(max_series=2)
+    body = b"".join(b'a{x="%d"} 1\n' % i for i in range(5))
+    first = cache.samples(body, TEXT, 1)
+    assert sorted(cache.take_retired()) == [s.series for s in first[2:]]
+    again = cache.samples(body, TEXT, 2)
+    assert [s.series for s in again[:2]] == [s.series for s in first[:2]]
+    assert sorted(cache.take_retired()) == [s.series for s in again[2:]]
+
+
+def test_a_format_switch_retires_every_ref() -> None:
+    cache = SeriesCache()
+    text = cache.samples(b"a 1\nb 1\n", TEXT, 1)
+    om = cache.samples(b"a 1\nb 1\n# EOF\n", OM, 2)
+    assert sorted(cache.take_retired()) == sorted(s.series for s in text)
+    assert not {s.series for s in om} & {s.series for s in text}
+
+
+def test_the_refs_a_cache_holds_are_its_series_its_synthetic_series_and_those_to_retire() -> None:
+    cache = SeriesCache()
+    gone = cache.samples(b"a 1\n", TEXT, 1)
+    kept = cache.samples(b"b 1\n", TEXT, 2)
+    assert sorted(cache.refs_held()) == sorted([*cache.synthetic, gone[0].series, kept[0].series])
+
+
+def test_caches_that_share_an_allocator_never_give_the_same_ref() -> None:
+    shared = itertools.count()
+    a, b = SeriesCache(refs=shared), SeriesCache(refs=shared)
+    found = a.samples(b"x 1\ny 1\n", TEXT, 1) + b.samples(b"x 1\ny 1\n", TEXT, 1)
+    assert len({s.series for s in found} | {*a.synthetic, *b.synthetic}) == 4 + 10
