@@ -1,13 +1,16 @@
 """Turn ``scrape_configs`` into concrete scrape targets with Prometheus's label rules.
 
-For every discovered address (``static_configs`` and every ``*_sd_configs``) the target's label
+Each cycle first refreshes the discoveries that are due (``discovery.refresh``). For every
+discovered address (``static_configs`` and every ``*_sd_configs``) the target's label
 set starts as Prometheus builds it: the group's labels, ``__address__``, ``job``,
 ``__scheme__``, ``__metrics_path__``, ``__scrape_interval__``, ``__scrape_timeout__`` and one
 ``__param_<name>`` per ``params`` entry. ``relabel_configs`` then run; a target they drop is
 gone, and one left without ``__address__`` (or with an invalid interval, timeout or label) is
 reported as an error. Afterwards ``__meta_*`` and every other ``__``-prefixed label are
 removed from the labels its series carry, ``instance`` defaults to the address, and the URL
-comes from ``__scheme__``, ``__address__``, ``__metrics_path__`` and ``__param_*``.
+comes from ``__scheme__``, ``__address__``, ``__metrics_path__`` and ``__param_*``. Every target
+of a job carries the job's ``httpconfig.ClientAuth`` (its headers, authentication and proxy),
+kept warm across cycles.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ from .config.model import (
     ScrapeConfig,
 )
 from .config.values import format_duration, parse_duration
-from .discovery import Discoverer, DiscoveryError
-from .httpconfig import HTTPClientConfig
+from .discovery.refresh import Refresher
+from .httpconfig import ClientAuth, HTTPClientConfig
 from .limits import ScrapeLimits
 from .model import Labels, sort_labels
-from .plugins import DISCOVERIES, BuildContext
+from .plugins import BuildContext
 from .relabel import NO_RULES, RelabelRules, compile_rules, relabel
 
 ADDRESS, SCHEME, METRICS_PATH = "__address__", "__scheme__", "__metrics_path__"
@@ -60,6 +63,8 @@ class Target:
     metric_relabel_key: str = ""
     """Identity of ``metric_relabel_configs`` (cached relabel results are only reused under it)."""
     http: HTTPClientConfig = field(default_factory=HTTPClientConfig)
+    auth: ClientAuth | None = field(default=None, compare=False, repr=False)
+    """What the job adds to each request (headers, authentication, proxy); ``None``: nothing."""
 
     @property
     def instance(self) -> str:
@@ -85,30 +90,36 @@ class TargetSet:
     """Targets that ``relabel_configs`` dropped (as intended, not errors)."""
 
 
-class Discoveries:
-    """The discoverer of every ``*_sd_configs`` entry, built once and kept with the pipeline
-    (their clients and caches stay warm)."""
+class Discoveries(Refresher):
+    """What target building keeps warm across a pipeline's cycles: every discovery entry's
+    discoverer and last known targets (``Refresher``), and each job's ``ClientAuth``."""
 
     def __init__(self, context: BuildContext) -> None:
-        self.context = context
-        self._built: dict[tuple[str, str, int], tuple[object, Discoverer]] = {}
+        super().__init__(context)
+        self._auths: dict[str, tuple[HTTPClientConfig, ClientAuth]] = {}
 
-    def of(self, job: str, key: str, index: int, config: object) -> Discoverer:
-        """The discoverer of entry ``index`` of ``key`` in ``job`` (configured as ``config``)."""
-        found = self._built.get((job, key, index))
-        if found is None or found[0] is not config:
-            made = DISCOVERIES.get(key).build(config, self.context)
-            found = self._built[(job, key, index)] = (config, made)
+    def auth_of(self, job: ScrapeConfig) -> ClientAuth:
+        """The job's ``ClientAuth`` (its OAuth 2.0 token and SigV4 credentials kept warm)."""
+        found = self._auths.get(job.job_name)
+        if found is None or found[0] is not job.http:
+            found = self._auths[job.job_name] = (job.http, ClientAuth(job.http, self.context))
         return found[1]
 
 
 def build_targets(config: Config, jobs: Iterable[str] | None, discoveries: Discoveries) -> TargetSet:
-    """Every target of every job, or of the named ``jobs`` only."""
+    """Every target of every job, or of the named ``jobs`` only (their due discoveries refreshed
+    first)."""
     wanted = None if jobs is None else set(jobs)
+    selected = [job for job in config.scrape_configs if wanted is None or job.job_name in wanted]
+    discoveries.refresh(
+        ((job.job_name, key, index), entry)
+        for job in selected
+        for key, entries in job.discovery.items()
+        for index, entry in enumerate(entries)
+    )
     out = TargetSet()
-    for job in config.scrape_configs:
-        if wanted is None or job.job_name in wanted:
-            _job_targets(config, job, discoveries, out)
+    for job in selected:
+        _job_targets(config, job, discoveries, out)
     return out
 
 
@@ -132,6 +143,7 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
         ),
         metric_relabel=compile_rules(job.metric_relabel_configs),
         metric_relabel_key=_digest(repr(job.metric_relabel_configs)),
+        auth=discoveries.auth_of(job),
     )
     for group in _groups(job, discoveries, out):
         start = {**base, **{f"{PARAM_PREFIX}{k}": v[0] for k, v in job.params.items() if v}}
@@ -157,6 +169,7 @@ class _Shared:
     limits: ScrapeLimits
     metric_relabel: RelabelRules
     metric_relabel_key: str
+    auth: ClientAuth
 
 
 def _groups(job: ScrapeConfig, discoveries: Discoveries, out: TargetSet) -> Iterator[dict[str, str]]:
@@ -165,11 +178,11 @@ def _groups(job: ScrapeConfig, discoveries: Discoveries, out: TargetSet) -> Iter
         for address in group.targets:
             yield {**group.labels, ADDRESS: address}
     for key, entries in job.discovery.items():
-        for index, sd in enumerate(entries):
-            try:
-                yield from discoveries.of(job.job_name, key, index, sd).discover()
-            except DiscoveryError as exc:
-                out.errors.append(TargetError(job.job_name, join_index(key, index), str(exc)))
+        for index in range(len(entries)):
+            found, error = discoveries.found((job.job_name, key, index))
+            if error is not None:
+                out.errors.append(TargetError(job.job_name, join_index(key, index), error))
+            yield from found
 
 
 def _target(labels: dict[str, str], shared: _Shared) -> Target:
@@ -206,7 +219,8 @@ def _target(labels: dict[str, str], shared: _Shared) -> Target:
         limits=shared.limits,
         metric_relabel=shared.metric_relabel,
         metric_relabel_key=shared.metric_relabel_key,
-        http=job.http_client(),
+        http=job.http,
+        auth=shared.auth,
     )
 
 

@@ -10,11 +10,12 @@ import boto3
 import pytest
 import requests
 from scrape_push import runtime
-from scrape_push.aws import AwsClients
+from scrape_push.deadline import Deadline
 from scrape_push.discovery.ec2 import instances as ec2_sd
 from scrape_push.discovery.ec2.config import EC2Filter, EC2SDConfig
 
 from devtools import processes
+from tests.support.context import build_context
 
 REGION = "eu-west-1"
 
@@ -76,12 +77,16 @@ def emulator(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> Fleet:
     return fleet
 
 
+def discover(config: EC2SDConfig) -> list[dict[str, str]]:
+    return ec2_sd.EC2Discoverer(config, build_context()).discover(Deadline.after(30)).targets
+
+
 def by_name(targets: list[dict[str, str]], name: str) -> list[dict[str, str]]:
     return [t for t in targets if t.get("__meta_ec2_tag_Name") == name]
 
 
 def test_every_instance_becomes_a_target_with_prometheus_labels(emulator: Fleet) -> None:
-    targets = ec2_sd.EC2Discoverer(EC2SDConfig(port=9100), AwsClients()).discover()
+    targets = discover(EC2SDConfig(port=9100))
     assert len(targets) == 7
     (db,) = by_name(targets, "db")
     instance = emulator.db
@@ -115,7 +120,7 @@ def test_every_instance_becomes_a_target_with_prometheus_labels(emulator: Fleet)
 
 def test_filters_are_passed_through(emulator: Fleet) -> None:
     config = EC2SDConfig(filters=(EC2Filter("tag:team", ("payments",)),))
-    targets = ec2_sd.EC2Discoverer(config, AwsClients()).discover()
+    targets = discover(config)
     assert sorted(t["__meta_ec2_instance_id"] for t in targets) == sorted(
         i["InstanceId"] for i in emulator.web
     )
@@ -124,4 +129,4 @@ def test_filters_are_passed_through(emulator: Fleet) -> None:
 
 def test_role_arn_is_assumed_through_sts(emulator: Fleet) -> None:
     config = EC2SDConfig(role_arn="arn:aws:iam::123456789012:role/scrape-push-discovery")
-    assert len(ec2_sd.EC2Discoverer(config, AwsClients()).discover()) == 7
+    assert len(discover(config)) == 7

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
-from ..httpconfig import AuthorizationConfig, BasicAuthConfig, HTTPClientConfig, TLSConfig
+from ..httpconfig import HTTPClientConfig
 from ..plugins import DISCOVERIES, SINKS, SinkConfig
 from ..relabel import RelabelConfig
 from .document import join_index, join_key
 from .errors import FieldError, raise_all
-from .values import check_label_name, parse_duration, parse_proxy_url, parse_size
+from .values import check_label_name, parse_duration, parse_size
 
 __all__ = ["Config", "GlobalConfig", "RuntimeConfig", "ScrapeConfig", "StaticConfig"]
 
@@ -144,26 +144,13 @@ class ScrapeConfig:
     label_limit: int = field(default=0, metadata=_LIMIT)
     label_name_length_limit: int = field(default=0, metadata=_LIMIT)
     label_value_length_limit: int = field(default=0, metadata=_LIMIT)
-    follow_redirects: bool = True
-    proxy_url: str | None = field(default=None, metadata={"parse": parse_proxy_url})
-    basic_auth: BasicAuthConfig | None = None
-    authorization: AuthorizationConfig | None = None
-    tls_config: TLSConfig = field(default_factory=TLSConfig)
+    http: HTTPClientConfig = field(default_factory=HTTPClientConfig, metadata={"inline": True})
+    """Prometheus's ``<http_config>`` keys, inline in the job as in prometheus.yml."""
     static_configs: tuple[StaticConfig, ...] = ()
     discovery: dict[str, tuple[Any, ...]] = field(default_factory=dict, metadata={"plugins": DISCOVERIES})
     """Each ``<name>_sd_configs`` key the job sets (in key order) -> its entries."""
     relabel_configs: tuple[RelabelConfig, ...] = ()
     metric_relabel_configs: tuple[RelabelConfig, ...] = ()
-
-    def http_client(self) -> HTTPClientConfig:
-        """The job's HTTP client settings (authentication, TLS, proxy, redirects)."""
-        return HTTPClientConfig(
-            self.basic_auth, self.authorization, self.tls_config, self.proxy_url, self.follow_redirects
-        )
-
-    def check(self) -> None:
-        if self.basic_auth is not None and self.authorization is not None:
-            raise FieldError("at most one of basic_auth and authorization may be configured", "authorization")
 
     def timing(self, glob: GlobalConfig) -> tuple[float, float]:
         """The job's interval and timeout, inherited from ``global`` as Prometheus does: an unset

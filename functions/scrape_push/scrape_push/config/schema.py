@@ -67,10 +67,26 @@ def _type_schema(tp: Any, definitions: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
     properties: dict[str, Any] = {}
     required: list[str] = []
+    _properties(cls, definitions, properties, required)
+    out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if cls.__doc__:
+        out["description"] = cls.__doc__.strip().splitlines()[0]
+    if required:
+        out["required"] = required
+    return out
+
+
+def _properties(
+    cls: type, definitions: dict[str, Any], properties: dict[str, Any], required: list[str]
+) -> None:
+    """The keys of ``cls`` (an ``inline`` field's keys among them) into ``properties``."""
+    hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
+        if f.metadata.get("inline"):
+            _properties(hints[f.name], definitions, properties, required)
+            continue
         if "plugins" in f.metadata:
             for plugin in f.metadata["plugins"].all():
                 items = _type_schema(plugin.config, definitions)
@@ -91,12 +107,6 @@ def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
         elif not _shows_no_default(f, default):
             schema["default"] = _encode(default, parse)
         properties[key] = schema
-    out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
-    if cls.__doc__:
-        out["description"] = cls.__doc__.strip().splitlines()[0]
-    if required:
-        out["required"] = required
-    return out
 
 
 def _documented(f: dataclasses.Field[Any]) -> dict[str, str]:
@@ -151,5 +161,7 @@ def _encoded_fields(obj: Any) -> Iterator[tuple[str, Any]]:
         if "plugins" in f.metadata:
             for plugin in f.metadata["plugins"].all():
                 yield plugin.key, [_encode(entry, None) for entry in value.get(plugin.key, ())]
+        elif f.metadata.get("inline"):
+            yield from _encoded_fields(value)
         elif not ("zero" in f.metadata and value == 0):
             yield f.metadata.get("key", f.name), _encode(value, f.metadata.get("parse"))
