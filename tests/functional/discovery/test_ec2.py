@@ -6,15 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
-import requests
-from scrape_push import runtime
 from scrape_push.deadline import Deadline
 from scrape_push.discovery.ec2 import instances as ec2_sd
 from scrape_push.discovery.ec2.config import EC2Filter, EC2SDConfig
 
 from devtools import processes
+from tests.functional.discovery.conftest import clean_account, emulator_client, point_at
 from tests.support.context import build_context
 
 REGION = "eu-west-1"
@@ -34,14 +32,12 @@ class Fleet:
 @pytest.fixture(scope="module")
 def fleet(moto_server: processes.Process) -> Iterator[Fleet]:
     """A VPC, a subnet and instances with tags in the emulated account, made once per module."""
-    requests.post(f"{moto_server.url}/moto-api/reset", timeout=10).raise_for_status()
-    client = boto3.client(
-        "ec2",
-        region_name=REGION,
-        endpoint_url=moto_server.url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    with clean_account(moto_server.url):
+        yield _fleet(moto_server.url)
+
+
+def _fleet(url: str) -> Fleet:
+    client = emulator_client(url, "ec2", REGION)
     zone = client.describe_availability_zones()["AvailabilityZones"][0]
     vpc_id = client.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet_id = client.create_subnet(
@@ -65,15 +61,12 @@ def fleet(moto_server: processes.Process) -> Iterator[Fleet]:
 
     web = launch(6, {"Name": "web", "team": "payments", "app.kubernetes.io/name": "shop"})
     (db,) = launch(1, {"Name": "db", "team": "storage"})
-    yield Fleet(moto_server.url, vpc_id, subnet_id, zone["ZoneName"], zone["ZoneId"], web, db)
-    requests.post(f"{moto_server.url}/moto-api/reset", timeout=10).raise_for_status()
+    return Fleet(url, vpc_id, subnet_id, zone["ZoneName"], zone["ZoneId"], web, db)
 
 
 @pytest.fixture
 def emulator(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> Fleet:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fleet.url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    runtime.reset()
+    point_at(fleet.url, REGION, monkeypatch)
     return fleet
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, quote_plus
 
 import requests
+import urllib3.exceptions
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from .. import guard
@@ -158,7 +159,7 @@ class TokenSource:
                 return response.status_code, (response.headers.get("Content-Type", ""), body)
         except guard.Aborted:
             raise
-        except (requests.RequestException, OSError) as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             failure = root_cause(exc)
         raise OAuth2Error(f"oauth2: token request to {self.config.token_url} failed: {failure}")
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import requests
+import urllib3.exceptions
 
 from ... import __version__
 from ...config.values import LABEL_NAME, format_duration
@@ -68,7 +69,7 @@ class HTTPDiscoverer:
                 return self._get(left)
         except (ReachRefused, SecretError, TLSConfigError) as exc:
             failure = str(exc)
-        except (Aborted, requests.RequestException, OSError) as exc:
+        except (Aborted, requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             failure = f"timed out after {format_duration(left)}" if cut.aborted else root_cause(exc)
         finally:
             timer.cancel()
