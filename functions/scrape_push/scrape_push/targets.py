@@ -16,7 +16,8 @@ kept warm across cycles.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -30,7 +31,7 @@ from .config.model import (
     ScrapeConfig,
 )
 from .config.values import format_duration, parse_duration
-from .discovery.refresh import Refresher
+from .discovery.refresh import Build, Refresher, build_plugin
 from .httpconfig import ClientAuth, HTTPClientConfig
 from .limits import ScrapeLimits
 from .model import Labels, sort_labels
@@ -94,8 +95,10 @@ class Discoveries(Refresher):
     """What target building keeps warm across a pipeline's cycles: every discovery entry's
     discoverer and last known targets (``Refresher``), and each job's ``ClientAuth``."""
 
-    def __init__(self, context: BuildContext) -> None:
-        super().__init__(context)
+    def __init__(
+        self, context: BuildContext, clock: Callable[[], float] = time.monotonic, build: Build = build_plugin
+    ) -> None:
+        super().__init__(context, clock, build)
         self._auths: dict[str, tuple[HTTPClientConfig, ClientAuth]] = {}
 
     def auth_of(self, job: ScrapeConfig) -> ClientAuth:

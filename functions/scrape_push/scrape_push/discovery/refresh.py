@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -40,6 +41,13 @@ MAX_CONCURRENT_REFRESHES = 8
 
 Key = tuple[str, str, int]
 """(job name, ``*_sd_configs`` key, index of the entry)."""
+Build = Callable[[str, Any, BuildContext], Discoverer]
+"""Makes the discoverer of a ``*_sd_configs`` key's entry."""
+
+
+def build_plugin(key: str, config: Any, context: BuildContext) -> Discoverer:
+    """The discoverer the plugin serving ``key`` builds for ``config``."""
+    return DISCOVERIES.get(key).build(config, context)
 
 
 @dataclass
@@ -70,9 +78,12 @@ class Refresher:
     """Every ``*_sd_configs`` entry of a pipeline's jobs: its discoverer, built once and kept
     warm (clients, caches), its last known targets, and when it refreshes."""
 
-    def __init__(self, context: BuildContext, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, context: BuildContext, clock: Callable[[], float] = time.monotonic, build: Build = build_plugin
+    ) -> None:
         self.context = context
         self.clock = clock
+        self.build = build
         self._entries: dict[Key, _Entry] = {}
 
     def refresh(self, entries: Iterable[tuple[Key, object]]) -> None:
@@ -110,7 +121,7 @@ class Refresher:
         key, config = item
         entry = self._entries.get(key)
         if entry is None or entry.config is not config:
-            discoverer = DISCOVERIES.get(key[1]).build(config, self.context)
+            discoverer = self.build(key[1], config, self.context)
             interval = getattr(config, "refresh_interval", DEFAULT_REFRESH_INTERVAL)
             entry = self._entries[key] = _Entry(config, discoverer, interval)
         return key, entry
