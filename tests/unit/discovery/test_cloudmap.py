@@ -63,12 +63,18 @@ class _Clients:
         return self.stubbed
 
 
-def test_the_namespace_is_found_by_its_http_name_when_no_name_matches() -> None:
+def stubbed_web() -> tuple[CloudMapDiscoverer, Any]:
+    """A discoverer of service web of namespace shop, and the client to stub its calls on."""
     client = boto3.client("servicediscovery", region_name="eu-west-1")
     discoverer = CloudMapDiscoverer(
         CloudMapSDConfig("shop", service="web", region="eu-west-1"), build_context()
     )
     discoverer.access.clients = lambda: _Clients(client)  # type: ignore[assignment,method-assign,return-value]
+    return discoverer, client
+
+
+def test_the_namespace_is_found_by_its_http_name_when_no_name_matches() -> None:
+    discoverer, client = stubbed_web()
     renamed = {"Id": "ns-2", "Name": "shop-old", "Properties": {"HttpProperties": {"HttpName": "shop"}}}
     with Stubber(client) as stubbed:
         by_name = {"Filters": [{"Name": "NAME", "Values": ["shop"], "Condition": "EQ"}]}
@@ -84,11 +90,7 @@ def test_the_namespace_is_found_by_its_http_name_when_no_name_matches() -> None:
 
 
 def test_a_service_at_the_limit_of_one_call_is_reported() -> None:
-    client = boto3.client("servicediscovery", region_name="eu-west-1")
-    discoverer = CloudMapDiscoverer(
-        CloudMapSDConfig("shop", service="web", region="eu-west-1"), build_context()
-    )
-    discoverer.access.clients = lambda: _Clients(client)  # type: ignore[assignment,method-assign,return-value]
+    discoverer, client = stubbed_web()
     namespace = {"Id": "ns-1", "Name": "shop", "Properties": {"HttpProperties": {"HttpName": "shop"}}}
     many = [
         {"InstanceId": f"i-{n}", "Attributes": {"AWS_INSTANCE_IPV4": f"10.0.{n // 250}.{n % 250}"}}
