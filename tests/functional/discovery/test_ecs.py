@@ -191,6 +191,8 @@ def test_a_bridge_task_is_a_target_at_its_container_instances_address(emulator: 
 
 def test_named_clusters_only_and_an_unknown_one_fails_the_refresh(emulator: Cluster) -> None:
     assert len(discover(clusters=(emulator.arn,)).targets) == 2
+    by_name = discover(clusters=("shop",)).targets  # the ECS API takes names too
+    assert [t["__meta_ecs_cluster"] for t in by_name] == ["shop", "shop"]
     with pytest.raises(
         DiscoveryError, match="list the clusters' services in eu-west-1: ClusterNotFoundException"
     ):

@@ -149,11 +149,6 @@ class ClientAuth(AuthBase):
             for name, secrets in self.http.proxy.proxy_connect_header.items()
         }
 
-    def close(self) -> None:
-        """Close the token endpoint's pooled connections (the pipeline is being replaced)."""
-        if self._tokens is not None:
-            self._tokens.session.close()
-
     def _header_values(self) -> Iterator[tuple[str, str]]:
         """Each configured header with its values joined, as one header line carries them."""
         for name, spec in self.http.http_headers.items():

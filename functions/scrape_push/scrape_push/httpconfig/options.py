@@ -303,7 +303,3 @@ class HTTPClientConfig:
                 )
             )
         raise_all(problems)
-
-    @property
-    def default(self) -> bool:
-        return self == HTTPClientConfig()

@@ -107,13 +107,16 @@ class ECSDiscoverer:
     def _discover(self, calls: _Calls) -> Discovered:
         try:
             arns = list(self.config.clusters) or calls.pages("list_clusters", "clusterArns")
-            clusters = {
-                c["clusterArn"]: c
+            described = [
+                c
                 for batch in _batches(arns, DESCRIBE_CLUSTERS_MAX)
                 for c in calls("ecs", "describe_clusters", clusters=batch, include=["TAGS"]).get(
                     "clusters", ()
                 )
-                if c.get("clusterArn")
+            ]
+            # ``clusters`` may name them by ARN or by name, as the ECS API takes either
+            clusters = {
+                key: c for c in described for key in (c.get("clusterArn"), c.get("clusterName")) if key
             }
             services = dict(zip(arns, calls.each(lambda arn: self._services(calls, arn), arns), strict=True))
         except AWS_ERRORS as exc:
