@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
 from scrape_push.discovery.ec2 import instances as ec2_sd
 from scrape_push.discovery.ec2.config import EC2Filter, EC2SDConfig
+from scrape_push.plugins import DISCOVERIES
 
 from devtools import processes
 from tests.functional.discovery.conftest import clean_account, emulator_client, point_at
@@ -123,3 +125,24 @@ def test_filters_are_passed_through(emulator: Fleet) -> None:
 def test_role_arn_is_assumed_through_sts(emulator: Fleet) -> None:
     config = EC2SDConfig(role_arn="arn:aws:iam::123456789012:role/scrape-push-discovery")
     assert len(discover(config)) == 7
+
+
+def test_aws_sd_configs_role_ec2_finds_the_same_targets(emulator: Fleet) -> None:
+    config = parse_config(
+        "scrape_configs:\n"
+        "  - job_name: fleet\n"
+        "    aws_sd_configs: [{role: ec2, port: 9100, filters: [{name: 'tag:team', values: [payments]}]}]\n"
+        "    ec2_sd_configs: [{port: 9100, filters: [{name: 'tag:team', values: [payments]}]}]\n"
+        "cloudwatch: [{namespace: N}]\n"
+    ).config
+    (job,) = config.scrape_configs
+    (unified,), (older,) = job.discovery["aws_sd_configs"], job.discovery["ec2_sd_configs"]
+    context = build_context()
+    found = [
+        DISCOVERIES.get(key).build(entry, context).discover(Deadline.after(30)).targets
+        for key, entry in (("aws_sd_configs", unified), ("ec2_sd_configs", older))
+    ]
+    assert found[0] == found[1]
+    assert sorted(t["__meta_ec2_instance_id"] for t in found[0]) == sorted(
+        i["InstanceId"] for i in emulator.web
+    )
