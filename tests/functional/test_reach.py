@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 
 from scrape_push.deadline import Deadline
-from scrape_push.httpconfig import HTTPClientConfig
+from scrape_push.httpconfig import HTTPClientConfig, ProxyConfig
 from scrape_push.reach import Reach, kind_of
 from scrape_push.scrape import Scraper
 
@@ -48,7 +48,7 @@ def redirect(location: str) -> Response:
 
 
 def scrape_one(scraper: Scraper, url: str, proxy: str | None = None) -> tuple[bool, str | None]:
-    one = target(url=url, http=HTTPClientConfig(proxy_url=proxy))
+    one = target(url=url, http=HTTPClientConfig(proxy=ProxyConfig(proxy)))
     (result,) = scraper.scrape_all([one], Deadline.after(10))
     return result.up, result.error
 

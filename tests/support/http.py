@@ -123,6 +123,15 @@ def serving(server: socketserver.BaseServer) -> Iterator[None]:
         thread.join(5)
 
 
+@contextmanager
+def local_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
+    """A threading HTTP server of ``handler`` on 127.0.0.1, serving until the block exits."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    with serving(server):
+        yield server
+
+
 def refused_address() -> str:
     """``127.0.0.1:port`` where nothing listens (connections are refused)."""
     with socket.socket() as sock:

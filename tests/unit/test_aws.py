@@ -77,3 +77,19 @@ def test_an_answer_asking_to_retry_later_counts_its_extra_wait() -> None:
 
 def test_a_call_without_a_budget_leaves_retries_to_botocore() -> None:
     assert aws._veto_retry(2.0, attempts=2, request_dict={"context": {}}) is None
+
+
+def test_clients_with_other_credentials_are_bounded_by_the_same_invocation() -> None:
+    own = CLIENTS.with_credentials("AKIAOTHER", "other-secret", None)
+    assert own.session().get_credentials().access_key == "AKIAOTHER"
+    assert own.scope is None
+    with CLIENTS.calls_within(Deadline.after(2.5)):
+        assert own.scope is CLIENTS.scope is not None
+        assert own.budget_for(None) == 2.0
+
+
+def test_an_endpoint_gets_clients_of_its_own() -> None:
+    elsewhere = CLIENTS.client("ecs", "eu-west-1", endpoint="http://127.0.0.1:4566")
+    assert elsewhere.meta.endpoint_url == "http://127.0.0.1:4566"
+    assert CLIENTS.client("ecs", "eu-west-1", endpoint="http://127.0.0.1:4566") is elsewhere
+    assert CLIENTS.client("ecs", "eu-west-1") is not elsewhere

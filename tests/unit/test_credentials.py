@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 from scrape_push.aws import AwsClients
 from scrape_push.credentials import Scrubber, ScrubbingFormatter, Secret, SecretError, SecretResolver
-from scrape_push.httpconfig import BasicAuthConfig, HTTPClientConfig
+from scrape_push.httpconfig import BasicAuthConfig, HTTPClientConfig, ProxyConfig
 from scrape_push.runtime import Runtime
 
 
@@ -75,7 +75,8 @@ def test_url_credentials_are_masked_in_any_text(scrubber: Scrubber) -> None:
 
 def test_every_secret_of_a_configuration_is_scrubbed(scrubber: Scrubber) -> None:
     http = HTTPClientConfig(
-        basic_auth=BasicAuthConfig("u", Secret("inline-pw")), proxy_url="http://p:proxy-pw@proxy:3128"
+        basic_auth=BasicAuthConfig("u", Secret("inline-pw")),
+        proxy=ProxyConfig("http://p:proxy-pw@proxy:3128"),
     )
     scrubber.add_secrets_of({"jobs": (http,)})
     assert scrubber.scrub("inline-pw proxy-pw") == "******** ********"

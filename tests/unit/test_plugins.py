@@ -62,7 +62,12 @@ def test_plugins_are_found_without_importing_any() -> None:
 
 def test_a_lookup_imports_the_plugin_package_and_its_configuration_only() -> None:
     (loaded,) = printed("from scrape_push.plugins import DISCOVERIES\nDISCOVERIES.get('ec2_sd_configs')")
-    assert loaded.split() == ["scrape_push.discovery.ec2", "scrape_push.discovery.ec2.config"]
+    # and the configuration module the AWS discoveries share
+    assert loaded.split() == [
+        "scrape_push.discovery.awsconfig",
+        "scrape_push.discovery.ec2",
+        "scrape_push.discovery.ec2.config",
+    ]
 
 
 def test_every_plugin_serves_its_key_with_its_configuration() -> None:

@@ -160,12 +160,98 @@ def test_the_demo_configuration_is_valid() -> None:
     assert config.scrape_configs[0].job_name == "demo"
 
 
-def test_ec2_discovery_is_granted_only_when_enabled() -> None:
+GRANTS = {
+    # parameter: (its condition, the statement granted when it holds: actions, resource)
+    "EnableEc2Discovery": (
+        "UseEc2Discovery",
+        "DiscoverEc2Instances",
+        ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"],
+        "*",
+    ),
+    "EnableEcsDiscovery": (
+        "UseEcsDiscovery",
+        "DiscoverEcsTasks",
+        [
+            "ecs:ListClusters",
+            "ecs:DescribeClusters",
+            "ecs:ListServices",
+            "ecs:DescribeServices",
+            "ecs:ListTasks",
+            "ecs:DescribeTasks",
+            "ecs:DescribeContainerInstances",
+            "ec2:DescribeInstances",
+            "ec2:DescribeNetworkInterfaces",
+        ],
+        "*",
+    ),
+    "EnableLightsailDiscovery": (
+        "UseLightsailDiscovery",
+        "DiscoverLightsailInstances",
+        ["lightsail:GetInstances"],
+        "*",
+    ),
+    "EnableCloudMapDiscovery": (
+        "UseCloudMapDiscovery",
+        "DiscoverCloudMapInstances",
+        [
+            "servicediscovery:DiscoverInstances",
+            "servicediscovery:ListNamespaces",
+            "servicediscovery:ListServices",
+        ],
+        "*",
+    ),
+    "ApiGatewayInvokeArns": (
+        "HasApiGatewayArns",
+        "ScrapeApiGatewayWithIam",
+        ["execute-api:Invoke"],
+        {"Ref": "ApiGatewayInvokeArns"},
+    ),
+    "FunctionUrlArns": (
+        "HasFunctionUrlArns",
+        "ScrapeFunctionUrlsWithIam",
+        ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"],
+        {"Ref": "FunctionUrlArns"},
+    ),
+    "AssumableRoleArns": (
+        "HasAssumableRoles",
+        "AssumeConfiguredRoles",
+        ["sts:AssumeRole"],
+        {"Ref": "AssumableRoleArns"},
+    ),
+}
+
+
+@pytest.mark.parametrize("parameter", GRANTS)
+def test_each_discovery_and_scrape_target_parameter_grants_exactly_its_actions_and_nothing_when_off(
+    parameter: str,
+) -> None:
+    t = template()
+    condition, sid, actions, resource = GRANTS[parameter]
+    statements = t["Resources"]["ScrapePushFunction"]["Properties"]["Policies"][0]["Statement"]
+    (granted,) = [s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][1]["Sid"] == sid]
+    assert granted[0] == condition
+    assert granted[2] == {"Ref": "AWS::NoValue"}  # when off: no statement at all
+    statement = granted[1]
+    assert statement["Effect"] == "Allow"
+    assert _as_list(statement["Action"]) == actions
+    assert statement["Resource"] == resource
+    assert set(statement) == {"Sid", "Effect", "Action", "Resource"}
+    # the condition holds only for the parameter's non-default value
+    holds = t["Conditions"][condition]
+    default = t["Parameters"][parameter]["Default"]
+    if t["Parameters"][parameter]["Type"] == "CommaDelimitedList":
+        assert default == ""
+        assert holds == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": parameter}]}, ""]}]}
+    else:
+        assert default == "false"
+        assert holds == {"Fn::Equals": [{"Ref": parameter}, "true"]}
+
+
+def test_no_unconditional_statement_grants_a_discovery_or_scrape_action() -> None:
     statements = template()["Resources"]["ScrapePushFunction"]["Properties"]["Policies"][0]["Statement"]
-    conditional = {s["Fn::If"][1]["Sid"]: s["Fn::If"][0] for s in statements if "Fn::If" in s}
-    assert conditional["DiscoverEc2Instances"] == "UseEc2Discovery"
-    assert conditional["AssumeConfiguredRoles"] == "HasAssumableRoles"
-    assert template()["Parameters"]["EnableEc2Discovery"]["Default"] == "false"
+    always = [a for s in statements if "Fn::If" not in s for a in _as_list(s["Action"])]
+    prefixes = ("ec2:", "ecs:", "lightsail:", "servicediscovery:", "execute-api:", "lambda:", "sts:")
+    assert [a for a in always if a.startswith(prefixes)] == []
 
 
 def test_put_metric_data_for_cloudwatch_otlp_is_granted_only_when_enabled() -> None:

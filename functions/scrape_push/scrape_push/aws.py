@@ -61,7 +61,7 @@ class _AssumedRole:
 
     renew_at: float
     session: boto3.session.Session
-    clients: dict[tuple[str, float | None], Any]
+    clients: dict[tuple[str, float | None, str | None], Any]
 
 
 ASSUMED_ROLE_SECONDS = 3600
@@ -137,8 +137,12 @@ def _veto_retry(
     return None if time.monotonic() + backoff + attempt_seconds <= until else False
 
 
-def _make(made_by: boto3.session.Session, service: str, region: str | None, bounds: CallBounds) -> Any:
-    made = made_by.client(service, region_name=region, config=_config(bounds))  # type: ignore[call-overload]
+def _make(
+    made_by: boto3.session.Session, service: str, region: str | None, bounds: CallBounds, endpoint: str | None
+) -> Any:
+    made = made_by.client(  # type: ignore[call-overload]
+        service, region_name=region, endpoint_url=endpoint, config=_config(bounds)
+    )
     if bounds.budget is not None:
         events = made.meta.events
         events.register("before-call", partial(_start_call, bounds.budget))
@@ -156,22 +160,47 @@ class AwsClients:
     """The process's boto3 session and clients, kept across warm invocations, and the deadline of
     the invocation running now (``calls_within``). Owned by the runtime (``runtime.Runtime``)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        new_session: Callable[[], boto3.session.Session] = boto3.session.Session,
+        scoped_by: AwsClients | None = None,
+    ) -> None:
         self._lock = threading.RLock()
         """Held while a client is made, so threads that need the same one at once make it once."""
+        self._new_session = new_session
+        self._scoped_by = scoped_by
         self._session: boto3.session.Session | None = None
-        self._clients: dict[tuple[str, str | None, float | None], Any] = {}
+        self._clients: dict[tuple[str, str | None, float | None, str | None], Any] = {}
         self._assumed: dict[tuple[str | None, str], _AssumedRole] = {}
         self._scope: Deadline | None = None
         """The running invocation's deadline: Lambda runs one invocation per process at a time,
         and the cycle's threads must see it, so it is the runtime's rather than a thread's."""
 
+    def with_credentials(
+        self, access_key: str | None, secret_key: str | None, profile: str | None
+    ) -> AwsClients:
+        """Clients acting with other credentials than the function's: static keys, or a named
+        profile of the shared configuration (``AWS_CONFIG_FILE``), bounded by this one's
+        invocation deadline. The caller keeps them (each makes its own session and clients)."""
+
+        def new_session() -> boto3.session.Session:  # a closure: no repr shows the secret key
+            return boto3.session.Session(
+                aws_access_key_id=access_key, aws_secret_access_key=secret_key, profile_name=profile
+            )
+
+        return AwsClients(new_session, self._scoped_by or self)
+
     def session(self) -> boto3.session.Session:
         """The boto3 session (created on first use, reused while warm)."""
         with self._lock:
             if self._session is None:
-                self._session = boto3.session.Session()
+                self._session = self._new_session()
             return self._session
+
+    @property
+    def scope(self) -> Deadline | None:
+        """The running invocation's deadline (``calls_within``), if one is set."""
+        return self._scoped_by.scope if self._scoped_by is not None else self._scope
 
     @contextmanager
     def calls_within(self, deadline: Deadline) -> Iterator[None]:
@@ -185,20 +214,30 @@ class AwsClients:
 
     def budget_for(self, deadline: Deadline | None) -> float | None:
         """The budget of a call made now under ``deadline`` and the invocation's (``None``: none)."""
-        limits = [d for d in (deadline, self._scope) if d is not None]
+        limits = [d for d in (deadline, self.scope) if d is not None]
         if not limits:
             return None
         return _fitting(min(d.remaining() for d in limits))
 
-    def client(self, service: str, region: str | None = None, *, deadline: Deadline | None = None) -> Any:
-        """A cached client for ``service`` whose calls fit the time left before ``deadline`` and the
-        invocation's (``OutOfTime`` if too little is left). Get it right before the call."""
+    def client(
+        self,
+        service: str,
+        region: str | None = None,
+        *,
+        deadline: Deadline | None = None,
+        endpoint: str | None = None,
+    ) -> Any:
+        """A cached client for ``service`` (at ``endpoint`` if given, else where botocore resolves
+        it) whose calls fit the time left before ``deadline`` and the invocation's (``OutOfTime``
+        if too little is left). Get it right before the call."""
         budget = self.budget_for(deadline)
-        key = (service, region, budget)
+        key = (service, region, budget, endpoint)
         with self._lock:
             found = self._clients.get(key)
             if found is None:
-                found = self._clients[key] = _make(self.session(), service, region, bounds_for(budget))
+                found = self._clients[key] = _make(
+                    self.session(), service, region, bounds_for(budget), endpoint
+                )
             return found
 
     def bounded(self, service: str, region: str | None = None) -> ClientFor:
@@ -209,24 +248,32 @@ class AwsClients:
         """A client for holders that keep one: every call is bounded by the time left when made."""
         return _PerCall(self, service, region)
 
-    def assumed_client(self, service: str, region: str | None, role_arn: str) -> Any:
-        """A client for ``service`` acting as ``role_arn`` (STS AssumeRole with the function's own
+    def assumed_client(
+        self,
+        service: str,
+        region: str | None,
+        role_arn: str,
+        *,
+        deadline: Deadline | None = None,
+        endpoint: str | None = None,
+    ) -> Any:
+        """A client for ``service`` acting as ``role_arn`` (STS AssumeRole with this object's
         credentials, renewed shortly before they expire), bounded like ``client``."""
-        budget = self.budget_for(None)
+        budget = self.budget_for(deadline)
         with self._lock:
             role = self._assumed.get((region, role_arn))
         if role is None or time.monotonic() >= role.renew_at:
-            role = self._assume(region, role_arn)
+            role = self._assume(region, role_arn, deadline)
         with self._lock:
-            found = role.clients.get((service, budget))
+            found = role.clients.get((service, budget, endpoint))
             if found is None:
-                found = role.clients[(service, budget)] = _make(
-                    role.session, service, region, bounds_for(budget)
+                found = role.clients[(service, budget, endpoint)] = _make(
+                    role.session, service, region, bounds_for(budget), endpoint
                 )
             return found
 
-    def _assume(self, region: str | None, role_arn: str) -> _AssumedRole:
-        response = self.client("sts", region).assume_role(
+    def _assume(self, region: str | None, role_arn: str, deadline: Deadline | None) -> _AssumedRole:
+        response = self.client("sts", region, deadline=deadline).assume_role(
             RoleArn=role_arn, RoleSessionName="scrape-push", DurationSeconds=ASSUMED_ROLE_SECONDS
         )
         credentials = response["Credentials"]

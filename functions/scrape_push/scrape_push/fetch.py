@@ -17,7 +17,7 @@ from . import __version__
 from .budget import BODY_BYTES_PER_BYTE, Account, BudgetExceeded
 from .credentials import SecretError, SecretResolver
 from .guard import Aborted, Guard
-from .httpconfig import TLSConfigError, request_auth, root_cause, tls_arguments
+from .httpconfig import TLSConfigError, root_cause, tls_arguments
 from .negotiation import FormatError
 from .reach import ReachRefused
 from .targets import Target
@@ -69,7 +69,7 @@ def fetch(
             stream=True,
             allow_redirects=http.follow_redirects,
             proxies=proxies,
-            auth=request_auth(http.basic_auth, http.authorization, secrets),
+            auth=target.auth,
             verify=verify,
             cert=cert,
         ) as response:

@@ -23,6 +23,15 @@ METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 PARAMETERS_MAX_AGE_ENV = "POWERTOOLS_PARAMETERS_MAX_AGE"
 """Seconds a value read from SSM is cached across warm invocations (Powertools' own setting)."""
 
+PROXY_ENVS = {
+    "http_proxy": ("HTTP_PROXY", "http_proxy"),
+    "https_proxy": ("HTTPS_PROXY", "https_proxy"),
+    "no_proxy": ("NO_PROXY", "no_proxy"),
+}
+"""The proxy variables ``proxy_from_environment`` uses, upper case first (Go's
+``httpproxy.FromEnvironment``). Nothing else uses them: requests takes nothing from the
+environment here (sessions do not trust it), as Prometheus."""
+
 DEFAULT_METRICS_NAMESPACE = "ScrapePush/Self"
 DEFAULT_PARAMETERS_MAX_AGE = 5
 """Powertools' default (``parameters`` ``DEFAULT_MAX_AGE_SECS``); the template sets 60."""
@@ -37,6 +46,9 @@ class Settings:
     backlog_bucket: str | None = None
     metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
     parameters_max_age: int = DEFAULT_PARAMETERS_MAX_AGE
+    http_proxy: str | None = None
+    https_proxy: str | None = None
+    no_proxy: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,7 +59,12 @@ class Settings:
             backlog_bucket=env.get(BACKLOG_BUCKET_ENV) or None,
             metrics_namespace=env.get(METRICS_NAMESPACE_ENV) or DEFAULT_METRICS_NAMESPACE,
             parameters_max_age=_seconds(env.get(PARAMETERS_MAX_AGE_ENV), DEFAULT_PARAMETERS_MAX_AGE),
+            **{key: _first(env, names) for key, names in PROXY_ENVS.items()},
         )
+
+
+def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
+    return next((env[name] for name in names if env.get(name)), None)
 
 
 def _seconds(raw: str | None, default: int) -> int:

@@ -1,10 +1,12 @@
 """AWS Signature Version 4 for HTTP requests: the ``sigv4`` block, as Prometheus documents it.
 
-Used by Remote Write (Amazon Managed Service for Prometheus: service ``aps``) and by any other
-endpoint that wants IAM-signed requests. Requests are signed by botocore's own ``SigV4Auth``
-with the function's credentials (the Lambda execution role), or with those of ``role_arn``
-assumed through STS and refreshed by botocore before they expire. Each attempt is signed anew,
-so a retry never carries a stale signature.
+Used by Remote Write (Amazon Managed Service for Prometheus: service ``aps``) and by scrapes of
+endpoints that want IAM-signed requests (API Gateway ``execute-api``, Lambda function URLs
+``lambda``, VPC Lattice ``vpc-lattice-svcs``). Requests are signed by botocore's own
+``SigV4Auth`` with the function's credentials (the Lambda execution role), or with those of
+``role_arn`` assumed through STS (with ``external_id`` when the role's trust policy asks for
+one) and refreshed by botocore before they expire. Each attempt, and each redirect of a scrape,
+is signed anew, so no request carries a stale signature.
 """
 
 from __future__ import annotations
@@ -27,7 +29,15 @@ ROLE_SESSION_NAME = "scrape-push"
 _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/\-]{2,1224}$")
+"""STS AssumeRole ``ExternalId``: 2 to 1224 characters of ``[A-Za-z0-9_+=,.@:/-]`` (AWS STS API
+reference, AssumeRole)."""
 SIGNED_RESPONSE_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256")
+UNSIGNED_PAYLOAD_SERVICES = frozenset({"vpc-lattice-svcs"})
+"""Services that take no payload signature: "VPC Lattice does not support payload signing. You
+must send an x-amz-content-sha256 header with the value set to UNSIGNED-PAYLOAD" (VPC Lattice
+User Guide, SIGv4 authenticated requests)."""
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
 
 @dataclass(frozen=True)
@@ -38,10 +48,21 @@ class SigV4Config:
     role_arn: str | None = field(default=None, metadata={"doc": "IAM role to assume before signing"})
     service_name: str | None = field(
         default=None,
-        metadata={"doc": "service to sign for (default: that of the endpoint's kind, aps for remote_write)"},
+        metadata={
+            "doc": "service to sign for (remote_write: aps by default; scrapes: required, "
+            "e.g. execute-api, lambda, vpc-lattice-svcs)"
+        },
+    )
+    external_id: str | None = field(
+        default=None, metadata={"doc": "ExternalId of the AssumeRole call (with role_arn only)"}
     )
 
     def check(self) -> None:
+        if self.external_id is not None:
+            if self.role_arn is None:
+                raise FieldError("external_id can only be used with role_arn", "external_id")
+            if not _EXTERNAL_ID.match(self.external_id):
+                raise FieldError("must be 2 to 1224 characters of [A-Za-z0-9_+=,.@:/-]", "external_id")
         if self.region is not None and not _REGION.match(self.region):
             raise FieldError(f"not an AWS region: {self.region!r}", "region")
         if self.role_arn is not None and not _ROLE_ARN.match(self.role_arn):
@@ -56,11 +77,14 @@ class SigV4Error(requests.RequestException):
     error would, never the whole sink."""
 
 
-def assumed_role_credentials(role_arn: str, sts: Any) -> RefreshableCredentials:
+def assumed_role_credentials(
+    role_arn: str, sts: Any, external_id: str | None = None
+) -> RefreshableCredentials:
     """Credentials of ``role_arn``, assumed with ``sts`` and refreshed by botocore as they age."""
+    extra = {"ExternalId": external_id} if external_id is not None else {}
 
     def refresh() -> dict[str, str]:
-        found = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+        found = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, **extra)["Credentials"]
         return {
             "access_key": found["AccessKeyId"],
             "secret_key": found["SecretAccessKey"],
@@ -88,6 +112,8 @@ class SigV4RequestAuth(requests.auth.AuthBase):
         if frozen is None:
             raise SigV4Error("no AWS credentials found to sign the request")
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        if self.service in UNSIGNED_PAYLOAD_SERVICES:
+            request.headers["X-Amz-Content-SHA256"] = UNSIGNED_PAYLOAD
         # Sign exactly what will be sent: method, URL, body and every header already set.
         signed = AWSRequest(method=request.method, url=request.url, data=body, headers=dict(request.headers))
         SigV4Auth(frozen, self.service, self.region).add_auth(signed)
@@ -107,12 +133,13 @@ def sigv4_auth(config: SigV4Config, clients: aws.AwsClients, default_service: st
         raise SigV4Error("sigv4: no region configured and none in the environment (AWS_REGION)")
     service = config.service_name or default_service
     if config.role_arn is not None:
-        role_arn = config.role_arn
+        role_arn, external_id = config.role_arn, config.external_id
         assumed: list[RefreshableCredentials] = []
 
         def credentials() -> Credentials | None:
             if not assumed:
-                assumed.append(assumed_role_credentials(role_arn, clients.per_call("sts", region)))
+                sts = clients.per_call("sts", region)
+                assumed.append(assumed_role_credentials(role_arn, sts, external_id))
             return assumed[0]
 
         return SigV4RequestAuth(region, service, credentials)

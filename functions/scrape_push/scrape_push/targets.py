@@ -1,13 +1,16 @@
 """Turn ``scrape_configs`` into concrete scrape targets with Prometheus's label rules.
 
-For every discovered address (``static_configs`` and every ``*_sd_configs``) the target's label
+Each cycle first refreshes the discoveries that are due (``discovery.refresh``). For every
+discovered address (``static_configs`` and every ``*_sd_configs``) the target's label
 set starts as Prometheus builds it: the group's labels, ``__address__``, ``job``,
 ``__scheme__``, ``__metrics_path__``, ``__scrape_interval__``, ``__scrape_timeout__`` and one
 ``__param_<name>`` per ``params`` entry. ``relabel_configs`` then run; a target they drop is
 gone, and one left without ``__address__`` (or with an invalid interval, timeout or label) is
 reported as an error. Afterwards ``__meta_*`` and every other ``__``-prefixed label are
 removed from the labels its series carry, ``instance`` defaults to the address, and the URL
-comes from ``__scheme__``, ``__address__``, ``__metrics_path__`` and ``__param_*``.
+comes from ``__scheme__``, ``__address__``, ``__metrics_path__`` and ``__param_*``. Every target
+of a job carries the job's ``httpconfig.ClientAuth`` (its headers, authentication and proxy),
+kept warm across cycles.
 
 A job with more distinct targets than its ``target_limit`` scrapes none of them: each is
 reported failed with Prometheus's message. Targets relabeling dropped are counted, and listed
@@ -17,7 +20,8 @@ reported failed with Prometheus's message. Targets relabeling dropped are counte
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -31,12 +35,12 @@ from .config.model import (
     ScrapeConfig,
 )
 from .config.values import format_duration, parse_duration
-from .discovery import Discoverer, DiscoveryError
-from .httpconfig import HTTPClientConfig
+from .discovery.refresh import Build, Refresher, build_plugin
+from .httpconfig import ClientAuth, HTTPClientConfig
 from .limits import ScrapeLimits
 from .model import Labels, sort_labels
 from .negotiation import DEFAULT_NEGOTIATION, DEFAULT_SCRAPE_PROTOCOLS, Negotiation, negotiation
-from .plugins import DISCOVERIES, BuildContext
+from .plugins import BuildContext
 from .relabel import NO_RULES, RelabelRules, compile_rules, relabel
 
 ADDRESS, SCHEME, METRICS_PATH = "__address__", "__scheme__", "__metrics_path__"
@@ -71,6 +75,8 @@ class Target:
     http: HTTPClientConfig = field(default_factory=HTTPClientConfig)
     negotiation: Negotiation = DEFAULT_NEGOTIATION
     """What the scrape asks for (``Accept``, ``Accept-Encoding``) and how it reads the answer."""
+    auth: ClientAuth | None = field(default=None, compare=False, repr=False)
+    """What the job adds to each request (headers, authentication, proxy); ``None``: nothing."""
 
     @property
     def instance(self) -> str:
@@ -117,30 +123,38 @@ class TargetSet:
     """Those of them listed, up to each job's ``keep_dropped_targets``."""
 
 
-class Discoveries:
-    """The discoverer of every ``*_sd_configs`` entry, built once and kept with the pipeline
-    (their clients and caches stay warm)."""
+class Discoveries(Refresher):
+    """What target building keeps warm across a pipeline's cycles: every discovery entry's
+    discoverer and last known targets (``Refresher``), and each job's ``ClientAuth``."""
 
-    def __init__(self, context: BuildContext) -> None:
-        self.context = context
-        self._built: dict[tuple[str, str, int], tuple[object, Discoverer]] = {}
+    def __init__(
+        self, context: BuildContext, clock: Callable[[], float] = time.monotonic, build: Build = build_plugin
+    ) -> None:
+        super().__init__(context, clock, build)
+        self._auths: dict[str, tuple[HTTPClientConfig, ClientAuth]] = {}
 
-    def of(self, job: str, key: str, index: int, config: object) -> Discoverer:
-        """The discoverer of entry ``index`` of ``key`` in ``job`` (configured as ``config``)."""
-        found = self._built.get((job, key, index))
-        if found is None or found[0] is not config:
-            made = DISCOVERIES.get(key).build(config, self.context)
-            found = self._built[(job, key, index)] = (config, made)
+    def auth_of(self, job: ScrapeConfig) -> ClientAuth:
+        """The job's ``ClientAuth`` (its OAuth 2.0 token and SigV4 credentials kept warm)."""
+        found = self._auths.get(job.job_name)
+        if found is None or found[0] is not job.http:
+            found = self._auths[job.job_name] = (job.http, ClientAuth(job.http, self.context))
         return found[1]
 
 
 def build_targets(config: Config, jobs: Iterable[str] | None, discoveries: Discoveries) -> TargetSet:
-    """Every target of every job, or of the named ``jobs`` only."""
+    """Every target of every job, or of the named ``jobs`` only (their due discoveries refreshed
+    first)."""
     wanted = None if jobs is None else set(jobs)
+    selected = [job for job in config.scrape_configs if wanted is None or job.job_name in wanted]
+    discoveries.refresh(
+        ((job.job_name, key, index), entry)
+        for job in selected
+        for key, entries in job.discovery.items()
+        for index, entry in enumerate(entries)
+    )
     out = TargetSet()
-    for job in config.scrape_configs:
-        if wanted is None or job.job_name in wanted:
-            _job_targets(config, job, discoveries, out)
+    for job in selected:
+        _job_targets(config, job, discoveries, out)
     return out
 
 
@@ -169,6 +183,7 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
             job.fallback_scrape_protocol,
             job.enable_compression,
         ),
+        auth=discoveries.auth_of(job),
     )
     listed = min(job.keep_dropped_targets or MAX_LISTED_DROPPED_TARGETS, MAX_LISTED_DROPPED_TARGETS)
     built: list[Target] = []
@@ -212,6 +227,7 @@ class _Shared:
     metric_relabel: RelabelRules
     metric_relabel_key: str
     negotiation: Negotiation
+    auth: ClientAuth
 
 
 def _groups(job: ScrapeConfig, discoveries: Discoveries, out: TargetSet) -> Iterator[dict[str, str]]:
@@ -220,11 +236,11 @@ def _groups(job: ScrapeConfig, discoveries: Discoveries, out: TargetSet) -> Iter
         for address in group.targets:
             yield {**group.labels, ADDRESS: address}
     for key, entries in job.discovery.items():
-        for index, sd in enumerate(entries):
-            try:
-                yield from discoveries.of(job.job_name, key, index, sd).discover()
-            except DiscoveryError as exc:
-                out.errors.append(TargetError(job.job_name, join_index(key, index), str(exc)))
+        for index in range(len(entries)):
+            found, error = discoveries.found((job.job_name, key, index))
+            if error is not None:
+                out.errors.append(TargetError(job.job_name, join_index(key, index), error))
+            yield from found
 
 
 def _target(labels: dict[str, str], shared: _Shared) -> Target:
@@ -261,8 +277,9 @@ def _target(labels: dict[str, str], shared: _Shared) -> Target:
         limits=shared.limits,
         metric_relabel=shared.metric_relabel,
         metric_relabel_key=shared.metric_relabel_key,
-        http=job.http_client(),
+        http=job.http,
         negotiation=shared.negotiation,
+        auth=shared.auth,
     )
 
 

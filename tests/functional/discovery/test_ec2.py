@@ -6,15 +6,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
-import requests
-from scrape_push import runtime
-from scrape_push.aws import AwsClients
+from scrape_push.config.source import parse_config
+from scrape_push.deadline import Deadline
 from scrape_push.discovery.ec2 import instances as ec2_sd
 from scrape_push.discovery.ec2.config import EC2Filter, EC2SDConfig
+from scrape_push.plugins import DISCOVERIES
 
 from devtools import processes
+from tests.functional.discovery.conftest import clean_account, emulator_client, point_at
+from tests.support.context import build_context
 
 REGION = "eu-west-1"
 
@@ -33,14 +34,12 @@ class Fleet:
 @pytest.fixture(scope="module")
 def fleet(moto_server: processes.Process) -> Iterator[Fleet]:
     """A VPC, a subnet and instances with tags in the emulated account, made once per module."""
-    requests.post(f"{moto_server.url}/moto-api/reset", timeout=10).raise_for_status()
-    client = boto3.client(
-        "ec2",
-        region_name=REGION,
-        endpoint_url=moto_server.url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    with clean_account(moto_server.url):
+        yield _fleet(moto_server.url)
+
+
+def _fleet(url: str) -> Fleet:
+    client = emulator_client(url, "ec2", REGION)
     zone = client.describe_availability_zones()["AvailabilityZones"][0]
     vpc_id = client.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet_id = client.create_subnet(
@@ -64,16 +63,17 @@ def fleet(moto_server: processes.Process) -> Iterator[Fleet]:
 
     web = launch(6, {"Name": "web", "team": "payments", "app.kubernetes.io/name": "shop"})
     (db,) = launch(1, {"Name": "db", "team": "storage"})
-    yield Fleet(moto_server.url, vpc_id, subnet_id, zone["ZoneName"], zone["ZoneId"], web, db)
-    requests.post(f"{moto_server.url}/moto-api/reset", timeout=10).raise_for_status()
+    return Fleet(url, vpc_id, subnet_id, zone["ZoneName"], zone["ZoneId"], web, db)
 
 
 @pytest.fixture
 def emulator(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> Fleet:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fleet.url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    runtime.reset()
+    point_at(fleet.url, REGION, monkeypatch)
     return fleet
+
+
+def discover(config: EC2SDConfig) -> list[dict[str, str]]:
+    return ec2_sd.EC2Discoverer(config, build_context()).discover(Deadline.after(30)).targets
 
 
 def by_name(targets: list[dict[str, str]], name: str) -> list[dict[str, str]]:
@@ -81,7 +81,7 @@ def by_name(targets: list[dict[str, str]], name: str) -> list[dict[str, str]]:
 
 
 def test_every_instance_becomes_a_target_with_prometheus_labels(emulator: Fleet) -> None:
-    targets = ec2_sd.EC2Discoverer(EC2SDConfig(port=9100), AwsClients()).discover()
+    targets = discover(EC2SDConfig(port=9100))
     assert len(targets) == 7
     (db,) = by_name(targets, "db")
     instance = emulator.db
@@ -115,7 +115,7 @@ def test_every_instance_becomes_a_target_with_prometheus_labels(emulator: Fleet)
 
 def test_filters_are_passed_through(emulator: Fleet) -> None:
     config = EC2SDConfig(filters=(EC2Filter("tag:team", ("payments",)),))
-    targets = ec2_sd.EC2Discoverer(config, AwsClients()).discover()
+    targets = discover(config)
     assert sorted(t["__meta_ec2_instance_id"] for t in targets) == sorted(
         i["InstanceId"] for i in emulator.web
     )
@@ -124,4 +124,25 @@ def test_filters_are_passed_through(emulator: Fleet) -> None:
 
 def test_role_arn_is_assumed_through_sts(emulator: Fleet) -> None:
     config = EC2SDConfig(role_arn="arn:aws:iam::123456789012:role/scrape-push-discovery")
-    assert len(ec2_sd.EC2Discoverer(config, AwsClients()).discover()) == 7
+    assert len(discover(config)) == 7
+
+
+def test_aws_sd_configs_role_ec2_finds_the_same_targets(emulator: Fleet) -> None:
+    config = parse_config(
+        "scrape_configs:\n"
+        "  - job_name: fleet\n"
+        "    aws_sd_configs: [{role: ec2, port: 9100, filters: [{name: 'tag:team', values: [payments]}]}]\n"
+        "    ec2_sd_configs: [{port: 9100, filters: [{name: 'tag:team', values: [payments]}]}]\n"
+        "cloudwatch: [{namespace: N}]\n"
+    ).config
+    (job,) = config.scrape_configs
+    (unified,), (older,) = job.discovery["aws_sd_configs"], job.discovery["ec2_sd_configs"]
+    context = build_context()
+    found = [
+        DISCOVERIES.get(key).build(entry, context).discover(Deadline.after(30)).targets
+        for key, entry in (("aws_sd_configs", unified), ("ec2_sd_configs", older))
+    ]
+    assert found[0] == found[1]
+    assert sorted(t["__meta_ec2_instance_id"] for t in found[0]) == sorted(
+        i["InstanceId"] for i in emulator.web
+    )

@@ -79,11 +79,11 @@ WARNINGS: dict[str, list[str]] = {
         "scrape_configs[0].extra_scrape_metrics: has no effect here: scrape_timeout_seconds, "
         "scrape_sample_limit and scrape_body_size_bytes are not produced (line 71)",
         f"scrape_configs[0].scrape_failure_log_file: {FAILURE_LOG} (line 72)",
-        f"scrape_configs[0].native_histogram_bucket_limit: {NATIVE} (line 115)",
-        f"scrape_configs[0].native_histogram_min_bucket_factor: {NATIVE} (line 116)",
-        f"scrape_configs[1].consul_sd_configs: {no_discovery('consul')} (line 125)",
-        f"scrape_configs[1].dns_sd_configs: {no_discovery('dns')} (line 127)",
-        f"scrape_configs[1].kubernetes_sd_configs: {no_discovery('kubernetes')} (line 129)",
+        f"scrape_configs[0].native_histogram_bucket_limit: {NATIVE} (line 123)",
+        f"scrape_configs[0].native_histogram_min_bucket_factor: {NATIVE} (line 124)",
+        f"scrape_configs[1].consul_sd_configs: {no_discovery('consul')} (line 133)",
+        f"scrape_configs[1].dns_sd_configs: {no_discovery('dns')} (line 135)",
+        f"scrape_configs[1].kubernetes_sd_configs: {no_discovery('kubernetes')} (line 137)",
     ],
 }
 
@@ -169,7 +169,7 @@ def test_validate_prints_the_warnings_under_its_verdict(capsys: pytest.CaptureFi
 
 def test_every_key_means_what_prometheus_means() -> None:
     config = load("every-key.yml").config
-    api, discovered, legacy = config.scrape_configs
+    api, discovered, legacy, oauth = config.scrape_configs
     assert api.scrape_protocols == (
         "OpenMetricsText1.0.0",
         "OpenMetricsText0.0.1",
@@ -188,10 +188,15 @@ def test_every_key_means_what_prometheus_means() -> None:
     assert discovered.body_size_limit == 32 * 1024 * 1024
     assert list(discovered.discovery) == ["ec2_sd_configs"]
     # bearer_token is the authorization it stands for, as in Prometheus.
-    assert legacy.bearer_token is None and legacy.authorization is not None
-    assert legacy.authorization.type == "Bearer"
-    assert legacy.authorization.credentials is not None
-    assert legacy.authorization.credentials.reveal() == "also-not-a-real-token"
+    assert legacy.http.bearer_token is None and legacy.http.authorization is not None
+    assert legacy.http.authorization.type == "Bearer"
+    assert legacy.http.authorization.credentials is not None
+    assert legacy.http.authorization.credentials.reveal() == "also-not-a-real-token"
+    # Prometheus's HTTP client keys, inline in the job.
+    assert api.http.proxy.no_proxy == "localhost,169.254.169.254,10.0.2.0/24"
+    assert list(api.http.proxy.proxy_connect_header) == ["X-Proxy-Client"]
+    assert list(api.http.http_headers) == ["X-Team"]
+    assert oauth.http.oauth2 is not None and oauth.http.oauth2.client_id == "scrape-push"
     assert config.runtime.max_concurrent_scrapes == 32
 
 
@@ -243,18 +248,10 @@ DOCUMENTED_SCRAPE_CONFIG = [
         "job_name fallback_scrape_protocol metrics_path honor_labels honor_timestamps "
         "track_timestamps_staleness scheme params enable_compression static_configs relabel_configs "
         "metric_relabel_configs native_histogram_bucket_limit native_histogram_min_bucket_factor "
-        "basic_auth authorization follow_redirects tls_config proxy_url"
+        "basic_auth authorization follow_redirects tls_config proxy_url oauth2 enable_http2 "
+        "no_proxy proxy_from_environment proxy_connect_header http_headers"
     ),
 ]
-HTTP_CLIENT_OF_ISSUE_17 = (
-    "oauth2",
-    "enable_http2",
-    "no_proxy",
-    "proxy_from_environment",
-    "proxy_connect_header",
-    "http_headers",
-)
-"""The HTTP client keys the issue 17 branch implements: every-key.yml gains them with it."""
 REFUSED = {"scrape_config_files"}
 
 
@@ -268,4 +265,3 @@ def test_every_key_yml_sets_every_documented_key() -> None:
     assert set(DOCUMENTED_GLOBAL) <= set(document["global"])
     assert "gogc" in document["runtime"]
     assert set(DOCUMENTED_SCRAPE_CONFIG) <= _keys(document["scrape_configs"])
-    assert not set(HTTP_CLIENT_OF_ISSUE_17) & _keys(document["scrape_configs"])

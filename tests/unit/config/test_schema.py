@@ -31,6 +31,24 @@ MINIMAL: dict[str, Any] = {
             "job_name": "api",
             "authorization": {"credentials_ssm_parameter": "/scrape-push/secrets/api"},
             "static_configs": [{"targets": ["10.0.0.2:8080"]}],
+            "http_sd_configs": [{"url": "https://sd.internal/targets"}],
+            "cloudmap_sd_configs": [{"namespace": "shop.local"}],
+        },
+        {
+            "job_name": "tasks",
+            "oauth2": {
+                "client_id": "scraper",
+                "client_secret_ssm_parameter": "/scrape-push/secrets/oauth",
+                "token_url": "https://auth.internal/token",
+            },
+            "http_headers": {"X-Tenant": {"values": ["payments"]}},
+            "aws_sd_configs": [{"role": "ecs"}],
+            "lightsail_sd_configs": [{}],
+        },
+        {
+            "job_name": "signed",
+            "sigv4": {"service_name": "execute-api"},
+            "static_configs": [{"targets": ["abc123.execute-api.eu-west-1.amazonaws.com:443"]}],
         },
     ],
     "cloudwatch": [{"namespace": "Team/App", "metrics": [{"match": "http_.*"}], "backlog": {}}],
@@ -63,6 +81,8 @@ def _keys(obj: Any) -> list[tuple[str, Any, dataclasses.Field[Any]]]:
         value = getattr(obj, f.name)
         if "plugins" in f.metadata:
             found += [(p.key, value.get(p.key, ()), f) for p in f.metadata["plugins"].all()]
+        elif f.metadata.get("inline"):  # its keys are the object's own
+            found += _keys(value)
         else:
             found.append((f.metadata.get("key", f.name), value, f))
     return found
@@ -78,6 +98,9 @@ def _objects(obj: Any, raw: Any) -> list[tuple[Any, dict[str, Any]]]:
         elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
             for item, raw_item in zip(value, raw_value or [{}] * len(value), strict=True):
                 found += _objects(item, raw_item)
+        elif isinstance(value, dict) and value and dataclasses.is_dataclass(next(iter(value.values()))):
+            for name, item in value.items():
+                found += _objects(item, (raw_value or {}).get(name))
     return found
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -13,11 +13,15 @@ from botocore.stub import Stubber
 from scrape_push.aws import AwsClients
 from scrape_push.config.decode import decode
 from scrape_push.config.errors import ConfigError
+from scrape_push.deadline import Deadline
 from scrape_push.discovery import DiscoveryError
 from scrape_push.discovery.ec2 import instances as ec2_sd
 from scrape_push.discovery.ec2.config import EC2Filter, EC2SDConfig
-from scrape_push.discovery.ec2.instances import instance_labels, join_host_port
+from scrape_push.discovery.ec2.instances import instance_labels
+from scrape_push.discovery.labels import join_host_port
 from scrape_push.plugins import DISCOVERIES
+
+from tests.support.context import build_context
 
 
 @dataclass(frozen=True)
@@ -58,26 +62,22 @@ ec2_sd_configs:
 
 INVALID = [
     (
-        "{endpoint: 'http://localhost:4566'}",
-        [
-            "ec2_sd_configs[0].endpoint: 'endpoint' is not supported: discovery uses the function's own "
-            "credentials; set AWS_ENDPOINT_URL_EC2 to change the endpoint"
-        ],
+        "{access_key: AKIA}",
+        ["ec2_sd_configs[0].secret_key: access_key and secret_key go together"],
     ),
     (
-        "{access_key: AKIA, secret_key: s3cr3t}",
-        [
-            "ec2_sd_configs[0].access_key: 'access_key' is not supported: discovery uses the function's own "
-            "credentials (or role_arn)",
-            "ec2_sd_configs[0].secret_key: 'secret_key' is not supported: discovery uses the function's own "
-            "credentials (or role_arn)",
-        ],
+        "{secret_key: s3cr3t, secret_key_ssm_parameter: /p, access_key: AKIA}",
+        ["ec2_sd_configs[0].secret_key: set either 'secret_key' or 'secret_key_ssm_parameter', not both"],
     ),
     (
-        "{profile: dev}",
+        "{endpoint: 'ftp://localhost'}",
+        ["ec2_sd_configs[0].endpoint: must be an http:// or https:// URL with a host"],
+    ),
+    (
+        "{basic_auth: {username: u, password: p}}",
         [
-            "ec2_sd_configs[0].profile: 'profile' is not supported: discovery uses the function's own "
-            "credentials (or role_arn)"
+            "ec2_sd_configs[0].basic_auth: not supported for AWS discovery: AWS APIs authenticate with "
+            "SigV4, and botocore makes the calls with the function's HTTPS_PROXY, NO_PROXY and AWS_CA_BUNDLE"
         ],
     ),
     (
@@ -96,13 +96,25 @@ INVALID = [
 ]
 
 
+def test_prometheus_credential_and_endpoint_keys_are_accepted() -> None:
+    text = (
+        "ec2_sd_configs: [{endpoint: 'http://127.0.0.1:4566', access_key: AKIA, secret_key: s3cr3t, "
+        "profile: dev}]"
+    )
+    (config,) = decode(_Document, yaml.safe_load(text)).discovery["ec2_sd_configs"]
+    assert (config.endpoint, config.access_key, config.profile) == ("http://127.0.0.1:4566", "AKIA", "dev")
+    assert config.secret_key is not None and config.secret_key.reveal() == "s3cr3t"
+    assert "s3cr3t" not in repr(config)
+
+
 @pytest.mark.parametrize(("config", "expected"), INVALID)
 def test_invalid_configs(config: str, expected: list[str]) -> None:
     assert problems(f"ec2_sd_configs: [{config}]") == expected
 
 
 def test_secret_key_value_never_appears_in_the_error() -> None:
-    assert not any("s3cr3t" in p for p in problems("ec2_sd_configs: [{secret_key: s3cr3t}]"))
+    found = problems("ec2_sd_configs: [{secret_key: s3cr3t}]")
+    assert found and not any("s3cr3t" in p for p in found)
 
 
 INSTANCE: dict[str, Any] = {
@@ -203,8 +215,13 @@ class _Clients(AwsClients):
         super().__init__()
         self.ec2 = ec2
 
-    def client(self, service: str, region: str | None = None, *, deadline: object = None) -> Any:
+    def client(self, service: str, region: str | None = None, **_: Any) -> Any:
         return self.ec2
+
+
+def discoverer(config: EC2SDConfig, clients: AwsClients) -> ec2_sd.EC2Discoverer:
+    context = build_context()
+    return ec2_sd.EC2Discoverer(config, replace(context, aws=clients))
 
 
 @pytest.fixture
@@ -214,6 +231,7 @@ def stubbed() -> Iterator[Stubber]:
 
 
 ZONES = {"AvailabilityZones": [{"ZoneName": "eu-west-2a", "ZoneId": "euw2-az2"}]}
+SOON = Deadline.after(30)
 
 
 def page(*ids: str, token: str | None = None) -> dict[str, Any]:
@@ -230,9 +248,17 @@ def test_discover_follows_pages_and_passes_filters(stubbed: Stubber) -> None:
     stubbed.add_response("describe_instances", page("i-1", "i-2", token="t1"), {"Filters": filters})
     stubbed.add_response("describe_instances", page("i-3"), {"Filters": filters, "NextToken": "t1"})
     config = EC2SDConfig(region="eu-west-2", filters=(EC2Filter("tag:team", ("a", "b")),))
-    found = ec2_sd.EC2Discoverer(config, _Clients(stubbed.client)).discover()
+    found = discoverer(config, _Clients(stubbed.client)).discover(SOON).targets
     assert [t["__meta_ec2_instance_id"] for t in found] == ["i-1", "i-2", "i-3"]
     stubbed.assert_no_pending_responses()
+
+
+def test_a_page_token_answered_twice_ends_the_refresh(stubbed: Stubber) -> None:
+    stubbed.add_response("describe_availability_zones", ZONES, {})
+    stubbed.add_response("describe_instances", page("i-1", token="t1"), {})
+    stubbed.add_response("describe_instances", page("i-2", token="t1"), {"NextToken": "t1"})
+    with pytest.raises(DiscoveryError, match="answered the page token 't1' twice"):
+        discoverer(EC2SDConfig(region="eu-west-2"), _Clients(stubbed.client)).discover(SOON)
 
 
 def test_zone_ids_are_fetched_once_and_their_failure_is_tolerated(stubbed: Stubber) -> None:
@@ -242,9 +268,9 @@ def test_zone_ids_are_fetched_once_and_their_failure_is_tolerated(stubbed: Stubb
     stubbed.add_response("describe_instances", page("i-1"), {})
     stubbed.add_response("describe_instances", page("i-1"), {})
     config = EC2SDConfig(region="eu-west-2")
-    discoverer = ec2_sd.EC2Discoverer(config, _Clients(stubbed.client))  # kept by the pipeline
+    kept = discoverer(config, _Clients(stubbed.client))  # kept by the pipeline
     for _cycle in range(3):
-        assert len(discoverer.discover()) == 1
+        assert len(kept.discover(SOON).targets) == 1
     # zones cached by the second cycle: no third DescribeAvailabilityZones
     stubbed.assert_no_pending_responses()
 
@@ -253,11 +279,10 @@ def test_api_errors_are_wrapped_with_context(stubbed: Stubber) -> None:
     stubbed.add_response("describe_availability_zones", ZONES, {})
     stubbed.add_client_error("describe_instances", "UnauthorizedOperation", "You are not authorized")
     with pytest.raises(DiscoveryError) as info:
-        ec2_sd.EC2Discoverer(EC2SDConfig(region="eu-west-2"), _Clients(stubbed.client)).discover()
+        discoverer(EC2SDConfig(region="eu-west-2"), _Clients(stubbed.client)).discover(SOON)
     assert str(info.value) == (
         "ec2_sd_configs: could not describe instances in eu-west-2: "
-        "An error occurred (UnauthorizedOperation) "
-        "when calling the DescribeInstances operation: You are not authorized"
+        "UnauthorizedOperation: You are not authorized"
     )
 
 
@@ -265,12 +290,12 @@ def test_region_defaults_to_the_functions_region(stubbed: Stubber, monkeypatch: 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
     stubbed.add_response("describe_availability_zones", ZONES, {})
     stubbed.add_response("describe_instances", page("i-1"), {})
-    (target,) = ec2_sd.EC2Discoverer(EC2SDConfig(), _Clients(stubbed.client)).discover()
+    (target,) = discoverer(EC2SDConfig(), _Clients(stubbed.client)).discover(SOON).targets
     assert target["__meta_ec2_region"] == "eu-west-2"
 
 
 def test_no_region_at_all_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.delenv("AWS_REGION", raising=False)
-    with pytest.raises(DiscoveryError, match="EC2 SD configuration requires a region"):
-        ec2_sd.EC2Discoverer(EC2SDConfig(), AwsClients()).discover()
+    with pytest.raises(DiscoveryError, match="ec2_sd_configs: no region configured and none in the function"):
+        discoverer(EC2SDConfig(), AwsClients()).discover(SOON)

@@ -13,7 +13,9 @@ A dataclass field may carry metadata:
 * ``plugins``: a ``plugins.Registry``. The field has no key of its own: each key a plugin of the
   registry serves is a key of the object, holding a list of that plugin's ``config``; the field
   maps each key the document fills, in key order, to its decoded entries. A plugin is imported
-  only when the document sets its key; every key counts as known (and for "did you mean").
+  only when the document sets its key; every key counts as known (and for "did you mean");
+* ``inline``: the field (a dataclass) has no key of its own either: its keys are keys of the
+  object (Go's ``yaml:",inline"``, as Prometheus embeds its HTTP client options in a job).
 
 A dataclass may define ``check(self) -> None`` that raises ``FieldError`` (one problem) or
 ``FieldErrors`` (several, see ``raise_all``) for rules spanning several fields; a problem's
@@ -221,17 +223,25 @@ class _Decoder:
             return _INVALID
         hints = typing.get_type_hints(cls)
         own = [f for f in dataclasses.fields(cls) if f.init]
-        fields = {f.metadata.get("key", f.name): f for f in own if "plugins" not in f.metadata}
         plugged = {f.name: f.metadata["plugins"] for f in own if "plugins" in f.metadata}
+        inlined = {f.name: hints[f.name] for f in own if f.metadata.get("inline")}
+        fields = {
+            f.metadata.get("key", f.name): f for f in own if f.name not in plugged and f.name not in inlined
+        }
         served = [key for registry in plugged.values() for key in registry.served()]
         # A plugin's section is a list; a mapping under the same key is Prometheus's section of
         # that name (its ``otlp:`` receiver settings), judged by the key's rule.
         shadowed = {k for k in served if isinstance(raw.get(k), dict) and k in self.rules.get(cls, {})}
-        known = [*fields, *(key for key in served if key not in shadowed)]
+        known = [
+            *fields,
+            *(key for key in served if key not in shadowed),
+            *(key for tp in inlined.values() for key in inline_keys(tp)),
+        ]
         kwargs: dict[str, Any] = {}
         failed = self.unimplemented(cls, raw, path, known)
         for name, registry in plugged.items():
             kwargs[name] = self.plugged(registry, raw, path, failed, skip=shadowed)
+        kwargs.update(self.inlined(inlined, raw, path, failed))
         for key, f in fields.items():
             if not self.present(f, raw, key, path):
                 if not _has_default(f):
@@ -250,6 +260,20 @@ class _Decoder:
             self.report(path, [exc])
             return _INVALID
         return self.checked(obj, path, failed)
+
+    def inlined(
+        self, inlined: dict[str, type], raw: dict[str, object], path: str, failed: set[str]
+    ) -> dict[str, Any]:
+        """Each ``inline`` field decoded from its keys of the object (fields that fail go to ``failed``)."""
+        out: dict[str, Any] = {}
+        for name, tp in inlined.items():
+            keys = inline_keys(tp)
+            value = self.dataclass(tp, {k: v for k, v in raw.items() if k in keys}, path)
+            if value is _INVALID:
+                failed.add(name)
+            else:
+                out[name] = value
+        return out
 
     def plugged(
         self, registry: Any, raw: dict[str, object], path: str, failed: set[str], skip: set[str]
@@ -289,6 +313,18 @@ class _Decoder:
                 line = self.line(first)
                 message += f", first at {first}" + (f" on line {line}" if line is not None else "")
             self.fail(self.original(path, exc.key), message)
+
+
+def inline_keys(cls: type) -> list[str]:
+    """The document keys of an ``inline`` dataclass (its own inline fields' keys included)."""
+    hints = typing.get_type_hints(cls)
+    keys: list[str] = []
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("inline"):
+            keys += inline_keys(hints[f.name])
+        elif f.init:
+            keys.append(f.metadata.get("key", f.name))
+    return keys
 
 
 def _suggestion(key: str, fields: Iterable[str]) -> str:

@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
-from ..credentials import Secret
-from ..httpconfig import AuthorizationConfig, BasicAuthConfig, HTTPClientConfig, TLSConfig, parse_secret
+from ..httpconfig import AuthorizationConfig, HTTPClientConfig
 from ..negotiation import DEFAULT_SCRAPE_PROTOCOLS, ScrapeProtocol, check_protocols
 from ..plugins import DISCOVERIES, SINKS, SinkConfig
 from ..relabel import RelabelConfig
 from .document import join_index, join_key
 from .errors import FieldError, raise_all
-from .values import check_label_name, parse_duration, parse_proxy_url, parse_size
+from .values import check_label_name, parse_duration, parse_size
 
 __all__ = ["Config", "GlobalConfig", "RuntimeConfig", "ScrapeConfig", "StaticConfig"]
 
@@ -180,31 +179,13 @@ class ScrapeConfig:
     label_value_length_limit: int = field(default=0, metadata=_JOB_LIMIT)
     target_limit: int = field(default=0, metadata=_JOB_LIMIT)
     keep_dropped_targets: int = field(default=0, metadata=_JOB_KEEP_DROPPED)
-    follow_redirects: bool = True
-    proxy_url: str | None = field(default=None, metadata={"parse": parse_proxy_url})
-    basic_auth: BasicAuthConfig | None = None
-    authorization: AuthorizationConfig | None = None
-    bearer_token: Secret | None = field(
-        default=None,
-        metadata={"parse": parse_secret, "doc": "Prometheus's older form of authorization.credentials"},
-    )
-    tls_config: TLSConfig = field(default_factory=TLSConfig)
+    http: HTTPClientConfig = field(default_factory=HTTPClientConfig, metadata={"inline": True})
+    """Prometheus's ``<http_config>`` keys, inline in the job as in prometheus.yml."""
     static_configs: tuple[StaticConfig, ...] = ()
     discovery: dict[str, tuple[Any, ...]] = field(default_factory=dict, metadata={"plugins": DISCOVERIES})
     """Each ``<name>_sd_configs`` key the job sets (in key order) -> its entries."""
     relabel_configs: tuple[RelabelConfig, ...] = ()
     metric_relabel_configs: tuple[RelabelConfig, ...] = ()
-
-    def http_client(self) -> HTTPClientConfig:
-        """The job's HTTP client settings (authentication, TLS, proxy, redirects)."""
-        return HTTPClientConfig(
-            self.basic_auth, self.authorization, self.tls_config, self.proxy_url, self.follow_redirects
-        )
-
-    def check(self) -> None:
-        given = [k for k in ("basic_auth", "authorization", "bearer_token") if getattr(self, k) is not None]
-        if len(given) > 1:
-            raise FieldError(f"at most one of {' and '.join(given)} may be configured", given[-1])
 
     def timing(self, glob: GlobalConfig) -> tuple[float, float]:
         """The job's interval and timeout, inherited from ``global`` as Prometheus does: an unset
@@ -217,9 +198,11 @@ class ScrapeConfig:
         """The job as it runs: what it leaves unset taken from ``global`` as Prometheus does
         (a limit left at 0 included), ``bearer_token`` as the ``authorization`` it stands for."""
         interval, timeout = self.timing(glob)
-        authorization = self.authorization
-        if self.bearer_token is not None:
-            authorization = AuthorizationConfig(credentials=self.bearer_token)
+        http = self.http
+        if http.bearer_token is not None:
+            http = replace(
+                http, authorization=AuthorizationConfig(credentials=http.bearer_token), bearer_token=None
+            )
         return replace(
             self,
             scrape_interval=interval,
@@ -232,8 +215,7 @@ class ScrapeConfig:
             label_value_length_limit=self.label_value_length_limit or glob.label_value_length_limit,
             target_limit=self.target_limit or glob.target_limit,
             keep_dropped_targets=self.keep_dropped_targets or glob.keep_dropped_targets,
-            authorization=authorization,
-            bearer_token=None,
+            http=http,
         )
 
 

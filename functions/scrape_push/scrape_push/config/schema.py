@@ -73,17 +73,35 @@ def _type_schema(tp: Any, definitions: dict[str, Any]) -> dict[str, Any]:
 def _add_prometheus_keys(cls: type, properties: dict[str, Any]) -> None:
     """The Prometheus keys ``cls`` has no field for, each with its verdict."""
     for key, rule in PROMETHEUS_KEYS.get(cls, {}).items():
-        if key in properties:  # a plugin's list; a mapping there is Prometheus's section
-            properties[key] = {"anyOf": [properties[key], _rule_schema(rule)]}
-        else:
+        found = properties.get(key)
+        if found is None:
             properties[key] = _rule_schema(rule)
+        elif found.get("type") == "array":  # a plugin's list; a mapping is Prometheus's section
+            properties[key] = {"anyOf": [found, _rule_schema(rule)]}
 
 
 def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
     properties: dict[str, Any] = {}
     required: list[str] = []
+    _properties(cls, definitions, properties, required)
+    _add_prometheus_keys(cls, properties)
+    out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if cls.__doc__:
+        out["description"] = cls.__doc__.strip().splitlines()[0]
+    if required:
+        out["required"] = required
+    return out
+
+
+def _properties(
+    cls: type, definitions: dict[str, Any], properties: dict[str, Any], required: list[str]
+) -> None:
+    """The keys of ``cls`` (an ``inline`` field's keys among them) into ``properties``."""
+    hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
+        if f.metadata.get("inline"):
+            _properties(hints[f.name], definitions, properties, required)
+            continue
         if "plugins" in f.metadata:
             for plugin in f.metadata["plugins"].all():
                 items = _type_schema(plugin.config, definitions)
@@ -104,13 +122,6 @@ def _dataclass_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
         elif not _shows_no_default(f, default):
             schema["default"] = _encode(default, parse)
         properties[key] = schema
-    _add_prometheus_keys(cls, properties)
-    out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
-    if cls.__doc__:
-        out["description"] = cls.__doc__.strip().splitlines()[0]
-    if required:
-        out["required"] = required
-    return out
 
 
 def _rule_schema(rule: KeyRule) -> dict[str, Any]:
@@ -174,5 +185,7 @@ def _encoded_fields(obj: Any) -> Iterator[tuple[str, Any]]:
         if "plugins" in f.metadata:
             for plugin in f.metadata["plugins"].all():
                 yield plugin.key, [_encode(entry, None) for entry in value.get(plugin.key, ())]
+        elif f.metadata.get("inline"):
+            yield from _encoded_fields(value)
         elif not ("zero" in f.metadata and value == 0):
             yield f.metadata.get("key", f.name), _encode(value, f.metadata.get("parse"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from .errors import FieldError
 
@@ -101,6 +102,23 @@ def parse_proxy_url(value: object) -> str:
     return value
 
 
+def parse_http_url(value: object) -> str:
+    """An ``http://`` or ``https://`` URL with a host and no ``user:password@`` (credentials
+    have keys of their own, which keep them out of logs)."""
+    if not isinstance(value, str):
+        raise FieldError(f"expected a URL string, got {type(value).__name__}")
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a malformed port or IPv6 literal
+        valid = False
+    if not valid or any(c.isspace() for c in value):
+        raise FieldError("must be an http:// or https:// URL with a host")
+    if "@" in parts.netloc:
+        raise FieldError("must not hold credentials (user:password@)")
+    return value
+
+
 def format_proxy_url(value: object) -> str:
     """A proxy URL as ``show`` prints it: any password masked."""
     text = str(value)
@@ -119,6 +137,7 @@ JSON_SCHEMAS: dict[object, dict[str, object]] = {
         "description": "a Prometheus duration such as 10s, 1m30s or 500ms",
     },
     parse_proxy_url: {"type": "string", "pattern": _PROXY_URL.pattern, "description": "http(s) proxy URL"},
+    parse_http_url: {"type": "string", "pattern": "^https?://", "description": "an http(s) URL"},
     parse_size: {
         "anyOf": [{"type": "string", "pattern": _SIZE.pattern}, {"type": "integer", "minimum": 0}],
         "description": "a byte size such as 512KB or 10MB (base 1024)",

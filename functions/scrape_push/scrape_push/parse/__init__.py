@@ -1,6 +1,6 @@
 """The parse stage: exposition bytes in, chunks of raw series out, with Prometheus's semantics.
 
-Contract (docs/parser.md, docs/architecture-data.md):
+Contract (docs/parser.md, docs/architecture.md):
 
 * ``format_for(content_type)`` picks the format by media type (text 0.0.4 when none matches);
   ``fmt.chunks(data, known, families)`` iterates the body's ``Chunk`` objects, one per chunk of

@@ -3,7 +3,7 @@
 A format turns a body into ``Chunk`` objects against the series its caller knows
 (``Format.chunks``). Formats register here by media type; a ``Content-Type`` no format
 registered (or none at all) is read as Prometheus text 0.0.4, as Prometheus does. Adding one
-(protobuf, say) is a module with its parser and a ``register_format`` call (docs/architecture-data.md).
+(protobuf, say) is a module with its parser and a ``register_format`` call (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``scraper.Scraper`` fetches every target concurrently within its deadline and memory budget
 (``fetch``, ``guard``, ``reach``, ``budget``) and turns each body into samples through the
 target's ``series.SeriesCache`` (parse, target labels, metric relabeling, limits), adding
-``up`` and the ``scrape_*`` series. Contract with the sinks: docs/architecture-data.md.
+``up`` and the ``scrape_*`` series. Contract with the sinks: docs/architecture.md.
 """
 
 from __future__ import annotations

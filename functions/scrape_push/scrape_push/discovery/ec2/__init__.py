@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def _build(config: EC2SDConfig, context: BuildContext) -> Discoverer:
     from .instances import EC2Discoverer  # noqa: PLC0415 (boto3's EC2 model loads only when used)
 
-    return EC2Discoverer(config, context.aws)
+    return EC2Discoverer(config, context)
 
 
 register_discovery(DiscoveryPlugin("ec2_sd_configs", EC2SDConfig, _build))

@@ -3,89 +3,76 @@
 Follows Prometheus's discovery/aws/ec2.go: one label set per instance that has a private IP,
 ``__address__`` = private IP and ``port``, list-valued labels joined with commas and wrapped in
 leading and trailing commas (so that ``.*,subnet-1,.*`` matches), tag names sanitised to label
-name characters. The function's own credentials are used (or a role assumed from them with
-``role_arn``); endpoints come from ``AWS_ENDPOINT_URL`` like every other AWS call here.
+name characters. Serves ``ec2_sd_configs`` and the ``ec2`` role of ``aws_sd_configs``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
-
-from ... import aws
-from .. import DiscoveryError
+from ...deadline import Deadline
+from ...plugins import BuildContext
+from .. import Discovered, LabelSet
+from ..awsaccess import AWS_ERRORS, AwsAccess, failure, pages
+from ..labels import join_host_port, joined, sanitize, without_empty
 from .config import EC2SDConfig
 
 META = "__meta_ec2_"
-SEPARATOR = ","
-_INVALID_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 
 
 class EC2Discoverer:
-    """One ``ec2_sd_configs`` entry's instances (a ``Discoverer``); it keeps the region's zone
-    IDs once it has them."""
+    """One entry's instances (a ``Discoverer``); it keeps the region's zone IDs once it has them."""
 
-    def __init__(self, config: EC2SDConfig, clients: aws.AwsClients) -> None:
+    def __init__(self, config: EC2SDConfig, context: BuildContext, what: str = "ec2_sd_configs") -> None:
         self.config = config
-        self.clients = clients
+        self.access = AwsAccess(config.access(), context.aws, context.secrets, what)
         self._zones: dict[str, str] | None = None
 
-    def discover(self) -> list[dict[str, str]]:
-        """One label set per instance matching the filters (DescribeInstances, paginated)."""
+    def discover(self, deadline: Deadline) -> Discovered:
+        """One label set per instance matching the filters (DescribeInstances, every page)."""
         config = self.config
-        region = config.region or self.clients.session().region_name
-        if not region:
-            raise DiscoveryError("EC2 SD configuration requires a region (none set and no AWS_REGION)")
+        region = self.access.region()
+        if self._zones is None:
+            self._zones = self._zone_ids(region, deadline)
+        filters = [{"Name": f.name, "Values": list(f.values)} for f in config.filters]
+        request: dict[str, Any] = {"Filters": filters} if filters else {}
+        targets: list[LabelSet] = []
+
+        def describe(**page: Any) -> dict[str, Any]:
+            answer: dict[str, Any] = self.access.client("ec2", region, deadline).describe_instances(**page)
+            return answer
+
         try:
-            client = (
-                self.clients.assumed_client("ec2", region, config.role_arn)
-                if config.role_arn
-                else self.clients.client("ec2", region)
-            )
-            if self._zones is None:
-                self._zones = _zone_ids(client)
-            zones = self._zones or {}
-            filters = [{"Name": f.name, "Values": list(f.values)} for f in config.filters]
-            pages = client.get_paginator("describe_instances").paginate(
-                **({"Filters": filters} if filters else {})
-            )
-            return _labels(pages, region, config.port, zones)
-        except (ClientError, BotoCoreError, ResponseParserError) as exc:
-            raise DiscoveryError(f"ec2_sd_configs: could not describe instances in {region}: {exc}") from exc
+            for page in pages(describe, request, "NextToken"):
+                for reservation in page.get("Reservations", ()):
+                    owner = reservation.get("OwnerId")
+                    for instance in reservation.get("Instances", ()):
+                        labels = instance_labels(instance, owner, region, config.port, self._zones or {})
+                        if labels is not None:
+                            targets.append(labels)
+        except AWS_ERRORS as exc:
+            raise failure(self.access.what, "describe instances", region, exc) from None
+        return Discovered(targets)
 
+    def _zone_ids(self, region: str, deadline: Deadline) -> dict[str, str] | None:
+        """Zone name → zone ID (e.g. eu-west-2a → euw2-az2) in ``region``.
 
-def _labels(pages: Iterable[Any], region: str, port: int, zones: Mapping[str, str]) -> list[dict[str, str]]:
-    """The label set of every instance with a private IP in DescribeInstances ``pages``."""
-    targets: list[dict[str, str]] = []
-    for page in pages:
-        for reservation in page.get("Reservations", ()):
-            for instance in reservation.get("Instances", ()):
-                labels = instance_labels(instance, reservation.get("OwnerId"), region, port, zones)
-                if labels is not None:
-                    targets.append(labels)
-    return targets
-
-
-def _zone_ids(client: Any) -> dict[str, str] | None:
-    """Zone name → zone ID (e.g. eu-west-2a → euw2-az2) in the client's region.
-
-    As in Prometheus, a failure only leaves ``availability_zone_id`` empty (and it is asked
-    again at the next refresh).
-    """
-    try:
-        zones = client.describe_availability_zones()["AvailabilityZones"]
-    except (ClientError, BotoCoreError, ResponseParserError):
-        return None
-    return {z["ZoneName"]: z["ZoneId"] for z in zones if z.get("ZoneName") and z.get("ZoneId")}
+        As in Prometheus, a failure only leaves ``availability_zone_id`` empty (and it is asked
+        again at the next refresh).
+        """
+        try:
+            zones = self.access.client("ec2", region, deadline).describe_availability_zones()[
+                "AvailabilityZones"
+            ]
+        except AWS_ERRORS:
+            return None
+        return {z["ZoneName"]: z["ZoneId"] for z in zones if z.get("ZoneName") and z.get("ZoneId")}
 
 
 def instance_labels(
     instance: Mapping[str, Any], owner_id: str | None, region: str, port: int, zone_ids: Mapping[str, str]
-) -> dict[str, str] | None:
+) -> LabelSet | None:
     """The label set of one DescribeInstances instance, or None without a private IP (skipped)."""
     private_ip = instance.get("PrivateIpAddress")
     if not private_ip:
@@ -115,12 +102,11 @@ def instance_labels(
         labels.update(_vpc_labels(instance))
     for tag in instance.get("Tags", ()):
         if "Key" in tag and "Value" in tag:
-            labels[META + "tag_" + _INVALID_LABEL_CHARS.sub("_", tag["Key"])] = tag["Value"]
-    # Prometheus label sets carry no empty values: an absent field and an empty one are alike.
-    return {name: value for name, value in labels.items() if value}
+            labels[META + "tag_" + sanitize(tag["Key"])] = tag["Value"]
+    return without_empty(labels)
 
 
-def _vpc_labels(instance: Mapping[str, Any]) -> dict[str, str]:
+def _vpc_labels(instance: Mapping[str, Any]) -> LabelSet:
     subnets: list[str] = []
     ipv6: list[str] = []
     primary_ipv6: list[str] = []
@@ -142,19 +128,10 @@ def _vpc_labels(instance: Mapping[str, Any]) -> dict[str, str]:
     labels = {
         META + "vpc_id": instance["VpcId"],
         META + "primary_subnet_id": instance.get("SubnetId", ""),
-        META + "subnet_id": _joined(subnets),
+        META + "subnet_id": joined(subnets),
     }
     if ipv6:
-        labels[META + "ipv6_addresses"] = _joined(ipv6)
+        labels[META + "ipv6_addresses"] = joined(ipv6)
     if primary_ipv6:
-        labels[META + "primary_ipv6_addresses"] = _joined(primary_ipv6)
+        labels[META + "primary_ipv6_addresses"] = joined(primary_ipv6)
     return labels
-
-
-def _joined(values: list[str]) -> str:
-    return SEPARATOR + SEPARATOR.join(values) + SEPARATOR
-
-
-def join_host_port(host: str, port: int) -> str:
-    """Go's ``net.JoinHostPort``: IPv6 literals go in brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

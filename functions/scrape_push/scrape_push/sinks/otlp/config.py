@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from ...backlog.config import BacklogConfig
 from ...config.errors import FieldError
 from ...config.values import parse_duration, parse_size
-from ...httpconfig import AuthorizationConfig, BasicAuthConfig, TLSConfig, check_headers, parse_http_url
+from ...httpconfig import AuthorizationConfig, BasicAuthConfig, TLSConfig, check_headers, parse_sink_url
 from ...sigv4 import SigV4Config
 from .limits import (
     CLOUDWATCH_ENDPOINT,
@@ -64,7 +64,7 @@ class OTLPConfig:
     endpoint: str | None = field(
         default=None,
         metadata={
-            "parse": parse_http_url,
+            "parse": parse_sink_url,
             "doc": "the full URL, e.g. https://collector:4318/v1/metrics (with cloudwatch: "
             "https://monitoring.<region>.amazonaws.com/v1/metrics unless set)",
         },

@@ -9,14 +9,13 @@ name of an SSM SecureString parameter (``password_ssm_parameter``,
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from ...backlog.config import BacklogConfig
 from ...config.errors import FieldError
 from ...config.values import parse_duration
-from ...httpconfig import AuthorizationConfig, BasicAuthConfig, TLSConfig
+from ...httpconfig import AuthorizationConfig, BasicAuthConfig, TLSConfig, check_headers, parse_sink_url
 from ...relabel import RelabelConfig
 from ...sigv4 import SigV4Config
 from .limits import (
@@ -27,44 +26,6 @@ from .limits import (
     DEFAULT_MIN_BACKOFF,
     DEFAULT_REMOTE_TIMEOUT,
 )
-
-RESERVED_HEADERS = frozenset(
-    h.lower()
-    for h in (
-        "Authorization",
-        "Host",
-        "Content-Encoding",
-        "Content-Length",
-        "Content-Type",
-        "User-Agent",
-        "Connection",
-        "Keep-Alive",
-        "Proxy-Authenticate",
-        "Proxy-Authorization",
-        "Www-Authenticate",
-        "Accept-Encoding",
-        "X-Prometheus-Remote-Write-Version",
-        "X-Prometheus-Remote-Read-Version",
-        "X-Amz-Date",
-        "X-Amz-Security-Token",
-        "X-Amz-Content-Sha256",
-    )
-)
-"""Headers the sink sets itself (as Prometheus, it refuses them in ``headers``)."""
-
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-
-
-def parse_url(raw: object) -> str:
-    """An http(s) URL with a host and no credentials in it."""
-    if not isinstance(raw, str):
-        raise FieldError(f"expected a URL string, got {type(raw).__name__}")
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FieldError("must be an http:// or https:// URL with a host")
-    if parts.username is not None or parts.password is not None:
-        raise FieldError("must not hold credentials; use basic_auth or authorization")
-    return raw
 
 
 @dataclass(frozen=True)
@@ -108,7 +69,7 @@ class MetadataConfig:
 class RemoteWriteConfig:
     """``remote_write[]``: one Remote Write 1.0 receiver."""
 
-    url: str = field(metadata={"parse": parse_url})
+    url: str = field(metadata={"parse": parse_sink_url})
     name: str = field(default="", metadata={"derived": "the URL's host and path"})
     remote_timeout: float = field(default=DEFAULT_REMOTE_TIMEOUT, metadata={"parse": parse_duration})
     headers: dict[str, str] = field(default_factory=dict)
@@ -138,11 +99,7 @@ class RemoteWriteConfig:
     def check(self) -> None:
         if self.remote_timeout <= 0:
             raise FieldError("must be greater than 0", "remote_timeout")
-        for header in self.headers:
-            if not _HEADER_NAME.match(header):
-                raise FieldError(f"invalid header name {header!r}", f"headers.{header}")
-            if header.lower() in RESERVED_HEADERS:
-                raise FieldError(f"{header} is set by the sink and cannot be configured", f"headers.{header}")
+        check_headers(self.headers)
         given = [k for k in ("basic_auth", "authorization", "sigv4") if getattr(self, k) is not None]
         if len(given) > 1:
             raise FieldError(f"at most one of basic_auth, authorization and sigv4 may be set, got {given}")
