@@ -27,8 +27,7 @@ from .settings import CONFIG_PARAMETER_ENV
 from .shards import worker
 from .shards.plan import Planned, Planner
 from .shards.queue import ShardQueue
-from .shards.state import ShardState
-from .sinks import job_group
+from .shards.state import of_group
 from .summary import summarise, summarise_plan
 from .targets import TargetError
 
@@ -59,9 +58,9 @@ def handle(event: object, context: object, runtime: Runtime = RUNTIME) -> dict[s
     meanwhile ends before the invocation's deadline."""
     runtime.start_invocation()
     with runtime.aws.calls_within(Deadline.from_context(context)):
-        if worker.is_shard_event(event):
-            assert isinstance(event, Mapping)
-            return _shards(event["Records"], context, runtime)
+        records = worker.shard_records(event)
+        if records is not None:
+            return _shards(records, context, runtime)
         return _plan(event, context, runtime)
 
 
@@ -78,9 +77,9 @@ def _plan(event: object, context: object, runtime: Runtime) -> dict[str, object]
     jobs = selected_jobs(event, loaded.config)
     settings = runtime.settings
     pipeline = runtime.pipeline(loaded, jobs)
-    table, url = settings.state_table, settings.shard_queue_url
+    url = settings.shard_queue_url
     # Without a queue the cycle always runs here: no plan to keep, no counts to size it by.
-    state = ShardState(runtime.aws.bounded("dynamodb"), table, job_group(jobs)) if table and url else None
+    state = of_group(runtime.aws, settings.state_table, jobs) if url else None
     queue = ShardQueue(runtime.aws.bounded("sqs"), url) if url else None
     fixed = loaded.config.runtime.shards or settings.shard_count
     planned = Planner(pipeline, state, queue).plan(Deadline.from_context(context), memory_of(context), fixed)
@@ -110,7 +109,7 @@ def _report_plan(
     return summary
 
 
-def _shards(records: Sequence[Any], context: object, runtime: Runtime) -> dict[str, object]:
+def _shards(records: Sequence[Mapping[str, Any]], context: object, runtime: Runtime) -> dict[str, object]:
     """Run each record's shard; the records that failed, as the event source mapping reads them."""
     failures = []
     for record in records:

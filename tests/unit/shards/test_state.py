@@ -13,9 +13,9 @@ from scrape_push.shards.state import (
     ShardState,
     StateError,
     pack,
-    record,
     seen_series,
     unpack,
+    write_seen,
 )
 from scrape_push.statetable import MAX_ITEM_BYTES
 from scrape_push.targets import Target
@@ -72,9 +72,9 @@ def test_a_table_that_fails_is_one_error_naming_it() -> None:
     store = state(FakeTable(broken=True))
     with pytest.raises(StateError, match="state table t: ResourceNotFoundException: no table"):
         store.load_plan(Deadline.after(10))
-    warning = record(store, 0, {1: 1}, 1, Deadline.after(10))
+    warning = write_seen(store, 0, {1: 1}, 1, Deadline.after(10))
     assert warning == "series counts not written: state table t: ResourceNotFoundException: no table"
-    assert record(None, 0, {1: 1}, 1, Deadline.after(10)) is None
+    assert write_seen(None, 0, {1: 1}, 1, Deadline.after(10)) is None
 
 
 def test_a_down_target_keeps_the_count_it_had() -> None:

@@ -45,7 +45,7 @@ def record(body: object, receive_count: str = "1") -> dict[str, Any]:
     ],
 )
 def test_an_sqs_event_is_a_shard_invocation_and_nothing_else_is(event: object, shards: bool) -> None:
-    assert worker.is_shard_event(event) is shards
+    assert (worker.shard_records(event) is not None) is shards
 
 
 def test_a_message_is_late_when_its_longest_scrape_and_the_send_reserve_no_longer_fit() -> None:

@@ -31,7 +31,7 @@ from .lineage import Eras, changed, forget_older, lineage
 from .message import MAX_MESSAGE_BYTES, ShardMessage, encode
 from .queue import ShardQueue
 from .sizing import DEFAULT_SERIES_PER_TARGET, SHRINK_FILL, Capacity, Decision, decide
-from .state import PLAN_REFRESH_MS, PlanState, ShardState, StateError, record, seen_series
+from .state import PLAN_REFRESH_MS, PlanState, ShardState, StateError, seen_series, write_seen
 
 STATE_SECONDS = 6.0
 """The most the planner spends on one read or write of the plan and the series counts."""
@@ -136,7 +136,7 @@ class Planner:
         if shards == 1:
             owed = lineage(0, fleet.keys, 1, eras)
             cycle = self.pipeline.run(deadline, memory_mb, found=fleet.found, cycle_ms=now_ms, lineage=owed)
-            unsaved = record(self.state, 0, seen_series(cycle.scrapes, counted), now_ms, deadline)
+            unsaved = write_seen(self.state, 0, seen_series(cycle.scrapes, counted), now_ms, deadline)
             warnings.extend([unsaved] if unsaved else [])
             return Planned(fleet.found, figures, cycle)
         assert self.queue is not None  # shards > 1 only with a queue

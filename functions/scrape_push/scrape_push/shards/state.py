@@ -183,7 +183,14 @@ class ShardState:
         return StateError(f"state table {self.table}: {aws.describe_error(exc)}")
 
 
-def record(
+def of_group(clients: aws.AwsClients, table: str | None, jobs: Sequence[str] | None) -> ShardState | None:
+    """The shard state of job selection ``jobs`` in ``table`` (``None`` without a table)."""
+    from ..sinks import job_group  # noqa: PLC0415 (sinks imports this package's lineage)
+
+    return ShardState(clients.bounded("dynamodb"), table, job_group(jobs)) if table else None
+
+
+def write_seen(
     state: ShardState | None, shard: int, seen: Mapping[int, int], cycle_ms: int, deadline: Deadline
 ) -> str | None:
     """Write what a shard's cycle saw; why not, as a warning, when it could not be (the next

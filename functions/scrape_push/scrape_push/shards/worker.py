@@ -30,12 +30,12 @@ from ..deadline import SEND_RESERVE, Deadline
 from ..pipeline import CycleResult
 from ..runtime import Runtime
 from ..settings import CONFIG_PARAMETER_ENV
-from ..sinks import job_group
+from . import state
 from .assign import identity_key
 from .handoff import rebuild
 from .message import MessageError, ShardMessage, decode
 from .queue import ShardQueue
-from .state import ShardState, record, seen_series
+from .state import seen_series
 
 MAX_RECEIVES = 2
 """The shard queue's ``maxReceiveCount`` (template.yaml): a first try and one retry."""
@@ -76,14 +76,15 @@ class ShardRun:
         }
 
 
-def is_shard_event(event: object) -> bool:
-    """Whether ``event`` is what an SQS event source mapping sends (``Records`` from ``aws:sqs``)."""
+def shard_records(event: object) -> list[Mapping[str, Any]] | None:
+    """The records of an event an SQS event source mapping sends (``Records`` from ``aws:sqs``);
+    ``None`` for any other event."""
     records = event.get("Records") if isinstance(event, Mapping) else None
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and all(isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" for r in records)
-    )
+    if not isinstance(records, list) or not records:
+        return None
+    if not all(isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" for r in records):
+        return None
+    return records
 
 
 def late(message: ShardMessage, now_ms: int) -> bool:
@@ -94,22 +95,22 @@ def late(message: ShardMessage, now_ms: int) -> bool:
     return message.deadline_ms - now_ms < needs_ms
 
 
-def run(record_: Mapping[str, Any], context: object, runtime: Runtime, now_ms: int) -> ShardRun:
+def run(record: Mapping[str, Any], context: object, runtime: Runtime, now_ms: int) -> ShardRun:
     """Run the shard of one record (the module docstring); a failed one is made visible again."""
-    attributes = record_.get("attributes")
+    attributes = record.get("attributes")
     count = str(attributes.get("ApproximateReceiveCount")) if isinstance(attributes, Mapping) else ""
-    shard_run = ShardRun(str(record_.get("messageId", "")), int(count) if count.isdigit() else 1)
-    _run(shard_run, record_, context, runtime, now_ms)
+    shard_run = ShardRun(str(record.get("messageId", "")), int(count) if count.isdigit() else 1)
+    _run(shard_run, record, context, runtime, now_ms)
     if shard_run.status == "failed":
-        _retry_now(shard_run, record_, runtime, Deadline.from_context(context))
+        _retry_now(shard_run, record, runtime, Deadline.from_context(context))
     return shard_run
 
 
 def _run(
-    shard_run: ShardRun, record_: Mapping[str, Any], context: object, runtime: Runtime, now_ms: int
+    shard_run: ShardRun, record: Mapping[str, Any], context: object, runtime: Runtime, now_ms: int
 ) -> None:
     try:
-        message = shard_run.message = decode(record_.get("body"))
+        message = shard_run.message = decode(record.get("body"))
     except MessageError as exc:
         shard_run.fail(f"not a shard message: {exc}")
         return
@@ -154,19 +155,17 @@ def _cycle(  # noqa: PLR0917 (a shard's inputs, each once)
     shard_run.cycle = pipeline.run(
         deadline, memory_of(context), found=found, cycle_ms=message.cycle_ms, lineage=message.lineage
     )
-    table = runtime.settings.state_table
-    state = ShardState(runtime.aws.bounded("dynamodb"), table, job_group(message.jobs)) if table else None
+    shard_state = state.of_group(runtime.aws, runtime.settings.state_table, message.jobs)
     before = {identity_key(target.job, target.labels): target.series for target in message.targets}
-    unsaved = record(
-        state, message.shard, seen_series(shard_run.cycle.scrapes, before), message.cycle_ms, own
-    )
+    seen = seen_series(shard_run.cycle.scrapes, before)
+    unsaved = state.write_seen(shard_state, message.shard, seen, message.cycle_ms, own)
     shard_run.warnings.extend([unsaved] if unsaved else [])
 
 
-def _retry_now(shard_run: ShardRun, record_: Mapping[str, Any], runtime: Runtime, deadline: Deadline) -> None:
+def _retry_now(shard_run: ShardRun, record: Mapping[str, Any], runtime: Runtime, deadline: Deadline) -> None:
     """Make the failed message visible at once: the retry comes within its cycle."""
     url = runtime.settings.shard_queue_url
-    receipt = record_.get("receiptHandle")
+    receipt = record.get("receiptHandle")
     if not url or not isinstance(receipt, str):
         shard_run.warnings.append(
             "not made visible again (no SHARD_QUEUE_URL or receipt handle): retried later"
