@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -181,6 +182,8 @@ class LocalFleet:
 
         made: list[Invocation] = []
         pollers = [self._poller(env, timeout, memory_mb, made) for env in self.workers]
+        if not pollers:
+            return made
         waiting = pollers[0]
         while batch := waiting.receive(QUEUE_IDLE_SECONDS):
             shard = decode(batch[0]["Body"]).shard
@@ -323,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", type=int, default=1769, help="the function's memory, MB")
     parser.add_argument("--timeout", type=float, default=120.0, help="the function's timeout, s")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, as on ^C
     workdir = Path(tempfile.mkdtemp(prefix="scrape-push-fleet-"))
     with ExitStack() as stack:
         app = stack.enter_context(fleet_app(workdir, args.targets, args.series))

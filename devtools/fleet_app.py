@@ -5,8 +5,8 @@ sharded runs (``devtools.fleet``), the fleet benchmark and the fleet integration
 
 Listens on ``--targets`` ports of 127.0.0.1 (chosen by the system, written to ``--ports-file`` as
 ``{"targets": [port, ...]}`` before anything else listens) and serves on each the same
-node_exporter-like exposition of ``--series`` series (a target's series differ from another's by
-their ``instance`` label). ``--port`` answers ``POST /api/v1/write`` with 204 and counts the
+node_exporter-shaped exposition of ``--series`` series (a target's series differ from another's
+by their ``instance`` label). ``--port`` answers ``POST /api/v1/write`` with 204 and counts the
 requests and bytes it got (``GET /counts``). One event loop serves all: a scrape costs it one
 write of a prepared answer.
 """
@@ -21,31 +21,50 @@ import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-FAMILIES = (
-    ("fleet_cpu_seconds_total", "counter", ("cpu", "mode")),
-    ("fleet_filesystem_avail_bytes", "gauge", ("device", "mountpoint")),
-    ("fleet_network_receive_bytes_total", "counter", ("device",)),
-    ("fleet_disk_io_time_seconds_total", "counter", ("device",)),
-)
+NODE_EXPORTER = Path(__file__).resolve().parent.parent / "tests/fixtures/exposition/node_exporter.text.txt"
+"""A real node_exporter's output (``devtools.capture_exposition``): 507 samples in 300 families."""
 MAX_HEADER_BYTES = 64 * 1024
 
 
 def exposition(series: int) -> bytes:
-    """``series`` samples in the text format, in families shaped like node_exporter's."""
+    """``series`` samples shaped like node_exporter's: its families in order, each repeated as
+    many times as needed with a ``copy`` label (as a host with more CPUs and devices has)."""
+    families = _families(NODE_EXPORTER.read_text())
+    copies = -(-series // sum(len(samples) for _, samples in families))
     lines: list[str] = []
-    per_family = -(-series // len(FAMILIES))
     left = series
-    for name, kind, labels in FAMILIES:
-        count = min(per_family, left)
-        left -= count
-        if count <= 0:
-            break
-        lines += [f"# HELP {name} Fleet benchmark series.", f"# TYPE {name} {kind}"]
-        for i in range(count):
-            values = (i,) if len(labels) == 1 else (i % 16, i // 16)
-            pairs = ",".join(f'{label}="{label}{value}"' for label, value in zip(labels, values, strict=True))
-            lines.append(f"{name}{{{pairs}}} {i * 1.5}")
+    for header, samples in families:
+        lines += header
+        for copy in range(copies):
+            for line in samples[:left]:
+                lines.append(_labelled(line, f'copy="{copy}"'))
+            left -= min(left, len(samples))
     return ("\n".join(lines) + "\n").encode()
+
+
+def _families(text: str) -> list[tuple[list[str], list[str]]]:
+    """Each family's ``# HELP``/``# TYPE`` lines and sample lines, in order."""
+    families: list[tuple[list[str], list[str]]] = []
+    for line in text.splitlines():
+        if not line:
+            continue
+        if line.startswith("# HELP") or not families or (line.startswith("#") and families[-1][1]):
+            families.append(([], []))
+        (families[-1][0] if line.startswith("#") else families[-1][1]).append(line)
+    return families
+
+
+def _labelled(line: str, pair: str) -> str:
+    """A sample line with one more label."""
+    brace, space = line.find("{"), line.find(" ")
+    if brace != -1 and brace < space:
+        close = line.rfind("}")
+        return (
+            f"{line[:close]},{pair}{line[close:]}"
+            if close > brace + 1
+            else f"{line[:close]}{pair}{line[close:]}"
+        )
+    return f"{line[:space]}{{{pair}}}{line[space:]}"
 
 
 def answer(status: str, body: bytes, content_type: str = "text/plain; version=0.0.4") -> bytes:
