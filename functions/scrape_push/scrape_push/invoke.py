@@ -82,7 +82,9 @@ def _plan(event: object, context: object, runtime: Runtime) -> dict[str, object]
     state = of_group(runtime.aws, settings.state_table, jobs) if url else None
     queue = ShardQueue(runtime.aws.bounded("sqs"), url) if url else None
     fixed = loaded.config.runtime.shards or settings.shard_count
-    planned = Planner(pipeline, state, queue).plan(Deadline.from_context(context), memory_of(context), fixed)
+    planned = Planner(pipeline, state, queue, settings.shard_concurrency).plan(
+        Deadline.from_context(context), memory_of(context), fixed
+    )
     figures = planned.figures
     for warning in figures.warnings:
         logger.warning(warning)

@@ -31,7 +31,13 @@ def config(targets: int, shards: int = 0) -> str:
 
 
 class Fixture:
-    def __init__(self, text: str, table: FakeTable | None = None, with_queue: bool = True) -> None:
+    def __init__(
+        self,
+        text: str,
+        table: FakeTable | None = None,
+        with_queue: bool = True,
+        concurrency: int | None = None,
+    ) -> None:
         self.loaded = parse_config(text)
         self.pipeline = Runtime(Settings()).pipeline(self.loaded, None)
         self.ran: list[dict[str, Any]] = []
@@ -40,7 +46,7 @@ class Fixture:
         self.sqs = FakeSqs()
         self.state = ShardState(lambda _d: self.table, "t", "*")
         queue = ShardQueue(lambda _d: self.sqs, "https://sqs/q") if with_queue else None
-        self.planner = Planner(self.pipeline, self.state, queue)
+        self.planner = Planner(self.pipeline, self.state, queue, concurrency)
 
     def _run(self, deadline: Deadline, memory_mb: int | None = None, **kwargs: Any) -> CycleResult:
         self.ran.append(kwargs)
@@ -78,6 +84,17 @@ def test_a_fixed_count_sends_each_shard_its_targets_once() -> None:
     assert len(cycle) == 1 and 57_000 <= next(iter(cycle))[1] - next(iter(cycle))[0] <= 58_000
     assert (planned.figures.sent, planned.figures.mode, planned.cycle) == (3, "fixed", None)
     assert sum(planned.figures.targets) == 40 and fixture.ran == []
+
+
+def test_more_shards_than_the_event_source_runs_at_once_is_a_warning_and_still_sent() -> None:
+    planned = Fixture(config(40, shards=4), concurrency=3).plan(fixed=4)
+    assert planned.figures.sent == 4
+    assert planned.figures.warnings == [
+        "4 shards but at most 3 shard invocations at once (ShardMaxConcurrency): the rest wait in "
+        "the queue and may come too late for their cycle; raise ShardMaxConcurrency to at least "
+        "the shard count"
+    ]
+    assert Fixture(config(40, shards=3), concurrency=3).plan(fixed=3).figures.warnings == []
 
 
 def test_the_automatic_count_follows_the_series_recent_cycles_saw() -> None:

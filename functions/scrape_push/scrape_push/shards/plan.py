@@ -104,10 +104,18 @@ class Fleet:
 class Planner:
     """Plans the cycles of one pipeline (its configuration and job selection)."""
 
-    def __init__(self, pipeline: Pipeline, state: ShardState | None, queue: ShardQueue | None) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        state: ShardState | None,
+        queue: ShardQueue | None,
+        concurrency: int | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.state = state
         self.queue = queue
+        self.concurrency = concurrency
+        """The event source mapping's maximum concurrency (``ShardMaxConcurrency``), if known."""
 
     def plan(self, deadline: Deadline, memory_mb: int | None, fixed: int) -> Planned:
         """Plan this cycle (``fixed`` shards, or automatic when 0) and run it here or send it to
@@ -126,6 +134,12 @@ class Planner:
                 "(SHARD_QUEUE_URL): it runs in one invocation"
             )
             shards = 1
+        if shards > 1 and self.concurrency and shards > self.concurrency:
+            warnings.append(
+                f"{shards} shards but at most {self.concurrency} shard invocations at once "
+                "(ShardMaxConcurrency): the rest wait in the queue and may come too late for "
+                "their cycle; raise ShardMaxConcurrency to at least the shard count"
+            )
         eras = self._remember(previous, Decision(shards, decision.low_since_ms), now_ms, deadline, warnings)
         placed: list[list[int]] = [[] for _ in range(shards)]
         for index, shard in enumerate(assign(fleet.keys, shards)):
