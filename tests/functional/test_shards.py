@@ -270,3 +270,24 @@ def test_a_shard_count_change_with_a_backlog_waiting_loses_nothing_and_sends_not
 def _sinks(cycles: list[Cycle]) -> list[dict[str, Any]]:
     """The sink report of every shard invocation of ``cycles``."""
     return [report for cycle in cycles for summary in cycle.workers for report in summary["sinks"]]
+
+
+def test_a_configuration_changed_after_planning_scrapes_the_planned_targets_with_the_new_one(
+    fleet: Fleet,
+) -> None:
+    addresses = [t.address for t in fleet.targets]
+    fleet.emulated.put_config(config(addresses, fleet.receiver.url, 2))
+    planned = fleet.emulated.invoke({}, 30.0)
+    assert planned["shards"]["sent"] == 2
+    seen = len(fleet.logs.records)
+    relabeled = "global: {scrape_timeout: 5s, external_labels: {era: new}}\n"
+    fleet.emulated.put_config(
+        config(addresses, fleet.receiver.url, 2).replace("global: {scrape_timeout: 5s}\n", relabeled)
+    )
+    polled = fleet.poller.drain()
+    assert all(p.answer == {"batchItemFailures": []} for p in polled)  # not a failure: no retry
+    said = [r.getMessage() for r in fleet.logs.records[seen:]]
+    assert sum(m.startswith("the configuration changed after this cycle was planned") for m in said) == 2
+    ups = [dict(labels) for labels in fleet.arrivals() if ("__name__", "up") in labels]
+    assert sorted(u["instance"] for u in ups) == sorted(addresses)  # the planned targets, once each
+    assert {u.get("era") for u in ups} == {"new"}  # with the settings read now
