@@ -4,7 +4,7 @@ sharded runs (``devtools.fleet``), the fleet benchmark and the fleet integration
     python -m devtools.fleet_app --targets 2000 --series 1000 --ports-file ports.json --port 9400
 
 Listens on ``--targets`` ports of 127.0.0.1 (chosen by the system, written to ``--ports-file`` as
-``{"targets": [port, ...]}`` before anything else listens) and serves on each the same
+``{"targets": [port, ...]}`` before ``--port`` listens) and serves on each the same
 node_exporter-shaped exposition of ``--series`` series (a target's series differ from another's
 by their ``instance`` label). ``--port`` answers ``POST /api/v1/write`` with 204 and counts the
 requests and bytes it got (``GET /counts``). One event loop serves all: a scrape costs it one
@@ -135,17 +135,25 @@ def receiver_handler(counts: Counts) -> Handler:
     return serve
 
 
-def _listener(port: int = 0) -> socket.socket:
+def _bound(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
-    sock.listen(128)
     sock.setblocking(False)
+    return sock
+
+
+def _listener(port: int = 0) -> socket.socket:
+    sock = _bound(port)
+    sock.listen(128)
     return sock
 
 
 async def main(targets: int, series: int, ports_file: Path, port: int) -> None:
     prepared = answer("200 OK", exposition(series))
+    # The receiver's port first: the system would otherwise be free to hand it to a target. It
+    # listens only once the ports file is written, as the parent waits for it to listen to read it.
+    receiving = _bound(port)
     sockets = [_listener() for _ in range(targets)]
     ports = [sock.getsockname()[1] for sock in sockets]
     partial = ports_file.with_suffix(".partial")
@@ -154,7 +162,8 @@ async def main(targets: int, series: int, ports_file: Path, port: int) -> None:
     serve = target_handler(prepared)
     servers = [await asyncio.start_server(serve, sock=sock, limit=MAX_HEADER_BYTES) for sock in sockets]
     counting = receiver_handler(Counts())
-    receiver = await asyncio.start_server(counting, sock=_listener(port), limit=MAX_HEADER_BYTES)
+    receiving.listen(128)
+    receiver = await asyncio.start_server(counting, sock=receiving, limit=MAX_HEADER_BYTES)
     async with receiver:
         await asyncio.gather(receiver.serve_forever(), *(server.serve_forever() for server in servers))
 
