@@ -2,7 +2,7 @@
 
     make bench   (or: .venv/bin/python bench/bench_e2e.py [--shape single|fleet])
 
-Senders, each scraping the SAME node_exporter-shaped targets (devtools/fleet.py) and remote
+Senders, each scraping the SAME node_exporter-shaped targets (devtools/target_fleet.py) and remote
 writing into the SAME single-node VictoriaMetrics, one after the other:
 
 * the handler, warm: ``app.lambda_handler`` invoked again and again in one process
@@ -227,7 +227,7 @@ def receiver(binary: str, tmp: Path) -> Iterator[Receiver]:
 
 
 class Targets:
-    """The targets (devtools/fleet.py), and how many scrapes they served. One sender runs at a
+    """The targets (devtools/target_fleet.py), and how many scrapes they served. One sender runs at a
     time, so every scrape is its (vmagent's ``User-Agent`` changes with the body's size)."""
 
     def __init__(self, control: str, ports: Sequence[int]) -> None:
@@ -245,7 +245,7 @@ class Targets:
 @contextmanager
 def fleet(shape: Shape, tmp: Path) -> Iterator[Targets]:
     port = processes.free_port()
-    argv = [sys.executable, "-m", "devtools.fleet", "--control-port", str(port),
+    argv = [sys.executable, "-m", "devtools.target_fleet", "--control-port", str(port),
             "--targets", str(shape.targets), "--series", str(shape.series)]  # fmt: skip
     env = {"PYTHONPATH": str(ROOT)}
     with processes.running(argv, port, tmp / "fleet.log", env):

@@ -1,282 +1,346 @@
-"""A fleet of node_exporter-shaped scrape targets on 127.0.0.1, for the end-to-end benchmark.
+"""A sharded fleet on this machine: the real planner and the real shard invocations, each in an
+execution environment of its own (``devtools.fleet_environment``), fed by the emulator's SQS
+queue through pollers that build the event Lambda sends (``devtools.shard_poller``).
 
-One process serves every target, each on a port of its own (so each has its own ``instance``
-label, as a fleet of hosts has), and answers on a control port:
+    python -m devtools.fleet --targets 200 --series 1000 --shards 4 --cycles 2
+    python -m devtools.fleet --targets 2000 --shards 0 --workers 8      # automatic count
 
-* ``GET /ports``: the targets' ports, as a JSON list;
-* ``GET /stats?since=T&until=T``: how many scrapes each client (the product token of its
-  ``User-Agent``: ``Prometheus``, ``vm_promscrape``, ``scrape-push``) made in ``[since, until)``
-  (Unix seconds), and the time of its latest scrape.
-
-A target's body is a captured node_exporter exposition (tests/fixtures) repeated over ``slot``
-labels as a big host's exporter repeats it per device, plus request-latency histograms, cut to
-exactly ``--series`` series. Values move from one scrape to the next (a few variants served in
-turn), and the body is gzipped when the scraper accepts it, as node_exporter does. Bodies are
-built once at start, so serving costs the benchmark's machine almost nothing.
-
-    python -m devtools.fleet --control-port 9000 --targets 500 --series 1000
+Starts a moto server and ``devtools.fleet_app`` (the targets, and a Remote Write receiver that
+counts what it gets); creates the template's state
+table, backlog bucket and shard queues; writes the configuration into SSM as fragments (one per
+few hundred targets, as a fleet this size needs: ``ConfigPath``); then runs each cycle: the
+planner's invocation with the scheduled event, then ``--workers`` pollers, each invoking its own
+environment, until the queue is empty. It prints what each invocation did and cost, and stops
+every process it started.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gzip
 import json
-import socket
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
-FIXTURE = (
-    Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "exposition" / "node_exporter.text.txt"
-)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-VARIANTS = 4
-"""Bodies served in turn: same series, other values."""
-HISTOGRAM_SHARE = 0.3
-"""Of a target's series, about this share are histogram series (the rest node_exporter's)."""
-BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf")
-HISTOGRAM_SERIES = len(BUCKETS) + 2
-"""Series of one histogram label set: its buckets, ``_sum`` and ``_count``."""
-HANDLERS = ("/api/v1/query", "/api/v1/write", "/metrics", "/-/healthy", "/api/v1/series")
-MAX_REQUEST_HEAD_BYTES = 64 * 1024
-GZIP_LEVEL = 1
-"""Bodies are compressed once, at start; a low level keeps the start quick."""
+import boto3
+import yaml
+
+from devtools import processes, resources
+from devtools.shard_poller import Poller
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+CONFIG_PATH = "/scrape-push/fleet/"
+TARGETS_PER_FRAGMENT = 300
+"""Targets per configuration fragment: 300 addresses stay below SSM's 8 KB (Advanced tier)."""
+SCHEDULED_EVENT = ROOT / "events" / "scheduled.json"
+QUEUE_IDLE_SECONDS = 1
 
 
 @dataclass
-class _Family:
-    comments: list[str]
-    samples: list[tuple[str, str, str]] = field(default_factory=list)
-    """(metric name, label text without braces, value text)"""
+class Invocation:
+    """One invocation an environment ran, and what it cost."""
+
+    role: str
+    """``planner`` or ``worker``."""
+    answer: Any
+    error: str | None
+    summaries: list[dict[str, Any]]
+    wall_seconds: float
+    cpu_seconds: float
+    process_cpu_seconds: float
+    max_rss_kb: int
+    first: bool
+    """The environment's first invocation (a cold start)."""
+
+    @property
+    def shard(self) -> dict[str, Any] | None:
+        found = [s.get("shard") for s in self.summaries if s and "shard" in s]
+        return found[0] if found else None
 
 
-def _fixture_families() -> list[_Family]:
-    families: list[_Family] = []
-    for line in FIXTURE.read_text().splitlines():
-        if line.startswith("# HELP"):
-            families.append(_Family([line]))
-        elif line.startswith("#"):
-            families[-1].comments.append(line)
-        elif line:
-            series, _, value = line.rpartition(" ")
-            name, _, labels = series.partition("{")
-            families[-1].samples.append((name, labels.removesuffix("}"), value))
-    return families
+class Environment:
+    """An execution environment: a process running invocations one at a time."""
+
+    def __init__(self, log: Path, env: dict[str, str]) -> None:
+        self.log = log.open("wb")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "devtools.fleet_environment"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            text=True,
+        )
+        self.invocations = 0
+        self.lock = threading.Lock()
+
+    def invoke(self, role: str, event: Any, timeout: float, memory_mb: int) -> Invocation:
+        assert self.popen.stdin is not None and self.popen.stdout is not None
+        with self.lock:
+            self.popen.stdin.write(
+                json.dumps({"event": event, "timeout": timeout, "memory_mb": memory_mb}) + "\n"
+            )
+            self.popen.stdin.flush()
+            line = self.popen.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the environment (pid {self.popen.pid}) exited; see {self.log.name}")
+            self.invocations += 1
+            done = json.loads(line)
+            return Invocation(role=role, first=self.invocations == 1, **done)
+
+    def stop(self) -> None:
+        """Stop it by its PID (closing its input ends it; SIGKILL if it lingers)."""
+        if self.popen.stdin is not None:
+            self.popen.stdin.close()
+        try:
+            self.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(10)
+        self.log.close()
 
 
-def _moved(value: str, variant: int) -> str:
-    """``value`` as a later scrape would show it (counters and gauges alike move a little)."""
-    number = float(value)
-    return repr(number + variant * (abs(number) * 1e-3 + 1.0))
+@dataclass
+class FleetCycle:
+    """One cycle: the planner's invocation and every shard invocation."""
+
+    planner: Invocation
+    workers: list[Invocation] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    @property
+    def planned(self) -> dict[str, Any]:
+        return self.planner.summaries[-1] if self.planner.summaries else {}
 
 
-def _node_lines(count: int, variant: int) -> Iterator[str]:
-    """``count`` node_exporter series: the fixture's families, each repeated over slots."""
-    families = _fixture_families()
-    per_copy = sum(len(family.samples) for family in families)
-    copies = -(-count // per_copy)
-    emitted = 0
-    for family in families:
-        if emitted == count:
-            return
-        yield from family.comments
-        for slot in range(copies):
-            for name, labels, value in family.samples:
-                if emitted == count:
+class LocalFleet:
+    """A planner environment and worker environments around one shard queue."""
+
+    def __init__(
+        self, workdir: Path, env: dict[str, str], queues: resources.ShardQueues, workers: int
+    ) -> None:
+        self.env = env
+        self.queues = queues
+        self.planner = Environment(workdir / "planner.log", env)
+        self.workers = [Environment(workdir / f"worker-{i}.log", env) for i in range(workers)]
+
+    def cycle(self, timeout: float, memory_mb: int, by_shard: bool = False) -> FleetCycle:
+        """Plan a cycle and run its shards in parallel, as the event source mapping would (any
+        free environment takes the next message); with ``by_shard``, one at a time, each shard
+        always in the same environment (warm affinity, which Lambda does not promise)."""
+        started = time.monotonic()
+        event = json.loads(SCHEDULED_EVENT.read_text())
+        done = FleetCycle(self.planner.invoke("planner", event, timeout, memory_mb))
+        if by_shard:
+            done.workers = self._one_by_one(timeout, memory_mb)
+        else:
+            done.workers = self._in_parallel(timeout, memory_mb)
+        done.wall_seconds = time.monotonic() - started
+        return done
+
+    def _poller(
+        self, environment: Environment, timeout: float, memory_mb: int, made: list[Invocation]
+    ) -> Poller:
+        def invoke(event: dict[str, Any]) -> Any:
+            invocation = environment.invoke("worker", event, timeout, memory_mb)
+            made.append(invocation)
+            if invocation.error is not None:
+                raise RuntimeError(invocation.error)
+            return invocation.answer
+
+        return Poller(_client(self.env, "sqs"), self.queues.url, self.queues.arn, invoke)
+
+    def _in_parallel(self, timeout: float, memory_mb: int) -> list[Invocation]:
+        made: list[Invocation] = []
+        pollers = [self._poller(env, timeout, memory_mb, made) for env in self.workers]
+        give_up = time.monotonic() + 2 * timeout  # a message hidden by a crash never comes back in time
+
+        def run(poller: Poller) -> None:
+            while poller.poll(QUEUE_IDLE_SECONDS) is not None or poller.in_queue() > 0:
+                if time.monotonic() > give_up:
                     return
-                extra = [labels] if labels else []
-                if slot:
-                    extra.append(f'slot="{slot}"')
-                label_text = "{" + ",".join(extra) + "}" if extra else ""
-                yield f"{name}{label_text} {_moved(value, variant)}"
-                emitted += 1
+
+        threads = [threading.Thread(target=run, args=(poller,), daemon=True) for poller in pollers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return made
+
+    def _one_by_one(self, timeout: float, memory_mb: int) -> list[Invocation]:
+        from scrape_push.shards.message import decode
+
+        made: list[Invocation] = []
+        pollers = [self._poller(env, timeout, memory_mb, made) for env in self.workers]
+        if not pollers:
+            return made
+        waiting = pollers[0]
+        while batch := waiting.receive(QUEUE_IDLE_SECONDS):
+            shard = decode(batch[0]["Body"]).shard
+            pollers[shard % len(pollers)].deliver(batch)
+        return made
+
+    def stop(self) -> None:
+        for environment in [self.planner, *self.workers]:
+            environment.stop()
 
 
-def _histogram_lines(groups: int, variant: int) -> Iterator[str]:
-    """``groups`` label sets of a request-latency histogram."""
-    if not groups:
-        return
-    name = "http_request_duration_seconds"
-    yield f"# HELP {name} Latency of the HTTP requests served."
-    yield f"# TYPE {name} histogram"
-    for group in range(groups):
-        handler = HANDLERS[group % len(HANDLERS)]
-        method = ("GET", "POST")[group // len(HANDLERS) % 2]
-        base = f'code="{200 + group // 10 % 5 * 100}",handler="{handler}",pod="pod-{group}",method="{method}"'
-        total = 0
-        for index, le in enumerate(BUCKETS):
-            total += (group + index + variant) % 17 * 3 + variant
-            yield f'{name}_bucket{{{base},le="{le}"}} {total}'
-        yield f"{name}_sum{{{base}}} {total * 0.0421 + group:.6g}"
-        yield f"{name}_count{{{base}}} {total}"
-
-
-def exposition(series: int, variant: int = 0) -> bytes:
-    """A node_exporter-shaped text 0.0.4 body of exactly ``series`` series."""
-    groups = int(series * HISTOGRAM_SHARE) // HISTOGRAM_SERIES
-    lines = [*_node_lines(series - groups * HISTOGRAM_SERIES, variant), *_histogram_lines(groups, variant)]
-    return ("\n".join(lines) + "\n").encode()
-
-
-@dataclass
-class _Body:
-    plain: bytes
-    gzipped: bytes
-
-
-@dataclass
-class Fleet:
-    """The targets' bodies and the log of scrapes served."""
-
-    bodies: list[_Body]
-    ports: list[int] = field(default_factory=list)
-    scrapes: list[tuple[float, str]] = field(default_factory=list)
-    served: Counter[int] = field(default_factory=Counter)
-
-    def body(self, target: int) -> _Body:
-        """The next body of ``target``: targets move through the variants out of step."""
-        turn = self.served[target]
-        self.served[target] += 1
-        return self.bodies[(target + turn) % len(self.bodies)]
-
-    def stats(self, since: float, until: float) -> dict[str, object]:
-        counts: Counter[str] = Counter()
-        latest: dict[str, float] = {}
-        for at, client in self.scrapes:
-            latest[client] = at
-            if since <= at < until:
-                counts[client] += 1
-        return {"scrapes": dict(counts), "latest": latest}
-
-
-def client_of(user_agent: str) -> str:
-    """The product token of a ``User-Agent`` (``Prometheus/2.42.0`` -> ``Prometheus``)."""
-    return user_agent.split("/", 1)[0].strip() or "unknown"
-
-
-async def _read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]] | None:
-    """The next request's target and lower-cased headers; ``None`` when the client is gone."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-        return None
-    request_line, *header_lines = head.decode("latin-1").split("\r\n")
-    parts = request_line.split(" ")
-    headers = {}
-    for line in header_lines:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return (parts[1] if len(parts) > 1 else "/"), headers
-
-
-def _response(status: str, content_type: str, body: bytes, extra: str = "") -> bytes:
-    head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        f"{extra}Connection: keep-alive\r\n\r\n"
+def _client(env: dict[str, str], service: str) -> Any:
+    """A client of the emulated account ``env`` describes."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=REGION,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )
-    return head.encode() + body
 
 
-async def _serve_target(
-    fleet: Fleet, target: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
-    try:
-        while (request := await _read_head(reader)) is not None:
-            _, headers = request
-            fleet.scrapes.append((time.time(), client_of(headers.get("user-agent", ""))))
-            body = fleet.body(target)
-            if "gzip" in headers.get("accept-encoding", ""):
-                writer.write(_response("200 OK", CONTENT_TYPE, body.gzipped, "Content-Encoding: gzip\r\n"))
-            else:
-                writer.write(_response("200 OK", CONTENT_TYPE, body.plain))
-            await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
+def fragments(
+    addresses: Sequence[str], write_url: str, shards: int, scrape_timeout: str = "30s"
+) -> dict[str, str]:
+    """The fleet's configuration as SSM fragments: the sink and runtime, then the jobs."""
+    head = {
+        "global": {"scrape_interval": "5m", "scrape_timeout": scrape_timeout},
+        "remote_write": [{"url": write_url, "name": "fleet", "metadata_config": {"send": False}}],
+        "runtime": {"shards": shards},
+    }
+    parts = {f"{CONFIG_PATH}0-sinks": yaml.safe_dump(head, sort_keys=False)}
+    for start in range(0, len(addresses), TARGETS_PER_FRAGMENT):
+        number = start // TARGETS_PER_FRAGMENT
+        job = {
+            "job_name": f"fleet-{number:03d}",
+            "static_configs": [{"targets": list(addresses[start : start + TARGETS_PER_FRAGMENT])}],
+        }
+        parts[f"{CONFIG_PATH}job-{number:03d}"] = yaml.safe_dump({"scrape_configs": [job]}, sort_keys=False)
+    return parts
 
 
-async def _serve_control(fleet: Fleet, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while (request := await _read_head(reader)) is not None:
-            url = urlsplit(request[0])
-            query = parse_qs(url.query)
-            if url.path == "/ports":
-                answer: object = fleet.ports
-            elif url.path == "/stats":
-                since = float(query.get("since", ["0"])[0])
-                until = float(query.get("until", ["inf"])[0])
-                answer = fleet.stats(since, until)
-            else:
-                writer.write(_response("404 Not Found", "text/plain", b"not found\n"))
-                await writer.drain()
-                continue
-            writer.write(_response("200 OK", "application/json", json.dumps(answer).encode()))
-            await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
+@dataclass
+class FleetApp:
+    """``devtools.fleet_app``: the targets' ports and the counting receiver."""
+
+    process: processes.Process
+    ports: list[int]
+
+    @property
+    def addresses(self) -> list[str]:
+        return [f"127.0.0.1:{port}" for port in self.ports]
+
+    @property
+    def write_url(self) -> str:
+        return f"{self.process.url}/api/v1/write"
+
+    def counts(self) -> dict[str, int]:
+        import requests
+
+        answer: dict[str, int] = requests.get(f"{self.process.url}/counts", timeout=10).json()
+        return answer
 
 
-def _bound_socket(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.setblocking(False)
-    return sock
+@contextmanager
+def fleet_app(workdir: Path, targets: int, series: int) -> Iterator[FleetApp]:
+    ports_file = workdir / "ports.json"
+    port = processes.free_port()
+    argv = [sys.executable, "-m", "devtools.fleet_app", "--targets", str(targets), "--series", str(series)]
+    argv += ["--ports-file", str(ports_file), "--port", str(port)]
+    with processes.running(argv, port, workdir / "fleet_app.log", env={"PYTHONPATH": str(ROOT)}) as process:
+        yield FleetApp(process, json.loads(ports_file.read_text())["targets"])
 
 
-def _listening_socket(port: int = 0) -> socket.socket:
-    sock = _bound_socket(port)
-    sock.listen(128)
-    return sock
+@contextmanager
+def emulated_account(workdir: Path) -> Iterator[tuple[dict[str, str], resources.ShardQueues]]:
+    """A moto server with the template's resources, and the function's environment for it."""
+    with processes.running(*_moto(workdir)) as moto:
+        env = {
+            "AWS_ENDPOINT_URL": moto.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "CONFIG_PARAMETER": CONFIG_PATH,
+            "POWERTOOLS_PARAMETERS_MAX_AGE": "5",
+        }
+        env["STATE_TABLE"] = resources.create_state_table(_client(env, "dynamodb"))
+        env["BACKLOG_BUCKET"] = resources.create_backlog_bucket(_client(env, "s3"))
+        queues = resources.create_shard_queues(_client(env, "sqs"))
+        env["SHARD_QUEUE_URL"] = queues.url
+        yield env, queues
 
 
-async def serve(control_port: int, targets: int, series: int) -> None:
-    """Serve ``targets`` targets of ``series`` series each, and the control port last (so that
-    once it answers, every target does). The control port is bound first, so that no target's
-    port, chosen by the system, can take it."""
-    control_socket = _bound_socket(control_port)
-    bodies = []
-    for variant in range(VARIANTS):
-        plain = exposition(series, variant)
-        bodies.append(_Body(plain, gzip.compress(plain, GZIP_LEVEL)))
-    fleet = Fleet(bodies)
-    servers = []
-    for target in range(targets):
-        sock = _listening_socket()
-        fleet.ports.append(sock.getsockname()[1])
-
-        async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter, target: int = target) -> None:
-            await _serve_target(fleet, target, r, w)
-
-        servers.append(await asyncio.start_server(handle, sock=sock, limit=MAX_REQUEST_HEAD_BYTES))
-
-    async def control(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        await _serve_control(fleet, r, w)
-
-    control_socket.listen(128)
-    servers.append(await asyncio.start_server(control, sock=control_socket))
-    await asyncio.gather(*(server.serve_forever() for server in servers))
+def _moto(workdir: Path) -> tuple[list[str], int, Path]:
+    port = processes.free_port()
+    return processes.moto_server_command(port), port, workdir / "moto.log"
 
 
-def main() -> None:
+def put_config(env: dict[str, str], parts: dict[str, str]) -> None:
+    ssm = _client(env, "ssm")
+    for name, text in parts.items():
+        ssm.put_parameter(Name=name, Value=text, Type="String", Overwrite=True, Tier="Advanced")
+
+
+def print_cycle(number: int, cycle: FleetCycle) -> None:
+    shards = cycle.planned.get("shards", {})
+    planned = cycle.planned.get("targets_planned", cycle.planned.get("targets_up"))
+    print(
+        f"cycle {number}: {cycle.wall_seconds:.1f} s; planner: {shards.get('planned')} shard(s) planned, "
+        f"{shards.get('sent')} sent, {planned} targets"
+    )
+    rows = [("planner", cycle.planner)] + [("worker", w) for w in cycle.workers]
+    heads = ("shard", "up", "samples", "sent", "wall s", "CPU s", "RSS MB")
+    print(f"  {'invocation':<12}" + "".join(f"{head:>9}" for head in heads))
+    for role, invocation in rows:
+        summary = next((s for s in invocation.summaries if s and "sinks" in s), {})
+        shard = invocation.shard or {}
+        sent = sum(sink.get("sent", 0) for sink in summary.get("sinks", []))
+        cpu = invocation.process_cpu_seconds if invocation.first else invocation.cpu_seconds
+        cells = (shard.get("shard", "-"), summary.get("targets_up", "-"), summary.get("samples", "-"), sent)
+        figures = (invocation.wall_seconds, cpu, invocation.max_rss_kb / 1024)
+        name = role + (" cold" if invocation.first else "")
+        print(
+            f"  {name:<12}"
+            + "".join(f"{cell!s:>9}" for cell in cells)
+            + "".join(f"{f:>9.2f}" for f in figures)
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--control-port", type=int, required=True)
-    parser.add_argument("--targets", type=int, default=1)
+    parser.add_argument("--targets", type=int, default=200)
     parser.add_argument("--series", type=int, default=1000, help="series per target")
-    args = parser.parse_args()
-    asyncio.run(serve(args.control_port, args.targets, args.series))
+    parser.add_argument("--shards", type=int, default=4, help="runtime.shards (0: automatic)")
+    parser.add_argument("--workers", type=int, default=4, help="environments running shards at once")
+    parser.add_argument("--cycles", type=int, default=2)
+    parser.add_argument("--memory", type=int, default=1769, help="the function's memory, MB")
+    parser.add_argument("--timeout", type=float, default=120.0, help="the function's timeout, s")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, as on ^C
+    workdir = Path(tempfile.mkdtemp(prefix="scrape-push-fleet-"))
+    with ExitStack() as stack:
+        app = stack.enter_context(fleet_app(workdir, args.targets, args.series))
+        env, queues = stack.enter_context(emulated_account(workdir))
+        put_config(env, fragments(app.addresses, app.write_url, args.shards))
+        fleet = LocalFleet(workdir, env, queues, args.workers)
+        stack.callback(fleet.stop)
+        print(f"{args.targets} targets x {args.series} series; logs in {workdir}")
+        for number in range(1, args.cycles + 1):
+            print_cycle(number, fleet.cycle(args.timeout, args.memory))
+        counts = app.counts()
+        print(f"receiver: {counts['requests']} Remote Write requests, {counts['bytes']:,} bytes")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "functions" / "scrape_push"
 FUNCTION_ID = "ScrapePushFunction"
 DEFAULT_TIMEOUT_SECONDS = 60
+DEFAULT_MEMORY_MB = 512
+"""The template's default ``MemorySize``."""
 
 LAMBDA_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "scrape-push",
@@ -46,7 +48,7 @@ NO_REGION = (
 class LocalContext:
     """A stand-in for Lambda's context object with a real, counting-down deadline."""
 
-    def __init__(self, timeout_seconds: float, memory_mb: int = 512) -> None:
+    def __init__(self, timeout_seconds: float, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
         self.function_name = "scrape-push-local"
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
@@ -83,7 +85,10 @@ def _json(path: Path) -> Any:
 
 
 def invoke(
-    event: Any, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, env: dict[str, str] | None = None
+    event: Any,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    env: dict[str, str] | None = None,
+    memory_mb: int = DEFAULT_MEMORY_MB,
 ) -> Any:
     """Run ``app.lambda_handler(event, context)`` in this process and return its result.
 
@@ -97,7 +102,7 @@ def invoke(
     with contextlib.redirect_stdout(sys.stderr):
         import app  # its loggers write to the stdout of the moment: stderr
 
-        context: Any = LocalContext(timeout_seconds)
+        context: Any = LocalContext(timeout_seconds, memory_mb)
         return app.lambda_handler(event, context)
 
 

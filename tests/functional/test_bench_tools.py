@@ -1,4 +1,4 @@
-"""The end-to-end benchmark's tools: the fleet of targets (devtools/fleet.py) and the handler in a
+"""The end-to-end benchmark's tools: the fleet of targets (devtools/target_fleet.py) and the handler in a
 process of its own (devtools/handler_runner.py), run as bench/bench_e2e.py runs them."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from devtools import processes
-from devtools.fleet import exposition
+from devtools.target_fleet import exposition
 from tests.functional.conftest import Emulated
 from tests.support.http import Response, serve
 from tests.support.parsing import parse_exposition
@@ -37,7 +37,7 @@ def test_the_fleet_serves_each_target_on_a_port_gzipped_when_asked_and_counts_sc
     tmp_path: Path,
 ) -> None:
     port = processes.free_port()
-    argv = [sys.executable, "-m", "devtools.fleet", "--control-port", str(port),
+    argv = [sys.executable, "-m", "devtools.target_fleet", "--control-port", str(port),
             "--targets", "3", "--series", "50"]  # fmt: skip
     with processes.running(argv, port, tmp_path / "fleet.log", env={"PYTHONPATH": str(ROOT)}):
         control = f"http://127.0.0.1:{port}"

@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import pytest
+import requests
 
 from devtools import processes
 
 REQUIRE_ENV = "REQUIRE_INTEGRATION"
+READY_SECONDS = 30.0
 
 
 def required() -> bool:
@@ -80,6 +82,32 @@ class Server:
         if self.process is not None:
             self.process.stop()
             self.process = None
+
+
+@dataclass
+class HttpServer(Server):
+    """A server answering HTTP on 127.0.0.1, ready once ``ready_path`` answers 200, and taking
+    Remote Write at ``/api/v1/write``."""
+
+    ready_path: ClassVar[str] = "/"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def write_url(self) -> str:
+        return f"{self.url}/api/v1/write"
+
+    def wait_ready(self, process: processes.Process) -> None:
+        processes.wait_until(lambda: _answers(self.url + self.ready_path), READY_SECONDS)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 S = TypeVar("S", bound=Server)

@@ -61,6 +61,9 @@ class Capture:
     upstream: str | None
     requests: list[Captured] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    down: bool = False
+    """While set, every POST is answered 503 with a ``Retry-After`` past any deadline (the
+    receiver is down), and not recorded."""
 
     @property
     def url(self) -> str:
@@ -68,6 +71,8 @@ class Capture:
         return f"http://{host}:{port}/api/v1/write"
 
     def answer(self, headers: dict[str, str], body: bytes) -> Reply:
+        if self.down:
+            return Reply(503, b"down for the test", {"Retry-After": "3600"})
         with self.lock:
             self.requests.append(Captured(headers, body))
             if self.script:

@@ -56,3 +56,14 @@ def test_a_changed_environment_is_seen_by_the_next_invocation(monkeypatch: pytes
     runtime.start_invocation()
     assert runtime.settings.state_table == "second"
     assert runtime.pipeline(parse_config(CONFIG), None) is not kept
+
+
+def test_each_shard_has_a_pipeline_of_its_own_in_the_one_slot() -> None:
+    runtime = Runtime(Settings())
+    loaded = parse_config(CONFIG, "p")
+    planner = runtime.pipeline(loaded, None)
+    assert planner.shard == 0 and runtime.pipeline(loaded, None, 0) is planner  # shard 0 is the planner's
+    third = runtime.pipeline(loaded, None, 3)
+    assert third is not planner and third.shard == 3
+    assert runtime.pipeline(loaded, None, 3) is third  # the same shard again: warm
+    assert runtime.pipeline(loaded, None, 0) is not planner  # one slot: another shard replaced it

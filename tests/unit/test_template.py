@@ -8,36 +8,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from scrape_push.cli import DEFAULT_TIER, parser
+from scrape_push.config.model import MAX_SHARDS
 from scrape_push.config.source import parse_config, runnable
-from scrape_push.settings import BACKLOG_BUCKET_ENV, STATE_TABLE_ENV
+from scrape_push.settings import (
+    BACKLOG_BUCKET_ENV,
+    SHARD_CONCURRENCY_ENV,
+    SHARD_COUNT_ENV,
+    SHARD_QUEUE_URL_ENV,
+    STATE_TABLE_ENV,
+)
+from scrape_push.shards.worker import MAX_RECEIVES
 from scrape_push.statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
+
+from devtools.resources import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form intrinsics (!Ref, !Sub ...) as {"Fn::X": value}."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
 def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)
-    return loaded
+    return load_template()
 
 
 def test_function_runs_python313_on_arm64_with_powertools_settings() -> None:
@@ -481,6 +471,7 @@ def _published_self_metrics(capsys: pytest.CaptureFixture[str]) -> set[str]:
     capsys.readouterr()
     report = SinkReport("cloudwatch/N", "cloudwatch", backlog=BacklogReport())
     selfmetrics.publish(CycleResult(sinks=[report]), LoadedConfig(Config(), "test", "0"), "ScrapePush/Self")
+    selfmetrics.publish_shards("ScrapePush/Self", **dict.fromkeys(selfmetrics.SHARD_METRICS, 1))
     names = set()
     for line in capsys.readouterr().out.splitlines():
         for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
@@ -521,6 +512,10 @@ def test_the_dashboard_shows_what_an_operator_watches(capsys: pytest.CaptureFixt
         "BacklogSamples",
         "CycleDuration",
         "ConfigInvalid",
+        "ShardsPlanned",
+        "ShardsSent",
+        "ShardsLate",
+        "ShardsFailed",
     }
     assert wanted <= shown
     assert shown <= _published_self_metrics(capsys), (
@@ -560,3 +555,118 @@ def test_alarms_on_invalid_config_targets_down_and_slow_cycles_notify_the_topic(
     assert share["Expression"] == {"Fn::Sub": "100 * duration / ${Timeout}"} and share["ReturnData"] is True
     assert cycle["Threshold"] == {"Ref": "CycleDurationAlarmPercent"}
     assert t["Parameters"]["CycleDurationAlarmPercent"]["Default"] == 80
+
+
+def _function_statements() -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = template()["Resources"]["ScrapePushFunction"]["Properties"][
+        "Policies"
+    ][0]["Statement"]
+    return statements
+
+
+def test_the_shard_queue_is_encrypted_outlives_six_timeouts_and_dead_letters_after_one_retry() -> None:
+    t = template()
+    queue = t["Resources"]["ShardQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert (queue["DeletionPolicy"], queue["UpdateReplacePolicy"]) == ("Delete", "Delete")  # no data in it
+    props = queue["Properties"]
+    assert props["SqsManagedSseEnabled"] is True
+    # At least six times any Timeout the template allows, as AWS advises (and never below it,
+    # which Lambda refuses for an event source mapping).
+    assert props["VisibilityTimeout"] >= 6 * t["Parameters"]["Timeout"]["MaxValue"]
+    assert props["MessageRetentionPeriod"] > props["VisibilityTimeout"]  # a killed shard comes back
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": "ShardDeadLetterQueue.Arn"},
+        "maxReceiveCount": MAX_RECEIVES,
+    }
+    assert "MaximumMessageSize" not in props  # SQS's default: 1 MiB, what message.py allows
+    dead = t["Resources"]["ShardDeadLetterQueue"]
+    assert dead["Type"] == "AWS::SQS::Queue"
+    # A dead-lettered message keeps its first enqueue time: the DLQ must keep it longer.
+    assert dead["Properties"] == {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600}
+
+
+def test_the_event_source_mapping_hands_one_shard_per_invocation_and_reads_partial_failures() -> None:
+    t = template()
+    mapping = t["Resources"]["ShardEventSource"]
+    assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+    assert mapping["Properties"] == {
+        "EventSourceArn": {"Fn::GetAtt": "ShardQueue.Arn"},
+        "FunctionName": {"Ref": "ScrapePushFunction"},
+        "Enabled": True,
+        "BatchSize": 1,
+        "MaximumBatchingWindowInSeconds": 0,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "ShardMaxConcurrency"}},
+    }
+    concurrency = t["Parameters"]["ShardMaxConcurrency"]
+    assert (concurrency["MinValue"], concurrency["MaxValue"]) == (2, 1000)  # Lambda's bounds
+    count = t["Parameters"]["ShardCount"]
+    assert (count["Default"], count["MinValue"], count["MaxValue"]) == (0, 0, MAX_SHARDS)
+    events = t["Resources"]["ScrapePushFunction"]["Properties"]["Events"]
+    # Not SAM's SQS event: it would attach a managed policy on every queue of the account.
+    assert all(event["Type"] != "SQS" for event in events.values())
+
+
+def test_the_function_is_told_its_shard_queue_count_and_concurrency() -> None:
+    env = template()["Resources"]["ScrapePushFunction"]["Properties"]["Environment"]["Variables"]
+    assert env[SHARD_QUEUE_URL_ENV] == {"Ref": "ShardQueue"}
+    assert env[SHARD_COUNT_ENV] == {"Ref": "ShardCount"}
+    assert env[SHARD_CONCURRENCY_ENV] == {"Ref": "ShardMaxConcurrency"}
+
+
+def test_shard_queue_access_is_the_function_s_own_queue_only() -> None:
+    statements = _function_statements()
+    sqs = [s for s in statements if any(str(a).startswith("sqs:") for a in _actions(s))]
+    assert sqs == [
+        {
+            "Sid": "SendShardMessages",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": "ShardQueue.Arn"},
+        },
+        {
+            "Sid": "ReceiveShardMessages",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
+            ],
+            "Resource": {"Fn::GetAtt": "ShardQueue.Arn"},
+        },
+    ]
+    properties = template()["Resources"]["ScrapePushFunction"]["Properties"]
+    assert len(properties["Policies"]) == 1  # no managed policy beside the statements
+
+
+def _actions(statement: Any) -> list[str]:
+    if not isinstance(statement, dict) or "Action" not in statement:
+        return []
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def test_an_alarm_fires_on_late_failed_or_dead_lettered_shards(capsys: pytest.CaptureFixture[str]) -> None:
+    t = template()
+    props = t["Resources"]["ShardsAlarm"]["Properties"]
+    by_id = {m["Id"]: m for m in props["Metrics"]}
+    assert by_id["late"]["MetricStat"]["Metric"]["MetricName"] == "ShardsLate"
+    assert by_id["failed"]["MetricStat"]["Metric"]["MetricName"] == "ShardsFailed"
+    assert {by_id["late"]["MetricStat"]["Stat"], by_id["failed"]["MetricStat"]["Stat"]} == {"Sum"}
+    dead = by_id["dead"]["MetricStat"]["Metric"]
+    assert dead["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": "ShardDeadLetterQueue.QueueName"}}
+    ]
+    assert by_id["shards"]["Expression"] == "FILL(late, 0) + FILL(failed, 0) + FILL(dead, 0)"
+    assert by_id["shards"]["ReturnData"] is True
+    assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert {"ShardsLate", "ShardsFailed"} <= _published_self_metrics(capsys)
+
+
+def test_targets_down_adds_up_every_shard_s_invocation() -> None:
+    down = template()["Resources"]["TargetsDownAlarm"]["Properties"]
+    assert down["Statistic"] == "Sum"
+    widget = next(w for w in _dashboard()["widgets"] if "Targets up" in w["properties"].get("title", ""))
+    assert widget["properties"]["stat"] == "Sum"

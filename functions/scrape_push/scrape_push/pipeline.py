@@ -1,7 +1,8 @@
-"""A pipeline: one configuration and job selection's scraper, sinks and discoveries, and its cycles.
+"""A pipeline: one configuration, job selection and shard's scraper, sinks and discoveries, and its cycles.
 
 A ``Pipeline`` is built by the runtime (``runtime.Runtime.pipeline``) for one validated
-configuration and one job selection, and kept across warm invocations until either changes.
+configuration, one job selection and one shard (``shards/``; 0 when the cycle is not split),
+and kept across warm invocations until any of them changes.
 It owns what makes a warm cycle cheap: the scraper (pooled connections, per-target series
 caches), every sink (sessions, translators, per-series encodings) and the discoverers (their
 clients and caches). ``run`` is one cycle: scrape the selected targets, then hand the samples to
@@ -25,8 +26,10 @@ from .delivery import Delivery
 from .model import Sample
 from .plugins import BuildContext
 from .scrape import Scraper, ScrapeResult
-from .sinks import SinkReport, build_sinks, job_group, wrap_deliveries
-from .targets import Discoveries, DroppedTarget, TargetError, build_targets
+from .shards.lineage import NONE as NO_LINEAGE
+from .shards.lineage import Lineage
+from .sinks import Folders, SinkReport, build_sinks, wrap_deliveries
+from .targets import Discoveries, DroppedTarget, TargetError, TargetSet, build_targets
 
 
 @dataclass
@@ -69,32 +72,46 @@ def gc_paused() -> Iterator[None]:
 class Pipeline:
     """The warm state of one configuration and job selection, and its cycles."""
 
-    def __init__(self, loaded: LoadedConfig, jobs: Sequence[str] | None, context: BuildContext) -> None:
+    def __init__(
+        self, loaded: LoadedConfig, jobs: Sequence[str] | None, context: BuildContext, shard: int = 0
+    ) -> None:
         self.loaded = loaded
         self.config = config = loaded.config
         self.jobs = jobs
+        self.shard = shard
+        """The shard whose leases and backlogs this pipeline's deliveries use (0 unsharded)."""
         self.context = context
         self.scraper = Scraper(config.runtime.max_concurrent_scrapes, context.secrets)
         self.sinks = build_sinks(config, context)
         self.discoveries = Discoveries(context)
 
+    def targets(self) -> TargetSet:
+        """The cycle's targets: static and discovered, relabeled (discoveries kept warm)."""
+        return build_targets(self.config, self.jobs, self.discoveries)
+
     def run(
         self,
         deadline: Deadline,
         memory_mb: int | None = None,
+        *,
+        found: TargetSet | None = None,
+        cycle_ms: int | None = None,
+        lineage: Lineage = NO_LINEAGE,
         deliveries: Sequence[Delivery] | None = None,
     ) -> CycleResult:
-        """One cycle: scrape every selected target and push to every sink, within the memory
-        of a function of ``memory_mb`` (``budget.DEFAULT_MEMORY_MB`` when ``None``)."""
+        """One cycle: scrape every selected target (``found``, else built now) and push to every
+        sink, within the memory of a function of ``memory_mb`` (``budget.DEFAULT_MEMORY_MB``
+        when ``None``). ``cycle_ms`` is the cycle's scrape time (now when ``None``: a sharded
+        cycle's is the planner's) and ``lineage`` what this shard owes other shards' backlogs."""
         start = time.monotonic()
-        cycle_ms = int(time.time() * 1000)
+        cycle_ms = int(time.time() * 1000) if cycle_ms is None else cycle_ms
         config = self.config
         with gc_paused():
-            chosen = deliveries if deliveries is not None else self.deliveries(cycle_ms)
+            chosen = deliveries if deliveries is not None else self.deliveries(cycle_ms, lineage)
             for delivery in chosen:
                 delivery.open(deadline)  # leases and backlog replay run while the targets are scraped
             try:
-                found = build_targets(config, self.jobs, self.discoveries)
+                found = self.targets() if found is None else found
                 budget = MemoryBudget.plan(
                     memory_mb, config.runtime.max_concurrent_scrapes, len(found.targets)
                 )
@@ -110,9 +127,9 @@ class Pipeline:
         duration = time.monotonic() - start
         return CycleResult(scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets)
 
-    def deliveries(self, cycle_ms: int) -> list[Delivery]:
+    def deliveries(self, cycle_ms: int, lineage: Lineage = NO_LINEAGE) -> list[Delivery]:
         """This cycle's delivery of each sink (its backlog items are ordered by ``cycle_ms``)."""
-        return wrap_deliveries(self.sinks, self.context, job_group(self.jobs), cycle_ms)
+        return wrap_deliveries(self.sinks, self.context, Folders(self.jobs, self.shard, lineage), cycle_ms)
 
     def forget_gone(self) -> None:
         """Drop from every sink's per-series state the series the scrape stage let go."""

@@ -9,9 +9,12 @@ of them, so everything that makes a warm invocation cheap lives here, in one obj
 * the configuration source (SSM, decoded configurations, the last valid one);
 * the secret values to scrub from whatever leaves the process, and the resolver of secrets
   kept in SSM;
-* exactly one ``Pipeline`` slot, keyed by the configuration's digest and the job selection: a
-  changed configuration or selection builds a new pipeline (and closes the old one's
-  connections); an unchanged one keeps its scraper, series caches, sinks and discoveries warm.
+* exactly one ``Pipeline`` slot, keyed by the configuration's digest, the job selection and the
+  shard (``shards/``; 0 for a planner and a cycle that is not split): a changed configuration,
+  selection or shard builds a new pipeline (and closes the old one's connections); an unchanged
+  one keeps its scraper, series caches, sinks and discoveries warm. One slot, not one per shard,
+  so a worker holds one shard's series caches at most: Lambda gives a shard's message to any free
+  execution environment, and one that served another shard before starts this one cold.
 
 ``RUNTIME`` is the process's runtime, and the only module-level mutable state of the package.
 """
@@ -29,8 +32,8 @@ from .pipeline import Pipeline
 from .plugins import BuildContext
 from .settings import Settings
 
-PipelineKey = tuple[str, tuple[str, ...] | None]
-"""(configuration digest, job selection): what a pipeline is built for."""
+PipelineKey = tuple[str, tuple[str, ...] | None, int]
+"""(configuration digest, job selection, shard): what a pipeline is built for."""
 
 
 @dataclass
@@ -113,16 +116,16 @@ class Runtime:
             settings=warm.settings,
         )
 
-    def pipeline(self, loaded: LoadedConfig, jobs: Sequence[str] | None) -> Pipeline:
-        """The pipeline of ``loaded`` and ``jobs``: the warm one when both are unchanged."""
-        key: PipelineKey = (loaded.digest, None if jobs is None else tuple(jobs))
+    def pipeline(self, loaded: LoadedConfig, jobs: Sequence[str] | None, shard: int = 0) -> Pipeline:
+        """The pipeline of ``loaded``, ``jobs`` and ``shard``: the warm one when all are unchanged."""
+        key: PipelineKey = (loaded.digest, None if jobs is None else tuple(jobs), shard)
         with self._lock:
             warm = self._ready()
             if warm.pipeline is not None and warm.pipeline[0] == key:
                 return warm.pipeline[1]
             self._close_pipeline()
             self.scrubber.add_secrets_of(loaded.config)
-            made = Pipeline(loaded, jobs, self.context(loaded))
+            made = Pipeline(loaded, jobs, self.context(loaded), shard)
             warm.pipeline = (key, made)
             return made
 

@@ -9,6 +9,14 @@ Per invocation: ``TargetsUp``, ``TargetsDown``, ``TargetErrors``, ``SamplesScrap
 current one is invalid), ``CycleDuration``, and over all sinks ``SamplesLost`` (sum) and
 ``BacklogOldestAgeSeconds`` (maximum) — the template's alarms watch these two.
 
+Shards (``shards/``): a planner writes ``ShardsPlanned`` and ``ShardsSent`` (0 sent when the
+cycle ran in the planner itself) and ``ShardsFailed`` (shards whose message could not be sent);
+a shard's invocation writes ``ShardsLate`` (its message came too late for its cycle and was
+dropped) and ``ShardsFailed`` (it failed: retried once, then dead-lettered). Every invocation's
+figures are its own: sum them over a minute for the fleet (the template's alarms and dashboard
+do). A planner that sent its cycle to the shards writes ``TargetErrors`` and ``ConfigInvalid``
+too (its shards write the rest).
+
 Per sink (dimension ``Sink``): ``SamplesSent``, ``SamplesDropped``, ``SamplesRejected`` (live
 and replayed), ``SamplesFailed`` (not delivered and not kept), ``SamplesSpilled`` (kept in the
 backlog), ``SamplesReplayed``, ``SamplesLost`` (failed plus discarded past the backlog's
@@ -23,6 +31,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from .config.source import LoadedConfig
 from .pipeline import CycleResult
 from .sinks import SinkReport
+from .targets import TargetSet
 
 SERVICE = "scrape-push"
 
@@ -47,6 +56,30 @@ def publish(cycle: CycleResult, loaded: LoadedConfig, namespace: str) -> None:
     overall.flush_metrics()
     for report in cycle.sinks:
         _publish_sink(report, namespace)
+
+
+def publish_plan(found: TargetSet, loaded: LoadedConfig, namespace: str) -> None:
+    """What a planner that sent its cycle to the shards knows: its target errors and config."""
+    overall = _metrics(namespace)
+    overall.add_metric("TargetErrors", MetricUnit.Count, len(found.errors))
+    overall.add_metric("ConfigInvalid", MetricUnit.Count, 0 if loaded.error is None else 1)
+    overall.flush_metrics()
+
+
+SHARD_METRICS = {
+    "planned": "ShardsPlanned",
+    "sent": "ShardsSent",
+    "late": "ShardsLate",
+    "failed": "ShardsFailed",
+}
+
+
+def publish_shards(namespace: str, **counts: int) -> None:
+    """The shard figures of this invocation, by their ``SHARD_METRICS`` names."""
+    shards = _metrics(namespace)
+    for key, value in counts.items():
+        shards.add_metric(SHARD_METRICS[key], MetricUnit.Count, value)
+    shards.flush_metrics()
 
 
 def _publish_sink(report: SinkReport, namespace: str) -> None:

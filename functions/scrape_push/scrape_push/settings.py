@@ -22,6 +22,12 @@ METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 """Namespace of the self-metrics (``selfmetrics.py``)."""
 PARAMETERS_MAX_AGE_ENV = "POWERTOOLS_PARAMETERS_MAX_AGE"
 """Seconds a value read from SSM is cached across warm invocations (Powertools' own setting)."""
+SHARD_QUEUE_URL_ENV = "SHARD_QUEUE_URL"
+"""SQS queue of shard messages (``shards/``); unset: every cycle runs in one invocation."""
+SHARD_COUNT_ENV = "SHARD_COUNT"
+"""Shards per cycle when the configuration's ``runtime.shards`` is not set; 0: automatic."""
+SHARD_CONCURRENCY_ENV = "SHARD_MAX_CONCURRENCY"
+"""The event source mapping's maximum concurrency: more shards than this wait in the queue."""
 
 PROXY_ENVS = {
     "http_proxy": ("HTTP_PROXY", "http_proxy"),
@@ -49,6 +55,9 @@ class Settings:
     http_proxy: str | None = None
     https_proxy: str | None = None
     no_proxy: str | None = None
+    shard_queue_url: str | None = None
+    shard_count: int = 0
+    shard_concurrency: int | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,7 +67,10 @@ class Settings:
             state_table=env.get(STATE_TABLE_ENV) or None,
             backlog_bucket=env.get(BACKLOG_BUCKET_ENV) or None,
             metrics_namespace=env.get(METRICS_NAMESPACE_ENV) or DEFAULT_METRICS_NAMESPACE,
-            parameters_max_age=_seconds(env.get(PARAMETERS_MAX_AGE_ENV), DEFAULT_PARAMETERS_MAX_AGE),
+            parameters_max_age=_count(env.get(PARAMETERS_MAX_AGE_ENV), DEFAULT_PARAMETERS_MAX_AGE),
+            shard_queue_url=env.get(SHARD_QUEUE_URL_ENV) or None,
+            shard_count=_count(env.get(SHARD_COUNT_ENV), 0),
+            shard_concurrency=_count(env.get(SHARD_CONCURRENCY_ENV), 0) or None,
             **{key: _first(env, names) for key, names in PROXY_ENVS.items()},
         )
 
@@ -67,7 +79,8 @@ def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     return next((env[name] for name in names if env.get(name)), None)
 
 
-def _seconds(raw: str | None, default: int) -> int:
+def _count(raw: str | None, default: int) -> int:
+    """A non-negative whole number from the environment; ``default`` when unset or not one."""
     try:
         return max(0, int(raw)) if raw else default
     except ValueError:

@@ -1,9 +1,11 @@
 """The DynamoDB state table the template creates (named by ``settings.STATE_TABLE_ENV``): its
-attribute names, and versioned items read in batches and written only if unchanged since read.
+attribute names, the service limits its users respect, and versioned items read in batches and
+written only if unchanged since read (``Items``).
 
-Three users share it: the CloudWatch sink's counter state (``sinks.cloudwatch.state``), the OTLP
-sink's start times (``sinks.otlp.starts``, through ``Items``) and the per-sink delivery leases
-(``backlog.lease``).
+Four users share it, each with keys of its own: the CloudWatch sink's counter state
+(``sinks.cloudwatch.state``, ``cw1#...``), the OTLP sink's start times (``sinks.otlp.starts``),
+the per-sink delivery leases (``backlog.lease``, ``lease#...``) and the shard plan of each job
+group with the series counts its shards saw per target (``shards.state``, ``shards#...``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ if TYPE_CHECKING:
 KEY_ATTRIBUTE = "pk"
 TTL_ATTRIBUTE = "expires_at"
 """Epoch seconds after which DynamoDB deletes the item (the table's TTL attribute)."""
+MAX_ITEM_BYTES = 400 * 1024
+"""An item's size limit, names and values together (DynamoDB developer guide, "Service,
+account, and table quotas")."""
 VERSION_ATTRIBUTE = "version"
 """An item's write time (epoch ms, raised past the version read): what a conditional write checks."""
 
 MAX_BATCH_GET_KEYS = 100
-"""BatchGetItem: at most 100 keys per request."""
+"""BatchGetItem: at most 100 keys per request (DynamoDB API reference)."""
 MAX_UNPROCESSED_RETRIES = 3
 UNPROCESSED_BACKOFF_SECONDS = 0.05
 """Unprocessed keys are asked for again after 50, 100, 200 ms (the DynamoDB developer guide

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, cast
 
 from .config.source import LoadedConfig
 from .credentials import Scrubber
 from .pipeline import CycleResult
 from .scrape import ScrapeResult
+from .targets import TargetError
+
+if TYPE_CHECKING:
+    from .shards.plan import Planned
 
 
 def target_summary(result: ScrapeResult) -> dict[str, object]:
@@ -24,9 +28,14 @@ def target_summary(result: ScrapeResult) -> dict[str, object]:
 
 
 def summarise(
-    cycle: CycleResult, loaded: LoadedConfig, jobs: Sequence[str] | None, scrubber: Scrubber
+    cycle: CycleResult,
+    loaded: LoadedConfig,
+    jobs: Sequence[str] | None,
+    scrubber: Scrubber,
+    extra: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    """Everything a user needs to see what happened: per target and per sink.
+    """Everything a user needs to see what happened: per target and per sink, and ``extra``
+    (``shards``: what the planner decided; ``shard``: which shard of which cycle ran).
 
     ``samples_lost`` counts samples gone for good this invocation (not delivered and not kept,
     or discarded from a backlog past its bounds); ``samples_spilled`` those kept in a backlog
@@ -35,13 +44,7 @@ def summarise(
     up = sum(1 for r in cycle.scrapes if r.up)
     summary = {
         "ok": loaded.error is None and all(report.ok for report in cycle.sinks),
-        "config": {
-            "source": loaded.source,
-            "digest": loaded.digest,
-            "error": loaded.error,
-            "warnings": [str(warning) for warning in loaded.warnings],
-        },
-        "jobs": sorted(jobs) if jobs is not None else [j.job_name for j in loaded.config.scrape_configs],
+        **_source(loaded, jobs),
         "targets_up": up,
         "targets_down": len(cycle.scrapes) - up,
         "targets_dropped": cycle.targets_dropped,
@@ -51,8 +54,43 @@ def summarise(
         "samples_replayed": sum(report.backlog.replayed for report in cycle.sinks if report.backlog),
         "duration_seconds": round(cycle.duration, 6),
         "targets": [target_summary(r) for r in cycle.scrapes],
-        "target_errors": [{"job": e.job, "target": e.target, "error": e.error} for e in cycle.target_errors],
+        "target_errors": _target_errors(cycle.target_errors),
         "dropped_targets": [{"job": d.job, "labels": dict(d.labels)} for d in cycle.dropped_targets],
         "sinks": [report.to_dict() for report in cycle.sinks],
+        **(extra or {}),
     }
     return cast("dict[str, object]", scrubber.scrub_all(summary))
+
+
+def summarise_plan(
+    planned: Planned, loaded: LoadedConfig, jobs: Sequence[str] | None, scrubber: Scrubber
+) -> dict[str, object]:
+    """What a planner that sent its cycle to the shards did: the targets it planned and the
+    shards it planned and sent (each shard's invocation summarises its own cycle)."""
+    figures = planned.figures
+    summary = {
+        "ok": loaded.error is None and not figures.unsent,
+        **_source(loaded, jobs),
+        "targets_planned": len(planned.found.targets),
+        "targets_dropped": planned.found.dropped,
+        "target_errors": _target_errors(planned.found.errors),
+        "shards": figures.to_dict(),
+    }
+    return cast("dict[str, object]", scrubber.scrub_all(summary))
+
+
+def _source(loaded: LoadedConfig, jobs: Sequence[str] | None) -> dict[str, object]:
+    """The configuration run and the jobs selected."""
+    return {
+        "config": {
+            "source": loaded.source,
+            "digest": loaded.digest,
+            "error": loaded.error,
+            "warnings": [str(warning) for warning in loaded.warnings],
+        },
+        "jobs": sorted(jobs) if jobs is not None else [j.job_name for j in loaded.config.scrape_configs],
+    }
+
+
+def _target_errors(errors: Sequence[TargetError]) -> list[dict[str, str]]:
+    return [{"job": e.job, "target": e.target, "error": e.error} for e in errors]

@@ -13,25 +13,14 @@ import requests
 
 from devtools import processes
 from tests.functional.conftest import emulated, moto_server  # noqa: F401  (fixtures re-exported)
-from tests.support.integration import Server, binary, started
-
-READY_SECONDS = 30.0
+from tests.support.integration import HttpServer, binary, started
 
 
 @dataclass
-class Receiver(Server):
+class Receiver(HttpServer):
     """``prometheus --web.enable-remote-write-receiver`` on 127.0.0.1 with its own storage."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def write_url(self) -> str:
-        return f"{self.url}/api/v1/write"
-
-    def wait_ready(self, process: processes.Process) -> None:
-        processes.wait_until(lambda: _ready(self.url), READY_SECONDS)
+    ready_path = "/-/ready"
 
     def api(self, path: str, **params: Any) -> Any:
         response = requests.get(f"{self.url}/api/v1/{path}", params=params, timeout=10)
@@ -61,10 +50,3 @@ def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
     """A running receiver with temporary storage, for the whole session."""
     with started(prometheus_receiver(tmp_path_factory.mktemp("prometheus"))) as server:
         yield server
-
-
-def _ready(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/-/ready", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False

@@ -15,6 +15,12 @@ Per cycle and sink (and job group):
    write too, they are sent: late beats lost).
 3. ``close``: release the lease.
 
+A sharded cycle (``shards/``) has a folder and lease per shard. After the shard count changed, a
+delivery also settles what its shard owes (``Owed``, from ``shards.lineage``): it first drains
+the folders of removed shards it inherits (each under that shard's lease), then, while a folder
+its targets moved from still holds items scraped before they moved, it neither replays nor
+sends: its batches queue behind (``behind_shard``), so no series overtakes its older data.
+
 Requests the destination refuses for good (HTTP 4xx but 429, an invalid PutMetricData) are
 never replayed: they are counted as rejected and kept under ``rejected/`` for inspection.
 Sends stop ``deadline.SPILL_RESERVE`` before the invocation's deadline, leaving time to write
@@ -26,7 +32,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..deadline import SAFETY_MARGIN_SECONDS, SPILL_RESERVE, Deadline
 from ..delivery import account, count_attempt, describe, samples_in
@@ -40,6 +46,22 @@ from .store import BACKLOG_PREFIX, BacklogStore, Listed, StoreError
 
 MIN_REPLAY_SECONDS = 1.0
 """An item is not started with less replay time than this left."""
+OWED_GRACE_SECONDS = 3600.0
+"""Another shard's folder is owed for this long past the sink's ``max_age`` after the count
+changed: by then whoever drained it has discarded (and counted) what was past the bound."""
+
+
+@dataclass(frozen=True)
+class Owed:
+    """Other shards' folders a delivery owes after the shard count changed (``shards.lineage``)."""
+
+    waits_for: tuple[tuple[BacklogStore, int], ...] = ()
+    """(folder, ms): send nothing ahead of its items scraped before then."""
+    inherits: tuple[tuple[BacklogStore, int], ...] = ()
+    """(folder of a removed shard, removed at ms): drain it."""
+
+
+NOTHING_OWED = Owed()
 
 
 class DurableDelivery:
@@ -54,8 +76,10 @@ class DurableDelivery:
         cycle_ms: int,
         clock: Callable[[], float] = time.time,
         scrub: Callable[[str], str] = str,
+        owed: Owed = NOTHING_OWED,
     ) -> None:
         self.sink = sink
+        self.config = config
         self.name = sink.name
         self.kind = sink.kind
         self.store = store
@@ -68,6 +92,7 @@ class DurableDelivery:
         self.scrub = scrub
         """Applied to a destination's error before it is stored with an item (it may echo a
         credential back): the runtime's scrubber."""
+        self.owed = owed
         self.report = SinkReport(sink.name, sink.kind)
         self.state = self.report.backlog = BacklogReport()
         self._lease: Lease | None = None
@@ -76,6 +101,10 @@ class DurableDelivery:
         """Items still waiting after the replay; ``None`` when the backlog could not be read."""
         self._down = False
         """The destination failed during the replay: do not try it again this cycle."""
+        self._behind: str | None = None
+        """The folder of another shard this one waits behind (``Owed.waits_for``), if any."""
+        self._owed_waiting: list[Listed] = []
+        """Items still waiting in inherited folders after draining them."""
         self._head_failure_ms: int | None = None
         self._send_deadline: Deadline | None = None
         self._deadline: Deadline | None = None
@@ -119,6 +148,12 @@ class DurableDelivery:
             if not self._spill(durable, "backlog_unknown", None, first, lost_if_failed=False):
                 report.warn("the backlog is unavailable: sent directly, possibly ahead of older data")
                 self._send(durable, side, sends, deadline)
+        elif self._behind is not None:
+            report.warn(
+                f"waiting for backlog {self._behind}, which holds older data of targets that moved to "
+                "this shard when the shard count changed; this cycle's batches were queued behind it"
+            )
+            self._spill(durable, "behind_shard", self._head_failure_ms, deadline)
         elif self._down or self._older_waiting():
             self._spill(durable, "behind_backlog", self._head_failure_ms, deadline)
         elif self._send(durable, side, sends, deadline) and self._waiting:
@@ -158,13 +193,60 @@ class DurableDelivery:
             self.report.error(f"{exc}; this cycle queues behind the backlog")
             return
         try:
-            self._replay(self._sends_until(deadline).within(self.replay_time))
+            budget = self._sends_until(deadline).within(self.replay_time)
+            self._settle_owed(budget)
+            if self._behind is not None:
+                self._observe(budget)
+            else:
+                self._replay(budget)
         except StoreError as exc:
             self._waiting = None
             self.report.error(f"{exc}; this cycle queues behind the backlog")
         except Exception as exc:  # a bug must not lose this cycle's samples: they are still sent
             self._waiting = None
             self.report.error(f"backlog replay: internal error: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def _settle_owed(self, budget: Deadline) -> None:
+        """Drain the removed shards' folders this one inherits, then see whether a folder its
+        targets moved from still holds older items (``Owed``)."""
+        horizon_ms = int((self.clock() - self.max_age - OWED_GRACE_SECONDS) * 1000)
+        for store, removed_ms in self.owed.inherits:
+            if removed_ms >= horizon_ms:
+                self._drain(store, budget)
+        for store, until_ms in self.owed.waits_for:
+            if until_ms >= horizon_ms and self._drain_pending(store, until_ms, budget):
+                self._behind = store.sid
+                return
+
+    def _drain(self, store: BacklogStore, budget: Deadline) -> None:
+        """Replay a removed shard's folder under that shard's lease, as its own delivery would."""
+        drain = DurableDelivery(
+            self.sink, store, self.leases, self.config, self.cycle_ms, self.clock, self.scrub
+        )
+        drain.open(budget)
+        drain.close()
+        self._absorb(drain)
+
+    def _absorb(self, drain: DurableDelivery) -> None:
+        """Count what a drain did in this delivery's report."""
+        theirs, ours = drain.report, self.report
+        ours.requests += theirs.requests
+        ours.failed_requests += theirs.failed_requests
+        prefix = f"inherited backlog {drain.store.sid}: "
+        for error in theirs.errors:
+            ours.error(prefix + error)
+        for warning in theirs.warnings:
+            ours.warn(prefix + warning)
+        self.state.replayed += drain.state.replayed
+        self.state.rejected += drain.state.rejected
+        self.state.lost.update(drain.state.lost)
+        self._owed_waiting.extend(drain._waiting or [])
+        self._down = self._down or drain._down
+
+    def _drain_pending(self, store: BacklogStore, until_ms: int, budget: Deadline) -> bool:
+        """Whether ``store`` still holds items scraped before ``until_ms``."""
+        items, _ = store.list(budget)
+        return any(listed.scraped_ms < until_ms for listed in items)
 
     def _replay(self, budget: Deadline) -> None:
         items, foreign = self.store.list(budget)
@@ -338,7 +420,7 @@ class DurableDelivery:
             self.report.warn(f"rejected requests not kept for inspection: {exc}")
 
     def _update_state(self) -> None:
-        waiting = self._waiting or []
+        waiting = [*(self._waiting or []), *self._owed_waiting]
         self.state.objects = len(waiting)
         self.state.samples = sum(listed.samples for listed in waiting)
         self.state.bytes = sum(listed.size for listed in waiting)

@@ -44,7 +44,8 @@ class Item:
     first_failure_ms: int
     reason: str
     """Why it was kept: ``failed`` (delivery failed), ``behind_backlog`` (older items were still
-    waiting), ``lease_busy`` (an overlapping invocation held the sink), ``rejected``."""
+    waiting), ``behind_shard`` (another shard's folder held older data of this shard's targets),
+    ``lease_busy`` (an overlapping invocation held the sink), ``rejected``."""
     entries: tuple[Entry, ...]
     error: str | None = None
 

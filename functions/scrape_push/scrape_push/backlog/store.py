@@ -47,10 +47,12 @@ class Listed:
     size: int
 
 
-def sink_id(sink: str, group: str) -> str:
-    """A sink's backlog folder: readable, bounded, distinct per sink name and job group."""
-    digest = hashlib.sha256(f"{sink}\0{group}".encode()).hexdigest()[:12]
-    return f"{_SLUG.sub('_', sink)[:60]}-{digest}"
+def sink_id(sink: str, group: str, shard: int = 0) -> str:
+    """A sink's backlog folder: readable, bounded, distinct per sink name, job group and shard
+    (shard 0, a cycle not split, keeps the folder it had before shards existed)."""
+    named = f"{sink}\0{group}" + (f"\0{shard}" if shard else "")
+    digest = hashlib.sha256(named.encode()).hexdigest()[:12]
+    return f"{_SLUG.sub('_', sink)[:60]}{f'-s{shard}' if shard else ''}-{digest}"
 
 
 def item_key(prefix: str, sid: str, scraped_ms: int, samples: int, nonce: str | None = None) -> str:

@@ -31,6 +31,9 @@ DEFAULT_BODY_SIZE_LIMIT = 64 * 1024 * 1024
 """Prometheus has no default cap; a Lambda's memory needs one. Override with ``body_size_limit``."""
 
 DEFAULT_MAX_CONCURRENT_SCRAPES = 16
+MAX_SHARDS = 1000
+"""The most shards a cycle may have: an SQS event source mapping runs at most 1,000 invocations
+at once (``ScalingConfig.MaximumConcurrency``, Lambda API reference)."""
 
 
 def _label_names(labels: dict[str, str]) -> None:
@@ -227,6 +230,14 @@ class RuntimeConfig:
         default=DEFAULT_MAX_CONCURRENT_SCRAPES, metadata={"validate": _between(1, 256)}
     )
     max_concurrent_requests: int = field(default=4, metadata={"validate": _between(1, 64)})
+    shards: int = field(
+        default=0,
+        metadata={
+            "validate": _between(0, MAX_SHARDS),
+            "zero": "the function's ShardCount, else automatic",
+            "doc": "invocations a cycle is split over (docs/scaling.md)",
+        },
+    )
 
 
 @dataclass(frozen=True)
