@@ -57,7 +57,7 @@ ifeq ($(strip $(PY_LAMBDA)),)
 	@echo "pytest-lambda-python: no CPython 3.13 on this machine; the suite ran on $$($(PY) --version) only"
 else
 	$(MAKE) $(VENV_LAMBDA)/.installed
-	$(VENV_LAMBDA)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(VENV_LAMBDA)/bin/python -m pytest -q -m "not scale" $(PYTEST_ARGS)
 endif
 
 unit: $(VENV)/.installed

@@ -33,6 +33,9 @@ TIMEOUT_SECONDS = 300.0
 ALL = '{job=~"fleet-.+"}'
 
 
+pytestmark = pytest.mark.scale
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetApp]:
     with fleet_app(tmp_path_factory.mktemp("fleet-app"), TARGETS, SERIES) as running:
