@@ -101,9 +101,11 @@ class SeriesCache:
         *,
         honor_timestamps: bool = True,
         budget: ScrapeBudget | None = None,
+        strict: bool = False,
     ) -> Iterator[list[Sample]]:
         """The body's samples, one list per chunk, stamped with ``scrape_ms`` (or with their
-        own timestamp when ``honor_timestamps``), metric relabeling applied. ``budget`` is
+        own timestamp when ``honor_timestamps``), metric relabeling applied; ``strict`` parses
+        as the format's spec, not as Prometheus 2.42 (``parse.Format.chunks``). ``budget`` is
         charged what each chunk keeps (``MemoryBudgetExceeded`` stops the parse). Raises
         ``ParseError``, possibly after chunks were yielded; the cache is updated once the
         iterator is exhausted."""
@@ -115,7 +117,7 @@ class SeriesCache:
         budget = budget or ScrapeBudget()
         seen: dict[str, SeriesEntry] = {}
         created = Created()
-        for chunk in fmt.chunks(data, known, families):
+        for chunk in fmt.chunks(data, known, families, strict):
             entries, labels, made = self._entries(chunk, plans, seen, created)
             samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps)
             budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
