@@ -60,6 +60,13 @@ class Target:
     metric_relabel_key: str = ""
     """Identity of ``metric_relabel_configs`` (cached relabel results are only reused under it)."""
     http: HTTPClientConfig = field(default_factory=HTTPClientConfig)
+    strict: bool = False
+    """Parse as the format specs say, not as leniently as Prometheus 2.42 (``ScrapeConfig.strict``)."""
+    legacy_names: bool = False
+    """``metric_name_validation_scheme: legacy``: a metric or label name outside Prometheus's
+    legacy character set fails the scrape."""
+    name_escaping: str = "allow-utf-8"
+    """``metric_name_escaping_scheme`` in effect: what the target is asked to do to its names."""
 
     @property
     def instance(self) -> str:
@@ -115,6 +122,7 @@ def _job_targets(config: Config, job: ScrapeConfig, out: TargetSet) -> None:
         ),
         metric_relabel=compile_rules(job.metric_relabel_configs),
         metric_relabel_key=_digest(repr(job.metric_relabel_configs)),
+        schemes=job.name_schemes(glob),
     )
     for group in _groups(job, BuildContext.of(config), out):
         start = {**base, **{f"{PARAM_PREFIX}{k}": v[0] for k, v in job.params.items() if v}}
@@ -140,6 +148,8 @@ class _Shared:
     limits: ScrapeLimits
     metric_relabel: RelabelRules
     metric_relabel_key: str
+    schemes: tuple[str, str]
+    """The job's metric name validation and escaping schemes."""
 
 
 def _groups(job: ScrapeConfig, context: BuildContext, out: TargetSet) -> Iterator[dict[str, str]]:
@@ -191,6 +201,9 @@ def _target(labels: dict[str, str], shared: _Shared) -> Target:
         metric_relabel=shared.metric_relabel,
         metric_relabel_key=shared.metric_relabel_key,
         http=job.http_client(),
+        strict=job.strict,
+        legacy_names=shared.schemes[0] == "legacy",
+        name_escaping=shared.schemes[1],
     )
 
 

@@ -134,6 +134,8 @@ def test_show_prints_effective_values_and_leaves_out_limits_that_are_off() -> No
         "scrape_timeout": "10s",
         "evaluation_interval": "1m",
         "external_labels": {},
+        "metric_name_validation_scheme": "utf8",
+        "metric_name_escaping_scheme": "allow-utf-8",
     }
 
 

@@ -75,6 +75,32 @@ def _not_negative(value: int) -> None:
 _LIMIT = {"validate": _not_negative, "zero": "no limit"}
 """A Prometheus scrape limit: 0 means none."""
 
+ValidationScheme = Literal["", "utf8", "legacy"]
+EscapingScheme = Literal["", "allow-utf-8", "underscores", "dots", "values"]
+_VALIDATION = {"derived": "utf8 (a job: global.metric_name_validation_scheme)"}
+_ESCAPING = {"derived": "allow-utf-8 under utf8 validation, underscores under legacy"}
+
+
+def name_schemes(
+    validation: str, escaping: str, inherited: tuple[str, str] = ("utf8", "")
+) -> tuple[str, str]:
+    """The validation and escaping schemes in effect, as Prometheus 3.x works them out: an
+    unset validation is ``inherited``; an unset escaping is the inherited one if the validation
+    was inherited too, else ``allow-utf-8`` under ``utf8`` and ``underscores`` under ``legacy``."""
+    effective = validation or inherited[0]
+    if not escaping:
+        escaping = inherited[1] if not validation and inherited[1] else ""
+    if not escaping:
+        escaping = "allow-utf-8" if effective == "utf8" else "underscores"
+    return effective, escaping
+
+
+def _check_schemes(schemes: tuple[str, str], key: str) -> None:
+    if schemes == ("legacy", "allow-utf-8"):
+        raise FieldError(
+            "utf8 metric names requested (allow-utf-8) but metric_name_validation_scheme is legacy", key
+        )
+
 
 @dataclass(frozen=True)
 class GlobalConfig:
@@ -89,10 +115,17 @@ class GlobalConfig:
         metadata={"parse": parse_duration, "doc": "accepted and ignored (no rules here)"},
     )
     external_labels: dict[str, str] = field(default_factory=dict, metadata={"validate": _label_names})
+    metric_name_validation_scheme: ValidationScheme = field(default="", metadata=_VALIDATION)
+    metric_name_escaping_scheme: EscapingScheme = field(default="", metadata=_ESCAPING)
 
     def check(self) -> None:
         if self.scrape_timeout is not None and self.scrape_timeout > self.interval:
             raise _timeout_error(self.scrape_timeout, self.interval, "scrape_timeout")
+        _check_schemes(self.name_schemes(), "metric_name_escaping_scheme")
+
+    def name_schemes(self) -> tuple[str, str]:
+        """The metric name validation and escaping schemes of a job that sets neither."""
+        return name_schemes(self.metric_name_validation_scheme, self.metric_name_escaping_scheme)
 
     @property
     def interval(self) -> float:
@@ -101,7 +134,14 @@ class GlobalConfig:
     def resolve(self) -> GlobalConfig:
         """Prometheus's defaults: the timeout is 10s, or the interval when that is shorter."""
         timeout = self.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, self.interval)
-        return replace(self, scrape_interval=self.interval, scrape_timeout=timeout)
+        validation, escaping = self.name_schemes()
+        return replace(
+            self,
+            scrape_interval=self.interval,
+            scrape_timeout=timeout,
+            metric_name_validation_scheme=validation,  # type: ignore[arg-type]
+            metric_name_escaping_scheme=escaping,  # type: ignore[arg-type]
+        )
 
 
 def _timeout_error(timeout: float, interval: float, key: str) -> FieldError:
@@ -154,6 +194,20 @@ class ScrapeConfig:
     """Each ``<name>_sd_configs`` key the job sets (in key order) -> its entries."""
     relabel_configs: tuple[RelabelConfig, ...] = ()
     metric_relabel_configs: tuple[RelabelConfig, ...] = ()
+    metric_name_validation_scheme: ValidationScheme = field(default="", metadata=_VALIDATION)
+    metric_name_escaping_scheme: EscapingScheme = field(default="", metadata=_ESCAPING)
+    strict: bool = field(
+        default=False,
+        metadata={
+            "doc": "parse as the format specs say, not as leniently as Prometheus 2.42 (docs/parser.md)"
+        },
+    )
+
+    def name_schemes(self, glob: GlobalConfig) -> tuple[str, str]:
+        """The job's metric name validation and escaping schemes (Prometheus 3.x's inheritance)."""
+        return name_schemes(
+            self.metric_name_validation_scheme, self.metric_name_escaping_scheme, glob.name_schemes()
+        )
 
     def http_client(self) -> HTTPClientConfig:
         """The job's HTTP client settings (authentication, TLS, proxy, redirects)."""
@@ -175,8 +229,14 @@ class ScrapeConfig:
     def resolve_with(self, glob: GlobalConfig) -> ScrapeConfig:
         interval, timeout = self.timing(glob)
         body_size_limit = self.body_size_limit or DEFAULT_BODY_SIZE_LIMIT
+        validation, escaping = self.name_schemes(glob)
         return replace(
-            self, scrape_interval=interval, scrape_timeout=timeout, body_size_limit=body_size_limit
+            self,
+            scrape_interval=interval,
+            scrape_timeout=timeout,
+            body_size_limit=body_size_limit,
+            metric_name_validation_scheme=validation,  # type: ignore[arg-type]
+            metric_name_escaping_scheme=escaping,  # type: ignore[arg-type]
         )
 
 
@@ -210,7 +270,16 @@ class Config:
         return sum(len(entries) for entries in self.sinks.values())
 
     def check(self) -> None:
-        raise_all([*self._duplicate_jobs(), *self._duplicate_sinks(), *self._timeouts()])
+        raise_all([*self._duplicate_jobs(), *self._duplicate_sinks(), *self._timeouts(), *self._schemes()])
+
+    def _schemes(self) -> Iterator[FieldError]:
+        for index, job in enumerate(self.scrape_configs):
+            try:
+                _check_schemes(
+                    job.name_schemes(self.global_), f"scrape_configs[{index}].metric_name_escaping_scheme"
+                )
+            except FieldError as exc:
+                yield exc
 
     def _duplicate_jobs(self) -> Iterator[FieldError]:
         first: dict[str, int] = {}

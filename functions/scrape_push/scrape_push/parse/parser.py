@@ -72,12 +72,16 @@ class _Parse(Generic[K]):
             text, lines, valid = body.decode(view, *span)
             before = self.metadata.context, self.metadata.members
             try:
-                chunk = self._chunk(text, lines, valid)
-            except ParseError:
-                if not self.dialect.lenient_lines or self.strict:
-                    raise
-                self.metadata.context, self.metadata.members = before
-                chunk = self._rejoined(view, spans, span[2], text, lines)
+                try:
+                    chunk = self._chunk(text, lines, valid)
+                except ParseError:
+                    if not self.dialect.lenient_lines or self.strict:
+                        raise
+                    self.metadata.context, self.metadata.members = before
+                    chunk = self._rejoined(view, spans, span[2], text, lines)
+            except ParseError as exc:
+                exc.partial = self.chunk
+                raise
             # nothing of the chunk but what it hands on is held while the caller has it
             yield chunk
 
@@ -272,7 +276,9 @@ class _Parse(Generic[K]):
         names = [name for name, _ in shape_labels(shape)]
         if len(set(names)) != len(names) or "__name__" in names:
             raise ParseError(
-                f'label name "{_duplicate([(name, "") for name in names])}" is not unique', number
+                f'label name "{_duplicate([(name, "") for name in names])}" is not unique',
+                number,
+                appended=True,
             )
         self.shapes.add(shape)
 
@@ -293,7 +299,7 @@ class _Parse(Generic[K]):
                 self.comment_chars += len(line)
                 self.metadata.comment(stripped, number, self.valid)
             elif stripped:
-                raise ParseError("sample line starts with whitespace", number)
+                raise ParseError("sample line starts with whitespace", number, appended=True)
         else:
             self._sample(line, number)
 
@@ -414,7 +420,7 @@ class _Parse(Generic[K]):
             raise ParseError("invalid UTF-8 label value", number)
         names = dict(pairs)
         if len(names) != len(pairs) or "__name__" in names:
-            raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number)
+            raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
         if '""' in text:
             pairs = [pair for pair in pairs if pair[1]]
         return pairs
