@@ -57,10 +57,13 @@ class BuildContext:
     """What a plugin instance may use when it is built (never a module global)."""
 
     max_concurrent_requests: int
+    name_escaping: str = "allow-utf-8"
+    """``global.metric_name_escaping_scheme`` in effect: how a sink that cannot carry UTF-8
+    names escapes them (Remote Write: unless ``allow-utf-8``)."""
 
     @classmethod
     def of(cls, config: Config) -> BuildContext:
-        return cls(config.runtime.max_concurrent_requests)
+        return cls(config.runtime.max_concurrent_requests, config.global_.name_schemes()[1])
 
 
 @dataclass(frozen=True)

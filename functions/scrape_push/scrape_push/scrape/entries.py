@@ -11,7 +11,6 @@ Entries are plain tuples made by ``zip``: a cold chunk makes hundreds at a time.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from operator import add, call, itemgetter
@@ -19,8 +18,8 @@ from typing import Any, Final
 
 from ..labels import LabelFinisher, Plan, relabel_series, shape_plan
 from ..model import Family, Labels, SeriesRef
+from ..names import is_legacy
 from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, NewSeries, ParseError, plain_values, shape_labels
-from ..parse.grammar import METRIC_NAME
 from ..relabel import RelabelRules
 
 SeriesEntry = tuple[str, Family, Family | None, str, Labels, SeriesRef]
@@ -36,9 +35,6 @@ _PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = (itemgetter(i) for i in range(3))
 
 Identity = tuple[str, Labels]
 """A series as a sink and a TSDB see it: its final metric name and labels."""
-
-LEGACY_LABEL_NAME: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*+")
-"""Prometheus's legacy label names (``metric_name_validation_scheme: legacy``)."""
 
 Columns = tuple[Iterable[str], Iterable[Labels], Iterable[Family], Iterable[SeriesRef]]
 """What each sample takes from its series' entry (metric, labels, family, ref), as columns."""
@@ -274,8 +270,8 @@ def _check_legacy(metrics: list[str], labels: list[Labels]) -> None:
     """Refuse a metric or label name outside Prometheus's legacy character set, as its scrape
     loop does after relabeling under ``metric_name_validation_scheme: legacy``."""
     names = {name for pairs in labels for name, _ in pairs}
-    bad = [name for name in names if LEGACY_LABEL_NAME.fullmatch(name) is None]
-    bad += [metric for metric in set(metrics) if metric and METRIC_NAME.fullmatch(metric) is None]
+    bad = [name for name in names if not is_legacy(name, label=True)]
+    bad += [metric for metric in set(metrics) if metric and not is_legacy(metric)]
     if bad:
         raise ParseError(
             "invalid metric name or label names under metric_name_validation_scheme legacy: "

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def _build(config: RemoteWriteConfig, context: BuildContext) -> Sink:
     from .sink import RemoteWriteSink  # noqa: PLC0415 (the sink's modules load only when one is built)
 
-    return RemoteWriteSink(config, context.max_concurrent_requests)
+    return RemoteWriteSink(config, context.max_concurrent_requests, name_escaping=context.name_escaping)
 
 
 register_sink(SinkPlugin("remote_write", RemoteWriteConfig, _build))
