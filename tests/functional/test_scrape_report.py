@@ -30,7 +30,12 @@ DROP_B = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",)
 CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
     # (case, what the target answers, target overrides, the report of each of two scrapes)
     ("good", Response(b"a 1\nb 2\n"), {}, [(1, 2, 2, 2), (1, 2, 2, 0)]),
-    ("parse error after 2 samples", Response(b"pf_a 1\npf_b 2\npf_c x\npf_d 4\n"), {}, [(0, 2, 2, 2)]),
+    (
+        "parse error after 2 samples: its series are not added again",
+        Response(b"pf_a 1\npf_b 2\npf_c x\npf_d 4\n"),
+        {},
+        [(0, 2, 2, 2), (0, 2, 2, 0)],
+    ),
     (
         "parse error after a relabel drop",
         Response(b"keep_a 1\ndrop_b 2\nbad x\n"),
@@ -92,6 +97,17 @@ def test_the_scrape_report_is_prometheus_242s(
 
 
 _REPORTED = ("duration_seconds", "samples_scraped", "samples_post_metric_relabeling", "series_added")
+
+
+def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> None:
+    body = [b"a 1\nb 2\nbad x\n"]
+    scraper = Scraper(2)
+    with serve(lambda _path: Response(body[0])) as endpoint:
+        job = target(url=f"http://{endpoint.address}/metrics")
+        (failed,) = scraper.scrape_all([job], Deadline.after(10))
+        body[0] = b"a 1\nb 2\nc 3\n"
+        (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
+    assert _report(failed) == (0, 2, 2, 2) and _report(succeeded) == (1, 3, 3, 1)
 
 
 def test_a_scrape_counts_the_duplicates_it_drops() -> None:

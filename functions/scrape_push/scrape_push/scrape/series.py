@@ -83,6 +83,10 @@ class SeriesCache:
         (``scrape_series_added``)."""
         self.retired: list[SeriesRef] = []
         """Refs of series the cache dropped since the owner last took them (``take_retired``)."""
+        self.tried: set[str] = set()
+        """Series texts that failed scrapes read since the last successful one (at most
+        ``max_series``): Prometheus's scrape cache learns them, so they are not
+        ``scrape_series_added`` again. Only their texts are kept; the entries are not."""
         self.shared: set[SeriesRef] = set()
         """Refs that more than one entry holds (one series under several series texts): a body
         that has them may repeat a series whatever its texts."""
@@ -166,7 +170,10 @@ class SeriesCache:
             budget.admitted += sum(1 for entry in entries if entry[3])
             seen = {**seen, **{key: entry for key, entry in zip(partial.keys, entries, strict=False) if key}}
         budget.parsed += error.appended
-        budget.added = len(seen.keys() - self.entries.keys()) if self.entries else len(seen)
+        new = seen.keys() - self.entries.keys() if self.entries else seen.keys()
+        budget.added = len(new - self.tried) if self.tried else len(new)
+        if len(self.tried) + len(new) <= self.max_series:
+            self.tried.update(new)
 
     def _entries(
         self,
@@ -262,9 +269,11 @@ class SeriesCache:
             if len(seen) < len(previous):
                 gone += [previous[key] for key in previous.keys() - seen.keys()]
         else:
-            self.added = len(seen.keys() - previous.keys()) if previous else len(seen)
+            added = seen.keys() - previous.keys() if previous else seen.keys()
+            self.added = len(added - self.tried) if self.tried else len(added)
             if previous or len(created.keys) != len(seen):  # else each new series was kept
                 gone += _gone(previous, seen, created)
+        self.tried = set()
         identities = self.maker.identities
         if identities:
             identities.update(created.identities)
