@@ -127,6 +127,11 @@ class ScrapeBudget:
         """Count ``count`` samples dropped as repeats of their series at their time: they still
         count against ``sample_limit`` and as relabeled samples, as in Prometheus."""
         self.duplicates += count
+        self.drop_stored(count)
+
+    def drop_stored(self, count: int) -> None:
+        """Count ``count`` samples that Prometheus reads and relabels but does not store (they
+        count against ``sample_limit`` and in ``scrape_samples_post_metric_relabeling``)."""
         self.admitted += count
 
     def admit(self, samples: Sequence[Sample]) -> None:

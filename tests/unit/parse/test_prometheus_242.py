@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from scrape_push.limits import ScrapeBudget
 from scrape_push.parse import ParseError
+from scrape_push.scrape import SeriesCache
 
 from tests.support.parsing import parse_exposition
 
@@ -214,6 +216,14 @@ OM_CASES: list[tuple[str, bytes, Kept | None]] = [
     ("+Inf timestamp", b"m 1 +Inf\n# EOF\n", FAIL),
     ("hex timestamp", b"m 1 0x10\n# EOF\n", FAIL),
     ("exemplar value not a float", b'omx_total 1 # {trace_id="abc"} x\n# EOF\n', FAIL),
+    ("exemplar on a _total", b'omx_total 1 # {trace_id="abc"} 0.5 1\n# EOF\n', [("omx_total", {}, 1.0)]),
+    (
+        "exemplar on a _bucket",
+        b'omx_bucket{le="1"} 1 # {t="a"} 0.5\n# EOF\n',
+        [("omx_bucket", {"le": "1"}, 1.0)],
+    ),
+    ("exemplar on a gauge", b'omxb 1 # {trace_id="abc"} 0.5\n# EOF\n', FAIL),
+    ("empty exemplar on a bare name", b'o10{a="1"} 1 # {} 1\n# EOF\n', FAIL),
     ("quoted name (3.x syntax)", b'{"omq.m","l.n"="v"} 1\n# EOF\n', [("omq.m", {"l.n": "v"}, 1.0)]),
 ]
 """OpenMetrics 1.0 (the 2.43 change that allows exemplars on every type is taken, see
@@ -281,6 +291,24 @@ def test_text_timestamps_as_prometheus_242(text: str, ms: int | None) -> None:
 def test_openmetrics_timestamps_as_prometheus_242(text: str, ms: int) -> None:
     (sample,) = parse_exposition(f"t 1 {text}\n# EOF\n".encode(), OM)
     assert sample.timestamp_ms == ms
+
+
+@pytest.mark.parametrize("stamp", ["1e306", "9.3e15", "-9.3e15"])
+def test_an_openmetrics_time_beyond_int64_ms_keeps_the_scrape_and_drops_the_sample(stamp: str) -> None:
+    """2.42 converts it unchecked and its TSDB drops the result as out of bounds: ``up`` 1,
+    counted as scraped, not stored; without honor_timestamps it is stored at the scrape's time."""
+    data = f"far 1 {stamp}\nnear 2 1.5\n# EOF\n".encode()
+    budget = ScrapeBudget()
+    honored = [s for chunk in SeriesCache().read(data, OM, 5, budget=budget) for s in chunk]
+    assert [(s.name, s.timestamp_ms) for s in honored] == [("near", 1500)]
+    assert (budget.parsed, budget.admitted) == (2, 1)  # the scraper admits the 1 it is handed
+    ignored = SeriesCache().read(data, OM, 5, honor_timestamps=False)
+    assert [(s.name, s.timestamp_ms) for chunk in ignored for s in chunk] == [("far", 5), ("near", 5)]
+
+
+def test_an_exemplar_time_beyond_int64_ms_loses_the_exemplar_only() -> None:
+    (sample,) = parse_exposition(b'a_total 1 # {t="x"} 1 1e306\n# EOF\n', OM)
+    assert (sample.value, sample.exemplar) == (1.0, None)
 
 
 def test_everything_after_a_nul_line_is_ignored() -> None:

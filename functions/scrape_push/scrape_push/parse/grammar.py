@@ -185,6 +185,15 @@ def check_floats(texts: tuple[str, ...] | list[str], values: list[float]) -> int
 TIMESTAMP_LIMIT: Final = 1 << 63
 """Timestamps are int64 milliseconds (Prometheus's ``model/timestamp``): ``-2**63 <= ms < 2**63``."""
 
+OUT_OF_RANGE: Final = TIMESTAMP_LIMIT
+"""The timestamp of an OpenMetrics sample whose time is beyond int64 milliseconds (no int64 is
+this value): Prometheus 2.42 keeps the scrape and stores no such sample (``OpenMetrics``
+timestamps are converted unchecked, and the TSDB refuses the result as out of bounds)."""
+
+
+class TimestampOutOfRange(ValueError):
+    """A timestamp that parses but is beyond int64 milliseconds."""
+
 
 def text_timestamp(text: str) -> int:
     """Text 0.0.4: integer milliseconds, no sign. Out of int64 is an error, as Go's ``ParseInt``
@@ -207,7 +216,7 @@ def openmetrics_timestamp(text: str) -> int:
         raise ValueError(f"invalid timestamp {text[:40]!r}")
     milliseconds = seconds * 1000
     if not -TIMESTAMP_LIMIT <= milliseconds < TIMESTAMP_LIMIT:
-        raise ValueError(f"timestamp {text[:40]!r} out of range")
+        raise TimestampOutOfRange(f"timestamp {text[:40]!r} out of range")
     return int(milliseconds)
 
 

@@ -32,6 +32,9 @@ _KEY, _VALUE = itemgetter(0), itemgetter(2)
 _NAME, _FAMILY, _CONTEXT = itemgetter(KNOWN_NAME), itemgetter(KNOWN_FAMILY), itemgetter(KNOWN_CONTEXT)
 
 _SPECIAL: Final = methodcaller("startswith", ("#", " ", "\t"))
+_EXEMPLAR_SUFFIXES: Final = ("_total", "_bucket")
+"""The sample names that may carry an exemplar: a counter's ``_total`` and a histogram's
+``_bucket`` (OpenMetrics 1.0, and Prometheus 2.42: later versions allow them on any)."""
 _BLANK_START: Final = methodcaller("startswith", (" ", "\t"))
 _PARTITION_BRACE: Final = methodcaller("partition", "{")
 _BODY: Final = itemgetter(slice(0, -1))
@@ -319,14 +322,12 @@ class _Parse(Generic[K]):
         name = match.group(1)
         if entry is None or entry[KNOWN_CONTEXT] is not context:
             name, pairs = self._series(name, match.group(2), number)
-        try:
-            value = grammar.parse_float(match.group(3))
-            timestamp = match.group(4)
-            timestamp_ms = None if timestamp is None else self.dialect.timestamp(timestamp)
-        except ValueError as exc:
-            raise ParseError(str(exc), number) from None
+        value, timestamp_ms = self._value(match.group(3), match.group(4), number)
         exemplar = None
         if self.dialect.exemplars and match.group(5) is not None:
+            named = name if entry is None or pairs is not None else entry[KNOWN_NAME]
+            if not named.endswith(_EXEMPLAR_SUFFIXES):
+                raise ParseError(f"metric name {named[:80]!r} does not support exemplars", number)
             exemplar = self._exemplar(match.group(5), match.group(6), match.group(7), number)
         chunk = self.chunk
         at = len(chunk.keys)
@@ -425,7 +426,23 @@ class _Parse(Generic[K]):
             pairs = [pair for pair in pairs if pair[1]]
         return pairs
 
-    def _exemplar(self, set_text: str, value: str, timestamp: str | None, number: int) -> Exemplar:
+    def _value(self, value: str, timestamp: str | None, number: int) -> tuple[float, int | None]:
+        """A sample's value and exposed timestamp (``grammar.OUT_OF_RANGE`` for an OpenMetrics
+        time beyond int64 milliseconds, unless ``strict``)."""
+        try:
+            return grammar.parse_float(value), None if timestamp is None else self.dialect.timestamp(
+                timestamp
+            )
+        except grammar.TimestampOutOfRange as exc:
+            if self.strict:
+                raise ParseError(str(exc), number) from None
+            return grammar.parse_float(value), grammar.OUT_OF_RANGE
+        except ValueError as exc:
+            raise ParseError(str(exc), number) from None
+
+    def _exemplar(self, set_text: str, value: str, timestamp: str | None, number: int) -> Exemplar | None:
+        """A sample's exemplar; ``None`` when its time is beyond int64 milliseconds (an exemplar's
+        problems never fail a scrape in Prometheus), unless ``strict``."""
         quoted, pairs = self._labels(set_text, number) if set_text else (None, [])
         if quoted is not None:
             raise ParseError("exemplar: expected label name, got a quoted metric name", number)
@@ -438,6 +455,10 @@ class _Parse(Generic[K]):
                 grammar.parse_float(value),
                 None if timestamp is None else self.dialect.timestamp(timestamp),
             )
+        except grammar.TimestampOutOfRange as exc:
+            if self.strict:
+                raise ParseError(f"exemplar: {exc}", number) from None
+            return None
         except ValueError as exc:
             raise ParseError(f"exemplar: {exc}", number) from None
 

@@ -29,7 +29,7 @@ from typing import Any, Final, cast
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
 from ..model import Family, Labels, Sample, SeriesRef
-from ..parse import Chunk, Format, ParseError, format_for
+from ..parse import OUT_OF_RANGE, Chunk, Format, ParseError, format_for
 from ..relabel import NO_RULES, RelabelRules
 from .entries import SERIES_AT, Columns, Created, EntryMaker, SeriesEntry, columns, identity, kind, refs_of
 
@@ -138,7 +138,7 @@ class SeriesCache:
         try:
             for chunk in fmt.chunks(data, known, families, strict):
                 entries, labels, made = self._entries(chunk, plans, seen, created)
-                samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps)
+                samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
                 if self._remember(seen, chunk, entries) or self.shared or created.shared:
                     firsts.start()
@@ -204,10 +204,17 @@ class SeriesCache:
         return entries, labels, made_columns  # type: ignore[return-value]
 
     def _samples(
-        self, chunk: Chunk[SeriesEntry], taken: Columns, scrape_ms: int, honor_timestamps: bool
+        self,
+        chunk: Chunk[SeriesEntry],
+        taken: Columns,
+        scrape_ms: int,
+        honor_timestamps: bool,
+        budget: ScrapeBudget,
     ) -> list[Sample]:
         """The chunk's samples, built in C-level passes over the columns of its entries
-        (``taken``) and its own; what metric relabeling dropped is left out."""
+        (``taken``) and its own; what metric relabeling dropped is left out, and so is a sample
+        whose own time is beyond int64 milliseconds (``parse.OUT_OF_RANGE``), as Prometheus
+        2.42's TSDB refuses it: counted as scraped and relabeled, not stored."""
         exposed = chunk.timestamps
         stamps: Iterable[int] = (
             repeat(scrape_ms)
@@ -228,6 +235,10 @@ class SeriesCache:
         )
         if self.maker.relabel.steps:
             rows = filter(_ROW_METRIC, rows)  # "" when dropped
+        if honor_timestamps and exposed is not None and OUT_OF_RANGE in exposed:
+            every = list(rows)
+            rows = [row for row in every if row[3] != OUT_OF_RANGE]
+            budget.drop_stored(len(every) - len(rows))
         return cast(list[Sample], list(map(_NEW, repeat(Sample), rows)))
 
     def _remember(
