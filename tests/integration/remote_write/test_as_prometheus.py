@@ -133,3 +133,26 @@ def test_the_lenient_cases_are_kept_with_the_labels_prometheus_gives_them(direct
     assert by_name["esc_m"]["a"] == "x\\qy" and by_name["lb5"]["a"] == "x\ny"
     assert "after" not in " ".join(by_name) and "lb15" in by_name
     assert stored[(("__name__", "up"), ("instance", by_name["up"]["instance"]), ("job", "lenient"))] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("escaping", "stored"),
+    [("allow-utf-8", ("my.metric", "label.name")), ("underscores", ("my_metric", "label_name"))],
+)
+def test_utf8_names_reach_a_prometheus_242_receiver_as_the_escaping_scheme_says(
+    escaping: str, stored: tuple[str, str], emulated: Any, receiver: Receiver
+) -> None:
+    """2.42 cannot scrape quoted names, but as a receiver it stores what it is sent (it predates
+    the name validation of 2.46)."""
+    job = f"utf8_{escaping.replace('-', '_')}"
+    with serve(Response(b'{"my.metric","label.name"="v"} 1\n')) as served:
+        emulated.put_config(
+            f"global: {{metric_name_escaping_scheme: {escaping}}}\n"
+            f"scrape_configs: [{{job_name: {job}, static_configs: [{{targets: ['{served.address}']}}]}}]\n"
+            f"remote_write:\n  - url: {receiver.write_url}\n    metadata_config: {{send: false}}\n"
+        )
+        summary = emulated.invoke()
+    assert summary["targets_up"] == 1 and all(sink["ok"] for sink in summary["sinks"]), summary
+    found = receiver.api("series", **{"match[]": f'{{job="{job}"}}'})
+    names = {s["__name__"]: s for s in found}
+    assert names[stored[0]][stored[1]] == "v"
