@@ -137,3 +137,13 @@ def test_legacy_validation_refuses_utf8_names_that_utf8_validation_keeps() -> No
     assert ok.up and [(s.name, s.label("label.name")) for s in ok.samples][:1] == [("my.metric", "v")]
     assert not refused.up and "metric_name_validation_scheme legacy" in str(refused.error)
     assert _report(refused) == (0, 1, 0, 0)
+
+
+@pytest.mark.parametrize("escaping", ["allow-utf-8", "underscores", "values"])
+def test_the_openmetrics_entry_of_accept_asks_for_the_jobs_escaping_scheme(escaping: str) -> None:
+    with serve(Response(b"a 1\n")) as endpoint:
+        job = target(url=f"http://{endpoint.address}/metrics", name_escaping=escaping)
+        Scraper(2).scrape_all([job], Deadline.after(10))
+    first, *rest = endpoint.requests[0]["Accept"].split(",")
+    assert first == f"application/openmetrics-text;version=1.0.0;escaping={escaping}"
+    assert not any("escaping" in entry for entry in rest)  # as Prometheus 3.13: 1.0.0 entries only

@@ -22,10 +22,11 @@ from .reach import ReachRefused
 from .targets import Target
 
 ACCEPT = (
-    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
-    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+    "application/openmetrics-text;version=1.0.0;escaping={escaping},"
+    "application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 )
-"""The Accept header Prometheus sends: OpenMetrics first, then text 0.0.4."""
+"""The Accept header Prometheus sends: OpenMetrics first, then text 0.0.4; the OpenMetrics 1.0.0
+entry asks for the job's ``metric_name_escaping_scheme``, as Prometheus 3.x asks it."""
 
 USER_AGENT = f"scrape-push/{__version__}"
 READ_CHUNK_BYTES = 64 * 1024
@@ -59,7 +60,7 @@ def fetch(
 ) -> Response:
     """GET the target's URL; the guard cuts the connection at ``guard.due``."""
     headers = {
-        "Accept": ACCEPT,
+        "Accept": ACCEPT.format(escaping=target.name_escaping),
         "Accept-Encoding": "gzip",
         "User-Agent": USER_AGENT,
         "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout:g}",
