@@ -218,16 +218,27 @@ class EntryMaker:
         new one (a series whose ``# TYPE`` changed is a new one to a sink). Identities
         are indexed by hash, so that the common case is one pass of tuple hashes and a few
         passes over ints; a hash met twice is checked against the identity it stands for."""
+        refs = list(islice(self.refs, len(metrics)))
         if self.relabel.steps and "" in metrics:  # what relabeling drops is no series: no index
             kept = [index for index, metric in enumerate(metrics) if metric]
-            refs = list(islice(self.refs, len(metrics)))
-            kept_refs = self._refs(
-                [metrics[i] for i in kept], [labels[i] for i in kept], [families[i] for i in kept], created
+            kept_refs = self._indexed(
+                ([metrics[i] for i in kept], [labels[i] for i in kept], [families[i] for i in kept]),
+                [refs[i] for i in kept],
+                created,
             )
             for index, ref in zip(kept, kept_refs, strict=True):
                 refs[index] = ref
             return refs
-        refs = list(islice(self.refs, len(metrics)))
+        return self._indexed((metrics, labels, families), refs, created)
+
+    def _indexed(
+        self,
+        new_series: tuple[list[str], list[Labels], list[Family]],
+        refs: list[SeriesRef],
+        created: Created,
+    ) -> list[SeriesRef]:
+        """``refs`` for new series, each replaced by the ref its series already has."""
+        metrics, labels, _ = new_series
         hashes = list(map(hash, zip(metrics, labels, strict=True)))
         new, known = created.identities, self.identities
         if (
@@ -237,7 +248,7 @@ class EntryMaker:
         ):
             new.update(zip(hashes, refs, strict=True))
             return refs
-        return self._shared_refs((metrics, labels, families), refs, hashes, created)
+        return self._shared_refs(new_series, refs, hashes, created)
 
     def _shared_refs(
         self,
