@@ -44,7 +44,7 @@ LENIENT = (
     b"lb11\t18\t\nlb12  19  \n"
     b'lb5{a="x\ny"} 20\n'
     b"\n\n"
-    b"v1 +Inf\nv2 -Inf\nv4 1e-400\nv5 007\nv6 .5\n"
+    b"v1 +Inf\nv2 -Inf\nv3 NaN\nv4 1e-400\nv5 007\nv6 .5\nv7 -0\n"
     b"lb15 21\n\x00\nafter a NUL line nothing counts {{{\n"
 )
 
@@ -95,16 +95,17 @@ def _scraped_twice(server: Receiver) -> bool:
     return len(found) == len(BODIES) and all(float(r["value"][1]) >= 2 for r in found)
 
 
-Stored = dict[tuple[tuple[str, str], ...], float | str]
+Stored = dict[tuple[tuple[str, str], ...], str]
 
 
 def _stored(server: Receiver, job: str) -> Stored:
-    """Every series of ``job`` with its latest value (a duration by its name only)."""
+    """Every series of ``job`` with its latest value as Prometheus prints it (``-0``, ``NaN`` and
+    ``+Inf`` as such; a duration by its name only)."""
     result = server.api("query", query=f'{{job="{job}"}}')["result"]
     out: Stored = {}
     for found in result:
         labels = tuple(sorted(found["metric"].items()))
-        value = float(found["value"][1])
+        value = found["value"][1]
         out[labels] = "a duration" if found["metric"]["__name__"] == "scrape_duration_seconds" else value
     return out
 
@@ -132,7 +133,8 @@ def test_the_lenient_cases_are_kept_with_the_labels_prometheus_gives_them(direct
     by_name = {dict(labels)["__name__"]: dict(labels) for labels in stored}
     assert by_name["esc_m"]["a"] == "x\\qy" and by_name["lb5"]["a"] == "x\ny"
     assert "after" not in " ".join(by_name) and "lb15" in by_name
-    assert stored[(("__name__", "up"), ("instance", by_name["up"]["instance"]), ("job", "lenient"))] == 1.0
+    assert stored[(("__name__", "up"), ("instance", by_name["up"]["instance"]), ("job", "lenient"))] == "1"
+    assert stored[(("__name__", "v7"), ("instance", by_name["up"]["instance"]), ("job", "lenient"))] == "-0"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ sections 3.2 and 3.3): either the series it kept, with their labels and values, 
 from __future__ import annotations
 
 import math
+import struct
 
 import pytest
 from scrape_push.limits import ScrapeBudget
@@ -319,3 +320,16 @@ def test_everything_after_a_nul_line_is_ignored() -> None:
 def test_a_raw_newline_in_a_quoted_value() -> None:
     """2.42's text lexer allows a raw newline inside quotes."""
     assert _kept(b'lb5{a="x\ny"} 1\n', TEXT) == [("lb5", {"a": "x\ny"}, 1.0)]
+
+
+@pytest.mark.parametrize("content_type", [TEXT, OM])
+def test_nan_has_the_bits_prometheus_gives_it(content_type: str) -> None:
+    """2.42 sent 0x7ff8000000000001 (Go's ``math.NaN()``) to Remote Write for every spelling."""
+    end = b"# EOF\n" if content_type == OM else b""
+    bulk = b'n{a="1"} NaN\nn{a="2"} nan\nn{a="3"} 1\n' + end  # the bulk path
+    careful = b"n 1 1\nm Nan 2\n" + end  # lines with timestamps: the careful path
+    cache = SeriesCache()
+    for data in (bulk, careful, bulk):  # cold, cold, then warm
+        for sample in parse_exposition(data, content_type, cache):
+            if math.isnan(sample.value):
+                assert struct.pack("<d", sample.value) == struct.pack("<Q", 0x7FF8000000000001)

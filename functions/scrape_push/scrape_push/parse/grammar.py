@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from typing import Final
 
 from ..model import MetricType
@@ -153,6 +154,11 @@ def unescape_help(text: str, quotes: bool) -> str:
     return _unmark(_mark(text, quotes=quotes))
 
 
+NAN: Final[float] = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]
+"""NaN as Prometheus parses it (Go's ``math.NaN()``, bits ``0x7ff8000000000001``; Python's own
+is ``0x7ff8000000000000``): a receiver stores the bits it is sent."""
+
+
 def parse_float(text: str) -> float:
     """A sample value as Prometheus parses it; ``ValueError`` when it would refuse it."""
     if FLOAT.fullmatch(text) is None:
@@ -160,12 +166,13 @@ def parse_float(text: str) -> float:
     value = float(text)
     if math.isinf(value) and "n" not in text and "N" not in text:
         raise ValueError(f"float {text[:40]!r} out of range")
-    return value
+    return NAN if math.isnan(value) else value
 
 
 def check_floats(texts: tuple[str, ...] | list[str], values: list[float]) -> int:
     """Index of the first of ``texts`` that Prometheus would refuse although ``float()`` took it,
-    else -1. Cheap when all are plain: the slow check runs only for the rare spellings."""
+    else -1; each NaN of ``values`` becomes Prometheus's (``NAN``). Cheap when all are plain: the
+    slow check runs only for the rare spellings."""
     joined = "".join(texts)
     if "_" in joined or not joined.isascii():
         suspects = range(len(texts))
@@ -176,7 +183,7 @@ def check_floats(texts: tuple[str, ...] | list[str], values: list[float]) -> int
         suspects = range(len(texts))
     for index in suspects:
         try:
-            parse_float(texts[index])
+            values[index] = parse_float(texts[index])
         except ValueError:
             return index
     return -1
