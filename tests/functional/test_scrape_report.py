@@ -11,10 +11,12 @@ the sample at fault as scraped, not as kept; a body that never arrived counts no
 from __future__ import annotations
 
 from collections.abc import Sequence
+from unittest.mock import patch
 
 import pytest
 from scrape_push.deadline import Deadline
 from scrape_push.limits import ScrapeLimits
+from scrape_push.parse import body as body_module
 from scrape_push.relabel import RelabelConfig, compile_rules
 from scrape_push.scrape import Scraper, ScrapeResult
 
@@ -47,6 +49,12 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
         Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"),
         {"limits": ScrapeLimits(sample_limit=3)},
         [(0, 5, 5, 3), (0, 5, 5, 0)],
+    ),
+    (
+        "sample limit, then a parse error: the parse error counts",
+        Response(b"s1 1\ns2 1\ns3 1\ns4 1\nbad x\ns5 1\n"),
+        {"limits": ScrapeLimits(sample_limit=3)},
+        [(0, 4, 4, 3)],
     ),
     (
         "label limit on the first sample",
@@ -108,6 +116,16 @@ def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> N
         body[0] = b"a 1\nb 2\nc 3\n"
         (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
     assert _report(failed) == (0, 2, 2, 2) and _report(succeeded) == (1, 3, 3, 1)
+
+
+def test_past_the_sample_limit_a_parse_error_is_the_scrapes_error() -> None:
+    limited = {"limits": ScrapeLimits(sample_limit=1)}
+    with patch.object(body_module, "CHUNK_BYTES", 1):  # one line a chunk: the error comes later
+        _, over = _both(b"a 1\nb 2\n", **limited)
+        _, invalid = _both(b"a 1\nb 2\nbad x\n", **limited)
+    assert _report(invalid) == (0, 2, 2, 1)
+    assert over.error == "sample limit exceeded (2 samples, limit 1)"
+    assert invalid.error == "invalid exposition: line 3: invalid float 'x'"
 
 
 def test_a_scrape_counts_the_duplicates_it_drops() -> None:

@@ -278,12 +278,14 @@ class Scraper:
         except ParseError as exc:
             retained.release()
             reason = f"invalid exposition: {exc}"
+            if target.limits.sample_limit:  # no series is added past the limit
+                limits.added = min(limits.added, target.limits.sample_limit)
             return failed(target, refs, guard.clock() - start, scrape_ms, reason, counted=limits)
         except SampleLimitExceeded as exc:
             retained.release()
             del samples
-            counted = self._count_rest(read, guard, limits, target.limits.sample_limit, cache)
-            return failed(target, refs, guard.clock() - start, scrape_ms, str(exc), counted=counted)
+            reason = self._count_rest(read, guard, limits, target.limits.sample_limit, cache) or str(exc)
+            return failed(target, refs, guard.clock() - start, scrape_ms, reason, counted=limits)
         except LimitExceeded as exc:  # a label limit, or the function's memory
             retained.release()
             duration = guard.clock() - start
@@ -309,19 +311,24 @@ class Scraper:
         limits: ScrapeBudget,
         sample_limit: int,
         cache: SeriesCache,
-    ) -> ScrapeBudget:
-        """Past ``sample_limit``, read the rest of the body only to count it, as Prometheus does:
-        its ``scrape_samples_scraped`` and ``..._post_metric_relabeling`` say how many samples the
-        target has, its ``scrape_series_added`` counts the new series within the limit. The body
-        parsed to its end is what the target exposes: the series cache keeps it."""
+    ) -> str | None:
+        """Past ``sample_limit``, read the rest of the body only to count it in ``limits``, as
+        Prometheus does: its ``scrape_samples_scraped`` and ``..._post_metric_relabeling`` say how
+        many samples the target has, its ``scrape_series_added`` counts the new series within the
+        limit. The body parsed to its end is what the target exposes: the series cache keeps it.
+        An invalid exposition is then the scrape's error (Prometheus reports a parse error before
+        the limit); else ``None``."""
         try:
             for chunk in read:
                 guard.check()
                 limits.admitted += len(chunk)
             limits.added = min(cache.added, sample_limit)
-        except (ParseError, Aborted, MemoryBudgetExceeded):
+        except ParseError as exc:
             limits.added = min(limits.added, sample_limit)
-        return limits
+            return f"invalid exposition: {exc}"
+        except (Aborted, MemoryBudgetExceeded):
+            limits.added = min(limits.added, sample_limit)
+        return None
 
 
 def shown_error(error: str) -> str:
