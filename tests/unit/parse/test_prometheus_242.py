@@ -336,9 +336,9 @@ def test_nan_has_the_bits_prometheus_gives_it(content_type: str) -> None:
 
 
 def test_help_escapes_as_prometheus_242_decodes_them() -> None:
-    (text,) = parse_exposition(b"# HELP he_m a\\\\b\\nc\\qd \\\"e\nhe_m 1\n", TEXT)
+    (text,) = parse_exposition(b'# HELP he_m a\\\\b\\nc\\qd \\"e\nhe_m 1\n', TEXT)
     assert text.family.help == 'a\\b\nc\\qd \\"e'  # text: \\" stays
-    (om,) = parse_exposition(b"# HELP o7 a\\\"b\\qc\\\\d\\ne\no7 1\n# EOF\n", OM)
+    (om,) = parse_exposition(b'# HELP o7 a\\"b\\qc\\\\d\\ne\no7 1\n# EOF\n', OM)
     assert om.family.help == 'a"b\\qc\\d\ne'  # OpenMetrics: \\" decoded
     (two,) = parse_exposition(b"# HELP  x  two  spaces\nx 1\n", TEXT)
     assert two.family.help == " two  spaces"  # the text after exactly one separator
