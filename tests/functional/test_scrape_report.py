@@ -137,10 +137,14 @@ def test_a_scrape_counts_the_duplicates_it_drops() -> None:
 
 
 def _both(body: bytes, **second: object) -> tuple[ScrapeResult, ScrapeResult]:
-    """One body scraped as a default target and as one with ``second``'s settings."""
+    """One body scraped as a default target and as one with ``second``'s settings (in another
+    job, as two targets of one URL always are: each has a series cache of its own)."""
     with serve(Response(body)) as endpoint:
         url = f"http://{endpoint.address}/metrics"
-        first, other = Scraper(2).scrape_all([target(url=url), target(url=url, **second)], Deadline.after(10))
+        other_job = {"labels": (("instance", "127.0.0.1:1"), ("job", "other")), **second}
+        first, other = Scraper(2).scrape_all(
+            [target(url=url), target(url=url, **other_job)], Deadline.after(10)
+        )
     return first, other
 
 
