@@ -31,9 +31,9 @@ def test_the_request_asks_for_the_jobs_protocols_and_encoding(emulated: Emulated
         "identity",
     )
     assert default["Accept"] == (
-        "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,"
+        "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
         "application/openmetrics-text;version=0.0.1;q=0.5,"
-        "text/plain;version=1.0.0;escaping=underscores;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+        "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
     )
     assert default["Accept-Encoding"] == "gzip"
 

@@ -65,11 +65,12 @@ def parse_chunks(
     content_type: str | None = None,
     cache: SeriesCache | None = None,
     budget: ScrapeBudget | None = None,
+    strict: bool = False,
 ) -> Iterator[list[RawSample]] | Iterator[list[Sample]]:
     if cache is not None:
-        return cache.read(data, content_type, SCRAPE_MS, budget=budget)
+        return cache.read(data, content_type, SCRAPE_MS, budget=budget, strict=strict)
     assert budget is None
-    return (raw_samples(chunk) for chunk in format_for(content_type).chunks(data, {}, {}))
+    return (raw_samples(chunk) for chunk in format_for(content_type).chunks(data, {}, {}, strict))
 
 
 def parse_exposition(
@@ -77,8 +78,10 @@ def parse_exposition(
     content_type: str | None = None,
     cache: SeriesCache | None = None,
     budget: ScrapeBudget | None = None,
+    strict: bool = False,
 ) -> list[RawSample] | list[Sample]:
-    return [sample for chunk in parse_chunks(data, content_type, cache, budget) for sample in chunk]  # type: ignore[misc]
+    chunks = parse_chunks(data, content_type, cache, budget, strict)
+    return [sample for chunk in chunks for sample in chunk]  # type: ignore[misc]
 
 
 def scraped(data: bytes, content_type: str | None, scrape_ms: int, labels: Labels = ()) -> list[Sample]:

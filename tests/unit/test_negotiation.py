@@ -65,11 +65,13 @@ def test_the_accept_header_is_built_as_prometheus_builds_it(
     assert accept_header(protocols, escaping) == header
 
 
-def test_a_job_asks_for_what_a_legacy_names_job_of_prometheus_3_asks_for() -> None:
+def test_a_job_asks_for_what_a_job_of_prometheus_3_asks_for() -> None:
     assert DEFAULT_NEGOTIATION.headers == {
-        "Accept": accept_header(DEFAULT_SCRAPE_PROTOCOLS, "underscores"),
+        "Accept": accept_header(DEFAULT_SCRAPE_PROTOCOLS, "allow-utf-8"),
         "Accept-Encoding": "gzip",
     }
+    legacy = negotiation(DEFAULT_SCRAPE_PROTOCOLS, escaping="underscores")
+    assert legacy.headers["Accept"] == accept_header(DEFAULT_SCRAPE_PROTOCOLS, "underscores")
     assert negotiation(DEFAULT_SCRAPE_PROTOCOLS, compression=False).accept_encoding == "identity"
 
 

@@ -54,6 +54,11 @@ class LimitExceeded(Exception):
     """A scrape broke one of its job's limits; the message follows Prometheus's wording."""
 
 
+class SampleLimitExceeded(LimitExceeded):
+    """More samples than ``sample_limit``: Prometheus reads the rest of the body all the same,
+    to report how many it held."""
+
+
 class MemoryBudgetExceeded(LimitExceeded):
     """A parse would keep more than the target's share of the function's memory."""
 
@@ -81,7 +86,7 @@ class ScrapeBudget:
     >>> budget.admit([a, b])
     Traceback (most recent call last):
     ...
-    scrape_push.limits.LimitExceeded: sample limit exceeded (3 samples, limit 2)
+    scrape_push.limits.SampleLimitExceeded: sample limit exceeded (3 samples, limit 2)
     """
 
     def __init__(
@@ -100,7 +105,12 @@ class ScrapeBudget:
         self.kept_bytes = 0
         """Estimated memory those samples and their new series keep."""
         self.admitted = 0
-        """Samples admitted so far (after relabeling)."""
+        """Samples admitted so far (after relabeling), duplicates included
+        (``scrape_samples_post_metric_relabeling``)."""
+        self.duplicates = 0
+        """Samples dropped because an earlier one of the body had their series and time."""
+        self.added = 0
+        """Of a failed scrape, the series new since the last successful one among those read."""
 
     def charge(self, samples: int, label_sets: int, labels: int, text_bytes: int) -> None:
         """Count what a chunk of the parse built: ``samples``, ``label_sets`` new label sets
@@ -113,24 +123,41 @@ class ScrapeBudget:
         if self.max_bytes and self.kept_bytes > self.max_bytes:
             raise MemoryBudgetExceeded(self.max_bytes, self.parsed)
 
+    def drop_duplicates(self, count: int) -> None:
+        """Count ``count`` samples dropped as repeats of their series at their time: they still
+        count against ``sample_limit`` and as relabeled samples, as in Prometheus."""
+        self.duplicates += count
+        self.drop_stored(count)
+
+    def drop_stored(self, count: int) -> None:
+        """Count ``count`` samples that Prometheus reads and relabels but does not store (they
+        count against ``sample_limit`` and in ``scrape_samples_post_metric_relabeling``)."""
+        self.admitted += count
+
     def admit(self, samples: Sequence[Sample]) -> None:
         """Raise ``LimitExceeded`` for the first limit that ``samples``, added to those
-        admitted before, break."""
+        admitted before, break (after a label limit, ``admitted`` counts the samples before the
+        one at fault, as Prometheus's ``scrape_samples_post_metric_relabeling`` does)."""
         limits = self.limits
+        before = self.admitted
         self.admitted += len(samples)
         if not limits.any:
             return
         if limits.sample_limit and self.admitted > limits.sample_limit:
-            raise LimitExceeded(
+            raise SampleLimitExceeded(
                 f"sample limit exceeded ({self.admitted} samples, limit {limits.sample_limit})"
             )
         checked: set[int] = set()
-        for sample in samples:
+        for index, sample in enumerate(samples):
             labels = sample.labels
             if id(labels) in checked:
                 continue
             checked.add(id(labels))
-            _check_labels(sample, limits)
+            try:
+                _check_labels(sample, limits)
+            except LimitExceeded:
+                self.admitted = before + index
+                raise
 
 
 def _check_labels(sample: Sample, limits: ScrapeLimits) -> None:

@@ -52,10 +52,10 @@ DEFAULT_SCRAPE_PROTOCOLS: Final[tuple[ScrapeProtocol, ...]] = (
 _ESCAPED: Final = frozenset({"PrometheusText1.0.0", "OpenMetricsText1.0.0"})
 """The protocols whose ``Accept`` entry carries ``escaping=`` (3.x ``acceptHeader``)."""
 
-ESCAPING: Final = "underscores"
-"""The name escaping asked of targets. scrape-push checks names with the legacy rules until it
-parses UTF-8 names, and Prometheus 3.x asks ``underscores`` of a job whose
-``metric_name_validation_scheme`` is ``legacy`` (3.x's default, ``utf8``, asks ``allow-utf-8``)."""
+ESCAPING: Final = "allow-utf-8"
+"""The name escaping asked of targets by default: Prometheus 3.x's for its default
+``metric_name_validation_scheme: utf8``; a job's ``metric_name_escaping_scheme`` replaces it
+(``underscores`` by default under ``legacy``)."""
 
 TEXT: Final = "text/plain"
 OPENMETRICS: Final = "application/openmetrics-text"
@@ -131,12 +131,15 @@ class Negotiation:
 
 
 def negotiation(
-    protocols: Sequence[str], fallback: str | None = None, compression: bool = True
+    protocols: Sequence[str],
+    fallback: str | None = None,
+    compression: bool = True,
+    escaping: str = ESCAPING,
 ) -> Negotiation:
-    """The negotiation of a job's ``scrape_protocols``, ``fallback_scrape_protocol`` and
-    ``enable_compression``."""
+    """The negotiation of a job's ``scrape_protocols``, ``fallback_scrape_protocol``,
+    ``enable_compression`` and ``metric_name_escaping_scheme``."""
     return Negotiation(
-        accept_header(protocols),
+        accept_header(protocols, escaping),
         "gzip" if compression else "identity",
         _media_type(HEADERS[fallback]) if fallback is not None else None,
     )

@@ -63,6 +63,9 @@ class BuildContext:
     aws: AwsClients
     secrets: SecretResolver
     settings: Settings
+    name_escaping: str = "allow-utf-8"
+    """``global.metric_name_escaping_scheme`` in effect: how a sink that cannot carry UTF-8
+    names escapes them (Remote Write: unless ``allow-utf-8``)."""
 
 
 @dataclass(frozen=True)

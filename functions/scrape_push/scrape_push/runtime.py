@@ -114,6 +114,7 @@ class Runtime:
             aws=self.aws,
             secrets=warm.secrets,
             settings=warm.settings,
+            name_escaping=loaded.config.global_.name_schemes()[1],
         )
 
     def pipeline(self, loaded: LoadedConfig, jobs: Sequence[str] | None, shard: int = 0) -> Pipeline:

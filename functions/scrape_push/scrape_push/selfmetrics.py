@@ -48,6 +48,7 @@ def publish(cycle: CycleResult, loaded: LoadedConfig, namespace: str) -> None:
     overall.add_metric("TargetsDown", MetricUnit.Count, len(cycle.scrapes) - up)
     overall.add_metric("TargetErrors", MetricUnit.Count, len(cycle.target_errors))
     overall.add_metric("SamplesScraped", MetricUnit.Count, cycle.samples)
+    overall.add_metric("DuplicateSamplesDropped", MetricUnit.Count, sum(r.duplicates for r in cycle.scrapes))
     overall.add_metric("ConfigInvalid", MetricUnit.Count, 0 if loaded.error is None else 1)
     overall.add_metric("CycleDuration", MetricUnit.Seconds, cycle.duration)
     overall.add_metric("SamplesLost", MetricUnit.Count, sum(r.lost for r in cycle.sinks))

@@ -23,6 +23,7 @@ def target_summary(result: ScrapeResult) -> dict[str, object]:
         "up": 1 if result.up else 0,
         "duration_seconds": round(result.duration, 6),
         "samples": result.scraped,
+        "duplicates_dropped": result.duplicates,
         "error": result.error,
     }
 

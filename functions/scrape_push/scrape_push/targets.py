@@ -77,6 +77,11 @@ class Target:
     """What the scrape asks for (``Accept``, ``Accept-Encoding``) and how it reads the answer."""
     auth: ClientAuth | None = field(default=None, compare=False, repr=False)
     """What the job adds to each request (headers, authentication, proxy); ``None``: nothing."""
+    strict: bool = False
+    """Parse as the format specs say, not as leniently as Prometheus 2.42 (``ScrapeConfig.strict``)."""
+    legacy_names: bool = False
+    """``metric_name_validation_scheme: legacy``: a metric or label name outside Prometheus's
+    legacy character set fails the scrape."""
 
     @property
     def instance(self) -> str:
@@ -170,6 +175,7 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
         TIMEOUT: format_duration(timeout),
     }
     rules = compile_rules(job.relabel_configs)
+    schemes = job.name_schemes(glob)
     shared = _Shared(
         job=job,
         external=sort_labels(glob.external_labels),
@@ -182,8 +188,10 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
             job.scrape_protocols or DEFAULT_SCRAPE_PROTOCOLS,
             job.fallback_scrape_protocol,
             job.enable_compression,
+            schemes[1],
         ),
         auth=discoveries.auth_of(job),
+        schemes=schemes,
     )
     listed = min(job.keep_dropped_targets or MAX_LISTED_DROPPED_TARGETS, MAX_LISTED_DROPPED_TARGETS)
     built: list[Target] = []
@@ -228,6 +236,8 @@ class _Shared:
     metric_relabel_key: str
     negotiation: Negotiation
     auth: ClientAuth
+    schemes: tuple[str, str]
+    """The job's metric name validation and escaping schemes."""
 
 
 def _groups(job: ScrapeConfig, discoveries: Discoveries, out: TargetSet) -> Iterator[dict[str, str]]:
@@ -280,6 +290,8 @@ def _target(labels: dict[str, str], shared: _Shared) -> Target:
         http=job.http,
         negotiation=shared.negotiation,
         auth=shared.auth,
+        strict=job.strict,
+        legacy_names=shared.schemes[0] == "legacy",
     )
 
 

@@ -29,10 +29,6 @@ FAILURE_LOG = (
     "no file is written"
 )
 NO_ALERTS = "has no effect here: scrape-push sends no alerts (alert where the data is stored)"
-NAMES = (
-    "has no effect here: UTF-8 names are not parsed yet: names follow the legacy rules and targets "
-    "are asked to escape theirs (escaping=underscores)"
-)
 
 
 def no_discovery(name: str) -> str:
@@ -60,8 +56,6 @@ WARNINGS: dict[str, list[str]] = {
         f"global.rule_query_offset: {RULES} (line 11)",
         "global.query_log_file: has no effect here: scrape-push runs no PromQL queries (line 14)",
         f"global.scrape_failure_log_file: {FAILURE_LOG} (line 15)",
-        f"global.metric_name_validation_scheme: {NAMES} (line 23)",
-        f"global.metric_name_escaping_scheme: {NAMES} (line 24)",
         "runtime.gogc: has no effect here: it tunes Go's garbage collector; scrape-push runs on Python "
         "(memory: the function's MemorySize) (line 31)",
         f"rule_files: {RULES} (line 34)",
@@ -212,8 +206,8 @@ def test_every_key_builds_the_requests_prometheus_would_make() -> None:
     assert api.negotiation.fallback == "text/plain"
     assert (api.limits.sample_limit, api.limits.label_limit) == (50000, 30)
     legacy = build_targets(config, ["legacy-token"], discoveries()).targets[0]
-    assert legacy.negotiation.headers == {
-        "Accept": "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,"
+    assert legacy.negotiation.headers == {  # global's utf8 names: allow-utf-8, as Prometheus 3.x
+        "Accept": "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
         "text/plain;version=0.0.4;q=0.5,*/*;q=0.4",
         "Accept-Encoding": "gzip",
     }

@@ -169,6 +169,8 @@ def test_show_prints_effective_values_and_leaves_out_limits_that_are_off() -> No
             "PrometheusText1.0.0",
             "PrometheusText0.0.4",
         ],
+        "metric_name_validation_scheme": "utf8",
+        "metric_name_escaping_scheme": "allow-utf-8",
     }
 
 

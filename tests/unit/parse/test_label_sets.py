@@ -2,8 +2,9 @@
 
 The reference reads a label set one character at a time, the way Prometheus's lexers do, with
 the rules of docs/parser.md: in text 0.0.4 blanks around tokens and optional commas, in
-OpenMetrics neither; escapes ``\\\\``, ``\\"`` and ``\\n`` only; no duplicate names, no
-``__name__``; empty values dropped. The parser's patterns must agree on every generated set.
+OpenMetrics neither; escapes ``\\\\``, ``\\"`` and ``\\n`` decoded, any other kept verbatim
+(Prometheus 2.42); quoted label names (Prometheus 3.x); no duplicate names, no ``__name__``;
+empty values dropped. The parser's patterns must agree on every generated set.
 """
 
 from __future__ import annotations
@@ -60,9 +61,9 @@ class _Scanner:
                 raise _Refused
             if char == "\\":
                 self.at += 1
-                if self.peek() not in ESCAPED or not self.peek():
+                if not self.peek() or self.peek() == "\n":
                     raise _Refused
-                char = ESCAPED[self.peek()]
+                char = ESCAPED.get(self.peek(), "\\" + self.peek())
             out.append(char)
             self.at += 1
         self.take('"')
@@ -76,8 +77,10 @@ def reference(label_set: str, openmetrics: bool) -> Labels | None:
     try:
         scan.blanks()
         while scan.peek() != "}":
-            name = scan.name()
+            name = scan.value() if scan.peek() == '"' else scan.name()
             scan.blanks()
+            if not name:
+                raise _Refused  # an empty quoted label name, or a quoted metric name after ``a``
             scan.take("=")
             scan.blanks()
             value = scan.value()
@@ -144,3 +147,6 @@ def test_the_reference_reads_both_formats() -> None:
     assert reference('b="2" a="1"', True) is None
     assert reference('x="\\\\\\n",y=""', True) == (("x", "\\\n"),)
     assert reference('x="1"} 2', False) is None
+    assert reference('x="\\q"', True) == (("x", "\\q"),)
+    assert reference('"a.b"="1"', False) == (("a.b", "1"),)
+    assert reference('"a.b"', False) is None

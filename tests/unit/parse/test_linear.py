@@ -88,6 +88,16 @@ PATHOLOGICAL = {
         "application/openmetrics-text",
         lambda n: b"a 1 " + b"1" * (1000 * n) + b"x\n# EOF\n",
     ),
+    # a quote left open is joined to the following lines (a raw newline in a text value,
+    # issue 15): each line must be looked at a bounded number of times
+    "text quote open over 10,000n lines that never close it": (
+        "text/plain",
+        lambda n: b'a{x="\n' + b"b 1\n" * (10_000 * n),
+    ),
+    "text quotes closed on the next line, then broken, 5,000n times": (
+        "text/plain",
+        lambda n: b'a{x="\n"} 1\n' * (5_000 * n) + b'a{x="\n' + b"b 1\n" * (5_000 * n),
+    ),
 }
 
 CHILD = """

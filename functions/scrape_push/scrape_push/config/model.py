@@ -83,6 +83,32 @@ _KEEP_DROPPED = {**_LIMIT, "zero": "up to 1000 listed per job"}
 _JOB_KEEP_DROPPED = {**_LIMIT, "zero": "the global value; up to 1000 when that is 0 too"}
 _PROTOCOLS = {"validate": check_protocols}
 
+ValidationScheme = Literal["legacy", "utf8"]
+EscapingScheme = Literal["allow-utf-8", "underscores", "dots", "values"]
+_VALIDATION = {"derived": "utf8 (a job: global.metric_name_validation_scheme)"}
+_ESCAPING = {"derived": "allow-utf-8 under utf8 validation, underscores under legacy"}
+
+
+def name_schemes(
+    validation: str | None, escaping: str | None, inherited: tuple[str, str] = ("utf8", "")
+) -> tuple[str, str]:
+    """The validation and escaping schemes in effect, as Prometheus 3.x works them out: an
+    unset validation is ``inherited``; an unset escaping is the inherited one if the validation
+    was inherited too, else ``allow-utf-8`` under ``utf8`` and ``underscores`` under ``legacy``."""
+    effective = validation or inherited[0]
+    if not escaping:
+        escaping = inherited[1] if not validation and inherited[1] else ""
+    if not escaping:
+        escaping = "allow-utf-8" if effective == "utf8" else "underscores"
+    return effective, escaping
+
+
+def _check_schemes(schemes: tuple[str, str], key: str) -> None:
+    if schemes == ("legacy", "allow-utf-8"):
+        raise FieldError(
+            "utf8 metric names requested (allow-utf-8) but metric_name_validation_scheme is legacy", key
+        )
+
 
 @dataclass(frozen=True)
 class GlobalConfig:
@@ -106,10 +132,17 @@ class GlobalConfig:
     label_value_length_limit: int = field(default=0, metadata=_LIMIT)
     target_limit: int = field(default=0, metadata=_LIMIT)
     keep_dropped_targets: int = field(default=0, metadata=_KEEP_DROPPED)
+    metric_name_validation_scheme: ValidationScheme | None = field(default=None, metadata=_VALIDATION)
+    metric_name_escaping_scheme: EscapingScheme | None = field(default=None, metadata=_ESCAPING)
 
     def check(self) -> None:
         if self.scrape_timeout is not None and self.scrape_timeout > self.interval:
             raise _timeout_error(self.scrape_timeout, self.interval, "scrape_timeout")
+        _check_schemes(self.name_schemes(), "metric_name_escaping_scheme")
+
+    def name_schemes(self) -> tuple[str, str]:
+        """The metric name validation and escaping schemes of a job that sets neither."""
+        return name_schemes(self.metric_name_validation_scheme, self.metric_name_escaping_scheme)
 
     @property
     def interval(self) -> float:
@@ -120,8 +153,14 @@ class GlobalConfig:
         protocols are Prometheus 3.x's default list (never its proto-first one: no protobuf)."""
         timeout = self.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, self.interval)
         protocols = self.scrape_protocols or DEFAULT_SCRAPE_PROTOCOLS
+        validation, escaping = self.name_schemes()
         return replace(
-            self, scrape_interval=self.interval, scrape_timeout=timeout, scrape_protocols=protocols
+            self,
+            scrape_interval=self.interval,
+            scrape_timeout=timeout,
+            scrape_protocols=protocols,
+            metric_name_validation_scheme=validation,  # type: ignore[arg-type]
+            metric_name_escaping_scheme=escaping,  # type: ignore[arg-type]
         )
 
 
@@ -189,6 +228,20 @@ class ScrapeConfig:
     """Each ``<name>_sd_configs`` key the job sets (in key order) -> its entries."""
     relabel_configs: tuple[RelabelConfig, ...] = ()
     metric_relabel_configs: tuple[RelabelConfig, ...] = ()
+    metric_name_validation_scheme: ValidationScheme | None = field(default=None, metadata=_VALIDATION)
+    metric_name_escaping_scheme: EscapingScheme | None = field(default=None, metadata=_ESCAPING)
+    strict: bool = field(
+        default=False,
+        metadata={
+            "doc": "parse as the format specs say, not as leniently as Prometheus 2.42 (docs/parser.md)"
+        },
+    )
+
+    def name_schemes(self, glob: GlobalConfig) -> tuple[str, str]:
+        """The job's metric name validation and escaping schemes (Prometheus 3.x's inheritance)."""
+        return name_schemes(
+            self.metric_name_validation_scheme, self.metric_name_escaping_scheme, glob.name_schemes()
+        )
 
     def timing(self, glob: GlobalConfig) -> tuple[float, float]:
         """The job's interval and timeout, inherited from ``global`` as Prometheus does: an unset
@@ -206,6 +259,7 @@ class ScrapeConfig:
             http = replace(
                 http, authorization=AuthorizationConfig(credentials=http.bearer_token), bearer_token=None
             )
+        validation, escaping = self.name_schemes(glob)
         return replace(
             self,
             scrape_interval=interval,
@@ -219,6 +273,8 @@ class ScrapeConfig:
             target_limit=self.target_limit or glob.target_limit,
             keep_dropped_targets=self.keep_dropped_targets or glob.keep_dropped_targets,
             http=http,
+            metric_name_validation_scheme=validation,  # type: ignore[arg-type]
+            metric_name_escaping_scheme=escaping,  # type: ignore[arg-type]
         )
 
 
@@ -260,7 +316,16 @@ class Config:
         return sum(len(entries) for entries in self.sinks.values())
 
     def check(self) -> None:
-        raise_all([*self._duplicate_jobs(), *self._duplicate_sinks(), *self._timeouts()])
+        raise_all([*self._duplicate_jobs(), *self._duplicate_sinks(), *self._timeouts(), *self._schemes()])
+
+    def _schemes(self) -> Iterator[FieldError]:
+        for index, job in enumerate(self.scrape_configs):
+            try:
+                _check_schemes(
+                    job.name_schemes(self.global_), f"scrape_configs[{index}].metric_name_escaping_scheme"
+                )
+            except FieldError as exc:
+                yield exc
 
     def _duplicate_jobs(self) -> Iterator[FieldError]:
         first: dict[str, int] = {}

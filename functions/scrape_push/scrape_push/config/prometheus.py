@@ -134,25 +134,6 @@ _SECRET_REF = "Prometheus's secret managers are not available here"
 _NO_RULES = "scrape-push evaluates no recording or alerting rules"
 _FAILURE_LOG = "failed scrapes go to the function's log (a WARNING each) and the summary; no file is written"
 _NO_NATIVE = "native histograms come only in the protobuf exposition, which scrape-push does not parse yet"
-_LEGACY_NAMES = (
-    "UTF-8 names are not parsed yet: names follow the legacy rules and targets are asked to "
-    "escape theirs (escaping=underscores)"
-)
-
-_VALIDATION_SCHEME = OneOf(
-    "'legacy' is what scrape-push does; 'utf8' has no effect yet",
-    {"": None, "legacy": None, "utf8": NoEffect(_LEGACY_NAMES)},
-)
-_ESCAPING_SCHEME = OneOf(
-    "'underscores' is what scrape-push asks for; any other value has no effect yet",
-    {
-        "": None,
-        "underscores": None,
-        "allow-utf-8": NoEffect(_LEGACY_NAMES),
-        "dots": NoEffect(_LEGACY_NAMES),
-        "values": NoEffect(_LEGACY_NAMES),
-    },
-)
 _SCRAPING: dict[str, KeyRule] = {
     "scrape_native_histograms": NoEffect(_NO_NATIVE, BOOLEAN, quiet=(False,)),
     "always_scrape_classic_histograms": SameEffect(
@@ -168,8 +149,6 @@ _SCRAPING: dict[str, KeyRule] = {
         BOOLEAN,
         quiet=(False,),
     ),
-    "metric_name_validation_scheme": _VALIDATION_SCHEME,
-    "metric_name_escaping_scheme": _ESCAPING_SCHEME,
 }
 """Keys ``global`` and every job share (a job's value overrides the global one)."""
 

@@ -35,6 +35,7 @@ from .chunk import (
 )
 from .errors import ParseError
 from .formats import FORMATS, OPENMETRICS, TEXT, Format, format_for, register_format
+from .grammar import OUT_OF_RANGE
 
 __all__ = [
     "CHUNK_BYTES",
@@ -42,6 +43,7 @@ __all__ = [
     "KNOWN_FAMILY",
     "KNOWN_NAME",
     "FORMATS",
+    "OUT_OF_RANGE",
     "OPENMETRICS",
     "TEXT",
     "Chunk",

@@ -3,11 +3,15 @@
 Whatever the parser builds per line (the lines, their cut points, cache lookups) lives only as
 long as its chunk, so the transient memory of a parse is bounded by ``CHUNK_BYTES`` and not by
 the body. The checks that concern the whole body run first, in linear C-level passes over the
-bytes: invalid UTF-8 anywhere, and in OpenMetrics a missing or misplaced ``# EOF``.
+bytes: in OpenMetrics a missing or misplaced ``# EOF``, and with ``strict`` invalid UTF-8
+anywhere. Otherwise invalid UTF-8 is an error only where Prometheus checks it (label values,
+HELP text, quoted names): a chunk that has some is decoded with ``surrogateescape``, and the
+parser looks for the escaped bytes there.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Final
 
@@ -18,27 +22,35 @@ CHUNK_BYTES: Final = 64 * 1024
 """Text per chunk (more for a longer line). The per-chunk work is a few C-level passes, so the
 split costs nothing measurable; a chunk's lists stay a few MB (docs/parser.md)."""
 
+INVALID_UTF8: Final = re.compile("[\udc80-\udcff]")
+"""A byte that is not UTF-8, as ``surrogateescape`` decodes it."""
+
 _EOF: Final = b"# EOF"
 _NEWLINE: Final = 10
 
 
-def chunks(data: bytes, dialect: Dialect) -> Iterator[tuple[int, int, bool]]:
+def chunks(data: bytes, dialect: Dialect, strict: bool) -> Iterator[tuple[int, int, bool]]:
     """``[start, stop)`` of each chunk of whole lines in ``data``, and whether it is the last;
     in OpenMetrics the ``# EOF`` line is left out. Whole-body faults raise ``ParseError``
     before the first chunk."""
-    _check_utf8(data)
-    end = _eof_line(data) if dialect.ends_with_eof else len(data)
+    if strict:
+        _check_utf8(data)
+    end = _eof_line(data) if dialect.ends_with_eof else len(data) if strict else _nul_line(data)
     for start, stop in _spans(data, end):
         yield start, stop, stop == end
 
 
-def decode(data: memoryview, start: int, stop: int, last: bool) -> tuple[str, list[str]]:
-    """A chunk's text and its lines (the body's final newline ends a line, it starts none)."""
-    text = str(data[start:stop], "utf-8")
+def decode(data: memoryview, start: int, stop: int, last: bool) -> tuple[str, list[str], bool]:
+    """A chunk's text and its lines (the body's final newline ends a line, it starts none), and
+    whether it is valid UTF-8 (if not, each invalid byte is a lone surrogate, ``INVALID_UTF8``)."""
+    try:
+        text, valid = str(data[start:stop], "utf-8"), True
+    except UnicodeDecodeError:
+        text, valid = str(data[start:stop], "utf-8", "surrogateescape"), False
     lines = text.split("\n")
     if last and lines[-1] == "":
         lines.pop()
-    return text, lines
+    return text, lines, valid
 
 
 def _spans(data: bytes, end: int) -> Iterator[tuple[int, int]]:
@@ -50,6 +62,15 @@ def _spans(data: bytes, end: int) -> Iterator[tuple[int, int]]:
             stop = end
         yield start, stop
         start = stop + 1
+
+
+def _nul_line(data: bytes) -> int:
+    """Where a line that starts with a NUL byte starts, else the end: Prometheus 2.42's text lexer
+    reads such a byte as the end of the body, and ignores what follows."""
+    if data.startswith(b"\0"):
+        return 0
+    found = data.find(b"\n\0")
+    return len(data) if found < 0 else found + 1
 
 
 def _check_utf8(data: bytes) -> None:

@@ -26,8 +26,15 @@ class Dialect:
     """The type of a sample outside any block of its family."""
     sample: re.Pattern[str]
     """A whole sample line; groups: name, label set, value, timestamp (and exemplar parts)."""
+    braced: re.Pattern[str]
+    """A sample line whose metric name is quoted inside the braces (Prometheus 3.x), with the
+    groups of ``sample`` (the name's empty)."""
     label_set: re.Pattern[str]
     label_pair: re.Pattern[str]
+    quoted_label_set: re.Pattern[str]
+    """A label set with quoted names (``"a.b"="1"``, or ``"name"`` for the metric name)."""
+    quoted_item: re.Pattern[str]
+    """One item of such a set; groups: bare label name, quoted name, value."""
     careful: str
     """Characters whose presence in a chunk sends each of its lines through the careful path
     (Python's ``float()`` strips them, Go's ``ParseFloat`` or the separators refuse them)."""
@@ -53,8 +60,11 @@ TEXT: Final = Dialect(
     types=grammar.TEXT_TYPES,
     default_type="untyped",
     sample=grammar.TEXT_SAMPLE,
+    braced=grammar.TEXT_BRACED,
     label_set=grammar.TEXT_BODY,
     label_pair=grammar.TEXT_PAIR,
+    quoted_label_set=grammar.QUOTED_TEXT_BODY,
+    quoted_item=grammar.QUOTED_TEXT_ITEM,
     careful=_ODD_WHITESPACE,
     lenient_lines=True,
     ends_with_eof=False,
@@ -70,8 +80,11 @@ OPENMETRICS: Final = Dialect(
     types=grammar.OPENMETRICS_TYPES,
     default_type="unknown",
     sample=grammar.OM_SAMPLE,
+    braced=grammar.OM_BRACED,
     label_set=grammar.OM_BODY,
     label_pair=grammar.OM_PAIR,
+    quoted_label_set=grammar.QUOTED_OM_BODY,
+    quoted_item=grammar.QUOTED_OM_ITEM,
     careful=_ODD_WHITESPACE + "\t",
     lenient_lines=False,
     ends_with_eof=True,

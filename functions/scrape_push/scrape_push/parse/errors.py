@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ParseError(ValueError):
     """The exposition is invalid; ``line`` is 1-based when known.
@@ -10,7 +12,15 @@ class ParseError(ValueError):
     'line 3: label name "x" is not unique'
     """
 
-    def __init__(self, reason: str, line: int | None = None) -> None:
+    partial: Any = None
+    """The ``Chunk`` of the sample lines before the error in the chunk that failed (the parser
+    sets it), for the failed scrape's counts as Prometheus reports them."""
+    appended: bool = False
+    """The line at fault is one Prometheus's parser reads and its appender refuses (a repeated
+    label name, a name its validity check refuses): it counts as scraped."""
+
+    def __init__(self, reason: str, line: int | None = None, *, appended: bool = False) -> None:
         self.reason = reason
         self.line = line
+        self.appended = appended
         super().__init__(f"line {line}: {reason}" if line else reason)

@@ -32,12 +32,14 @@ class Format(Protocol):
         ...
 
     def chunks(
-        self, data: bytes, known: Mapping[str, K], families: dict[Family, Family]
+        self, data: bytes, known: Mapping[str, K], families: dict[Family, Family], strict: bool = False
     ) -> Iterator[Chunk[K]]:
         """Parse ``data`` chunk by chunk. ``known`` maps the series texts the caller knows to its
         entries; ``families`` is the table the metadata blocks' families are interned into (it
         grows: give a copy to keep the original as it was if the parse fails). Invalid input
-        raises ``ParseError`` with the line, possibly after chunks were yielded."""
+        raises ``ParseError`` with the line, possibly after chunks were yielded. By default the
+        format accepts what Prometheus 2.42 accepts; ``strict`` also refuses what only the
+        format's spec forbids (docs/parser.md, "Strict parsing")."""
         ...
 
 
@@ -53,9 +55,9 @@ class TextFormat:
         return self.dialect.name
 
     def chunks(
-        self, data: bytes, known: Mapping[str, K], families: dict[Family, Family]
+        self, data: bytes, known: Mapping[str, K], families: dict[Family, Family], strict: bool = False
     ) -> Iterator[Chunk[K]]:
-        return parser.parse(self.dialect, data, known, families)
+        return parser.parse(self.dialect, data, known, families, strict)
 
 
 TEXT: Final = TextFormat("text/plain", dialects.TEXT)

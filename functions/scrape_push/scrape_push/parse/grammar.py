@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from typing import Final
 
 from ..model import MetricType
@@ -47,18 +48,38 @@ FLOAT: Final = re.compile(
 )
 """Go's ``strconv.ParseFloat`` decimal syntax minus what Prometheus rejects (hex, ``_``)."""
 
-_LVALUE = r'"([^"\\\n]*+(?:\\.[^"\\\n]*+)*+)"'
-"""A quoted label value: any character but a quote, backslash or newline, or an escape."""
+_QUOTED = r'[^"\\\n]*+(?:\\.[^"\\\n]*+)*+'
+"""The content of a quoted string: any character but a quote, backslash or newline, or an escape."""
+_LVALUE = rf'"({_QUOTED})"'
+_TEXT_QUOTED = r'[^"\\]*+(?:\\.[^"\\]*+)*+'
+"""Text 0.0.4 allows a raw newline inside quotes (Prometheus 2.42's lexer): a line holds one only
+when the parser joined the lines of such a value (``parser._joined``)."""
+_TEXT_LVALUE = rf'"({_TEXT_QUOTED})"'
 _LNAME = r"[a-zA-Z_][a-zA-Z0-9_]*+"
 
 OM_BODY: Final = re.compile(rf"(?:{_LNAME}={_LVALUE}(?:,(?!$)|,?$))*+")
 """An OpenMetrics label set between the braces: ``a="1",b="2"``, a trailing comma allowed."""
 OM_PAIR: Final = re.compile(rf"({_LNAME})={_LVALUE}")
 
-TEXT_BODY: Final = re.compile(rf"[ \t]*+(?:{_LNAME}[ \t]*+=[ \t]*+{_LVALUE}[ \t]*+(?:,[ \t]*+)?+)*+")
+TEXT_BODY: Final = re.compile(rf"[ \t]*+(?:{_LNAME}[ \t]*+=[ \t]*+{_TEXT_LVALUE}[ \t]*+(?:,[ \t]*+)?+)*+")
 """A text-format label set: whitespace between tokens, commas optional (as Prometheus's lexer).
 Blanks, then an optional comma, then blanks: one way only to split them (issue 12)."""
-TEXT_PAIR: Final = re.compile(rf"({_LNAME})[ \t]*+=[ \t]*+{_LVALUE}")
+TEXT_PAIR: Final = re.compile(rf"({_LNAME})[ \t]*+=[ \t]*+{_TEXT_LVALUE}")
+
+# Prometheus 3.x's UTF-8 names (docs/parser.md, "UTF-8 names"): inside the braces, a quoted
+# string followed by ``=`` is a label name, a quoted string alone the metric name.
+_QITEM_OM = rf'(?:{_LNAME}={_LVALUE}|"{_QUOTED}"(?:={_LVALUE})?+)'
+QUOTED_OM_BODY: Final = re.compile(rf"(?:{_QITEM_OM}(?:,(?!$)|,?$))*+")
+QUOTED_OM_ITEM: Final = re.compile(rf'({_LNAME})={_LVALUE}|"({_QUOTED})"(?:={_LVALUE})?+')
+_QITEM_TEXT = (
+    rf'(?:{_LNAME}[ \t]*+=[ \t]*+{_TEXT_LVALUE}|"{_TEXT_QUOTED}"(?:[ \t]*+=[ \t]*+{_TEXT_LVALUE})?+)'
+)
+QUOTED_TEXT_BODY: Final = re.compile(rf"[ \t]*+(?:{_QITEM_TEXT}[ \t]*+(?:,[ \t]*+)?+)*+")
+QUOTED_TEXT_ITEM: Final = re.compile(
+    rf'({_LNAME})[ \t]*+=[ \t]*+{_TEXT_LVALUE}|"({_TEXT_QUOTED})"(?:[ \t]*+=[ \t]*+{_TEXT_LVALUE})?+'
+)
+"""One item of a label set with quoted names; groups: bare label name, quoted name, value (a
+quoted name without a value is the metric name)."""
 
 _OM_SET = r'(?:[^"}]++|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+")*+'
 OM_SAMPLE: Final = re.compile(
@@ -66,6 +87,11 @@ OM_SAMPLE: Final = re.compile(
     rf"(?: # \{{({_OM_SET})\}} ([^ ]++)(?: ([^ ]++))?)?"
 )
 """``name{labels} value [timestamp] [# {labels} value [timestamp]]`` with single spaces."""
+OM_BRACED: Final = re.compile(
+    rf"()\{{({_OM_SET})\}} ([^ ]++)(?: ([^ ]++))?"
+    rf"(?: # \{{({_OM_SET})\}} ([^ ]++)(?: ([^ ]++))?)?"
+)
+"""A line whose metric name is quoted in its braces (``{"a.b",x="1"} 1``); group 1 is empty."""
 
 _TEXT_SET = r'(?:[^"}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+'
 TEXT_SAMPLE: Final = re.compile(
@@ -73,6 +99,8 @@ TEXT_SAMPLE: Final = re.compile(
     r"([^{ \t]++)(?:[ \t]++([^ \t]++))?[ \t]*+"
 )
 """``name [{labels}] value [timestamp]`` with any spaces or tabs between tokens."""
+TEXT_BRACED: Final = re.compile(rf"()\{{({_TEXT_SET})\}}[ \t]*+([^{{ \t]++)(?:[ \t]++([^ \t]++))?[ \t]*+")
+"""A line whose metric name is quoted in its braces; group 1 is empty."""
 
 PLAIN_LINES: Final = re.compile(
     r"(?:[a-zA-Z_:][a-zA-Z0-9_:]*+"
@@ -105,12 +133,14 @@ def _unmark(marked: str) -> str:
     return marked.replace("\nb", "\\").replace("\nn", "\n")
 
 
-def unescape(value: str) -> str:
-    """Decode ``\\\\``, ``\\"`` and ``\\n`` in a label value; any other escape is an error."""
+def unescape(value: str, strict: bool = False) -> str:
+    """Decode ``\\\\``, ``\\"`` and ``\\n`` in a label value or a quoted name, in one pass
+    from the left as Prometheus's replacer does; any other escape is kept verbatim (``\\q``
+    stays two characters), or with ``strict`` an error."""
     if "\\" not in value:
         return value
     marked = _mark(value, quotes=True)
-    if "\\" in marked:
+    if strict and "\\" in marked:
         bad = next(m.group() for m in _ESCAPE.finditer(value) if m.group(1) not in '\\"n')
         raise ValueError(f"invalid escape sequence {bad!r} in label value")
     return _unmark(marked)
@@ -124,6 +154,11 @@ def unescape_help(text: str, quotes: bool) -> str:
     return _unmark(_mark(text, quotes=quotes))
 
 
+NAN: Final[float] = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]
+"""NaN as Prometheus parses it (Go's ``math.NaN()``, bits ``0x7ff8000000000001``; Python's own
+is ``0x7ff8000000000000``): a receiver stores the bits it is sent."""
+
+
 def parse_float(text: str) -> float:
     """A sample value as Prometheus parses it; ``ValueError`` when it would refuse it."""
     if FLOAT.fullmatch(text) is None:
@@ -131,12 +166,13 @@ def parse_float(text: str) -> float:
     value = float(text)
     if math.isinf(value) and "n" not in text and "N" not in text:
         raise ValueError(f"float {text[:40]!r} out of range")
-    return value
+    return NAN if math.isnan(value) else value
 
 
 def check_floats(texts: tuple[str, ...] | list[str], values: list[float]) -> int:
     """Index of the first of ``texts`` that Prometheus would refuse although ``float()`` took it,
-    else -1. Cheap when all are plain: the slow check runs only for the rare spellings."""
+    else -1; each NaN of ``values`` becomes Prometheus's (``NAN``). Cheap when all are plain: the
+    slow check runs only for the rare spellings."""
     joined = "".join(texts)
     if "_" in joined or not joined.isascii():
         suspects = range(len(texts))
@@ -147,7 +183,7 @@ def check_floats(texts: tuple[str, ...] | list[str], values: list[float]) -> int
         suspects = range(len(texts))
     for index in suspects:
         try:
-            parse_float(texts[index])
+            values[index] = parse_float(texts[index])
         except ValueError:
             return index
     return -1
@@ -155,6 +191,15 @@ def check_floats(texts: tuple[str, ...] | list[str], values: list[float]) -> int
 
 TIMESTAMP_LIMIT: Final = 1 << 63
 """Timestamps are int64 milliseconds (Prometheus's ``model/timestamp``): ``-2**63 <= ms < 2**63``."""
+
+OUT_OF_RANGE: Final = TIMESTAMP_LIMIT
+"""The timestamp of an OpenMetrics sample whose time is beyond int64 milliseconds (no int64 is
+this value): Prometheus 2.42 keeps the scrape and stores no such sample (``OpenMetrics``
+timestamps are converted unchecked, and the TSDB refuses the result as out of bounds)."""
+
+
+class TimestampOutOfRange(ValueError):
+    """A timestamp that parses but is beyond int64 milliseconds."""
 
 
 def text_timestamp(text: str) -> int:
@@ -178,8 +223,17 @@ def openmetrics_timestamp(text: str) -> int:
         raise ValueError(f"invalid timestamp {text[:40]!r}")
     milliseconds = seconds * 1000
     if not -TIMESTAMP_LIMIT <= milliseconds < TIMESTAMP_LIMIT:
-        raise ValueError(f"timestamp {text[:40]!r} out of range")
+        raise TimestampOutOfRange(f"timestamp {text[:40]!r} out of range")
     return int(milliseconds)
+
+
+_COMMENT_NAME: Final = re.compile(rf'[a-zA-Z_:][a-zA-Z0-9_:]*+|"({_QUOTED})"')
+"""The metric name of a ``# HELP``/``# TYPE``/``# UNIT`` line: bare, or quoted (Prometheus 3.x)."""
+
+
+def _comment_name(found: re.Match[str]) -> str:
+    quoted = found.group(1)
+    return found.group() if quoted is None else unescape(quoted)
 
 
 Comment = tuple[str, str, str]
@@ -193,10 +247,10 @@ def text_comment(line: str, number: int) -> Comment | None:
         return None
     kind = match.group(1)
     rest = line[match.end() :]
-    found = METRIC_NAME.match(rest)
+    found = _COMMENT_NAME.match(rest)
     if found is None:
         raise ParseError(f"expected metric name after {kind}", number)
-    return kind, found.group(), rest[found.end() + 1 :]
+    return kind, _comment_name(found), rest[found.end() + 1 :]
 
 
 def openmetrics_comment(line: str, number: int) -> Comment:
@@ -207,9 +261,11 @@ def openmetrics_comment(line: str, number: int) -> Comment:
     kind = line[2:6]
     if not line.startswith("# ") or kind not in ("HELP", "TYPE", "UNIT") or line[6:7] != " ":
         raise ParseError("invalid comment: OpenMetrics allows only # HELP, # TYPE, # UNIT and # EOF", number)
-    name, separator, text = line[7:].partition(" ")
-    if METRIC_NAME.fullmatch(name) is None:
-        raise ParseError(f"invalid metric name {name[:80]!r} after {kind}", number)
+    rest = line[7:]
+    found = _COMMENT_NAME.match(rest)
+    if found is None or rest[found.end() : found.end() + 1] not in ("", " "):
+        raise ParseError(f"invalid metric name {rest.partition(' ')[0][:80]!r} after {kind}", number)
+    name, separator, text = _comment_name(found), rest[found.end() : found.end() + 1], rest[found.end() + 1 :]
     if not separator:
         raise ParseError(f"expected a space and text after the metric name in {kind}", number)
     return kind, name, text

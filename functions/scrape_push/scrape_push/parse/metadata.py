@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from ..model import Family
-from . import grammar
+from . import body, grammar
 from .dialects import Dialect
 from .errors import ParseError
 
@@ -21,8 +21,11 @@ from .errors import ParseError
 class Metadata:
     """The metadata state of one parse, across its chunks."""
 
-    def __init__(self, dialect: Dialect, families: dict[Family, Family]) -> None:
+    def __init__(self, dialect: Dialect, families: dict[Family, Family], strict: bool = False) -> None:
         self.dialect = dialect
+        self.strict = strict
+        """Refuse a ``# TYPE`` that contradicts an earlier one or follows samples of its family
+        (Prometheus 2.42 accepts both: the last one read applies from there on)."""
         self.families = families
         """The interned families: one object per distinct family (what the caller gave the
         parse, with what the parse adds)."""
@@ -43,13 +46,18 @@ class Metadata:
 
     def read(self, names: Iterable[str], families: Iterable[Family]) -> None:
         """Note the families samples called ``names`` were given, in line order, so that a
-        later ``# TYPE`` can be checked against them."""
-        self.names.update(zip(names, families, strict=True))
+        later ``# TYPE`` can be checked against them (``strict`` only)."""
+        if self.strict:
+            self.names.update(zip(names, families, strict=True))
 
-    def comment(self, line: str, number: int) -> None:
-        """Apply comment ``line`` (line ``number``), which starts with ``#``."""
+    def comment(self, line: str, number: int, valid: bool = True) -> None:
+        """Apply comment ``line`` (line ``number``), which starts with ``#``; unless ``valid``,
+        its chunk has bytes that are not UTF-8 (Prometheus refuses them in HELP text, and
+        elsewhere they make the line invalid; a plain comment may hold them)."""
         found = self.dialect.comment(line, number)
         if found is not None:
+            if not valid and body.INVALID_UTF8.search(line):
+                raise ParseError(f"{found[0]} line is not valid UTF-8", number)
             self._block(*found, number)
 
     def _intern(self, family: Family) -> Family:
@@ -62,7 +70,8 @@ class Metadata:
         if kind == "TYPE":
             if text not in self.dialect.types:
                 raise ParseError(f"invalid metric type {text[:40]!r}", number)
-            self._check_type(name, text, number)
+            if self.strict:
+                self._check_type(name, text, number)
             context = replace(context, type=text)  # type: ignore[arg-type]
         elif kind == "HELP":
             context = replace(context, help=grammar.unescape_help(text, self.dialect.help_quotes))

@@ -32,6 +32,9 @@ _KEY, _VALUE = itemgetter(0), itemgetter(2)
 _NAME, _FAMILY, _CONTEXT = itemgetter(KNOWN_NAME), itemgetter(KNOWN_FAMILY), itemgetter(KNOWN_CONTEXT)
 
 _SPECIAL: Final = methodcaller("startswith", ("#", " ", "\t"))
+_EXEMPLAR_SUFFIXES: Final = ("_total", "_bucket")
+"""The sample names that may carry an exemplar: a counter's ``_total`` and a histogram's
+``_bucket`` (OpenMetrics 1.0, and Prometheus 2.42: later versions allow them on any)."""
 _BLANK_START: Final = methodcaller("startswith", (" ", "\t"))
 _PARTITION_BRACE: Final = methodcaller("partition", "{")
 _BODY: Final = itemgetter(slice(0, -1))
@@ -40,10 +43,16 @@ _BODY: Final = itemgetter(slice(0, -1))
 class _Parse(Generic[K]):
     """One parse of one exposition (state for a single call)."""
 
-    def __init__(self, dialect: Dialect, known: Mapping[str, K], families: dict[Family, Family]) -> None:
+    def __init__(
+        self, dialect: Dialect, known: Mapping[str, K], families: dict[Family, Family], strict: bool
+    ) -> None:
         self.dialect = dialect
         self.known = known
-        self.metadata = Metadata(dialect, families)
+        self.strict = strict
+        """Refuse what Prometheus 2.42 accepts but the format specs do not (docs/parser.md)."""
+        self.valid = True
+        """Whether the current chunk is valid UTF-8 (else its lines are all read carefully)."""
+        self.metadata = Metadata(dialect, families, strict)
         self.shapes: set[str] = set()
         """Label-set shapes validated by this parse."""
         self.first = 1
@@ -61,12 +70,58 @@ class _Parse(Generic[K]):
 
     def chunks(self, data: bytes) -> Iterator[Chunk[K]]:
         view = memoryview(data)
-        for start, stop, last in body.chunks(data, self.dialect):
+        spans = body.chunks(data, self.dialect, self.strict)
+        for span in spans:
+            text, lines, valid = body.decode(view, *span)
+            before = self.metadata.context, self.metadata.members
+            try:
+                try:
+                    chunk = self._chunk(text, lines, valid)
+                except ParseError:
+                    if not self.dialect.lenient_lines or self.strict:
+                        raise
+                    self.metadata.context, self.metadata.members = before
+                    chunk = self._rejoined(view, spans, span[2], text, lines)
+            except ParseError as exc:
+                exc.partial = self.chunk
+                raise
             # nothing of the chunk but what it hands on is held while the caller has it
-            yield self._chunk(*body.decode(view, start, stop, last))
+            yield chunk
 
-    def _chunk(self, text: str, lines: list[str]) -> Chunk[K]:
-        self._start(lines)
+    def _rejoined(
+        self,
+        view: memoryview,
+        spans: Iterator[tuple[int, int, bool]],
+        last: bool,
+        text: str,
+        lines: list[str],
+    ) -> Chunk[K]:
+        """A text chunk that failed, read again as if a quoted value held a raw newline, which
+        Prometheus 2.42's text lexer allows: with the value's lines joined, and the next chunks
+        while it runs on (each line is looked at once more). Raises ``ParseError`` when no
+        quote opens and closes that way."""
+        texts = [text]
+        open_ = _quote_state(lines, False)
+        while open_ and not last:
+            span = next(spans, None)
+            if span is None:
+                break
+            more, more_lines, _ = body.decode(view, *span)
+            texts.append(more)
+            lines += more_lines
+            last = span[2]
+            open_ = _quote_state(more_lines, open_)
+        text = "\n".join(texts)
+        del texts
+        joined = _joined(lines)
+        if joined is None:
+            self._chunk(text, lines, False)  # the error, as the careful path words it
+        return self._chunk(text, lines, False, joined)
+
+    def _chunk(self, text: str, lines: list[str], valid: bool, joined: list[str] | None = None) -> Chunk[K]:
+        """The chunk of ``text`` (its ``lines``, or those lines ``joined``)."""
+        self._start(lines if joined is None else joined)
+        self.valid = valid
         self._lines(text)
         chunk = self.chunk
         chunk.label_sets += len(chunk.plain.at) + len(chunk.parsed.at)
@@ -79,7 +134,7 @@ class _Parse(Generic[K]):
     def _lines(self, text: str) -> None:
         lines = self.lines
         count = len(lines)
-        if any(char in text for char in self.dialect.careful):
+        if not self.valid or any(char in text for char in self.dialect.careful):
             for index in range(count):
                 self._line(index)
             return
@@ -189,7 +244,8 @@ class _Parse(Generic[K]):
         names = list(map(_KEY, heads))
         bodies = list(map(_BODY, map(_VALUE, heads)))
         del heads
-        shapes = grammar.PLAIN_VALUE.sub("=", "\n".join(bodies)).split("\n")
+        # (a run split around lines with escapes may hold no new series at all)
+        shapes = grammar.PLAIN_VALUE.sub("=", "\n".join(bodies)).split("\n") if bodies else []
         if not self.shapes.issuperset(shapes):
             for index, shape in zip(fresh, shapes, strict=True):
                 if shape not in self.shapes:
@@ -224,7 +280,9 @@ class _Parse(Generic[K]):
         names = [name for name, _ in shape_labels(shape)]
         if len(set(names)) != len(names) or "__name__" in names:
             raise ParseError(
-                f'label name "{_duplicate([(name, "") for name in names])}" is not unique', number
+                f'label name "{_duplicate([(name, "") for name in names])}" is not unique',
+                number,
+                appended=True,
             )
         self.shapes.add(shape)
 
@@ -238,14 +296,14 @@ class _Parse(Generic[K]):
         first = line[0]
         if first == "#":
             self.comment_chars += len(line)
-            self.metadata.comment(line, number)
+            self.metadata.comment(line, number, self.valid)
         elif (first in {" ", "\t"}) and self.dialect.lenient_lines:
             stripped = line.lstrip(" \t")
             if stripped.startswith("#"):
                 self.comment_chars += len(line)
-                self.metadata.comment(stripped, number)
+                self.metadata.comment(stripped, number, self.valid)
             elif stripped:
-                raise ParseError("sample line starts with whitespace", number)
+                raise ParseError("sample line starts with whitespace", number, appended=True)
         else:
             self._sample(line, number)
 
@@ -253,6 +311,8 @@ class _Parse(Generic[K]):
 
     def _sample(self, line: str, number: int) -> None:
         match = self.dialect.sample.fullmatch(line)
+        if match is None and line.startswith("{"):
+            match = self.dialect.braced.fullmatch(line)
         if match is None:
             raise ParseError(self._diagnose(line), number)
         value_at = match.start(3)
@@ -260,17 +320,15 @@ class _Parse(Generic[K]):
         entry = self.known.get(key) if key is not None else None
         context = self.metadata.context
         pairs: list[tuple[str, str]] | None = None
+        name = match.group(1)
         if entry is None or entry[KNOWN_CONTEXT] is not context:
-            set_text = match.group(2)
-            pairs = self._labels(set_text, number) if set_text else []
-        try:
-            value = grammar.parse_float(match.group(3))
-            timestamp = match.group(4)
-            timestamp_ms = None if timestamp is None else self.dialect.timestamp(timestamp)
-        except ValueError as exc:
-            raise ParseError(str(exc), number) from None
+            name, pairs = self._series(name, match.group(2), number)
+        value, timestamp_ms = self._value(match.group(3), match.group(4), number)
         exemplar = None
         if self.dialect.exemplars and match.group(5) is not None:
+            named = name if entry is None or pairs is not None else entry[KNOWN_NAME]
+            if not named.endswith(_EXEMPLAR_SUFFIXES):
+                raise ParseError(f"metric name {named[:80]!r} does not support exemplars", number)
             exemplar = self._exemplar(match.group(5), match.group(6), match.group(7), number)
         chunk = self.chunk
         at = len(chunk.keys)
@@ -278,7 +336,6 @@ class _Parse(Generic[K]):
             assert entry is not None
             self.metadata.read((entry[KNOWN_NAME],), (entry[KNOWN_FAMILY],))
         else:
-            name = match.group(1)
             family = self.metadata.family(name)
             new = chunk.parsed
             add_positions(new, at, at + 1)
@@ -302,29 +359,94 @@ class _Parse(Generic[K]):
         if chunk.exemplars is not None:
             chunk.exemplars.append(exemplar)
 
-    def _labels(self, text: str, number: int) -> list[tuple[str, str]]:
-        """The label pairs of a label set: unescaped, empty values dropped, duplicates refused."""
+    def _series(self, name: str, set_text: str | None, number: int) -> tuple[str, list[tuple[str, str]]]:
+        """A new series' metric name (``name`` as the line starts, or quoted in the braces) and
+        label pairs."""
+        quoted, pairs = self._labels(set_text, number) if set_text else (None, [])
+        if quoted is not None and name:
+            raise ParseError(f"metric name already set: {name!r} and {quoted!r}", number)
+        name = quoted if quoted is not None else name
+        if not name:
+            raise ParseError("metric name not set", number)
+        return name, pairs
+
+    def _labels(self, text: str, number: int) -> tuple[str | None, list[tuple[str, str]]]:
+        """The metric name in a label set (Prometheus 3.x's quoted name, else ``None``) and its
+        label pairs: unescaped, empty values dropped, duplicates refused."""
         memo = self.labels_memo.get(text)
         if memo is not None:
-            return list(memo)
+            return None, list(memo)
         if self.dialect.label_set.fullmatch(text) is None:
-            raise ParseError(self._diagnose_labels(text), number)
+            if self.dialect.quoted_label_set.fullmatch(text) is None:
+                raise ParseError(self._diagnose_labels(text), number)
+            return self._quoted_labels(text, number)
         pairs: list[tuple[str, str]] = self.dialect.label_pair.findall(text)
         if "\\" in text:
             try:
-                pairs = [(name, grammar.unescape(value)) for name, value in pairs]
+                pairs = [(name, grammar.unescape(value, self.strict)) for name, value in pairs]
             except ValueError as exc:
                 raise ParseError(str(exc), number) from None
+        pairs = self._checked(pairs, text, number)
+        self.labels_memo[text] = pairs
+        return None, list(pairs)
+
+    def _quoted_labels(self, text: str, number: int) -> tuple[str | None, list[tuple[str, str]]]:
+        """A label set with quoted names (``"a.b"="1"``), and maybe the metric name (``"a.b"``)."""
+        metric: str | None = None
+        pairs: list[tuple[str, str]] = []
+        try:
+            for item in self.dialect.quoted_item.finditer(text):
+                bare, value, quoted, quoted_value = item.groups()
+                if bare is not None:
+                    pairs.append((bare, grammar.unescape(value, self.strict)))
+                elif quoted_value is not None:
+                    pairs.append(
+                        (grammar.unescape(quoted, self.strict), grammar.unescape(quoted_value, self.strict))
+                    )
+                elif metric is not None:
+                    raise ParseError(f"metric name already set: {metric!r}", number)
+                else:
+                    metric = grammar.unescape(quoted, self.strict)
+        except ValueError as exc:
+            raise ParseError(str(exc), number) from None
+        if any(not name for name, _ in pairs):
+            raise ParseError("empty label name", number)
+        if not self.valid and metric is not None and body.INVALID_UTF8.search(metric):
+            raise ParseError("invalid UTF-8 metric name", number)
+        return metric, self._checked(pairs, text, number)
+
+    def _checked(self, pairs: list[tuple[str, str]], text: str, number: int) -> list[tuple[str, str]]:
+        """``pairs`` without empty values, refused when a name repeats or a value (or a quoted
+        name) is not UTF-8."""
+        if not self.valid and body.INVALID_UTF8.search(text):
+            raise ParseError("invalid UTF-8 label value", number)
         names = dict(pairs)
         if len(names) != len(pairs) or "__name__" in names:
-            raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number)
+            raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
         if '""' in text:
             pairs = [pair for pair in pairs if pair[1]]
-        self.labels_memo[text] = pairs
-        return list(pairs)
+        return pairs
 
-    def _exemplar(self, set_text: str, value: str, timestamp: str | None, number: int) -> Exemplar:
-        pairs = self._labels(set_text, number) if set_text else []
+    def _value(self, value: str, timestamp: str | None, number: int) -> tuple[float, int | None]:
+        """A sample's value and exposed timestamp (``grammar.OUT_OF_RANGE`` for an OpenMetrics
+        time beyond int64 milliseconds, unless ``strict``)."""
+        try:
+            return grammar.parse_float(value), None if timestamp is None else self.dialect.timestamp(
+                timestamp
+            )
+        except grammar.TimestampOutOfRange as exc:
+            if self.strict:
+                raise ParseError(str(exc), number) from None
+            return grammar.parse_float(value), grammar.OUT_OF_RANGE
+        except ValueError as exc:
+            raise ParseError(str(exc), number) from None
+
+    def _exemplar(self, set_text: str, value: str, timestamp: str | None, number: int) -> Exemplar | None:
+        """A sample's exemplar; ``None`` when its time is beyond int64 milliseconds (an exemplar's
+        problems never fail a scrape in Prometheus), unless ``strict``."""
+        quoted, pairs = self._labels(set_text, number) if set_text else (None, [])
+        if quoted is not None:
+            raise ParseError("exemplar: expected label name, got a quoted metric name", number)
         self.chunk.label_sets += 1
         self.chunk.labels += len(pairs)
         self.built_chars += len(set_text)
@@ -334,6 +456,10 @@ class _Parse(Generic[K]):
                 grammar.parse_float(value),
                 None if timestamp is None else self.dialect.timestamp(timestamp),
             )
+        except grammar.TimestampOutOfRange as exc:
+            if self.strict:
+                raise ParseError(f"exemplar: {exc}", number) from None
+            return None
         except ValueError as exc:
             raise ParseError(f"exemplar: {exc}", number) from None
 
@@ -378,6 +504,37 @@ def _index(flags: list[bool], flag: bool, start: int, count: int) -> int:
         return count
 
 
+def _quote_state(lines: list[str], open_: bool) -> bool:
+    """Whether a quoted value is still open after ``lines``, given whether one was before them
+    (a line that starts with ``#`` outside a value is a comment, whose quotes do not count)."""
+    for line in lines:
+        if (open_ or not line.startswith("#")) and _unterminated(line):
+            open_ = not open_
+    return open_
+
+
+def _joined(lines: list[str]) -> list[str] | None:
+    """``lines`` with each sample line whose quotes do not close joined to the lines that close
+    them, which become blank (so that every line keeps its number); ``None`` when none closes."""
+    out: list[str] | None = None
+    index, count = 0, len(lines)
+    while index < count:
+        line = lines[index]
+        index += 1
+        if line.startswith("#") or not _unterminated(line):
+            continue
+        begin = index - 1
+        while index < count and not _unterminated(lines[index]):
+            index += 1
+        if index == count:
+            break  # this one never closes: it fails on its own line
+        index += 1
+        out = out if out is not None else list(lines)
+        out[begin] = "\n".join(lines[begin:index])
+        out[begin + 1 : index] = [""] * (index - begin - 1)
+    return out
+
+
 def _unterminated(text: str) -> bool:
     """Whether ``text`` has an odd number of unescaped quotes. Escapes pair up from the left, so
     with every ``\\\\`` gone each backslash left escapes the character after it."""
@@ -395,8 +552,13 @@ def _duplicate(pairs: list[tuple[str, str]]) -> str:
 
 
 def parse(
-    dialect: Dialect, data: bytes, known: Mapping[str, K], families: dict[Family, Family]
+    dialect: Dialect,
+    data: bytes,
+    known: Mapping[str, K],
+    families: dict[Family, Family],
+    strict: bool = False,
 ) -> Iterator[Chunk[K]]:
     """Parse an exposition in ``dialect`` chunk by chunk, against the series the caller knows;
-    the metadata blocks' families are interned into ``families`` (it grows)."""
-    return _Parse(dialect, known, families).chunks(data)
+    the metadata blocks' families are interned into ``families`` (it grows). ``strict`` refuses
+    what Prometheus 2.42 accepts but the format specs do not."""
+    return _Parse(dialect, known, families, strict).chunks(data)

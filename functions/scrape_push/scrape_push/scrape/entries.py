@@ -2,20 +2,24 @@
 
 A series the cache did not know gets, once: its final labels (the target's merged in by
 ``labels.finisher``, in bulk per label-set shape for plain lines), ``metric_relabel_configs``
-(``labels.relabel_series``), and a ``SeriesRef`` from the scrape stage's allocator. Entries are
-plain tuples made by ``zip``: a cold chunk makes hundreds at a time.
+(``labels.relabel_series``), the check of its names (``metric_name_validation_scheme``), and a
+``SeriesRef``: a new one from the scrape stage's allocator, or that of the series the target
+already has with the same final name and labels (two spellings of one label set, or series
+that metric relabeling makes one), so that a ref is one series as a sink and a TSDB see it.
+Entries are plain tuples made by ``zip``: a cold chunk makes hundreds at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from operator import add, call, itemgetter
 from typing import Any, Final
 
 from ..labels import LabelFinisher, Plan, relabel_series, shape_plan
 from ..model import Family, Labels, SeriesRef
-from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, NewSeries, plain_values, shape_labels
+from ..names import is_legacy
+from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, NewSeries, ParseError, plain_values, shape_labels
 from ..relabel import RelabelRules
 
 SeriesEntry = tuple[str, Family, Family | None, str, Labels, SeriesRef]
@@ -28,6 +32,9 @@ SERIES_AT: Final = 5
 _FAMILY = itemgetter(KNOWN_FAMILY)
 _METRIC, _LABELS, _SERIES = itemgetter(3), itemgetter(4), itemgetter(SERIES_AT)
 _PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = (itemgetter(i) for i in range(3))
+
+Identity = tuple[str, Labels]
+"""A series as a sink and a TSDB see it: its final metric name and labels."""
 
 Columns = tuple[Iterable[str], Iterable[Labels], Iterable[Family], Iterable[SeriesRef]]
 """What each sample takes from its series' entry (metric, labels, family, ref), as columns."""
@@ -42,23 +49,52 @@ def refs_of(entries: Iterable[SeriesEntry]) -> Iterator[SeriesRef]:
     return map(_SERIES, entries)
 
 
-class Created:
-    """The entries a parse made (once per series), with their series texts."""
+def identity(entry: SeriesEntry) -> Identity:
+    return entry[3], entry[4]
 
-    __slots__ = ("entries", "keys")
+
+def kind(entry: SeriesEntry) -> tuple[str, Labels, Family]:
+    """A series' identity and its family: what a sink makes of it."""
+    return entry[3], entry[4], entry[KNOWN_FAMILY]
+
+
+class Created:
+    """The entries a parse made (once per series), with their series texts, and the refs it
+    gave by final name and labels (the cache takes them if the parse succeeds)."""
+
+    __slots__ = ("entries", "identities", "keys", "shared")
 
     def __init__(self) -> None:
         self.keys: list[str | None] = []
         self.entries: list[SeriesEntry] = []
+        self.identities: dict[int, SeriesRef] = {}
+        """The refs of the identities this parse indexed, by hash (see ``EntryMaker._refs``)."""
+        self.shared: set[SeriesRef] = set()
+        """Refs this parse gave to an entry that is not the first with them."""
 
 
 class EntryMaker:
     """Makes the entries of one target's new series."""
 
-    def __init__(self, finish: LabelFinisher, relabel: RelabelRules, refs: Iterator[SeriesRef]) -> None:
+    def __init__(
+        self,
+        finish: LabelFinisher,
+        relabel: RelabelRules,
+        refs: Iterator[SeriesRef],
+        legacy_names: bool = False,
+    ) -> None:
         self.finish = finish
         self.relabel = relabel
         self.refs = refs
+        self.legacy_names = legacy_names
+        """``metric_name_validation_scheme: legacy``: names outside the legacy character set fail
+        the scrape (under ``utf8`` any name the parser read is valid)."""
+        self.identities: dict[int, SeriesRef] = {}
+        """The ref of each final name and labels the target's series cache holds, by the hash of
+        ``(name, labels)`` (the cache keeps it in step with its entries)."""
+        self.lookup: Callable[[], dict[SeriesRef, tuple[str, Labels, Family]]] = dict
+        """The identity and family of each ref the cache holds (made on demand: only when a hash
+        repeats)."""
 
     def plain_labels(self, new: NewSeries, plans: dict[str, Plan]) -> list[Labels]:
         """The final labels of plain new series, in bulk: one plan per label-set shape (made
@@ -101,7 +137,7 @@ class EntryMaker:
         """The entries of ``new`` (series texts ``keys``, final labels ``labels``), noted in
         ``created``; and their columns, unless a series repeats (then it has one entry)."""
         if len(set(keys)) == len(keys):
-            made, made_columns = self._entries(new.names, labels, new.families, new.contexts)
+            made, made_columns = self._entries(new.names, labels, new.families, new.contexts, created)
             created.keys += keys
             created.entries += made
             return made, made_columns
@@ -139,6 +175,7 @@ class EntryMaker:
             [labels[i] for i in unique],
             [new.families[i] for i in unique],
             [new.contexts[i] for i in unique],
+            created,
         )
         created.keys += [keys[i] for i in unique]
         created.entries += made
@@ -151,10 +188,15 @@ class EntryMaker:
         return entries  # type: ignore[return-value]
 
     def _entries(
-        self, names: list[str], labels: list[Labels], families: list[Family], contexts: list[Family | None]
+        self,
+        names: list[str],
+        labels: list[Labels],
+        families: list[Family],
+        contexts: list[Family | None],
+        created: Created,
     ) -> tuple[list[SeriesEntry], Columns]:
-        """Entries for new series with these final labels: relabeled, each with a new ref; and
-        the columns of what the samples take from them."""
+        """Entries for new series with these final labels: relabeled, names checked, each with
+        its series' ref; and the columns of what the samples take from them."""
         metrics = names
         if self.relabel.steps:
             views = [
@@ -162,6 +204,88 @@ class EntryMaker:
             ]
             metrics = [view[0] if view else "" for view in views]
             labels = [view[1] if view else () for view in views]
-        refs = list(islice(self.refs, len(names)))
+        if self.legacy_names:
+            _check_legacy(metrics, labels)
+        refs = self._refs(metrics, labels, families, created)
         entries = list(zip(names, families, contexts, metrics, labels, refs, strict=True))
         return entries, (metrics, labels, families, refs)
+
+    def _refs(
+        self, metrics: list[str], labels: list[Labels], families: list[Family], created: Created
+    ) -> list[SeriesRef]:
+        """A ref per new series: the one its final name and labels already have in this target
+        (an entry of the cache, or one made before in this parse) under the same family, else a
+        new one (a series whose ``# TYPE`` changed is a new one to a sink). Identities
+        are indexed by hash, so that the common case is one pass of tuple hashes and a few
+        passes over ints; a hash met twice is checked against the identity it stands for."""
+        refs = list(islice(self.refs, len(metrics)))
+        if self.relabel.steps and "" in metrics:  # what relabeling drops is no series: no index
+            kept = [index for index, metric in enumerate(metrics) if metric]
+            kept_refs = self._indexed(
+                ([metrics[i] for i in kept], [labels[i] for i in kept], [families[i] for i in kept]),
+                [refs[i] for i in kept],
+                created,
+            )
+            for index, ref in zip(kept, kept_refs, strict=True):
+                refs[index] = ref
+            return refs
+        return self._indexed((metrics, labels, families), refs, created)
+
+    def _indexed(
+        self,
+        new_series: tuple[list[str], list[Labels], list[Family]],
+        refs: list[SeriesRef],
+        created: Created,
+    ) -> list[SeriesRef]:
+        """``refs`` for new series, each replaced by the ref its series already has."""
+        metrics, labels, _ = new_series
+        hashes = list(map(hash, zip(metrics, labels, strict=True)))
+        new, known = created.identities, self.identities
+        if (
+            len(set(hashes)) == len(hashes)
+            and new.keys().isdisjoint(hashes)
+            and (not known or known.keys().isdisjoint(hashes))
+        ):
+            new.update(zip(hashes, refs, strict=True))
+            return refs
+        return self._shared_refs(new_series, refs, hashes, created)
+
+    def _shared_refs(
+        self,
+        new_series: tuple[list[str], list[Labels], list[Family]],
+        refs: list[SeriesRef],
+        hashes: list[int],
+        created: Created,
+    ) -> list[SeriesRef]:
+        """``_refs`` when a hash repeats: each series takes the ref of the first series with its
+        final name and labels."""
+        metrics, labels, families = new_series
+        by_ref = self.lookup()
+        by_ref.update((entry[SERIES_AT], kind(entry)) for entry in created.entries)
+        new, known = created.identities, self.identities
+        for index, key in enumerate(hashes):
+            found = new.get(key)
+            if found is None:
+                found = known.get(key)
+            series = metrics[index], labels[index], families[index]
+            if found is not None and by_ref.get(found) == series:
+                refs[index] = found
+                created.shared.add(found)
+                continue
+            new[key] = refs[index]  # the latest under a family, or another identity's hash
+            by_ref[refs[index]] = series
+        return refs
+
+
+def _check_legacy(metrics: list[str], labels: list[Labels]) -> None:
+    """Refuse a metric or label name outside Prometheus's legacy character set, as its scrape
+    loop does after relabeling under ``metric_name_validation_scheme: legacy``."""
+    names = {name for pairs in labels for name, _ in pairs}
+    bad = [name for name in names if not is_legacy(name, label=True)]
+    bad += [metric for metric in set(metrics) if metric and not is_legacy(metric)]
+    if bad:
+        raise ParseError(
+            "invalid metric name or label names under metric_name_validation_scheme legacy: "
+            f"{sorted(bad)[0][:80]!r}",
+            appended=True,
+        )

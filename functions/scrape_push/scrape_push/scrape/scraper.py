@@ -30,7 +30,7 @@ from ..fetch import ScrapeError, fetch
 from ..guard import Aborted, Guard, Watch, guarding
 from ..httpconfig import TLSConfig, new_session
 from ..labels import finisher, synthetic
-from ..limits import LimitExceeded, ScrapeBudget
+from ..limits import LimitExceeded, MemoryBudgetExceeded, SampleLimitExceeded, ScrapeBudget
 from ..model import Sample, SeriesRef
 from ..parse import ParseError
 from ..reach import Reach
@@ -61,6 +61,8 @@ class ScrapeResult:
     error: str | None
     samples: list[Sample] = field(default_factory=list)
     """The exposition's samples followed by the synthetic ``up``/``scrape_*`` series."""
+    duplicates: int = 0
+    """Samples dropped because an earlier sample of the body had their series and time."""
 
 
 @dataclass
@@ -111,6 +113,8 @@ class Scraper:
             target.external_labels,
             target.honor_labels,
             target.metric_relabel_key,
+            target.strict,
+            target.legacy_names,
         )
 
     def series_cache(self, target: Target) -> SeriesCache:
@@ -120,7 +124,9 @@ class Scraper:
         with self._series_lock:
             cache = self._series.get(key)
             if cache is None:
-                cache = self._series[key] = SeriesCache(finisher(target), target.metric_relabel, self.refs)
+                cache = self._series[key] = SeriesCache(
+                    finisher(target), target.metric_relabel, self.refs, legacy_names=target.legacy_names
+                )
                 while len(self._series) > MAX_CACHED_TARGETS:
                     self._forgotten += self._series.popitem(last=False)[1].refs_held()
             else:
@@ -264,11 +270,19 @@ class Scraper:
                 scrape_ms,
                 honor_timestamps=target.honor_timestamps,
                 budget=limits,
+                strict=target.strict,
             )
             for chunk in read:
                 guard.check()
-                scraped = limits.parsed
-                limits.admit(chunk)
+                before, scraped = scraped, limits.parsed
+                admitted = limits.admitted
+                try:
+                    limits.admit(chunk)
+                except SampleLimitExceeded:
+                    raise
+                except LimitExceeded:  # a label limit: scraped up to the sample at fault
+                    scraped = before + limits.admitted - admitted + 1
+                    raise
                 retained.charge(len(chunk) * SINK_BYTES_PER_SAMPLE, keeping)
                 samples += chunk
             del response
@@ -280,11 +294,20 @@ class Scraper:
             return failed(target, refs, guard.clock() - start, scrape_ms, f"timed out after {timeout:g}s")
         except ParseError as exc:
             retained.release()
-            return failed(target, refs, guard.clock() - start, scrape_ms, f"invalid exposition: {exc}")
-        except LimitExceeded as exc:  # the job's limits, or the function's memory
+            reason = f"invalid exposition: {exc}"
+            if target.limits.sample_limit:  # no series is added past the limit
+                limits.added = min(limits.added, target.limits.sample_limit)
+            return failed(target, refs, guard.clock() - start, scrape_ms, reason, counted=limits)
+        except SampleLimitExceeded as exc:
+            retained.release()
+            del samples
+            reason = self._count_rest(read, guard, limits, target.limits.sample_limit, cache) or str(exc)
+            return failed(target, refs, guard.clock() - start, scrape_ms, reason, counted=limits)
+        except LimitExceeded as exc:  # a label limit, or the function's memory
             retained.release()
             duration = guard.clock() - start
-            return failed(target, refs, duration, scrape_ms, str(exc), scraped=scraped)
+            limits.parsed = scraped
+            return failed(target, refs, duration, scrape_ms, str(exc), counted=limits)
         duration = guard.clock() - start
         samples += synthetic(
             target,
@@ -292,11 +315,37 @@ class Scraper:
             up=True,
             duration=duration,
             scraped=scraped,
-            kept=len(samples),
+            kept=len(samples) + limits.duplicates,
             added=cache.added,
             scrape_ms=scrape_ms,
         )
-        return ScrapeResult(target, True, duration, scraped, None, samples)
+        return ScrapeResult(target, True, duration, scraped, None, samples, limits.duplicates)
+
+    @staticmethod
+    def _count_rest(
+        read: Iterator[list[Sample]],
+        guard: Guard,
+        limits: ScrapeBudget,
+        sample_limit: int,
+        cache: SeriesCache,
+    ) -> str | None:
+        """Past ``sample_limit``, read the rest of the body only to count it in ``limits``, as
+        Prometheus does: its ``scrape_samples_scraped`` and ``..._post_metric_relabeling`` say how
+        many samples the target has, its ``scrape_series_added`` counts the new series within the
+        limit. The body parsed to its end is what the target exposes: the series cache keeps it.
+        An invalid exposition is then the scrape's error (Prometheus reports a parse error before
+        the limit); else ``None``."""
+        try:
+            for chunk in read:
+                guard.check()
+                limits.admitted += len(chunk)
+            limits.added = min(cache.added, sample_limit)
+        except ParseError as exc:
+            limits.added = min(limits.added, sample_limit)
+            return f"invalid exposition: {exc}"
+        except (Aborted, MemoryBudgetExceeded):
+            limits.added = min(limits.added, sample_limit)
+        return None
 
 
 def shown_error(error: str, scrub: Callable[[str], str]) -> str:
@@ -312,10 +361,20 @@ def failed(
     scrape_ms: int,
     error: str,
     *,
-    scraped: int = 0,
+    counted: ScrapeBudget | None = None,
 ) -> ScrapeResult:
-    """The result of a failed scrape: only the synthetic series (``refs``), with ``up 0``."""
+    """The result of a failed scrape: only the synthetic series (``refs``), with ``up 0``, and
+    the counts Prometheus reports for it: what the scrape ``counted`` before it failed (nothing
+    when the body never arrived)."""
+    scraped, kept, added = (counted.parsed, counted.admitted, counted.added) if counted else (0, 0, 0)
     series = synthetic(
-        target, refs, up=False, duration=duration, scraped=scraped, kept=0, added=0, scrape_ms=scrape_ms
+        target,
+        refs,
+        up=False,
+        duration=duration,
+        scraped=scraped,
+        kept=kept,
+        added=added,
+        scrape_ms=scrape_ms,
     )
     return ScrapeResult(target, False, duration, scraped, error, series)

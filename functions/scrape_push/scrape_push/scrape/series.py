@@ -9,10 +9,14 @@ text up in these entries; a warm scrape of an unchanged series is then a dict lo
 
 ``read`` turns a body into samples chunk by chunk, in Prometheus's order: parse, target labels
 and ``honor_labels``, metric relabeling (for new series: ``entries.py``), then the memory budget
-per chunk (the caller ``admit``s each chunk against the sample and label limits). The cache
-changes only when a body parsed to its end: a failed parse, or one its caller stopped, leaves
-it as it was. Bounded: at most ``max_series`` entries; a series not seen in a scrape is dropped
-at the end of that scrape, and its ref is ``retired`` (the sinks are told to forget it).
+per chunk (the caller ``admit``s each chunk against the sample and label limits). Of several
+samples of one series at one time in a body, the first is kept and the others are dropped and
+counted (``ScrapeBudget.duplicates``): a series is its final name and labels, so two spellings
+of one label set, or series that metric relabeling makes one, are one series, as in
+Prometheus's TSDB. The cache changes only when a body parsed to its end: a failed parse, or one
+its caller stopped, leaves it as it was. Bounded: at most ``max_series`` entries; a series not
+seen in a scrape is dropped at the end of that scrape, and its ref is ``retired`` (the sinks are
+told to forget it).
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from typing import Any, Final, cast
 
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
-from ..model import Family, Sample, SeriesRef
-from ..parse import Chunk, Format, format_for
+from ..model import Family, Labels, Sample, SeriesRef
+from ..parse import OUT_OF_RANGE, Chunk, Format, ParseError, format_for
 from ..relabel import NO_RULES, RelabelRules
-from .entries import SERIES_AT, Columns, Created, EntryMaker, SeriesEntry, columns, refs_of
+from .entries import SERIES_AT, Columns, Created, EntryMaker, SeriesEntry, columns, identity, kind, refs_of
 
 MAX_SERIES: Final = 200_000
 """Default bound on the series remembered per target (a few hundred bytes each, plus what
@@ -54,12 +58,15 @@ class SeriesCache:
         relabel: RelabelRules = NO_RULES,
         refs: Iterator[SeriesRef] | None = None,
         max_series: int = MAX_SERIES,
+        legacy_names: bool = False,
     ) -> None:
         refs = count() if refs is None else refs
-        self.maker = EntryMaker(finish or sorted_labels, relabel, refs)
+        self.maker = EntryMaker(finish or sorted_labels, relabel, refs, legacy_names)
         """What new series become: their final labels, ``metric_relabel_configs`` applied once
-        per series, a ``SeriesRef`` from ``refs`` (the scrape stage's allocator, shared by
-        every target so that refs never collide)."""
+        per series, their names checked (``legacy_names``), a ``SeriesRef`` from ``refs`` (the
+        scrape stage's allocator, shared by every target so that refs never collide) or the
+        one the series has under another spelling."""
+        self.maker.lookup = self._identities
         self.max_series = max_series
         self.format: Format | None = None
         """The format of the last body parsed: a switch to another starts afresh."""
@@ -76,6 +83,13 @@ class SeriesCache:
         (``scrape_series_added``)."""
         self.retired: list[SeriesRef] = []
         """Refs of series the cache dropped since the owner last took them (``take_retired``)."""
+        self.tried: set[str] = set()
+        """Series texts that failed scrapes read since the last successful one (at most
+        ``max_series``): Prometheus's scrape cache learns them, so they are not
+        ``scrape_series_added`` again. Only their texts are kept; the entries are not."""
+        self.shared: set[SeriesRef] = set()
+        """Refs that more than one entry holds (one series under several series texts): a body
+        that has them may repeat a series whatever its texts."""
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -84,6 +98,9 @@ class SeriesCache:
         """Every ref of this cache the sinks may remember: its series', its ``up`` and
         ``scrape_*`` series', and those retired but not taken yet (all go with the cache)."""
         return [*refs_of(self.entries.values()), *self.synthetic, *self.retired]
+
+    def _identities(self) -> dict[SeriesRef, tuple[str, Labels, Family]]:
+        return {entry[SERIES_AT]: kind(entry) for entry in self.entries.values() if entry[3]}
 
     def take_retired(self) -> list[SeriesRef]:
         retired, self.retired = self.retired, []
@@ -101,9 +118,11 @@ class SeriesCache:
         *,
         honor_timestamps: bool = True,
         budget: ScrapeBudget | None = None,
+        strict: bool = False,
     ) -> Iterator[list[Sample]]:
         """The body's samples, one list per chunk, stamped with ``scrape_ms`` (or with their
-        own timestamp when ``honor_timestamps``), metric relabeling applied. ``budget`` is
+        own timestamp when ``honor_timestamps``), metric relabeling applied; ``strict`` parses
+        as the format's spec, not as Prometheus 2.42 (``parse.Format.chunks``). ``budget`` is
         charged what each chunk keeps (``MemoryBudgetExceeded`` stops the parse). Raises
         ``ParseError``, possibly after chunks were yielded; the cache is updated once the
         iterator is exhausted."""
@@ -115,13 +134,46 @@ class SeriesCache:
         budget = budget or ScrapeBudget()
         seen: dict[str, SeriesEntry] = {}
         created = Created()
-        for chunk in fmt.chunks(data, known, families):
-            entries, labels, made = self._entries(chunk, plans, seen, created)
-            samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps)
-            budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
-            self._remember(seen, chunk, entries)
-            yield samples
+        firsts = _Firsts()
+        try:
+            for chunk in fmt.chunks(data, known, families, strict):
+                entries, labels, made = self._entries(chunk, plans, seen, created)
+                samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
+                budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
+                if self._remember(seen, chunk, entries) or self.shared or created.shared:
+                    firsts.start()
+                samples = firsts.kept(samples, budget)
+                yield samples
+        except ParseError as exc:
+            self._count_partial(exc, plans, seen, created, budget)
+            raise
         self._commit(fmt, seen, created, families, plans)
+
+    def _count_partial(
+        self,
+        error: ParseError,
+        plans: dict[str, Plan],
+        seen: dict[str, SeriesEntry],
+        created: Created,
+        budget: ScrapeBudget,
+    ) -> None:
+        """Count, for the failed scrape's ``scrape_*`` series as Prometheus reports them, the
+        sample lines of the chunk that failed that came before the error, and the series new
+        since the last successful scrape among all the scrape read."""
+        partial = error.partial
+        if partial is not None and partial.keys:
+            try:
+                entries, _, _ = self._entries(partial, plans, seen, created)
+            except ParseError:  # a name the validation scheme refuses: counted as read
+                entries = []
+            budget.parsed += len(partial.keys)
+            budget.admitted += sum(1 for entry in entries if entry[3])
+            seen = {**seen, **{key: entry for key, entry in zip(partial.keys, entries, strict=False) if key}}
+        budget.parsed += error.appended
+        new = seen.keys() - self.entries.keys() if self.entries else seen.keys()
+        budget.added = len(new - self.tried) if self.tried else len(new)
+        if len(self.tried) + len(new) <= self.max_series:
+            self.tried.update(new)
 
     def _entries(
         self,
@@ -152,10 +204,17 @@ class SeriesCache:
         return entries, labels, made_columns  # type: ignore[return-value]
 
     def _samples(
-        self, chunk: Chunk[SeriesEntry], taken: Columns, scrape_ms: int, honor_timestamps: bool
+        self,
+        chunk: Chunk[SeriesEntry],
+        taken: Columns,
+        scrape_ms: int,
+        honor_timestamps: bool,
+        budget: ScrapeBudget,
     ) -> list[Sample]:
         """The chunk's samples, built in C-level passes over the columns of its entries
-        (``taken``) and its own; what metric relabeling dropped is left out."""
+        (``taken``) and its own; what metric relabeling dropped is left out, and so is a sample
+        whose own time is beyond int64 milliseconds (``parse.OUT_OF_RANGE``), as Prometheus
+        2.42's TSDB refuses it: counted as scraped and relabeled, not stored."""
         exposed = chunk.timestamps
         stamps: Iterable[int] = (
             repeat(scrape_ms)
@@ -176,23 +235,30 @@ class SeriesCache:
         )
         if self.maker.relabel.steps:
             rows = filter(_ROW_METRIC, rows)  # "" when dropped
+        if honor_timestamps and exposed is not None and OUT_OF_RANGE in exposed:
+            every = list(rows)
+            rows = [row for row in every if row[3] != OUT_OF_RANGE]
+            budget.drop_stored(len(every) - len(rows))
         return cast(list[Sample], list(map(_NEW, repeat(Sample), rows)))
 
     def _remember(
         self, seen: dict[str, SeriesEntry], chunk: Chunk[SeriesEntry], entries: list[SeriesEntry]
-    ) -> None:
+    ) -> bool:
         """Note the chunk's series in ``seen``, the first ``max_series`` distinct ones (a line
-        whose text is not cut at a space has no key and is never remembered)."""
+        whose text is not cut at a space has no key and is never remembered); whether some
+        series text may have come twice in the body (over the bound, the answer is yes)."""
         keys = chunk.keys
         pairs: Iterable[tuple[str | None, SeriesEntry]] = zip(keys, entries, strict=True)
         if chunk.unkeyed:
             pairs = [pair for pair in pairs if pair[0] is not None]
-        if len(seen) + len(keys) <= self.max_series:
+        before = len(seen)
+        if before + len(keys) <= self.max_series:
             seen.update(pairs)  # type: ignore[arg-type]
-            return
-        for key, entry in pairs:
-            if len(seen) < self.max_series or key in seen:
-                seen[key] = entry  # type: ignore[index]
+        else:
+            for key, entry in pairs:
+                if len(seen) < self.max_series or key in seen:
+                    seen[key] = entry  # type: ignore[index]
+        return len(seen) - before < (len(pairs) if isinstance(pairs, list) else len(keys))
 
     def _commit(
         self,
@@ -205,33 +271,101 @@ class SeriesCache:
         """Keep the series seen by the scrape that just succeeded, and retire the refs of those
         it no longer has (gone, replaced, or never kept: over the bound)."""
         previous = self.entries
+        gone: list[SeriesEntry] = []
         if fmt is not self.format:
-            self.retired += refs_of(previous.values())
+            gone += previous.values()
             self.format, previous = fmt, {}
         if not created.keys:  # every line was a series known before: nothing added or replaced
             self.added = 0
             if len(seen) < len(previous):
-                self.retired += [previous[key][SERIES_AT] for key in previous.keys() - seen.keys()]
+                gone += [previous[key] for key in previous.keys() - seen.keys()]
         else:
-            self.added = len(seen.keys() - previous.keys()) if previous else len(seen)
+            added = seen.keys() - previous.keys() if previous else seen.keys()
+            self.added = len(added - self.tried) if self.tried else len(added)
             if previous or len(created.keys) != len(seen):  # else each new series was kept
-                self.retired += _retired(previous, seen, created)
+                gone += _gone(previous, seen, created)
+        self.tried = set()
+        identities = self.maker.identities
+        if identities:
+            identities.update(created.identities)
+        else:  # a cold cache: no copy
+            identities = self.maker.identities = created.identities
+        shared = self.shared | created.shared
+        if gone:
+            self.retired += _retire(gone, seen, shared, identities)
+        if shared:
+            held = set(refs_of(seen.values()))
+            shared = {ref for ref in shared if ref in held}
+        self.shared = shared
         self.entries = seen
         self.families = families if len(families) <= 4 * len(seen) + 1024 else {}
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
 
 
-def _retired(
+def _gone(
     previous: dict[str, SeriesEntry], seen: dict[str, SeriesEntry], created: Created
-) -> set[SeriesRef]:
-    """The refs a parse that made ``created`` leaves without a series: those of the series gone
-    since ``previous``, of the entries it replaced, and of the new ones it did not keep."""
-    retired = {previous[key][SERIES_AT] for key in previous.keys() - seen.keys()}
+) -> list[SeriesEntry]:
+    """The entries a parse that made ``created`` leaves behind: those of the series gone since
+    ``previous``, those it replaced, and the new ones it did not keep."""
+    gone = [previous[key] for key in previous.keys() - seen.keys()]
     for key, entry in zip(created.keys, created.entries, strict=True):
         kept = seen.get(key) if key is not None else None
         if kept is not entry:
-            retired.add(entry[SERIES_AT])
+            gone.append(entry)
         old = previous.get(key) if key is not None else None
         if old is not None and kept is not None and kept is not old:
-            retired.add(old[SERIES_AT])
-    return retired
+            gone.append(old)
+    return gone
+
+
+def _retire(
+    gone: list[SeriesEntry],
+    seen: dict[str, SeriesEntry],
+    shared: set[SeriesRef],
+    identities: dict[int, SeriesRef],
+) -> list[SeriesRef]:
+    """The refs of the ``gone`` entries that no entry kept holds (a ref may be one series'
+    under several texts), each taken out of the identity index."""
+    refs = {entry[SERIES_AT]: entry for entry in gone}
+    if shared and not shared.isdisjoint(refs):
+        held = set(refs_of(seen.values()))
+        refs = {ref: entry for ref, entry in refs.items() if ref not in held}
+    for ref, entry in refs.items():
+        if entry[3]:
+            key = hash(identity(entry))
+            if identities.get(key) == ref:
+                del identities[key]
+    return list(refs)
+
+
+class _Firsts:
+    """The samples of one body kept so far, by series and time, once a series may repeat (a
+    series text that comes twice, or a series under several texts): the first sample of each
+    is kept, the rest are dropped and counted. Until then it costs nothing."""
+
+    __slots__ = ("emitted", "yielded")
+
+    def __init__(self) -> None:
+        self.yielded: list[list[Sample]] = []
+        self.emitted: set[tuple[SeriesRef, int]] | None = None
+
+    def start(self) -> None:
+        if self.emitted is None:
+            self.emitted = {(s.series, s.timestamp_ms) for samples in self.yielded for s in samples}
+            self.yielded = []
+
+    def kept(self, samples: list[Sample], budget: ScrapeBudget) -> list[Sample]:
+        emitted = self.emitted
+        if emitted is None:
+            self.yielded.append(samples)
+            return samples
+        size = len(emitted)
+        kept = []
+        for sample in samples:
+            emitted.add((sample.series, sample.timestamp_ms))
+            if len(emitted) > size:
+                size += 1
+                kept.append(sample)
+        if len(kept) < len(samples):
+            budget.drop_duplicates(len(samples) - len(kept))
+        return kept

@@ -10,7 +10,6 @@ the tests decode every byte produced here with that library. Field numbers are t
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
@@ -19,6 +18,7 @@ from operator import add, itemgetter
 import cramjam
 
 from ...model import Family, Labels
+from ...names import is_legacy
 
 _PACK_DOUBLE = struct.Struct("<d").pack
 
@@ -46,9 +46,6 @@ METRIC_TYPES = {
     "stateset": 7,
 }
 """``MetricMetadata.MetricType`` numbers; ``untyped``/``unknown`` are UNKNOWN (0)."""
-
-METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def varint(value: int) -> bytes:
@@ -86,10 +83,10 @@ LABEL_MEMO_SIZE = 65536
 afresh beyond (pairs repeat across series, so a cold cycle encodes each once)."""
 
 
-def _encode_label(key: str, value: str) -> bytes | str:
+def _encode_label(key: str, value: str, utf8_names: bool = False) -> bytes | str:
     if not value:
         return "empty_label_value"
-    if key != "__name__" and not LABEL_NAME.match(key):
+    if key != "__name__" and not (key if utf8_names else is_legacy(key, label=True)):
         return "invalid_label_name"
     try:
         return _field(
@@ -107,9 +104,12 @@ class LabelEncoder:
     name seen recently (bounded by ``LABEL_MEMO_SIZE``). One per sink: it lives as long as the
     sink does."""
 
-    __slots__ = ("_names", "_pairs")
+    __slots__ = ("_names", "_pairs", "utf8_names")
 
-    def __init__(self) -> None:
+    def __init__(self, utf8_names: bool = False) -> None:
+        self.utf8_names = utf8_names
+        """Any non-empty name is valid (Prometheus 3.x sends UTF-8 names as they are), not only
+        the legacy ones."""
         self._pairs: dict[tuple[str, str], bytes | str] = {}
         """Encoded ``Label`` entries (or why one is invalid), by pair."""
         self._names: dict[str, bytes | str] = {}
@@ -122,7 +122,7 @@ class LabelEncoder:
         if found is None:
             if len(pairs) >= LABEL_MEMO_SIZE:
                 pairs.clear()
-            found = pairs[(key, value)] = _encode_label(key, value)
+            found = pairs[(key, value)] = _encode_label(key, value, self.utf8_names)
         return found
 
     def labels(self, name: str, labels: Labels) -> bytes | str:
@@ -140,7 +140,7 @@ class LabelEncoder:
             if len(names) >= LABEL_MEMO_SIZE:
                 names.clear()
             head = names[name] = (
-                _encode_label("__name__", name) if METRIC_NAME.match(name) else "invalid_metric_name"
+                _encode_label("__name__", name) if self._valid(name) else "invalid_metric_name"
             )
         if type(head) is not bytes:
             return str(head)
@@ -158,11 +158,14 @@ class LabelEncoder:
         except TypeError:  # a pair is invalid: its entry is the reason
             return next(str(part) for part in parts if type(part) is not bytes)
 
+    def _valid(self, name: str) -> bool:
+        return bool(name) if self.utf8_names else is_legacy(name)
+
     def _sorting(self, name: str, labels: Labels) -> bytes | str:
-        if not METRIC_NAME.match(name):
+        if not self._valid(name):
             return "invalid_metric_name"
         out: list[bytes] = []
-        previous = ""
+        previous: str | None = None
         for key, value in sorted((("__name__", name), *labels)):
             if key == previous:
                 return "duplicate_label_name"

@@ -25,7 +25,8 @@ from ... import credentials
 from ...deadline import Deadline
 from ...httpconfig import new_session, request_auth
 from ...labels import relabel_series
-from ...model import Sample, SeriesRef
+from ...model import Labels, Sample, SeriesRef
+from ...names import ALLOW_UTF8, escape_name, is_legacy
 from ...plugins import BuildContext
 from ...relabel import compile_rules
 from ...sigv4 import SigV4Error, sigv4_auth
@@ -55,7 +56,10 @@ class RemoteWriteSink:
         self.config = config
         self.name = f"remote_write/{config.display_name}"
         self.write_relabel = compile_rules(config.write_relabel_configs)
-        self.encoder = LabelEncoder()
+        self.name_escaping = name_escaping = context.name_escaping
+        """UTF-8 names are sent as they are with ``allow-utf-8`` (as Prometheus 3.x sends them),
+        else escaped by this scheme (for a receiver that validates legacy names)."""
+        self.encoder = LabelEncoder(utf8_names=name_escaping == ALLOW_UTF8)
         self.series: SeriesMemory[Encoding] = SeriesMemory()
         """Per series: its labels as this sink sends them, encoded, or why it does not send it
         (``write_relabel`` when ``write_relabel_configs`` drop it)."""
@@ -107,7 +111,17 @@ class RemoteWriteSink:
             if relabeled is None:
                 return "write_relabel"
             name, labels = relabeled
+        if self.name_escaping != ALLOW_UTF8 and not (
+            is_legacy(name) and all(is_legacy(label, label=True) for label, _ in labels)
+        ):
+            name, labels = self._escaped(name, labels)
         return self.encoder.labels(name, labels)
+
+    def _escaped(self, name: str, labels: Labels) -> tuple[str, Labels]:
+        """A series' name and label names escaped by ``name_escaping``, labels sorted again."""
+        scheme = self.name_escaping
+        pairs = sorted((escape_name(label, scheme, label=True), value) for label, value in labels)
+        return escape_name(name, scheme), tuple(pairs)
 
     def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
         """One request per batch (chains keep a series' samples in order), then the metadata.

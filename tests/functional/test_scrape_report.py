@@ -1,0 +1,175 @@
+"""``up`` and the ``scrape_*`` series of a scrape as Prometheus 2.42 reports them, failed scrapes
+included (issue 15, point 4), and the duplicates a scrape drops (point 2): real scrapes of real
+HTTP endpoints on 127.0.0.1.
+
+The expected figures are those observed on Prometheus 2.42 (the lead's research notes on
+Prometheus, section 4): a parse error after k samples reports k scraped; past ``sample_limit``
+the rest of the body is still read and counted; a label limit or a repeated label name counts
+the sample at fault as scraped, not as kept; a body that never arrived counts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from unittest.mock import patch
+
+import pytest
+from scrape_push.deadline import Deadline
+from scrape_push.limits import ScrapeLimits
+from scrape_push.negotiation import DEFAULT_SCRAPE_PROTOCOLS, negotiation
+from scrape_push.parse import body as body_module
+from scrape_push.relabel import RelabelConfig, compile_rules
+from scrape_push.scrape import Scraper, ScrapeResult
+
+from tests.support.context import build_context
+from tests.support.http import Response, serve
+from tests.unit.scrape.test_series import target
+
+Report = tuple[float, float, float, float]
+"""``up``, ``scrape_samples_scraped``, ``scrape_samples_post_metric_relabeling``,
+``scrape_series_added``."""
+
+DROP_B = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="drop_.*"),))
+
+CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
+    # (case, what the target answers, target overrides, the report of each of two scrapes)
+    ("good", Response(b"a 1\nb 2\n"), {}, [(1, 2, 2, 2), (1, 2, 2, 0)]),
+    (
+        "parse error after 2 samples: its series are not added again",
+        Response(b"pf_a 1\npf_b 2\npf_c x\npf_d 4\n"),
+        {},
+        [(0, 2, 2, 2), (0, 2, 2, 0)],
+    ),
+    (
+        "parse error after a relabel drop",
+        Response(b"keep_a 1\ndrop_b 2\nbad x\n"),
+        {"metric_relabel": DROP_B},
+        [(0, 2, 1, 2)],
+    ),
+    (
+        "sample limit: the rest is read and counted",
+        Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"),
+        {"limits": ScrapeLimits(sample_limit=3)},
+        [(0, 5, 5, 3), (0, 5, 5, 0)],
+    ),
+    (
+        "sample limit, then a parse error: the parse error counts",
+        Response(b"s1 1\ns2 1\ns3 1\ns4 1\nbad x\ns5 1\n"),
+        {"limits": ScrapeLimits(sample_limit=3)},
+        [(0, 4, 4, 3)],
+    ),
+    (
+        "label limit on the first sample",
+        Response(b'll{a="1",b="2"} 1\nok 1\n'),
+        {"limits": ScrapeLimits(label_limit=2)},
+        [(0, 1, 0, 0)],
+    ),
+    ("repeated label name first", Response(b'dl{a="1",a="2"} 1\nok 1\n'), {}, [(0, 1, 0, 0)]),
+    ("repeated label name second", Response(b'ok 1\ndl{a="1",a="2"} 1\n'), {}, [(0, 2, 1, 1)]),
+    ("HTTP 500", Response(b"a 1\n", status=500), {}, [(0, 0, 0, 0)]),
+    ("body size limit", Response(b"a 1\n" * 100), {"body_size_limit": 100}, [(0, 0, 0, 0)]),
+    ("empty body", Response(b""), {}, [(1, 0, 0, 0)]),
+    ("comments only", Response(b"# HELP a b\n# TYPE a gauge\n"), {}, [(1, 0, 0, 0)]),
+    (
+        "duplicates counted as scraped and kept",
+        Response(b"du 1\ndu 2\nx 1\n"),
+        {},
+        [(1, 3, 3, 2), (1, 3, 3, 0)],
+    ),
+]
+
+
+def _report(result: ScrapeResult) -> Report:
+    values = {s.name: s.value for s in result.samples if s.name == "up" or s.name.startswith("scrape_")}
+    return (
+        values["up"],
+        values["scrape_samples_scraped"],
+        values["scrape_samples_post_metric_relabeling"],
+        values["scrape_series_added"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("response", "overrides", "reports"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_the_scrape_report_is_prometheus_242s(
+    response: Response, overrides: dict[str, object], reports: Sequence[Report]
+) -> None:
+    scraper = Scraper(2, build_context().secrets)
+    with serve(response) as endpoint:
+        job = target(url=f"http://{endpoint.address}/metrics", **overrides)
+        for expected in reports:
+            (result,) = scraper.scrape_all([job], Deadline.after(10))
+            assert _report(result) == expected, result.error
+            assert result.up == bool(expected[0]) and result.scraped == expected[1]
+            if not result.up:  # only the report series of a failed scrape go on
+                assert {s.name for s in result.samples} <= {"up"} | {f"scrape_{x}" for x in _REPORTED}
+
+
+_REPORTED = ("duration_seconds", "samples_scraped", "samples_post_metric_relabeling", "series_added")
+
+
+def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> None:
+    body = [b"a 1\nb 2\nbad x\n"]
+    scraper = Scraper(2, build_context().secrets)
+    with serve(lambda _path: Response(body[0])) as endpoint:
+        job = target(url=f"http://{endpoint.address}/metrics")
+        (failed,) = scraper.scrape_all([job], Deadline.after(10))
+        body[0] = b"a 1\nb 2\nc 3\n"
+        (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
+    assert _report(failed) == (0, 2, 2, 2) and _report(succeeded) == (1, 3, 3, 1)
+
+
+def test_past_the_sample_limit_a_parse_error_is_the_scrapes_error() -> None:
+    limited = {"limits": ScrapeLimits(sample_limit=1)}
+    with patch.object(body_module, "CHUNK_BYTES", 1):  # one line a chunk: the error comes later
+        _, over = _both(b"a 1\nb 2\n", **limited)
+        _, invalid = _both(b"a 1\nb 2\nbad x\n", **limited)
+    assert _report(invalid) == (0, 2, 2, 1)
+    assert over.error == "sample limit exceeded (2 samples, limit 1)"
+    assert invalid.error == "invalid exposition: line 3: invalid float 'x'"
+
+
+def test_a_scrape_counts_the_duplicates_it_drops() -> None:
+    scraper = Scraper(2, build_context().secrets)
+    with serve(Response(b"du 1\ndu 2\ndu 3\nx 1\n")) as endpoint:
+        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+    kept = [(s.name, s.value) for s in result.samples if not s.name.startswith("scrape_") and s.name != "up"]
+    assert kept == [("du", 1.0), ("x", 1.0)] and result.duplicates == 2
+
+
+def _both(body: bytes, **second: object) -> tuple[ScrapeResult, ScrapeResult]:
+    """One body scraped as a default target and as one with ``second``'s settings (in another
+    job, as two targets of one URL always are: each has a series cache of its own)."""
+    with serve(Response(body)) as endpoint:
+        url = f"http://{endpoint.address}/metrics"
+        other_job = {"labels": (("instance", "127.0.0.1:1"), ("job", "other")), **second}
+        first, other = Scraper(2, build_context().secrets).scrape_all(
+            [target(url=url), target(url=url, **other_job)], Deadline.after(10)
+        )
+    return first, other
+
+
+def test_strict_refuses_what_prometheus_242_accepts() -> None:
+    ok, refused = _both(b'esc{a="\\q"} 1\n', strict=True)
+    assert ok.up and [s.label("a") for s in ok.samples if s.name == "esc"] == ["\\q"]
+    assert not refused.up and "invalid escape sequence" in str(refused.error)
+
+
+def test_legacy_validation_refuses_utf8_names_that_utf8_validation_keeps() -> None:
+    ok, refused = _both(b'{"my.metric","label.name"="v"} 1\n', legacy_names=True)
+    assert ok.up and [(s.name, s.label("label.name")) for s in ok.samples][:1] == [("my.metric", "v")]
+    assert not refused.up and "metric_name_validation_scheme legacy" in str(refused.error)
+    assert _report(refused) == (0, 1, 0, 0)
+
+
+@pytest.mark.parametrize("escaping", ["allow-utf-8", "underscores", "values"])
+def test_the_1_0_0_entries_of_accept_ask_for_the_jobs_escaping_scheme(escaping: str) -> None:
+    with serve(Response(b"a 1\n")) as endpoint:
+        asked = negotiation(DEFAULT_SCRAPE_PROTOCOLS, escaping=escaping)
+        job = target(url=f"http://{endpoint.address}/metrics", negotiation=asked)
+        Scraper(2, build_context().secrets).scrape_all([job], Deadline.after(10))
+    entries = endpoint.requests[0]["Accept"].split(",")
+    assert entries[0] == f"application/openmetrics-text;version=1.0.0;escaping={escaping};q=0.6"
+    for entry in entries:  # as Prometheus 3.x: the 1.0.0 entries only
+        assert ("escaping=" in entry) == ("version=1.0.0" in entry), entry
