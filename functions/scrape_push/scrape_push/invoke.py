@@ -77,7 +77,7 @@ def _handle(event: object, context: object, runtime: Runtime) -> dict[str, objec
     for report in cycle.sinks:
         if report.lost:
             logger.error("samples lost", extra={"sink": report.to_dict()})
-        elif not report.ok or report.dropped:
+        elif not report.ok or report.faulty_drops:
             logger.warning("sink incomplete", extra={"sink": report.to_dict()})
     logged = {k: v for k, v in summary.items() if k not in _NOT_LOGGED}
     logger.info("cycle done", extra={"summary": logged})

@@ -24,7 +24,7 @@ from .deadline import SEND_RESERVE, Deadline
 from .delivery import Delivery
 from .model import Sample
 from .plugins import BuildContext
-from .scrape import Scraper, ScrapeResult
+from .scrape import EndedTarget, Scraper, ScrapeResult
 from .sinks import SinkReport, build_sinks, job_group, wrap_deliveries
 from .targets import Discoveries, DroppedTarget, TargetError, build_targets
 
@@ -42,10 +42,16 @@ class CycleResult:
     """Targets ``relabel_configs`` dropped."""
     dropped_targets: list[DroppedTarget] = field(default_factory=list)
     """Those listed, up to each job's ``keep_dropped_targets``."""
+    ended: list[EndedTarget] = field(default_factory=list)
+    """Targets that left since the last cycle, with their staleness markers."""
 
     @property
     def samples(self) -> int:
-        return sum(len(r.samples) for r in self.scrapes)
+        return sum(len(r.samples) for r in self.scrapes) + sum(len(e.samples) for e in self.ended)
+
+    @property
+    def stale_markers(self) -> int:
+        return sum(r.stale for r in self.scrapes) + sum(len(e.samples) for e in self.ended)
 
 
 @contextmanager
@@ -101,14 +107,18 @@ class Pipeline:
                 scrapes = self.scraper.scrape_all(
                     found.targets, deadline.reserve(SEND_RESERVE), budget, refused=found.failed
                 )
+                ended = self.scraper.take_ended()
                 samples = [s for result in scrapes for s in result.samples]
+                samples += [s for gone in ended for s in gone.samples]
                 reports = push_all(chosen, samples, deadline)
                 self.forget_gone()
             finally:
                 for delivery in chosen:
                     delivery.close()
         duration = time.monotonic() - start
-        return CycleResult(scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets)
+        return CycleResult(
+            scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets, ended
+        )
 
     def deliveries(self, cycle_ms: int) -> list[Delivery]:
         """This cycle's delivery of each sink (its backlog items are ordered by ``cycle_ms``)."""

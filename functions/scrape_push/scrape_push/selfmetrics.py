@@ -54,7 +54,7 @@ def _publish_sink(report: SinkReport, namespace: str) -> None:
     per_sink.add_dimension("Sink", report.name)
     backlog = report.backlog
     per_sink.add_metric("SamplesSent", MetricUnit.Count, report.sent)
-    per_sink.add_metric("SamplesDropped", MetricUnit.Count, sum(report.dropped.values()))
+    per_sink.add_metric("SamplesDropped", MetricUnit.Count, report.faulty_drops)
     per_sink.add_metric(
         "SamplesRejected", MetricUnit.Count, report.rejected + (backlog.rejected if backlog else 0)
     )

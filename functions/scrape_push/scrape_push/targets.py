@@ -71,6 +71,8 @@ class Target:
     http: HTTPClientConfig = field(default_factory=HTTPClientConfig)
     negotiation: Negotiation = DEFAULT_NEGOTIATION
     """What the scrape asks for (``Accept``, ``Accept-Encoding``) and how it reads the answer."""
+    track_timestamps_staleness: bool = False
+    """Series exposed with their own timestamp get staleness markers too (``scrape/stale.py``)."""
 
     @property
     def instance(self) -> str:
@@ -257,6 +259,7 @@ def _target(labels: dict[str, str], shared: _Shared) -> Target:
         interval=interval,
         honor_labels=job.honor_labels,
         honor_timestamps=job.honor_timestamps,
+        track_timestamps_staleness=job.track_timestamps_staleness,
         body_size_limit=job.body_size_limit or DEFAULT_BODY_SIZE_LIMIT,
         limits=shared.limits,
         metric_relabel=shared.metric_relabel,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -36,6 +36,7 @@ from ..parse import ParseError
 from ..reach import Reach
 from ..targets import FailedTarget, Target
 from .series import SeriesCache
+from .stale import keys_before
 
 MAX_CACHED_TARGETS = 1024
 """Targets whose series cache a warm Lambda keeps (least recently scraped dropped first)."""
@@ -60,7 +61,17 @@ class ScrapeResult:
     """How many samples the exposition held (``scrape_samples_scraped``)."""
     error: str | None
     samples: list[Sample] = field(default_factory=list)
-    """The exposition's samples followed by the synthetic ``up``/``scrape_*`` series."""
+    """The exposition's samples, the staleness markers, then the ``up``/``scrape_*`` series."""
+    stale: int = 0
+    """Staleness markers among ``samples`` (series this scrape ended)."""
+
+
+@dataclass
+class EndedTarget:
+    """A target that left the configuration or its discovery, and its staleness markers."""
+
+    target: Target
+    samples: list[Sample]
 
 
 @dataclass
@@ -94,6 +105,7 @@ class Scraper:
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
         self._series_lock = threading.Lock()
         self._forgotten: list[SeriesRef] = []
+        self._ended: list[EndedTarget] = []
 
     def session_for(self, tls: TLSConfig) -> requests.Session:
         """A pooled session per distinct TLS setting (most jobs share the default one)."""
@@ -134,13 +146,24 @@ class Scraper:
             if cache is not None:
                 self._forgotten += cache.refs_held()
 
-    def keep_caches(self, targets: Sequence[Target]) -> None:
-        """Drop the series caches of targets not among ``targets`` (they left: Prometheus
-        stops their scrape loop and its cache goes with it)."""
+    def keep_caches(self, targets: Sequence[Target], now_ms: int) -> None:
+        """Drop the series caches of targets not among ``targets``: they left, so Prometheus
+        stops their scrape loop, marks their series stale (end-of-run staleness, see
+        ``take_ended``) and drops the cache."""
         wanted = {self._series_key(target) for target in targets}
         with self._series_lock:
             for key in [key for key in self._series if key not in wanted]:
-                self._forgotten += self._series.pop(key).refs_held()
+                cache = self._series.pop(key)
+                stale = cache.tracker.ended(now_ms)
+                if stale and cache.tracker.last is not None:
+                    self._ended.append(EndedTarget(cache.tracker.last[0], stale))
+                self._forgotten += cache.refs_held()
+
+    def take_ended(self) -> list[EndedTarget]:
+        """The targets that left since the last call, with their markers."""
+        with self._series_lock:
+            ended, self._ended = self._ended, []
+        return ended
 
     def forgotten(self) -> list[SeriesRef]:
         """The refs of series the scrape stage no longer has, since the last call: every sink
@@ -174,9 +197,9 @@ class Scraper:
         """Scrape every target concurrently; results come back in the targets' order, by the
         deadline (plus ``ABORT_GRACE_SECONDS`` for cut scrapes to unwind), followed by the
         ``refused`` targets' (reported down with their error, not scraped)."""
-        self.keep_caches([*targets, *(f.target for f in refused)])
         scrape_ms = int(time.time() * 1000)
-        down = [failed(f.target, self._synthetic(f.target), 0.0, scrape_ms, f.error) for f in refused]
+        self.keep_caches([*targets, *(f.target for f in refused)], scrape_ms)
+        down = [self._failed(f.target, 0.0, scrape_ms, f.error) for f in refused]
         if not targets:
             return down
         budget = budget or MemoryBudget.plan(None, self.max_concurrency, len(targets))
@@ -201,15 +224,29 @@ class Scraper:
             return future.result()  # _run returns every failure as a result
         if run.started is None:
             reason = "not scraped: the invocation deadline came before its turn"
-            return failed(run.target, self._synthetic(run.target), 0.0, int(time.time() * 1000), reason)
-        self.drop_cache(run.target)
+            return self._failed(run.target, 0.0, int(time.time() * 1000), reason)
         reason = "abandoned: the scrape did not finish before the invocation deadline"
         duration = deadline.clock() - run.started
-        return failed(run.target, self._synthetic(run.target), duration, run.scrape_ms, reason)
+        result = self._failed(run.target, duration, run.scrape_ms, reason)
+        self.drop_cache(run.target)
+        return result
 
-    def _synthetic(self, target: Target) -> tuple[SeriesRef, ...]:
-        """The refs of the target's ``up`` and ``scrape_*`` series."""
-        return self.series_cache(target).synthetic
+    def _failed(
+        self,
+        target: Target,
+        duration: float,
+        scrape_ms: int,
+        error: str,
+        *,
+        scraped: int = 0,
+        kept: Collection[str] = (),
+    ) -> ScrapeResult:
+        """A failed scrape's result: ``up 0``, and markers for the series the target's last
+        scrape tracked (but those read before a parse or limit error, ``kept``)."""
+        cache = self.series_cache(target)
+        cache.tracker.last = (target, scrape_ms)
+        stale = cache.tracker.failed(scrape_ms, kept)
+        return failed(target, cache.synthetic, duration, scrape_ms, error, scraped=scraped, stale=stale)
 
     def _run(self, run: _Run, deadline: Deadline, watch: Watch, budget: MemoryBudget) -> ScrapeResult:
         """One target's scrape on a pool thread; every failure, of any kind, is its own result."""
@@ -223,14 +260,14 @@ class Scraper:
         try:
             if timeout <= 0:
                 reason = "no time left in the invocation to scrape"
-                return failed(target, self._synthetic(target), 0.0, run.scrape_ms, reason)
+                return self._failed(target, 0.0, run.scrape_ms, reason)
             with guarding(guard):
                 return self.scrape(
                     target, guard, account, budget=budget, timeout=timeout, scrape_ms=run.scrape_ms
                 )
         except Exception as exc:  # a bug, or a fault nobody foresaw: this target's alone
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            return failed(target, self._synthetic(target), deadline.clock() - start, run.scrape_ms, reason)
+            return self._failed(target, deadline.clock() - start, run.scrape_ms, reason)
         finally:
             account.release()
             watch.done(guard)
@@ -251,8 +288,8 @@ class Scraper:
         retained = budget.retained_account()
         keeping = "keeping samples for the sinks"
         limits = ScrapeBudget(target.limits, spend=partial(retained.charge, what=keeping))
-        refs = cache.synthetic
         scraped = 0
+        response = None
         try:
             session = self.session_for(target.http.tls_config)
             response = fetch(session, target, guard, account, timeout=timeout, secrets=self.secrets)
@@ -263,6 +300,7 @@ class Scraper:
                 response.content_type,
                 scrape_ms,
                 honor_timestamps=target.honor_timestamps,
+                track_timestamped=target.track_timestamps_staleness,
                 budget=limits,
             )
             for chunk in read:
@@ -271,32 +309,38 @@ class Scraper:
                 limits.admit(chunk)
                 retained.charge(len(chunk) * SINK_BYTES_PER_SAMPLE, keeping)
                 samples += chunk
-            del response
+            response = None
         except ScrapeError as exc:
             retained.release()
-            return failed(target, refs, guard.clock() - start, scrape_ms, str(exc))
+            return self._failed(target, guard.clock() - start, scrape_ms, str(exc))
         except Aborted:
             retained.release()
-            return failed(target, refs, guard.clock() - start, scrape_ms, f"timed out after {timeout:g}s")
+            return self._failed(target, guard.clock() - start, scrape_ms, f"timed out after {timeout:g}s")
         except ParseError as exc:
             retained.release()
-            return failed(target, refs, guard.clock() - start, scrape_ms, f"invalid exposition: {exc}")
+            before = keys_before(response.body, response.content_type, exc.line) if response else ()
+            error = f"invalid exposition: {exc}"
+            return self._failed(target, guard.clock() - start, scrape_ms, error, kept=before)
         except LimitExceeded as exc:  # the job's limits, or the function's memory
             retained.release()
             duration = guard.clock() - start
-            return failed(target, refs, duration, scrape_ms, str(exc), scraped=scraped)
+            return self._failed(target, duration, scrape_ms, str(exc), scraped=scraped, kept=cache.reading)
         duration = guard.clock() - start
+        kept = len(samples)
+        cache.tracker.last = (target, scrape_ms)
+        stale = cache.tracker.take_stale()
+        samples += stale
         samples += synthetic(
             target,
-            refs,
+            cache.synthetic,
             up=True,
             duration=duration,
             scraped=scraped,
-            kept=len(samples),
+            kept=kept,
             added=cache.added,
             scrape_ms=scrape_ms,
         )
-        return ScrapeResult(target, True, duration, scraped, None, samples)
+        return ScrapeResult(target, True, duration, scraped, None, samples, len(stale))
 
 
 def shown_error(error: str, scrub: Callable[[str], str]) -> str:
@@ -313,9 +357,11 @@ def failed(
     error: str,
     *,
     scraped: int = 0,
+    stale: Sequence[Sample] = (),
 ) -> ScrapeResult:
-    """The result of a failed scrape: only the synthetic series (``refs``), with ``up 0``."""
+    """The result of a failed scrape: its staleness markers (``stale``), then the synthetic
+    series (``refs``), with ``up 0``."""
     series = synthetic(
         target, refs, up=False, duration=duration, scraped=scraped, kept=0, added=0, scrape_ms=scrape_ms
     )
-    return ScrapeResult(target, False, duration, scraped, error, series)
+    return ScrapeResult(target, False, duration, scraped, error, [*stale, *series], len(stale))

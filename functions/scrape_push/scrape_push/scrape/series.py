@@ -28,6 +28,7 @@ from ..model import Family, Sample, SeriesRef
 from ..parse import Chunk, Format, format_for
 from ..relabel import NO_RULES, RelabelRules
 from .entries import SERIES_AT, Columns, Created, EntryMaker, SeriesEntry, columns, refs_of
+from .stale import Tracker, Tracking
 
 MAX_SERIES: Final = 200_000
 """Default bound on the series remembered per target (a few hundred bytes each, plus what
@@ -76,6 +77,10 @@ class SeriesCache:
         (``scrape_series_added``)."""
         self.retired: list[SeriesRef] = []
         """Refs of series the cache dropped since the owner last took them (``take_retired``)."""
+        self.tracker = Tracker(self.maker.refs, self.synthetic)
+        """What the last scrape tracked for staleness, and its markers (``stale.Tracker``)."""
+        self.reading: dict[str, SeriesEntry] = {}
+        """The series the parse under way read so far (those a limit error keeps tracked)."""
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -83,11 +88,11 @@ class SeriesCache:
     def refs_held(self) -> list[SeriesRef]:
         """Every ref of this cache the sinks may remember: its series', its ``up`` and
         ``scrape_*`` series', and those retired but not taken yet (all go with the cache)."""
-        return [*refs_of(self.entries.values()), *self.synthetic, *self.retired]
+        return [*refs_of(self.entries.values()), *self.synthetic, *self.retired, *self.tracker.take_retired()]
 
     def take_retired(self) -> list[SeriesRef]:
         retired, self.retired = self.retired, []
-        return retired
+        return retired + self.tracker.take_retired()
 
     def samples(self, data: bytes, content_type: str | None, scrape_ms: int) -> list[Sample]:
         """The whole body's samples at once (see ``read``), exposed timestamps honoured."""
@@ -100,13 +105,15 @@ class SeriesCache:
         scrape_ms: int,
         *,
         honor_timestamps: bool = True,
+        track_timestamped: bool = False,
         budget: ScrapeBudget | None = None,
     ) -> Iterator[list[Sample]]:
         """The body's samples, one list per chunk, stamped with ``scrape_ms`` (or with their
         own timestamp when ``honor_timestamps``), metric relabeling applied. ``budget`` is
         charged what each chunk keeps (``MemoryBudgetExceeded`` stops the parse). Raises
         ``ParseError``, possibly after chunks were yielded; the cache is updated once the
-        iterator is exhausted."""
+        iterator is exhausted, and ``tracker`` holds the scrape's markers (series exposed with
+        their own timestamp are tracked only if ``track_timestamped``)."""
         fmt = format_for(content_type)
         same = fmt is self.format
         known = self.entries if same else {}
@@ -114,14 +121,20 @@ class SeriesCache:
         plans = dict(self.plans) if same else {}
         budget = budget or ScrapeBudget()
         seen: dict[str, SeriesEntry] = {}
+        self.reading = seen
+        stamped: dict[str, int] = {}
         created = Created()
         for chunk in fmt.chunks(data, known, families):
             entries, labels, made = self._entries(chunk, plans, seen, created)
             samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps)
             budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
             self._remember(seen, chunk, entries)
+            if chunk.timestamps is not None and honor_timestamps:
+                stamped.update(_stamped(chunk.keys, chunk.timestamps))
             yield samples
+        before = self.entries
         self._commit(fmt, seen, created, families, plans)
+        self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before))
 
     def _entries(
         self,
@@ -235,3 +248,8 @@ def _retired(
         if old is not None and kept is not None and kept is not old:
             retired.add(old[SERIES_AT])
     return retired
+
+
+def _stamped(keys: list[str | None], stamps: list[int | None]) -> Iterator[tuple[str, int]]:
+    """The series texts of the lines exposed with their own timestamp, with it."""
+    return ((key, stamp) for key, stamp in zip(keys, stamps, strict=True) if stamp is not None and key)
