@@ -19,13 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .budget import MemoryBudget
+from .config.model import Config
 from .config.source import LoadedConfig
 from .deadline import SEND_RESERVE, Deadline
 from .delivery import Delivery
 from .model import Sample
 from .plugins import BuildContext
 from .scrape import EndedTarget, Scraper, ScrapeResult
+from .scrape.record import RecordReport, StalenessRecord, record_key
 from .sinks import SinkReport, build_sinks, job_group, wrap_deliveries
+from .statetable import Items
 from .targets import Discoveries, DroppedTarget, TargetError, build_targets
 
 
@@ -44,6 +47,8 @@ class CycleResult:
     """Those listed, up to each job's ``keep_dropped_targets``."""
     ended: list[EndedTarget] = field(default_factory=list)
     """Targets that left since the last cycle, with their staleness markers."""
+    staleness_record: RecordReport | None = None
+    """What the staleness record did (``None``: not kept)."""
 
     @property
     def samples(self) -> int:
@@ -80,7 +85,11 @@ class Pipeline:
         self.config = config = loaded.config
         self.jobs = jobs
         self.context = context
-        self.scraper = Scraper(config.runtime.max_concurrent_scrapes, context.secrets)
+        self.scraper = Scraper(
+            config.runtime.max_concurrent_scrapes,
+            context.secrets,
+            record=staleness_record(config, jobs, context),
+        )
         self.sinks = build_sinks(config, context)
         self.discoveries = Discoveries(context)
 
@@ -111,13 +120,14 @@ class Pipeline:
                 samples = [s for result in scrapes for s in result.samples]
                 samples += [s for gone in ended for s in gone.samples]
                 reports = push_all(chosen, samples, deadline)
+                record = self.scraper.keep_record(deadline)
                 self.forget_gone()
             finally:
                 for delivery in chosen:
                     delivery.close()
         duration = time.monotonic() - start
         return CycleResult(
-            scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets, ended
+            scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets, ended, record
         )
 
     def deliveries(self, cycle_ms: int) -> list[Delivery]:
@@ -136,6 +146,17 @@ class Pipeline:
         self.scraper.close()
         for sink, _ in self.sinks:
             sink.close()
+
+
+def staleness_record(
+    config: Config, jobs: Sequence[str] | None, context: BuildContext
+) -> StalenessRecord | None:
+    """The job group's staleness record in the state table, unless there is no table or
+    ``runtime.staleness_record`` is false."""
+    table = context.settings.state_table
+    if not table or not config.runtime.staleness_record:
+        return None
+    return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), record_key(job_group(jobs)))
 
 
 def push_all(

@@ -1,9 +1,10 @@
 """The DynamoDB state table the template creates (named by ``settings.STATE_TABLE_ENV``): its
 attribute names, and versioned items read in batches and written only if unchanged since read.
 
-Three users share it: the CloudWatch sink's counter state (``sinks.cloudwatch.state``), the OTLP
-sink's start times (``sinks.otlp.starts``, through ``Items``) and the per-sink delivery leases
-(``backlog.lease``).
+Four users share it: the CloudWatch sink's counter state (``sinks.cloudwatch.state``), the OTLP
+sink's start times (``sinks.otlp.starts``, through ``Items``), the per-sink delivery leases
+(``backlog.lease``) and the scrape stage's staleness records (``scrape.record``, through
+``Items``).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class Items:
                 return False
             raise _table_error(exc) from None
         return True
+
+    def put_any(self, item: dict[str, Any], deadline: Deadline) -> None:
+        """Write ``item`` whatever the table holds (the last writer wins)."""
+        self._call("put_item", deadline, TableName=self.table, Item=item)
 
     def _call(self, operation: str, deadline: Deadline, **kwargs: Any) -> Any:
         self.requests += 1

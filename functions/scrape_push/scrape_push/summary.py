@@ -26,9 +26,9 @@ def target_summary(result: ScrapeResult) -> dict[str, object]:
 
 def ended_summary(ended: EndedTarget) -> dict[str, object]:
     return {
-        "job": ended.target.job,
-        "instance": ended.target.instance,
-        "url": ended.target.url,
+        "job": ended.job,
+        "instance": ended.instance,
+        "url": ended.url,
         "stale_markers": len(ended.samples),
     }
 
@@ -67,5 +67,6 @@ def summarise(
         "target_errors": [{"job": e.job, "target": e.target, "error": e.error} for e in cycle.target_errors],
         "dropped_targets": [{"job": d.job, "labels": dict(d.labels)} for d in cycle.dropped_targets],
         "sinks": [report.to_dict() for report in cycle.sinks],
+        "staleness_record": cycle.staleness_record.to_dict() if cycle.staleness_record else None,
     }
     return cast("dict[str, object]", scrubber.scrub_all(summary))

@@ -199,7 +199,7 @@ def test_the_scraper_ends_targets_that_left(left: bool) -> None:
     scraper.keep_caches([stays] if left else [gone, stays], now_ms=2000)
     ended = scraper.take_ended()
     if left:
-        assert [e.target for e in ended] == [gone]
+        assert [e.url for e in ended] == [gone.url]
         assert [s.name for s in ended[0].samples][:2] == ["a", "up"]
         assert {s.timestamp_ms for s in ended[0].samples} == {2000}
     else:

@@ -245,6 +245,12 @@ class RuntimeConfig:
         default=DEFAULT_MAX_CONCURRENT_SCRAPES, metadata={"validate": _between(1, 256)}
     )
     max_concurrent_requests: int = field(default=4, metadata={"validate": _between(1, 64)})
+    staleness_record: bool = field(
+        default=True,
+        metadata={
+            "doc": "keep each target's series in the state table: staleness markers after a cold start"
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from .scraper import (
     ABORT_GRACE_SECONDS,
     MAX_CACHED_TARGETS,
     MAX_ERROR_CHARS,
-    EndedTarget,
     Scraper,
     ScrapeResult,
     failed,
     shown_error,
 )
 from .series import MAX_SERIES, SeriesCache
+from .stale import EndedTarget
 
 __all__ = [
     "ABORT_GRACE_SECONDS",

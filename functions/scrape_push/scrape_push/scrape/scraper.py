@@ -35,8 +35,9 @@ from ..model import Sample, SeriesRef
 from ..parse import ParseError
 from ..reach import Reach
 from ..targets import FailedTarget, Target
+from .record import RecordKeeper, RecordReport, StalenessRecord
 from .series import SeriesCache
-from .stale import keys_before
+from .stale import EndedTarget, keys_before
 
 MAX_CACHED_TARGETS = 1024
 """Targets whose series cache a warm Lambda keeps (least recently scraped dropped first)."""
@@ -67,14 +68,6 @@ class ScrapeResult:
 
 
 @dataclass
-class EndedTarget:
-    """A target that left the configuration or its discovery, and its staleness markers."""
-
-    target: Target
-    samples: list[Sample]
-
-
-@dataclass
 class _Run:
     """One target's scrape as the waiting thread sees it."""
 
@@ -92,6 +85,7 @@ class Scraper:
         secrets: SecretResolver,
         reach: Callable[[str], Reach] = Reach,
         refs: Iterator[SeriesRef] | None = None,
+        record: StalenessRecord | None = None,
     ) -> None:
         self.max_concurrency = max_concurrency
         self.secrets = secrets
@@ -106,6 +100,9 @@ class Scraper:
         self._series_lock = threading.Lock()
         self._forgotten: list[SeriesRef] = []
         self._ended: list[EndedTarget] = []
+        self.keeper = None if record is None else RecordKeeper(record, self.refs)
+        """Seeds the first cycle's caches from the staleness record, and keeps it."""
+        self._caches_changed = False
 
     def session_for(self, tls: TLSConfig) -> requests.Session:
         """A pooled session per distinct TLS setting (most jobs share the default one)."""
@@ -133,6 +130,7 @@ class Scraper:
             cache = self._series.get(key)
             if cache is None:
                 cache = self._series[key] = SeriesCache(finisher(target), target.metric_relabel, self.refs)
+                self._caches_changed = True
                 while len(self._series) > MAX_CACHED_TARGETS:
                     self._forgotten += self._series.popitem(last=False)[1].refs_held()
             else:
@@ -145,6 +143,7 @@ class Scraper:
             cache = self._series.pop(self._series_key(target), None)
             if cache is not None:
                 self._forgotten += cache.refs_held()
+                self._caches_changed = True
 
     def keep_caches(self, targets: Sequence[Target], now_ms: int) -> None:
         """Drop the series caches of targets not among ``targets``: they left, so Prometheus
@@ -156,8 +155,29 @@ class Scraper:
                 cache = self._series.pop(key)
                 stale = cache.tracker.ended(now_ms)
                 if stale and cache.tracker.last is not None:
-                    self._ended.append(EndedTarget(cache.tracker.last[0], stale))
+                    left = cache.tracker.last[0]
+                    self._ended.append(EndedTarget(left.job, left.instance, left.url, stale))
                 self._forgotten += cache.refs_held()
+                self._caches_changed = True
+
+    def keep_record(self, deadline: Deadline) -> RecordReport | None:
+        """Write the staleness record if it is due (after the cycle's samples were pushed);
+        what the record did this cycle (``None``: no record)."""
+        if self.keeper is None:
+            return None
+        with self._series_lock:
+            caches = list(self._series.values())
+            changed, self._caches_changed = self._caches_changed, False
+        return self.keeper.keep(caches, changed, deadline)
+
+    def start_from_record(self, targets: Sequence[Target], deadline: Deadline, scrape_ms: int) -> None:
+        """At the first cycle, seed the caches from the staleness record."""
+        if self.keeper is not None and not self.keeper.loaded:
+            caches = [(target, self.series_cache(target)) for target in targets]
+            ended = self.keeper.seed(caches, deadline, scrape_ms)
+            with self._series_lock:
+                self._ended += ended
+                self._forgotten += [sample.series for gone in ended for sample in gone.samples]
 
     def take_ended(self) -> list[EndedTarget]:
         """The targets that left since the last call, with their markers."""
@@ -198,7 +218,9 @@ class Scraper:
         deadline (plus ``ABORT_GRACE_SECONDS`` for cut scrapes to unwind), followed by the
         ``refused`` targets' (reported down with their error, not scraped)."""
         scrape_ms = int(time.time() * 1000)
-        self.keep_caches([*targets, *(f.target for f in refused)], scrape_ms)
+        everyone = [*targets, *(f.target for f in refused)]
+        self.keep_caches(everyone, scrape_ms)
+        self.start_from_record(everyone, deadline, scrape_ms)
         down = [self._failed(f.target, 0.0, scrape_ms, f.error) for f in refused]
         if not targets:
             return down

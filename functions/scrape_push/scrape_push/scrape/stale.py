@@ -25,6 +25,7 @@ they are compared by final name and labels, since the record has no series texts
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from ..labels import SYNTHETIC, merge_labels
@@ -73,6 +74,17 @@ def entry_markers(
     return list(found.values())
 
 
+@dataclass
+class EndedTarget:
+    """A target that left the configuration or its discovery, and its staleness markers."""
+
+    job: str
+    instance: str
+    url: str
+    """``""`` when only the staleness record knew the target (a record keeps no URL)."""
+    samples: list[Sample]
+
+
 class Tracking(NamedTuple):
     """How one successful scrape is tracked."""
 
@@ -102,6 +114,8 @@ class Tracker:
         """The tracked series changed since the owner last cleared it (a record is due)."""
         self.last: tuple[Target, int] | None = None
         """The target and the time of its last scrape, successful or not (end-of-run)."""
+        self.line: bytes | None = None
+        """This target's line of the staleness record as last made (``record.encode_target``)."""
         self._stale: list[Sample] = []
         self._retired: list[SeriesRef] = []
 
@@ -174,11 +188,12 @@ class Tracker:
         stale = entry_markers(self.tracked.values(), stale_ms, self.stamps, list(self.tracked))
         if self.seed is not None:
             stale += self._seeded(self.seed, stale_ms)
-        return stale + report_markers(target, self.synthetic, stale_ms)
+        return stale + report_markers(target.labels, target.external_labels, self.synthetic, stale_ms)
 
     def _seeded(self, seed: Iterable[SeriesId], at: int) -> list[Sample]:
         """Markers for series known only from a record (fresh refs, retired at once)."""
         self.seed = None
+        self.changed = True
         stale = seed_markers(seed, self.refs, at)
         self._retired += [sample.series for sample in stale]
         return stale
@@ -192,12 +207,15 @@ def seed_markers(seed: Iterable[SeriesId], refs: Iterable[SeriesRef], scrape_ms:
     ]
 
 
-def report_markers(target: Target, refs: Sequence[SeriesRef], stale_ms: int) -> list[Sample]:
-    """Markers for a target's ``up`` and ``scrape_*`` series (end-of-run staleness only)."""
-    labels = merge_labels((), target.labels, False, target.external_labels)
+def report_markers(
+    labels: Labels, external: Labels, refs: Iterable[SeriesRef], stale_ms: int
+) -> list[Sample]:
+    """Markers for the ``up`` and ``scrape_*`` series of a target with these target and external
+    labels (end-of-run staleness only)."""
+    labels = merge_labels((), labels, False, external)
     return [
         _NEW(Sample, (family.name, labels, STALE_NAN, stale_ms, family, ref))
-        for family, ref in zip(SYNTHETIC, refs, strict=True)
+        for family, ref in zip(SYNTHETIC, refs, strict=False)
     ]
 
 

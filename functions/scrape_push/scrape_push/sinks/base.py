@@ -137,6 +137,8 @@ def without_markers(samples: Sequence[Sample], report: SinkReport) -> Sequence[S
     if not any(map(math.isnan, map(_VALUE, samples))):
         return samples
     kept = [sample for sample in samples if not is_stale(sample.value)]
+    if len(kept) == len(samples):
+        return samples
     report.drop(STALE_MARKER, len(samples) - len(kept))
     return kept
 
