@@ -13,6 +13,7 @@ from scrape_push.runtime import RUNTIME
 from tests.functional.conftest import Emulated
 from tests.support.http import Response, serve
 from tests.support.remote_write import Capture, capture
+from tests.unit.scrape.test_stale import REPORT_SERIES
 
 
 def config(address: str, remote_write: str, *, extra: str = "") -> str:
@@ -112,16 +113,7 @@ def test_a_new_execution_environment_marks_what_the_last_one_tracked(
         RUNTIME.reset()  # a cold start, and the target left the configuration meanwhile
         emulated.put_config(config(other.address, sink.url))
         third = emulated.invoke()
-        assert stale_names(sink)[0] == sorted(
-            [
-                "a",
-                "up",
-                "scrape_duration_seconds",
-                "scrape_samples_scraped",
-                "scrape_samples_post_metric_relabeling",
-                "scrape_series_added",
-            ]
-        )
+        assert stale_names(sink)[0] == sorted(["a", *REPORT_SERIES])
         (ended,) = third["targets_ended"]
         assert (ended["instance"], ended["url"], ended["stale_markers"]) == (target.address, "", 6)
         assert third["stale_markers"] == 6

@@ -14,6 +14,14 @@ from scrape_push.scrape.stale import end_of_run_ms, keys_before
 from tests.support.context import build_context
 from tests.unit.scrape.test_series import target
 
+REPORT_SERIES = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+]
+"""Prometheus's report series: marked stale only when their target leaves."""
 TEXT = "text/plain; version=0.0.4"
 OM = "application/openmetrics-text; version=1.0.0"
 
@@ -152,14 +160,7 @@ def test_end_of_run_marks_series_and_report_series_one_interval_after_the_last_s
     scrape(cache, b"a 1\n", 1000)
     cache.tracker.last = (target(), 1000)
     stale = cache.tracker.ended(now_ms=90_000)
-    assert [s.name for s in stale] == [
-        "a",
-        "up",
-        "scrape_duration_seconds",
-        "scrape_samples_scraped",
-        "scrape_samples_post_metric_relabeling",
-        "scrape_series_added",
-    ]
+    assert [s.name for s in stale] == ["a", *REPORT_SERIES]
     assert {s.timestamp_ms for s in stale} == {61_000}  # interval 60 s
     assert [s.series for s in stale[1:]] == list(cache.synthetic)
     assert all(bits(s.value) == STALE_BITS for s in stale)
