@@ -9,12 +9,13 @@ or once a day to keep its TTL ahead: at most one request per cycle, none in a st
 The item holds, per target (job, target labels, external labels), the final name and labels of
 each tracked series: a marker must carry the full label set (Remote Write has no other way to
 name a series), and a cold process has nothing else to take them from. It is JSON, one line per
-target, compressed with zstd (targets of one job share most label text: 1,000 node_exporter
-series of 1,000 targets come to about 1.1 MB, 1.1 bytes a series; one such target alone to
-about 9 KB). Past ``MAX_RECORD_BYTES`` (DynamoDB's item limit) the record keeps the targets
-that fit, in their order, and says how many it left out: those get no markers after a cold
-start (their series end by Prometheus's 5-minute lookback instead). Sharding a large job group
-gives each shard an item of its own.
+target, compressed with zstd. Targets of one job share most label text: 1,000 targets of
+node_exporter's 1,000 series come to 120 MB of JSON and 1.2 MB compressed (bench/
+bench_staleness_record.py), one such target alone to 5.2 KB; one item holds about 300 of them.
+Past ``MAX_RECORD_BYTES`` (DynamoDB's item limit) the record keeps the targets that fit, in
+their order, and says how many it left out: those get no markers after a cold start (their
+series end by Prometheus's 5-minute lookback instead). Sharding a large job group gives each
+shard an item of its own (``record_key``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -38,8 +39,10 @@ from .stale import EndedTarget, Seed, SeriesId, report_markers, seed_markers
 MAX_RECORD_BYTES: Final = 380_000
 """DynamoDB: an item is at most 400 KB, attribute names and values together ("Service, account,
 and table quotas in Amazon DynamoDB"); this leaves room for the key and the other attributes."""
-MAX_RAW_BYTES: Final = 256 * 1024 * 1024
-"""The most a record may inflate to when read (a corrupt or foreign item is refused)."""
+MAX_RAW_BYTES: Final = 64 * 1024 * 1024
+"""The most label text a record is made of (what past it is left out without being compressed:
+far more than compresses into one item) and may inflate to when read (a corrupt or foreign item
+is refused)."""
 REFRESH_MS: Final = 86_400_000
 """An unchanged record is rewritten daily, so that its TTL stays ahead."""
 ITEM_TTL_SECONDS: Final = 8 * 86400
@@ -103,31 +106,40 @@ class RecordReport:
         }
 
 
-def encode_target(key: TargetKey, series: Iterable[SeriesId]) -> bytes:
-    """One target's line: its key, then each series as its name and flat label pairs."""
-    flat = [[name, [part for pair in labels for part in pair]] for name, labels in series]
-    return json.dumps([key, flat], separators=(",", ":")).encode()
+def encode_target(key: TargetKey, series: Sequence[SeriesId]) -> bytes:
+    """One target's line: its key, then each series as its name and label pairs (the tuples
+    as they are: the C encoder writes them as arrays)."""
+    return json.dumps([key, series], separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def decode(raw: bytes) -> dict[TargetKey, RecordedTarget]:
     """The targets of a record's lines; ``ValueError`` when it is not one this module wrote."""
     found: dict[TargetKey, RecordedTarget] = {}
     for line in raw.splitlines():
-        key, flat = json.loads(line)
+        key, series = json.loads(line)
         job, labels, external = json.loads(key)
-        series = frozenset((name, _pairs(parts)) for name, parts in flat)
-        found[key] = RecordedTarget(job, _labels(labels), _labels(external), series)
+        if not isinstance(job, str):
+            raise ValueError("a job name expected")
+        found[key] = RecordedTarget(
+            job,
+            _labels(labels),
+            _labels(external),
+            frozenset((_name(name), _labels(pairs)) for name, pairs in series),
+        )
     return found
 
 
-def _pairs(parts: Sequence[str]) -> Labels:
-    if len(parts) % 2 or not all(isinstance(part, str) for part in parts):
-        raise ValueError("label pairs expected")
-    return tuple(zip(parts[::2], parts[1::2], strict=True))
+def _name(name: object) -> str:
+    if not isinstance(name, str):
+        raise ValueError("a metric name expected")
+    return name
 
 
 def _labels(pairs: Sequence[Sequence[str]]) -> Labels:
-    return _pairs([part for pair in pairs for part in pair])
+    found = tuple((name, value) for name, value in pairs)
+    if not all(isinstance(name, str) and isinstance(value, str) for name, value in found):
+        raise ValueError("label pairs expected")
+    return found
 
 
 def pack(lines: Sequence[bytes], limit: int) -> tuple[bytes, int, int]:
@@ -184,8 +196,9 @@ class StalenessRecord:
         """Whether the record must be written: something changed, or it is a day old."""
         return changed or int(self.clock() * 1000) - self.written_ms >= REFRESH_MS
 
-    def save(self, lines: Sequence[bytes], deadline: Deadline, report: RecordReport) -> bool:
-        """Write the record of ``lines`` (whatever was there: the last writer wins)."""
+    def save(self, lines: Sequence[bytes], targets: int, deadline: Deadline, report: RecordReport) -> bool:
+        """Write the record of ``lines``, the first of ``targets`` (whatever was there: the last
+        writer wins)."""
         packed, raw_bytes, kept = pack(lines, MAX_RECORD_BYTES)
         now_ms = int(self.clock() * 1000)
         item = {
@@ -203,10 +216,10 @@ class StalenessRecord:
         self.written_ms = now_ms
         report.written_bytes = len(packed)
         report.targets = kept
-        report.targets_left_out = len(lines) - kept
-        if kept < len(lines):
+        report.targets_left_out = targets - kept
+        if kept < targets:
             report.warnings.append(
-                f"staleness record over DynamoDB's item limit: {len(lines) - kept} of {len(lines)} "
+                f"staleness record over DynamoDB's item limit: {targets - kept} of {targets} "
                 "targets left out (no markers for them after a cold start; shard the job group)"
             )
         return True
@@ -246,13 +259,17 @@ class RecordKeeper:
         """Write the record of ``caches`` if it is due (``changed``: caches came or went)."""
         scraped = [cache.tracker for cache in caches if cache.tracker.last is not None]
         if self.record.due(changed or any(tracker.changed for tracker in scraped)):
-            lines = []
+            lines: list[bytes] = []
+            raw_bytes = 0
             for tracker in scraped:
                 if tracker.line is None or tracker.changed:
                     assert tracker.last is not None
                     tracker.line = encode_target(target_key(tracker.last[0]), tracker.series())
+                raw_bytes += len(tracker.line) + 1
+                if raw_bytes > MAX_RAW_BYTES:
+                    break
                 lines.append(tracker.line)
-            if self.record.save(lines, deadline, self.report):
+            if self.record.save(lines, len(scraped), deadline, self.report):
                 for tracker in scraped:
                     tracker.changed = False
         report, self.report = self.report, RecordReport()
