@@ -206,3 +206,16 @@ def test_the_scraper_ends_targets_that_left(left: bool) -> None:
     else:
         assert ended == []
     assert scraper.take_ended() == []
+
+
+def test_a_body_stamped_throughout_tracks_nothing_unless_asked() -> None:
+    """A federation endpoint's: every line carries its own timestamp."""
+    body = b"fa 1 500\nfb 2 500\n"
+    cache = SeriesCache()
+    scrape(cache, body, 1000)
+    assert cache.tracker.tracked == {}
+    assert not markers(scrape(cache, b"fa 1 600\n", 2000))
+    tracking = SeriesCache()
+    scrape(tracking, body, 1000, track_timestamped=True)
+    assert tracking.tracker.stamps == {"fa": 500, "fb": 500}
+    assert list(markers(scrape(tracking, b"fa 1 600\n", 2000, track_timestamped=True))) == ["fb"]

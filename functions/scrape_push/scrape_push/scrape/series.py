@@ -130,7 +130,7 @@ class SeriesCache:
             budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
             self._remember(seen, chunk, entries)
             if chunk.timestamps is not None and honor_timestamps:
-                stamped.update(_stamped(chunk.keys, chunk.timestamps))
+                stamped.update(_stamped(chunk, chunk.timestamps))  # type: ignore[arg-type]
             yield samples
         before = self.entries
         self._commit(fmt, seen, created, families, plans)
@@ -250,6 +250,9 @@ def _retired(
     return retired
 
 
-def _stamped(keys: list[str | None], stamps: list[int | None]) -> Iterator[tuple[str, int]]:
-    """The series texts of the lines exposed with their own timestamp, with it."""
-    return ((key, stamp) for key, stamp in zip(keys, stamps, strict=True) if stamp is not None and key)
+def _stamped(chunk: Chunk[SeriesEntry], stamps: list[int | None]) -> Iterable[tuple[str | None, int | None]]:
+    """The series texts of the chunk's lines exposed with their own timestamp, with it (in one
+    C-level pass when every line has one: a federation endpoint's)."""
+    if None not in stamps and not chunk.unkeyed:
+        return zip(chunk.keys, stamps, strict=True)
+    return [(key, stamp) for key, stamp in zip(chunk.keys, stamps, strict=True) if stamp is not None and key]

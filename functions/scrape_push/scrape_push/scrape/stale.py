@@ -142,7 +142,9 @@ class Tracker:
         previous = self.tracked
         tracked = seen
         if how.stamped and not how.track_timestamped:
-            tracked = {key: entry for key, entry in seen.items() if key not in how.stamped}
+            stamped = how.stamped
+            everything = len(stamped) >= len(seen) and seen.keys() <= stamped.keys()
+            tracked = {} if everything else {key: entry for key, entry in seen.items() if key not in stamped}
         self._stale = []
         if tracked is not seen or previous is not how.before or created.keys or len(seen) != len(previous):
             self._stale = self._gone(previous, tracked, created, how.scrape_ms)
