@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import pytest
 from scrape_push.labels import finisher
 from scrape_push.model import STALE_BITS, Sample, is_stale
 from scrape_push.relabel import RelabelConfig, compile_rules
 from scrape_push.scrape import Scraper, SeriesCache
-from scrape_push.scrape.stale import end_of_run_ms, keys_before
+from scrape_push.scrape.stale import Tracker, end_of_run_ms, keys_before
 
 from tests.support.context import build_context
 from tests.unit.scrape.test_series import target
@@ -219,3 +220,24 @@ def test_a_body_stamped_throughout_tracks_nothing_unless_asked() -> None:
     scrape(tracking, body, 1000, track_timestamped=True)
     assert tracking.tracker.stamps == {"fa": 500, "fb": 500}
     assert list(markers(scrape(tracking, b"fa 1 600\n", 2000, track_timestamped=True))) == ["fb"]
+
+
+def test_an_unchanged_warm_scrape_computes_no_difference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The common case costs nothing: no set difference, no copy (counted, not timed)."""
+    calls: list[int] = []
+    original = Tracker._gone
+
+    def counting(self: Tracker, *args: Any) -> list[Sample]:
+        calls.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(Tracker, "_gone", counting)
+    cache = SeriesCache()
+    body = b"".join(b'm{i="%d"} %d\n' % (i, i) for i in range(1000))
+    scrape(cache, body, 1000)
+    calls.clear()
+    for at in range(2000, 7000, 1000):
+        scrape(cache, body, at)
+    assert calls == []
+    scrape(cache, body + b"new 1\n", 8000)
+    assert calls == [1]
