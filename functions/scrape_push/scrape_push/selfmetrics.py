@@ -5,15 +5,17 @@ function's log. Namespace: ``POWERTOOLS_METRICS_NAMESPACE`` (the template sets
 ``<CloudWatchNamespace>/Self``); set ``POWERTOOLS_METRICS_DISABLED=true`` to turn them off.
 
 Per invocation: ``TargetsUp``, ``TargetsDown``, ``TargetErrors``, ``SamplesScraped``,
-``ConfigInvalid`` (1 while a warm function runs its last valid configuration because the
-current one is invalid), ``CycleDuration``, and over all sinks ``SamplesLost`` (sum) and
-``BacklogOldestAgeSeconds`` (maximum) — the template's alarms watch these two.
+``StaleMarkers`` (staleness markers among them), ``ConfigInvalid`` (1 while a warm function
+runs its last valid configuration because the current one is invalid), ``CycleDuration``, and
+over all sinks ``SamplesLost`` (sum) and ``BacklogOldestAgeSeconds`` (maximum) — the
+template's alarms watch these two.
 
-Per sink (dimension ``Sink``): ``SamplesSent``, ``SamplesDropped``, ``SamplesRejected`` (live
-and replayed), ``SamplesFailed`` (not delivered and not kept), ``SamplesSpilled`` (kept in the
-backlog), ``SamplesReplayed``, ``SamplesLost`` (failed plus discarded past the backlog's
-bounds); and, from the invocation that held the sink's lease, ``BacklogSamples``,
-``BacklogBytes`` and ``BacklogOldestAgeSeconds`` (sent by an invocation that listed the backlog).
+Per sink (dimension ``Sink``): ``SamplesSent``, ``SamplesDropped`` (but ``stale_marker``:
+expected), ``SamplesRejected`` (live and replayed), ``SamplesFailed`` (not delivered and not
+kept), ``SamplesSpilled`` (kept in the backlog), ``SamplesReplayed``, ``SamplesLost`` (failed
+plus discarded past the backlog's bounds); and, from the invocation that held the sink's lease,
+``BacklogSamples``, ``BacklogBytes`` and ``BacklogOldestAgeSeconds`` (sent by an invocation that
+listed the backlog).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def publish(cycle: CycleResult, loaded: LoadedConfig, namespace: str) -> None:
     overall.add_metric("TargetsDown", MetricUnit.Count, len(cycle.scrapes) - up)
     overall.add_metric("TargetErrors", MetricUnit.Count, len(cycle.target_errors))
     overall.add_metric("SamplesScraped", MetricUnit.Count, cycle.samples)
+    overall.add_metric("StaleMarkers", MetricUnit.Count, cycle.stale_markers)
     overall.add_metric("ConfigInvalid", MetricUnit.Count, 0 if loaded.error is None else 1)
     overall.add_metric("CycleDuration", MetricUnit.Seconds, cycle.duration)
     overall.add_metric("SamplesLost", MetricUnit.Count, sum(r.lost for r in cycle.sinks))

@@ -3,9 +3,11 @@ OTLP leave them out, counted as ``stale_marker``, which is not a drop worth an a
 
 from __future__ import annotations
 
+import json
 import struct
 from typing import Any
 
+import pytest
 from scrape_push.deadline import Deadline
 from scrape_push.delivery import DirectDelivery
 from scrape_push.model import STALE_BITS, STALE_NAN, Family
@@ -99,3 +101,22 @@ def test_only_faulty_drops_count_as_drops_for_alarms() -> None:
     assert report.faulty_drops == 0
     report.drop("nan_or_inf", 2)
     assert report.faulty_drops == 2
+
+
+def test_self_metrics_count_markers_apart_from_drops(capsys: pytest.CaptureFixture[str]) -> None:
+    from scrape_push import selfmetrics
+    from scrape_push.config.model import Config
+    from scrape_push.config.source import LoadedConfig
+    from scrape_push.pipeline import CycleResult
+
+    report = SinkReport("graphite/x", "graphite")
+    report.drop(STALE_MARKER, 3)
+    report.drop("nan_or_inf", 1)
+    capsys.readouterr()
+    selfmetrics.publish(CycleResult(sinks=[report]), LoadedConfig(Config(), "test", "0"), "ScrapePush/Self")
+    values = {}
+    for line in capsys.readouterr().out.splitlines():
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            values |= {metric["Name"]: document[metric["Name"]] for metric in directive["Metrics"]}
+    assert values["SamplesDropped"] == [1.0] and values["StaleMarkers"] == [0.0]
