@@ -241,3 +241,12 @@ def test_an_unchanged_warm_scrape_computes_no_difference(monkeypatch: pytest.Mon
     assert calls == []
     scrape(cache, body + b"new 1\n", 8000)
     assert calls == [1]
+
+
+def test_a_scrape_refused_before_its_parse_began_keeps_nothing_tracked() -> None:
+    """The function's memory budget can refuse a body before the parse starts: every series
+    goes, not those of the previous read."""
+    cache = SeriesCache()
+    scrape(cache, b"a 1\nb 2\n", 1000)
+    cache.read(b"a 1\nb 2\n", TEXT, 2000)  # never iterated: refused before its first chunk
+    assert sorted(s.name for s in cache.tracker.failed(2000, cache.reading)) == ["a", "b"]

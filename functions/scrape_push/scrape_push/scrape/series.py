@@ -113,15 +113,27 @@ class SeriesCache:
         charged what each chunk keeps (``MemoryBudgetExceeded`` stops the parse). Raises
         ``ParseError``, possibly after chunks were yielded; the cache is updated once the
         iterator is exhausted, and ``tracker`` holds the scrape's markers (series exposed with
-        their own timestamp are tracked only if ``track_timestamped``)."""
+        their own timestamp are tracked only if ``track_timestamped``). ``reading`` holds the
+        series read so far from the call on."""
+        self.reading = {}
+        return self._read(data, content_type, scrape_ms, honor_timestamps, track_timestamped, budget)
+
+    def _read(  # noqa: PLR0917 (read's arguments, passed on)
+        self,
+        data: bytes,
+        content_type: str | None,
+        scrape_ms: int,
+        honor_timestamps: bool,
+        track_timestamped: bool,
+        budget: ScrapeBudget | None,
+    ) -> Iterator[list[Sample]]:
         fmt = format_for(content_type)
         same = fmt is self.format
         known = self.entries if same else {}
         families = dict(self.families) if same else {}
         plans = dict(self.plans) if same else {}
         budget = budget or ScrapeBudget()
-        seen: dict[str, SeriesEntry] = {}
-        self.reading = seen
+        seen = self.reading
         stamped: dict[str, int] = {}
         created = Created()
         for chunk in fmt.chunks(data, known, families):
