@@ -157,7 +157,7 @@ class Tracker:
     def _gone(
         self, previous: dict[str, SeriesEntry], tracked: dict[str, SeriesEntry], created: Created, at: int
     ) -> list[Sample]:
-        gone = list(previous.keys() - tracked.keys())
+        gone = list(previous.keys() - tracked.keys()) if previous else []  # a cold scrape: none
         self.changed = self.changed or bool(gone) or len(tracked) != len(previous)
         if not gone:
             return []
