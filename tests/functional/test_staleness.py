@@ -100,15 +100,18 @@ def test_a_new_execution_environment_marks_what_the_last_one_tracked(
     body = [Response(b"a 1\nb 2\n")]
     with serve(lambda _path: body[0]) as target, serve(Response(b"z 1\n")) as other, capture() as sink:
         emulated.put_config(config(target.address, sink.url))
-        first = emulated.invoke()
-        assert first["staleness_record"]["targets"] == 1 and _item_count(emulated, state_table) == 1
+        first = emulated.invoke()  # reads the record (none yet): its write waits a cycle
+        assert first["staleness_record"]["read"] and first["staleness_record"]["written_bytes"] == 0
+        second = emulated.invoke()
+        assert second["staleness_record"]["targets"] == 1 and _item_count(emulated, state_table) == 1
         stale_names(sink)
 
         RUNTIME.reset()  # a cold start: nothing warm survives
         body[0] = Response(b"a 1\n")
-        second = emulated.invoke()
-        assert second["staleness_record"]["read"] and not second["staleness_record"]["errors"]
+        cold = emulated.invoke()
+        assert cold["staleness_record"]["read"] and not cold["staleness_record"]["errors"]
         assert stale_names(sink)[0] == ["b"]
+        emulated.invoke()  # writes what changed
 
         RUNTIME.reset()  # a cold start, and the target left the configuration meanwhile
         emulated.put_config(config(other.address, sink.url))

@@ -134,6 +134,28 @@ def test_a_warm_process_reads_once_and_writes_only_on_change() -> None:
     assert table.calls == ["batch_get_item", "put_item", "put_item", "put_item"]
 
 
+def test_at_most_one_request_a_cycle_and_none_when_the_record_holds() -> None:
+    table = MemoryTable()
+    first = scraper_over(table)
+    scraped(first, target(), b"a 1\nb 1\n", 1000)
+    first.keep_record(Deadline.after(30))
+    table.calls.clear()
+    second = scraper_over(table)  # cold, its target unchanged: the record holds
+    for at in (2000, 3000, 4000):
+        second.start_from_record([target()], Deadline.after(30), at)
+        scraped(second, target(), b"a 1\nb 2\n", at)
+        second.keep_record(Deadline.after(30))
+    assert table.calls == ["batch_get_item"]
+    third = scraper_over(table)  # cold, a series gone: read now, written next cycle
+    third.start_from_record([target()], Deadline.after(30), 5000)
+    scraped(third, target(), b"a 1\n", 5000)
+    third.keep_record(Deadline.after(30))
+    assert table.calls == ["batch_get_item", "batch_get_item"]
+    scraped(third, target(), b"a 1\n", 6000)
+    third.keep_record(Deadline.after(30))
+    assert table.calls == ["batch_get_item", "batch_get_item", "put_item"]
+
+
 def test_the_record_follows_the_last_write() -> None:
     table = MemoryTable()
     scraper = scraper_over(table)
@@ -167,9 +189,11 @@ def test_a_table_down_or_a_corrupt_record_costs_the_markers_only() -> None:
     scraper = scraper_over(table)
     scraper.start_from_record([target()], Deadline.after(30), 1000)
     scraped(scraper, target(), b"a 1\n", 1000)
-    report = scraper.keep_record(Deadline.after(30))
-    assert report is not None
-    assert [error.split(":")[0] for error in report.errors] == [
+    first = scraper.keep_record(Deadline.after(30))
+    scraped(scraper, target(), b"a 1\n", 2000)
+    second = scraper.keep_record(Deadline.after(30))
+    assert first is not None and second is not None
+    assert [error.split(":")[0] for error in first.errors + second.errors] == [
         "staleness record not read",
         "staleness record not written",
     ]

@@ -3,8 +3,9 @@ execution environment (a cold start, a redeploy, a new configuration, a shard mo
 stale what the one before it tracked.
 
 One item per job group (and shard: ``record_key``), read once per pipeline (its first cycle)
-and written after a cycle only when some target's tracked series or the set of targets changed,
-or once a day to keep its TTL ahead: at most one request per cycle, none in a steady one.
+and written after a cycle only when some target's tracked series or the set of targets changed
+since, or once a day to keep its TTL ahead; the cycle that read it leaves a due write to the
+next: at most one request per cycle, none in a steady one.
 
 The item holds, per target (job, target labels, external labels), the final name and labels of
 each tracked series: a marker must carry the full label set (Remote Write has no other way to
@@ -34,7 +35,7 @@ from ..model import Labels, SeriesRef
 from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE, VERSION_ATTRIBUTE, Items, TableError
 from ..targets import Target
 from .series import SeriesCache
-from .stale import EndedTarget, Seed, SeriesId, report_markers, seed_markers
+from .stale import EndedTarget, Seed, SeriesId, Tracker, report_markers, seed_markers
 
 MAX_RECORD_BYTES: Final = 380_000
 """DynamoDB: an item is at most 400 KB, attribute names and values together ("Service, account,
@@ -187,7 +188,9 @@ class StalenessRecord:
         try:
             item = items[0]
             raw = unpack(item[_RECORD]["B"], int(item[_RAW]["N"]))
-            return decode(raw)
+            found = decode(raw)
+            self.written_ms = int(item[VERSION_ATTRIBUTE]["N"])
+            return found
         except (KeyError, TypeError, ValueError, cramjam.DecompressionError) as exc:
             report.errors.append(f"staleness record ignored: unreadable ({type(exc).__name__})")
             return {}
@@ -235,6 +238,10 @@ class RecordKeeper:
         """The scrape stage's allocator (markers of recorded targets that left get fresh refs)."""
         self.loaded = False
         self.report = RecordReport()
+        self.recorded: frozenset[TargetKey] = frozenset()
+        """The targets of the record as last read or written."""
+        self.postpone = False
+        """The record was read this cycle: a write waits for the next (one request a cycle)."""
 
     def seed(
         self, caches: Sequence[tuple[Target, SeriesCache]], deadline: Deadline, scrape_ms: int
@@ -242,8 +249,9 @@ class RecordKeeper:
         """Once per pipeline: give each cache that never scraped its target the recorded series,
         and the markers of the recorded targets not among ``caches`` (they left meanwhile:
         stamped ``scrape_ms``, later than anything their last process sent)."""
-        self.loaded = True
+        self.loaded = self.postpone = True
         recorded = self.record.load(deadline, self.report)
+        self.recorded = frozenset(recorded)
         for target, cache in caches:
             found = recorded.pop(target_key(target), None)
             if found is not None and cache.tracker.last is None:
@@ -255,22 +263,35 @@ class RecordKeeper:
             ended.append(EndedTarget(gone.job, gone.instance, "", stale))
         return ended
 
-    def keep(self, caches: Sequence[SeriesCache], changed: bool, deadline: Deadline) -> RecordReport:
-        """Write the record of ``caches`` if it is due (``changed``: caches came or went)."""
+    def keep(self, caches: Sequence[SeriesCache], deadline: Deadline) -> RecordReport:
+        """Write the record of ``caches`` if it is due: targets came or went, some target's
+        tracked series changed, or it is a day old (and it was not read this cycle)."""
         scraped = [cache.tracker for cache in caches if cache.tracker.last is not None]
-        if self.record.due(changed or any(tracker.changed for tracker in scraped)):
+        keys = frozenset(map(_key, scraped))
+        changed = keys != self.recorded or any(tracker.changed for tracker in scraped)
+        if self.postpone:
+            self.postpone = False
+        elif self.record.due(changed):
             lines: list[bytes] = []
             raw_bytes = 0
             for tracker in scraped:
                 if tracker.line is None or tracker.changed:
-                    assert tracker.last is not None
-                    tracker.line = encode_target(target_key(tracker.last[0]), tracker.series())
+                    tracker.line = encode_target(_key(tracker), tracker.series())
                 raw_bytes += len(tracker.line) + 1
                 if raw_bytes > MAX_RAW_BYTES:
                     break
                 lines.append(tracker.line)
             if self.record.save(lines, len(scraped), deadline, self.report):
+                self.recorded = keys
                 for tracker in scraped:
                     tracker.changed = False
         report, self.report = self.report, RecordReport()
         return report
+
+
+def _key(tracker: Tracker) -> TargetKey:
+    """The record's key of a scraped target (made once)."""
+    if tracker.key is None:
+        assert tracker.last is not None
+        tracker.key = target_key(tracker.last[0])
+    return tracker.key

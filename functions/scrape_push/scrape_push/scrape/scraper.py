@@ -102,7 +102,6 @@ class Scraper:
         self._ended: list[EndedTarget] = []
         self.keeper = None if record is None else RecordKeeper(record, self.refs)
         """Seeds the first cycle's caches from the staleness record, and keeps it."""
-        self._caches_changed = False
 
     def session_for(self, tls: TLSConfig) -> requests.Session:
         """A pooled session per distinct TLS setting (most jobs share the default one)."""
@@ -130,7 +129,6 @@ class Scraper:
             cache = self._series.get(key)
             if cache is None:
                 cache = self._series[key] = SeriesCache(finisher(target), target.metric_relabel, self.refs)
-                self._caches_changed = True
                 while len(self._series) > MAX_CACHED_TARGETS:
                     self._forgotten += self._series.popitem(last=False)[1].refs_held()
             else:
@@ -143,7 +141,6 @@ class Scraper:
             cache = self._series.pop(self._series_key(target), None)
             if cache is not None:
                 self._forgotten += cache.refs_held()
-                self._caches_changed = True
 
     def keep_caches(self, targets: Sequence[Target], now_ms: int) -> None:
         """Drop the series caches of targets not among ``targets``: they left, so Prometheus
@@ -158,7 +155,6 @@ class Scraper:
                     left = cache.tracker.last[0]
                     self._ended.append(EndedTarget(left.job, left.instance, left.url, stale))
                 self._forgotten += cache.refs_held()
-                self._caches_changed = True
 
     def keep_record(self, deadline: Deadline) -> RecordReport | None:
         """Write the staleness record if it is due (after the cycle's samples were pushed);
@@ -167,8 +163,7 @@ class Scraper:
             return None
         with self._series_lock:
             caches = list(self._series.values())
-            changed, self._caches_changed = self._caches_changed, False
-        return self.keeper.keep(caches, changed, deadline)
+        return self.keeper.keep(caches, deadline)
 
     def start_from_record(self, targets: Sequence[Target], deadline: Deadline, scrape_ms: int) -> None:
         """At the first cycle, seed the caches from the staleness record."""

@@ -114,8 +114,9 @@ class Tracker:
         """The tracked series changed since the owner last cleared it (a record is due)."""
         self.last: tuple[Target, int] | None = None
         """The target and the time of its last scrape, successful or not (end-of-run)."""
+        self.key: str | None = None
         self.line: bytes | None = None
-        """This target's line of the staleness record as last made (``record.encode_target``)."""
+        """This target's key and line in the staleness record, as last made (``record.py``)."""
         self._stale: list[Sample] = []
         self._retired: list[SeriesRef] = []
 
@@ -146,11 +147,13 @@ class Tracker:
             everything = len(stamped) >= len(seen) and seen.keys() <= stamped.keys()
             tracked = {} if everything else {key: entry for key, entry in seen.items() if key not in stamped}
         self._stale = []
-        if tracked is not seen or previous is not how.before or created.keys or len(seen) != len(previous):
+        if self.seed is not None:  # a cold process's first scrape: compared with the record
+            present = {series_id(entry) for entry in tracked.values() if entry[_METRIC]}
+            left = [found for found in self.seed if found not in present]
+            self.changed = self.changed or bool(left) or len(present) != len(self.seed)
+            self._stale = self._seeded(left, how.scrape_ms)
+        elif tracked is not seen or previous is not how.before or created.keys or len(seen) != len(previous):
             self._stale = self._gone(previous, tracked, created, how.scrape_ms)
-        if self.seed is not None:
-            present = set(map(series_id, tracked.values()))
-            self._stale += self._seeded([found for found in self.seed if found not in present], how.scrape_ms)
         self.tracked = tracked
         self.stamps = how.stamped if how.track_timestamped else {}
 
@@ -174,9 +177,9 @@ class Tracker:
         still = {key: previous[key] for key in kept if key in previous}
         gone = [key for key in previous if key not in still]
         stale = entry_markers(map(previous.__getitem__, gone), scrape_ms, self.stamps, gone)
+        self.changed = self.changed or len(still) != len(previous) or bool(self.seed)
         if self.seed is not None:
             stale += self._seeded(self.seed, scrape_ms)
-        self.changed = self.changed or len(still) != len(previous)
         self.tracked = still
         return stale
 
@@ -195,7 +198,6 @@ class Tracker:
     def _seeded(self, seed: Iterable[SeriesId], at: int) -> list[Sample]:
         """Markers for series known only from a record (fresh refs, retired at once)."""
         self.seed = None
-        self.changed = True
         stale = seed_markers(seed, self.refs, at)
         self._retired += [sample.series for sample in stale]
         return stale
