@@ -72,26 +72,35 @@ def test_series_gone_and_target_failing_end_at_once_in_both(
         f"remote_write: [{{url: '{receiver.write_url}'}}]\n"
     )
     with started(direct_prometheus(tmp_path, endpoint.address)) as direct:
-        scraped_by_direct(direct, "st_a", {st_a: "1"})
+        scraped_by_direct(direct, f'st_a{{job="{JOB}"}}', {st_a: "1"})
         assert emulated.invoke()["sinks"][0]["ok"]
         now = time.time()
         assert answer(receiver, f'{{job="{JOB}",__name__=~"st_.*"}}', now) == {st_a: "1", st_b: "2"}
 
         endpoint.body[0] = Response(b"# TYPE st_a gauge\nst_a 3\n")
-        scraped_by_direct(direct, "st_b", {})  # Prometheus marked it stale
+        scraped_by_direct(direct, f'st_b{{job="{JOB}"}}', {})  # Prometheus marked it stale
         summary = emulated.invoke()
         assert summary["stale_markers"] == 1 and summary["sinks"][0]["ok"]
         now = time.time()
-        for query in ("st_b", "st_a", f'count({{job="{JOB}",__name__=~"st_.*"}})'):
+        for query in (
+            f'st_b{{job="{JOB}"}}',
+            f'st_a{{job="{JOB}"}}',
+            f'count({{job="{JOB}",__name__=~"st_.*"}})',
+        ):
             assert answer(direct, query, now) == answer(receiver, query, now), query
-        assert answer(receiver, "st_b", now) == {}
+        assert answer(receiver, f'st_b{{job="{JOB}"}}', now) == {}
 
         endpoint.body[0] = Response(b"down", status=503)
         up = (("__name__", "up"), *labels)
-        scraped_by_direct(direct, "up", {up: "0"})
+        scraped_by_direct(direct, f'up{{job="{JOB}"}}', {up: "0"})
         summary = emulated.invoke()
         assert summary["targets"][0]["up"] == 0 and summary["stale_markers"] == 1
         now = time.time()
-        for query in ("st_a", "up", f'count({{job="{JOB}",__name__=~"st_.*"}})'):
+        for query in (
+            f'st_a{{job="{JOB}"}}',
+            f'up{{job="{JOB}"}}',
+            f'count({{job="{JOB}",__name__=~"st_.*"}})',
+        ):
             assert answer(direct, query, now) == answer(receiver, query, now), query
-        assert answer(receiver, "st_a", now) == {} and answer(receiver, "up", now) == {up: "0"}
+        assert answer(receiver, f'st_a{{job="{JOB}"}}', now) == {}
+        assert answer(receiver, f'up{{job="{JOB}"}}', now) == {up: "0"}
