@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
-from scrape_push.model import SeriesRef
+from scrape_push.model import SeriesRef, is_stale
 from scrape_push.pipeline import Pipeline
 from scrape_push.scrape import Scraper
 from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
@@ -60,8 +60,9 @@ def test_a_series_gone_from_its_target_leaves_no_entry_in_any_sink() -> None:
         second = warm.run(Deadline.after(30))
         warm.close()
     assert all(report.ok for report in second.sinks), [r.to_dict() for r in second.sinks]
-    (again,) = [s for s in second.scrapes[0].samples if s.name == "a"]
+    again, marker = [s for s in second.scrapes[0].samples if s.name == "a"]
     assert again.series == kept
+    assert is_stale(marker.value) and marker.series == gone  # sent under its ref, then forgotten
     for kind, refs_of in remembered(warm).items():
         assert kept in refs_of and gone not in refs_of, kind
 

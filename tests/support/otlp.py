@@ -261,14 +261,18 @@ class MemoryTable:
             answer["UnprocessedKeys"] = {table: {"Keys": left}}
         return answer
 
-    def put_item(self, TableName: str, Item: dict[str, Any], ConditionExpression: str, **kwargs: Any) -> None:
+    def put_item(
+        self, TableName: str, Item: dict[str, Any], ConditionExpression: str | None = None, **kwargs: Any
+    ) -> None:
         if self.race is not None:
             race, self.race = self.race, None
             race()
         self._check("put_item")
         key = Item["pk"]["S"]
         held = self.items.get(key)
-        if ConditionExpression.startswith("attribute_not_exists"):
+        if ConditionExpression is None:
+            ok = True
+        elif ConditionExpression.startswith("attribute_not_exists"):
             ok = held is None
         else:
             ok = held is not None and held["version"] == kwargs["ExpressionAttributeValues"][":read"]

@@ -164,8 +164,12 @@ def _report(
     for report in cycle.sinks:
         if report.lost:
             logger.error("samples lost", extra={"sink": report.to_dict()})
-        elif not report.ok or report.dropped:
+        elif not report.ok or report.faulty_drops:
             logger.warning("sink incomplete", extra={"sink": report.to_dict()})
+    if cycle.staleness_record is not None and (
+        cycle.staleness_record.errors or cycle.staleness_record.warnings
+    ):
+        logger.warning("staleness record", extra={"staleness_record": cycle.staleness_record.to_dict()})
     logged = {k: v for k, v in summary.items() if k not in _NOT_LOGGED}
     logger.info("cycle done", extra={"summary": logged})
     return summary

@@ -9,8 +9,9 @@ it when the scrape stage says the series is gone (``sinks.base.Sink.forget``).
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Final, Literal, NamedTuple
 
 Labels = tuple[tuple[str, str], ...]
 """Label pairs sorted by name, without ``__name__`` and without empty values."""
@@ -74,6 +75,24 @@ class Sample(NamedTuple):
             if key == name:
                 return value
         return None
+
+
+STALE_BITS: Final = 0x7FF0000000000002
+"""Prometheus's staleness marker (``model/value.StaleNaN``): a NaN with exactly these bits says
+the series ended. An exposed NaN never carries them (``float()`` of any text gives the quiet
+NaN, 0x7ff8000000000000)."""
+_DOUBLE = struct.Struct("<d")
+STALE_NAN: Final[float] = _DOUBLE.unpack(STALE_BITS.to_bytes(8, "little"))[0]
+_STALE_BYTES: Final = STALE_BITS.to_bytes(8, "little")
+
+
+def is_stale(value: float) -> bool:
+    """Whether ``value`` is the staleness marker (not just any NaN).
+
+    >>> is_stale(STALE_NAN), is_stale(float("nan")), is_stale(1.0)
+    (True, False, False)
+    """
+    return value != value and _DOUBLE.pack(value) == _STALE_BYTES  # noqa: PLR0124 (NaN test)
 
 
 def sort_labels(pairs: dict[str, str]) -> Labels:

@@ -20,15 +20,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .budget import MemoryBudget
+from .config.model import Config
 from .config.source import LoadedConfig
 from .deadline import SEND_RESERVE, Deadline
 from .delivery import Delivery
 from .model import Sample
 from .plugins import BuildContext
-from .scrape import Scraper, ScrapeResult
+from .scrape import EndedTarget, Scraper, ScrapeResult
+from .scrape.record import RecordReport, StalenessRecord, record_key
 from .shards.lineage import NONE as NO_LINEAGE
 from .shards.lineage import Lineage
-from .sinks import Folders, SinkReport, build_sinks, wrap_deliveries
+from .sinks import Folders, SinkReport, build_sinks, job_group, wrap_deliveries
+from .statetable import Items
 from .targets import Discoveries, DroppedTarget, TargetError, TargetSet, build_targets
 
 
@@ -45,10 +48,18 @@ class CycleResult:
     """Targets ``relabel_configs`` dropped."""
     dropped_targets: list[DroppedTarget] = field(default_factory=list)
     """Those listed, up to each job's ``keep_dropped_targets``."""
+    ended: list[EndedTarget] = field(default_factory=list)
+    """Targets that left since the last cycle, with their staleness markers."""
+    staleness_record: RecordReport | None = None
+    """What the staleness record did (``None``: not kept)."""
 
     @property
     def samples(self) -> int:
-        return sum(len(r.samples) for r in self.scrapes)
+        return sum(len(r.samples) for r in self.scrapes) + sum(len(e.samples) for e in self.ended)
+
+    @property
+    def stale_markers(self) -> int:
+        return sum(r.stale for r in self.scrapes) + sum(len(e.samples) for e in self.ended)
 
 
 @contextmanager
@@ -73,15 +84,28 @@ class Pipeline:
     """The warm state of one configuration and job selection, and its cycles."""
 
     def __init__(
-        self, loaded: LoadedConfig, jobs: Sequence[str] | None, context: BuildContext, shard: int = 0
+        self,
+        loaded: LoadedConfig,
+        jobs: Sequence[str] | None,
+        context: BuildContext,
+        shard: int = 0,
+        *,
+        sharded: bool = False,
     ) -> None:
         self.loaded = loaded
         self.config = config = loaded.config
         self.jobs = jobs
         self.shard = shard
         """The shard whose leases and backlogs this pipeline's deliveries use (0 unsharded)."""
+        self.sharded = sharded
+        """Run for one shard of a planned cycle: a target that leaves it may only have moved to
+        another shard, so its leaving ends none of its series (docs/staleness.md)."""
         self.context = context
-        self.scraper = Scraper(config.runtime.max_concurrent_scrapes, context.secrets)
+        self.scraper = Scraper(
+            config.runtime.max_concurrent_scrapes,
+            context.secrets,
+            record=staleness_record(config, jobs, context, str(shard) if sharded else None),
+        )
         self.sinks = build_sinks(config, context)
         self.discoveries = Discoveries(context)
 
@@ -118,14 +142,21 @@ class Pipeline:
                 scrapes = self.scraper.scrape_all(
                     found.targets, deadline.reserve(SEND_RESERVE), budget, refused=found.failed
                 )
+                ended = self.scraper.take_ended()
+                if self.sharded:
+                    ended = []
                 samples = [s for result in scrapes for s in result.samples]
+                samples += [s for gone in ended for s in gone.samples]
                 reports = push_all(chosen, samples, deadline)
+                record = self.scraper.keep_record(deadline)
                 self.forget_gone()
             finally:
                 for delivery in chosen:
                     delivery.close()
         duration = time.monotonic() - start
-        return CycleResult(scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets)
+        return CycleResult(
+            scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets, ended, record
+        )
 
     def deliveries(self, cycle_ms: int, lineage: Lineage = NO_LINEAGE) -> list[Delivery]:
         """This cycle's delivery of each sink (its backlog items are ordered by ``cycle_ms``)."""
@@ -143,6 +174,17 @@ class Pipeline:
         self.scraper.close()
         for sink, _ in self.sinks:
             sink.close()
+
+
+def staleness_record(
+    config: Config, jobs: Sequence[str] | None, context: BuildContext, shard: str | None = None
+) -> StalenessRecord | None:
+    """The job group's (and ``shard``'s) staleness record in the state table, unless there is
+    no table or ``runtime.staleness_record`` is false."""
+    table = context.settings.state_table
+    if not table or not config.runtime.staleness_record:
+        return None
+    return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), record_key(job_group(jobs), shard))
 
 
 def push_all(

@@ -32,8 +32,8 @@ from .pipeline import Pipeline
 from .plugins import BuildContext
 from .settings import Settings
 
-PipelineKey = tuple[str, tuple[str, ...] | None, int]
-"""(configuration digest, job selection, shard): what a pipeline is built for."""
+PipelineKey = tuple[str, tuple[str, ...] | None, int, bool]
+"""(configuration digest, job selection, shard, sharded): what a pipeline is built for."""
 
 
 @dataclass
@@ -117,16 +117,19 @@ class Runtime:
             name_escaping=loaded.config.global_.name_schemes()[1],
         )
 
-    def pipeline(self, loaded: LoadedConfig, jobs: Sequence[str] | None, shard: int = 0) -> Pipeline:
-        """The pipeline of ``loaded``, ``jobs`` and ``shard``: the warm one when all are unchanged."""
-        key: PipelineKey = (loaded.digest, None if jobs is None else tuple(jobs), shard)
+    def pipeline(
+        self, loaded: LoadedConfig, jobs: Sequence[str] | None, shard: int = 0, *, sharded: bool = False
+    ) -> Pipeline:
+        """The pipeline of ``loaded``, ``jobs`` and ``shard`` (``sharded``: one shard of a planned
+        cycle): the warm one when all are unchanged."""
+        key: PipelineKey = (loaded.digest, None if jobs is None else tuple(jobs), shard, sharded)
         with self._lock:
             warm = self._ready()
             if warm.pipeline is not None and warm.pipeline[0] == key:
                 return warm.pipeline[1]
             self._close_pipeline()
             self.scrubber.add_secrets_of(loaded.config)
-            made = Pipeline(loaded, jobs, self.context(loaded), shard)
+            made = Pipeline(loaded, jobs, self.context(loaded), shard, sharded=sharded)
             warm.pipeline = (key, made)
             return made
 

@@ -5,9 +5,10 @@ function's log. Namespace: ``POWERTOOLS_METRICS_NAMESPACE`` (the template sets
 ``<CloudWatchNamespace>/Self``); set ``POWERTOOLS_METRICS_DISABLED=true`` to turn them off.
 
 Per invocation: ``TargetsUp``, ``TargetsDown``, ``TargetErrors``, ``SamplesScraped``,
-``ConfigInvalid`` (1 while a warm function runs its last valid configuration because the
-current one is invalid), ``CycleDuration``, and over all sinks ``SamplesLost`` (sum) and
-``BacklogOldestAgeSeconds`` (maximum) — the template's alarms watch these two.
+``StaleMarkers`` (staleness markers among them), ``ConfigInvalid`` (1 while a warm function
+runs its last valid configuration because the current one is invalid), ``CycleDuration``, and
+over all sinks ``SamplesLost`` (sum) and ``BacklogOldestAgeSeconds`` (maximum) — the
+template's alarms watch these two.
 
 Shards (``shards/``): a planner writes ``ShardsPlanned`` and ``ShardsSent`` (0 sent when the
 cycle ran in the planner itself) and ``ShardsFailed`` (shards whose message could not be sent);
@@ -17,11 +18,12 @@ figures are its own: sum them over a minute for the fleet (the template's alarms
 do). A planner that sent its cycle to the shards writes ``TargetErrors`` and ``ConfigInvalid``
 too (its shards write the rest).
 
-Per sink (dimension ``Sink``): ``SamplesSent``, ``SamplesDropped``, ``SamplesRejected`` (live
-and replayed), ``SamplesFailed`` (not delivered and not kept), ``SamplesSpilled`` (kept in the
-backlog), ``SamplesReplayed``, ``SamplesLost`` (failed plus discarded past the backlog's
-bounds); and, from the invocation that held the sink's lease, ``BacklogSamples``,
-``BacklogBytes`` and ``BacklogOldestAgeSeconds`` (sent by an invocation that listed the backlog).
+Per sink (dimension ``Sink``): ``SamplesSent``, ``SamplesDropped`` (but ``stale_marker``:
+expected), ``SamplesRejected`` (live and replayed), ``SamplesFailed`` (not delivered and not
+kept), ``SamplesSpilled`` (kept in the backlog), ``SamplesReplayed``, ``SamplesLost`` (failed
+plus discarded past the backlog's bounds); and, from the invocation that held the sink's lease,
+``BacklogSamples``, ``BacklogBytes`` and ``BacklogOldestAgeSeconds`` (sent by an invocation
+that listed the backlog).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def publish(cycle: CycleResult, loaded: LoadedConfig, namespace: str) -> None:
     overall.add_metric("TargetErrors", MetricUnit.Count, len(cycle.target_errors))
     overall.add_metric("SamplesScraped", MetricUnit.Count, cycle.samples)
     overall.add_metric("DuplicateSamplesDropped", MetricUnit.Count, sum(r.duplicates for r in cycle.scrapes))
+    overall.add_metric("StaleMarkers", MetricUnit.Count, cycle.stale_markers)
     overall.add_metric("ConfigInvalid", MetricUnit.Count, 0 if loaded.error is None else 1)
     overall.add_metric("CycleDuration", MetricUnit.Seconds, cycle.duration)
     overall.add_metric("SamplesLost", MetricUnit.Count, sum(r.lost for r in cycle.sinks))
@@ -88,7 +91,7 @@ def _publish_sink(report: SinkReport, namespace: str) -> None:
     per_sink.add_dimension("Sink", report.name)
     backlog = report.backlog
     per_sink.add_metric("SamplesSent", MetricUnit.Count, report.sent)
-    per_sink.add_metric("SamplesDropped", MetricUnit.Count, sum(report.dropped.values()))
+    per_sink.add_metric("SamplesDropped", MetricUnit.Count, report.faulty_drops)
     per_sink.add_metric(
         "SamplesRejected", MetricUnit.Count, report.rejected + (backlog.rejected if backlog else 0)
     )

@@ -2,10 +2,11 @@
 attribute names, the service limits its users respect, and versioned items read in batches and
 written only if unchanged since read (``Items``).
 
-Four users share it, each with keys of its own: the CloudWatch sink's counter state
+Five users share it, each with keys of its own: the CloudWatch sink's counter state
 (``sinks.cloudwatch.state``, ``cw1#...``), the OTLP sink's start times (``sinks.otlp.starts``),
-the per-sink delivery leases (``backlog.lease``, ``lease#...``) and the shard plan of each job
-group with the series counts its shards saw per target (``shards.state``, ``shards#...``).
+the per-sink delivery leases (``backlog.lease``, ``lease#...``), the shard plan of each job
+group with the series counts its shards saw per target (``shards.state``, ``shards#...``) and
+the scrape stage's staleness records (``scrape.record``, ``stale1#...``).
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ class Items:
                 return False
             raise _table_error(exc) from None
         return True
+
+    def put_any(self, item: dict[str, Any], deadline: Deadline) -> None:
+        """Write ``item`` whatever the table holds (the last writer wins)."""
+        self._call("put_item", deadline, TableName=self.table, Item=item)
 
     def _call(self, operation: str, deadline: Deadline, **kwargs: Any) -> Any:
         self.requests += 1

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, cast
 from .config.source import LoadedConfig
 from .credentials import Scrubber
 from .pipeline import CycleResult
-from .scrape import ScrapeResult
+from .scrape import EndedTarget, ScrapeResult
 from .targets import TargetError
 
 if TYPE_CHECKING:
@@ -24,7 +24,17 @@ def target_summary(result: ScrapeResult) -> dict[str, object]:
         "duration_seconds": round(result.duration, 6),
         "samples": result.scraped,
         "duplicates_dropped": result.duplicates,
+        "stale_markers": result.stale,
         "error": result.error,
+    }
+
+
+def ended_summary(ended: EndedTarget) -> dict[str, object]:
+    return {
+        "job": ended.job,
+        "instance": ended.instance,
+        "url": ended.url,
+        "stale_markers": len(ended.samples),
     }
 
 
@@ -41,7 +51,8 @@ def summarise(
     ``samples_lost`` counts samples gone for good this invocation (not delivered and not kept,
     or discarded from a backlog past its bounds); ``samples_spilled`` those kept in a backlog
     for a later invocation; ``samples_replayed`` those delivered from a backlog. Every string
-    in it is scrubbed of secrets and URL credentials."""
+    in it is scrubbed of secrets and URL credentials. ``stale_markers`` counts the staleness
+    markers among ``samples`` (per target, and for ``targets_ended``: targets that left)."""
     up = sum(1 for r in cycle.scrapes if r.up)
     summary = {
         "ok": loaded.error is None and all(report.ok for report in cycle.sinks),
@@ -50,14 +61,17 @@ def summarise(
         "targets_down": len(cycle.scrapes) - up,
         "targets_dropped": cycle.targets_dropped,
         "samples": cycle.samples,
+        "stale_markers": cycle.stale_markers,
         "samples_lost": sum(report.lost for report in cycle.sinks),
         "samples_spilled": sum(report.spilled for report in cycle.sinks),
         "samples_replayed": sum(report.backlog.replayed for report in cycle.sinks if report.backlog),
         "duration_seconds": round(cycle.duration, 6),
         "targets": [target_summary(r) for r in cycle.scrapes],
+        "targets_ended": [ended_summary(e) for e in cycle.ended],
         "target_errors": _target_errors(cycle.target_errors),
         "dropped_targets": [{"job": d.job, "labels": dict(d.labels)} for d in cycle.dropped_targets],
         "sinks": [report.to_dict() for report in cycle.sinks],
+        "staleness_record": cycle.staleness_record.to_dict() if cycle.staleness_record else None,
         **(extra or {}),
     }
     return cast("dict[str, object]", scrubber.scrub_all(summary))

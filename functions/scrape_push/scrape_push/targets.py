@@ -82,6 +82,8 @@ class Target:
     legacy_names: bool = False
     """``metric_name_validation_scheme: legacy``: a metric or label name outside Prometheus's
     legacy character set fails the scrape."""
+    track_timestamps_staleness: bool = False
+    """Series exposed with their own timestamp get staleness markers too (``scrape/stale.py``)."""
 
     @property
     def instance(self) -> str:
@@ -283,6 +285,7 @@ def _target(labels: dict[str, str], shared: _Shared) -> Target:
         interval=interval,
         honor_labels=job.honor_labels,
         honor_timestamps=job.honor_timestamps,
+        track_timestamps_staleness=job.track_timestamps_staleness,
         body_size_limit=job.body_size_limit or DEFAULT_BODY_SIZE_LIMIT,
         limits=shared.limits,
         metric_relabel=shared.metric_relabel,

@@ -294,6 +294,12 @@ class RuntimeConfig:
             "doc": "invocations a cycle is split over (docs/scaling.md)",
         },
     )
+    staleness_record: bool = field(
+        default=True,
+        metadata={
+            "doc": "keep each target's series in the state table: staleness markers after a cold start"
+        },
+    )
 
 
 @dataclass(frozen=True)

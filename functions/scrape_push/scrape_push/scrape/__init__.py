@@ -19,12 +19,14 @@ from .scraper import (
     shown_error,
 )
 from .series import MAX_SERIES, SeriesCache
+from .stale import EndedTarget
 
 __all__ = [
     "ABORT_GRACE_SECONDS",
     "MAX_CACHED_TARGETS",
     "MAX_ERROR_CHARS",
     "MAX_SERIES",
+    "EndedTarget",
     "ScrapeResult",
     "Scraper",
     "SeriesCache",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -35,7 +35,9 @@ from ..model import Sample, SeriesRef
 from ..parse import ParseError
 from ..reach import Reach
 from ..targets import FailedTarget, Target
+from .record import RecordKeeper, RecordReport, StalenessRecord
 from .series import SeriesCache
+from .stale import EndedTarget, keys_before
 
 MAX_CACHED_TARGETS = 1024
 """Targets whose series cache a warm Lambda keeps (least recently scraped dropped first)."""
@@ -60,9 +62,11 @@ class ScrapeResult:
     """How many samples the exposition held (``scrape_samples_scraped``)."""
     error: str | None
     samples: list[Sample] = field(default_factory=list)
-    """The exposition's samples followed by the synthetic ``up``/``scrape_*`` series."""
+    """The exposition's samples, the staleness markers, then the ``up``/``scrape_*`` series."""
     duplicates: int = 0
     """Samples dropped because an earlier sample of the body had their series and time."""
+    stale: int = 0
+    """Staleness markers among ``samples`` (series this scrape ended)."""
 
 
 @dataclass
@@ -83,6 +87,7 @@ class Scraper:
         secrets: SecretResolver,
         reach: Callable[[str], Reach] = Reach,
         refs: Iterator[SeriesRef] | None = None,
+        record: StalenessRecord | None = None,
     ) -> None:
         self.max_concurrency = max_concurrency
         self.secrets = secrets
@@ -96,6 +101,9 @@ class Scraper:
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
         self._series_lock = threading.Lock()
         self._forgotten: list[SeriesRef] = []
+        self._ended: list[EndedTarget] = []
+        self.keeper = None if record is None else RecordKeeper(record, self.refs)
+        """Seeds the first cycle's caches from the staleness record, and keeps it."""
 
     def session_for(self, tls: TLSConfig) -> requests.Session:
         """A pooled session per distinct TLS setting (most jobs share the default one)."""
@@ -140,13 +148,43 @@ class Scraper:
             if cache is not None:
                 self._forgotten += cache.refs_held()
 
-    def keep_caches(self, targets: Sequence[Target]) -> None:
-        """Drop the series caches of targets not among ``targets`` (they left: Prometheus
-        stops their scrape loop and its cache goes with it)."""
+    def keep_caches(self, targets: Sequence[Target], now_ms: int) -> None:
+        """Drop the series caches of targets not among ``targets``: they left, so Prometheus
+        stops their scrape loop, marks their series stale (end-of-run staleness, see
+        ``take_ended``) and drops the cache."""
         wanted = {self._series_key(target) for target in targets}
         with self._series_lock:
             for key in [key for key in self._series if key not in wanted]:
-                self._forgotten += self._series.pop(key).refs_held()
+                cache = self._series.pop(key)
+                stale = cache.tracker.ended(now_ms)
+                if stale and cache.tracker.last is not None:
+                    left = cache.tracker.last[0]
+                    self._ended.append(EndedTarget(left.job, left.instance, left.url, stale))
+                self._forgotten += cache.refs_held()
+
+    def keep_record(self, deadline: Deadline) -> RecordReport | None:
+        """Write the staleness record if it is due (after the cycle's samples were pushed);
+        what the record did this cycle (``None``: no record)."""
+        if self.keeper is None:
+            return None
+        with self._series_lock:
+            caches = list(self._series.values())
+        return self.keeper.keep(caches, deadline)
+
+    def start_from_record(self, targets: Sequence[Target], deadline: Deadline, scrape_ms: int) -> None:
+        """At the first cycle, seed the caches from the staleness record."""
+        if self.keeper is not None and not self.keeper.loaded:
+            caches = [(target, self.series_cache(target)) for target in targets]
+            ended = self.keeper.seed(caches, deadline, scrape_ms)
+            with self._series_lock:
+                self._ended += ended
+                self._forgotten += [sample.series for gone in ended for sample in gone.samples]
+
+    def take_ended(self) -> list[EndedTarget]:
+        """The targets that left since the last call, with their markers."""
+        with self._series_lock:
+            ended, self._ended = self._ended, []
+        return ended
 
     def forgotten(self) -> list[SeriesRef]:
         """The refs of series the scrape stage no longer has, since the last call: every sink
@@ -180,9 +218,11 @@ class Scraper:
         """Scrape every target concurrently; results come back in the targets' order, by the
         deadline (plus ``ABORT_GRACE_SECONDS`` for cut scrapes to unwind), followed by the
         ``refused`` targets' (reported down with their error, not scraped)."""
-        self.keep_caches([*targets, *(f.target for f in refused)])
         scrape_ms = int(time.time() * 1000)
-        down = [failed(f.target, self._synthetic(f.target), 0.0, scrape_ms, f.error) for f in refused]
+        everyone = [*targets, *(f.target for f in refused)]
+        self.keep_caches(everyone, scrape_ms)
+        self.start_from_record(everyone, deadline, scrape_ms)
+        down = [self._failed(f.target, 0.0, scrape_ms, f.error) for f in refused]
         if not targets:
             return down
         budget = budget or MemoryBudget.plan(None, self.max_concurrency, len(targets))
@@ -207,15 +247,30 @@ class Scraper:
             return future.result()  # _run returns every failure as a result
         if run.started is None:
             reason = "not scraped: the invocation deadline came before its turn"
-            return failed(run.target, self._synthetic(run.target), 0.0, int(time.time() * 1000), reason)
-        self.drop_cache(run.target)
+            return self._failed(run.target, 0.0, int(time.time() * 1000), reason)
         reason = "abandoned: the scrape did not finish before the invocation deadline"
         duration = deadline.clock() - run.started
-        return failed(run.target, self._synthetic(run.target), duration, run.scrape_ms, reason)
+        result = self._failed(run.target, duration, run.scrape_ms, reason)
+        self.drop_cache(run.target)
+        return result
 
-    def _synthetic(self, target: Target) -> tuple[SeriesRef, ...]:
-        """The refs of the target's ``up`` and ``scrape_*`` series."""
-        return self.series_cache(target).synthetic
+    def _failed(
+        self,
+        target: Target,
+        duration: float,
+        scrape_ms: int,
+        error: str,
+        *,
+        counted: ScrapeBudget | None = None,
+        kept: Collection[str] = (),
+    ) -> ScrapeResult:
+        """A failed scrape's result: ``up 0`` with what it ``counted``, and markers for the
+        series the target's last scrape tracked (but those read before a parse or limit error,
+        ``kept``)."""
+        cache = self.series_cache(target)
+        cache.tracker.last = (target, scrape_ms)
+        stale = cache.tracker.failed(scrape_ms, kept)
+        return failed(target, cache.synthetic, duration, scrape_ms, error, counted=counted, stale=stale)
 
     def _run(self, run: _Run, deadline: Deadline, watch: Watch, budget: MemoryBudget) -> ScrapeResult:
         """One target's scrape on a pool thread; every failure, of any kind, is its own result."""
@@ -229,14 +284,14 @@ class Scraper:
         try:
             if timeout <= 0:
                 reason = "no time left in the invocation to scrape"
-                return failed(target, self._synthetic(target), 0.0, run.scrape_ms, reason)
+                return self._failed(target, 0.0, run.scrape_ms, reason)
             with guarding(guard):
                 return self.scrape(
                     target, guard, account, budget=budget, timeout=timeout, scrape_ms=run.scrape_ms
                 )
         except Exception as exc:  # a bug, or a fault nobody foresaw: this target's alone
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            return failed(target, self._synthetic(target), deadline.clock() - start, run.scrape_ms, reason)
+            return self._failed(target, deadline.clock() - start, run.scrape_ms, reason)
         finally:
             account.release()
             watch.done(guard)
@@ -257,21 +312,73 @@ class Scraper:
         retained = budget.retained_account()
         keeping = "keeping samples for the sinks"
         limits = ScrapeBudget(target.limits, spend=partial(retained.charge, what=keeping))
-        refs = cache.synthetic
         scraped = 0
+        response = None
         try:
             session = self.session_for(target.http.tls_config)
             response = fetch(session, target, guard, account, timeout=timeout, secrets=self.secrets)
             account.charge(parse_working_bytes(response.body), "parsing")
-            samples: list[Sample] = []
             read = cache.read(
                 response.body,
                 response.content_type,
                 scrape_ms,
                 honor_timestamps=target.honor_timestamps,
+                track_timestamped=target.track_timestamps_staleness,
                 budget=limits,
                 strict=target.strict,
             )
+            samples, scraped = self._take(read, guard, limits, partial(retained.charge, what=keeping))
+            response = None
+        except ScrapeError as exc:
+            retained.release()
+            return self._failed(target, guard.clock() - start, scrape_ms, str(exc))
+        except Aborted:
+            retained.release()
+            return self._failed(target, guard.clock() - start, scrape_ms, f"timed out after {timeout:g}s")
+        except ParseError as exc:
+            retained.release()
+            read_before = keys_before(response.body, response.content_type, exc.line) if response else ()
+            reason = f"invalid exposition: {exc}"
+            if target.limits.sample_limit:  # no series is added past the limit
+                limits.added = min(limits.added, target.limits.sample_limit)
+            duration = guard.clock() - start
+            return self._failed(target, duration, scrape_ms, reason, counted=limits, kept=read_before)
+        except SampleLimitExceeded as exc:
+            retained.release()
+            reason = self._count_rest(read, guard, limits, target.limits.sample_limit, cache) or str(exc)
+            duration = guard.clock() - start
+            return self._failed(target, duration, scrape_ms, reason, counted=limits, kept=cache.reading)
+        except LimitExceeded as exc:  # a label limit, or the function's memory
+            retained.release()
+            duration = guard.clock() - start
+            return self._failed(target, duration, scrape_ms, str(exc), counted=limits, kept=cache.reading)
+        duration = guard.clock() - start
+        kept = len(samples) + limits.duplicates
+        cache.tracker.last = (target, scrape_ms)
+        stale = cache.tracker.take_stale()
+        samples += stale
+        samples += synthetic(
+            target,
+            cache.synthetic,
+            up=True,
+            duration=duration,
+            scraped=scraped,
+            kept=kept,
+            added=cache.added,
+            scrape_ms=scrape_ms,
+        )
+        return ScrapeResult(target, True, duration, scraped, None, samples, limits.duplicates, len(stale))
+
+    @staticmethod
+    def _take(
+        read: Iterator[list[Sample]], guard: Guard, limits: ScrapeBudget, keep: Callable[[int], None]
+    ) -> tuple[list[Sample], int]:
+        """Every chunk of ``read``, checked against the limits as it comes (``keep`` charges what
+        is kept): the samples, and how many the body held. A limit error (but the sample limit)
+        leaves in ``limits.parsed`` the samples read up to the one at fault."""
+        samples: list[Sample] = []
+        scraped = 0
+        try:
             for chunk in read:
                 guard.check()
                 before, scraped = scraped, limits.parsed
@@ -283,43 +390,14 @@ class Scraper:
                 except LimitExceeded:  # a label limit: scraped up to the sample at fault
                     scraped = before + limits.admitted - admitted + 1
                     raise
-                retained.charge(len(chunk) * SINK_BYTES_PER_SAMPLE, keeping)
+                keep(len(chunk) * SINK_BYTES_PER_SAMPLE)
                 samples += chunk
-            del response
-        except ScrapeError as exc:
-            retained.release()
-            return failed(target, refs, guard.clock() - start, scrape_ms, str(exc))
-        except Aborted:
-            retained.release()
-            return failed(target, refs, guard.clock() - start, scrape_ms, f"timed out after {timeout:g}s")
-        except ParseError as exc:
-            retained.release()
-            reason = f"invalid exposition: {exc}"
-            if target.limits.sample_limit:  # no series is added past the limit
-                limits.added = min(limits.added, target.limits.sample_limit)
-            return failed(target, refs, guard.clock() - start, scrape_ms, reason, counted=limits)
-        except SampleLimitExceeded as exc:
-            retained.release()
-            del samples
-            reason = self._count_rest(read, guard, limits, target.limits.sample_limit, cache) or str(exc)
-            return failed(target, refs, guard.clock() - start, scrape_ms, reason, counted=limits)
-        except LimitExceeded as exc:  # a label limit, or the function's memory
-            retained.release()
-            duration = guard.clock() - start
+        except SampleLimitExceeded:
+            raise
+        except LimitExceeded:  # a label limit, or the function's memory while parsing
             limits.parsed = scraped
-            return failed(target, refs, duration, scrape_ms, str(exc), counted=limits)
-        duration = guard.clock() - start
-        samples += synthetic(
-            target,
-            refs,
-            up=True,
-            duration=duration,
-            scraped=scraped,
-            kept=len(samples) + limits.duplicates,
-            added=cache.added,
-            scrape_ms=scrape_ms,
-        )
-        return ScrapeResult(target, True, duration, scraped, None, samples, limits.duplicates)
+            raise
+        return samples, scraped
 
     @staticmethod
     def _count_rest(
@@ -362,10 +440,11 @@ def failed(
     error: str,
     *,
     counted: ScrapeBudget | None = None,
+    stale: Sequence[Sample] = (),
 ) -> ScrapeResult:
-    """The result of a failed scrape: only the synthetic series (``refs``), with ``up 0``, and
-    the counts Prometheus reports for it: what the scrape ``counted`` before it failed (nothing
-    when the body never arrived)."""
+    """The result of a failed scrape: its staleness markers (``stale``), then the synthetic
+    series (``refs``), with ``up 0`` and the counts Prometheus reports for it: what the scrape
+    ``counted`` before it failed (nothing when the body never arrived)."""
     scraped, kept, added = (counted.parsed, counted.admitted, counted.added) if counted else (0, 0, 0)
     series = synthetic(
         target,
@@ -377,4 +456,4 @@ def failed(
         added=added,
         scrape_ms=scrape_ms,
     )
-    return ScrapeResult(target, False, duration, scraped, error, series)
+    return ScrapeResult(target, False, duration, scraped, error, [*stale, *series], stale=len(stale))

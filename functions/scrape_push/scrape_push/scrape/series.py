@@ -32,6 +32,7 @@ from ..model import Family, Labels, Sample, SeriesRef
 from ..parse import OUT_OF_RANGE, Chunk, Format, ParseError, format_for
 from ..relabel import NO_RULES, RelabelRules
 from .entries import SERIES_AT, Columns, Created, EntryMaker, SeriesEntry, columns, identity, kind, refs_of
+from .stale import Tracker, Tracking
 
 MAX_SERIES: Final = 200_000
 """Default bound on the series remembered per target (a few hundred bytes each, plus what
@@ -90,6 +91,10 @@ class SeriesCache:
         self.shared: set[SeriesRef] = set()
         """Refs that more than one entry holds (one series under several series texts): a body
         that has them may repeat a series whatever its texts."""
+        self.tracker = Tracker(self.maker.refs, self.synthetic)
+        """What the last scrape tracked for staleness, and its markers (``stale.Tracker``)."""
+        self.reading: dict[str, SeriesEntry] = {}
+        """The series the parse under way read so far (those a limit error keeps tracked)."""
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -97,14 +102,14 @@ class SeriesCache:
     def refs_held(self) -> list[SeriesRef]:
         """Every ref of this cache the sinks may remember: its series', its ``up`` and
         ``scrape_*`` series', and those retired but not taken yet (all go with the cache)."""
-        return [*refs_of(self.entries.values()), *self.synthetic, *self.retired]
+        return [*refs_of(self.entries.values()), *self.synthetic, *self.retired, *self.tracker.take_retired()]
 
     def _identities(self) -> dict[SeriesRef, tuple[str, Labels, Family]]:
         return {entry[SERIES_AT]: kind(entry) for entry in self.entries.values() if entry[3]}
 
     def take_retired(self) -> list[SeriesRef]:
         retired, self.retired = self.retired, []
-        return retired
+        return retired + self.tracker.take_retired()
 
     def samples(self, data: bytes, content_type: str | None, scrape_ms: int) -> list[Sample]:
         """The whole body's samples at once (see ``read``), exposed timestamps honoured."""
@@ -117,6 +122,7 @@ class SeriesCache:
         scrape_ms: int,
         *,
         honor_timestamps: bool = True,
+        track_timestamped: bool = False,
         budget: ScrapeBudget | None = None,
         strict: bool = False,
     ) -> Iterator[list[Sample]]:
@@ -125,14 +131,30 @@ class SeriesCache:
         as the format's spec, not as Prometheus 2.42 (``parse.Format.chunks``). ``budget`` is
         charged what each chunk keeps (``MemoryBudgetExceeded`` stops the parse). Raises
         ``ParseError``, possibly after chunks were yielded; the cache is updated once the
-        iterator is exhausted."""
+        iterator is exhausted, and ``tracker`` holds the scrape's markers (series exposed with
+        their own timestamp are tracked only if ``track_timestamped``). ``reading`` holds the
+        series read so far from the call on."""
+        self.reading = {}
+        return self._read(data, content_type, scrape_ms, honor_timestamps, track_timestamped, budget, strict)
+
+    def _read(  # noqa: PLR0917 (read's arguments, passed on)
+        self,
+        data: bytes,
+        content_type: str | None,
+        scrape_ms: int,
+        honor_timestamps: bool,
+        track_timestamped: bool,
+        budget: ScrapeBudget | None,
+        strict: bool,
+    ) -> Iterator[list[Sample]]:
         fmt = format_for(content_type)
         same = fmt is self.format
         known = self.entries if same else {}
         families = dict(self.families) if same else {}
         plans = dict(self.plans) if same else {}
         budget = budget or ScrapeBudget()
-        seen: dict[str, SeriesEntry] = {}
+        seen = self.reading
+        stamped: dict[str, int] = {}
         created = Created()
         firsts = _Firsts()
         try:
@@ -143,11 +165,15 @@ class SeriesCache:
                 if self._remember(seen, chunk, entries) or self.shared or created.shared:
                     firsts.start()
                 samples = firsts.kept(samples, budget)
+                if chunk.timestamps is not None and honor_timestamps:
+                    stamped.update(_stamped(chunk, chunk.timestamps))  # type: ignore[arg-type]
                 yield samples
         except ParseError as exc:
             self._count_partial(exc, plans, seen, created, budget)
             raise
+        before = self.entries
         self._commit(fmt, seen, created, families, plans)
+        self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before))
 
     def _count_partial(
         self,
@@ -369,3 +395,11 @@ class _Firsts:
         if len(kept) < len(samples):
             budget.drop_duplicates(len(samples) - len(kept))
         return kept
+
+
+def _stamped(chunk: Chunk[SeriesEntry], stamps: list[int | None]) -> Iterable[tuple[str | None, int | None]]:
+    """The series texts of the chunk's lines exposed with their own timestamp, with it (in one
+    C-level pass when every line has one: a federation endpoint's)."""
+    if None not in stamps and not chunk.unkeyed:
+        return zip(chunk.keys, stamps, strict=True)
+    return [(key, stamp) for key, stamp in zip(chunk.keys, stamps, strict=True) if stamp is not None and key]

@@ -148,7 +148,7 @@ def _cycle(  # noqa: PLR0917 (a shard's inputs, each once)
     runtime: Runtime,
     now_ms: int,
 ) -> None:
-    pipeline = runtime.pipeline(loaded, message.jobs, message.shard)
+    pipeline = runtime.pipeline(loaded, message.jobs, message.shard, sharded=True)
     found = rebuild(loaded.config, message.targets, pipeline.discoveries)
     own = Deadline.from_context(context)
     deadline = Deadline(min(own.at, own.clock() + (message.deadline_ms - now_ms) / 1000), own.clock)

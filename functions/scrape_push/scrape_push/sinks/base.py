@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Final, Generic, Literal, Protocol, TypeVar
 
 from ..backlog.report import BacklogReport
 from ..deadline import Deadline
-from ..model import Sample, SeriesRef
+from ..model import Sample, SeriesRef, is_stale
 
 MAX_ERRORS_KEPT = 5
 """Distinct error messages kept per sink per invocation (the count is always complete)."""
@@ -20,6 +22,11 @@ SERIES_KEPT_FLOOR: Final = 100_000
 cycle offers, at least 100,000 entries. The scrape stage tells the sinks which series are gone,
 so a memory holds the series of the last cycles; past the cap (a leak, or a cycle far smaller
 than the ones before) it starts afresh, which costs one cycle the per-series work again."""
+
+STALE_MARKER: Final = "stale_marker"
+"""The ``dropped`` reason of the staleness markers a sink cannot carry (CloudWatch, Graphite,
+OTLP): expected, not a fault, so neither the logs nor ``SamplesDropped`` count them."""
+_VALUE = itemgetter(2)
 
 V = TypeVar("V")
 
@@ -87,6 +94,11 @@ class SinkReport:
             self.errors.append(message)
 
     @property
+    def faulty_drops(self) -> int:
+        """Samples dropped for a reason the user may need to act on (not ``STALE_MARKER``)."""
+        return sum(count for reason, count in self.dropped.items() if reason != STALE_MARKER)
+
+    @property
     def lost(self) -> int:
         """Samples lost for good this invocation: not delivered and not kept, or discarded from
         the backlog past its bounds."""
@@ -117,6 +129,18 @@ class SinkReport:
             "warnings": list(self.warnings),
             "backlog": self.backlog.to_dict() if self.backlog else None,
         }
+
+
+def without_markers(samples: Sequence[Sample], report: SinkReport) -> Sequence[Sample]:
+    """``samples`` less the staleness markers, counted in ``report`` as ``STALE_MARKER``, for a
+    sink that has no such thing. A cycle without NaN (the common case) costs one C-level pass."""
+    if not any(map(math.isnan, map(_VALUE, samples))):
+        return samples
+    kept = [sample for sample in samples if not is_stale(sample.value)]
+    if len(kept) == len(samples):
+        return samples
+    report.drop(STALE_MARKER, len(samples) - len(kept))
+    return kept
 
 
 Status = Literal["sent", "rejected", "failed", "skipped"]

@@ -32,7 +32,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ...config.values import LABEL_NAME
-from ...model import Labels, Sample, SeriesRef
+from ...model import Labels, Sample, SeriesRef, is_stale
+from ..base import STALE_MARKER
 from .limits import (
     MAX_NAME_BYTES,
     MAX_PATH_COMPONENT_BYTES,
@@ -140,7 +141,8 @@ def to_points(samples: Iterable[Sample], rules: NameRules, names: dict[SeriesRef
     """Name every sample and stamp it in whole seconds; drop (and count) what carbon would lose.
     ``names`` holds each series' name by ref (a series named for the first time is added).
 
-    NaN and ±Inf are dropped as ``nan_or_inf`` (carbon itself drops NaN without a word).
+    NaN and ±Inf are dropped as ``nan_or_inf`` (carbon itself drops NaN without a word), and
+    staleness markers as ``stale_marker`` (expected: carbon has no such thing).
     """
     result = PointSet()
     dropped, adjusted = result.dropped, result.adjusted
@@ -148,7 +150,7 @@ def to_points(samples: Iterable[Sample], rules: NameRules, names: dict[SeriesRef
     for sample in samples:
         value = sample.value
         if math.isnan(value) or math.isinf(value):
-            dropped["nan_or_inf"] += 1
+            dropped[STALE_MARKER if is_stale(value) else "nan_or_inf"] += 1  # carbon has no staleness
             continue
         named = names.get(sample.series)
         if named is None:

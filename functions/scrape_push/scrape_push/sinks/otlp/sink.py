@@ -19,7 +19,7 @@ from ...model import Sample, SeriesRef
 from ...plugins import BuildContext
 from ...sigv4 import SigV4Error, sigv4_auth
 from ...statetable import Items
-from ..base import Prepared, Request, Result, SinkReport
+from ..base import Prepared, Request, Result, SinkReport, without_markers
 from . import encode
 from .config import OTLPConfig
 from .limits import CLOUDWATCH_SERVICE, DEFAULT_MAX_AGE
@@ -68,6 +68,7 @@ class OTLPSink:
 
     def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
         """The cycle's points; their requests come out of the state step (start times)."""
+        samples = without_markers(samples, report)  # see docs/otlp.md, "Staleness"
         translation = self.translator.translate(samples, int(self.clock() * 1000))
         report.dropped.update(translation.dropped)
         return Prepared(settle=partial(self._settle, translation))

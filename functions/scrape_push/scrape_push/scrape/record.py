@@ -1,0 +1,297 @@
+"""The staleness record: which series each target had, kept in the state table so that a new
+execution environment (a cold start, a redeploy, a new configuration, a shard moved) still marks
+stale what the one before it tracked.
+
+One item per job group (and shard: ``record_key``), read once per pipeline (its first cycle)
+and written after a cycle only when some target's tracked series or the set of targets changed
+since, or once a day to keep its TTL ahead; the cycle that read it leaves a due write to the
+next: at most one request per cycle, none in a steady one.
+
+The item holds, per target (job, target labels, external labels), the final name and labels of
+each tracked series: a marker must carry the full label set (Remote Write has no other way to
+name a series), and a cold process has nothing else to take them from. It is JSON, one line per
+target, compressed with zstd. Targets of one job share most label text: 1,000 targets of
+node_exporter's 1,000 series come to 120 MB of JSON and 1.2 MB compressed (bench/
+bench_staleness_record.py), one such target alone to 5.2 KB; one item holds about 300 of them.
+Past ``MAX_RECORD_BYTES`` (DynamoDB's item limit) the record keeps the targets that fit, in
+their order, and says how many it left out: those get no markers after a cold start (their
+series end by Prometheus's 5-minute lookback instead). Sharding a large job group gives each
+shard an item of its own (``record_key``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import cramjam
+
+from ..deadline import Deadline
+from ..model import Labels, SeriesRef
+from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE, VERSION_ATTRIBUTE, Items, TableError
+from ..targets import Target
+from .series import SeriesCache
+from .stale import EndedTarget, Seed, SeriesId, Tracker, report_markers, seed_markers
+
+MAX_RECORD_BYTES: Final = 380_000
+"""DynamoDB: an item is at most 400 KB, attribute names and values together ("Service, account,
+and table quotas in Amazon DynamoDB"); this leaves room for the key and the other attributes."""
+MAX_RAW_BYTES: Final = 64 * 1024 * 1024
+"""The most label text a record is made of (what past it is left out without being compressed:
+far more than compresses into one item) and may inflate to when read (a corrupt or foreign item
+is refused)."""
+REFRESH_MS: Final = 86_400_000
+"""An unchanged record is rewritten daily, so that its TTL stays ahead."""
+ITEM_TTL_SECONDS: Final = 8 * 86400
+"""DynamoDB deletes a record eight days after its last write (the job group went away)."""
+ZSTD_LEVEL: Final = 3
+"""zstd's default: level 19 saves 5% for 2,000 times the CPU on label text."""
+_VERSION: Final = 1
+_RECORD = "record"
+_RAW = "raw_bytes"
+
+TargetKey = str
+"""A target as the record names it: its job, target labels and external labels (JSON)."""
+
+
+def target_key(target: Target) -> TargetKey:
+    return json.dumps([target.job, target.labels, target.external_labels], separators=(",", ":"))
+
+
+def record_key(group: str, shard: str | None = None) -> str:
+    """The item key of a job group's record (hashed: bounded, no job names); a shard's record
+    adds its id."""
+    digest = hashlib.sha256(group.encode()).hexdigest()[:32]
+    return f"stale{_VERSION}#{digest}" if shard is None else f"stale{_VERSION}#{digest}#{shard}"
+
+
+@dataclass(frozen=True)
+class RecordedTarget:
+    """A target the record names, and the series its last scrape tracked."""
+
+    job: str
+    labels: Labels
+    external_labels: Labels
+    series: Seed
+
+    @property
+    def instance(self) -> str:
+        return dict(self.labels).get("instance", "")
+
+
+@dataclass
+class RecordReport:
+    """What the record did in one cycle (the summary's ``staleness_record``)."""
+
+    read: bool = False
+    written_bytes: int = 0
+    targets: int = 0
+    targets_left_out: int = 0
+    """Targets the record could not keep (over ``MAX_RECORD_BYTES``)."""
+    errors: list[str] = field(default_factory=list)
+    """The table could not be read or written (markers after a cold start may be missing)."""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "read": self.read,
+            "written_bytes": self.written_bytes,
+            "targets": self.targets,
+            "targets_left_out": self.targets_left_out,
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+        }
+
+
+def encode_target(key: TargetKey, series: Sequence[SeriesId]) -> bytes:
+    """One target's line: its key, then each series as its name and label pairs (the tuples
+    as they are: the C encoder writes them as arrays)."""
+    return json.dumps([key, series], separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode(raw: bytes) -> dict[TargetKey, RecordedTarget]:
+    """The targets of a record's lines; ``ValueError`` when it is not one this module wrote."""
+    found: dict[TargetKey, RecordedTarget] = {}
+    for line in raw.splitlines():
+        key, series = json.loads(line)
+        job, labels, external = json.loads(key)
+        if not isinstance(job, str):
+            raise ValueError("a job name expected")
+        found[key] = RecordedTarget(
+            job,
+            _labels(labels),
+            _labels(external),
+            frozenset((_name(name), _labels(pairs)) for name, pairs in series),
+        )
+    return found
+
+
+def _name(name: object) -> str:
+    if not isinstance(name, str):
+        raise ValueError("a metric name expected")
+    return name
+
+
+def _labels(pairs: Sequence[Sequence[str]]) -> Labels:
+    found = tuple((name, value) for name, value in pairs)
+    if not all(isinstance(name, str) and isinstance(value, str) for name, value in found):
+        raise ValueError("label pairs expected")
+    return found
+
+
+def pack(lines: Sequence[bytes], limit: int) -> tuple[bytes, int, int]:
+    """The compressed record of ``lines`` (one per target), at most ``limit`` bytes: all of them,
+    else as many of the first ones as fit. Returns the record, its raw size, the lines kept."""
+    kept = len(lines)
+    while True:
+        raw = b"\n".join(lines[:kept])
+        packed = bytes(cramjam.zstd.compress(raw, ZSTD_LEVEL))
+        if len(packed) <= limit or kept == 0:
+            return packed, len(raw), kept
+        kept = min(kept - 1, int(kept * limit / len(packed) * 0.95))
+
+
+def unpack(packed: bytes, raw_bytes: int) -> bytes:
+    if not 0 <= raw_bytes <= MAX_RAW_BYTES:
+        raise ValueError(f"a record of {raw_bytes} bytes")
+    out = bytearray(raw_bytes)
+    written = cramjam.zstd.decompress_into(packed, out)
+    if written != raw_bytes:
+        raise ValueError("a record shorter than it says")
+    return bytes(out)
+
+
+class StalenessRecord:
+    """A job group's record in the state table (``statetable.Items``)."""
+
+    def __init__(self, items: Items, key: str, clock: Any = time.time) -> None:
+        self.items = items
+        self.key = key
+        self.clock = clock
+        self.written_ms = 0
+        """When this process last wrote the record (0: never)."""
+
+    def load(self, deadline: Deadline, report: RecordReport) -> dict[TargetKey, RecordedTarget]:
+        """The targets the record names (none when there is no record or it cannot be read)."""
+        try:
+            items = list(self.items.batch_get([self.key], deadline))
+        except TableError as exc:
+            report.errors.append(f"staleness record not read: {exc}")
+            return {}
+        report.read = True
+        if not items:
+            return {}
+        try:
+            item = items[0]
+            raw = unpack(item[_RECORD]["B"], int(item[_RAW]["N"]))
+            found = decode(raw)
+            self.written_ms = int(item[VERSION_ATTRIBUTE]["N"])
+            return found
+        except (KeyError, TypeError, ValueError, cramjam.DecompressionError) as exc:
+            report.errors.append(f"staleness record ignored: unreadable ({type(exc).__name__})")
+            return {}
+
+    def due(self, changed: bool) -> bool:
+        """Whether the record must be written: something changed, or it is a day old."""
+        return changed or int(self.clock() * 1000) - self.written_ms >= REFRESH_MS
+
+    def save(self, lines: Sequence[bytes], targets: int, deadline: Deadline, report: RecordReport) -> bool:
+        """Write the record of ``lines``, the first of ``targets`` (whatever was there: the last
+        writer wins)."""
+        packed, raw_bytes, kept = pack(lines, MAX_RECORD_BYTES)
+        now_ms = int(self.clock() * 1000)
+        item = {
+            KEY_ATTRIBUTE: {"S": self.key},
+            _RECORD: {"B": packed},
+            _RAW: {"N": str(raw_bytes)},
+            VERSION_ATTRIBUTE: {"N": str(now_ms)},
+            TTL_ATTRIBUTE: {"N": str(now_ms // 1000 + ITEM_TTL_SECONDS)},
+        }
+        try:
+            self.items.put_any(item, deadline)
+        except TableError as exc:
+            report.errors.append(f"staleness record not written: {exc}")
+            return False
+        self.written_ms = now_ms
+        report.written_bytes = len(packed)
+        report.targets = kept
+        report.targets_left_out = targets - kept
+        if kept < targets:
+            report.warnings.append(
+                f"staleness record over DynamoDB's item limit: {targets - kept} of {targets} "
+                "targets left out (no markers for them after a cold start; shard the job group)"
+            )
+        return True
+
+
+class RecordKeeper:
+    """The scrape stage's use of a record: seed the caches of its first cycle, mark stale the
+    recorded targets that are gone, and write the record back when due."""
+
+    def __init__(self, record: StalenessRecord, refs: Iterator[SeriesRef]) -> None:
+        self.record = record
+        self.refs = refs
+        """The scrape stage's allocator (markers of recorded targets that left get fresh refs)."""
+        self.loaded = False
+        self.report = RecordReport()
+        self.recorded: frozenset[TargetKey] = frozenset()
+        """The targets of the record as last read or written."""
+        self.postpone = False
+        """The record was read this cycle: a write waits for the next (one request a cycle)."""
+
+    def seed(
+        self, caches: Sequence[tuple[Target, SeriesCache]], deadline: Deadline, scrape_ms: int
+    ) -> list[EndedTarget]:
+        """Once per pipeline: give each cache that never scraped its target the recorded series,
+        and the markers of the recorded targets not among ``caches`` (they left meanwhile:
+        stamped ``scrape_ms``, later than anything their last process sent)."""
+        self.loaded = self.postpone = True
+        recorded = self.record.load(deadline, self.report)
+        self.recorded = frozenset(recorded)
+        for target, cache in caches:
+            found = recorded.pop(target_key(target), None)
+            if found is not None and cache.tracker.last is None:
+                cache.tracker.seed = found.series
+        ended = []
+        for gone in recorded.values():
+            stale = seed_markers(gone.series, self.refs, scrape_ms)
+            stale += report_markers(gone.labels, gone.external_labels, self.refs, scrape_ms)
+            ended.append(EndedTarget(gone.job, gone.instance, "", stale))
+        return ended
+
+    def keep(self, caches: Sequence[SeriesCache], deadline: Deadline) -> RecordReport:
+        """Write the record of ``caches`` if it is due: targets came or went, some target's
+        tracked series changed, or it is a day old (and it was not read this cycle)."""
+        scraped = [cache.tracker for cache in caches if cache.tracker.last is not None]
+        keys = frozenset(map(_key, scraped))
+        changed = keys != self.recorded or any(tracker.changed for tracker in scraped)
+        if self.postpone:
+            self.postpone = False
+        elif self.record.due(changed):
+            lines: list[bytes] = []
+            raw_bytes = 0
+            for tracker in scraped:
+                if tracker.line is None or tracker.changed:
+                    tracker.line = encode_target(_key(tracker), tracker.series())
+                raw_bytes += len(tracker.line) + 1
+                if raw_bytes > MAX_RAW_BYTES:
+                    break
+                lines.append(tracker.line)
+            if self.record.save(lines, len(scraped), deadline, self.report):
+                self.recorded = keys
+                for tracker in scraped:
+                    tracker.changed = False
+        report, self.report = self.report, RecordReport()
+        return report
+
+
+def _key(tracker: Tracker) -> TargetKey:
+    """The record's key of a scraped target (made once)."""
+    if tracker.key is None:
+        assert tracker.last is not None
+        tracker.key = target_key(tracker.last[0])
+    return tracker.key
