@@ -78,3 +78,23 @@ def test_a_target_that_leaves_drops_all_its_refs() -> None:
     assert {s.series for s in after[0].samples} == {s.series for s in before[0].samples}
     assert set(scraper.forgotten()) == {s.series for s in before[1].samples}  # its series, up, scrape_*
     assert scraper.forgotten() == []
+
+
+def test_a_target_leaving_a_shard_ends_none_of_its_series_leaving_an_unsharded_cycle_does() -> None:
+    # A shard cannot tell a target that left the configuration from one moved to another shard.
+    with serve(Response(b"a 1\n")) as first, serve(Response(b"b 1\n")) as second:
+        both = parse_config(
+            "scrape_configs:\n"
+            f"  - {{job_name: app, static_configs: [{{targets: ['{first.address}', '{second.address}']}}]}}\n"
+            "cloudwatch: [{namespace: Refs, mode: emf}]\n"
+        )
+        ended = {}
+        for sharded in (False, True):
+            pipeline = Pipeline(both, None, build_context(), 3, sharded=sharded)
+            found = pipeline.targets()
+            pipeline.run(Deadline.after(30), found=found)
+            found.targets[:] = found.targets[:1]  # the planner gave the second target elsewhere
+            ended[sharded] = pipeline.run(Deadline.after(30), found=found).ended
+            pipeline.close()
+    assert [e.instance for e in ended[False]] == [second.address]
+    assert ended[True] == []
