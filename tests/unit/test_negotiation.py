@@ -11,12 +11,14 @@ from scrape_push.negotiation import (
     DEFAULT_SCRAPE_PROTOCOLS,
     HEADERS,
     OPENMETRICS,
+    PROTOBUF,
     TEXT,
     FormatError,
     ScrapeProtocol,
     accept_header,
     negotiation,
 )
+from scrape_push.parse import FORMATS
 
 from tests.unit.config.test_problems import problems
 
@@ -131,16 +133,22 @@ def test_a_usable_content_type_wins_over_the_fallback() -> None:
         ("", "PrometheusProto"),
     ],
 )
-def test_a_protobuf_answer_is_refused_in_one_clear_line(content_type: str, fallback: str | None) -> None:
+def test_a_protobuf_answer_is_read_as_protobuf(content_type: str, fallback: str | None) -> None:
+    assert negotiation(PROTO_FIRST, fallback).media_type(content_type) == PROTOBUF
+
+
+def test_a_media_type_no_format_is_registered_for_is_refused_in_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(FORMATS, PROTOBUF)
+    content_type = "application/vnd.google.protobuf; encoding=delimited"
     with pytest.raises(FormatError) as caught:
-        negotiation(PROTO_FIRST, fallback).media_type(content_type)
-    assert str(caught.value) == (
-        f"protobuf exposition is not supported yet (Content-Type {content_type!r}); "
-        "leave PrometheusProto out of scrape_protocols"
-    )
+        negotiation(PROTO_FIRST).media_type(content_type)
+    assert str(caught.value) == f"no parser for {PROTOBUF} (Content-Type {content_type!r})"
 
 
-def test_a_content_type_is_quoted_short_in_an_error() -> None:
+def test_a_content_type_is_quoted_short_in_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(FORMATS, PROTOBUF)
     with pytest.raises(FormatError) as caught:
         DEFAULT_NEGOTIATION.media_type("application/vnd.google.protobuf; x=" + "y" * 10_000)
     assert len(str(caught.value)) < 250

@@ -9,7 +9,7 @@ The answer's ``Content-Type`` picks the format by its media type alone (every pa
 ignored, as Prometheus does). A blank, unparsable or unknown one falls back to
 ``fallback_scrape_protocol`` when the job sets it; without it scrape-push reads the body as text
 0.0.4, as Prometheus 2.42 does (3.x fails such a scrape instead: docs/scrape-configs.md).
-A protobuf answer is refused until the protobuf parser exists.
+A media type is read only when the parse stage registered a format for it (``parse.FORMATS``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from .config.errors import FieldError
+from .parse import FORMATS
 
 ScrapeProtocol = Literal[
     "PrometheusProto",
@@ -47,7 +48,8 @@ DEFAULT_SCRAPE_PROTOCOLS: Final[tuple[ScrapeProtocol, ...]] = (
     "PrometheusText0.0.4",
 )
 """Prometheus 3.x's ``DefaultScrapeProtocols``. Its proto-first list, the default of a job with
-``scrape_native_histograms: true``, is never the default here: no protobuf parser yet."""
+``scrape_native_histograms: true``, is not the default here: scrape-push does not ingest native
+histograms yet, so a job asks for protobuf only when its ``scrape_protocols`` say so."""
 
 _ESCAPED: Final = frozenset({"PrometheusText1.0.0", "OpenMetricsText1.0.0"})
 """The protocols whose ``Accept`` entry carries ``escaping=`` (3.x ``acceptHeader``)."""
@@ -62,8 +64,6 @@ OPENMETRICS: Final = "application/openmetrics-text"
 PROTOBUF: Final = "application/vnd.google.protobuf"
 _RECOGNISED: Final = frozenset({TEXT, OPENMETRICS, PROTOBUF})
 """The media types Prometheus picks a parser for (3.x ``textparse.extractMediaType``)."""
-_PARSED: Final = frozenset({TEXT, OPENMETRICS})
-"""The media types the parse stage has a format for (protobuf joins with its parser)."""
 
 _SEPARATORS: Final = frozenset('()<>@,;:\\"/[]?=')
 """RFC 2045 ``tspecials``: not part of a token (Go's ``mime.isTokenChar``)."""
@@ -121,12 +121,9 @@ class Negotiation:
         when that is one scrape-push has no parser for."""
         found = _media_type(content_type)
         chosen = found if found in _RECOGNISED else self.fallback or TEXT
-        if chosen not in _PARSED:
+        if chosen not in FORMATS:
             shown = repr((content_type or "")[:_SHOWN_CHARS])
-            raise FormatError(
-                f"protobuf exposition is not supported yet (Content-Type {shown}); "
-                "leave PrometheusProto out of scrape_protocols"
-            )
+            raise FormatError(f"no parser for {chosen} (Content-Type {shown})")
         return chosen
 
 

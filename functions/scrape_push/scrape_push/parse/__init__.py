@@ -16,7 +16,8 @@ Contract (docs/parser.md, docs/architecture-data.md):
   the parser;
 * time is linear in the body and transient memory bounded by the chunk size.
 
-Formats: Prometheus text 0.0.4 and OpenMetrics 1.0 (``formats.py``; docs/parser.md for the
+Formats: Prometheus text 0.0.4 and OpenMetrics 1.0 (``formats.py``), Prometheus's protobuf
+(``protobuf.py``; docs/parser.md for the
 rules and where they differ from prometheus_client's parsers).
 """
 
@@ -35,6 +36,7 @@ from .chunk import (
 )
 from .errors import ParseError
 from .formats import FORMATS, OPENMETRICS, TEXT, Format, format_for, register_format
+from .protobuf import PROTOBUF
 
 __all__ = [
     "CHUNK_BYTES",
@@ -43,6 +45,7 @@ __all__ = [
     "KNOWN_NAME",
     "FORMATS",
     "OPENMETRICS",
+    "PROTOBUF",
     "TEXT",
     "Chunk",
     "Format",
