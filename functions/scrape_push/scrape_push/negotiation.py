@@ -15,11 +15,11 @@ A media type is read only when the parse stage registered a format for it (``par
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from .config.errors import FieldError
-from .parse import FORMATS
+from .parse import FORMATS, Histograms
 
 ScrapeProtocol = Literal[
     "PrometheusProto",
@@ -47,9 +47,14 @@ DEFAULT_SCRAPE_PROTOCOLS: Final[tuple[ScrapeProtocol, ...]] = (
     "PrometheusText1.0.0",
     "PrometheusText0.0.4",
 )
-"""Prometheus 3.x's ``DefaultScrapeProtocols``. Its proto-first list, the default of a job with
-``scrape_native_histograms: true``, is not the default here: scrape-push does not ingest native
-histograms yet, so a job asks for protobuf only when its ``scrape_protocols`` say so."""
+"""Prometheus 3.x's ``DefaultScrapeProtocols``."""
+
+PROTO_FIRST_SCRAPE_PROTOCOLS: Final[tuple[ScrapeProtocol, ...]] = (
+    "PrometheusProto",
+    *DEFAULT_SCRAPE_PROTOCOLS,
+)
+"""Prometheus 3.x's ``DefaultProtoFirstScrapeProtocols``: the default of a job with
+``scrape_native_histograms: true`` (native histograms come only in protobuf)."""
 
 _ESCAPED: Final = frozenset({"PrometheusText1.0.0", "OpenMetricsText1.0.0"})
 """The protocols whose ``Accept`` entry carries ``escaping=`` (3.x ``acceptHeader``)."""
@@ -110,6 +115,9 @@ class Negotiation:
     accept_encoding: str
     fallback: str | None = None
     """The media type of ``fallback_scrape_protocol``, if the job sets one."""
+    histograms: Histograms = field(default_factory=Histograms)
+    """How native histograms are read (``scrape_native_histograms``,
+    ``always_scrape_classic_histograms``)."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -128,14 +136,18 @@ class Negotiation:
 
 
 def negotiation(
-    protocols: Sequence[str], fallback: str | None = None, compression: bool = True
+    protocols: Sequence[str],
+    fallback: str | None = None,
+    compression: bool = True,
+    histograms: Histograms | None = None,
 ) -> Negotiation:
-    """The negotiation of a job's ``scrape_protocols``, ``fallback_scrape_protocol`` and
-    ``enable_compression``."""
+    """The negotiation of a job's ``scrape_protocols``, ``fallback_scrape_protocol``,
+    ``enable_compression`` and histogram keys."""
     return Negotiation(
         accept_header(protocols),
         "gzip" if compression else "identity",
         _media_type(HEADERS[fallback]) if fallback is not None else None,
+        histograms or Histograms(),
     )
 
 

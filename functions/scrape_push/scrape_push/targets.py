@@ -36,6 +36,7 @@ from .httpconfig import HTTPClientConfig
 from .limits import ScrapeLimits
 from .model import Labels, sort_labels
 from .negotiation import DEFAULT_NEGOTIATION, DEFAULT_SCRAPE_PROTOCOLS, Negotiation, negotiation
+from .parse import Histograms
 from .plugins import DISCOVERIES, BuildContext
 from .relabel import NO_RULES, RelabelRules, compile_rules, relabel
 
@@ -160,7 +161,12 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
         job=job,
         external=sort_labels(glob.external_labels),
         limits=ScrapeLimits(
-            job.sample_limit, job.label_limit, job.label_name_length_limit, job.label_value_length_limit
+            job.sample_limit,
+            job.label_limit,
+            job.label_name_length_limit,
+            job.label_value_length_limit,
+            job.native_histogram_bucket_limit,
+            job.native_histogram_min_bucket_factor,
         ),
         metric_relabel=compile_rules(job.metric_relabel_configs),
         metric_relabel_key=_digest(repr(job.metric_relabel_configs)),
@@ -168,6 +174,7 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
             job.scrape_protocols or DEFAULT_SCRAPE_PROTOCOLS,
             job.fallback_scrape_protocol,
             job.enable_compression,
+            Histograms(bool(job.scrape_native_histograms), bool(job.always_scrape_classic_histograms)),
         ),
     )
     listed = min(job.keep_dropped_targets or MAX_LISTED_DROPPED_TARGETS, MAX_LISTED_DROPPED_TARGETS)

@@ -146,6 +146,8 @@ def test_show_prints_effective_values_and_leaves_out_limits_that_are_off() -> No
             "PrometheusText1.0.0",
             "PrometheusText0.0.4",
         ],
+        "scrape_native_histograms": False,
+        "always_scrape_classic_histograms": False,
     }
 
 

@@ -35,7 +35,7 @@ from .chunk import (
     shape_labels,
 )
 from .errors import ParseError
-from .formats import FORMATS, OPENMETRICS, TEXT, Format, format_for, register_format
+from .formats import FORMATS, OPENMETRICS, TEXT, Format, Histograms, format_for, register_format
 from .protobuf import PROTOBUF
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "TEXT",
     "Chunk",
     "Format",
+    "Histograms",
     "KnownSeries",
     "NewSeries",
     "ParseError",

@@ -4,7 +4,9 @@ messages, read by hand on ``protowire`` (no protobuf runtime: docs/parser.md#pro
 Each ``Metric`` becomes the series Prometheus ingests for it (``protobufparse.go``): a counter,
 gauge or untyped one series with the family's name; a summary ``_count``, ``_sum`` and one
 series per quantile; a classic histogram ``_count``, ``_sum`` and its ``_bucket`` series, with a
-``+Inf`` bucket added when the last is not one (``protohist.py``). A line's key, what the
+``+Inf`` bucket added when the last is not one; with native histograms (``Histograms``), a
+native histogram one series with the family's name holding a ``NativeHistogram``, then its
+classic series if the job asks for them too (``protohist.py``). A line's key, what the
 series cache knows it by, is the series name and ``le``/``quantile`` and the raw bytes of the
 Metric's label fields: the same series gives the same key at every scrape, with no label
 decoded on a warm one.
@@ -20,10 +22,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Generic
 
-from ..model import Exemplar, Family, MetricType
+from ..model import Exemplar, Family, MetricType, NativeHistogram
 from ..protowire import (
     I64,
     LEN,
@@ -41,7 +43,7 @@ from . import grammar, protohist
 from .body import CHUNK_BYTES
 from .chunk import KNOWN_CONTEXT, Chunk, K, add_positions
 from .errors import ParseError
-from .formats import register_format
+from .formats import Histograms, register_format
 
 MEDIA_TYPE: Final = "application/vnd.google.protobuf"
 
@@ -80,6 +82,9 @@ _VALUE_STRING_TAG: Final = 2 << 3 | LEN
 """The tag bytes of ``LabelPair.name`` and ``LabelPair.value``."""
 _VALUE_TAG: Final = 1 << 3 | I64
 """The tag byte of the ``value`` of ``Gauge``, ``Counter`` and ``Untyped``."""
+_BUCKET_BYTES: Final = 32
+"""What a native histogram keeps per bucket (a float object and its slot in a tuple), charged
+to the memory budget as text is."""
 _FORMATTED_MAX: Final = 4096
 """Bounds formatted once per parse (``le`` and ``quantile`` values repeat in every Metric)."""
 
@@ -102,27 +107,38 @@ _RESERVED: Final[dict[MetricType, str]] = {"summary": "quantile", "histogram": "
 
 @dataclass(frozen=True)
 class ProtobufFormat:
-    """The protobuf exposition."""
+    """The protobuf exposition, reading histograms as a job asks."""
 
+    histograms: Histograms = field(default_factory=Histograms)
     name: str = "protobuf"
     media_type: str = MEDIA_TYPE
 
     def chunks(
         self, data: bytes, known: Mapping[str, K], families: dict[Family, Family]
     ) -> Iterator[Chunk[K]]:
-        return _Reader(data, known, families).chunks()
+        return _Reader(data, known, families, self.histograms).chunks()
+
+    def configured(self, histograms: Histograms) -> ProtobufFormat:
+        return self if histograms == self.histograms else ProtobufFormat(histograms)
 
 
 PROTOBUF: Final = ProtobufFormat()
+"""Native histograms read as their classic part: Prometheus 3.x without
+``scrape_native_histograms``."""
 
 
 class _Reader(Generic[K]):
     """One parse: the body's families, metric by metric, into chunks."""
 
-    def __init__(self, data: bytes, known: Mapping[str, K], families: dict[Family, Family]) -> None:
+    def __init__(
+        self, data: bytes, known: Mapping[str, K], families: dict[Family, Family], histograms: Histograms
+    ) -> None:
         self.data = data
         self.known = known
         self.families = families
+        self.histograms = histograms
+        self.native = False
+        """Whether the current family's histograms are native (its first Metric decides)."""
         self.chunk: Chunk[K] = Chunk()
         self.chunk_start = 0
         self.family = Family("")
@@ -163,10 +179,12 @@ class _Reader(Generic[K]):
             return
         self.family = family = self.families.setdefault(family, family)
         value_field = _VALUE_FIELD[family.type]
+        first = True
         for number, _, a, b, _ in fields(self.data, start, end):
             if number != 4:
                 continue
-            yield from self._metric(a, b, value_field)
+            yield from self._metric(a, b, value_field, first)
+            first = False
             if len(self.chunk.values) >= LINES_PER_CHUNK or b - self.chunk_start >= CHUNK_BYTES:
                 yield self._next_chunk(b)
 
@@ -250,7 +268,7 @@ class _Reader(Generic[K]):
             self.raw = "".join(f"{b - a}:{data[a:b].decode('latin-1')}" for a, b in spans)
         return values, stamp or None
 
-    def _metric(self, start: int, end: int, value_field: int) -> Iterator[Chunk[K]]:
+    def _metric(self, start: int, end: int, value_field: int, first: bool) -> Iterator[Chunk[K]]:
         values, stamp = self._metric_fields(start, end, value_field)
         kind = self.family.type
         if kind in ("counter", "gauge", "untyped"):
@@ -258,6 +276,8 @@ class _Reader(Generic[K]):
         elif kind == "summary":
             yield from self._summary(values, stamp)
         else:
+            if first:
+                self.native = self.histograms.native and protohist.is_native(self.data, values)
             yield from self._histogram(values, stamp)
 
     def _simple(self, values: list[tuple[int, int]], stamp: int | None) -> None:
@@ -296,8 +316,14 @@ class _Reader(Generic[K]):
 
     def _histogram(self, values: list[tuple[int, int]], stamp: int | None) -> Iterator[Chunk[K]]:
         data = self.data
-        count, total = protohist.totals(data, values)
         name = self.family.name
+        if self.native:
+            gauge = self.family.type == "gaugehistogram"
+            histogram, exemplar = protohist.native(data, values, self._exemplar, gauge)
+            self._line(name, "", math.nan, stamp, exemplar, histogram=histogram)
+            if not self.histograms.classic:
+                return
+        count, total = protohist.totals(data, values)
         self._line(name + "_count", "", count, stamp, None)
         self._line(name + "_sum", "", total, stamp, None)
         bucket = name + "_bucket"
@@ -313,7 +339,14 @@ class _Reader(Generic[K]):
     # -- lines ---------------------------------------------------------------------------------
 
     def _line(
-        self, name: str, extra: str, value: float, stamp: int | None, exemplar: Exemplar | None
+        self,
+        name: str,
+        extra: str,
+        value: float,
+        stamp: int | None,
+        exemplar: Exemplar | None,
+        *,
+        histogram: NativeHistogram | None = None,
     ) -> None:
         """Add a sample line: series ``name`` with the Metric's labels and ``extra``
         (``le=0.5``; ``""`` for none)."""
@@ -347,6 +380,12 @@ class _Reader(Generic[K]):
             if chunk.exemplars is None:
                 chunk.exemplars = [None] * at
             chunk.exemplars.append(exemplar)
+        if histogram is not None or chunk.histograms is not None:
+            if chunk.histograms is None:
+                chunk.histograms = [None] * at
+            chunk.histograms.append(histogram)
+            if histogram is not None:  # its buckets: a float and a tuple slot each
+                chunk.text_bytes += _BUCKET_BYTES * histogram.buckets
 
     def _labels(self) -> list[tuple[str, str]]:
         """The current Metric's label pairs (a fresh list: the caller's finisher may sort it),

@@ -264,6 +264,7 @@ class Scraper:
                 scrape_ms,
                 honor_timestamps=target.honor_timestamps,
                 budget=limits,
+                histograms=target.negotiation.histograms,
             )
             for chunk in read:
                 guard.check()

@@ -25,7 +25,7 @@ from typing import Any, Final, cast
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
 from ..model import Family, Sample, SeriesRef
-from ..parse import Chunk, Format, format_for
+from ..parse import Chunk, Format, Histograms, format_for
 from ..relabel import NO_RULES, RelabelRules
 from .entries import SERIES_AT, Columns, Created, EntryMaker, SeriesEntry, columns, refs_of
 
@@ -33,6 +33,9 @@ MAX_SERIES: Final = 200_000
 """Default bound on the series remembered per target (a few hundred bytes each, plus what
 sinks keep per series), sized for the largest single targets (kube-state-metrics on big
 clusters)."""
+
+NO_NATIVE: Final = Histograms()
+"""Native histograms read as their classic part (Prometheus 3.x's default)."""
 
 _ROW_METRIC = itemgetter(0)
 _NEW = tuple.__new__
@@ -101,14 +104,16 @@ class SeriesCache:
         *,
         honor_timestamps: bool = True,
         budget: ScrapeBudget | None = None,
+        histograms: Histograms = NO_NATIVE,
     ) -> Iterator[list[Sample]]:
         """The body's samples, one list per chunk, stamped with ``scrape_ms`` (or with their
-        own timestamp when ``honor_timestamps``), metric relabeling applied. ``budget`` is
-        charged what each chunk keeps (``MemoryBudgetExceeded`` stops the parse). Raises
+        own timestamp when ``honor_timestamps``), metric relabeling applied, native histograms
+        read as ``histograms`` asks and fitted to the budget's limits. ``budget`` is charged
+        what each chunk keeps (``MemoryBudgetExceeded`` stops the parse). Raises
         ``ParseError``, possibly after chunks were yielded; the cache is updated once the
         iterator is exhausted."""
-        fmt = format_for(content_type)
-        same = fmt is self.format
+        fmt = format_for(content_type).configured(histograms)
+        same = fmt == self.format  # another format, or the same with other options: afresh
         known = self.entries if same else {}
         families = dict(self.families) if same else {}
         plans = dict(self.plans) if same else {}
@@ -116,6 +121,8 @@ class SeriesCache:
         seen: dict[str, SeriesEntry] = {}
         created = Created()
         for chunk in fmt.chunks(data, known, families):
+            if chunk.histograms is not None:
+                chunk.histograms = budget.fit(chunk.histograms)
             entries, labels, made = self._entries(chunk, plans, seen, created)
             samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps)
             budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
@@ -163,6 +170,7 @@ class SeriesCache:
             else [scrape_ms if stamp is None else stamp for stamp in exposed]
         )
         exemplars = repeat(None) if chunk.exemplars is None else chunk.exemplars
+        histograms = repeat(None) if chunk.histograms is None else chunk.histograms
         metrics, labels, families, refs = taken
         rows: Iterable[tuple[Any, ...]] = zip(
             metrics,
@@ -172,7 +180,8 @@ class SeriesCache:
             families,
             refs,
             exemplars,
-            strict=False,  # the stamps and exemplars may repeat without end
+            histograms,
+            strict=False,  # the stamps, exemplars and histograms may repeat without end
         )
         if self.maker.relabel.steps:
             rows = filter(_ROW_METRIC, rows)  # "" when dropped
@@ -205,7 +214,7 @@ class SeriesCache:
         """Keep the series seen by the scrape that just succeeded, and retire the refs of those
         it no longer has (gone, replaced, or never kept: over the bound)."""
         previous = self.entries
-        if fmt is not self.format:
+        if fmt != self.format:
             self.retired += refs_of(previous.values())
             self.format, previous = fmt, {}
         if not created.keys:  # every line was a series known before: nothing added or replaced
