@@ -20,7 +20,7 @@ from ... import aws
 from ...deadline import Deadline
 from ...model import Sample, SeriesRef
 from ...settings import STATE_TABLE_ENV
-from ..base import Prepared, Request, Result, SinkReport
+from ..base import NATIVE_HISTOGRAM, Prepared, Request, Result, SinkReport, histograms_apart
 from . import emf
 from .config import CloudWatchConfig
 from .convert import by_namespace, to_datums
@@ -83,16 +83,20 @@ class CloudWatchSink:
         (``settle``), once their previous points were read from the state table and this
         invocation's were written."""
         now_ms = int(time.time() * 1000)
+        offered = len(samples)
+        samples, histograms = histograms_apart(samples)
+        if histograms:
+            report.drop(NATIVE_HISTOGRAM, len(histograms))
         grouper = self.grouper
         self.builder.new_cycle(len(samples))
         grouped = grouper.group(samples)
         report.dropped.update(grouped.dropped)
         if not grouped.tracked:
-            return Prepared(self._requests(grouped.outs, len(samples), now_ms, report))
+            return Prepared(self._requests(grouped.outs, offered, now_ms, report))
 
         def settle(deadline: Deadline, settling: SinkReport) -> list[Request]:
             increases = self._increases(grouper, grouped.tracked, settling, deadline)
-            return self._requests(grouped.outs + increases, len(samples), now_ms, settling)
+            return self._requests(grouped.outs + increases, offered, now_ms, settling)
 
         return Prepared(settle=settle)
 
