@@ -1,7 +1,9 @@
 """A protobuf endpoint (messages written by the tests from client_model's field numbers) read by
 Prometheus 2.42 directly and by scrape-push remote-writing into a second Prometheus: both store
 the same series with the same values (every classic type; float counts and gauge histograms,
-where 2.42 differs from 3.x, are left out: docs/parser.md#protobuf)."""
+where 2.42 differs from 3.x, are left out: docs/parser.md#protobuf), and native histograms with
+negative buckets, zero buckets and float counts, read with scrape_native_histograms and sent
+with send_native_histograms, agree bucket by bucket through the query API."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from tests.support.protobuf import (
     family,
     histogram,
     metric,
+    native_part,
     summary,
 )
 
@@ -63,19 +66,86 @@ CLASSIC = delimited(
 )
 
 
-def stored(server: Receiver) -> dict[tuple[tuple[str, str], ...], float]:
-    """Every series of job ``proto`` but the scrape's own, at its latest value."""
+NATIVE = delimited(
+    family(
+        "shop_native_seconds",
+        HISTOGRAM,
+        [
+            metric(
+                {"kind": "integer"},
+                histogram=histogram(
+                    15,
+                    -2.5,
+                    native=native_part(
+                        3, 2**-128, 2, positive=[(-1, [2, 0, 3]), (2, [2])], negative=[(-2, [1, 2]), (3, [3])]
+                    ),
+                ),
+            ),
+            metric(
+                {"kind": "float"},
+                histogram=histogram(
+                    0,
+                    7.25,
+                    count_float=10.5,
+                    native=native_part(0, 0.001, 1.5, positive=[(0, [1.0, 3.0, 5.0])], floats=True),
+                ),
+            ),
+            metric(
+                {"kind": "coarse"},
+                histogram=histogram(5, 9.0, native=native_part(-4, 0.5, 1, positive=[(1, [1, 1]), (5, [2])])),
+            ),
+        ],
+    ),
+)
+"""Native histograms: negative buckets, zero buckets, an empty bucket inside a span, float
+counts, the coarsest schema."""
+
+
+def stored(server: Receiver) -> dict[tuple[tuple[str, str], ...], object]:
+    """Every series of job ``proto`` but the scrape's own, at its latest value (a float, or a
+    native histogram's count, sum and buckets as the query API gives them)."""
     result = server.api("query", query='{job="proto",__name__!~"up|scrape_.*"}')["result"]
-    return {tuple(sorted(r["metric"].items())): float(r["value"][1]) for r in result}
+    return {
+        tuple(sorted(r["metric"].items())): float(r["value"][1]) if "value" in r else r["histogram"][1]
+        for r in result
+    }
 
 
-def _config(target: str, url: str) -> str:
+def _config(target: str, url: str, extra: str = "", sink: str = "") -> str:
     return (
         "scrape_configs:\n  - job_name: proto\n"
         "    scrape_protocols: [PrometheusProto, OpenMetricsText1.0.0, PrometheusText0.0.4]\n"
-        f"    static_configs:\n      - targets: ['{target}']\n"
-        f"remote_write:\n  - url: {url}\n    name: receiver\n"
+        f"    static_configs:\n      - targets: ['{target}']\n{extra}"
+        f"remote_write:\n  - url: {url}\n    name: receiver\n{sink}"
     )
+
+
+def test_native_histograms_are_stored_bucket_by_bucket_as_prometheus_stores_them(
+    emulated: Any, native_receiver: Receiver, tmp_path: Path
+) -> None:
+    body = CLASSIC + NATIVE
+    served = serve(Response(body, content_type=CONTENT_TYPE))
+    with served as endpoint, started(scraper(tmp_path / "scraper", endpoint.address)) as direct:
+        processes.wait_until(lambda: len(stored(direct)) > 0, 30.0)
+        extra = "    scrape_native_histograms: true\n"
+        sink = "    send_native_histograms: true\n"
+        emulated.put_config(_config(endpoint.address, native_receiver.write_url, extra, sink))
+        summary = emulated.invoke()
+        (report,) = summary["sinks"]
+        assert report["ok"] and report["sent"] == report["offered"], report
+        expected = stored(direct)
+    native = {labels: value for labels, value in expected.items() if isinstance(value, dict)}
+    assert len(native) == 3, sorted(expected)
+    integer = native[
+        (
+            ("__name__", "shop_native_seconds"),
+            ("instance", endpoint.address),
+            ("job", "proto"),
+            ("kind", "integer"),
+        )
+    ]
+    assert len(integer["buckets"]) == 1 + 3 + 3  # the zero bucket, three positive, three negative
+    assert stored(native_receiver) == expected
 
 
 def test_every_classic_type_is_stored_as_prometheus_stores_it(
