@@ -1,5 +1,5 @@
-"""Sinks without a native-histogram translation yet (CloudWatch, OTLP) drop each one, counted
-as ``native_histogram``, and send the rest (issue 16)."""
+"""Native histograms where a sink cannot send them: OTLP (no translation yet) drops each, counted
+as ``native_histogram``; CloudWatch needs its state table for their increases (issue 16)."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from tests.unit.sinks.cloudwatch.test_sink import FakeCloudWatch
 VALUE = NativeHistogram(count=1, sum=0.5, schema=0, positive_spans=((0, 1),), positive=(1,))
 
 
-def test_cloudwatch_counts_native_histograms_dropped() -> None:
+def test_cloudwatch_without_a_state_table_counts_native_histograms_dropped() -> None:
     client = FakeCloudWatch()
     histogram = Sample("lat", (), math.nan, wall_ms(), Family("lat", "histogram"), 9, histogram=VALUE)
     report = DirectDelivery(CloudWatchSink(config(), clients=lambda _: client)).push(
         [sample("temp", 20.0, ts=wall_ms()), histogram], Deadline.after(30)
     )
     assert [d["MetricName"] for d in client.datums] == ["temp"]
-    assert (report.offered, report.sent, dict(report.dropped)) == (2, 1, {"native_histogram": 1})
+    assert (report.offered, report.sent, dict(report.dropped)) == (2, 1, {"no_state_table": 1})
 
 
 def test_otlp_counts_native_histograms_dropped() -> None:

@@ -20,7 +20,7 @@ from ... import aws
 from ...deadline import Deadline
 from ...model import Sample, SeriesRef
 from ...settings import STATE_TABLE_ENV
-from ..base import NATIVE_HISTOGRAM, Prepared, Request, Result, SinkReport, histograms_apart
+from ..base import Prepared, Request, Result, SinkReport
 from . import emf
 from .config import CloudWatchConfig
 from .convert import by_namespace, to_datums
@@ -84,9 +84,6 @@ class CloudWatchSink:
         invocation's were written."""
         now_ms = int(time.time() * 1000)
         offered = len(samples)
-        samples, histograms = histograms_apart(samples)
-        if histograms:
-            report.drop(NATIVE_HISTOGRAM, len(histograms))
         grouper = self.grouper
         self.builder.new_cycle(len(samples))
         grouped = grouper.group(samples)
