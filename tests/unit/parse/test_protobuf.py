@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scrape_push.limits import MemoryBudgetExceeded, ScrapeBudget
-from scrape_push.parse import PROTOBUF, ParseError, format_for, protobuf
+from scrape_push.model import Sample
+from scrape_push.parse import PROTOBUF, Histograms, ParseError, format_for, protobuf
 from scrape_push.parse.protobuf import format_float
 from scrape_push.protowire import varint
 from scrape_push.scrape import SeriesCache
@@ -384,7 +385,22 @@ def _metric(draw: st.DrawFn, kind: int) -> bytes:
         quantiles = draw(st.lists(st.tuples(FLOATS, FLOATS), max_size=3))
         return metric(labels, summary=summary(draw(st.integers(0, 9)), value, quantiles), timestamp_ms=stamp)
     buckets = draw(st.lists(st.tuples(FLOATS, st.integers(0, 9)), max_size=4))
-    return metric(labels, histogram=histogram(draw(st.integers(0, 9)), value, buckets), timestamp_ms=stamp)
+    native = draw(st.sampled_from(NATIVE_PARTS))
+    return metric(
+        labels,
+        histogram=histogram(draw(st.integers(0, 9)), value, buckets, native=native),
+        timestamp_ms=stamp,
+    )
+
+
+NATIVE_PARTS = [
+    b"",
+    native_part(3, 1e-9, 2, positive=[(-1, [2, 3]), (2, [1])], negative=[(0, [1])]),
+    native_part(0, 0.001, 1.5, positive=[(0, [1.0, 0.0, 3.0])], floats=True),
+    native_part(-4, 0.0, 0, positive=[(5, [1])]),
+    native_part(9, 0.5, 1),
+]
+"""Native parts for the fuzzed histograms: integer, float, coarse, and an invalid schema."""
 
 
 @st.composite
@@ -417,31 +433,36 @@ def _mutated(draw: st.DrawFn, data: bytes) -> bytes:
     return bytes(body)
 
 
-def _outcome(data: bytes, cache: SeriesCache) -> object:
-    found = outcome(data, CONTENT_TYPE, cache)
-    if isinstance(found, tuple):  # the offset too: a warm parse fails where a cold one does
-        with pytest.raises(ParseError) as caught:
-            parse_exposition(data, CONTENT_TYPE, SeriesCache())
-        return (*found, caught.value.offset)
-    return found
+def _read(data: bytes, cache: SeriesCache, histograms: Histograms) -> object:
+    """The samples (native histograms included), or the error with its offset."""
+    try:
+        samples = [s for chunk in cache.read(data, CONTENT_TYPE, 1, histograms=histograms) for s in chunk]
+    except ParseError as exc:
+        return ("error", exc.reason, exc.offset)
+    return [(*_sample_view(s), repr(s.histogram)) for s in samples]  # repr: a NaN sum equals itself
+
+
+def _sample_view(s: Sample) -> tuple[object, ...]:
+    value = "NaN" if math.isnan(s.value) else repr(s.value)
+    return (s.name, s.labels, value, s.timestamp_ms, s.family, s.exemplar)
 
 
 @FUZZ
-@given(st.data())
-def test_fuzzed_protobuf_expositions(data: st.DataObject) -> None:
+@given(st.data(), st.sampled_from([Histograms(), Histograms(native=True), Histograms(True, True)]))
+def test_fuzzed_protobuf_expositions(data: st.DataObject, histograms: Histograms) -> None:
     base = data.draw(_body(), label="base")
     exposition = data.draw(_mutated(base), label="exposition")
-    cold = _outcome(exposition, SeriesCache())
+    cold = _read(exposition, SeriesCache(), histograms)
 
     warm_cache = SeriesCache()
-    outcome(base, CONTENT_TYPE, warm_cache)
+    _read(base, warm_cache, histograms)
     before = snapshot(warm_cache)
-    assert _outcome(exposition, warm_cache) == cold
+    assert _read(exposition, warm_cache, histograms) == cold
     if isinstance(cold, tuple):
         assert snapshot(warm_cache) == before
 
     with patch.object(protobuf, "LINES_PER_CHUNK", 1):
-        assert _outcome(exposition, SeriesCache()) == cold
+        assert _read(exposition, SeriesCache(), histograms) == cold
 
 
 @FUZZ
