@@ -9,6 +9,7 @@ import pytest
 from tests.functional.conftest import Emulated
 from tests.functional.test_handler import config, job
 from tests.support.http import OPENMETRICS_FORMAT, Response, serve
+from tests.support.protobuf import CONTENT_TYPE, GAUGE, delimited, family, metric
 
 OPENMETRICS_ONLY = b"# TYPE om gauge\nom 1 1700000000.5\n# EOF\n"
 """Fractional seconds as the timestamp: OpenMetrics reads it, text 0.0.4 refuses it."""
@@ -60,17 +61,24 @@ def test_an_answer_without_a_content_type_is_read_with_the_fallback_else_as_text
     )
 
 
-def test_a_protobuf_answer_fails_its_target_in_one_line(emulated: Emulated) -> None:
-    protobuf = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
-    with serve(Response(b"\x05\x0a\x03abc", content_type=protobuf)) as endpoint:
+def test_a_protobuf_answer_is_scraped_and_a_broken_one_fails_its_target_in_one_line(
+    emulated: Emulated,
+) -> None:
+    body = delimited(family("temp", GAUGE, [metric({"room": "a"}, gauge=21.5), metric(gauge=3.0)]))
+    with (
+        serve(Response(body, content_type=CONTENT_TYPE)) as good,
+        serve(Response(body[:-3], content_type=CONTENT_TYPE)) as cut,
+    ):
         extra = "    scrape_protocols: [PrometheusProto, PrometheusText0.0.4]\n"
-        emulated.put_config(config(job("proto", endpoint.address, extra=extra)))
-        summary = emulated.invoke()
-    assert endpoint.requests[0]["Accept"].startswith("application/vnd.google.protobuf;")
-    assert summary["targets"][0]["up"] == 0
-    assert summary["targets"][0]["error"] == (
-        f"protobuf exposition is not supported yet (Content-Type {protobuf!r}); "
-        "leave PrometheusProto out of scrape_protocols"
+        emulated.put_config(
+            config(job("proto", good.address, extra=extra), job("cut", cut.address, extra=extra))
+        )
+        targets = by_job(emulated.invoke())
+    assert good.requests[0]["Accept"].startswith("application/vnd.google.protobuf;")
+    assert (targets["proto"]["up"], targets["proto"]["samples"]) == (1, 2)
+    assert targets["cut"]["up"] == 0
+    assert targets["cut"]["error"] == (
+        "invalid exposition: byte 0: metric family 1: message of 45 bytes runs past the end of the body"
     )
 
 

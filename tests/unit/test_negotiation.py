@@ -6,21 +6,27 @@ from __future__ import annotations
 import typing
 
 import pytest
+from scrape_push.config.source import parse_config
 from scrape_push.negotiation import (
     DEFAULT_NEGOTIATION,
     DEFAULT_SCRAPE_PROTOCOLS,
     HEADERS,
     OPENMETRICS,
+    PROTO_FIRST_SCRAPE_PROTOCOLS,
+    PROTOBUF,
     TEXT,
     FormatError,
     ScrapeProtocol,
     accept_header,
     negotiation,
 )
+from scrape_push.parse import FORMATS, Histograms
+from scrape_push.targets import Target, build_targets
 
+from tests.support.context import discoveries
 from tests.unit.config.test_problems import problems
 
-PROTO_FIRST = ("PrometheusProto", *DEFAULT_SCRAPE_PROTOCOLS)
+PROTO_FIRST = PROTO_FIRST_SCRAPE_PROTOCOLS
 
 
 def test_every_protocol_name_has_its_media_type() -> None:
@@ -133,16 +139,22 @@ def test_a_usable_content_type_wins_over_the_fallback() -> None:
         ("", "PrometheusProto"),
     ],
 )
-def test_a_protobuf_answer_is_refused_in_one_clear_line(content_type: str, fallback: str | None) -> None:
+def test_a_protobuf_answer_is_read_as_protobuf(content_type: str, fallback: str | None) -> None:
+    assert negotiation(PROTO_FIRST, fallback).media_type(content_type) == PROTOBUF
+
+
+def test_a_media_type_no_format_is_registered_for_is_refused_in_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(FORMATS, PROTOBUF)
+    content_type = "application/vnd.google.protobuf; encoding=delimited"
     with pytest.raises(FormatError) as caught:
-        negotiation(PROTO_FIRST, fallback).media_type(content_type)
-    assert str(caught.value) == (
-        f"protobuf exposition is not supported yet (Content-Type {content_type!r}); "
-        "leave PrometheusProto out of scrape_protocols"
-    )
+        negotiation(PROTO_FIRST).media_type(content_type)
+    assert str(caught.value) == f"no parser for {PROTOBUF} (Content-Type {content_type!r})"
 
 
-def test_a_content_type_is_quoted_short_in_an_error() -> None:
+def test_a_content_type_is_quoted_short_in_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(FORMATS, PROTOBUF)
     with pytest.raises(FormatError) as caught:
         DEFAULT_NEGOTIATION.media_type("application/vnd.google.protobuf; x=" + "y" * 10_000)
     assert len(str(caught.value)) < 250
@@ -172,4 +184,55 @@ def test_scrape_protocols_follow_prometheus_rules() -> None:
         "[PrometheusProto PrometheusText0.0.4 PrometheusProto] (line 4)",
         f"scrape_configs[1].scrape_protocols[0]: must be one of {names}, got 'OpenMetricsText2.0.0' (line 6)",
         f"scrape_configs[1].fallback_scrape_protocol: must be one of {names}, got 'text' (line 7)",
+    ]
+
+
+def _targets(text: str) -> dict[str, Target]:
+    return {t.job: t for t in build_targets(parse_config(text).config, None, discoveries()).targets}
+
+
+def test_native_histograms_ask_for_protobuf_first_per_job_or_globally_as_in_prometheus_3() -> None:
+    job = "  - job_name: {0}\n    static_configs: [{{targets: ['h:1']}}]\n"
+    text = (
+        "global: {scrape_native_histograms: true}\n"
+        "scrape_configs:\n"
+        + job.format("inherits")
+        + job.format("disabled")
+        + "    scrape_native_histograms: false\n"
+        + job.format("listed")
+        + "    scrape_protocols: [PrometheusText0.0.4]\n"
+    )
+    targets = _targets(text)
+    assert targets["inherits"].negotiation.accept == accept_header(PROTO_FIRST_SCRAPE_PROTOCOLS)
+    assert targets["inherits"].negotiation.histograms == Histograms(native=True)
+    assert targets["disabled"].negotiation.accept == DEFAULT_NEGOTIATION.accept
+    assert targets["disabled"].negotiation.histograms == Histograms()
+    assert targets["listed"].negotiation.accept == accept_header(["PrometheusText0.0.4"])
+    assert targets["listed"].negotiation.histograms == Histograms(native=True)
+    alone = _targets("scrape_configs:\n" + job.format("a") + "    scrape_native_histograms: true\n")
+    assert alone["a"].negotiation.accept.startswith("application/vnd.google.protobuf;")
+
+
+def test_classic_parts_and_bucket_limits_reach_the_target() -> None:
+    job = (
+        "  - job_name: {0}\n    static_configs: [{{targets: ['h:1']}}]\n    scrape_native_histograms: true\n"
+    )
+    text = (
+        "global: {always_scrape_classic_histograms: true}\n"
+        "scrape_configs:\n"
+        + job.format("inherits")
+        + job.format("old_name")
+        + "    always_scrape_classic_histograms: false\n    scrape_classic_histograms: true\n"
+        + job.format("limited")
+        + "    always_scrape_classic_histograms: false\n"
+        + "    native_histogram_bucket_limit: 160\n    native_histogram_min_bucket_factor: 1.1\n"
+    )
+    targets = _targets(text)
+    assert targets["inherits"].negotiation.histograms == Histograms(native=True, classic=True)
+    assert targets["old_name"].negotiation.histograms == Histograms(native=True, classic=True)
+    assert targets["limited"].negotiation.histograms == Histograms(native=True)
+    limits = targets["limited"].limits
+    assert (limits.native_histogram_bucket_limit, limits.native_histogram_min_bucket_factor) == (160, 1.1)
+    assert problems("scrape_configs: [{job_name: a, native_histogram_bucket_limit: -1}]\n") == [
+        "scrape_configs[0].native_histogram_bucket_limit: must not be negative (0 means no limit) (line 1)"
     ]

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .model import Sample
+from . import histogram
+from .model import NativeHistogram, Sample
 
 # What a parse keeps, per item, in CPython 3.11 on 64 bits: measured with tracemalloc over
 # node_exporter-like bodies, cold and warm (docs/scaling.md, "Memory cost per sample and per
@@ -39,6 +40,9 @@ class ScrapeLimits:
     label_limit: int = 0
     label_name_length_limit: int = 0
     label_value_length_limit: int = 0
+    native_histogram_bucket_limit: int = 0
+    native_histogram_min_bucket_factor: float = 0.0
+    """Both reduce a native histogram's resolution rather than fail (``histogram.fit``)."""
 
     @property
     def any(self) -> bool:
@@ -133,6 +137,19 @@ class ScrapeBudget:
         """Count ``count`` samples that Prometheus reads and relabels but does not store (they
         count against ``sample_limit`` and in ``scrape_samples_post_metric_relabeling``)."""
         self.admitted += count
+
+    def fit(self, histograms: list[NativeHistogram | None]) -> list[NativeHistogram | None]:
+        """A chunk's native histograms within the job's bucket factor and bucket limit, their
+        resolution reduced as Prometheus reduces it; ``LimitExceeded`` when one does not fit
+        even at the lowest schema (Prometheus fails the scrape with this error too)."""
+        limits = self.limits
+        limit, factor = limits.native_histogram_bucket_limit, limits.native_histogram_min_bucket_factor
+        if not limit and factor <= 1:
+            return histograms  # schema 8, the highest, is the most a factor of 1 or less allows
+        fitted = [None if h is None else histogram.fit(h, limit, factor) for h in histograms]
+        if any(h is None for h, was in zip(fitted, histograms, strict=True) if was is not None):
+            raise LimitExceeded(f"histogram bucket limit exceeded (limit {limit})")
+        return fitted
 
     def admit(self, samples: Sequence[Sample]) -> None:
         """Raise ``LimitExceeded`` for the first limit that ``samples``, added to those

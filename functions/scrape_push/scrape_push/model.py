@@ -44,6 +44,42 @@ class Family:
     unit: str = ""
 
 
+Spans = tuple[tuple[int, int], ...]
+"""A native histogram's bucket spans: ``(offset, length)`` each, the first offset the index of
+its first bucket, each other the gap after the span before (Prometheus's ``histogram.Span``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NativeHistogram:
+    """A native (exponential-bucket) histogram's value, as Prometheus's ``Histogram`` (integer
+    counts) and ``FloatHistogram`` hold it: bucket ``i`` of schema ``s`` covers
+    ``(2**((i-1)/2**s), 2**(i/2**s)]`` (negated for the negative buckets).
+
+    The bucket counts are absolute (not the exposition's deltas), in span order, and compact:
+    no empty bucket, no empty span, no span right after another (``histogram.compact``).
+    """
+
+    count: float
+    sum: float
+    schema: int
+    zero_threshold: float = 0.0
+    zero_count: float = 0.0
+    positive_spans: Spans = ()
+    positive: tuple[float, ...] = ()
+    negative_spans: Spans = ()
+    negative: tuple[float, ...] = ()
+    floats: bool = False
+    """Float counts (a ``FloatHistogram``); otherwise every count is an ``int``."""
+    gauge: bool = False
+    """A gauge histogram (Remote Write's reset hint ``GAUGE``)."""
+
+    @property
+    def buckets(self) -> int:
+        """Populated buckets, positive and negative (what ``native_histogram_bucket_limit``
+        counts)."""
+        return len(self.positive) + len(self.negative)
+
+
 @dataclass(frozen=True, slots=True)
 class Exemplar:
     """An OpenMetrics exemplar attached to a sample."""
@@ -68,6 +104,9 @@ class Sample(NamedTuple):
     family: Family
     series: SeriesRef
     exemplar: Exemplar | None = None
+    histogram: NativeHistogram | None = None
+    """A native histogram sample's value (``value`` is then NaN): a sink that cannot send one
+    counts it dropped (``sinks.base.split_histograms``)."""
 
     def label(self, name: str) -> str | None:
         """Return the value of label ``name``, or ``None`` when the series lacks it."""

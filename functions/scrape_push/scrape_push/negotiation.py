@@ -9,16 +9,17 @@ The answer's ``Content-Type`` picks the format by its media type alone (every pa
 ignored, as Prometheus does). A blank, unparsable or unknown one falls back to
 ``fallback_scrape_protocol`` when the job sets it; without it scrape-push reads the body as text
 0.0.4, as Prometheus 2.42 does (3.x fails such a scrape instead: docs/scrape-configs.md).
-A protobuf answer is refused until the protobuf parser exists.
+A media type is read only when the parse stage registered a format for it (``parse.FORMATS``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from .config.errors import FieldError
+from .parse import FORMATS, Histograms
 
 ScrapeProtocol = Literal[
     "PrometheusProto",
@@ -46,8 +47,14 @@ DEFAULT_SCRAPE_PROTOCOLS: Final[tuple[ScrapeProtocol, ...]] = (
     "PrometheusText1.0.0",
     "PrometheusText0.0.4",
 )
-"""Prometheus 3.x's ``DefaultScrapeProtocols``. Its proto-first list, the default of a job with
-``scrape_native_histograms: true``, is never the default here: no protobuf parser yet."""
+"""Prometheus 3.x's ``DefaultScrapeProtocols``."""
+
+PROTO_FIRST_SCRAPE_PROTOCOLS: Final[tuple[ScrapeProtocol, ...]] = (
+    "PrometheusProto",
+    *DEFAULT_SCRAPE_PROTOCOLS,
+)
+"""Prometheus 3.x's ``DefaultProtoFirstScrapeProtocols``: the default of a job with
+``scrape_native_histograms: true`` (native histograms come only in protobuf)."""
 
 _ESCAPED: Final = frozenset({"PrometheusText1.0.0", "OpenMetricsText1.0.0"})
 """The protocols whose ``Accept`` entry carries ``escaping=`` (3.x ``acceptHeader``)."""
@@ -62,8 +69,6 @@ OPENMETRICS: Final = "application/openmetrics-text"
 PROTOBUF: Final = "application/vnd.google.protobuf"
 _RECOGNISED: Final = frozenset({TEXT, OPENMETRICS, PROTOBUF})
 """The media types Prometheus picks a parser for (3.x ``textparse.extractMediaType``)."""
-_PARSED: Final = frozenset({TEXT, OPENMETRICS})
-"""The media types the parse stage has a format for (protobuf joins with its parser)."""
 
 _SEPARATORS: Final = frozenset('()<>@,;:\\"/[]?=')
 """RFC 2045 ``tspecials``: not part of a token (Go's ``mime.isTokenChar``)."""
@@ -110,6 +115,9 @@ class Negotiation:
     accept_encoding: str
     fallback: str | None = None
     """The media type of ``fallback_scrape_protocol``, if the job sets one."""
+    histograms: Histograms = field(default_factory=Histograms)
+    """How native histograms are read (``scrape_native_histograms``,
+    ``always_scrape_classic_histograms``)."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -121,12 +129,9 @@ class Negotiation:
         when that is one scrape-push has no parser for."""
         found = _media_type(content_type)
         chosen = found if found in _RECOGNISED else self.fallback or TEXT
-        if chosen not in _PARSED:
+        if chosen not in FORMATS:
             shown = repr((content_type or "")[:_SHOWN_CHARS])
-            raise FormatError(
-                f"protobuf exposition is not supported yet (Content-Type {shown}); "
-                "leave PrometheusProto out of scrape_protocols"
-            )
+            raise FormatError(f"no parser for {chosen} (Content-Type {shown})")
         return chosen
 
 
@@ -135,13 +140,15 @@ def negotiation(
     fallback: str | None = None,
     compression: bool = True,
     escaping: str = ESCAPING,
+    histograms: Histograms | None = None,
 ) -> Negotiation:
     """The negotiation of a job's ``scrape_protocols``, ``fallback_scrape_protocol``,
-    ``enable_compression`` and ``metric_name_escaping_scheme``."""
+    ``enable_compression``, ``metric_name_escaping_scheme`` and histogram keys."""
     return Negotiation(
         accept_header(protocols, escaping),
         "gzip" if compression else "identity",
         _media_type(HEADERS[fallback]) if fallback is not None else None,
+        histograms or Histograms(),
     )
 
 

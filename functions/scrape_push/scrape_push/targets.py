@@ -40,6 +40,7 @@ from .httpconfig import ClientAuth, HTTPClientConfig
 from .limits import ScrapeLimits
 from .model import Labels, sort_labels
 from .negotiation import DEFAULT_NEGOTIATION, DEFAULT_SCRAPE_PROTOCOLS, Negotiation, negotiation
+from .parse import Histograms
 from .plugins import BuildContext
 from .relabel import NO_RULES, RelabelRules, compile_rules, relabel
 
@@ -182,7 +183,12 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
         job=job,
         external=sort_labels(glob.external_labels),
         limits=ScrapeLimits(
-            job.sample_limit, job.label_limit, job.label_name_length_limit, job.label_value_length_limit
+            job.sample_limit,
+            job.label_limit,
+            job.label_name_length_limit,
+            job.label_value_length_limit,
+            job.native_histogram_bucket_limit,
+            job.native_histogram_min_bucket_factor,
         ),
         metric_relabel=compile_rules(job.metric_relabel_configs),
         metric_relabel_key=_digest(repr(job.metric_relabel_configs)),
@@ -191,6 +197,7 @@ def _job_targets(config: Config, job: ScrapeConfig, discoveries: Discoveries, ou
             job.fallback_scrape_protocol,
             job.enable_compression,
             schemes[1],
+            Histograms(bool(job.scrape_native_histograms), bool(job.always_scrape_classic_histograms)),
         ),
         auth=discoveries.auth_of(job),
         schemes=schemes,

@@ -47,9 +47,9 @@ def test_a_value_prometheus_would_refuse_is_refused_in_its_words() -> None:
         "rule_files: rules.yml\n"
     )
     assert problems(text) == [
-        "global.scrape_native_histograms: expected a boolean, got a string (line 1)",
         "global.evaluation_interval: not a valid duration string: '1 minute' (e.g. '10s', '1m30s', '500ms') "
         "(line 1)",
+        "global.scrape_native_histograms: expected a boolean, got a string (line 1)",
         "runtime.gogc: expected an integer, got a boolean (line 2)",
         "scrape_configs[0].metric_name_validation_scheme: must be one of 'legacy', 'utf8', "
         "got 'UTF8' (line 5)",

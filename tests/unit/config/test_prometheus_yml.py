@@ -20,10 +20,6 @@ from tests.support.context import discoveries
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prometheus"
 
 RULES = "has no effect here: scrape-push evaluates no recording or alerting rules"
-NATIVE = (
-    "has no effect here: native histograms come only in the protobuf exposition, which scrape-push "
-    "does not parse yet"
-)
 FAILURE_LOG = (
     "has no effect here: failed scrapes go to the function's log (a WARNING each) and the summary; "
     "no file is written"
@@ -67,14 +63,11 @@ WARNINGS: dict[str, list[str]] = {
         "instead) (line 54)",
         "otlp: has no effect here: these are settings of Prometheus's OTLP receiver; scrape-push receives "
         "no OTLP (line 58)",
-        f"scrape_configs[0].scrape_native_histograms: {NATIVE} (line 68)",
         "scrape_configs[0].convert_classic_histograms_to_nhcb: has no effect here: no native histograms "
         "with custom buckets are made; classic histograms are sent as scraped (line 70)",
         "scrape_configs[0].extra_scrape_metrics: has no effect here: scrape_timeout_seconds, "
         "scrape_sample_limit and scrape_body_size_bytes are not produced (line 71)",
         f"scrape_configs[0].scrape_failure_log_file: {FAILURE_LOG} (line 72)",
-        f"scrape_configs[0].native_histogram_bucket_limit: {NATIVE} (line 123)",
-        f"scrape_configs[0].native_histogram_min_bucket_factor: {NATIVE} (line 124)",
         f"scrape_configs[1].consul_sd_configs: {no_discovery('consul')} (line 133)",
         f"scrape_configs[1].dns_sd_configs: {no_discovery('dns')} (line 135)",
         f"scrape_configs[1].kubernetes_sd_configs: {no_discovery('kubernetes')} (line 137)",

@@ -171,6 +171,8 @@ def test_show_prints_effective_values_and_leaves_out_limits_that_are_off() -> No
         ],
         "metric_name_validation_scheme": "utf8",
         "metric_name_escaping_scheme": "allow-utf-8",
+        "scrape_native_histograms": False,
+        "always_scrape_classic_histograms": False,
     }
 
 

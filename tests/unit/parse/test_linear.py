@@ -21,10 +21,34 @@ from types import ModuleType
 
 import pytest
 from scrape_push import limits
-from scrape_push.parse import body, chunk, dialects, errors, formats, grammar, metadata, parser
+from scrape_push.parse import (
+    body,
+    chunk,
+    dialects,
+    errors,
+    formats,
+    grammar,
+    metadata,
+    parser,
+    protobuf,
+    protohist,
+)
 from scrape_push.scrape import series
 
-MODULES = (body, chunk, dialects, errors, formats, grammar, metadata, parser, series, limits)
+MODULES = (
+    body,
+    chunk,
+    dialects,
+    errors,
+    formats,
+    grammar,
+    metadata,
+    parser,
+    protobuf,
+    protohist,
+    series,
+    limits,
+)
 PACKAGE = Path(__file__).resolve().parents[3] / "functions" / "scrape_push"
 
 CPU_SECONDS = 10
@@ -64,7 +88,15 @@ ALL_PATTERNS = [found for module in MODULES for found in patterns(module)]
 
 def test_the_parse_stage_patterns_are_all_checked() -> None:
     names = {name.rsplit(".", 1)[1] for name, _ in ALL_PATTERNS}
-    assert {"TEXT_BODY", "TEXT_SAMPLE", "OM_SAMPLE", "OM_BODY", "PLAIN_LINES", "FLOAT"} <= names
+    assert {
+        "TEXT_BODY",
+        "TEXT_SAMPLE",
+        "OM_SAMPLE",
+        "OM_BODY",
+        "PLAIN_LINES",
+        "FLOAT",
+        "_LABEL_NAME",
+    } <= names
     assert len(ALL_PATTERNS) >= 12
 
 

@@ -276,7 +276,16 @@ def test_a_sample_is_an_immutable_value_without_scratch_space() -> None:
         Family("a", "untyped"),
     )
     sample = Sample("a", (), 1.0, 5, Family("a", "untyped"), 7)
-    assert Sample._fields == ("name", "labels", "value", "timestamp_ms", "family", "series", "exemplar")
+    assert Sample._fields == (
+        "name",
+        "labels",
+        "value",
+        "timestamp_ms",
+        "family",
+        "series",
+        "exemplar",
+        "histogram",
+    )
     with pytest.raises(AttributeError):
         sample.value = 2.0  # type: ignore[misc]
 

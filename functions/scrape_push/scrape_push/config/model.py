@@ -13,7 +13,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from ..httpconfig import AuthorizationConfig, HTTPClientConfig
-from ..negotiation import DEFAULT_SCRAPE_PROTOCOLS, ScrapeProtocol, check_protocols
+from ..negotiation import (
+    DEFAULT_SCRAPE_PROTOCOLS,
+    PROTO_FIRST_SCRAPE_PROTOCOLS,
+    ScrapeProtocol,
+    check_protocols,
+)
 from ..plugins import DISCOVERIES, SINKS, SinkConfig
 from ..relabel import RelabelConfig
 from .document import join_index, join_key
@@ -120,7 +125,18 @@ class GlobalConfig:
     )
     external_labels: dict[str, str] = field(default_factory=dict, metadata={"validate": _label_names})
     scrape_protocols: tuple[ScrapeProtocol, ...] | None = field(
-        default=None, metadata={**_PROTOCOLS, "derived": ", ".join(DEFAULT_SCRAPE_PROTOCOLS)}
+        default=None,
+        metadata={
+            **_PROTOCOLS,
+            "derived": ", ".join(DEFAULT_SCRAPE_PROTOCOLS)
+            + " (PrometheusProto first with native histograms)",
+        },
+    )
+    scrape_native_histograms: bool = field(
+        default=False, metadata={"doc": "the jobs' default: read native histograms (protobuf)"}
+    )
+    always_scrape_classic_histograms: bool = field(
+        default=False, metadata={"doc": "the jobs' default: read a native histogram's classic part too"}
     )
     body_size_limit: int = field(
         default=0,
@@ -150,7 +166,8 @@ class GlobalConfig:
 
     def resolve(self) -> GlobalConfig:
         """Prometheus's defaults: the timeout is 10s, or the interval when that is shorter; the
-        protocols are Prometheus 3.x's default list (never its proto-first one: no protobuf)."""
+        protocols are Prometheus 3.x's default list (a job with native histograms that sets none
+        gets the proto-first one: ``ScrapeConfig.resolve_with``)."""
         timeout = self.scrape_timeout or min(DEFAULT_SCRAPE_TIMEOUT, self.interval)
         protocols = self.scrape_protocols or DEFAULT_SCRAPE_PROTOCOLS
         validation, escaping = self.name_schemes()
@@ -162,6 +179,19 @@ class GlobalConfig:
             metric_name_validation_scheme=validation,  # type: ignore[arg-type]
             metric_name_escaping_scheme=escaping,  # type: ignore[arg-type]
         )
+
+
+def _job_protocols(
+    job: tuple[ScrapeProtocol, ...] | None, glob: GlobalConfig, native: bool
+) -> tuple[ScrapeProtocol, ...]:
+    """A job's ``scrape_protocols`` as Prometheus 3.x picks them: its own, else the global ones
+    the file sets, else proto-first for native histograms, else the default list. (``glob`` is
+    resolved when it comes here: a global list equal to the default counts as not set.)"""
+    if job:
+        return job
+    if glob.scrape_protocols and tuple(glob.scrape_protocols) != DEFAULT_SCRAPE_PROTOCOLS:
+        return glob.scrape_protocols
+    return PROTO_FIRST_SCRAPE_PROTOCOLS if native else DEFAULT_SCRAPE_PROTOCOLS
 
 
 def _timeout_error(timeout: float, interval: float, key: str) -> FieldError:
@@ -197,6 +227,28 @@ class ScrapeConfig:
     fallback_scrape_protocol: ScrapeProtocol | None = field(
         default=None,
         metadata={"doc": "how to read an answer without a usable Content-Type (default: as text 0.0.4)"},
+    )
+    scrape_native_histograms: bool | None = field(
+        default=None,
+        metadata={"derived": "global.scrape_native_histograms", "doc": "read native histograms (protobuf)"},
+    )
+    always_scrape_classic_histograms: bool | None = field(
+        default=None,
+        metadata={
+            "derived": "global.always_scrape_classic_histograms",
+            "doc": "read a native histogram's classic part too",
+        },
+    )
+    scrape_classic_histograms: bool = field(
+        default=False, metadata={"doc": "Prometheus 2.45-2.55's name of always_scrape_classic_histograms"}
+    )
+    native_histogram_bucket_limit: int = field(
+        default=0,
+        metadata={"validate": _not_negative, "zero": "no limit", "doc": "resolution reduced to fit"},
+    )
+    native_histogram_min_bucket_factor: float = field(
+        default=0.0,
+        metadata={"zero": "schema 8, the finest", "doc": "resolution reduced to at most this growth"},
     )
     metrics_path: str = field(default="/metrics", metadata={"validate": _absolute_path})
     scheme: Literal["http", "https"] = "http"
@@ -252,7 +304,8 @@ class ScrapeConfig:
 
     def resolve_with(self, glob: GlobalConfig) -> ScrapeConfig:
         """The job as it runs: what it leaves unset taken from ``global`` as Prometheus does
-        (a limit left at 0 included), ``bearer_token`` as the ``authorization`` it stands for."""
+        (a limit left at 0 included; ``scrape_protocols`` proto-first with native histograms),
+        ``bearer_token`` as the ``authorization`` it stands for."""
         interval, timeout = self.timing(glob)
         http = self.http
         if http.bearer_token is not None:
@@ -260,11 +313,23 @@ class ScrapeConfig:
                 http, authorization=AuthorizationConfig(credentials=http.bearer_token), bearer_token=None
             )
         validation, escaping = self.name_schemes(glob)
+        native = (
+            glob.scrape_native_histograms
+            if self.scrape_native_histograms is None
+            else self.scrape_native_histograms
+        )
+        classic = (
+            glob.always_scrape_classic_histograms
+            if self.always_scrape_classic_histograms is None
+            else self.always_scrape_classic_histograms
+        )
         return replace(
             self,
             scrape_interval=interval,
             scrape_timeout=timeout,
-            scrape_protocols=self.scrape_protocols or glob.scrape_protocols or DEFAULT_SCRAPE_PROTOCOLS,
+            scrape_protocols=_job_protocols(self.scrape_protocols, glob, native),
+            scrape_native_histograms=native,
+            always_scrape_classic_histograms=classic or self.scrape_classic_histograms,
             body_size_limit=self.body_size_limit or glob.body_size_limit or DEFAULT_BODY_SIZE_LIMIT,
             sample_limit=self.sample_limit or glob.sample_limit,
             label_limit=self.label_limit or glob.label_limit,

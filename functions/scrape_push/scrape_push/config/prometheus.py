@@ -37,7 +37,6 @@ def _expect(tp: type, name: str) -> Check:
 
 BOOLEAN = _expect(bool, "a boolean")
 INTEGER = _expect(int, "an integer")
-NUMBER = _expect(float, "a number")
 STRING = _expect(str, "a string")
 LIST = _expect(list, "a list")
 MAPPING = _expect(dict, "a mapping")
@@ -79,22 +78,6 @@ class NoEffect:
 
 
 @dataclass(frozen=True)
-class SameEffect:
-    """Accepted quietly: for what scrape-push scrapes, the key means what it means in Prometheus
-    whatever its value (``reason`` says why)."""
-
-    reason: str
-    check: Check | None = None
-
-    @property
-    def summary(self) -> str:
-        return f"accepted, same effect as in Prometheus: {self.reason}"
-
-    def judge(self, raw: object) -> Verdict | None:
-        return None if raw is None else _checked(self.check, raw)
-
-
-@dataclass(frozen=True)
 class Refused:
     """Refused: the key cannot work in a Lambda function; ``reason`` names what to use."""
 
@@ -133,12 +116,7 @@ _SECRET_REF = "Prometheus's secret managers are not available here"
 
 _NO_RULES = "scrape-push evaluates no recording or alerting rules"
 _FAILURE_LOG = "failed scrapes go to the function's log (a WARNING each) and the summary; no file is written"
-_NO_NATIVE = "native histograms come only in the protobuf exposition, which scrape-push does not parse yet"
 _SCRAPING: dict[str, KeyRule] = {
-    "scrape_native_histograms": NoEffect(_NO_NATIVE, BOOLEAN, quiet=(False,)),
-    "always_scrape_classic_histograms": SameEffect(
-        "the classic parts of histograms are always scraped (the text formats have no others)", BOOLEAN
-    ),
     "convert_classic_histograms_to_nhcb": NoEffect(
         "no native histograms with custom buckets are made; classic histograms are sent as scraped",
         BOOLEAN,
@@ -214,11 +192,6 @@ that no plugin serves is accepted with a warning (``file_sd_configs`` is refused
 SCRAPE_CONFIG: dict[str, KeyRule] = {
     "scrape_failure_log_file": NoEffect(_FAILURE_LOG, STRING),
     **_SCRAPING,
-    "scrape_classic_histograms": SameEffect(
-        "the 2.45-2.55 name of always_scrape_classic_histograms: classic parts are always scraped", BOOLEAN
-    ),
-    "native_histogram_bucket_limit": NoEffect(_NO_NATIVE, INTEGER, quiet=(0,)),
-    "native_histogram_min_bucket_factor": NoEffect(_NO_NATIVE, NUMBER, quiet=(0, 0.0)),
     "bearer_token_file": Refused(f"{_NO_FILES}: {_SSM} authorization.credentials_ssm_parameter"),
     **{
         f"{name}_sd_configs": NoEffect(

@@ -16,7 +16,8 @@ Contract (docs/parser.md, docs/architecture.md):
   the parser;
 * time is linear in the body and transient memory bounded by the chunk size.
 
-Formats: Prometheus text 0.0.4 and OpenMetrics 1.0 (``formats.py``; docs/parser.md for the
+Formats: Prometheus text 0.0.4 and OpenMetrics 1.0 (``formats.py``), Prometheus's protobuf
+(``protobuf.py``; docs/parser.md for the
 rules and where they differ from prometheus_client's parsers).
 """
 
@@ -34,8 +35,9 @@ from .chunk import (
     shape_labels,
 )
 from .errors import ParseError
-from .formats import FORMATS, OPENMETRICS, TEXT, Format, format_for, register_format
+from .formats import FORMATS, OPENMETRICS, TEXT, Format, Histograms, format_for, register_format
 from .grammar import OUT_OF_RANGE
+from .protobuf import PROTOBUF
 
 __all__ = [
     "CHUNK_BYTES",
@@ -45,9 +47,11 @@ __all__ = [
     "FORMATS",
     "OUT_OF_RANGE",
     "OPENMETRICS",
+    "PROTOBUF",
     "TEXT",
     "Chunk",
     "Format",
+    "Histograms",
     "KnownSeries",
     "NewSeries",
     "ParseError",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter, methodcaller
 from typing import Any, Final, Generic, TypeVar
 
-from ..model import Exemplar, Family
+from ..model import Exemplar, Family, NativeHistogram
 
 KnownSeries = tuple[Any, ...]
 """The caller's entry of a series it knows (a tuple, built in bulk), which starts with what the
@@ -67,6 +67,8 @@ class Chunk(Generic[K]):
     """The exposed timestamps in ms (``None`` where a line has none); ``None``: no line has one."""
     exemplars: list[Exemplar | None] | None = None
     """``None``: no line has an exemplar."""
+    histograms: list[NativeHistogram | None] | None = None
+    """Native histogram lines' values (their ``values`` are NaN); ``None``: no line has one."""
     plain: NewSeries = field(default_factory=NewSeries)
     """New series of the common shape ``name{a="1",b="2"}``, parsed in bulk."""
     parsed: NewSeries = field(default_factory=NewSeries)

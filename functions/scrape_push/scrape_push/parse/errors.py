@@ -6,10 +6,13 @@ from typing import Any
 
 
 class ParseError(ValueError):
-    """The exposition is invalid; ``line`` is 1-based when known.
+    """The exposition is invalid; ``line`` is 1-based when known, ``offset`` the byte offset in
+    a binary body (protobuf).
 
     >>> str(ParseError('label name "x" is not unique', 3))
     'line 3: label name "x" is not unique'
+    >>> str(ParseError("truncated varint", offset=12))
+    'byte 12: truncated varint'
     """
 
     partial: Any = None
@@ -19,8 +22,12 @@ class ParseError(ValueError):
     """The line at fault is one Prometheus's parser reads and its appender refuses (a repeated
     label name, a name its validity check refuses): it counts as scraped."""
 
-    def __init__(self, reason: str, line: int | None = None, *, appended: bool = False) -> None:
+    def __init__(
+        self, reason: str, line: int | None = None, *, appended: bool = False, offset: int | None = None
+    ) -> None:
         self.reason = reason
         self.line = line
         self.appended = appended
-        super().__init__(f"line {line}: {reason}" if line else reason)
+        self.offset = offset
+        where = f"line {line}: " if line else f"byte {offset}: " if offset is not None else ""
+        super().__init__(f"{where}{reason}")

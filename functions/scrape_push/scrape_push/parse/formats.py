@@ -18,6 +18,17 @@ from .chunk import Chunk, K
 from .dialects import Dialect
 
 
+@dataclass(frozen=True)
+class Histograms:
+    """What a job asks of histograms (only the protobuf exposition carries native ones)."""
+
+    native: bool = False
+    """``scrape_native_histograms``: native histograms read as such (else as their classic
+    part)."""
+    classic: bool = False
+    """``always_scrape_classic_histograms``: a native histogram's classic part read too."""
+
+
 class Format(Protocol):
     """One exposition format."""
 
@@ -42,6 +53,10 @@ class Format(Protocol):
         format's spec forbids (docs/parser.md, "Strict parsing")."""
         ...
 
+    def configured(self, histograms: Histograms) -> Format:
+        """This format reading histograms as a job asks (equal whenever the options are)."""
+        ...
+
 
 @dataclass(frozen=True)
 class TextFormat:
@@ -58,6 +73,9 @@ class TextFormat:
         self, data: bytes, known: Mapping[str, K], families: dict[Family, Family], strict: bool = False
     ) -> Iterator[Chunk[K]]:
         return parser.parse(self.dialect, data, known, families, strict)
+
+    def configured(self, histograms: Histograms) -> TextFormat:
+        return self  # the text formats have classic histograms only
 
 
 TEXT: Final = TextFormat("text/plain", dialects.TEXT)

@@ -326,6 +326,7 @@ class Scraper:
                 track_timestamped=target.track_timestamps_staleness,
                 budget=limits,
                 strict=target.strict,
+                histograms=target.negotiation.histograms,
             )
             samples, scraped = self._take(read, guard, limits, partial(retained.charge, what=keeping))
             response = None

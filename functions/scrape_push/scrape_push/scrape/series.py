@@ -29,10 +29,13 @@ from typing import Any, Final, cast
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
 from ..model import Family, Labels, Sample, SeriesRef
-from ..parse import OUT_OF_RANGE, Chunk, Format, ParseError, format_for
+from ..parse import OUT_OF_RANGE, Chunk, Format, Histograms, ParseError, format_for
 from ..relabel import NO_RULES, RelabelRules
 from .entries import SERIES_AT, Columns, Created, EntryMaker, SeriesEntry, columns, identity, kind, refs_of
 from .stale import Tracker, Tracking
+
+NO_NATIVE: Final = Histograms()
+"""Native histograms read as their classic part (Prometheus 3.x's default)."""
 
 MAX_SERIES: Final = 200_000
 """Default bound on the series remembered per target (a few hundred bytes each, plus what
@@ -125,30 +128,32 @@ class SeriesCache:
         track_timestamped: bool = False,
         budget: ScrapeBudget | None = None,
         strict: bool = False,
+        histograms: Histograms = NO_NATIVE,
     ) -> Iterator[list[Sample]]:
         """The body's samples, one list per chunk, stamped with ``scrape_ms`` (or with their
-        own timestamp when ``honor_timestamps``), metric relabeling applied; ``strict`` parses
-        as the format's spec, not as Prometheus 2.42 (``parse.Format.chunks``). ``budget`` is
+        own timestamp when ``honor_timestamps``), metric relabeling applied, native histograms
+        read as ``histograms`` asks and fitted to the budget's limits; ``strict`` parses as the
+        format's spec, not as Prometheus 2.42 (``parse.Format.chunks``). ``budget`` is
         charged what each chunk keeps (``MemoryBudgetExceeded`` stops the parse). Raises
         ``ParseError``, possibly after chunks were yielded; the cache is updated once the
         iterator is exhausted, and ``tracker`` holds the scrape's markers (series exposed with
         their own timestamp are tracked only if ``track_timestamped``). ``reading`` holds the
         series read so far from the call on."""
         self.reading = {}
-        return self._read(data, content_type, scrape_ms, honor_timestamps, track_timestamped, budget, strict)
+        fmt = format_for(content_type).configured(histograms)
+        return self._read(fmt, data, scrape_ms, honor_timestamps, track_timestamped, budget, strict)
 
     def _read(  # noqa: PLR0917 (read's arguments, passed on)
         self,
+        fmt: Format,
         data: bytes,
-        content_type: str | None,
         scrape_ms: int,
         honor_timestamps: bool,
         track_timestamped: bool,
         budget: ScrapeBudget | None,
         strict: bool,
     ) -> Iterator[list[Sample]]:
-        fmt = format_for(content_type)
-        same = fmt is self.format
+        same = fmt == self.format  # another format, or the same with other options: afresh
         known = self.entries if same else {}
         families = dict(self.families) if same else {}
         plans = dict(self.plans) if same else {}
@@ -159,6 +164,8 @@ class SeriesCache:
         firsts = _Firsts()
         try:
             for chunk in fmt.chunks(data, known, families, strict):
+                if chunk.histograms is not None:
+                    chunk.histograms = budget.fit(chunk.histograms)
                 entries, labels, made = self._entries(chunk, plans, seen, created)
                 samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
@@ -248,6 +255,7 @@ class SeriesCache:
             else [scrape_ms if stamp is None else stamp for stamp in exposed]
         )
         exemplars = repeat(None) if chunk.exemplars is None else chunk.exemplars
+        histograms = repeat(None) if chunk.histograms is None else chunk.histograms
         metrics, labels, families, refs = taken
         rows: Iterable[tuple[Any, ...]] = zip(
             metrics,
@@ -257,7 +265,8 @@ class SeriesCache:
             families,
             refs,
             exemplars,
-            strict=False,  # the stamps and exemplars may repeat without end
+            histograms,
+            strict=False,  # the stamps, exemplars and histograms may repeat without end
         )
         if self.maker.relabel.steps:
             rows = filter(_ROW_METRIC, rows)  # "" when dropped
@@ -298,7 +307,7 @@ class SeriesCache:
         it no longer has (gone, replaced, or never kept: over the bound)."""
         previous = self.entries
         gone: list[SeriesEntry] = []
-        if fmt is not self.format:
+        if fmt != self.format:
             gone += previous.values()
             self.format, previous = fmt, {}
         if not created.keys:  # every line was a series known before: nothing added or replaced

@@ -43,7 +43,6 @@ Seed = frozenset[SeriesId]
 _METRIC: Final = 3
 _LABELS: Final = 4
 _FAMILY: Final = 1
-_NEW = tuple.__new__
 _OPENMETRICS_END: Final = b"# EOF\n"
 _OPENMETRICS: Final = "application/openmetrics-text"
 _LINE_FORMATS: Final = ("text/plain", _OPENMETRICS)
@@ -69,8 +68,9 @@ def entry_markers(
             continue
         key = series_id(entry)
         if key not in found:
-            row = (entry[_METRIC], entry[_LABELS], STALE_NAN, scrape_ms, entry[_FAMILY], entry[SERIES_AT])
-            found[key] = _NEW(Sample, row)
+            found[key] = Sample(
+                entry[_METRIC], entry[_LABELS], STALE_NAN, scrape_ms, entry[_FAMILY], entry[SERIES_AT]
+            )
     return list(found.values())
 
 
@@ -206,7 +206,7 @@ class Tracker:
 def seed_markers(seed: Iterable[SeriesId], refs: Iterable[SeriesRef], scrape_ms: int) -> list[Sample]:
     """Markers at ``scrape_ms`` for series known only from a record, with fresh ``refs``."""
     return [
-        _NEW(Sample, (name, labels, STALE_NAN, scrape_ms, Family(name), ref))
+        Sample(name, labels, STALE_NAN, scrape_ms, Family(name), ref)
         for (name, labels), ref in zip(seed, refs, strict=False)
     ]
 
@@ -218,7 +218,7 @@ def report_markers(
     labels (end-of-run staleness only)."""
     labels = merge_labels((), labels, False, external)
     return [
-        _NEW(Sample, (family.name, labels, STALE_NAN, stale_ms, family, ref))
+        Sample(family.name, labels, STALE_NAN, stale_ms, family, ref)
         for family, ref in zip(SYNTHETIC, refs, strict=False)
     ]
 

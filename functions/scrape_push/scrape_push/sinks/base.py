@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Final, Generic, Literal, Protocol, TypeVar
 
 from ..backlog.report import BacklogReport
@@ -210,6 +210,23 @@ class Prepared:
     def resolve(self, deadline: Deadline, report: SinkReport) -> list[Request]:
         """The requests, after the state step if there is one."""
         return self.requests if self.settle is None else self.settle(deadline, report)
+
+
+_HISTOGRAM: Final = attrgetter("histogram")
+
+
+def histograms_apart(samples: Sequence[Sample]) -> tuple[Sequence[Sample], list[Sample]]:
+    """``samples`` without their native histogram samples, and those (a C-level pass when
+    there are none, the common case). Every sink takes them apart: it sends them its own way,
+    or counts them dropped (``NATIVE_HISTOGRAM``)."""
+    if not any(map(_HISTOGRAM, samples)):
+        return samples, []
+    plain = [sample for sample in samples if sample.histogram is None]
+    return plain, [sample for sample in samples if sample.histogram is not None]
+
+
+NATIVE_HISTOGRAM: Final = "native_histogram"
+"""The drop reason of a native histogram sample a sink does not send (docs/parser.md#protobuf)."""
 
 
 class Sink(Protocol):

@@ -84,8 +84,8 @@ def to_datums(  # noqa: PLR0912, PLR0915  (the per-sample hot path, kept inline:
     series_of = builder.series
     for out in outs:
         weight = out.weight
+        value = out.value  # NaN for a distribution, whose values are in out.values
         if out.values is None:
-            value = out.value
             if not -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:  # NaN compares false too
                 dropped[
                     "nan_or_inf" if math.isnan(value) or value in _INFINITIES else "value_out_of_range"

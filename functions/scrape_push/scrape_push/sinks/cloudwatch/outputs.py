@@ -40,7 +40,7 @@ class Out:
 class Tracked:
     """A series whose increase is sent, with its current cumulative point."""
 
-    kind: Literal["counter", "histogram"]
+    kind: Literal["counter", "histogram", "native"]
     target: Target
     state_id: str
     """The series' id in its target's state item (``state.state_id``)."""

@@ -83,6 +83,7 @@ class CloudWatchSink:
         (``settle``), once their previous points were read from the state table and this
         invocation's were written."""
         now_ms = int(time.time() * 1000)
+        offered = len(samples)
         grouper = self.grouper
         self.builder.new_cycle(len(samples))
         offered = len(samples)

@@ -20,6 +20,7 @@ from typing import Final, NamedTuple
 from ...model import Family, Labels, Sample
 from .counters import CumulativePoint, Increase, Skip, increase
 from .histograms import chunks, distribution, parse_bound, within_range
+from .native import native_distribution, native_increase, native_tracked
 from .outputs import Grouped, Out, Target, Tracked
 from .rules import Rules, Settings, unit_for
 from .state import state_id
@@ -104,6 +105,9 @@ class Grouper:
             if settings is None:
                 dropped["excluded"] += 1
                 continue
+            if sample.histogram is not None:
+                self._native(sample, settings, outs, counters)
+                continue
             ts = sample.timestamp_ms
             if family.type not in _CUMULATIVE:
                 append(
@@ -135,6 +139,15 @@ class Grouper:
         self._attach_created(created, outs, counters, histograms, dropped)
         result.tracked = counters + [self._track(h) for h in histograms.values()]
         return result
+
+    def _native(self, sample: Sample, settings: Settings, outs: list[Out], tracked: list[Tracked]) -> None:
+        """A native histogram: its increase as a distribution (a gauge histogram: as it is)."""
+        series = native_tracked(sample, settings, _target(sample.labels))
+        if sample.histogram is not None and sample.histogram.gauge:
+            values, counts, _, _ = native_distribution(series.point.layout, series.point.values)
+            self._distribution_outs(series, values, counts, outs)
+        else:
+            tracked.append(series)
 
     def _plain(self, family: Family, name: str) -> tuple[Settings | None, str | None]:
         settings = self.rules.settings(family.name, name)
@@ -275,7 +288,9 @@ class Grouper:
         """Outputs for tracked series given their previous points (keyed by series id)."""
         resolved = Resolved([], Counter(), Counter())
         for series in tracked:
-            if series.kind == "counter":
+            if series.kind == "native":
+                found = native_increase(previous.get(series.state_id), series.point)
+            elif series.kind == "counter":
                 found = increase(previous.get(series.state_id), series.point)
             else:
                 found = increase(
@@ -285,6 +300,11 @@ class Grouper:
                 resolved.dropped[found.value] += series.weight
             elif series.kind == "counter":
                 resolved.outs.append(self._counter_out(series, found))
+            elif series.kind == "native":
+                values, counts, count, total = native_distribution(series.point.layout, found.values)
+                self._distribution(
+                    series, (values, counts), (count, total, found.seconds), sum_count, resolved
+                )
             else:
                 self._histogram_outs(series, found, sum_count, resolved)
         return resolved
@@ -310,31 +330,53 @@ class Grouper:
         n = len(series.bounds)
         buckets, count, total = found.values[:n], found.values[n], found.values[n + 1]
         mean = total / count if count > 0 else None
-        fitted = within_range(*distribution(series.bounds, buckets, mean))
+        values, counts = distribution(series.bounds, buckets, mean)
+        self._distribution(series, (values, counts), (count, total, found.seconds), sum_count, resolved)
+
+    def _distribution(
+        self,
+        series: Tracked,
+        found: tuple[list[float], list[float]],
+        totals: tuple[float, float, float],
+        sum_count: bool,
+        resolved: Resolved,
+    ) -> None:
+        """A distribution's outputs (``found``: its values and counts), with ``_sum`` and
+        ``_count`` (``totals``: their increases over that many seconds) when ``sum_count``."""
+        fitted = within_range(*found)
         if fitted is None:
             resolved.dropped["count_out_of_range"] += series.weight
             return
         values, counts, clamped = fitted
         if clamped:
             resolved.adjusted["value_clamped"] += series.weight
+        outs: list[Out] = []
+        self._distribution_outs(series, values, counts, outs)
+        if sum_count:
+            count, total, seconds = totals
+            settings, ts, mode = series.settings, series.point.ts_ms, series.settings.counter_mode
+            for suffix, value, counted in (("_sum", total, False), ("_count", count, True)):
+                name = series.name + suffix
+                sent = value / seconds if mode == "rate" else value
+                unit = self.unit(series.family, name, settings, counted, mode)
+                outs.append(Out(name, series.labels, settings, ts, sent, unit, weight=0))
+        resolved.outs.extend(outs)
+
+    def _distribution_outs(
+        self, series: Tracked, values: list[float], counts: list[float], outs: list[Out]
+    ) -> None:
+        """The datums of one distribution: at most ``MAX_VALUES_PER_DATUM`` values each, the
+        first carrying the series' weight."""
         ts, settings = series.point.ts_ms, series.settings
         unit = self.unit(series.family, series.name, settings, False, "gauge")
-        outs: list[Out] = []
         weight = series.weight
+        start = len(outs)
         for chunk_values, chunk_counts in chunks(values, counts):
             out = Out(series.name, series.labels, settings, ts, math.nan, unit, weight, None, chunk_values)
             out.counts, out.ref = chunk_counts, series.ref
             outs.append(out)
             weight = 0
-        if not outs:
+        if len(outs) == start:
             # Nothing observed in the interval: CloudWatch's "no data" is the truth here (a zero
             # would be an observation of 0 and skew every percentile).
             outs.append(Out(series.name, series.labels, settings, ts, math.nan, unit, weight, values=[]))
-        if sum_count:
-            mode = settings.counter_mode
-            for suffix, value, counted in (("_sum", total, False), ("_count", count, True)):
-                name = series.name + suffix
-                sent = value / found.seconds if mode == "rate" else value
-                unit = self.unit(series.family, name, settings, counted, mode)
-                outs.append(Out(name, series.labels, settings, ts, sent, unit, weight=0))
-        resolved.outs.extend(outs)

@@ -1,7 +1,8 @@
 """The Graphite sink: carbon's plaintext, pickle or UDP protocol, path or tagged names.
 
 Each series is named once and its name kept by ``SeriesRef`` until the scrape stage says the
-series is gone (``forget``).
+series is gone (``forget``). A native histogram goes as ``_count`` and ``_sum`` series
+(``histograms.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from ...deadline import Deadline
 from ...model import Sample, SeriesRef
-from ..base import Prepared, Request, Result, SeriesMemory, SinkReport
+from ..base import Prepared, Request, Result, SeriesMemory, SinkReport, histograms_apart
 from .config import GraphiteConfig
 from .convert import (
     DEFAULT_TEMPLATE,
@@ -23,6 +24,7 @@ from .convert import (
     plaintext_batches,
     to_points,
 )
+from .histograms import histogram_pairs, pair_batches
 from .limits import DEFAULT_MAX_AGE
 from .transport import (
     Connect,
@@ -59,12 +61,25 @@ class GraphiteSink:
         self.endpoint = Endpoint(host, port, config.protocol, config.connect_timeout, config.write_timeout)
         self.names: SeriesMemory[Named] = SeriesMemory()
         """Each series' carbon name under ``rules``."""
+        self.histogram_names: SeriesMemory[tuple[Named, Named]] = SeriesMemory()
+        """Each native histogram series' ``_count`` and ``_sum`` names (``histograms.py``)."""
         self._connect = connect
         self._open_socket = open_socket
 
     def encode(self, samples: Sequence[Sample], report: SinkReport) -> list[Batch]:
         """Name and encode ``samples`` for this sink's protocol, counting what is dropped."""
         self.names.bound(len(samples))
+        samples, histograms = histograms_apart(samples)
+        extra: list[Batch] = []
+        if histograms:
+            self.histogram_names.bound(len(histograms))
+            pairs, dropped, adjusted = histogram_pairs(histograms, self.rules, self.histogram_names.entries)
+            report.dropped.update(dropped)
+            report.adjusted.update(adjusted)
+            extra = pair_batches(pairs, self.config.protocol, self.config.batch_size)
+        return self._float_batches(samples, report) + extra
+
+    def _float_batches(self, samples: Sequence[Sample], report: SinkReport) -> list[Batch]:
         result = to_points(samples, self.rules, self.names.entries)
         report.dropped.update(result.dropped)
         report.adjusted.update(result.adjusted)
@@ -88,7 +103,9 @@ class GraphiteSink:
         return Request(samples, body=body, chain=chain)
 
     def forget(self, refs: Iterable[SeriesRef]) -> None:
+        refs = list(refs)
         self.names.forget(refs)
+        self.histogram_names.forget(refs)
 
     def close(self) -> None:
         """Nothing held across invocations but the names (a connection lives for one send)."""

@@ -19,7 +19,7 @@ from ...model import Sample, SeriesRef
 from ...plugins import BuildContext
 from ...sigv4 import SigV4Error, sigv4_auth
 from ...statetable import Items
-from ..base import Prepared, Request, Result, SinkReport, without_markers
+from ..base import NATIVE_HISTOGRAM, Prepared, Request, Result, SinkReport, histograms_apart, without_markers
 from . import encode
 from .config import OTLPConfig
 from .limits import CLOUDWATCH_SERVICE, DEFAULT_MAX_AGE
@@ -67,8 +67,12 @@ class OTLPSink:
     # -- translation -------------------------------------------------------------------------
 
     def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
-        """The cycle's points; their requests come out of the state step (start times)."""
+        """The cycle's points; their requests come out of the state step (start times). Native
+        histograms are not translated (yet): each is dropped, counted."""
         samples = without_markers(samples, report)  # see docs/otlp.md, "Staleness"
+        samples, histograms = histograms_apart(samples)
+        if histograms:
+            report.drop(NATIVE_HISTOGRAM, len(histograms))
         translation = self.translator.translate(samples, int(self.clock() * 1000))
         report.dropped.update(translation.dropped)
         return Prepared(settle=partial(self._settle, translation))

@@ -80,6 +80,10 @@ class RemoteWriteConfig:
     write_relabel_configs: tuple[RelabelConfig, ...] = ()
     queue_config: QueueConfig = field(default_factory=QueueConfig)
     metadata_config: MetadataConfig = field(default_factory=MetadataConfig)
+    send_native_histograms: bool = field(
+        default=False,
+        metadata={"doc": "send native histograms (TimeSeries.histograms); else they are dropped, counted"},
+    )
     backlog: BacklogConfig = field(
         default_factory=BacklogConfig, metadata={"doc": "what is kept when the sink cannot be reached"}
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter, itemgetter
+from typing import TypeVar
 
 from ...model import Family, Sample, SeriesRef
 from .encode import SampleEncoder, TimedValue, encode_columns, encode_metadata, encode_series
@@ -29,6 +30,8 @@ EncodedSeries = tuple[bytes, list[TimedValue]]
 
 Encoding = bytes | str
 """A series' encoded ``TimeSeries.labels``, or why it is not sent (a drop reason)."""
+
+T = TypeVar("T")
 
 _SERIES = attrgetter("series")
 _TIMESTAMP = attrgetter("timestamp_ms")
@@ -216,7 +219,7 @@ def metadata(families: Iterable[Family]) -> list[bytes]:
     return list(out.values())
 
 
-def chunks(items: Sequence[bytes], size: int) -> list[Sequence[bytes]]:
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     """``items`` in consecutive pieces of at most ``size``."""
     return [items[i : i + size] for i in range(0, len(items), size)]
 

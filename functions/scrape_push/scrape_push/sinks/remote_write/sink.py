@@ -30,10 +30,11 @@ from ...names import ALLOW_UTF8, escape_name, is_legacy
 from ...plugins import BuildContext
 from ...relabel import compile_rules
 from ...sigv4 import SigV4Error, sigv4_auth
-from ..base import Prepared, Request, Result, SeriesMemory, SinkReport
+from ..base import NATIVE_HISTOGRAM, Prepared, Request, Result, SeriesMemory, SinkReport, histograms_apart
 from .config import RemoteWriteConfig
 from .convert import Batch, Encoding, batches, chunks, encode_batch, metadata, to_series
 from .encode import LabelEncoder, SampleEncoder, compress, write_request
+from .histograms import HistogramPoint, encode_histograms, histogram_points
 from .limits import AMP_SERVICE, DEFAULT_MAX_AGE
 from .transport import Sender
 
@@ -127,14 +128,25 @@ class RemoteWriteSink:
         """One request per batch (chains keep a series' samples in order), then the metadata.
         Bodies are encoded when first needed, on the sending threads."""
         self.series.bound(len(samples))
+        samples, histograms = histograms_apart(samples)
         converted = to_series(samples, self.series.entries, self.encoding)
         report.dropped.update(converted.dropped)
         encoder = SampleEncoder()
+        max_samples = self.config.queue_config.max_samples_per_send
         requests = [
             Request(batch.samples, make=partial(_encoded, batch, encoder), chain=number)
-            for number, chain in enumerate(batches(converted, self.config.queue_config.max_samples_per_send))
+            for number, chain in enumerate(batches(converted, max_samples))
             for batch in chain
         ]
+        if histograms and not self.config.send_native_histograms:
+            report.drop(NATIVE_HISTOGRAM, len(histograms))
+        elif histograms:  # their series are not the float samples': chains of their own
+            points, dropped = histogram_points(histograms, self.series.entries, self.encoding)
+            report.dropped.update(dropped)
+            requests += [
+                Request(len(part), make=partial(_histograms_request, part), chain=len(requests) + index)
+                for index, part in enumerate(chunks(points, max_samples))
+            ]
         if self.config.metadata_config.send:
             for entries in chunks(
                 metadata(converted.families), self.config.metadata_config.max_samples_per_send
@@ -180,6 +192,10 @@ class RemoteWriteSink:
 
 def _encoded(batch: Batch, encoder: SampleEncoder) -> bytes:
     return compress(encode_batch(batch, encoder))
+
+
+def _histograms_request(points: Sequence[HistogramPoint]) -> bytes:
+    return compress(encode_histograms(points))
 
 
 def _metadata_request(entries: Sequence[bytes]) -> bytes:
