@@ -23,7 +23,7 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
-_SMALL = tuple(bytes((n,)) for n in range(128)) + tuple(
+SMALL_VARINTS = tuple(bytes((n,)) for n in range(128)) + tuple(
     bytes((low | 0x80, high)) for high in range(1, 128) for low in range(128)
 )
 """The varints of 0 to 16383, built without ``varint`` (half the time: the parse stage imports
@@ -32,7 +32,7 @@ this module at a cold start)."""
 
 def length(value: int) -> bytes:
     """``varint`` of a length, the common ones (below 16384) precomputed."""
-    return _SMALL[value] if value < 16384 else varint(value)
+    return SMALL_VARINTS[value] if value < 16384 else varint(value)
 
 
 def field(tag: int, payload: bytes) -> bytes:

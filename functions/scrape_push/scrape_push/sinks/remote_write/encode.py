@@ -19,6 +19,9 @@ import cramjam
 
 from ...model import Family, Labels
 from ...names import is_legacy
+from ...protowire import SMALL_VARINTS as _SMALL_VARINTS
+from ...protowire import length as _varint
+from ...protowire import varint
 
 _PACK_DOUBLE = struct.Struct("<d").pack
 
@@ -46,28 +49,6 @@ METRIC_TYPES = {
     "stateset": 7,
 }
 """``MetricMetadata.MetricType`` numbers; ``untyped``/``unknown`` are UNKNOWN (0)."""
-
-
-def varint(value: int) -> bytes:
-    """Protobuf base-128 varint; a negative int64 is its 64-bit two's complement (10 bytes).
-    A value that fits neither an int64 nor a uint64 raises ``OverflowError``, never wraps."""
-    if not -(2**63) <= value < 2**64:
-        raise OverflowError(f"{value} does not fit a 64-bit varint")
-    value &= 0xFFFFFFFFFFFFFFFF
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-_SMALL_VARINTS = tuple(varint(n) for n in range(1 << 14))
-
-
-def _varint(value: int) -> bytes:
-    """``varint`` for lengths, with the common ones (below 16384) precomputed."""
-    return _SMALL_VARINTS[value] if value < 16384 else varint(value)
 
 
 TimedValue = tuple[int, float]
