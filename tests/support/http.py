@@ -98,6 +98,10 @@ def _handler(endpoint_ref: list[Endpoint]) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+POLL_SECONDS = 0.02
+"""How often a test server checks whether it was asked to stop."""
+
+
 @contextmanager
 def serve(respond: Callable[[str], Response] | Response) -> Iterator[Endpoint]:
     """Serve ``respond`` (a fixed ``Response`` or a function of the path) until the block exits."""
@@ -113,7 +117,11 @@ def serve(respond: Callable[[str], Response] | Response) -> Iterator[Endpoint]:
 @contextmanager
 def serving(server: socketserver.BaseServer) -> Iterator[None]:
     """Run ``server`` in a daemon thread until the block exits, then shut it down and close it."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # serve_forever polls for shutdown every poll_interval (0.5 s by default): a test's exit
+    # would wait that long per server for nothing
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
+    )
     thread.start()
     try:
         yield

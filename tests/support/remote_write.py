@@ -17,6 +17,7 @@ import cramjam
 import requests
 
 from devtools.remote_write_proto import remote_pb2
+from tests.support import http
 from tests.support.http import FakeAdapter, QuietHandler, Reply, fake_session
 
 __all__ = ["FakeAdapter", "fake_session"]
@@ -98,7 +99,9 @@ def capture(*script: Reply, upstream: str | None = None) -> Iterator[Capture]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     ref.append(Capture(server, list(script), upstream))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": http.POLL_SECONDS}, daemon=True
+    )
     thread.start()
     try:
         yield ref[0]
