@@ -24,7 +24,8 @@ MAX_DENSE_BUCKETS: Final = 4096
 histogram's offsets can reach 2**31): past this width the scale is lowered one step at a time,
 neighbouring buckets merged as Prometheus reduces a histogram's resolution, until the side fits.
 At scale -4 the whole range of a double is 132 buckets, so every histogram fits. No receiver
-documents a limit (CloudWatch's OTLP pages say nothing of exponential histograms); 4096 keeps a
+documents a limit (CloudWatch's "How CloudWatch stores histogram metrics" says it may lower a
+histogram's scale, and gives no number); 4096 keeps a
 scale-8 histogram spanning 1 ms to 100 s (about 4,300 buckets) one step from its own resolution,
 and at most about 40 KB of bucket counts per side in a request."""
 
