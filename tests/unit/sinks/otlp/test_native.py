@@ -256,3 +256,20 @@ def test_a_native_histograms_exemplar_goes_with_its_point() -> None:
     ((_, point),) = points_of(decoded(adapter.bodies()[0]))
     (sent,) = point["exemplars"]
     assert sent["asDouble"] == 0.2 and sent["timeUnixNano"] == "1699999999500000000" and "traceId" in sent
+
+
+def test_a_native_histogram_whose_count_goes_down_starts_again() -> None:
+    clock = Clock(T1)
+    sink, adapter = build_sink(table=MemoryTable(), clock=clock)
+    family = Family("h", "histogram")
+    for count in (5, 9, 2):  # the process behind it restarted before the third scrape
+        value = NativeHistogram(count=count, sum=1.0, schema=0, positive_spans=((0, 1),), positive=(count,))
+        now_ms = int(clock.now * 1000)
+        found = Sample("h", TARGET, float("nan"), now_ms, family, 79, histogram=value)
+        DirectDelivery(sink).push([found], Deadline.after(5))
+        clock.now += 60
+    starts = [
+        int(point["startTimeUnixNano"]) for body in adapter.bodies() for _, point in points_of(decoded(body))
+    ]
+    first_ns = int(T1 * 1e9)
+    assert starts == [first_ns, first_ns, first_ns + 120_000_000_000 - 1_000_000]

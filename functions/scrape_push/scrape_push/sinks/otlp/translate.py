@@ -97,7 +97,10 @@ class Point:
 
     @property
     def reading(self) -> float:
-        """What a reset lowers: the value of a sum, the count of a histogram or summary."""
+        """What a reset lowers: the value of a sum, the count of a histogram or summary (native
+        ones included)."""
+        if self.exponential is not None:
+            return float(self.exponential.count)
         return self.value if self.value is not None else float(self.whole)
 
     def add(self, role: int, bound: float, sample: Sample, time_ms: int) -> bool:
