@@ -273,3 +273,15 @@ def test_a_native_histogram_whose_count_goes_down_starts_again() -> None:
     ]
     first_ns = int(T1 * 1e9)
     assert starts == [first_ns, first_ns, first_ns + 120_000_000_000 - 1_000_000]
+
+
+def test_a_marker_known_only_from_the_staleness_record_is_a_gauge_point_under_its_own_name() -> None:
+    sink, adapter = build_sink()
+    seeded = sample("rpc_bucket", (("job", "j"), ("le", "0.5")), STALE_NAN)  # Family("rpc_bucket"): untyped
+    report = DirectDelivery(sink).push([seeded], Deadline.after(5))
+    assert (report.sent, dict(report.adjusted)) == (1, {NO_RECORDED_VALUE: 1})
+    (metric,) = decoded(adapter.bodies()[0]).resource_metrics[0].scope_metrics[0].metrics
+    assert metric.name == "rpc_bucket" and metric.WhichOneof("data") == "gauge"
+    (point,) = metric.gauge.data_points
+    assert point.flags == FLAG and point.WhichOneof("value") is None
+    assert [(a.key, a.value.string_value) for a in point.attributes] == [("le", "0.5")]
