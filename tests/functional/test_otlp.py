@@ -1,6 +1,6 @@
-"""The OTLP sink through the real handler: a real prometheus_client target and a text one, the
-emulated account (SSM, DynamoDB, S3), and a local OTLP receiver that decodes every request with
-opentelemetry-proto and checks its SigV4 signature."""
+"""The OTLP sink through the real handler: a real prometheus_client target, a text one and a
+protobuf one with a native histogram, the emulated account (SSM, DynamoDB, S3), and a local OTLP
+receiver that decodes every request with opentelemetry-proto and checks its SigV4 signature."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from scrape_push.runtime import RUNTIME
 
 from tests.functional.conftest import Emulated
 from tests.functional.test_handler import app_target, job
+from tests.support import protobuf as pb
 from tests.support.http import QuietHandler, Response, serve, serving
 from tests.support.otlp import Receiver, partial, receive, status
 
@@ -168,3 +169,37 @@ def test_a_token_echoed_by_the_receiver_is_scrubbed_everywhere(
     logs = capsys.readouterr()
     for text in (json.dumps(summary), logs.out, logs.err, stored.decode("utf-8", "replace")):
         assert TOKEN not in text
+
+
+def test_a_native_histogram_is_an_exponential_histogram_and_its_end_a_point_without_value(
+    emulated: Emulated,
+) -> None:
+    native = pb.native_part(2, 1e-6, 1, positive=[(0, [2, 3]), (1, [1])], negative=[(-1, [4])])
+    histogram = pb.family(
+        "shop_latency_seconds", pb.HISTOGRAM, [pb.metric(histogram=pb.histogram(11, 4.5, native=native))]
+    )
+    gauge = pb.family("shop_open", pb.GAUGE, [pb.metric(gauge=1.0)])
+    served = {"body": pb.delimited(histogram, gauge)}
+    extra = "    scrape_native_histograms: true\n"
+    with (
+        receive() as receiver,
+        serve(lambda _path: Response(served["body"], content_type=pb.CONTENT_TYPE)) as target,
+    ):
+        emulated.put_config(
+            document(f"{{endpoint: '{receiver.url}'}}", job("shop", target.address, extra=extra))
+        )
+        first = emulated.invoke()
+        served["body"] = pb.delimited(gauge)  # the histogram is gone: its series gets a marker
+        second = emulated.invoke()
+    assert first["ok"] and second["ok"]
+    assert otlp_sink(first)["sent"] == otlp_sink(first)["offered"] and otlp_sink(first)["dropped"] == {}
+    assert otlp_sink(second)["adjusted"] == {"stale_marker_as_no_recorded_value": 1}
+    data = metrics_of(receiver, 0)["shop_latency_seconds"]["exponentialHistogram"]
+    (point,) = data["dataPoints"]
+    assert data["aggregationTemporality"] == "AGGREGATION_TEMPORALITY_CUMULATIVE"
+    assert (point["scale"], point["count"], point["sum"], point["zeroCount"]) == (2, "11", 4.5, "1")
+    assert point["positive"] == {"offset": -1, "bucketCounts": ["2", "3", "0", "1"]}
+    assert point["negative"] == {"offset": -2, "bucketCounts": ["4"]}
+    (marker,) = metrics_of(receiver, 1)["shop_latency_seconds"]["exponentialHistogram"]["dataPoints"]
+    assert marker["flags"] == 1 and "count" not in marker and "positive" not in marker
+    assert int(marker["timeUnixNano"]) > int(point["timeUnixNano"])

@@ -204,7 +204,8 @@ def test_cost_shows_the_otlp_volume_beside_put_metric_data_and_prices_it_only_wh
     assert "sink cloudwatch/N (mode api)" in out
     assert "the same samples through CloudWatch's OTLP endpoint instead" in out
     assert "data points                         3 points" in out
-    assert "price per GB not established (see docs/otlp.md); pass --otlp-usd-per-gb" in out
+    assert "not priced: AWS's documentation gives the per-GB model but no figure" in out
+    assert "from aws.amazon.com/cloudwatch/pricing with --otlp-usd-per-gb" in out
     assert (
         _cost(tmp_path, "otlp: [{cloudwatch: {region: eu-west-1}}]\n", exposition, "--otlp-usd-per-gb", "0.5")
         == 0
@@ -214,6 +215,7 @@ def test_cost_shows_the_otlp_volume_beside_put_metric_data_and_prices_it_only_wh
     gb = float(out.split("bytes")[1].split()[0])
     total = float(out.split("total at $0.5/GB")[1].split()[0])
     assert gb > 0 and total == pytest.approx(gb * 0.5, abs=0.01)
+    assert "price per GB: as given with --otlp-usd-per-gb (no AWS figure is built in)" in out
 
 
 def test_cost_refuses_a_price_that_is_no_price(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

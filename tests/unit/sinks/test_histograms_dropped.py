@@ -1,5 +1,5 @@
-"""Native histograms where a sink cannot send them: OTLP (no translation yet) drops each, counted
-as ``native_histogram``; CloudWatch needs its state table for their increases (issue 16)."""
+"""Native histograms where a sink cannot send them: CloudWatch needs its state table for their
+increases (issue 16). OTLP sends them as exponential histograms (tests/unit/sinks/otlp/test_native.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from scrape_push.model import Family, NativeHistogram, Sample
 from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 
 from tests.support.cloudwatch import config, sample, wall_ms
-from tests.support.otlp import build_sink
 from tests.unit.sinks.cloudwatch.test_sink import FakeCloudWatch
 
 VALUE = NativeHistogram(count=1, sum=0.5, schema=0, positive_spans=((0, 1),), positive=(1,))
@@ -25,11 +24,3 @@ def test_cloudwatch_without_a_state_table_counts_native_histograms_dropped() -> 
     )
     assert [d["MetricName"] for d in client.datums] == ["temp"]
     assert (report.offered, report.sent, dict(report.dropped)) == (2, 1, {"no_state_table": 1})
-
-
-def test_otlp_counts_native_histograms_dropped() -> None:
-    sink, _ = build_sink(clock=lambda: wall_ms() / 1000)
-    histogram = Sample("lat", (), math.nan, wall_ms(), Family("lat", "histogram"), 9, histogram=VALUE)
-    gauge = Sample("temp", (), 20.0, wall_ms(), Family("temp", "gauge"), 10)
-    report = DirectDelivery(sink).push([gauge, histogram], Deadline.after(30))
-    assert (report.offered, report.sent, dict(report.dropped)) == (2, 1, {"native_histogram": 1})

@@ -1,5 +1,6 @@
 """Staleness markers in each sink: Remote Write sends them bit for bit; CloudWatch, Graphite and
-OTLP leave them out, counted as ``stale_marker``, which is not a drop worth an alarm."""
+OTLP with ``staleness: drop`` leave them out, counted as ``stale_marker``, which is not a drop
+worth an alarm (OTLP's ``NO_RECORDED_VALUE`` points: tests/unit/sinks/otlp/test_native.py)."""
 
 from __future__ import annotations
 
@@ -87,8 +88,8 @@ def test_cloudwatch_leaves_markers_out_before_any_counter_state() -> None:
     assert report.ok and report.faulty_drops == 0 and not report.errors
 
 
-def test_otlp_leaves_markers_out() -> None:
-    sink, adapter = build_otlp_sink()
+def test_otlp_with_staleness_drop_leaves_markers_out() -> None:
+    sink, adapter = build_otlp_sink("{endpoint: 'https://collector.example/v1/metrics', staleness: drop}")
     samples = [sample("g", JOB, 3.0, 2000), sample("g_gone", JOB, STALE_NAN, 2000)]
     report = DirectDelivery(sink).push(samples, Deadline.after(30))
     assert (report.sent, dict(report.dropped)) == (1, {STALE_MARKER: 1})

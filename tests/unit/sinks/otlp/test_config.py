@@ -105,3 +105,12 @@ def test_a_near_miss_of_the_section_is_suggested() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config("scrape_configs: []\notpl: [{endpoint: 'https://x/v1/metrics'}]\n")
     assert "otpl: unknown key; did you mean 'otlp'?" in str(caught.value)
+
+
+def test_staleness_is_flag_for_a_receiver_and_drop_with_cloudwatch_unless_set() -> None:
+    assert otlp_config("{endpoint: 'http://collector:4318/v1/metrics'}").staleness == "flag"
+    assert otlp_config("{cloudwatch: {}}").staleness == "drop"
+    assert otlp_config("{cloudwatch: {}, staleness: flag}").staleness == "flag"
+    assert otlp_config("{endpoint: 'http://c:4318/v1/metrics', staleness: drop}").staleness == "drop"
+    (found,) = problems("  - {endpoint: 'http://c:4318/v1/metrics', staleness: keep}\n")
+    assert found.startswith("otlp[0].staleness: ") and "'flag'" in found and "(line 3)" in found

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from scrape_push.deadline import Deadline
-from scrape_push.model import Family, Sample
+from scrape_push.model import Family, NativeHistogram, Sample
 from scrape_push.sinks.base import SinkReport
 from scrape_push.sinks.otlp.limits import (
     CLOUDWATCH_MAX_DATA_POINTS,
@@ -113,3 +113,35 @@ def test_a_label_that_is_not_utf8_drops_its_series_only() -> None:
     bad = sample("g", (("a", "\ud800"), *JOB), 1.0, 1_700_000_000_000, GAUGE)
     report, bodies = sent("{endpoint: 'https://c/v1/metrics'}", [bad, *gauges(1)])
     assert report.dropped == Counter({"invalid_utf8": 1}) and points_in(bodies[0]) == 1
+
+
+def test_wide_exponential_histograms_are_packed_under_1_mb_too() -> None:
+    wide = NativeHistogram(
+        count=4,
+        sum=1.0,
+        schema=8,
+        positive_spans=((0, 1), (4094, 1)),  # 4,096 dense buckets a side: the widest sent as is
+        positive=(2**60, 1),
+        negative_spans=((0, 1), (4094, 1)),
+        negative=(1, 2**60),
+    )
+    family = Family("h", "histogram")
+    samples = [
+        Sample(
+            "h", (("i", str(i)), *JOB), float("nan"), 1_700_000_000_000, family, 10_000 + i, histogram=wide
+        )
+        for i in range(200)
+    ]
+    report, bodies = sent(CLOUDWATCH, samples)
+    assert report.sent == 200 and len(bodies) == 2
+    assert all(len(body) <= CLOUDWATCH_MAX_REQUEST_BYTES for body in bodies)
+    exponential = [
+        m.exponential_histogram
+        for body in bodies
+        for r in decoded(body).resource_metrics
+        for s in r.scope_metrics
+        for m in s.metrics
+    ]
+    points = [p for e in exponential for p in e.data_points]
+    assert len(points) == 200 and {len(p.positive.bucket_counts) for p in points} == {4096}
+    assert {p.scale for p in points} == {8}

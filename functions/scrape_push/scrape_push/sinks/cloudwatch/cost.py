@@ -47,8 +47,14 @@ are under 1 KB compressed for typical targets (one unit per write, half a unit p
 OTLP_USD_PER_GB: float | None = None
 """USD per GB of OTLP metrics ingested. Not established: "OTel metrics pricing and storage"
 (``metrics-otel-pricing``) gives the model (per GB ingested, 15 months of storage included, no
-per-metric charge) but leaves the price to aws.amazon.com/cloudwatch/pricing, whose figures
-could not be read; pass ``--otlp-usd-per-gb`` with the price of your Region."""
+per-metric charge) but leaves the price to aws.amazon.com/cloudwatch/pricing, whose stored copy
+shows no OTLP figure; no What's New post, blog or other AWS page searched (1 December 2026)
+states one. Pass ``--otlp-usd-per-gb`` with the price of your Region."""
+NO_OTLP_PRICE = (
+    "  USD / month: not priced: AWS's documentation gives the per-GB model but no figure; pass your "
+    "Region's price from aws.amazon.com/cloudwatch/pricing with --otlp-usd-per-gb"
+)
+GIVEN_OTLP_PRICE = "  price per GB: as given with --otlp-usd-per-gb (no AWS figure is built in)"
 BYTES_PER_GB = 1e9
 SECONDS_PER_MONTH = 730 * 3600
 TOP_METRICS = 10
@@ -181,9 +187,9 @@ def _otlp(found: OTLPEstimate, invocations: float, usd_per_gb: float | None) -> 
     lines.append(f"  {'data points':<16}{f'{found.volume.points:,} points':>28}")
     lines.append(f"  {'ingested':<16}{f'{found.volume.bytes:,} bytes':>28}{gb:>14,.3f}")
     if usd_per_gb is None:
-        lines.append("  USD / month: price per GB not established (see docs/otlp.md); pass --otlp-usd-per-gb")
+        lines.append(NO_OTLP_PRICE)
     else:
-        lines.append(_row(f"total at ${usd_per_gb:g}/GB", "", gb * usd_per_gb))
+        lines += [_row(f"total at ${usd_per_gb:g}/GB", "", gb * usd_per_gb), GIVEN_OTLP_PRICE]
     if found.volume.dropped:
         lines.append(f"  not sent: {dict(sorted(found.volume.dropped.items()))}")
     return lines

@@ -104,6 +104,13 @@ class OTLPConfig:
     backlog: BacklogConfig = field(
         default_factory=BacklogConfig, metadata={"doc": "what is kept when the sink cannot be reached"}
     )
+    staleness: Literal["flag", "drop"] | None = field(
+        default=None,
+        metadata={
+            "doc": "staleness markers as NO_RECORDED_VALUE points (flag) or left out, counted (drop)",
+            "derived": "drop with cloudwatch (AWS documents nothing of the flag), else flag",
+        },
+    )
 
     @property
     def display_name(self) -> str:
@@ -127,6 +134,7 @@ class OTLPConfig:
             max_request_size=self.max_request_size
             or (CLOUDWATCH_MAX_REQUEST_BYTES if cloudwatch else DEFAULT_MAX_REQUEST_BYTES),
             backlog=self.backlog.with_max_age(DEFAULT_MAX_AGE),
+            staleness=self.staleness or ("drop" if cloudwatch else "flag"),
         )
 
     def check(self) -> None:

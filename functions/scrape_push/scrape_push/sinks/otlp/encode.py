@@ -17,7 +17,8 @@ import functools
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 
-from ...protowire import field, length
+from ...protowire import field, length, varint
+from .exponential import Exponential, Side
 
 # Tags: (field_number << 3) | wire_type; wire type 0 varint, 1 fixed 64-bit, 2 length-delimited.
 REQUEST_RESOURCE_METRICS = 0x0A  # ExportMetricsServiceRequest.resource_metrics = 1
@@ -37,6 +38,7 @@ METRIC_METADATA = 0x62  # Metric.metadata = 12
 GAUGE = 0x2A  # Metric.gauge = 5
 SUM = 0x3A  # Metric.sum = 7
 HISTOGRAM = 0x4A  # Metric.histogram = 9
+EXPONENTIAL = 0x52  # Metric.exponential_histogram = 10
 SUMMARY = 0x5A  # Metric.summary = 11
 DATA_POINTS = 0x0A  # Gauge/Sum/Histogram/Summary.data_points = 1
 TEMPORALITY = 0x10  # Sum/Histogram.aggregation_temporality = 2
@@ -47,6 +49,17 @@ STRING_VALUE = 0x0A  # AnyValue.string_value = 1
 NUMBER_ATTRIBUTES = 0x3A  # NumberDataPoint.attributes = 7
 HISTOGRAM_ATTRIBUTES = 0x4A  # HistogramDataPoint.attributes = 9
 SUMMARY_ATTRIBUTES = 0x3A  # SummaryDataPoint.attributes = 7
+EXPONENTIAL_ATTRIBUTES = 0x0A  # ExponentialHistogramDataPoint.attributes = 1
+NUMBER_FLAGS = 0x40  # NumberDataPoint.flags = 8 (and SummaryDataPoint.flags = 8)
+HISTOGRAM_FLAGS = 0x50  # HistogramDataPoint.flags = 10 (and ExponentialHistogramDataPoint.flags = 10)
+SCALE = 0x30  # ExponentialHistogramDataPoint.scale = 6 (sint32)
+ZERO_COUNT = 0x39  # ExponentialHistogramDataPoint.zero_count = 7 (fixed64)
+POSITIVE = 0x42  # ExponentialHistogramDataPoint.positive = 8
+NEGATIVE = 0x4A  # ExponentialHistogramDataPoint.negative = 9
+EXPONENTIAL_EXEMPLARS = 0x5A  # ExponentialHistogramDataPoint.exemplars = 11
+ZERO_THRESHOLD = 0x71  # ExponentialHistogramDataPoint.zero_threshold = 14 (double)
+BUCKETS_OFFSET = 0x08  # ExponentialHistogramDataPoint.Buckets.offset = 1 (sint32)
+BUCKETS_COUNTS = 0x12  # ExponentialHistogramDataPoint.Buckets.bucket_counts = 2 (packed uint64)
 START_TIME = 0x11  # *DataPoint.start_time_unix_nano = 2 (fixed64)
 TIME = 0x19  # *DataPoint.time_unix_nano = 3 (fixed64)
 AS_DOUBLE = 0x21  # NumberDataPoint.as_double = 4
@@ -67,6 +80,9 @@ EXEMPLAR_TRACE_ID = 0x2A  # Exemplar.trace_id = 5 (bytes)
 
 CUMULATIVE = 2
 """AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE."""
+NO_RECORDED_VALUE = 1
+"""DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK: the point says the stream ended (a
+Prometheus staleness marker) and carries no value."""
 
 DATA_FIELDS = frozenset({5, 7, 9, 10, 11})
 """Metric's ``data`` oneof: gauge, sum, histogram, exponential_histogram, summary."""
@@ -108,6 +124,12 @@ def number_point(attrs: bytes, start_ns: int | None, time_ns: int, value: float,
     return bytes((DATA_POINTS,)) + length(len(body)) + body
 
 
+def marker_point(attrs: bytes, start_ns: int | None, time_ns: int, flags_tag: int) -> bytes:
+    """A point of any kind that says its stream ended: attributes, times and the
+    ``NO_RECORDED_VALUE`` flag under ``flags_tag``, no value (counts and sum left at zero)."""
+    return field(DATA_POINTS, attrs + times(start_ns, time_ns) + bytes((flags_tag, NO_RECORDED_VALUE)))
+
+
 def times(start_ns: int | None, time_ns: int) -> bytes:
     return _TIME.pack(TIME, time_ns) if start_ns is None else _TIMES.pack(START_TIME, start_ns, TIME, time_ns)
 
@@ -120,25 +142,54 @@ def histogram_point(
     bounds: Sequence[float],
     counts: Sequence[int],
     exemplars: bytes,
+    stale: bool = False,
 ) -> bytes:
     """One ``HistogramDataPoint`` (explicit bounds, de-cumulated bucket counts); ``head``: its
-    attributes and ``times``."""
+    attributes and ``times``. A ``stale`` one has zero counts and the ``NO_RECORDED_VALUE`` flag
+    (its bounds kept, as the Collector's receiver sends a stale histogram)."""
     body = head + bytes((COUNT,)) + fixed64(count)
     if total is not None:
         body += bytes((POINT_SUM,)) + _DOUBLE.pack(total)
     body += field(BUCKET_COUNTS, struct.pack(f"<{len(counts)}Q", *counts))
     if bounds:
         body += field(EXPLICIT_BOUNDS, struct.pack(f"<{len(bounds)}d", *bounds))
+    if stale:
+        body += bytes((HISTOGRAM_FLAGS, NO_RECORDED_VALUE))
     return field(DATA_POINTS, body + exemplars)
 
 
-def summary_point(head: bytes, count: int, total: float, quantiles: Sequence[tuple[float, float]]) -> bytes:
-    """One ``SummaryDataPoint``; ``head``: its attributes and ``times``."""
+def summary_point(
+    head: bytes, count: int, total: float, quantiles: Sequence[tuple[float, float]], *, stale: bool = False
+) -> bytes:
+    """One ``SummaryDataPoint``; ``head``: its attributes and ``times``. A ``stale`` one carries
+    the ``NO_RECORDED_VALUE`` flag (its quantiles kept with value 0, its count and sum 0)."""
     body = head + bytes((COUNT,)) + fixed64(count) + bytes((POINT_SUM,)) + _DOUBLE.pack(total)
     for quantile, value in quantiles:
         entry = bytes((QUANTILE,)) + _DOUBLE.pack(quantile) + bytes((QUANTILE_VALUE,)) + _DOUBLE.pack(value)
         body += field(QUANTILE_VALUES, entry)
+    if stale:
+        body += bytes((NUMBER_FLAGS, NO_RECORDED_VALUE))
     return field(DATA_POINTS, body)
+
+
+def exponential_point(head: bytes, found: Exponential, exemplars: bytes) -> bytes:
+    """One ``ExponentialHistogramDataPoint``; ``head``: its attributes and ``times``."""
+    body = head + bytes((COUNT,)) + fixed64(found.count) + bytes((POINT_SUM,)) + _DOUBLE.pack(found.sum)
+    if found.scale:
+        body += bytes((SCALE,)) + varint((found.scale << 1) ^ (found.scale >> 63))  # zigzag
+    body += bytes((ZERO_COUNT,)) + fixed64(found.zero_count)
+    body += _buckets(POSITIVE, found.positive) + _buckets(NEGATIVE, found.negative)
+    if found.zero_threshold:
+        body += bytes((ZERO_THRESHOLD,)) + _DOUBLE.pack(found.zero_threshold)
+    return field(DATA_POINTS, body + exemplars)
+
+
+def _buckets(tag: int, side: Side) -> bytes:
+    if not side.counts:
+        return b""
+    offset = varint((side.offset << 1) ^ (side.offset >> 63))  # zigzag
+    counts = b"".join(varint(count) for count in side.counts)
+    return field(tag, bytes((BUCKETS_OFFSET,)) + offset + field(BUCKETS_COUNTS, counts))
 
 
 def exemplar(
@@ -169,7 +220,7 @@ def data_trailer(kind: int, monotonic: bool) -> bytes:
     """What follows a metric's data points inside its data message (temporality, monotonicity)."""
     if kind == SUM:
         return bytes((TEMPORALITY, CUMULATIVE, MONOTONIC, 1 if monotonic else 0))
-    if kind == HISTOGRAM:
+    if kind in (HISTOGRAM, EXPONENTIAL):
         return bytes((TEMPORALITY, CUMULATIVE))
     return b""
 

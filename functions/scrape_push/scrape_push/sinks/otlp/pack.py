@@ -58,6 +58,9 @@ def encode_point(point: Point) -> bytes:
     """The point as its metric's ``data_points`` entry."""
     stream = point.stream
     kind = stream.kind
+    if point.stale and kind in (encode.GAUGE, encode.SUM, encode.EXPONENTIAL):
+        flags = encode.NUMBER_FLAGS if kind != encode.EXPONENTIAL else encode.HISTOGRAM_FLAGS
+        return encode.marker_point(stream.attributes, point.start_ns, point.time_ns, flags)
     if kind in (encode.GAUGE, encode.SUM):
         exemplars = _exemplars(point, encode.NUMBER_EXEMPLARS) if point.exemplars else b""
         assert point.value is not None
@@ -72,9 +75,15 @@ def encode_point(point: Point) -> bytes:
             point.total,
             bounds=[bound for bound, _ in point.ordered],
             counts=point.counts,
-            exemplars=_exemplars(point, encode.HISTOGRAM_EXEMPLARS),
+            exemplars=b"" if point.stale else _exemplars(point, encode.HISTOGRAM_EXEMPLARS),
+            stale=point.stale,
         )
-    return encode.summary_point(head, point.whole, point.total or 0.0, point.ordered)
+    if kind == encode.EXPONENTIAL:
+        assert point.exponential is not None
+        return encode.exponential_point(
+            head, point.exponential, _exemplars(point, encode.EXPONENTIAL_EXEMPLARS)
+        )
+    return encode.summary_point(head, point.whole, point.total or 0.0, point.ordered, stale=point.stale)
 
 
 MetricEntry = tuple[MetricDef, list[bytes]]

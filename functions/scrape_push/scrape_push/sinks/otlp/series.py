@@ -7,7 +7,9 @@ from ``instance`` (never point attributes); labels prefixed ``otel_scope_`` give
 instrumentation scope (else the translator's own); the family's type gives the data kind; a
 histogram's ``_bucket``/``_count``/``_sum``/``_created`` and a summary's quantiles, ``_count``,
 ``_sum`` and ``_created`` share one stream (one OTLP point per scrape), as a counter and its
-``_created`` do; ``target_info`` becomes resource attributes.
+``_created`` do; a native histogram (the one series named as its family) is a stream of its own,
+an exponential histogram beside its classic part's explicit-bucket one; ``target_info`` becomes
+resource attributes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ CREATED: Final = 4
 QUANTILE: Final = 5
 TARGET_INFO: Final = 6
 DROPPED: Final = 7
+NATIVE: Final = 8
 """A sample's role in its stream's point."""
 
 SCOPE_PREFIX = "otel_scope_"
@@ -48,6 +51,7 @@ POINT_ATTRIBUTE_TAGS = {
     encode.SUM: encode.NUMBER_ATTRIBUTES,
     encode.HISTOGRAM: encode.HISTOGRAM_ATTRIBUTES,
     encode.SUMMARY: encode.SUMMARY_ATTRIBUTES,
+    encode.EXPONENTIAL: encode.EXPONENTIAL_ATTRIBUTES,
 }
 
 
@@ -196,6 +200,10 @@ class SeriesMap:
             return Series(DROPPED, family, reason="gauge_histogram")
         kind, monotonic = KINDS.get(declared, KINDS["unknown"])
         scope = self._scope(pairs)
+        if declared == "histogram" and name == family.name:  # a native histogram, or its marker
+            stream = self._stream(resource, scope, name, pairs, encode.EXPONENTIAL)
+            self._describe(stream, name, True, family)
+            return Series(NATIVE, family, stream)
         if kind in (encode.HISTOGRAM, encode.SUMMARY):
             return self._part(family, name, pairs, resource=resource, scope=scope, kind=kind)
         if declared == "counter" and name == family.name + "_created":

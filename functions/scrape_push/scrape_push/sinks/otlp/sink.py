@@ -19,7 +19,7 @@ from ...model import Sample, SeriesRef
 from ...plugins import BuildContext
 from ...sigv4 import SigV4Error, sigv4_auth
 from ...statetable import Items
-from ..base import NATIVE_HISTOGRAM, Prepared, Request, Result, SinkReport, histograms_apart, without_markers
+from ..base import Prepared, Request, Result, SinkReport
 from . import encode
 from .config import OTLPConfig
 from .limits import CLOUDWATCH_SERVICE, DEFAULT_MAX_AGE
@@ -27,6 +27,9 @@ from .pack import Batch, pack
 from .starts import StartStore, StartTimes
 from .translate import CLOUDWATCH_LIMITS, Translation, Translator
 from .transport import Outcome, Sender
+
+NO_RECORDED_VALUE = "stale_marker_as_no_recorded_value"
+"""The ``adjusted`` reason of the staleness markers sent as ``NO_RECORDED_VALUE`` points."""
 
 
 class ConfigurationError(requests.RequestException):
@@ -53,7 +56,10 @@ class OTLPSink:
         self.name = f"otlp/{config.display_name}"
         self.context = context
         self.max_concurrency = context.max_concurrent_requests
-        self.translator = Translator(CLOUDWATCH_LIMITS if config.cloudwatch is not None else None)
+        assert config.staleness is not None  # filled in by resolve()
+        self.translator = Translator(
+            CLOUDWATCH_LIMITS if config.cloudwatch is not None else None, config.staleness
+        )
         table = context.settings.state_table
         store = StartStore(Items(context.aws.bounded("dynamodb"), table)) if table else None
         self.starts = StartTimes(self.name, store, clock, workers=context.max_concurrent_requests)
@@ -67,14 +73,12 @@ class OTLPSink:
     # -- translation -------------------------------------------------------------------------
 
     def prepare(self, samples: Sequence[Sample], report: SinkReport) -> Prepared:
-        """The cycle's points; their requests come out of the state step (start times). Native
-        histograms are not translated (yet): each is dropped, counted."""
-        samples = without_markers(samples, report)  # see docs/otlp.md, "Staleness"
-        samples, histograms = histograms_apart(samples)
-        if histograms:
-            report.drop(NATIVE_HISTOGRAM, len(histograms))
+        """The cycle's points; their requests come out of the state step (start times).
+        Staleness markers sent as ``NO_RECORDED_VALUE`` points are counted in ``adjusted``."""
         translation = self.translator.translate(samples, int(self.clock() * 1000))
         report.dropped.update(translation.dropped)
+        if translation.markers:
+            report.adjusted[NO_RECORDED_VALUE] += translation.markers
         return Prepared(settle=partial(self._settle, translation))
 
     def _settle(self, translation: Translation, deadline: Deadline, report: SinkReport) -> list[Request]:

@@ -15,7 +15,8 @@ known, rather than with one that would not hold.
 One item per target and sink holds its streams: a cycle reads a target's item once per process
 (one BatchGetItem per 100 targets at a cold start) and writes it only when a stream is new or
 reset, or once a day to keep it alive. Writes are conditional on the version read: when two
-invocations race, the loser reads again and adopts the winner's start times.
+invocations race, the loser reads again and adopts the winner's start times. A staleness marker's
+point carries its stream's start when one is known and changes nothing.
 """
 
 from __future__ import annotations
@@ -243,8 +244,11 @@ def _apply(target: TargetStarts, points: Sequence[Point], now_ms: int) -> list[P
     changed: list[Point] = []
     for point in points:
         stream = point.stream
-        reading = point.reading
         entry = target.entries.get(stream.sid)
+        if point.stale:  # the stream ended: its start if known, and nothing learnt from it
+            point.start_ns = None if entry is None else entry.start_ms * 1_000_000
+            continue
+        reading = point.reading
         monotonic = stream.metric is not None and stream.metric.monotonic
         if entry is None or (monotonic and reading < entry.last):  # NaN compares false: no reset
             start_ms = point.time_ms if entry is None else point.time_ms - 1

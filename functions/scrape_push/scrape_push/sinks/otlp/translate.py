@@ -1,30 +1,35 @@
 """Pure translation of one cycle's samples into OTLP points (no I/O).
 
 ``Translator.translate`` gathers each stream's samples into one ``Point`` (a histogram's buckets,
-count, sum and ``_created``; a counter and its ``_created``), then checks each point as the
-compatibility specification and the receiver's limits require, dropping (and counting, by
-reason) what cannot be sent. A cumulative point whose ``_created`` was not exposed is left
-without a start time: the sink's state step (``starts``) settles it.
+count, sum and ``_created``; a counter and its ``_created``; a native histogram), then checks
+each point as the compatibility specification and the receiver's limits require, dropping (and
+counting, by reason) what cannot be sent. A cumulative point whose ``_created`` was not exposed
+is left without a start time: the sink's state step (``starts``) settles it.
 
-Where what is still to come slots in: a native histogram sample (the protobuf exposition) is a
-``Series`` role of its own whose point ``pack.encode_point`` writes as an exponential histogram
-(``Metric`` field 10); a staleness marker is a point whose ``flags`` carry
-``DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK`` instead of a value, set in ``_finish``.
+A staleness marker (``model.is_stale``: a value, or a native histogram's sum, with Prometheus's
+StaleNaN bits) makes its stream's point a marker: sent with the ``NO_RECORDED_VALUE`` flag and no
+value (``staleness: flag``), or left out and counted as ``stale_marker`` (``staleness: drop``).
+A histogram or summary is a marker when its ``_count`` is one; a marker part beside a live count
+is simply absent.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
-from ...model import Exemplar, Labels, Sample
+from ...model import Exemplar, Labels, NativeHistogram, Sample, is_stale
+from ..base import STALE_MARKER
 from . import encode
+from .exponential import Exponential, convert
 from .limits import CLOUDWATCH_MAX_LABELS, CLOUDWATCH_MAX_METADATA_BYTES
 from .series import (
     BUCKET,
     COUNT,
+    NATIVE,
     NUMBER,
     QUANTILE,
     SUM,
@@ -39,6 +44,9 @@ MAX_TIME_MS = (2**64 - 1) // 1_000_000
 """``time_unix_nano`` is a fixed64: later milliseconds do not fit."""
 MAX_COUNT = 2**64 - 1
 """Histogram and summary counts are fixed64."""
+
+Staleness = Literal["flag", "drop"]
+"""What becomes of a staleness marker: a ``NO_RECORDED_VALUE`` point, or nothing (counted)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,12 @@ class Point:
     """A histogram's or summary's count as an integer (``_finish``)."""
     resource_attributes: Labels = ()
     """The resource's attributes this cycle (``target_info`` included)."""
+    native: NativeHistogram | None = None
+    """A native histogram's value (``value`` holds the sample's, NaN)."""
+    exponential: Exponential | None = None
+    """The native histogram as OTLP has it (``_finish``)."""
+    stale: bool = False
+    """A staleness marker: sent with ``NO_RECORDED_VALUE`` and no value (``_finish``)."""
 
     @property
     def time_ns(self) -> int:
@@ -83,16 +97,19 @@ class Point:
 
     @property
     def reading(self) -> float:
-        """What a reset lowers: the value of a sum, the count of a histogram or summary."""
+        """What a reset lowers: the value of a sum, the count of a histogram or summary (native
+        ones included)."""
+        if self.exponential is not None:
+            return float(self.exponential.count)
         return self.value if self.value is not None else float(self.whole)
 
     def add(self, role: int, bound: float, sample: Sample, time_ms: int) -> bool:
         """Take one sample of this point; ``False`` when the point already has that part."""
         value = sample.value
-        if role == NUMBER:
+        if role in (NUMBER, NATIVE):
             if self.value is not None:
                 return False
-            self.value, self.time_ms = value, time_ms
+            self.value, self.time_ms, self.native = value, time_ms, sample.histogram
         elif role in (BUCKET, QUANTILE):
             parts = self.parts if self.parts is not None else {}
             if bound in parts:
@@ -123,6 +140,8 @@ class Translation:
 
     points: list[Point] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
+    markers: int = 0
+    """Samples sent within ``NO_RECORDED_VALUE`` points (staleness markers)."""
 
     def unstarted(self) -> list[Point]:
         """Cumulative points without a start time (no valid ``_created``)."""
@@ -134,8 +153,9 @@ class Translation:
 class Translator:
     """Samples to points, with the per-series work done once per series (``SeriesMap``)."""
 
-    def __init__(self, limits: LabelLimits | None) -> None:
+    def __init__(self, limits: LabelLimits | None, staleness: Staleness = "flag") -> None:
         self.limits = limits
+        self.staleness = staleness
         self.series = SeriesMap()
 
     def translate(self, samples: Sequence[Sample], now_ms: int) -> Translation:
@@ -172,14 +192,27 @@ class Translator:
                 point = found[stream] = Point(stream, time_ms)
             if not point.add(series.role, series.bound, sample, time_ms):
                 dropped["duplicate_series"] += 1
+        return self._gathered(found.values(), infos, info_samples, dropped)
+
+    def _gathered(
+        self,
+        found: Iterable[Point],
+        infos: dict[Resource, dict[str, str]],
+        info_samples: Counter[Resource],
+        dropped: Counter[str],
+    ) -> Translation:
+        """The points gathered, finished and checked, with their resources' attributes."""
         attributes = {r: r.attributes + tuple(sorted(extra.items())) for r, extra in infos.items()}
         result = Translation(dropped=dropped)
-        for point in found.values():
+        for point in found:
             point.resource_attributes = (
                 attributes.get(point.stream.resource) or point.stream.resource.attributes
             )
             reason = self._finish(point)
+            if reason is None and point.stale and self.staleness == "drop":
+                reason = STALE_MARKER
             if reason is None:
+                result.markers += point.samples if point.stale else 0
                 point.samples += info_samples.pop(point.stream.resource, 0)  # sent with its resource
                 result.points.append(point)
             else:
@@ -201,7 +234,10 @@ class Translator:
             reason = _histogram(point)
         elif stream.kind == encode.SUMMARY:
             reason = _summary(point)
+        elif stream.kind == encode.EXPONENTIAL:
+            reason = _exponential(point)
         else:
+            point.stale = point.value is not None and is_stale(point.value)
             reason = None
         if reason is not None:
             return reason
@@ -239,8 +275,26 @@ def _counted(point: Point, kind: str) -> str | None:
     return None
 
 
+def _marked(point: Point) -> bool:
+    """Whether a histogram's or summary's point is a staleness marker (its count is one); when it
+    is not, marker parts beside the live count are left out, as if not exposed."""
+    if point.count is not None and is_stale(point.count):
+        point.stale = True
+        point.ordered = sorted((bound, 0.0) for bound in point.parts or () if math.isfinite(bound))
+        point.total = None
+        return True
+    if point.total is not None and is_stale(point.total):
+        point.total = None
+    if point.parts and any(map(is_stale, point.parts.values())):
+        point.parts = {bound: value for bound, value in point.parts.items() if not is_stale(value)}
+    return False
+
+
 def _histogram(point: Point) -> str | None:
     """Explicit bounds and de-cumulated bucket counts (the +Inf bucket last)."""
+    if _marked(point):
+        point.counts = (0,) * (len(point.ordered) + 1)
+        return None
     reason = _counted(point, "histogram")
     if reason is not None:
         return reason
@@ -262,8 +316,27 @@ def _histogram(point: Point) -> str | None:
 
 
 def _summary(point: Point) -> str | None:
+    if _marked(point):
+        return None
     reason = _counted(point, "summary")
     if reason is None:
         point.total = 0.0 if point.total is None else point.total
         point.ordered = sorted((point.parts or {}).items())
     return reason
+
+
+def _exponential(point: Point) -> str | None:
+    """A native histogram's point (``point.exponential``), or a marker: a sample whose value, or
+    whose histogram's sum, is the staleness marker."""
+    native = point.native
+    if native is None:
+        point.stale = point.value is not None and is_stale(point.value)
+        return None if point.stale else "unexpected_series"  # a float sample named as the family
+    if is_stale(native.sum):
+        point.stale = True
+        return None
+    found = convert(native)
+    if isinstance(found, str):
+        return found
+    point.exponential = found
+    return None
