@@ -114,6 +114,24 @@ class SeriesCache:
         retired, self.retired = self.retired, []
         return retired + self.tracker.take_retired()
 
+    def evict(self) -> list[SeriesRef]:
+        """Let the series go, to bound a warm process's memory (``scraper.Scraper``): the next
+        scrape starts cold. What the last scrape tracked for staleness stays, compactly, as a
+        persisted record would seed it (final name and labels: ``stale.Tracker.seed``), so
+        that the next scrape, a failed one or the target's leaving still marks what went. The
+        ``up``/``scrape_*`` refs stay too. Returns the refs the sinks may forget."""
+        refs = [*refs_of(self.entries.values()), *self.take_retired()]
+        tracker = self.tracker
+        tracked = tracker.series()
+        if tracked:
+            tracker.seed = frozenset(tracked)
+        tracker.tracked, tracker.stamps = {}, {}
+        self.format = None
+        self.entries, self.families, self.plans, self.reading = {}, {}, {}, {}
+        self.tried, self.shared = set(), set()
+        self.maker.identities = {}
+        return refs
+
     def samples(self, data: bytes, content_type: str | None, scrape_ms: int) -> list[Sample]:
         """The whole body's samples at once (see ``read``), exposed timestamps honoured."""
         return [sample for chunk in self.read(data, content_type, scrape_ms) for sample in chunk]
