@@ -117,3 +117,29 @@ def test_the_cold_runner_counts_its_cpu_from_the_process_start_and_exits(emulate
         record = json.loads(line)
         assert 0 < record["cpu_at_start"] < record["cpu_imports"] <= record["cpu_start"] < record["cpu_end"]
         assert record["summary"]["sinks"][0]["sent"] == record["summary"]["samples"]
+
+
+def test_the_memory_profile_reports_each_cycle_s_peak_and_the_allocation_sites() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "profile_memory.py"),
+            "--targets",
+            "2",
+            "--trace",
+            "--top",
+            "40",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("cycle")] == [
+        "cycle 1 (cold)",
+        "cycle 2 (warm)",
+        "cycle 3 (warm)",
+    ]
+    assert any(line.startswith("after the last cycle: ") for line in lines)
+    assert any("scrape/entries.py:" in line for line in lines), done.stdout  # the series' own sites
