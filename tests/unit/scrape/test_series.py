@@ -309,3 +309,12 @@ def test_a_warm_cache_holds_no_identity_index_between_scrapes() -> None:
     assert [s.labels[-2:] for s in parse_exposition(b'a{x="1"} 1\na{ x="1"} 2\n', TEXT, cache)] == [
         (("region", "eu"), ("x", "1"))
     ]  # two spellings of one series: still one (the index built from the entries when needed)
+
+
+def test_the_shared_pairs_of_series_that_churn_stay_bounded_by_the_series_kept() -> None:
+    cache = SeriesCache(finisher(target()))
+    for scrape in range(40):
+        body = "".join(f'a{{pod="p{scrape}-{n}"}} 1\n' for n in range(100)).encode()
+        parse_exposition(body, TEXT, cache)
+        assert len(cache.maker.interned) <= 4 * len(cache) + 1024
+    assert len(cache) == 100

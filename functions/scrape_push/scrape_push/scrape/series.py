@@ -367,8 +367,8 @@ class SeriesCache:
         self.entries = seen
         self.families = families if len(families) <= 4 * len(seen) + 1024 else {}
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
-        if len(self.maker.interned) > 8 * len(seen) + 1024:  # series' names and pairs, at most
-            self.maker.interned = Interned()
+        if len(self.maker.interned) > 4 * len(seen) + 1024:  # pairs of gone series pile up
+            self.maker.interned = Interned()  # (a reset only stops new series sharing old pairs)
 
 
 def _gone(
