@@ -97,3 +97,17 @@ def test_an_evicted_target_that_leaves_gets_its_end_of_run_markers() -> None:
     names = [s.name for s in ended[0].samples]
     assert names.count("a") == SERIES and names[-len(REPORT_SERIES) :] == REPORT_SERIES
     assert scraper.series_cache(target()) is not second and len(scraper.series_cache(target())) == 0
+
+
+def test_two_thousand_targets_keep_their_caches_when_memory_allows_it() -> None:
+    scraper = Scraper(2, build_context().secrets)
+    targets = [target(url=f"http://127.0.0.1:{port}/metrics") for port in range(1, 2001)]
+    caches = []
+    for each in targets:
+        cache = scraper.series_cache(each)
+        scrape(cache, b"a 1\n", 1000)
+        caches.append(cache)
+    scraper.evict(1769)
+    assert all(scraper.series_cache(each) is cache for each, cache in zip(targets, caches, strict=True))
+    assert all(len(cache) == 1 for cache in caches)
+    assert scraper.forgotten() == []
