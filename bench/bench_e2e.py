@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 import boto3
 
-from devtools import processes
+from devtools import processes, target_fleet
 from devtools.local_invoke import LAMBDA_ENVIRONMENT
 
 INSTALL = "apt-get install prometheus victoria-metrics"
@@ -226,33 +226,6 @@ def receiver(binary: str, tmp: Path) -> Iterator[Receiver]:
         yield Receiver(f"http://127.0.0.1:{port}")
 
 
-class Targets:
-    """The targets (devtools/target_fleet.py), and how many scrapes they served. One sender runs at a
-    time, so every scrape is its (vmagent's ``User-Agent`` changes with the body's size)."""
-
-    def __init__(self, control: str, ports: Sequence[int]) -> None:
-        self.control = control
-        self.addresses = [f"127.0.0.1:{port}" for port in ports]
-
-    def scrapes(self, since: float, until: float) -> int:
-        stats = get_json(f"{self.control}/stats?since={since}&until={until}")
-        return sum(stats["scrapes"].values())
-
-    def latest(self) -> float:
-        return max(get_json(f"{self.control}/stats?since=0&until=0")["latest"].values())
-
-
-@contextmanager
-def fleet(shape: Shape, tmp: Path) -> Iterator[Targets]:
-    port = processes.free_port()
-    argv = [sys.executable, "-m", "devtools.target_fleet", "--control-port", str(port),
-            "--targets", str(shape.targets), "--series", str(shape.series)]  # fmt: skip
-    env = {"PYTHONPATH": str(ROOT)}
-    with processes.running(argv, port, tmp / "fleet.log", env):
-        control = f"http://127.0.0.1:{port}"
-        yield Targets(control, get_json(f"{control}/ports"))
-
-
 # -- configurations -----------------------------------------------------------------------------
 
 
@@ -288,7 +261,7 @@ class Bench:
     holds the handler's configuration in SSM."""
 
     shape: Shape
-    targets: Targets
+    targets: target_fleet.Targets
     sink: Receiver
     tmp: Path
     handler_env: dict[str, str]
@@ -324,7 +297,7 @@ def setting(shape: Shape, receiver_binary: str, tmp: Path) -> Iterator[Bench]:
     credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     with ExitStack() as stack:
         sink = stack.enter_context(receiver(receiver_binary, tmp))
-        targets = stack.enter_context(fleet(shape, tmp))
+        targets = stack.enter_context(target_fleet.running(tmp, shape.targets, shape.series))
         moto = processes.start_moto(tmp / "moto.log")
         stack.callback(moto.stop)
         env = {

@@ -5,8 +5,8 @@
 
 For each size and shard count: a fresh planner and one fresh execution environment per shard
 (``devtools.fleet``: the real handler, each environment a process of its own), a moto server
-with the template's resources and shard queue, ``devtools.fleet_app`` serving the targets and a
-Remote Write receiver that only counts. Two cycles: the first cold (new processes, imports
+with the template's resources and shard queue, ``devtools.target_fleet`` serving the targets and
+a Remote Write receiver that only counts. Two cycles: the first cold (new processes, imports
 included, as a new Lambda execution environment pays them), the second warm, each shard in the
 environment it had (the affinity Lambda does not promise: a worker that ran another shard before
 is cold again). Shards run one after another, so each worker has the machine's CPU to itself, as
@@ -33,18 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions" / "scrape_push"))
 sys.path.insert(0, str(ROOT))
 
-from devtools import processes
-from devtools.fleet import (
-    FleetApp,
-    FleetCycle,
-    Invocation,
-    LocalFleet,
-    emulated_account,
-    fleet_app,
-    fragments,
-    put_config,
-)
-from devtools.fleet_app import NODE_EXPORTER
+from devtools import processes, target_fleet
+from devtools.fleet import FleetCycle, Invocation, LocalFleet, emulated_account, fragments, put_config
 
 SIZES = (100, 500, 1000, 2000)
 SHARDS = (1, 2, 4, 8)
@@ -60,8 +50,8 @@ def missing() -> list[str]:
         processes.moto_server_command(0)
     except FileNotFoundError as exc:
         lacks.append(str(exc))
-    if not NODE_EXPORTER.is_file():
-        lacks.append(f"{NODE_EXPORTER} (the targets' exposition) is missing")
+    if not target_fleet.FIXTURE.is_file():
+        lacks.append(f"{target_fleet.FIXTURE} (the targets' exposition) is missing")
     return lacks
 
 
@@ -79,7 +69,9 @@ def shard_of(invocation: Invocation) -> int:
     return int(shard["shard"]) if shard else 0
 
 
-def measure(app: FleetApp, workdir: Path, targets: int, shards: int, memory_mb: int) -> list[FleetCycle]:
+def measure(
+    app: target_fleet.Targets, workdir: Path, targets: int, shards: int, memory_mb: int
+) -> list[FleetCycle]:
     """A cold cycle and a warm one of ``targets`` in ``shards``, on new processes."""
     with emulated_account(workdir) as (env, queues):
         put_config(env, fragments(app.addresses[:targets], app.write_url, shards, scrape_timeout="60s"))
@@ -133,7 +125,7 @@ def main() -> int:
     heads += [("ratio", 7), ("cold s", 8), ("warm s", 8), ("peak MB", 8), ("B/series", 9)]
     print(" ".join(f"{name:>{width}}" for name, width in heads))
     with ExitStack() as stack:
-        app = stack.enter_context(fleet_app(workdir, max(args.targets), SERIES))
+        app = stack.enter_context(target_fleet.running(workdir, max(args.targets), SERIES))
         for targets in args.targets:
             for shards in args.shards:
                 run = workdir / f"{targets}-{shards}"

@@ -5,8 +5,8 @@ queue through pollers that build the event Lambda sends (``devtools.shard_poller
     python -m devtools.fleet --targets 200 --series 1000 --shards 4 --cycles 2
     python -m devtools.fleet --targets 2000 --shards 0 --workers 8      # automatic count
 
-Starts a moto server and ``devtools.fleet_app`` (the targets, and a Remote Write receiver that
-counts what it gets); creates the template's state
+Starts a moto server and ``devtools.target_fleet`` (the targets, and a Remote Write receiver
+that counts what it gets); creates the template's state
 table, backlog bucket and shard queues; writes the configuration into SSM as fragments (one per
 few hundred targets, as a fleet this size needs: ``ConfigPath``); then runs each cycle: the
 planner's invocation with the scheduled event, then ``--workers`` pollers, each invoking its own
@@ -34,7 +34,7 @@ from typing import Any
 import boto3
 import yaml
 
-from devtools import processes, resources
+from devtools import processes, resources, target_fleet
 from devtools.shard_poller import Poller
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,38 +226,6 @@ def fragments(
     return parts
 
 
-@dataclass
-class FleetApp:
-    """``devtools.fleet_app``: the targets' ports and the counting receiver."""
-
-    process: processes.Process
-    ports: list[int]
-
-    @property
-    def addresses(self) -> list[str]:
-        return [f"127.0.0.1:{port}" for port in self.ports]
-
-    @property
-    def write_url(self) -> str:
-        return f"{self.process.url}/api/v1/write"
-
-    def counts(self) -> dict[str, int]:
-        import requests
-
-        answer: dict[str, int] = requests.get(f"{self.process.url}/counts", timeout=10).json()
-        return answer
-
-
-@contextmanager
-def fleet_app(workdir: Path, targets: int, series: int) -> Iterator[FleetApp]:
-    ports_file = workdir / "ports.json"
-    port = processes.free_port()
-    argv = [sys.executable, "-m", "devtools.fleet_app", "--targets", str(targets), "--series", str(series)]
-    argv += ["--ports-file", str(ports_file), "--port", str(port)]
-    with processes.running(argv, port, workdir / "fleet_app.log", env={"PYTHONPATH": str(ROOT)}) as process:
-        yield FleetApp(process, json.loads(ports_file.read_text())["targets"])
-
-
 @contextmanager
 def emulated_account(workdir: Path) -> Iterator[tuple[dict[str, str], resources.ShardQueues]]:
     """A moto server with the template's resources, and the function's environment for it."""
@@ -329,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, as on ^C
     workdir = Path(tempfile.mkdtemp(prefix="scrape-push-fleet-"))
     with ExitStack() as stack:
-        app = stack.enter_context(fleet_app(workdir, args.targets, args.series))
+        app = stack.enter_context(target_fleet.running(workdir, args.targets, args.series))
         env, queues = stack.enter_context(emulated_account(workdir))
         put_config(env, fragments(app.addresses, app.write_url, args.shards))
         fleet = LocalFleet(workdir, env, queues, args.workers)

@@ -1,5 +1,6 @@
-"""A fleet of node_exporter-shaped scrape targets on 127.0.0.1, for the end-to-end benchmark (the
-sharded runs use devtools.fleet_app, which also receives Remote Write).
+"""A fleet of node_exporter-shaped scrape targets on 127.0.0.1, and a Remote Write receiver that
+only counts: the local targets of the benchmarks (bench_e2e, bench_fleet), of ``devtools.fleet``
+and of the tests.
 
 One process serves every target, each on a port of its own (so each has its own ``instance``
 label, as a fleet of hosts has), and answers on a control port:
@@ -7,7 +8,10 @@ label, as a fleet of hosts has), and answers on a control port:
 * ``GET /ports``: the targets' ports, as a JSON list;
 * ``GET /stats?since=T&until=T``: how many scrapes each client (the product token of its
   ``User-Agent``: ``Prometheus``, ``vm_promscrape``, ``scrape-push``) made in ``[since, until)``
-  (Unix seconds), and the time of its latest scrape.
+  (Unix seconds), and the time of its latest scrape;
+* ``POST /api/v1/write``: a Remote Write receiver that answers 204 and only counts (its body is
+  read, never decoded);
+* ``GET /counts``: what it received, ``{"requests": N, "bytes": N}``.
 
 A target's body is a captured node_exporter exposition (tests/fixtures) repeated over ``slot``
 labels as a big host's exporter repeats it per device, plus request-latency histograms, cut to
@@ -16,6 +20,8 @@ turn), and the body is gzipped when the scraper accepts it, as node_exporter doe
 built once at start, so serving costs the benchmark's machine almost nothing.
 
     python -m devtools.target_fleet --control-port 9000 --targets 500 --series 1000
+
+From Python, ``running(workdir, targets, series)`` starts it and stops it by its PID.
 """
 
 from __future__ import annotations
@@ -25,16 +31,22 @@ import asyncio
 import gzip
 import json
 import socket
+import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-FIXTURE = (
-    Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "exposition" / "node_exporter.text.txt"
-)
+from devtools import processes
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "exposition" / "node_exporter.text.txt"
+"""A real node_exporter's output (``devtools.capture_exposition``)."""
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 VARIANTS = 4
 """Bodies served in turn: same series, other values."""
@@ -138,6 +150,8 @@ class Fleet:
     ports: list[int] = field(default_factory=list)
     scrapes: list[tuple[float, str]] = field(default_factory=list)
     served: Counter[int] = field(default_factory=Counter)
+    received: Counter[str] = field(default_factory=Counter)
+    """What the Remote Write receiver got: ``requests`` and ``bytes``."""
 
     def body(self, target: int) -> _Body:
         """The next body of ``target``: targets move through the variants out of step."""
@@ -161,7 +175,8 @@ def client_of(user_agent: str) -> str:
 
 
 async def _read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]] | None:
-    """The next request's target and lower-cased headers; ``None`` when the client is gone."""
+    """The next request's target (``POST /path`` for a POST, else the path) and lower-cased
+    headers; ``None`` when the client is gone."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
@@ -173,7 +188,8 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]
         name, sep, value = line.partition(":")
         if sep:
             headers[name.strip().lower()] = value.strip()
-    return (parts[1] if len(parts) > 1 else "/"), headers
+    path = parts[1] if len(parts) > 1 else "/"
+    return (f"POST {path}" if parts[0] == "POST" else path), headers
 
 
 def _response(status: str, content_type: str, body: bytes, extra: str = "") -> bytes:
@@ -206,10 +222,20 @@ async def _serve_target(
 async def _serve_control(fleet: Fleet, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while (request := await _read_head(reader)) is not None:
+            length = int(request[1].get("content-length") or 0)
+            if length:
+                await reader.readexactly(length)
+            if request[0].startswith("POST "):
+                fleet.received.update(requests=1, bytes=length)
+                writer.write(_response("204 No Content", "text/plain", b""))
+                await writer.drain()
+                continue
             url = urlsplit(request[0])
             query = parse_qs(url.query)
-            if url.path == "/ports":
-                answer: object = fleet.ports
+            if url.path == "/counts":
+                answer: object = {"requests": fleet.received["requests"], "bytes": fleet.received["bytes"]}
+            elif url.path == "/ports":
+                answer = fleet.ports
             elif url.path == "/stats":
                 since = float(query.get("since", ["0"])[0])
                 until = float(query.get("until", ["inf"])[0])
@@ -220,7 +246,7 @@ async def _serve_control(fleet: Fleet, reader: asyncio.StreamReader, writer: asy
                 continue
             writer.write(_response("200 OK", "application/json", json.dumps(answer).encode()))
             await writer.drain()
-    except ConnectionError:
+    except (ConnectionError, asyncio.IncompleteReadError):
         pass
     finally:
         writer.close()
@@ -266,6 +292,62 @@ async def serve(control_port: int, targets: int, series: int) -> None:
     control_socket.listen(128)
     servers.append(await asyncio.start_server(control, sock=control_socket))
     await asyncio.gather(*(server.serve_forever() for server in servers))
+
+
+@dataclass
+class Targets:
+    """A running target fleet, seen from the process that started it."""
+
+    process: processes.Process
+    ports: list[int]
+
+    @property
+    def control(self) -> str:
+        return self.process.url
+
+    @property
+    def addresses(self) -> list[str]:
+        return [f"127.0.0.1:{port}" for port in self.ports]
+
+    @property
+    def write_url(self) -> str:
+        """The counting Remote Write receiver."""
+        return f"{self.control}/api/v1/write"
+
+    def counts(self) -> dict[str, int]:
+        """What the receiver got: ``requests`` and ``bytes``."""
+        answer: dict[str, int] = _get_json(f"{self.control}/counts")
+        return answer
+
+    def stats(self, since: float, until: float) -> dict[str, Any]:
+        """The scrapes served in ``[since, until)`` per client, and each client's latest."""
+        query = urlencode({"since": since, "until": until})
+        answer: dict[str, Any] = _get_json(f"{self.control}/stats?{query}")
+        return answer
+
+    def scrapes(self, since: float, until: float) -> int:
+        """The scrapes served in ``[since, until)``, whoever made them."""
+        return sum(self.stats(since, until)["scrapes"].values())
+
+    def latest(self) -> float:
+        """When the latest scrape was served."""
+        return float(max(self.stats(0, 0)["latest"].values()))
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+@contextmanager
+def running(workdir: Path, targets: int, series: int) -> Iterator[Targets]:
+    """The fleet in a process of its own (log in ``workdir``), stopped by its PID at the end."""
+    port = processes.free_port()
+    argv = [sys.executable, "-m", "devtools.target_fleet", "--control-port", str(port)]
+    argv += ["--targets", str(targets), "--series", str(series)]
+    env = {"PYTHONPATH": str(ROOT)}
+    with processes.running(argv, port, workdir / "target_fleet.log", env) as process:
+        yield Targets(process, _get_json(f"{process.url}/ports"))
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
-"""The end-to-end benchmark's tools: the fleet of targets (devtools/target_fleet.py) and the handler in a
-process of its own (devtools/handler_runner.py), run as bench/bench_e2e.py runs them."""
+"""The benchmarks' tools: the fleet of targets and its receiver (devtools/target_fleet.py) and the
+handler in a process of its own (devtools/handler_runner.py), run as the benchmarks run them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from devtools import processes
+from devtools import processes, target_fleet
 from devtools.target_fleet import exposition
 from tests.functional.conftest import Emulated
 from tests.support.http import Response, serve
@@ -36,16 +36,11 @@ def test_a_fleet_body_has_exactly_the_series_asked_for_and_values_that_move() ->
 def test_the_fleet_serves_each_target_on_a_port_gzipped_when_asked_and_counts_scrapes(
     tmp_path: Path,
 ) -> None:
-    port = processes.free_port()
-    argv = [sys.executable, "-m", "devtools.target_fleet", "--control-port", str(port),
-            "--targets", "3", "--series", "50"]  # fmt: skip
-    with processes.running(argv, port, tmp_path / "fleet.log", env={"PYTHONPATH": str(ROOT)}):
-        control = f"http://127.0.0.1:{port}"
-        ports = requests.get(f"{control}/ports", timeout=10).json()
-        assert len(set(ports)) == 3
+    with target_fleet.running(tmp_path, 3, 50) as fleet:
+        assert len(set(fleet.ports)) == 3
         before = time.time()
         zipped = requests.get(
-            f"http://127.0.0.1:{ports[0]}/metrics",
+            f"http://{fleet.addresses[0]}/metrics",
             headers={"Accept-Encoding": "gzip"},
             stream=True,
             timeout=10,
@@ -53,16 +48,23 @@ def test_the_fleet_serves_each_target_on_a_port_gzipped_when_asked_and_counts_sc
         assert zipped.headers["Content-Encoding"] == "gzip"
         assert len(parse_exposition(gzip.decompress(zipped.raw.read()))) == 50
         plain = requests.get(
-            f"http://127.0.0.1:{ports[2]}/metrics", headers={"Accept-Encoding": "identity"}, timeout=10
+            f"http://{fleet.addresses[2]}/metrics", headers={"Accept-Encoding": "identity"}, timeout=10
         )
         assert "Content-Encoding" not in plain.headers and len(parse_exposition(plain.content)) == 50
         after = time.time()
-        stats = requests.get(f"{control}/stats", params={"since": before, "until": after}, timeout=10).json()
-        assert sum(stats["scrapes"].values()) == 2
-        none = requests.get(
-            f"{control}/stats", params={"since": after, "until": after + 60}, timeout=10
-        ).json()
-        assert none["scrapes"] == {}
+        assert fleet.scrapes(before, after) == 2
+        assert fleet.stats(after, after + 60)["scrapes"] == {}
+
+
+def test_the_fleet_s_receiver_answers_remote_write_with_204_and_counts_it(tmp_path: Path) -> None:
+    with target_fleet.running(tmp_path, 1, 10) as fleet:
+        assert fleet.counts() == {"requests": 0, "bytes": 0}
+        with requests.Session() as session:  # one connection: the body must be read past
+            for body in (b"x" * 70_000, b"yz"):
+                answer = session.post(fleet.write_url, data=body, timeout=10)
+                assert answer.status_code == 204
+        assert fleet.counts() == {"requests": 2, "bytes": 70_002}
+        assert fleet.scrapes(0, time.time() + 1) == 0  # the receiver's requests are not scrapes
 
 
 def runner(mode: str) -> subprocess.Popen[str]:
@@ -115,3 +117,29 @@ def test_the_cold_runner_counts_its_cpu_from_the_process_start_and_exits(emulate
         record = json.loads(line)
         assert 0 < record["cpu_at_start"] < record["cpu_imports"] <= record["cpu_start"] < record["cpu_end"]
         assert record["summary"]["sinks"][0]["sent"] == record["summary"]["samples"]
+
+
+def test_the_memory_profile_reports_each_cycle_s_peak_and_the_allocation_sites() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "profile_memory.py"),
+            "--targets",
+            "2",
+            "--trace",
+            "--top",
+            "40",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("cycle")] == [
+        "cycle 1 (cold)",
+        "cycle 2 (warm)",
+        "cycle 3 (warm)",
+    ]
+    assert any(line.startswith("after the last cycle: ") for line in lines)
+    assert any("scrape/entries.py:" in line for line in lines), done.stdout  # the series' own sites

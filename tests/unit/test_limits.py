@@ -143,3 +143,24 @@ def test_the_estimate_covers_what_a_parse_keeps_cold_and_warm(fixture: str) -> N
         budget = ScrapeBudget()
         kept = _kept(lambda: parse_exposition(data, content_type, cache, budget))  # noqa: B023
         assert kept <= budget.kept_bytes <= 2 * kept, (state, budget.kept_bytes / kept)
+
+
+@pytest.mark.parametrize(
+    ("labels", "value"),
+    [(21, "{series}{label}"), (21, "{label}"), (3, "{series}" + "x" * 520)],
+    ids=["every pair unique", "pairs shared", "long unique values"],
+)
+def test_the_estimate_covers_hostile_label_sets_whether_their_pairs_are_shared_or_not(
+    labels: int, value: str
+) -> None:
+    """A target's series share their label pairs (``scrape.entries.Interned``); a body whose
+    every pair is new is charged each pair in full. Never below what the parse keeps; above it
+    by more than for real expositions when the pairs are shared (each line's text is charged)."""
+    lines = []
+    for series in range(3000):
+        pairs = ",".join(f'l{label}="{value.format(series=series, label=label)}"' for label in range(labels))
+        lines.append(f'm{{{pairs},n="{series}"}} 1\n')
+    data = "".join(lines).encode()
+    budget = ScrapeBudget()
+    kept = _kept(lambda: parse_exposition(data, "text/plain", SeriesCache(finisher(TARGET)), budget))
+    assert kept <= budget.kept_bytes <= 3 * kept, budget.kept_bytes / kept

@@ -27,7 +27,11 @@ SERIES_BYTES: Final = 250
 """Per label set the parse builds (a new series, or an exemplar): its cache entry, its ref and
 tuples."""
 LABEL_BYTES: Final = 115
-"""Per label of such a set: the pair and its value string, apart from the text."""
+"""Per label the parse builds that no earlier series of the target had (an exemplar's, or a
+new series' pair or name that its target's series do not share yet: ``scrape.entries.Interned``):
+the pair and its value string, apart from the text."""
+LABEL_SLOT_BYTES: Final = 8
+"""Per label of a new series: its slot in the series' label tuple (the pair is shared)."""
 
 MIB: Final = 1 << 20
 
@@ -116,11 +120,15 @@ class ScrapeBudget:
         self.added = 0
         """Of a failed scrape, the series new since the last successful one among those read."""
 
-    def charge(self, samples: int, label_sets: int, labels: int, text_bytes: int) -> None:
+    def charge(
+        self, samples: int, label_sets: int, labels: int, text_bytes: int, label_slots: int = 0
+    ) -> None:
         """Count what a chunk of the parse built: ``samples``, ``label_sets`` new label sets
-        with ``labels`` labels in all, and ``text_bytes`` of text that they keep."""
+        with ``labels`` labels no earlier series had and ``label_slots`` labels in all, and
+        ``text_bytes`` of text that they keep."""
         self.parsed += samples
         kept = samples * SAMPLE_BYTES + label_sets * SERIES_BYTES + labels * LABEL_BYTES + text_bytes
+        kept += label_slots * LABEL_SLOT_BYTES
         self.kept_bytes += kept
         if self.spend is not None:
             self.spend(kept)

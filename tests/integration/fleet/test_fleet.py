@@ -9,15 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.fleet import (
-    FleetApp,
-    FleetCycle,
-    LocalFleet,
-    emulated_account,
-    fleet_app,
-    fragments,
-    put_config,
-)
+from devtools import target_fleet
+from devtools.fleet import FleetCycle, LocalFleet, emulated_account, fragments, put_config
 from tests.integration.fleet.conftest import VictoriaMetrics
 
 TARGETS = 2000
@@ -37,13 +30,13 @@ pytestmark = pytest.mark.scale
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetApp]:
-    with fleet_app(tmp_path_factory.mktemp("fleet-app"), TARGETS, SERIES) as running:
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[target_fleet.Targets]:
+    with target_fleet.running(tmp_path_factory.mktemp("fleet-app"), TARGETS, SERIES) as running:
         yield running
 
 
 def test_every_series_arrives_once_per_cycle_with_its_cycle_s_timestamp(
-    app: FleetApp, receiver: VictoriaMetrics, tmp_path: Path
+    app: target_fleet.Targets, receiver: VictoriaMetrics, tmp_path: Path
 ) -> None:
     with emulated_account(tmp_path) as (env, queues):
         put_config(env, fragments(app.addresses, receiver.write_url, SHARDS, scrape_timeout="60s"))

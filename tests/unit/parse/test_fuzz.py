@@ -78,7 +78,7 @@ def snapshot(cache: SeriesCache) -> tuple[object, ...]:
         {key: id(entry) for key, entry in cache.entries.items()},
         {family: id(found) for family, found in cache.families.items()},
         {shape: id(info) for shape, info in cache.plans.items()},
-        dict(cache.maker.identities),
+        cache.maker.identities,
         set(cache.shared),
     )
 

@@ -281,3 +281,40 @@ def test_caches_that_share_an_allocator_never_give_the_same_ref() -> None:
     a, b = SeriesCache(refs=shared), SeriesCache(refs=shared)
     found = a.samples(b"x 1\ny 1\n", TEXT, 1) + b.samples(b"x 1\ny 1\n", TEXT, 1)
     assert len({s.series for s in found} | {*a.synthetic, *b.synthetic}) == 4 + 10
+
+
+def test_a_target_s_series_share_their_names_and_label_pairs_across_chunks_and_scrapes() -> None:
+    cache = SeriesCache(finisher(target()))
+    lines = [f'node_cpu_seconds_total{{cpu="{n % 4}",mode="idle"}} 1\n' for n in range(4)]
+    lines += [
+        f'node_cpu_seconds_total{{cpu="{n}",mode="user",slot="{k}"}} 1\n'
+        for k in range(3000)
+        for n in range(4)
+    ]
+    first = parse_exposition("".join(lines).encode(), TEXT, cache)
+    assert len(first) == 12_004
+    pairs = {id(pair) for s in first for pair in s.labels}
+    distinct = {pair for s in first for pair in s.labels}
+    assert len(pairs) == len(distinct)  # one object per distinct pair, whatever its chunk
+    assert len({id(s.name) for s in first}) == 1
+    later = parse_exposition(b'node_cpu_seconds_total{cpu="0",mode="nice"} 1\n', TEXT, cache)
+    assert later[0].labels[0] is first[0].labels[0]  # ("cpu", "0") again, a scrape later
+
+
+def test_a_warm_cache_holds_no_identity_index_between_scrapes() -> None:
+    cache = SeriesCache(finisher(target()))
+    for body in (b'a{x="1"} 1\na{x="2"} 1\n', b'a{x="1"} 1\na{x="3"} 1\n', b'a{x="1"} 1\n'):
+        parse_exposition(body, TEXT, cache)
+        assert cache.maker.identities is None
+    assert [s.labels[-2:] for s in parse_exposition(b'a{x="1"} 1\na{ x="1"} 2\n', TEXT, cache)] == [
+        (("region", "eu"), ("x", "1"))
+    ]  # two spellings of one series: still one (the index built from the entries when needed)
+
+
+def test_the_shared_pairs_of_series_that_churn_stay_bounded_by_the_series_kept() -> None:
+    cache = SeriesCache(finisher(target()))
+    for scrape in range(40):
+        body = "".join(f'a{{pod="p{scrape}-{n}"}} 1\n' for n in range(100)).encode()
+        parse_exposition(body, TEXT, cache)
+        assert len(cache.maker.interned) <= 4 * len(cache) + 1024
+    assert len(cache) == 100

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -221,7 +222,7 @@ class _Decoder:
         if not isinstance(raw, dict):
             self.fail(path, f"expected a mapping, got {kind_of(raw)}")
             return _INVALID
-        hints = typing.get_type_hints(cls)
+        hints = type_hints(cls)
         own = [f for f in dataclasses.fields(cls) if f.init]
         plugged = {f.name: f.metadata["plugins"] for f in own if "plugins" in f.metadata}
         inlined = {f.name: hints[f.name] for f in own if f.metadata.get("inline")}
@@ -315,9 +316,18 @@ class _Decoder:
             self.fail(self.original(path, exc.key), message)
 
 
+@functools.cache
+def type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints(cls)``, evaluated once per class: a configuration is decoded
+    several times at a cold start (each fragment, then the whole), and evaluating the
+    annotations of every dataclass each time was a sixth of a cold invocation's CPU. The
+    classes are the package's own and never change; callers only read the mapping."""
+    return typing.get_type_hints(cls)
+
+
 def inline_keys(cls: type) -> list[str]:
     """The document keys of an ``inline`` dataclass (its own inline fields' keys included)."""
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     keys: list[str] = []
     for f in dataclasses.fields(cls):
         if f.metadata.get("inline"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from .entries import SeriesEntry
 from .scraper import (
     ABORT_GRACE_SECONDS,
-    MAX_CACHED_TARGETS,
     MAX_ERROR_CHARS,
     Scraper,
     ScrapeResult,
@@ -23,7 +22,6 @@ from .stale import EndedTarget
 
 __all__ = [
     "ABORT_GRACE_SECONDS",
-    "MAX_CACHED_TARGETS",
     "MAX_ERROR_CHARS",
     "MAX_SERIES",
     "EndedTarget",

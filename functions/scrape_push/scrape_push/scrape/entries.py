@@ -12,7 +12,7 @@ Entries are plain tuples made by ``zip``: a cold chunk makes hundreds at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from itertools import islice, repeat
 from operator import add, call, itemgetter
 from typing import Any, Final
 
@@ -73,6 +73,19 @@ class Created:
         """Refs this parse gave to an entry that is not the first with them."""
 
 
+class Interned(dict[Any, Any]):
+    """One object per distinct value (metric names, label pairs) among a target's series, so
+    that its series share them: a node_exporter's 1,000 series hold a few hundred distinct label
+    pairs, and each would otherwise have its own copy of every pair and name (docs/scaling.md,
+    "What a cached series holds"). A hit is a C-level dict lookup."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: Any) -> Any:
+        self[key] = key
+        return key
+
+
 class EntryMaker:
     """Makes the entries of one target's new series."""
 
@@ -89,12 +102,24 @@ class EntryMaker:
         self.legacy_names = legacy_names
         """``metric_name_validation_scheme: legacy``: names outside the legacy character set fail
         the scrape (under ``utf8`` any name the parser read is valid)."""
-        self.identities: dict[int, SeriesRef] = {}
+        self.identities: dict[int, SeriesRef] | None = None
         """The ref of each final name and labels the target's series cache holds, by the hash of
-        ``(name, labels)`` (the cache keeps it in step with its entries)."""
+        ``(name, labels)``: built from the cache's entries (``index``) when a parse first meets
+        a new series, dropped when the parse ends, so that a warm cache holds no index between
+        scrapes (an unchanged target never builds it)."""
+        self.index: Callable[[], dict[int, SeriesRef]] = dict
+        """Builds ``identities`` from the cache's entries."""
         self.lookup: Callable[[], dict[SeriesRef, tuple[str, Labels, Family]]] = dict
         """The identity and family of each ref the cache holds (made on demand: only when a hash
         repeats)."""
+        self.interned = Interned()
+        """The names and label pairs of the target's series (the cache bounds it)."""
+
+    def known(self) -> dict[int, SeriesRef]:
+        """``identities``, built now if this parse has not yet."""
+        if self.identities is None:
+            self.identities = self.index()
+        return self.identities
 
     def plain_labels(self, new: NewSeries, plans: dict[str, Plan]) -> list[Labels]:
         """The final labels of plain new series, in bulk: one plan per label-set shape (made
@@ -107,24 +132,21 @@ class EntryMaker:
                 if plan is None:
                     plan = plans[shape] = shape_plan(self.finish, shape_labels(shape))
                 infos[index] = plan
-        return list(
+        pairs = map(
+            zip,
+            map(_PLAN_NAMES, infos),
             map(
-                tuple,
-                map(
-                    zip,
-                    map(_PLAN_NAMES, infos),
-                    map(
-                        call,
-                        map(_PLAN_PICK, infos),
-                        map(add, plain_values(new.labels), map(_PLAN_CONSTANTS, infos)),  # type: ignore[arg-type]
-                    ),
-                ),
-            )
+                call,
+                map(_PLAN_PICK, infos),
+                map(add, plain_values(new.labels), map(_PLAN_CONSTANTS, infos)),  # type: ignore[arg-type]
+            ),
         )
+        return list(map(tuple, map(map, repeat(self.interned.__getitem__), pairs)))
 
     def parsed_labels(self, new: NewSeries) -> list[Labels]:
         """The final labels of the other new series (their label pairs finished one by one)."""
-        return list(map(self.finish, new.labels))  # type: ignore[arg-type]
+        finished = map(self.finish, new.labels)  # type: ignore[arg-type]
+        return list(map(tuple, map(map, repeat(self.interned.__getitem__), finished)))
 
     def make(
         self,
@@ -197,7 +219,7 @@ class EntryMaker:
     ) -> tuple[list[SeriesEntry], Columns]:
         """Entries for new series with these final labels: relabeled, names checked, each with
         its series' ref; and the columns of what the samples take from them."""
-        metrics = names
+        names = metrics = list(map(self.interned.__getitem__, names))
         if self.relabel.steps:
             views = [
                 relabel_series(name, found, self.relabel) for name, found in zip(names, labels, strict=True)
@@ -240,7 +262,7 @@ class EntryMaker:
         """``refs`` for new series, each replaced by the ref its series already has."""
         metrics, labels, _ = new_series
         hashes = list(map(hash, zip(metrics, labels, strict=True)))
-        new, known = created.identities, self.identities
+        new, known = created.identities, self.known()
         if (
             len(set(hashes)) == len(hashes)
             and new.keys().isdisjoint(hashes)
@@ -262,7 +284,7 @@ class EntryMaker:
         metrics, labels, families = new_series
         by_ref = self.lookup()
         by_ref.update((entry[SERIES_AT], kind(entry)) for entry in created.entries)
-        new, known = created.identities, self.identities
+        new, known = created.identities, self.known()
         for index, key in enumerate(hashes):
             found = new.get(key)
             if found is None:

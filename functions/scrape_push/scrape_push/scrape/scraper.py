@@ -6,8 +6,10 @@ deadline (its scrape timeout, bounded by the invocation's), and the stage return
 invocation's scrape deadline whatever the targets do.
 
 The ``Scraper`` keeps what a warm process reuses: pooled HTTP sessions and one series cache per
-target (``series.SeriesCache``), whose ``SeriesRef`` values come from one allocator. It collects
-the refs its caches dropped (series gone, a target gone or evicted) for the sinks to forget.
+target (``series.SeriesCache``), whose ``SeriesRef`` values come from one allocator, bounded by
+the function's memory (``CACHE_SHARE``: the least recently scraped targets' series go first). It
+collects the refs its caches dropped (series gone, a target gone or evicted) for the sinks to
+forget.
 """
 
 from __future__ import annotations
@@ -20,10 +22,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import count
+from typing import Final
 
 import requests
 
-from ..budget import SINK_BYTES_PER_SAMPLE, Account, MemoryBudget, parse_working_bytes
+from ..budget import (
+    BASELINE_MB,
+    MIB,
+    MIN_USABLE_MB,
+    SINK_BYTES_PER_SAMPLE,
+    Account,
+    MemoryBudget,
+    parse_working_bytes,
+)
 from ..credentials import SecretResolver
 from ..deadline import Deadline
 from ..fetch import ScrapeError, fetch
@@ -39,8 +50,15 @@ from .record import RecordKeeper, RecordReport, StalenessRecord
 from .series import SeriesCache
 from .stale import EndedTarget, keys_before
 
-MAX_CACHED_TARGETS = 1024
-"""Targets whose series cache a warm Lambda keeps (least recently scraped dropped first)."""
+CACHE_SHARE: Final = 0.5
+"""Of the function's usable memory (``budget``: ``MemorySize - BASELINE_MB``), the share the
+warm series caches may hold between cycles (docs/scaling.md, "The series caches"): twice what
+the shard sizing plans for a shard's series, so a planned shard never evicts."""
+
+CACHED_SERIES_BYTES: Final = 800
+"""What one cached series holds across the warm state, its cache entry, series text, final
+labels and identity index and the sinks' encoding of it (measured 620 to 700 bytes for
+node_exporter-shaped targets with a Remote Write sink; docs/scaling.md)."""
 
 ABORT_GRACE_SECONDS = 1.0
 """After the scrape deadline, how long the stage waits for cut scrapes to unwind (a cut
@@ -99,6 +117,9 @@ class Scraper:
         self._sessions: dict[TLSConfig, requests.Session] = {}
         self._sessions_lock = threading.Lock()
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
+        """The series caches, least recently scraped first."""
+        self._evicted: dict[tuple[object, ...], SeriesCache] = {}
+        """Caches evicted to bound memory, holding only their staleness memory (``evict``)."""
         self._series_lock = threading.Lock()
         self._forgotten: list[SeriesRef] = []
         self._ended: list[EndedTarget] = []
@@ -132,14 +153,28 @@ class Scraper:
         with self._series_lock:
             cache = self._series.get(key)
             if cache is None:
-                cache = self._series[key] = SeriesCache(
-                    finisher(target), target.metric_relabel, self.refs, legacy_names=target.legacy_names
-                )
-                while len(self._series) > MAX_CACHED_TARGETS:
-                    self._forgotten += self._series.popitem(last=False)[1].refs_held()
+                cache = self._evicted.pop(key, None)
+                if cache is None:
+                    cache = SeriesCache(
+                        finisher(target), target.metric_relabel, self.refs, legacy_names=target.legacy_names
+                    )
+                self._series[key] = cache
             else:
                 self._series.move_to_end(key)
             return cache
+
+    def evict(self, memory_mb: int) -> None:
+        """Evict the least recently scraped targets' series while the caches hold more series
+        than a function of ``memory_mb`` allows them (``cached_series_allowed``). An evicted
+        target's next scrape is cold; its staleness memory stays (``SeriesCache.evict``)."""
+        allowed = cached_series_allowed(memory_mb)
+        with self._series_lock:
+            held = sum(map(len, self._series.values()))
+            while held > allowed and self._series:
+                key, cache = self._series.popitem(last=False)
+                held -= len(cache)
+                self._forgotten += cache.evict()
+                self._evicted[key] = cache
 
     def drop_cache(self, target: Target) -> None:
         """Drop the target's series cache: an abandoned scrape may still be writing to it."""
@@ -154,6 +189,8 @@ class Scraper:
         ``take_ended``) and drops the cache."""
         wanted = {self._series_key(target) for target in targets}
         with self._series_lock:
+            for key in [key for key in self._evicted if key not in wanted]:
+                self._series[key] = self._evicted.pop(key)  # its markers are made below
             for key in [key for key in self._series if key not in wanted]:
                 cache = self._series.pop(key)
                 stale = cache.tracker.ended(now_ms)
@@ -168,7 +205,7 @@ class Scraper:
         if self.keeper is None:
             return None
         with self._series_lock:
-            caches = list(self._series.values())
+            caches = [*self._series.values(), *self._evicted.values()]
         return self.keeper.keep(caches, deadline)
 
     def start_from_record(self, targets: Sequence[Target], deadline: Deadline, scrape_ms: int) -> None:
@@ -238,6 +275,7 @@ class Scraper:
             for future in futures:
                 future.cancel()  # not started by now: never will be
             results = [self._result(f, run, deadline) for f, run in zip(futures, runs, strict=True)]
+            self.evict(budget.memory_mb)
             return [self._shown(result) for result in results] + down
         finally:
             pool.shutdown(wait=not running, cancel_futures=True)
@@ -425,6 +463,14 @@ class Scraper:
         except (Aborted, MemoryBudgetExceeded):
             limits.added = min(limits.added, sample_limit)
         return None
+
+
+def cached_series_allowed(memory_mb: int) -> int:
+    """The series the warm caches of a function of ``memory_mb`` may hold between cycles::
+
+    max(MIN_USABLE_MB, memory_mb - BASELINE_MB) MiB x CACHE_SHARE / CACHED_SERIES_BYTES
+    """
+    return int(max(MIN_USABLE_MB, memory_mb - BASELINE_MB) * MIB * CACHE_SHARE) // CACHED_SERIES_BYTES
 
 
 def shown_error(error: str, scrub: Callable[[str], str]) -> str:

@@ -31,7 +31,18 @@ from ..limits import ScrapeBudget
 from ..model import Family, Labels, Sample, SeriesRef
 from ..parse import OUT_OF_RANGE, Chunk, Format, Histograms, ParseError, format_for
 from ..relabel import NO_RULES, RelabelRules
-from .entries import SERIES_AT, Columns, Created, EntryMaker, SeriesEntry, columns, identity, kind, refs_of
+from .entries import (
+    SERIES_AT,
+    Columns,
+    Created,
+    EntryMaker,
+    Interned,
+    SeriesEntry,
+    columns,
+    identity,
+    kind,
+    refs_of,
+)
 from .stale import Tracker, Tracking
 
 NO_NATIVE: Final = Histograms()
@@ -71,6 +82,7 @@ class SeriesCache:
         scrape stage's allocator, shared by every target so that refs never collide) or the
         one the series has under another spelling."""
         self.maker.lookup = self._identities
+        self.maker.index = self._index
         self.max_series = max_series
         self.format: Format | None = None
         """The format of the last body parsed: a switch to another starts afresh."""
@@ -110,9 +122,30 @@ class SeriesCache:
     def _identities(self) -> dict[SeriesRef, tuple[str, Labels, Family]]:
         return {entry[SERIES_AT]: kind(entry) for entry in self.entries.values() if entry[3]}
 
+    def _index(self) -> dict[int, SeriesRef]:
+        return {hash(identity(entry)): entry[SERIES_AT] for entry in self.entries.values() if entry[3]}
+
     def take_retired(self) -> list[SeriesRef]:
         retired, self.retired = self.retired, []
         return retired + self.tracker.take_retired()
+
+    def evict(self) -> list[SeriesRef]:
+        """Let the series go, to bound a warm process's memory (``scraper.Scraper``): the next
+        scrape starts cold. What the last scrape tracked for staleness stays, compactly, as a
+        persisted record would seed it (final name and labels: ``stale.Tracker.seed``), so
+        that the next scrape, a failed one or the target's leaving still marks what went. The
+        ``up``/``scrape_*`` refs stay too. Returns the refs the sinks may forget."""
+        refs = [*refs_of(self.entries.values()), *self.take_retired()]
+        tracker = self.tracker
+        tracked = tracker.series()
+        if tracked:
+            tracker.seed = frozenset(tracked)
+        tracker.tracked, tracker.stamps = {}, {}
+        self.format = None
+        self.entries, self.families, self.plans, self.reading = {}, {}, {}, {}
+        self.tried, self.shared = set(), set()
+        self.maker.identities, self.maker.interned = None, Interned()
+        return refs
 
     def samples(self, data: bytes, content_type: str | None, scrape_ms: int) -> list[Sample]:
         """The whole body's samples at once (see ``read``), exposed timestamps honoured."""
@@ -166,9 +199,9 @@ class SeriesCache:
             for chunk in fmt.chunks(data, known, families, strict):
                 if chunk.histograms is not None:
                     chunk.histograms = budget.fit(chunk.histograms)
-                entries, labels, made = self._entries(chunk, plans, seen, created)
+                entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
                 samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
-                budget.charge(len(entries), chunk.label_sets, chunk.labels + labels, chunk.text_bytes)
+                budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
                 if self._remember(seen, chunk, entries) or self.shared or created.shared:
                     firsts.start()
                 samples = firsts.kept(samples, budget)
@@ -178,6 +211,8 @@ class SeriesCache:
         except ParseError as exc:
             self._count_partial(exc, plans, seen, created, budget)
             raise
+        finally:  # however the parse ends (an error, a limit, its reader stopping)
+            self.maker.identities = None
         before = self.entries
         self._commit(fmt, seen, created, families, plans)
         self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before))
@@ -214,13 +249,15 @@ class SeriesCache:
         plans: dict[str, Plan],
         seen: dict[str, SeriesEntry],
         created: Created,
-    ) -> tuple[list[SeriesEntry], int, Columns | None]:
-        """Every line's entry, the new series' made now; how many labels those have; and, when
+    ) -> tuple[list[SeriesEntry], tuple[int, int], Columns | None]:
+        """Every line's entry, the new series' made now; how many names and label pairs no
+        earlier series had (``Interned``) and how many labels the new series have; and, when
         every line is a new series (a cold chunk), the columns they were made of."""
         entries = chunk.known
         labels = 0
         made_columns: Columns | None = None
         maker = self.maker
+        interned = len(maker.interned)
         for new in (chunk.plain, chunk.parsed):
             if not new.at:
                 continue
@@ -234,7 +271,7 @@ class SeriesCache:
                 made_columns = None
                 for at, entry in zip(new.at, made, strict=True):
                     entries[at] = entry
-        return entries, labels, made_columns  # type: ignore[return-value]
+        return entries, (len(maker.interned) - interned, labels), made_columns  # type: ignore[return-value]
 
     def _samples(
         self,
@@ -320,14 +357,9 @@ class SeriesCache:
             if previous or len(created.keys) != len(seen):  # else each new series was kept
                 gone += _gone(previous, seen, created)
         self.tried = set()
-        identities = self.maker.identities
-        if identities:
-            identities.update(created.identities)
-        else:  # a cold cache: no copy
-            identities = self.maker.identities = created.identities
         shared = self.shared | created.shared
         if gone:
-            self.retired += _retire(gone, seen, shared, identities)
+            self.retired += _retire(gone, seen, shared)
         if shared:
             held = set(refs_of(seen.values()))
             shared = {ref for ref in shared if ref in held}
@@ -335,6 +367,8 @@ class SeriesCache:
         self.entries = seen
         self.families = families if len(families) <= 4 * len(seen) + 1024 else {}
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
+        if len(self.maker.interned) > 4 * len(seen) + 1024:  # pairs of gone series pile up
+            self.maker.interned = Interned()  # (a reset only stops new series sharing old pairs)
 
 
 def _gone(
@@ -353,23 +387,13 @@ def _gone(
     return gone
 
 
-def _retire(
-    gone: list[SeriesEntry],
-    seen: dict[str, SeriesEntry],
-    shared: set[SeriesRef],
-    identities: dict[int, SeriesRef],
-) -> list[SeriesRef]:
+def _retire(gone: list[SeriesEntry], seen: dict[str, SeriesEntry], shared: set[SeriesRef]) -> list[SeriesRef]:
     """The refs of the ``gone`` entries that no entry kept holds (a ref may be one series'
-    under several texts), each taken out of the identity index."""
+    under several texts)."""
     refs = {entry[SERIES_AT]: entry for entry in gone}
     if shared and not shared.isdisjoint(refs):
         held = set(refs_of(seen.values()))
         refs = {ref: entry for ref, entry in refs.items() if ref not in held}
-    for ref, entry in refs.items():
-        if entry[3]:
-            key = hash(identity(entry))
-            if identities.get(key) == ref:
-                del identities[key]
     return list(refs)
 
 

@@ -46,9 +46,11 @@ CPU_HEADROOM: Final = 0.5
 RESERVED_SECONDS: Final = SEND_RESERVE[0] + 2.0
 """Of the cycle window, the time no scrape runs in: the send reserve, and the queue's delivery."""
 
-MAX_TARGETS_PER_SHARD: Final = 1000
-"""Targets per shard at most: below the scrape stage's 1,024 warm series caches
-(``scrape.MAX_CACHED_TARGETS``), so a warm worker's caches never thrash."""
+MAX_TARGETS_PER_SHARD: Final = 5000
+"""Targets per shard at most, whatever their series: a shard's message carries about 30 bytes
+per target compressed (docs/scaling.md), so 5,000 stay far under SQS's 1 MiB message even with
+labels several times a node_exporter's. (The warm series caches are bounded by memory, not by
+targets: ``scrape.scraper.CACHE_SHARE``.)"""
 
 DEFAULT_SERIES_PER_TARGET: Final = 1000
 """Series assumed for a target no cycle has counted yet (a node_exporter exposes 1,000 to
