@@ -43,10 +43,10 @@ def scraped(scraper: Scraper, each: Target, body: bytes, at: int) -> list[object
 
 def test_a_target_line_round_trips_any_label_text() -> None:
     odd = (("a", 'quo"te\\n\nnew line'), ("b", "ünï ☃"), ("instance", "h:1"))
-    line = encode_target(target_key(target()), [("m", odd), ("n", ())])
+    line = encode_target(target_key(target()), [(("m", odd), None), (("n", ()), None)])
     (found,) = decode(line).values()
     assert (found.job, found.instance) == ("api", "127.0.0.1:1")
-    assert found.series == frozenset({("m", odd), ("n", ())})
+    assert found.series == {("m", odd): None, ("n", ()): None}
     assert found.external_labels == (("region", "eu"),)
 
 
@@ -58,7 +58,8 @@ def test_record_keys_name_the_group_and_leave_room_for_a_shard() -> None:
 
 def test_pack_keeps_the_first_targets_that_fit() -> None:
     lines = [
-        encode_target(f"t{i}", [(f"m{i}_{j}", (("x", str(i * j)),)) for j in range(200)]) for i in range(50)
+        encode_target(f"t{i}", [((f"m{i}_{j}", (("x", str(i * j)),)), None) for j in range(200)])
+        for i in range(50)
     ]
     packed, raw_bytes, kept = pack(lines, limit=4000)
     assert 0 < kept < 50 and len(packed) <= 4000

@@ -10,13 +10,19 @@ next: at most one request per cycle, none in a steady one.
 The item holds, per target (job, target labels, external labels), the final name and labels of
 each tracked series: a marker must carry the full label set (Remote Write has no other way to
 name a series), and a cold process has nothing else to take them from. It is JSON, one line per
-target, compressed with zstd. Targets of one job share most label text: 1,000 targets of
-node_exporter's 1,000 series come to 120 MB of JSON and 1.2 MB compressed (bench/
-bench_staleness_record.py), one such target alone to 5.2 KB; one item holds about 300 of them.
-Past ``MAX_RECORD_BYTES`` (DynamoDB's item limit) the record keeps the targets that fit, in
-their order, and says how many it left out: those get no markers after a cold start (their
-series end by Prometheus's 5-minute lookback instead). Sharding a large job group gives each
-shard an item of its own (``record_key``).
+target, compressed with zstd: ``[key, [[name, [[label, value], ...]], ...]]``, followed, for a
+target with native histogram series (whose marker is a histogram), by the indexes of those with
+integer counts and, if any, of those with float counts: ``[key, series, [3, 4], [9]]``. A line
+of a target without them is as this module wrote it before native histograms (no third
+element), and such lines read as before; a record with the longer lines is unreadable to a
+build older than them (it ignores the record once, with an error).
+
+Targets of one job share most label text: 1,000 targets of node_exporter's 1,000 series come to
+120 MB of JSON and 1.2 MB compressed (bench/bench_staleness_record.py), one such target alone to
+5.2 KB; one item holds about 300 of them. Past ``MAX_RECORD_BYTES`` (DynamoDB's item limit) the
+record keeps the targets that fit, in their order, and says how many it left out: those get no
+markers after a cold start (their series end by Prometheus's 5-minute lookback instead).
+Sharding a large job group gives each shard an item of its own (``record_key``).
 """
 
 from __future__ import annotations
@@ -31,11 +37,11 @@ from typing import Any, Final
 import cramjam
 
 from ..deadline import Deadline
-from ..model import Labels, SeriesRef
+from ..model import STALE_FLOAT_HISTOGRAM, STALE_HISTOGRAM, Labels, SeriesRef
 from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE, VERSION_ATTRIBUTE, Items, TableError
 from ..targets import Target
 from .series import SeriesCache
-from .stale import EndedTarget, Seed, SeriesId, Tracker, report_markers, seed_markers
+from .stale import EndedTarget, Marker, Seed, SeriesId, Tracker, report_markers, seed_markers
 
 MAX_RECORD_BYTES: Final = 380_000
 """DynamoDB: an item is at most 400 KB, attribute names and values together ("Service, account,
@@ -107,27 +113,46 @@ class RecordReport:
         }
 
 
-def encode_target(key: TargetKey, series: Sequence[SeriesId]) -> bytes:
+def encode_target(key: TargetKey, series: Sequence[tuple[SeriesId, Marker]]) -> bytes:
     """One target's line: its key, then each series as its name and label pairs (the tuples
-    as they are: the C encoder writes them as arrays)."""
-    return json.dumps([key, series], separators=(",", ":"), ensure_ascii=False).encode()
+    as they are: the C encoder writes them as arrays), then the indexes of its native
+    histogram series, if it has any (the module docstring)."""
+    ids = [found for found, _ in series]
+    whole = [index for index, (_, marker) in enumerate(series) if marker is STALE_HISTOGRAM]
+    floats = [index for index, (_, marker) in enumerate(series) if marker is STALE_FLOAT_HISTOGRAM]
+    line = [key, ids, whole, floats] if floats else [key, ids, whole] if whole else [key, ids]
+    return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def decode(raw: bytes) -> dict[TargetKey, RecordedTarget]:
     """The targets of a record's lines; ``ValueError`` when it is not one this module wrote."""
     found: dict[TargetKey, RecordedTarget] = {}
     for line in raw.splitlines():
-        key, series = json.loads(line)
+        key, series, *natives = json.loads(line)
         job, labels, external = json.loads(key)
         if not isinstance(job, str):
             raise ValueError("a job name expected")
-        found[key] = RecordedTarget(
-            job,
-            _labels(labels),
-            _labels(external),
-            frozenset((_name(name), _labels(pairs)) for name, pairs in series),
-        )
+        seed: Seed = {(_name(name), _labels(pairs)): None for name, pairs in series}
+        if natives:
+            _mark(seed, natives)
+        found[key] = RecordedTarget(job, _labels(labels), _labels(external), seed)
     return found
+
+
+def _mark(seed: Seed, natives: list[object]) -> None:
+    """Give the series at the indexes a line lists their histogram markers."""
+    if len(natives) > len(_NATIVE_KINDS) or not all(isinstance(indexes, list) for indexes in natives):
+        raise ValueError("lists of series indexes expected")
+    ids = list(seed)
+    for indexes, marker in zip(natives, _NATIVE_KINDS, strict=False):
+        for index in indexes:  # type: ignore[attr-defined]
+            if not isinstance(index, int) or not 0 <= index < len(ids):
+                raise ValueError("a series index expected")
+            seed[ids[index]] = marker
+
+
+_NATIVE_KINDS: Final = (STALE_HISTOGRAM, STALE_FLOAT_HISTOGRAM)
+"""The markers of a line's third and fourth elements' series."""
 
 
 def _name(name: object) -> str:
