@@ -28,6 +28,7 @@ from .model import Sample
 from .plugins import BuildContext
 from .scrape import EndedTarget, Scraper, ScrapeResult
 from .scrape.record import RecordReport, StalenessRecord, record_key
+from .shards.departures import Departures
 from .shards.lineage import NONE as NO_LINEAGE
 from .shards.lineage import Lineage
 from .sinks import Folders, SinkReport, build_sinks, job_group, wrap_deliveries
@@ -99,12 +100,13 @@ class Pipeline:
         """The shard whose leases and backlogs this pipeline's deliveries use (0 unsharded)."""
         self.sharded = sharded
         """Run for one shard of a planned cycle: a target that leaves it may only have moved to
-        another shard, so its leaving ends none of its series (docs/staleness.md)."""
+        another shard, so its leaving ends its series only if it left the fleet
+        (``shards.departures``, docs/staleness.md)."""
         self.context = context
         self.scraper = Scraper(
             config.runtime.max_concurrent_scrapes,
             context.secrets,
-            record=staleness_record(config, jobs, context, str(shard) if sharded else None),
+            record=staleness_record(config, jobs, context, shard, eager=sharded),
         )
         self.sinks = build_sinks(config, context)
         self.discoveries = Discoveries(context)
@@ -122,11 +124,14 @@ class Pipeline:
         cycle_ms: int | None = None,
         lineage: Lineage = NO_LINEAGE,
         deliveries: Sequence[Delivery] | None = None,
+        departures: Departures | None = None,
     ) -> CycleResult:
         """One cycle: scrape every selected target (``found``, else built now) and push to every
         sink, within the memory of a function of ``memory_mb`` (``budget.DEFAULT_MEMORY_MB``
         when ``None``). ``cycle_ms`` is the cycle's scrape time (now when ``None``: a sharded
-        cycle's is the planner's) and ``lineage`` what this shard owes other shards' backlogs."""
+        cycle's is the planner's), ``lineage`` what this shard owes other shards' backlogs and
+        ``departures`` which targets that left this shard left the fleet (sharded: the others
+        moved, and end nothing; ``None``, none did)."""
         start = time.monotonic()
         cycle_ms = int(time.time() * 1000) if cycle_ms is None else cycle_ms
         config = self.config
@@ -144,7 +149,7 @@ class Pipeline:
                 )
                 ended = self.scraper.take_ended()
                 if self.sharded:
-                    ended = []
+                    ended = [gone for gone in ended if departures is not None and departures.ended(gone)]
                 samples = [s for result in scrapes for s in result.samples]
                 samples += [s for gone in ended for s in gone.samples]
                 reports = push_all(chosen, samples, deadline)
@@ -177,14 +182,18 @@ class Pipeline:
 
 
 def staleness_record(
-    config: Config, jobs: Sequence[str] | None, context: BuildContext, shard: str | None = None
+    config: Config, jobs: Sequence[str] | None, context: BuildContext, shard: int = 0, *, eager: bool = False
 ) -> StalenessRecord | None:
     """The job group's (and ``shard``'s) staleness record in the state table, unless there is
-    no table or ``runtime.staleness_record`` is false."""
+    no table or ``runtime.staleness_record`` is false. Shard 0 keeps the record of a cycle that
+    is not split, as it keeps its backlog folders: when a fleet grows out of one invocation,
+    shard 0 reads what the last unsplit cycle tracked, so the targets removed in that very
+    cycle still end. A shard's record is ``eager`` (written in the cycle that read it)."""
     table = context.settings.state_table
     if not table or not config.runtime.staleness_record:
         return None
-    return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), record_key(job_group(jobs), shard))
+    key = record_key(job_group(jobs), str(shard) if shard else None)
+    return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), key, eager=eager)
 
 
 def push_all(

@@ -121,6 +121,20 @@ def test_a_changed_count_tells_each_shard_what_it_owes() -> None:
     assert stored is not None and [e.shards for e in stored.eras] == [4] and stored.shards == 2
 
 
+def test_each_shard_is_told_which_targets_its_last_cycle_had_that_left_the_fleet() -> None:
+    fixture = Fixture(config(10, shards=3))
+    found = fixture.pipeline.targets()
+    keys = [target_key(t) for t in found.targets]
+    fixture.state.save_plan(PlanState(2), Deadline.after(5))  # the last cycle had two shards
+    gone = [2**63 + 1, 2**63 + 2, 2**63 + 3]  # identities not among this cycle's targets
+    fixture.state.save_series(0, {keys[0]: 1, gone[0]: 1}, 1, Deadline.after(5))
+    fixture.state.save_series(1, {keys[1]: 1, gone[1]: 1}, 1, Deadline.after(5))
+    fixture.state.save_series(2, {gone[2]: 1}, 1, Deadline.after(5))  # an older count's: not the last cycle's
+    fixture.plan(fixed=3)
+    left = {m.shard: m.left for m in (decode(b) for b in fixture.sqs.bodies())}
+    assert left == {0: {gone[0]}, 1: {gone[1]}, 2: frozenset()}
+
+
 def test_without_a_queue_the_cycle_runs_here_and_says_why() -> None:
     fixture = Fixture(config(10, shards=4), with_queue=False)
     planned = fixture.plan(fixed=4)

@@ -5,7 +5,8 @@ stale what the one before it tracked.
 One item per job group (and shard: ``record_key``), read once per pipeline (its first cycle)
 and written after a cycle only when some target's tracked series or the set of targets changed
 since, or once a day to keep its TTL ahead; the cycle that read it leaves a due write to the
-next: at most one request per cycle, none in a steady one.
+next: at most one request per cycle, none in a steady one. A shard's record is written in the
+cycle that read it too (``StalenessRecord.eager``), as its pipeline seldom sees a second cycle.
 
 The item holds, per target (job, target labels, external labels), the final name and labels of
 each tracked series: a marker must carry the full label set (Remote Write has no other way to
@@ -83,10 +84,6 @@ class RecordedTarget:
     labels: Labels
     external_labels: Labels
     series: Seed
-
-    @property
-    def instance(self) -> str:
-        return dict(self.labels).get("instance", "")
 
 
 @dataclass
@@ -193,10 +190,15 @@ def unpack(packed: bytes, raw_bytes: int) -> bytes:
 class StalenessRecord:
     """A job group's record in the state table (``statetable.Items``)."""
 
-    def __init__(self, items: Items, key: str, clock: Any = time.time) -> None:
+    def __init__(self, items: Items, key: str, clock: Any = time.time, *, eager: bool = False) -> None:
         self.items = items
         self.key = key
         self.clock = clock
+        self.eager = eager
+        """A due write is made in the cycle that read the record too (two requests in that
+        cycle): a shard's pipeline is seldom kept for a second cycle, since the planner and the
+        other shards run in the same execution environments, and a postponed write would
+        never be made."""
         self.written_ms = 0
         """When this process last wrote the record (0: never)."""
 
@@ -274,7 +276,8 @@ class RecordKeeper:
         """Once per pipeline: give each cache that never scraped its target the recorded series,
         and the markers of the recorded targets not among ``caches`` (they left meanwhile:
         stamped ``scrape_ms``, later than anything their last process sent)."""
-        self.loaded = self.postpone = True
+        self.loaded = True
+        self.postpone = not self.record.eager
         recorded = self.record.load(deadline, self.report)
         self.recorded = frozenset(recorded)
         for target, cache in caches:
@@ -285,7 +288,7 @@ class RecordKeeper:
         for gone in recorded.values():
             stale = seed_markers(gone.series, self.refs, scrape_ms)
             stale += report_markers(gone.labels, gone.external_labels, self.refs, scrape_ms)
-            ended.append(EndedTarget(gone.job, gone.instance, "", stale))
+            ended.append(EndedTarget(gone.job, gone.labels, "", stale))
         return ended
 
     def keep(self, caches: Sequence[SeriesCache], deadline: Deadline) -> RecordReport:

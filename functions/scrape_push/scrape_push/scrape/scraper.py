@@ -159,7 +159,7 @@ class Scraper:
                 stale = cache.tracker.ended(now_ms)
                 if stale and cache.tracker.last is not None:
                     left = cache.tracker.last[0]
-                    self._ended.append(EndedTarget(left.job, left.instance, left.url, stale))
+                    self._ended.append(EndedTarget(left.job, left.labels, left.url, stale))
                 self._forgotten += cache.refs_held()
 
     def keep_record(self, deadline: Deadline) -> RecordReport | None:

@@ -117,10 +117,15 @@ class EndedTarget:
     """A target that left the configuration or its discovery, and its staleness markers."""
 
     job: str
-    instance: str
+    labels: Labels
+    """Its final target labels: with ``job``, its identity."""
     url: str
     """``""`` when only the staleness record knew the target (a record keeps no URL)."""
     samples: list[Sample]
+
+    @property
+    def instance(self) -> str:
+        return dict(self.labels).get("instance", "")
 
 
 class Tracking(NamedTuple):
