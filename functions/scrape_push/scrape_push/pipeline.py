@@ -131,7 +131,7 @@ class Pipeline:
         when ``None``). ``cycle_ms`` is the cycle's scrape time (now when ``None``: a sharded
         cycle's is the planner's), ``lineage`` what this shard owes other shards' backlogs and
         ``departures`` which targets that left this shard left the fleet (sharded: the others
-        moved, and end nothing; ``None``, none did)."""
+        moved, and end nothing; ``None``, none did) and which removed shards' it adopts."""
         start = time.monotonic()
         cycle_ms = int(time.time() * 1000) if cycle_ms is None else cycle_ms
         config = self.config
@@ -147,6 +147,8 @@ class Pipeline:
                 scrapes = self.scraper.scrape_all(
                     found.targets, deadline.reserve(SEND_RESERVE), budget, refused=found.failed
                 )
+                if departures is not None:
+                    self._adopt(departures, deadline.reserve(SEND_RESERVE), cycle_ms)
                 ended = self.scraper.take_ended()
                 if self.sharded:
                     ended = [gone for gone in ended if departures is not None and departures.ended(gone)]
@@ -162,6 +164,15 @@ class Pipeline:
         return CycleResult(
             scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets, ended, record
         )
+
+    def _adopt(self, departures: Departures, deadline: Deadline, at_ms: int) -> None:
+        """End, from their staleness records, the listed targets of the removed shards this
+        pipeline adopts (``shards.departures``): one read per such shard, in the cycle after
+        the count went down."""
+        for shard in departures.adopt:
+            record = staleness_record(self.config, self.jobs, self.context, shard)
+            if record is not None:
+                self.scraper.end_recorded(record, departures.listed, deadline, at_ms)
 
     def deliveries(self, cycle_ms: int, lineage: Lineage = NO_LINEAGE) -> list[Delivery]:
         """This cycle's delivery of each sink (its backlog items are ordered by ``cycle_ms``)."""

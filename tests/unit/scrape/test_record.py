@@ -176,6 +176,23 @@ def test_a_shards_record_is_written_in_the_cycle_that_read_it() -> None:
     assert not [s for s in scraped(again, target(), b"a 1\n", 3000) if is_stale(s.value)]  # type: ignore[attr-defined]
 
 
+def test_a_removed_shards_record_ends_only_the_targets_listed_as_gone() -> None:
+    table = MemoryTable()
+    removed = Scraper(2, build_context().secrets, record=StalenessRecord(Items(table, "state"), "stale1#x#5"))
+    for instance in ("a:1", "b:1"):
+        each = target(labels=(("instance", instance), ("job", "api")))
+        scraped(removed, each, b"m 1\n", 1000)
+    removed.keep_record(Deadline.after(30))
+    adopting = scraper_over(table)
+    orphan = StalenessRecord(Items(table, "state"), "stale1#x#5")
+    adopting.end_recorded(
+        orphan, lambda job, labels: dict(labels)["instance"] == "b:1", Deadline.after(30), 7000
+    )
+    (ended,) = adopting.take_ended()
+    assert (ended.instance, len(ended.samples), {s.timestamp_ms for s in ended.samples}) == ("b:1", 6, {7000})
+    assert {s.series for s in ended.samples} <= set(adopting.forgotten())
+
+
 def test_the_record_follows_the_last_write() -> None:
     table = MemoryTable()
     scraper = scraper_over(table)

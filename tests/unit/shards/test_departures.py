@@ -8,7 +8,7 @@ from scrape_push.shards.assign import identity_key, jump
 from scrape_push.shards.departures import (
     MAX_LEFT_TARGETS,
     Departures,
-    gone_since,
+    departures_of,
     pack_keys,
     unpack_keys,
 )
@@ -39,18 +39,33 @@ def test_a_target_the_planner_lists_as_gone_left_wherever_it_maps_now() -> None:
     assert Departures(1, 4, frozenset({key_of(elsewhere)})).ended(elsewhere)
 
 
-def test_gone_since_lists_per_shard_what_its_last_cycle_had_and_the_fleet_lacks() -> None:
-    last = {0: frozenset({1, 2, 3}), 1: frozenset({4, 5}), 5: frozenset({6})}  # shard 5 is no more
-    assert gone_since(last, [1, 3, 4, 6], 3) == [frozenset({2}), frozenset({5}), frozenset()]
+def test_each_shard_is_told_what_its_last_cycle_had_and_the_fleet_lacks() -> None:
+    last = {0: frozenset({1, 2, 3}), 1: frozenset({4, 5}), 2: frozenset({7})}
+    told = departures_of(last, [1, 3, 4, 7], 3)
+    assert [(d.shard, d.shards, d.left, d.adopt) for d in told] == [
+        (0, 3, {2}, ()),
+        (1, 3, {5}, ()),
+        (2, 3, frozenset(), ()),
+    ]
+
+
+def test_a_removed_shards_departures_go_to_the_shard_that_inherits_its_backlog() -> None:
+    last = {0: frozenset({1}), 1: frozenset({2}), 2: frozenset({3, 4}), 3: frozenset({5}), 5: frozenset({6})}
+    told = departures_of(last, [1, 2, 4, 5], 2)  # from 6 shards (or more) down to 2
+    # shard 2 goes to 0, 5 to 1; shard 3's target is still in the fleet: nothing to adopt there
+    assert [(d.left, d.adopt) for d in told] == [({3}, (2,)), ({6}, (5,))]
+    (alone,) = departures_of(last, [1], 1)  # back to one invocation: the planner's cycle adopts all
+    assert (alone.left, alone.adopt) == ({2, 3, 4, 5, 6}, (1, 2, 3, 5))
+    assert alone.listed("node", ()) is False
 
 
 def test_a_list_is_bounded_so_that_a_message_stays_within_sqs_s_limit() -> None:
-    many = {0: frozenset(range(3 * MAX_LEFT_TARGETS))}
-    (left,) = gone_since(many, [], 1)
-    assert len(left) == MAX_LEFT_TARGETS
-    packed = pack_keys(left)
+    many = {0: frozenset(range(2 * MAX_LEFT_TARGETS)), 1: frozenset(range(-1, -MAX_LEFT_TARGETS, -1))}
+    (told,) = departures_of(many, [], 1)
+    assert len(told.left) == MAX_LEFT_TARGETS
+    packed = pack_keys(frozenset(range(MAX_LEFT_TARGETS)))
     assert len(packed) < MAX_MESSAGE_BYTES / 8
-    assert set(unpack_keys(packed)) == left
+    assert set(unpack_keys(packed)) == set(range(MAX_LEFT_TARGETS))
 
 
 @pytest.mark.parametrize("text", ["@@", "AAAA", pack_keys(range(MAX_LEFT_TARGETS + 1))])

@@ -33,6 +33,7 @@ MESSAGE = ShardMessage(
     targets=(TARGET,) * 3,
     lineage=Lineage(((4, 1_799_999_000_000),), ((3, 1_799_999_000_000),)),
     left=frozenset({0, 7, 2**64 - 1}),
+    adopt=(5, 8),
 )
 
 
@@ -46,8 +47,9 @@ def test_a_message_reads_back_as_written_and_is_ascii() -> None:
 
 def test_a_message_without_left_as_an_older_planner_wrote_it_lists_no_target_gone() -> None:
     document = json.loads(encode(MESSAGE))
-    del document["left"]
-    assert decode(json.dumps(document)).left == frozenset()
+    del document["left"], document["adopt"]
+    message = decode(json.dumps(document))
+    assert (message.left, message.adopt) == (frozenset(), ())
 
 
 def _document(**changes: Any) -> str:
@@ -79,6 +81,9 @@ def _packed(rows: object) -> str:
         (_document(left=[1, 2]), "field 'left' must be the base64 of 8-byte target keys"),
         (_document(left="AAAA"), "field 'left' must be the base64 of 8-byte target keys"),
         (_document(left="@@"), "field 'left' must be the base64 of 8-byte target keys: not base64"),
+        (_document(adopt=[2]), "field 'adopt' must be a list of removed shards (from 'shards' to 999)"),
+        (_document(adopt=[1000]), "field 'adopt' must be a list of removed shards"),
+        (_document(adopt="5"), "field 'adopt' must be a list of removed shards"),
         (_document(targets="@@"), "field 'targets' is not base64 of zlib data"),
         (_document(targets=_packed({})), "field 'targets' is not a JSON list"),
         (_document(targets=_packed([[1]]), target_count=1), "targets[0] must be [job, url, labels,"),

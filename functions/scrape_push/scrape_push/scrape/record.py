@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -284,8 +284,20 @@ class RecordKeeper:
             found = recorded.pop(target_key(target), None)
             if found is not None and cache.tracker.last is None:
                 cache.tracker.seed = found.series
+        return self._ended(recorded.values(), scrape_ms)
+
+    def adopt(
+        self, record: StalenessRecord, left: Callable[[str, Labels], bool], deadline: Deadline, scrape_ms: int
+    ) -> list[EndedTarget]:
+        """The markers, at ``scrape_ms``, of the targets of another pipeline's ``record`` (a shard
+        that no longer runs) for which ``left(job, labels)``."""
+        recorded = record.load(deadline, self.report)
+        return self._ended([gone for gone in recorded.values() if left(gone.job, gone.labels)], scrape_ms)
+
+    def _ended(self, recorded: Iterable[RecordedTarget], scrape_ms: int) -> list[EndedTarget]:
+        """End-of-run markers, at ``scrape_ms``, for targets known only from a record (fresh refs)."""
         ended = []
-        for gone in recorded.values():
+        for gone in recorded:
             stale = seed_markers(gone.series, self.refs, scrape_ms)
             stale += report_markers(gone.labels, gone.external_labels, self.refs, scrape_ms)
             ended.append(EndedTarget(gone.job, gone.labels, "", stale))

@@ -31,7 +31,7 @@ from ..guard import Aborted, Guard, Watch, guarding
 from ..httpconfig import TLSConfig, new_session
 from ..labels import finisher, synthetic
 from ..limits import LimitExceeded, MemoryBudgetExceeded, SampleLimitExceeded, ScrapeBudget
-from ..model import Sample, SeriesRef
+from ..model import Labels, Sample, SeriesRef
 from ..parse import ParseError
 from ..reach import Reach
 from ..targets import FailedTarget, Target
@@ -175,10 +175,20 @@ class Scraper:
         """At the first cycle, seed the caches from the staleness record."""
         if self.keeper is not None and not self.keeper.loaded:
             caches = [(target, self.series_cache(target)) for target in targets]
-            ended = self.keeper.seed(caches, deadline, scrape_ms)
-            with self._series_lock:
-                self._ended += ended
-                self._forgotten += [sample.series for gone in ended for sample in gone.samples]
+            self._end(self.keeper.seed(caches, deadline, scrape_ms))
+
+    def end_recorded(
+        self, record: StalenessRecord, left: Callable[[str, Labels], bool], deadline: Deadline, scrape_ms: int
+    ) -> None:
+        """End the targets of another pipeline's ``record`` for which ``left(job, labels)``
+        (a removed shard's, by the shard that adopts it; nothing without a record of our own)."""
+        if self.keeper is not None:
+            self._end(self.keeper.adopt(record, left, deadline, scrape_ms))
+
+    def _end(self, ended: list[EndedTarget]) -> None:
+        with self._series_lock:
+            self._ended += ended
+            self._forgotten += [sample.series for gone in ended for sample in gone.samples]
 
     def take_ended(self) -> list[EndedTarget]:
         """The targets that left since the last call, with their markers."""

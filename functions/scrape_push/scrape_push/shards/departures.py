@@ -17,6 +17,12 @@ Either alone misses a case: without the planner's list (no state table, the coun
 a message of an older planner, more than ``MAX_LEFT_TARGETS``), a target removed in the cycle
 the count changes may map elsewhere now; without the map, a target the counts did not hold. A
 target that maps elsewhere and is not listed moved, and ends nothing.
+
+When the count goes down, a removed shard ``r`` no longer runs: the shard that inherits its
+backlogs (``r % count``, ``lineage``) also *adopts* its departures for that cycle — the planner
+lists the targets of ``r``'s last cycle that left the fleet with its own, and names ``r``, whose
+staleness record that shard reads to mark them (``Departures.adopt``). The planner's own cycle
+(a count of one) does the same for every removed shard.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import TYPE_CHECKING, Final
 from .assign import identity_key, jump
 
 if TYPE_CHECKING:
+    from ..model import Labels
     from ..scrape import EndedTarget
 
 MAX_LEFT_TARGETS: Final = 10_000
@@ -49,7 +56,13 @@ class Departures:
     shards: int
     left: frozenset[int] = field(default_factory=frozenset)
     """Identity keys (``assign.identity_key``) the planner says left the fleet since this
-    shard's last cycle."""
+    shard's last cycle (and the last cycle of the removed shards it adopts)."""
+    adopt: tuple[int, ...] = ()
+    """Removed shards whose staleness records this shard reads, to end the targets listed."""
+
+    def listed(self, job: str, labels: Labels) -> bool:
+        """Whether the planner lists the target of ``job`` and ``labels`` as gone."""
+        return identity_key(job, labels) in self.left
 
     def ended(self, target: EndedTarget) -> bool:
         """Whether ``target``, remembered by this shard and not given it this cycle, left the
@@ -58,17 +71,22 @@ class Departures:
         return key in self.left or jump(key, self.shards) == self.shard
 
 
-def gone_since(
+def departures_of(
     last: Mapping[int, Collection[int]], fleet: Collection[int], shards: int
-) -> list[frozenset[int]]:
-    """Per shard of a cycle of ``shards``, the identities that shard's last cycle scraped
-    (``last``, by shard) that are not in this cycle's ``fleet`` (at most ``MAX_LEFT_TARGETS``
-    each, the smallest keys: the choice does not matter, only that it is bounded)."""
+) -> list[Departures]:
+    """Per shard of a cycle of ``shards``: the identities its last cycle scraped (``last``, by
+    shard) that are not in this cycle's ``fleet``, and those of the removed shards it adopts (at
+    most ``MAX_LEFT_TARGETS`` in all, the smallest keys: which does not matter, only that it is
+    bounded)."""
     present = fleet if isinstance(fleet, set | frozenset) else set(fleet)
+    gone = {shard: [key for key in keys if key not in present] for shard, keys in last.items()}
     out = []
     for shard in range(shards):
-        gone = [key for key in last.get(shard, ()) if key not in present]
-        out.append(frozenset(sorted(gone)[:MAX_LEFT_TARGETS]))
+        keys = list(gone.get(shard, ()))
+        adopt = tuple(old for old in sorted(gone) if old >= shards and old % shards == shard and gone[old])
+        for old in adopt:
+            keys += gone[old]
+        out.append(Departures(shard, shards, frozenset(sorted(keys)[:MAX_LEFT_TARGETS]), adopt))
     return out
 
 

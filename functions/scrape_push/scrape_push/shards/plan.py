@@ -27,7 +27,7 @@ from ..deadline import Deadline
 from ..pipeline import CycleResult, Pipeline
 from ..targets import TargetSet
 from .assign import assign, target_key
-from .departures import gone_since
+from .departures import Departures, departures_of
 from .handoff import PlannedTarget
 from .lineage import Eras, changed, forget_older, lineage
 from .message import MAX_MESSAGE_BYTES, ShardMessage, encode
@@ -150,18 +150,21 @@ class Planner:
         figures = ShardFigures(shards, "fixed" if fixed else "automatic", sum(fleet.series), capacity.series)
         figures.targets = [len(indexes) for indexes in placed]
         figures.warnings = warnings
+        last = {
+            s: keys for s, keys in counts.by_shard.items() if previous is not None and s < previous.shards
+        }
         if shards == 1:
             owed = lineage(0, fleet.keys, 1, eras)
-            cycle = self.pipeline.run(deadline, memory_mb, found=fleet.found, cycle_ms=now_ms, lineage=owed)
+            (gone,) = departures_of(last, fleet.keys, 1)
+            cycle = self.pipeline.run(
+                deadline, memory_mb, found=fleet.found, cycle_ms=now_ms, lineage=owed, departures=gone
+            )
             unsaved = write_seen(self.state, 0, seen_series(cycle.scrapes, counted), now_ms, deadline)
             warnings.extend([unsaved] if unsaved else [])
             return Planned(fleet.found, figures, cycle)
         assert self.queue is not None  # shards > 1 only with a queue
-        last = {
-            s: keys for s, keys in counts.by_shard.items() if previous is not None and s < previous.shards
-        }
         planned = _Cycle(
-            now_ms, now_ms + int(window * 1000), shards, eras, gone_since(last, fleet.keys, shards)
+            now_ms, now_ms + int(window * 1000), shards, eras, departures_of(last, fleet.keys, shards)
         )
         made = (self._body(shard, mine, planned, fleet, figures) for shard, mine in enumerate(placed))
         bodies = [body for body in made if body is not None]
@@ -218,7 +221,8 @@ class Planner:
             shards=cycle.shards,
             targets=tuple(PlannedTarget.of(fleet.found.targets[i], fleet.series[i]) for i in mine),
             lineage=lineage(shard, [fleet.keys[i] for i in mine], cycle.shards, cycle.eras),
-            left=cycle.left[shard],
+            left=cycle.departures[shard].left,
+            adopt=cycle.departures[shard].adopt,
         )
         body = encode(message)
         if len(body) > MAX_MESSAGE_BYTES:
@@ -236,8 +240,9 @@ class _Cycle:
     deadline_ms: int
     shards: int
     eras: Eras
-    left: list[frozenset[int]]
-    """Per shard, the targets its last cycle scraped that left the fleet (``departures``)."""
+    departures: list[Departures]
+    """Per shard, the targets that left the fleet from its last cycle and the removed shards'
+    it adopts."""
 
 
 def _decide(previous: PlanState | None, fleet: Fleet, capacity: Capacity, now_ms: int) -> Decision:

@@ -159,7 +159,7 @@ def _cycle(  # noqa: PLR0917 (a shard's inputs, each once)
         found=found,
         cycle_ms=message.cycle_ms,
         lineage=message.lineage,
-        departures=Departures(message.shard, message.shards, message.left),
+        departures=Departures(message.shard, message.shards, message.left, message.adopt),
     )
     shard_state = state.of_group(runtime.aws, runtime.settings.state_table, message.jobs)
     before = {identity_key(target.job, target.labels): target.series for target in message.targets}
