@@ -9,7 +9,7 @@ A target *left the fleet* when:
 
 * the planner says so: it lists, per shard, the identities that shard's last cycle scraped (its
   series counts in the state table, ``state``) and that are not among this cycle's targets
-  (``gone_since``, carried in the shard's message as ``left``); or
+  (``departures_of``, carried in the shard's message as ``left``); or
 * it still maps to this shard under this cycle's count (``assign.jump``): the planner places
   every target of the fleet by that map, so one that maps here and is not here is in no shard.
 
