@@ -347,11 +347,16 @@ def test_a_target_removed_from_a_sharded_fleet_ends_its_series_once(fleet: Fleet
     _ended_once(fleet, gone)  # once: not again in the cycles after
 
 
-@pytest.mark.parametrize(("before", "after"), [(3, 4), (4, 2)])
-def test_a_target_moved_to_another_shard_ends_nothing(fleet: Fleet, before: int, after: int) -> None:
-    first = fleet.cycle(shards=before).assignment()
-    second = fleet.cycle(shards=after).assignment()
-    assert any(first[url] != second[url] for url in first)  # some targets moved
+@pytest.mark.parametrize(
+    ("before", "after", "new_first"), [(2, 4, False), (2, 4, True), (4, 2, False), (1, 2, True)]
+)
+def test_a_target_moved_to_another_shard_ends_nothing(
+    fleet: Fleet, before: int, after: int, new_first: bool
+) -> None:
+    first = fleet.cycle(shards=before).assignment()  # empty for one shard: the planner's own cycle
+    second = fleet.cycle(shards=after, last_shard_first=new_first).assignment()
+    first = first or dict.fromkeys(second, 0)
+    assert any(first[url] != second[url] for url in first)  # half move: all 12 stay once in 4,096
     fleet.cycle(shards=after)
     assert not fleet.markers()  # no series still scraped went stale
     assert per_cycle(fleet) == Counter({3: TARGETS})
