@@ -178,6 +178,13 @@ class Pipeline:
         """This cycle's delivery of each sink (its backlog items are ordered by ``cycle_ms``)."""
         return wrap_deliveries(self.sinks, self.context, Folders(self.jobs, self.shard, lineage), cycle_ms)
 
+    def hand_off(self) -> None:
+        """This cycle runs in shards: forget what this pipeline scraped (``Scraper.forget_all``),
+        so that a cycle it runs again (the fleet back in one invocation) starts from the record
+        shard 0 keeps."""
+        self.scraper.forget_all()
+        self.forget_gone()
+
     def forget_gone(self) -> None:
         """Drop from every sink's per-series state the series the scrape stage let go."""
         gone = self.scraper.forgotten()

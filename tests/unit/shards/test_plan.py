@@ -135,6 +135,18 @@ def test_each_shard_is_told_which_targets_its_last_cycle_had_that_left_the_fleet
     assert left == {0: {gone[0]}, 1: {gone[1]}, 2: frozenset()}
 
 
+def test_a_cycle_sent_to_shards_leaves_the_planners_own_scrape_memory_behind() -> None:
+    fixture = Fixture(config(10, shards=3))
+    scraper, target = fixture.pipeline.scraper, fixture.pipeline.targets().targets[0]
+    cache = scraper.series_cache(target)  # as a cycle the planner ran itself left it
+    told: list[list[int]] = []
+    for sink, _ in fixture.pipeline.sinks:
+        sink.forget = told.append  # type: ignore[method-assign]
+    fixture.plan(fixed=3)
+    assert scraper.series_cache(target) is not cache  # a cycle it runs again starts afresh
+    assert set(cache.refs_held()) <= set(told[0])  # and the sinks forgot its series
+
+
 def test_without_a_queue_the_cycle_runs_here_and_says_why() -> None:
     fixture = Fixture(config(10, shards=4), with_queue=False)
     planned = fixture.plan(fixed=4)

@@ -190,6 +190,17 @@ class Scraper:
             self._ended += ended
             self._forgotten += [sample.series for gone in ended for sample in gone.samples]
 
+    def forget_all(self) -> None:
+        """Drop every series cache, and read the staleness record again before the next scrape:
+        this scraper's cycles went to shards, so what it remembers is older than the record
+        (markers from it would be late, or for series that went long ago)."""
+        with self._series_lock:
+            for cache in self._series.values():
+                self._forgotten += cache.refs_held()
+            self._series.clear()
+        if self.keeper is not None:
+            self.keeper.loaded = False
+
     def take_ended(self) -> list[EndedTarget]:
         """The targets that left since the last call, with their markers."""
         with self._series_lock:

@@ -163,6 +163,7 @@ class Planner:
             warnings.extend([unsaved] if unsaved else [])
             return Planned(fleet.found, figures, cycle)
         assert self.queue is not None  # shards > 1 only with a queue
+        self.pipeline.hand_off()
         planned = _Cycle(
             now_ms, now_ms + int(window * 1000), shards, eras, departures_of(last, fleet.keys, shards)
         )
