@@ -166,11 +166,11 @@ def test_a_planned_cycle_reaches_every_target_once_through_the_queue(
 def test_targets_stay_on_their_shard_and_a_new_shard_takes_only_what_it_must(fleet: Fleet) -> None:
     first, second = fleet.cycle(shards=3).assignment(), fleet.cycle(shards=3).assignment()
     assert first == second and len(first) == TARGETS
-    grown = fleet.cycle(shards=4).assignment()
+    grown = fleet.cycle(shards=6).assignment()  # half the targets move: none does once in 4,096
     moved = {url for url in first if grown[url] != first[url]}
-    assert moved and {grown[url] for url in moved} == {3}  # only onto the new shard
+    assert moved and {grown[url] for url in moved} <= {3, 4, 5}  # only onto the new shards
     for message in fleet.cycles[-1].messages():  # the jump hash of job and final labels decides
-        assert all(jump(identity_key(t.job, t.labels), 4) == message.shard for t in message.targets)
+        assert all(jump(identity_key(t.job, t.labels), 6) == message.shard for t in message.targets)
     assert per_cycle(fleet) == Counter({3: TARGETS})
 
 
