@@ -80,8 +80,8 @@ def test_a_target_that_leaves_drops_all_its_refs() -> None:
     assert scraper.forgotten() == []
 
 
-def test_a_target_leaving_a_shard_ends_none_of_its_series_leaving_an_unsharded_cycle_does() -> None:
-    # A shard cannot tell a target that left the configuration from one moved to another shard.
+def test_a_target_moved_off_a_shard_ends_none_of_its_series_leaving_an_unsharded_cycle_does() -> None:
+    # Without departures saying it left the fleet, a target gone from a shard moved to another.
     with serve(Response(b"a 1\n")) as first, serve(Response(b"b 1\n")) as second:
         both = parse_config(
             "scrape_configs:\n"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from scrape_push.model import is_stale
 from scrape_push.pipeline import Pipeline
 from scrape_push.shards.assign import identity_key, jump
 from scrape_push.shards.message import ShardMessage, decode, encode
@@ -67,10 +68,17 @@ class Fleet:
     logs: pytest.LogCaptureFixture
     cycles: list[Cycle] = field(default_factory=list)
 
-    def cycle(self, shards: int, timeout: float = 30.0, last_shard_first: bool = False) -> Cycle:
+    def cycle(
+        self,
+        shards: int,
+        timeout: float = 30.0,
+        last_shard_first: bool = False,
+        without: frozenset[str] = frozenset(),
+    ) -> Cycle:
         """Plan a cycle of ``shards`` and run every shard; with ``last_shard_first``, the shards
-        run in reverse (Lambda promises no order), so a moved target's new shard runs first."""
-        addresses = [t.address for t in self.targets]
+        run in reverse (Lambda promises no order), so a moved target's new shard runs first.
+        The targets at the addresses ``without`` are left out of the configuration."""
+        addresses = [t.address for t in self.targets if t.address not in without]
         self.emulated.put_config(config(addresses, self.receiver.url, shards))
         planned = self.emulated.invoke({}, timeout)
         seen = len(self.logs.records)
@@ -86,6 +94,15 @@ class Fleet:
         ]
         self.cycles.append(made)
         return made
+
+    def markers(self) -> Counter[tuple[str, str]]:
+        """Staleness markers received, per (instance, series name)."""
+        got: Counter[tuple[str, str]] = Counter()
+        for request in self.receiver.requests:
+            for labels, samples in series_of(request.request).items():
+                named = dict(labels)
+                got[named["instance"], named["__name__"]] += sum(1 for _, value in samples if is_stale(value))
+        return +got
 
     def arrivals(self) -> dict[Labels, list[int]]:
         """Per series, the timestamps the receiver got, in the order it got them."""
@@ -149,11 +166,11 @@ def test_a_planned_cycle_reaches_every_target_once_through_the_queue(
 def test_targets_stay_on_their_shard_and_a_new_shard_takes_only_what_it_must(fleet: Fleet) -> None:
     first, second = fleet.cycle(shards=3).assignment(), fleet.cycle(shards=3).assignment()
     assert first == second and len(first) == TARGETS
-    grown = fleet.cycle(shards=4).assignment()
+    grown = fleet.cycle(shards=6).assignment()  # half the targets move: none does once in 4,096
     moved = {url for url in first if grown[url] != first[url]}
-    assert moved and {grown[url] for url in moved} == {3}  # only onto the new shard
+    assert moved and {grown[url] for url in moved} <= {3, 4, 5}  # only onto the new shards
     for message in fleet.cycles[-1].messages():  # the jump hash of job and final labels decides
-        assert all(jump(identity_key(t.job, t.labels), 4) == message.shard for t in message.targets)
+        assert all(jump(identity_key(t.job, t.labels), 6) == message.shard for t in message.targets)
     assert per_cycle(fleet) == Counter({3: TARGETS})
 
 
@@ -291,3 +308,82 @@ def test_a_configuration_changed_after_planning_scrapes_the_planned_targets_with
     ups = [dict(labels) for labels in fleet.arrivals() if ("__name__", "up") in labels]
     assert sorted(u["instance"] for u in ups) == sorted(addresses)  # the planned targets, once each
     assert {u.get("era") for u in ups} == {"new"}  # with the settings read now
+
+
+ENDED_SERIES = {
+    "fleet_value",
+    "fleet_other",
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+}
+"""What a target that left the fleet gets a marker for: its series, its ``up`` and ``scrape_*``."""
+
+
+def _ended_once(fleet: Fleet, address: str) -> None:
+    """``address``'s series, and nothing else, each got one marker."""
+    assert fleet.markers() == Counter({(address, name): 1 for name in ENDED_SERIES})
+
+
+def _shard_of(address: str, shards: int) -> int:
+    labels = (("instance", address), ("job", "fleet"))
+    return jump(identity_key("fleet", labels), shards)
+
+
+def test_a_target_removed_from_a_sharded_fleet_ends_its_series_once(fleet: Fleet) -> None:
+    fleet.cycle(shards=3)
+    fleet.cycle(shards=3)
+    assert not fleet.markers()
+    gone = fleet.targets[0].address
+    removed = fleet.cycle(shards=3, without=frozenset({gone}))
+    _ended_once(fleet, gone)
+    (worker,) = [w for w in removed.workers if w["targets_ended"]]
+    assert worker["shard"]["shard"] == _shard_of(gone, 3)
+    assert [e["instance"] for e in worker["targets_ended"]] == [gone]
+    fleet.cycle(shards=3, without=frozenset({gone}))
+    fleet.cycle(shards=3, without=frozenset({gone}))
+    _ended_once(fleet, gone)  # once: not again in the cycles after
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "new_first"), [(2, 4, False), (2, 4, True), (4, 2, False), (1, 2, True)]
+)
+def test_a_target_moved_to_another_shard_ends_nothing(
+    fleet: Fleet, before: int, after: int, new_first: bool
+) -> None:
+    first = fleet.cycle(shards=before).assignment()  # empty for one shard: the planner's own cycle
+    second = fleet.cycle(shards=after, last_shard_first=new_first).assignment()
+    first = first or dict.fromkeys(second, 0)
+    assert any(first[url] != second[url] for url in first)  # half move: all 12 stay once in 4,096
+    fleet.cycle(shards=after)
+    assert not fleet.markers()  # no series still scraped went stale
+    assert per_cycle(fleet) == Counter({3: TARGETS})
+
+
+@pytest.mark.parametrize(("before", "after"), [(2, 4), (1, 3), (4, 2), (3, 1)])
+def test_a_target_removed_in_the_cycle_the_count_changes_ends_its_series_once(
+    fleet: Fleet, before: int, after: int
+) -> None:
+    fleet.cycle(shards=before)
+    fleet.cycle(shards=before)  # an unsplit cycle writes its record in the cycle after it read it
+    # the target removed maps elsewhere under the new count: the jump hash alone would call it
+    # moved; when the count goes down, its shard is one that goes away (its record is adopted)
+    gone = next(
+        t.address
+        for t in fleet.targets
+        if _shard_of(t.address, before) != _shard_of(t.address, after)
+        and (after > before or _shard_of(t.address, before) >= after)
+    )
+    fleet.cycle(shards=after, without=frozenset({gone}))
+    _ended_once(fleet, gone)
+    fleet.cycle(shards=after, without=frozenset({gone}))
+    _ended_once(fleet, gone)
+    ups = {
+        dict(labels)["instance"]: ts
+        for labels, ts in fleet.arrivals().items()
+        if ("__name__", "up") in labels
+    }
+    assert len(ups) == TARGETS and len(ups.pop(gone)) == 2 + 1  # two cycles, then its marker
+    assert all(len(ts) == 4 for ts in ups.values())  # the others: every cycle, moved or not

@@ -137,3 +137,24 @@ def is_stale(value: float) -> bool:
 def sort_labels(pairs: dict[str, str]) -> Labels:
     """Build a ``Labels`` tuple from a mapping, dropping empty values as Prometheus does."""
     return tuple(sorted((k, v) for k, v in pairs.items() if v != ""))
+
+
+STALE_HISTOGRAM: Final = NativeHistogram(0, STALE_NAN, 0)
+"""The staleness marker of a native histogram series with integer counts: what Prometheus's
+head appends for a stale NaN on such a series (``tsdb/head_append.go``: ``Histogram{Sum:
+StaleNaN}``): zero counts, schema 0, no spans, the sum the stale NaN."""
+STALE_FLOAT_HISTOGRAM: Final = NativeHistogram(0.0, STALE_NAN, 0, floats=True)
+"""The same for a series of float histograms (``FloatHistogram{Sum: StaleNaN}``)."""
+
+
+def is_stale_histogram(sample: Sample) -> bool:
+    """Whether ``sample`` is a native histogram's staleness marker (``STALE_HISTOGRAM`` or
+    ``STALE_FLOAT_HISTOGRAM``). Its ``value`` is ``STALE_NAN`` too, so a sink that leaves every
+    marker out by ``is_stale(sample.value)`` leaves this one out as well; a sink that sends
+    markers tells it from a float marker by this.
+
+    >>> marker = Sample("h", (), STALE_NAN, 0, Family("h", "histogram"), 1, None, STALE_HISTOGRAM)
+    >>> is_stale_histogram(marker), is_stale_histogram(marker._replace(histogram=None))
+    (True, False)
+    """
+    return sample.histogram is not None and is_stale(sample.histogram.sum)

@@ -28,6 +28,7 @@ from .model import Sample
 from .plugins import BuildContext
 from .scrape import EndedTarget, Scraper, ScrapeResult
 from .scrape.record import RecordReport, StalenessRecord, record_key
+from .shards.departures import Departures
 from .shards.lineage import NONE as NO_LINEAGE
 from .shards.lineage import Lineage
 from .sinks import Folders, SinkReport, build_sinks, job_group, wrap_deliveries
@@ -99,12 +100,13 @@ class Pipeline:
         """The shard whose leases and backlogs this pipeline's deliveries use (0 unsharded)."""
         self.sharded = sharded
         """Run for one shard of a planned cycle: a target that leaves it may only have moved to
-        another shard, so its leaving ends none of its series (docs/staleness.md)."""
+        another shard, so its leaving ends its series only if it left the fleet
+        (``shards.departures``, docs/staleness.md)."""
         self.context = context
         self.scraper = Scraper(
             config.runtime.max_concurrent_scrapes,
             context.secrets,
-            record=staleness_record(config, jobs, context, str(shard) if sharded else None),
+            record=staleness_record(config, jobs, context, shard, eager=sharded),
         )
         self.sinks = build_sinks(config, context)
         self.discoveries = Discoveries(context)
@@ -122,11 +124,14 @@ class Pipeline:
         cycle_ms: int | None = None,
         lineage: Lineage = NO_LINEAGE,
         deliveries: Sequence[Delivery] | None = None,
+        departures: Departures | None = None,
     ) -> CycleResult:
         """One cycle: scrape every selected target (``found``, else built now) and push to every
         sink, within the memory of a function of ``memory_mb`` (``budget.DEFAULT_MEMORY_MB``
         when ``None``). ``cycle_ms`` is the cycle's scrape time (now when ``None``: a sharded
-        cycle's is the planner's) and ``lineage`` what this shard owes other shards' backlogs."""
+        cycle's is the planner's), ``lineage`` what this shard owes other shards' backlogs and
+        ``departures`` which targets that left this shard left the fleet (sharded: the others
+        moved, and end nothing; ``None``, none did) and which removed shards' it adopts."""
         start = time.monotonic()
         cycle_ms = int(time.time() * 1000) if cycle_ms is None else cycle_ms
         config = self.config
@@ -142,9 +147,11 @@ class Pipeline:
                 scrapes = self.scraper.scrape_all(
                     found.targets, deadline.reserve(SEND_RESERVE), budget, refused=found.failed
                 )
+                if departures is not None:
+                    self._adopt(departures, deadline.reserve(SEND_RESERVE), cycle_ms)
                 ended = self.scraper.take_ended()
                 if self.sharded:
-                    ended = []
+                    ended = [gone for gone in ended if departures is not None and departures.ended(gone)]
                 samples = [s for result in scrapes for s in result.samples]
                 samples += [s for gone in ended for s in gone.samples]
                 reports = push_all(chosen, samples, deadline)
@@ -158,9 +165,25 @@ class Pipeline:
             scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets, ended, record
         )
 
+    def _adopt(self, departures: Departures, deadline: Deadline, at_ms: int) -> None:
+        """End, from their staleness records, the listed targets of the removed shards this
+        pipeline adopts (``shards.departures``): one read per such shard, in the cycle after
+        the count went down."""
+        for shard in departures.adopt:
+            record = staleness_record(self.config, self.jobs, self.context, shard)
+            if record is not None:
+                self.scraper.end_recorded(record, departures.listed, deadline, at_ms)
+
     def deliveries(self, cycle_ms: int, lineage: Lineage = NO_LINEAGE) -> list[Delivery]:
         """This cycle's delivery of each sink (its backlog items are ordered by ``cycle_ms``)."""
         return wrap_deliveries(self.sinks, self.context, Folders(self.jobs, self.shard, lineage), cycle_ms)
+
+    def hand_off(self) -> None:
+        """This cycle runs in shards: forget what this pipeline scraped (``Scraper.forget_all``),
+        so that a cycle it runs again (the fleet back in one invocation) starts from the record
+        shard 0 keeps."""
+        self.scraper.forget_all()
+        self.forget_gone()
 
     def forget_gone(self) -> None:
         """Drop from every sink's per-series state the series the scrape stage let go."""
@@ -177,14 +200,18 @@ class Pipeline:
 
 
 def staleness_record(
-    config: Config, jobs: Sequence[str] | None, context: BuildContext, shard: str | None = None
+    config: Config, jobs: Sequence[str] | None, context: BuildContext, shard: int = 0, *, eager: bool = False
 ) -> StalenessRecord | None:
     """The job group's (and ``shard``'s) staleness record in the state table, unless there is
-    no table or ``runtime.staleness_record`` is false."""
+    no table or ``runtime.staleness_record`` is false. Shard 0 keeps the record of a cycle that
+    is not split, as it keeps its backlog folders: when a fleet grows out of one invocation,
+    shard 0 reads what the last unsplit cycle tracked, so the targets removed in that very
+    cycle still end. A shard's record is ``eager`` (written in the cycle that read it)."""
     table = context.settings.state_table
     if not table or not config.runtime.staleness_record:
         return None
-    return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), record_key(job_group(jobs), shard))
+    key = record_key(job_group(jobs), str(shard) if shard else None)
+    return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), key, eager=eager)
 
 
 def push_all(

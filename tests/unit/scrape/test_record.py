@@ -43,10 +43,10 @@ def scraped(scraper: Scraper, each: Target, body: bytes, at: int) -> list[object
 
 def test_a_target_line_round_trips_any_label_text() -> None:
     odd = (("a", 'quo"te\\n\nnew line'), ("b", "ünï ☃"), ("instance", "h:1"))
-    line = encode_target(target_key(target()), [("m", odd), ("n", ())])
+    line = encode_target(target_key(target()), [(("m", odd), None), (("n", ()), None)])
     (found,) = decode(line).values()
-    assert (found.job, found.instance) == ("api", "127.0.0.1:1")
-    assert found.series == frozenset({("m", odd), ("n", ())})
+    assert (found.job, dict(found.labels)["instance"]) == ("api", "127.0.0.1:1")
+    assert found.series == {("m", odd): None, ("n", ()): None}
     assert found.external_labels == (("region", "eu"),)
 
 
@@ -58,7 +58,8 @@ def test_record_keys_name_the_group_and_leave_room_for_a_shard() -> None:
 
 def test_pack_keeps_the_first_targets_that_fit() -> None:
     lines = [
-        encode_target(f"t{i}", [(f"m{i}_{j}", (("x", str(i * j)),)) for j in range(200)]) for i in range(50)
+        encode_target(f"t{i}", [((f"m{i}_{j}", (("x", str(i * j)),)), None) for j in range(200)])
+        for i in range(50)
     ]
     packed, raw_bytes, kept = pack(lines, limit=4000)
     assert 0 < kept < 50 and len(packed) <= 4000
@@ -134,12 +135,18 @@ def test_a_warm_process_reads_once_and_writes_only_on_change() -> None:
     assert table.calls == ["batch_get_item", "put_item", "put_item", "put_item"]
 
 
-def test_at_most_one_request_a_cycle_and_none_when_the_record_holds() -> None:
+def recorded(body: bytes) -> MemoryTable:
+    """A table holding the record of one scrape of ``target()`` that read ``body`` (calls cleared)."""
     table = MemoryTable()
     first = scraper_over(table)
-    scraped(first, target(), b"a 1\nb 1\n", 1000)
+    scraped(first, target(), body, 1000)
     first.keep_record(Deadline.after(30))
     table.calls.clear()
+    return table
+
+
+def test_at_most_one_request_a_cycle_and_none_when_the_record_holds() -> None:
+    table = recorded(b"a 1\nb 1\n")
     second = scraper_over(table)  # cold, its target unchanged: the record holds
     for at in (2000, 3000, 4000):
         second.start_from_record([target()], Deadline.after(30), at)
@@ -154,6 +161,36 @@ def test_at_most_one_request_a_cycle_and_none_when_the_record_holds() -> None:
     scraped(third, target(), b"a 1\n", 6000)
     third.keep_record(Deadline.after(30))
     assert table.calls == ["batch_get_item", "batch_get_item", "put_item"]
+
+
+def test_a_shards_record_is_written_in_the_cycle_that_read_it() -> None:
+    table = recorded(b"a 1\nb 1\n")
+    record = StalenessRecord(Items(table, "state"), record_key(GROUP), eager=True)
+    shard = Scraper(2, build_context().secrets, record=record)  # cold, as a shard's pipeline mostly is
+    shard.start_from_record([target()], Deadline.after(30), 2000)
+    scraped(shard, target(), b"a 1\n", 2000)
+    shard.keep_record(Deadline.after(30))
+    assert table.calls == ["batch_get_item", "put_item"]
+    again = scraper_over(table)  # the next environment reads what this cycle left
+    again.start_from_record([target()], Deadline.after(30), 3000)
+    assert not [s for s in scraped(again, target(), b"a 1\n", 3000) if is_stale(s.value)]  # type: ignore[attr-defined]
+
+
+def test_a_removed_shards_record_ends_only_the_targets_listed_as_gone() -> None:
+    table = MemoryTable()
+    removed = Scraper(2, build_context().secrets, record=StalenessRecord(Items(table, "state"), "stale1#x#5"))
+    for instance in ("a:1", "b:1"):
+        each = target(labels=(("instance", instance), ("job", "api")))
+        scraped(removed, each, b"m 1\n", 1000)
+    removed.keep_record(Deadline.after(30))
+    adopting = scraper_over(table)
+    orphan = StalenessRecord(Items(table, "state"), "stale1#x#5")
+    adopting.end_recorded(
+        orphan, lambda job, labels: dict(labels)["instance"] == "b:1", Deadline.after(30), 7000
+    )
+    (ended,) = adopting.take_ended()
+    assert (ended.instance, len(ended.samples), {s.timestamp_ms for s in ended.samples}) == ("b:1", 6, {7000})
+    assert {s.series for s in ended.samples} <= set(adopting.forgotten())
 
 
 def test_the_record_follows_the_last_write() -> None:

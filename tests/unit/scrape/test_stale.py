@@ -174,7 +174,7 @@ def test_end_of_run_never_in_the_future_and_nothing_without_a_scrape() -> None:
 
 def test_a_cold_cache_marks_the_seeded_series_its_first_scrape_lacks() -> None:
     cache = SeriesCache()
-    cache.tracker.seed = frozenset({("a", ()), ("b", (("x", "1"),))})
+    cache.tracker.seed = {("a", ()): None, ("b", (("x", "1"),)): None}
     stale = markers(scrape(cache, b"a 1\n", 2000))
     assert list(stale) == ["b"]
     assert stale["b"].labels == (("x", "1"),) and stale["b"].timestamp_ms == 2000
@@ -185,7 +185,7 @@ def test_a_cold_cache_marks_the_seeded_series_its_first_scrape_lacks() -> None:
 
 def test_a_cold_cache_whose_first_scrape_fails_marks_every_seeded_series() -> None:
     cache = SeriesCache()
-    cache.tracker.seed = frozenset({("a", ()), ("b", ())})
+    cache.tracker.seed = {("a", ()): None, ("b", ()): None}
     assert sorted(s.name for s in cache.tracker.failed(2000)) == ["a", "b"]
     assert cache.tracker.failed(3000) == []
 

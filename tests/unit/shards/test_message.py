@@ -32,6 +32,8 @@ MESSAGE = ShardMessage(
     shards=3,
     targets=(TARGET,) * 3,
     lineage=Lineage(((4, 1_799_999_000_000),), ((3, 1_799_999_000_000),)),
+    left=frozenset({0, 7, 2**64 - 1}),
+    adopt=(5, 8),
 )
 
 
@@ -41,6 +43,13 @@ def test_a_message_reads_back_as_written_and_is_ascii() -> None:
     assert decode(body) == MESSAGE
     assert decode(encode(ShardMessage(1, 2, "d", None, 0, 1, ()))).jobs is None
     assert MESSAGE.name == "shard 2 of 3"
+
+
+def test_a_message_without_left_as_an_older_planner_wrote_it_lists_no_target_gone() -> None:
+    document = json.loads(encode(MESSAGE))
+    del document["left"], document["adopt"]
+    message = decode(json.dumps(document))
+    assert (message.left, message.adopt) == (frozenset(), ())
 
 
 def _document(**changes: Any) -> str:
@@ -69,6 +78,12 @@ def _packed(rows: object) -> str:
         (_document(waits_for=[[1]]), "field 'waits_for' must be a list of [shard, time ms] pairs"),
         (_document(inherits=[[1, -2]]), "field 'inherits' must be a list of [shard, time ms] pairs"),
         (_document(target_count=4), "field 'targets' does not hold 'target_count' targets"),
+        (_document(left=[1, 2]), "field 'left' must be the base64 of 8-byte target keys"),
+        (_document(left="AAAA"), "field 'left' must be the base64 of 8-byte target keys"),
+        (_document(left="@@"), "field 'left' must be the base64 of 8-byte target keys: not base64"),
+        (_document(adopt=[2]), "field 'adopt' must be a list of removed shards (from 'shards' to 999)"),
+        (_document(adopt=[1000]), "field 'adopt' must be a list of removed shards"),
+        (_document(adopt="5"), "field 'adopt' must be a list of removed shards"),
         (_document(targets="@@"), "field 'targets' is not base64 of zlib data"),
         (_document(targets=_packed({})), "field 'targets' is not a JSON list"),
         (_document(targets=_packed([[1]]), target_count=1), "targets[0] must be [job, url, labels,"),

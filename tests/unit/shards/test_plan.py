@@ -121,6 +121,32 @@ def test_a_changed_count_tells_each_shard_what_it_owes() -> None:
     assert stored is not None and [e.shards for e in stored.eras] == [4] and stored.shards == 2
 
 
+def test_each_shard_is_told_which_targets_its_last_cycle_had_that_left_the_fleet() -> None:
+    fixture = Fixture(config(10, shards=3))
+    found = fixture.pipeline.targets()
+    keys = [target_key(t) for t in found.targets]
+    fixture.state.save_plan(PlanState(2), Deadline.after(5))  # the last cycle had two shards
+    gone = [2**63 + 1, 2**63 + 2, 2**63 + 3]  # identities not among this cycle's targets
+    fixture.state.save_series(0, {keys[0]: 1, gone[0]: 1}, 1, Deadline.after(5))
+    fixture.state.save_series(1, {keys[1]: 1, gone[1]: 1}, 1, Deadline.after(5))
+    fixture.state.save_series(2, {gone[2]: 1}, 1, Deadline.after(5))  # an older count's: not the last cycle's
+    fixture.plan(fixed=3)
+    left = {m.shard: m.left for m in (decode(b) for b in fixture.sqs.bodies())}
+    assert left == {0: {gone[0]}, 1: {gone[1]}, 2: frozenset()}
+
+
+def test_a_cycle_sent_to_shards_leaves_the_planners_own_scrape_memory_behind() -> None:
+    fixture = Fixture(config(10, shards=3))
+    scraper, target = fixture.pipeline.scraper, fixture.pipeline.targets().targets[0]
+    cache = scraper.series_cache(target)  # as a cycle the planner ran itself left it
+    told: list[list[int]] = []
+    for sink, _ in fixture.pipeline.sinks:
+        sink.forget = told.append  # type: ignore[method-assign]
+    fixture.plan(fixed=3)
+    assert scraper.series_cache(target) is not cache  # a cycle it runs again starts afresh
+    assert set(cache.refs_held()) <= set(told[0])  # and the sinks forgot its series
+
+
 def test_without_a_queue_the_cycle_runs_here_and_says_why() -> None:
     fixture = Fixture(config(10, shards=4), with_queue=False)
     planned = fixture.plan(fixed=4)

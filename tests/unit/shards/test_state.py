@@ -50,7 +50,9 @@ def test_a_plan_reads_back_and_the_newest_count_of_a_target_wins() -> None:
     store.save_series(0, {1: 10, 2: 20}, cycle_ms=100, deadline=deadline)
     store.save_series(3, {2: 25, 3: 30}, cycle_ms=200, deadline=deadline)  # target 2 moved shards
     store.save_series(1, {2: 5}, cycle_ms=50, deadline=deadline)  # an older count
-    assert store.load_series(4, deadline) == {1: 10, 2: 25, 3: 30}
+    counts = store.load_series(4, deadline)
+    assert counts.merged == {1: 10, 2: 25, 3: 30}
+    assert counts.by_shard == {0: {1, 2}, 1: {2}, 3: {2, 3}}  # what each shard's last cycle scraped
 
 
 def test_job_groups_keep_their_plans_apart() -> None:
@@ -64,7 +66,7 @@ def test_unprocessed_keys_are_asked_for_again() -> None:
     store = state(table)
     for shard in range(3):
         store.save_series(shard, {shard + 1: 1}, 1, Deadline.after(10))
-    assert store.load_series(3, Deadline.after(10)) == {1: 1, 2: 1, 3: 1}
+    assert store.load_series(3, Deadline.after(10)).merged == {1: 1, 2: 1, 3: 1}
     assert table.calls.count("batch_get_item") == 2
 
 

@@ -5,18 +5,25 @@ stale what the one before it tracked.
 One item per job group (and shard: ``record_key``), read once per pipeline (its first cycle)
 and written after a cycle only when some target's tracked series or the set of targets changed
 since, or once a day to keep its TTL ahead; the cycle that read it leaves a due write to the
-next: at most one request per cycle, none in a steady one.
+next: at most one request per cycle, none in a steady one. A shard's record is written in the
+cycle that read it too (``StalenessRecord.eager``), as its pipeline seldom sees a second cycle.
 
 The item holds, per target (job, target labels, external labels), the final name and labels of
 each tracked series: a marker must carry the full label set (Remote Write has no other way to
 name a series), and a cold process has nothing else to take them from. It is JSON, one line per
-target, compressed with zstd. Targets of one job share most label text: 1,000 targets of
-node_exporter's 1,000 series come to 120 MB of JSON and 1.2 MB compressed (bench/
-bench_staleness_record.py), one such target alone to 5.2 KB; one item holds about 300 of them.
-Past ``MAX_RECORD_BYTES`` (DynamoDB's item limit) the record keeps the targets that fit, in
-their order, and says how many it left out: those get no markers after a cold start (their
-series end by Prometheus's 5-minute lookback instead). Sharding a large job group gives each
-shard an item of its own (``record_key``).
+target, compressed with zstd: ``[key, [[name, [[label, value], ...]], ...]]``, followed, for a
+target with native histogram series (whose marker is a histogram), by the indexes of those with
+integer counts and, if any, of those with float counts: ``[key, series, [3, 4], [9]]``. A line
+of a target without them is as this module wrote it before native histograms (no third
+element), and such lines read as before; a record with the longer lines is unreadable to a
+build older than them (it ignores the record once, with an error).
+
+Targets of one job share most label text: 1,000 targets of node_exporter's 1,000 series come to
+120 MB of JSON and 1.2 MB compressed (bench/bench_staleness_record.py), one such target alone to
+5.2 KB; one item holds about 300 of them. Past ``MAX_RECORD_BYTES`` (DynamoDB's item limit) the
+record keeps the targets that fit, in their order, and says how many it left out: those get no
+markers after a cold start (their series end by Prometheus's 5-minute lookback instead).
+Sharding a large job group gives each shard an item of its own (``record_key``).
 """
 
 from __future__ import annotations
@@ -24,18 +31,18 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import cramjam
 
 from ..deadline import Deadline
-from ..model import Labels, SeriesRef
+from ..model import STALE_FLOAT_HISTOGRAM, STALE_HISTOGRAM, Labels, SeriesRef
 from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE, VERSION_ATTRIBUTE, Items, TableError
 from ..targets import Target
 from .series import SeriesCache
-from .stale import EndedTarget, Seed, SeriesId, Tracker, report_markers, seed_markers
+from .stale import EndedTarget, Marker, Seed, SeriesId, Tracker, report_markers, seed_markers
 
 MAX_RECORD_BYTES: Final = 380_000
 """DynamoDB: an item is at most 400 KB, attribute names and values together ("Service, account,
@@ -78,10 +85,6 @@ class RecordedTarget:
     external_labels: Labels
     series: Seed
 
-    @property
-    def instance(self) -> str:
-        return dict(self.labels).get("instance", "")
-
 
 @dataclass
 class RecordReport:
@@ -107,27 +110,46 @@ class RecordReport:
         }
 
 
-def encode_target(key: TargetKey, series: Sequence[SeriesId]) -> bytes:
+def encode_target(key: TargetKey, series: Sequence[tuple[SeriesId, Marker]]) -> bytes:
     """One target's line: its key, then each series as its name and label pairs (the tuples
-    as they are: the C encoder writes them as arrays)."""
-    return json.dumps([key, series], separators=(",", ":"), ensure_ascii=False).encode()
+    as they are: the C encoder writes them as arrays), then the indexes of its native
+    histogram series, if it has any (the module docstring)."""
+    ids = [found for found, _ in series]
+    whole = [index for index, (_, marker) in enumerate(series) if marker is STALE_HISTOGRAM]
+    floats = [index for index, (_, marker) in enumerate(series) if marker is STALE_FLOAT_HISTOGRAM]
+    line = [key, ids, whole, floats] if floats else [key, ids, whole] if whole else [key, ids]
+    return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def decode(raw: bytes) -> dict[TargetKey, RecordedTarget]:
     """The targets of a record's lines; ``ValueError`` when it is not one this module wrote."""
     found: dict[TargetKey, RecordedTarget] = {}
     for line in raw.splitlines():
-        key, series = json.loads(line)
+        key, series, *natives = json.loads(line)
         job, labels, external = json.loads(key)
         if not isinstance(job, str):
             raise ValueError("a job name expected")
-        found[key] = RecordedTarget(
-            job,
-            _labels(labels),
-            _labels(external),
-            frozenset((_name(name), _labels(pairs)) for name, pairs in series),
-        )
+        seed: Seed = {(_name(name), _labels(pairs)): None for name, pairs in series}
+        if natives:
+            _mark(seed, natives)
+        found[key] = RecordedTarget(job, _labels(labels), _labels(external), seed)
     return found
+
+
+def _mark(seed: Seed, natives: list[object]) -> None:
+    """Give the series at the indexes a line lists their histogram markers."""
+    if len(natives) > len(_NATIVE_KINDS) or not all(isinstance(indexes, list) for indexes in natives):
+        raise ValueError("lists of series indexes expected")
+    ids = list(seed)
+    for indexes, marker in zip(natives, _NATIVE_KINDS, strict=False):
+        for index in indexes:  # type: ignore[attr-defined]
+            if not isinstance(index, int) or not 0 <= index < len(ids):
+                raise ValueError("a series index expected")
+            seed[ids[index]] = marker
+
+
+_NATIVE_KINDS: Final = (STALE_HISTOGRAM, STALE_FLOAT_HISTOGRAM)
+"""The markers of a line's third and fourth elements' series."""
 
 
 def _name(name: object) -> str:
@@ -168,10 +190,15 @@ def unpack(packed: bytes, raw_bytes: int) -> bytes:
 class StalenessRecord:
     """A job group's record in the state table (``statetable.Items``)."""
 
-    def __init__(self, items: Items, key: str, clock: Any = time.time) -> None:
+    def __init__(self, items: Items, key: str, clock: Any = time.time, *, eager: bool = False) -> None:
         self.items = items
         self.key = key
         self.clock = clock
+        self.eager = eager
+        """A due write is made in the cycle that read the record too (two requests in that
+        cycle): a shard's pipeline is seldom kept for a second cycle, since the planner and the
+        other shards run in the same execution environments, and a postponed write would
+        never be made."""
         self.written_ms = 0
         """When this process last wrote the record (0: never)."""
 
@@ -249,18 +276,31 @@ class RecordKeeper:
         """Once per pipeline: give each cache that never scraped its target the recorded series,
         and the markers of the recorded targets not among ``caches`` (they left meanwhile:
         stamped ``scrape_ms``, later than anything their last process sent)."""
-        self.loaded = self.postpone = True
+        self.loaded = True
+        self.postpone = not self.record.eager
         recorded = self.record.load(deadline, self.report)
         self.recorded = frozenset(recorded)
         for target, cache in caches:
             found = recorded.pop(target_key(target), None)
             if found is not None and cache.tracker.last is None:
                 cache.tracker.seed = found.series
+        return self._ended(recorded.values(), scrape_ms)
+
+    def adopt(
+        self, record: StalenessRecord, left: Callable[[str, Labels], bool], deadline: Deadline, scrape_ms: int
+    ) -> list[EndedTarget]:
+        """The markers, at ``scrape_ms``, of the targets of another pipeline's ``record`` (a shard
+        that no longer runs) for which ``left(job, labels)``."""
+        recorded = record.load(deadline, self.report)
+        return self._ended([gone for gone in recorded.values() if left(gone.job, gone.labels)], scrape_ms)
+
+    def _ended(self, recorded: Iterable[RecordedTarget], scrape_ms: int) -> list[EndedTarget]:
+        """End-of-run markers, at ``scrape_ms``, for targets known only from a record (fresh refs)."""
         ended = []
-        for gone in recorded.values():
+        for gone in recorded:
             stale = seed_markers(gone.series, self.refs, scrape_ms)
             stale += report_markers(gone.labels, gone.external_labels, self.refs, scrape_ms)
-            ended.append(EndedTarget(gone.job, gone.instance, "", stale))
+            ended.append(EndedTarget(gone.job, gone.labels, "", stale))
         return ended
 
     def keep(self, caches: Sequence[SeriesCache], deadline: Deadline) -> RecordReport:

@@ -42,7 +42,7 @@ from ..guard import Aborted, Guard, Watch, guarding
 from ..httpconfig import TLSConfig, new_session
 from ..labels import finisher, synthetic
 from ..limits import LimitExceeded, MemoryBudgetExceeded, SampleLimitExceeded, ScrapeBudget
-from ..model import Sample, SeriesRef
+from ..model import Labels, Sample, SeriesRef
 from ..parse import ParseError
 from ..reach import Reach
 from ..targets import FailedTarget, Target
@@ -196,7 +196,7 @@ class Scraper:
                 stale = cache.tracker.ended(now_ms)
                 if stale and cache.tracker.last is not None:
                     left = cache.tracker.last[0]
-                    self._ended.append(EndedTarget(left.job, left.instance, left.url, stale))
+                    self._ended.append(EndedTarget(left.job, left.labels, left.url, stale))
                 self._forgotten += cache.refs_held()
 
     def keep_record(self, deadline: Deadline) -> RecordReport | None:
@@ -212,10 +212,31 @@ class Scraper:
         """At the first cycle, seed the caches from the staleness record."""
         if self.keeper is not None and not self.keeper.loaded:
             caches = [(target, self.series_cache(target)) for target in targets]
-            ended = self.keeper.seed(caches, deadline, scrape_ms)
-            with self._series_lock:
-                self._ended += ended
-                self._forgotten += [sample.series for gone in ended for sample in gone.samples]
+            self._end(self.keeper.seed(caches, deadline, scrape_ms))
+
+    def end_recorded(
+        self, record: StalenessRecord, left: Callable[[str, Labels], bool], deadline: Deadline, scrape_ms: int
+    ) -> None:
+        """End the targets of another pipeline's ``record`` for which ``left(job, labels)``
+        (a removed shard's, by the shard that adopts it; nothing without a record of our own)."""
+        if self.keeper is not None:
+            self._end(self.keeper.adopt(record, left, deadline, scrape_ms))
+
+    def _end(self, ended: list[EndedTarget]) -> None:
+        with self._series_lock:
+            self._ended += ended
+            self._forgotten += [sample.series for gone in ended for sample in gone.samples]
+
+    def forget_all(self) -> None:
+        """Drop every series cache, and read the staleness record again before the next scrape:
+        this scraper's cycles went to shards, so what it remembers is older than the record
+        (markers from it would be late, or for series that went long ago)."""
+        with self._series_lock:
+            for cache in self._series.values():
+                self._forgotten += cache.refs_held()
+            self._series.clear()
+        if self.keeper is not None:
+            self.keeper.loaded = False
 
     def take_ended(self) -> list[EndedTarget]:
         """The targets that left since the last call, with their markers."""

@@ -28,7 +28,7 @@ from typing import Any, Final, cast
 
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
-from ..model import Family, Labels, Sample, SeriesRef
+from ..model import Family, Labels, NativeHistogram, Sample, SeriesRef
 from ..parse import OUT_OF_RANGE, Chunk, Format, Histograms, ParseError, format_for
 from ..relabel import NO_RULES, RelabelRules
 from .entries import (
@@ -43,7 +43,7 @@ from .entries import (
     kind,
     refs_of,
 )
-from .stale import Tracker, Tracking
+from .stale import Tracker, Tracking, histogram_markers
 
 NO_NATIVE: Final = Histograms()
 """Native histograms read as their classic part (Prometheus 3.x's default)."""
@@ -193,12 +193,14 @@ class SeriesCache:
         budget = budget or ScrapeBudget()
         seen = self.reading
         stamped: dict[str, int] = {}
+        natives: dict[str, NativeHistogram] = {}
         created = Created()
         firsts = _Firsts()
         try:
             for chunk in fmt.chunks(data, known, families, strict):
                 if chunk.histograms is not None:
                     chunk.histograms = budget.fit(chunk.histograms)
+                    natives.update(histogram_markers(chunk.keys, chunk.histograms))
                 entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
                 samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
@@ -215,7 +217,7 @@ class SeriesCache:
             self.maker.identities = None
         before = self.entries
         self._commit(fmt, seen, created, families, plans)
-        self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before))
+        self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before, natives))
 
     def _count_partial(
         self,

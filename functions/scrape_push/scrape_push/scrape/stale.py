@@ -15,8 +15,11 @@ only samples it stamps itself). A scrape then marks stale, at its own timestamp 
   now), as Prometheus's end-of-run staleness does.
 
 A marker is an ordinary ``Sample`` whose value is ``model.STALE_NAN``, with its series' ref, so
-every sink sees it (Remote Write sends it; CloudWatch, Graphite and OTLP do not). ``up`` and
-``scrape_*`` are never tracked: a failing target keeps reporting ``up 0``.
+every sink sees it (Remote Write sends it; CloudWatch, Graphite and OTLP do not). A series whose
+last samples were native histograms gets a histogram marker, as Prometheus's head turns a stale
+NaN on a histogram series into one (``model.STALE_HISTOGRAM``, ``STALE_FLOAT_HISTOGRAM``): the
+tracker keeps which tracked series were (``Tracker.natives``), and the record says so too.
+``up`` and ``scrape_*`` are never tracked: a failing target keeps reporting ``up 0``.
 
 A cold process starts from the series a persisted record says each target had (``record.py``):
 they are compared by final name and labels, since the record has no series texts.
@@ -29,7 +32,16 @@ from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from ..labels import SYNTHETIC, merge_labels
-from ..model import STALE_NAN, Family, Labels, Sample, SeriesRef
+from ..model import (
+    STALE_FLOAT_HISTOGRAM,
+    STALE_HISTOGRAM,
+    STALE_NAN,
+    Family,
+    Labels,
+    NativeHistogram,
+    Sample,
+    SeriesRef,
+)
 from ..parse import ParseError, format_for
 from ..targets import Target
 from .entries import SERIES_AT, Created, SeriesEntry
@@ -37,8 +49,13 @@ from .entries import SERIES_AT, Created, SeriesEntry
 SeriesId = tuple[str, Labels]
 """A series as a record keeps it: its final name and labels."""
 
-Seed = frozenset[SeriesId]
-"""The series a target's last scrape tracked, as a persisted record gives them to a cold cache."""
+Marker = NativeHistogram | None
+"""What a series' staleness marker carries: ``None`` for a float series, else the histogram
+marker of its kind (``STALE_HISTOGRAM``, ``STALE_FLOAT_HISTOGRAM``)."""
+
+Seed = dict[SeriesId, Marker]
+"""The series a target's last scrape tracked, as a persisted record gives them to a cold cache,
+each with its marker's kind."""
 
 _METRIC: Final = 3
 _LABELS: Final = 4
@@ -53,13 +70,27 @@ def series_id(entry: SeriesEntry) -> SeriesId:
     return entry[_METRIC], entry[_LABELS]
 
 
+def histogram_markers(
+    keys: Sequence[str | None], histograms: Sequence[NativeHistogram | None]
+) -> Iterator[tuple[str, NativeHistogram]]:
+    """The series texts of a chunk's native histogram lines, each with the marker of its kind."""
+    for key, histogram in zip(keys, histograms, strict=False):
+        if histogram is not None and key is not None:
+            yield key, STALE_FLOAT_HISTOGRAM if histogram.floats else STALE_HISTOGRAM
+
+
 def entry_markers(
-    gone: Iterable[SeriesEntry], scrape_ms: int, stamps: dict[str, int], keys: Sequence[str]
+    gone: Iterable[SeriesEntry],
+    scrape_ms: int,
+    stamps: dict[str, int],
+    keys: Sequence[str],
+    natives: dict[str, NativeHistogram],
 ) -> list[Sample]:
-    """A marker at ``scrape_ms`` for each distinct series of ``gone`` the metric relabeling kept.
-    With ``stamps`` (the last explicit timestamp of series keyed by ``keys``, parallel to
-    ``gone``), a series whose own timestamp is not before ``scrape_ms`` gets none: the marker
-    would be out of order, and Prometheus drops it."""
+    """A marker at ``scrape_ms`` for each distinct series of ``gone`` the metric relabeling kept,
+    a histogram one for those ``natives`` names (by series text, as ``keys``, parallel to
+    ``gone``). With ``stamps`` (the last explicit timestamp of series by text), a series whose own
+    timestamp is not before ``scrape_ms`` gets none: the marker would be out of order, and
+    Prometheus drops it."""
     found: dict[SeriesId, Sample] = {}
     for index, entry in enumerate(gone):
         if not entry[_METRIC]:
@@ -69,7 +100,14 @@ def entry_markers(
         key = series_id(entry)
         if key not in found:
             found[key] = Sample(
-                entry[_METRIC], entry[_LABELS], STALE_NAN, scrape_ms, entry[_FAMILY], entry[SERIES_AT]
+                entry[_METRIC],
+                entry[_LABELS],
+                STALE_NAN,
+                scrape_ms,
+                entry[_FAMILY],
+                entry[SERIES_AT],
+                None,
+                natives.get(keys[index]) if natives else None,
             )
     return list(found.values())
 
@@ -79,10 +117,15 @@ class EndedTarget:
     """A target that left the configuration or its discovery, and its staleness markers."""
 
     job: str
-    instance: str
+    labels: Labels
+    """Its final target labels: with ``job``, its identity."""
     url: str
     """``""`` when only the staleness record knew the target (a record keeps no URL)."""
     samples: list[Sample]
+
+    @property
+    def instance(self) -> str:
+        return dict(self.labels).get("instance", "")
 
 
 class Tracking(NamedTuple):
@@ -95,6 +138,8 @@ class Tracking(NamedTuple):
     scrape_ms: int
     before: dict[str, SeriesEntry]
     """The cache's entries before the scrape."""
+    natives: dict[str, NativeHistogram]
+    """The series texts whose samples were native histograms, with their marker."""
 
 
 class Tracker:
@@ -108,6 +153,9 @@ class Tracker:
         Usually the cache's entries themselves (nothing copied)."""
         self.stamps: dict[str, int] = {}
         """The exposed timestamps of tracked series that had one (``track_timestamps_staleness``)."""
+        self.natives: dict[str, NativeHistogram] = {}
+        """The series texts of the last successful scrape whose samples were native histograms,
+        with the marker each gets (empty for a target without any: the common case)."""
         self.seed: Seed | None = None
         """From a persisted record, at a cold start: the series tracked before this process."""
         self.changed = False
@@ -130,11 +178,16 @@ class Tracker:
         retired, self._retired = self._retired, []
         return retired
 
-    def series(self) -> list[SeriesId]:
-        """The final names and labels of the tracked series (what a record keeps), and of the
-        seed's if no scrape took it yet."""
-        found = [series_id(entry) for entry in self.tracked.values() if entry[_METRIC]]
-        return found if self.seed is None else [*found, *self.seed]
+    def series(self) -> list[tuple[SeriesId, Marker]]:
+        """The final names and labels of the tracked series with their marker's kind (what a
+        record keeps), and the seed's if no scrape took it yet."""
+        natives = self.natives
+        found = [
+            (series_id(entry), natives.get(key) if natives else None)
+            for key, entry in self.tracked.items()
+            if entry[_METRIC]
+        ]
+        return found if self.seed is None else [*found, *self.seed.items()]
 
     def scraped(self, seen: dict[str, SeriesEntry], created: Created, how: Tracking) -> None:
         """A scrape read ``seen`` (making ``created``): mark stale what the previous one tracked
@@ -147,15 +200,29 @@ class Tracker:
             everything = len(stamped) >= len(seen) and seen.keys() <= stamped.keys()
             tracked = {} if everything else {key: entry for key, entry in seen.items() if key not in stamped}
         self._stale = []
+        natives = how.natives
         if self.seed is not None:  # a cold process's first scrape: compared with the record
-            present = {series_id(entry) for entry in tracked.values() if entry[_METRIC]}
-            left = [found for found in self.seed if found not in present]
-            self.changed = self.changed or bool(left) or len(present) != len(self.seed)
+            present = {
+                series_id(entry): natives.get(key) if natives else None
+                for key, entry in tracked.items()
+                if entry[_METRIC]
+            }
+            seed = self.seed
+            left = {found: marker for found, marker in seed.items() if found not in present}
+            differs = (
+                bool(left)
+                or len(present) != len(seed)
+                or any(seed.get(k) is not m for k, m in present.items())
+            )
+            self.changed = self.changed or differs
             self._stale = self._seeded(left, how.scrape_ms)
         elif tracked is not seen or previous is not how.before or created.keys or len(seen) != len(previous):
             self._stale = self._gone(previous, tracked, created, how.scrape_ms)
+        if natives != self.natives:  # a series became (or stopped being) a native histogram
+            self.changed = True
         self.tracked = tracked
         self.stamps = how.stamped if how.track_timestamped else {}
+        self.natives = natives
 
     def _gone(
         self, previous: dict[str, SeriesEntry], tracked: dict[str, SeriesEntry], created: Created, at: int
@@ -164,7 +231,7 @@ class Tracker:
         self.changed = self.changed or bool(gone) or len(tracked) != len(previous)
         if not gone:
             return []
-        stale = entry_markers(map(previous.__getitem__, gone), at, self.stamps, gone)
+        stale = entry_markers(map(previous.__getitem__, gone), at, self.stamps, gone, self.natives)
         if stale and created.entries:  # a new text of a gone series' labels: the series goes on
             renamed = set(map(series_id, created.entries))
             stale = [sample for sample in stale if (sample.name, sample.labels) not in renamed]
@@ -176,7 +243,7 @@ class Tracker:
         previous = self.tracked
         still = {key: previous[key] for key in kept if key in previous}
         gone = [key for key in previous if key not in still]
-        stale = entry_markers(map(previous.__getitem__, gone), scrape_ms, self.stamps, gone)
+        stale = entry_markers(map(previous.__getitem__, gone), scrape_ms, self.stamps, gone, self.natives)
         self.changed = self.changed or len(still) != len(previous) or bool(self.seed)
         if self.seed is not None:
             stale += self._seeded(self.seed, scrape_ms)
@@ -190,12 +257,12 @@ class Tracker:
             return []
         target, last_ms = self.last
         stale_ms = end_of_run_ms(last_ms, target.interval, now_ms)
-        stale = entry_markers(self.tracked.values(), stale_ms, self.stamps, list(self.tracked))
+        stale = entry_markers(self.tracked.values(), stale_ms, self.stamps, list(self.tracked), self.natives)
         if self.seed is not None:
             stale += self._seeded(self.seed, stale_ms)
         return stale + report_markers(target.labels, target.external_labels, self.synthetic, stale_ms)
 
-    def _seeded(self, seed: Iterable[SeriesId], at: int) -> list[Sample]:
+    def _seeded(self, seed: Seed, at: int) -> list[Sample]:
         """Markers for series known only from a record (fresh refs, retired at once)."""
         self.seed = None
         stale = seed_markers(seed, self.refs, at)
@@ -203,11 +270,11 @@ class Tracker:
         return stale
 
 
-def seed_markers(seed: Iterable[SeriesId], refs: Iterable[SeriesRef], scrape_ms: int) -> list[Sample]:
+def seed_markers(seed: Seed, refs: Iterable[SeriesRef], scrape_ms: int) -> list[Sample]:
     """Markers at ``scrape_ms`` for series known only from a record, with fresh ``refs``."""
     return [
-        Sample(name, labels, STALE_NAN, scrape_ms, Family(name), ref)
-        for (name, labels), ref in zip(seed, refs, strict=False)
+        Sample(name, labels, STALE_NAN, scrape_ms, Family(name), ref, None, marker)
+        for ((name, labels), marker), ref in zip(seed.items(), refs, strict=False)
     ]
 
 

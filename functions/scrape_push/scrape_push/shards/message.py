@@ -4,12 +4,16 @@
 
     {"format": "scrape-push/shard/1", "cycle_ms": ..., "deadline_ms": ..., "digest": "...",
      "jobs": null, "shard": 3, "shards": 8, "waits_for": [[7, ...]], "inherits": [],
-     "target_count": 250, "targets": "<base64 of zlib-compressed JSON>"}
+     "target_count": 250, "targets": "<base64 of zlib-compressed JSON>", "left": "<base64>",
+     "adopt": [9]}
 
 ``cycle_ms`` is the cycle's scrape time and ``deadline_ms`` the time by which the shard's work
 must be over (both epoch milliseconds); ``digest`` is the configuration the planner used;
 ``targets`` lists ``[job, url, [[name, value], ...], timeout, interval, series]`` per target
-(``handoff.PlannedTarget``), compressed because target labels repeat a lot. The JSON is ASCII
+(``handoff.PlannedTarget``), compressed because target labels repeat a lot; ``left`` the
+identities of the targets this shard's last cycle scraped that left the fleet since
+(``departures``; absent in a message of a planner older than it: none listed), with those of
+the removed shards it adopts (``adopt``), whose staleness records it reads. The JSON is ASCII
 (non-ASCII escaped), so it is always a valid SQS message body.
 
 A body is checked field by field when it arrives: a message that is not one is refused with a
@@ -26,7 +30,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from ..config.model import MAX_SHARDS
 from ..model import Labels
+from .departures import pack_keys, unpack_keys
 from .handoff import PlannedTarget
 from .lineage import NONE, Lineage
 
@@ -58,6 +64,10 @@ class ShardMessage:
     shards: int
     targets: tuple[PlannedTarget, ...]
     lineage: Lineage = NONE
+    left: frozenset[int] = frozenset()
+    """Identity keys of the targets this shard's last cycle scraped that left the fleet."""
+    adopt: tuple[int, ...] = ()
+    """Removed shards whose listed targets this shard ends from their records."""
 
     @property
     def name(self) -> str:
@@ -84,6 +94,8 @@ def encode(message: ShardMessage) -> str:
         "inherits": [list(pair) for pair in message.lineage.inherits],
         "target_count": len(message.targets),
         "targets": base64.b64encode(packed).decode(),
+        "left": pack_keys(message.left),
+        "adopt": list(message.adopt),
     }
     return json.dumps(document, separators=(",", ":"))
 
@@ -113,6 +125,8 @@ def decode(body: object) -> ShardMessage:
         shards=shards,
         targets=targets,
         lineage=Lineage(_pairs(document, "waits_for"), _pairs(document, "inherits")),
+        left=_left(document),
+        adopt=_adopt(document, shards),
     )
 
 
@@ -155,6 +169,27 @@ def _pairs(document: dict[str, Any], key: str) -> tuple[tuple[int, int], ...]:
     if not isinstance(value, list) or not all(_is_pair(pair) for pair in value):
         raise MessageError(f"field {key!r} must be a list of [shard, time ms] pairs")
     return tuple((pair[0], pair[1]) for pair in value)
+
+
+def _left(document: dict[str, Any]) -> frozenset[int]:
+    value = document.get("left", "")
+    try:
+        return frozenset(unpack_keys(value if isinstance(value, str) else "?"))
+    except ValueError as exc:
+        raise MessageError(f"field 'left' must be the base64 of 8-byte target keys: {exc}") from None
+
+
+def _adopt(document: dict[str, Any], shards: int) -> tuple[int, ...]:
+    value = document.get("adopt", [])
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_SHARDS
+        or not all(isinstance(n, int) and not isinstance(n, bool) and shards <= n < MAX_SHARDS for n in value)
+    ):
+        raise MessageError(
+            f"field 'adopt' must be a list of removed shards (from 'shards' to {MAX_SHARDS - 1})"
+        )
+    return tuple(value)
 
 
 def _is_pair(value: object) -> bool:

@@ -10,8 +10,9 @@
    ``sizing.decide``. Without a queue (``SHARD_QUEUE_URL``) it is 1, with a warning when more
    were wanted. A count that changed is remembered as an era (``lineage``).
 4. One shard: run the cycle here, as shard 0. More: assign every target (``assign``) and send
-   each shard its message (``message``, ``queue``); a message past SQS's size limit is not sent
-   and its shard is reported unsent, with the fix.
+   each shard its message (``message``, ``queue``), with the targets its last cycle scraped
+   (its series counts) that left the fleet (``departures``); a message past SQS's size limit is
+   not sent and its shard is reported unsent, with the fix.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from ..deadline import Deadline
 from ..pipeline import CycleResult, Pipeline
 from ..targets import TargetSet
 from .assign import assign, target_key
+from .departures import Departures, departures_of
 from .handoff import PlannedTarget
 from .lineage import Eras, changed, forget_older, lineage
 from .message import MAX_MESSAGE_BYTES, ShardMessage, encode
 from .queue import ShardQueue
 from .sizing import DEFAULT_SERIES_PER_TARGET, SHRINK_FILL, Capacity, Decision, decide
-from .state import PLAN_REFRESH_MS, PlanState, ShardState, StateError, seen_series, write_seen
+from .state import PLAN_REFRESH_MS, PlanState, SeriesCounts, ShardState, StateError, seen_series, write_seen
 
 STATE_SECONDS = 6.0
 """The most the planner spends on one read or write of the plan and the series counts."""
@@ -122,7 +124,8 @@ class Planner:
         the shards (the module docstring)."""
         now_ms = int(time.time() * 1000)
         warnings: list[str] = []
-        previous, counted = self._load(deadline, warnings)
+        previous, counts = self._load(deadline, warnings)
+        counted = counts.merged
         fleet = Fleet.count(self.pipeline.targets(), counted)
         window = min(deadline.remaining(), fleet.interval(self.pipeline.config.global_.interval))
         capacity = Capacity.of(memory_mb or DEFAULT_MEMORY_MB, window)
@@ -147,30 +150,39 @@ class Planner:
         figures = ShardFigures(shards, "fixed" if fixed else "automatic", sum(fleet.series), capacity.series)
         figures.targets = [len(indexes) for indexes in placed]
         figures.warnings = warnings
+        last = {
+            s: keys for s, keys in counts.by_shard.items() if previous is not None and s < previous.shards
+        }
         if shards == 1:
             owed = lineage(0, fleet.keys, 1, eras)
-            cycle = self.pipeline.run(deadline, memory_mb, found=fleet.found, cycle_ms=now_ms, lineage=owed)
+            (gone,) = departures_of(last, fleet.keys, 1)
+            cycle = self.pipeline.run(
+                deadline, memory_mb, found=fleet.found, cycle_ms=now_ms, lineage=owed, departures=gone
+            )
             unsaved = write_seen(self.state, 0, seen_series(cycle.scrapes, counted), now_ms, deadline)
             warnings.extend([unsaved] if unsaved else [])
             return Planned(fleet.found, figures, cycle)
         assert self.queue is not None  # shards > 1 only with a queue
-        planned = _Cycle(now_ms, now_ms + int(window * 1000), shards, eras)
+        self.pipeline.hand_off()
+        planned = _Cycle(
+            now_ms, now_ms + int(window * 1000), shards, eras, departures_of(last, fleet.keys, shards)
+        )
         made = (self._body(shard, mine, planned, fleet, figures) for shard, mine in enumerate(placed))
         bodies = [body for body in made if body is not None]
         figures.unsent.update(self.queue.send(bodies, deadline))
         figures.sent = sum(1 for shard, _ in bodies if shard not in figures.unsent)
         return Planned(fleet.found, figures)
 
-    def _load(self, deadline: Deadline, warnings: list[str]) -> tuple[PlanState | None, dict[int, int]]:
+    def _load(self, deadline: Deadline, warnings: list[str]) -> tuple[PlanState | None, SeriesCounts]:
         """The stored plan (``None`` when it could not be read) and the series counts."""
         if self.state is None:
-            return PlanState(), {}
+            return PlanState(), SeriesCounts()
         try:
             previous = self.state.load_plan(deadline.within(STATE_SECONDS)) or PlanState()
             return previous, self.state.load_series(previous.high(), deadline.within(STATE_SECONDS))
         except StateError as exc:
             warnings.append(f"shard plan not read ({exc}); the count is chosen as if for the first time")
-            return None, {}
+            return None, SeriesCounts()
 
     def _remember(
         self,
@@ -210,6 +222,8 @@ class Planner:
             shards=cycle.shards,
             targets=tuple(PlannedTarget.of(fleet.found.targets[i], fleet.series[i]) for i in mine),
             lineage=lineage(shard, [fleet.keys[i] for i in mine], cycle.shards, cycle.eras),
+            left=cycle.departures[shard].left,
+            adopt=cycle.departures[shard].adopt,
         )
         body = encode(message)
         if len(body) > MAX_MESSAGE_BYTES:
@@ -227,6 +241,9 @@ class _Cycle:
     deadline_ms: int
     shards: int
     eras: Eras
+    departures: list[Departures]
+    """Per shard, the targets that left the fleet from its last cycle and the removed shards'
+    it adopts."""
 
 
 def _decide(previous: PlanState | None, fleet: Fleet, capacity: Capacity, now_ms: int) -> Decision:

@@ -22,7 +22,7 @@ import json
 import struct
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -68,6 +68,16 @@ class PlanState:
 
     def same_as(self, other: PlanState) -> bool:
         return (self.shards, self.low_since_ms, self.eras) == (other.shards, other.low_since_ms, other.eras)
+
+
+@dataclass(frozen=True)
+class SeriesCounts:
+    """The series counts of a job group's shards, as read."""
+
+    merged: dict[int, int] = field(default_factory=dict)
+    """Series per target key, the newest count winning (a target may have moved shards)."""
+    by_shard: dict[int, frozenset[int]] = field(default_factory=dict)
+    """The target keys each shard's item holds: the targets its last cycle scraped."""
 
 
 def seen_series(scrapes: Sequence[ScrapeResult], before: Mapping[int, int]) -> dict[int, int]:
@@ -121,18 +131,22 @@ class ShardState:
                 raise StateError(f"state table {self.table}: shard plan item unreadable: {exc}") from None
         return None
 
-    def load_series(self, shards: int, deadline: Deadline) -> dict[int, int]:
-        """Series per target key, from the items of shards ``0..shards-1``, the newest winning."""
-        found: list[tuple[int, dict[int, int]]] = []
-        for item in self._batch_get([self._series_key(s) for s in range(shards)], deadline):
+    def load_series(self, shards: int, deadline: Deadline) -> SeriesCounts:
+        """Series per target key, from the items of shards ``0..shards-1``, the newest winning;
+        and the keys of each item (what that shard's last cycle scraped)."""
+        found: list[tuple[int, int, dict[int, int]]] = []
+        keys = [self._series_key(s) for s in range(shards)]
+        for item in self._batch_get(keys, deadline):
             try:
-                found.append((int(item["cycle_ms"]["N"]), unpack(bytes(item["series"]["B"]))))
+                shard = keys.index(item[KEY_ATTRIBUTE]["S"])
+                found.append((int(item["cycle_ms"]["N"]), shard, unpack(bytes(item["series"]["B"]))))
             except (KeyError, TypeError, ValueError):
                 continue  # a damaged count only costs an estimate
-        merged: dict[int, int] = {}
-        for _, counts in sorted(found, key=lambda pair: pair[0]):
-            merged.update(counts)
-        return merged
+        counts = SeriesCounts()
+        for _, shard, counted in sorted(found, key=lambda each: each[0]):
+            counts.merged.update(counted)
+            counts.by_shard[shard] = frozenset(counted)
+        return counts
 
     def save_plan(self, plan: PlanState, deadline: Deadline) -> None:
         """Write the plan (its ``written_ms`` is now)."""

@@ -32,6 +32,7 @@ from ..runtime import Runtime
 from ..settings import CONFIG_PARAMETER_ENV
 from . import state
 from .assign import identity_key
+from .departures import Departures
 from .handoff import rebuild
 from .message import MessageError, ShardMessage, decode
 from .queue import ShardQueue
@@ -153,7 +154,12 @@ def _cycle(  # noqa: PLR0917 (a shard's inputs, each once)
     own = Deadline.from_context(context)
     deadline = Deadline(min(own.at, own.clock() + (message.deadline_ms - now_ms) / 1000), own.clock)
     shard_run.cycle = pipeline.run(
-        deadline, memory_of(context), found=found, cycle_ms=message.cycle_ms, lineage=message.lineage
+        deadline,
+        memory_of(context),
+        found=found,
+        cycle_ms=message.cycle_ms,
+        lineage=message.lineage,
+        departures=Departures(message.shard, message.shards, message.left, message.adopt),
     )
     shard_state = state.of_group(runtime.aws, runtime.settings.state_table, message.jobs)
     before = {identity_key(target.job, target.labels): target.series for target in message.targets}

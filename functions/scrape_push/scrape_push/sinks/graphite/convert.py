@@ -32,8 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ...config.values import LABEL_NAME
-from ...model import Labels, Sample, SeriesRef, is_stale
-from ..base import STALE_MARKER
+from ...model import Labels, Sample, SeriesRef
 from .limits import (
     MAX_NAME_BYTES,
     MAX_PATH_COMPONENT_BYTES,
@@ -141,8 +140,8 @@ def to_points(samples: Iterable[Sample], rules: NameRules, names: dict[SeriesRef
     """Name every sample and stamp it in whole seconds; drop (and count) what carbon would lose.
     ``names`` holds each series' name by ref (a series named for the first time is added).
 
-    NaN and ±Inf are dropped as ``nan_or_inf`` (carbon itself drops NaN without a word), and
-    staleness markers as ``stale_marker`` (expected: carbon has no such thing).
+    NaN and ±Inf are dropped as ``nan_or_inf`` (carbon itself drops NaN without a word; the sink
+    left the staleness markers out before, ``base.without_markers``).
     """
     result = PointSet()
     dropped, adjusted = result.dropped, result.adjusted
@@ -150,7 +149,7 @@ def to_points(samples: Iterable[Sample], rules: NameRules, names: dict[SeriesRef
     for sample in samples:
         value = sample.value
         if math.isnan(value) or math.isinf(value):
-            dropped[STALE_MARKER if is_stale(value) else "nan_or_inf"] += 1  # carbon has no staleness
+            dropped["nan_or_inf"] += 1
             continue
         named = names.get(sample.series)
         if named is None:

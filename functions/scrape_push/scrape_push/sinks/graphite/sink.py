@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from ...deadline import Deadline
 from ...model import Sample, SeriesRef
-from ..base import Prepared, Request, Result, SeriesMemory, SinkReport, histograms_apart
+from ..base import Prepared, Request, Result, SeriesMemory, SinkReport, histograms_apart, without_markers
 from .config import GraphiteConfig
 from .convert import (
     DEFAULT_TEMPLATE,
@@ -69,6 +69,7 @@ class GraphiteSink:
     def encode(self, samples: Sequence[Sample], report: SinkReport) -> list[Batch]:
         """Name and encode ``samples`` for this sink's protocol, counting what is dropped."""
         self.names.bound(len(samples))
+        samples = without_markers(samples, report)  # carbon has no staleness, not even a histogram's
         samples, histograms = histograms_apart(samples)
         extra: list[Batch] = []
         if histograms:
