@@ -158,3 +158,11 @@ def test_a_record_line_naming_a_series_it_lacks_is_refused() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{natives} was accepted")
+
+
+def test_an_evicted_cache_still_gives_a_vanished_native_histogram_a_histogram_marker() -> None:
+    cache = SeriesCache()
+    scrape(cache, body(), 1000)
+    cache.evict()
+    stale = markers(scrape(cache, body(h=False), 2000))
+    assert sorted(stale) == ["h"] and stale["h"].histogram is STALE_HISTOGRAM

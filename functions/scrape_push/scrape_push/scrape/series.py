@@ -132,14 +132,15 @@ class SeriesCache:
     def evict(self) -> list[SeriesRef]:
         """Let the series go, to bound a warm process's memory (``scraper.Scraper``): the next
         scrape starts cold. What the last scrape tracked for staleness stays, compactly, as a
-        persisted record would seed it (final name and labels: ``stale.Tracker.seed``), so
+        persisted record would seed it (final name and labels, and which were native histograms:
+        ``stale.Tracker.seed``), so
         that the next scrape, a failed one or the target's leaving still marks what went. The
         ``up``/``scrape_*`` refs stay too. Returns the refs the sinks may forget."""
         refs = [*refs_of(self.entries.values()), *self.take_retired()]
         tracker = self.tracker
         tracked = tracker.series()
         if tracked:
-            tracker.seed = frozenset(tracked)
+            tracker.seed = dict(tracked)
         tracker.tracked, tracker.stamps = {}, {}
         self.format = None
         self.entries, self.families, self.plans, self.reading = {}, {}, {}, {}

@@ -285,3 +285,23 @@ def test_a_marker_known_only_from_the_staleness_record_is_a_gauge_point_under_it
     (point,) = metric.gauge.data_points
     assert point.flags == FLAG and point.WhichOneof("value") is None
     assert [(a.key, a.value.string_value) for a in point.attributes] == [("le", "0.5")]
+
+
+def test_the_scrape_stage_s_marker_of_a_vanished_native_histogram_is_a_flagged_exponential_point() -> None:
+    """The marker the scrape stage makes itself (``model.STALE_HISTOGRAM``, not one shaped by this
+    test) reaches the receiver as an exponential-histogram point with nothing but the flag."""
+    clock = Clock(T1)
+    sink, adapter = build_sink(table=MemoryTable(), clock=clock)
+    cache = SeriesCache()
+    gauge_only = pb.delimited(pb.family("queue_depth", pb.GAUGE, [pb.metric(gauge=1.0)]))
+    for body in (exposition(1), gauge_only):
+        now_ms = int(clock.now * 1000)
+        samples = scrape_protobuf(body, cache, now_ms)
+        stale = cache.tracker.take_stale()
+        samples += [s._replace(labels=merge_labels(s.labels, TARGET, False)) for s in stale]
+        DirectDelivery(sink).push(samples, Deadline.after(30))
+        clock.now += 60
+    assert [s.name for s in stale] == ["rpc_latency_seconds"]
+    markers = exponential_points({"requests": [MessageToDict(decoded(adapter.bodies()[-1]))]})
+    assert len(markers) == 1 and markers[0]["flags"] == FLAG
+    assert not {"count", "sum", "positive", "negative", "zeroCount"} & set(markers[0])
