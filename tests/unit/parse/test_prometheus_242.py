@@ -35,6 +35,7 @@ TEXT_CASES: list[tuple[str, bytes, Kept | None]] = [
     ("tab in a value", b'lb6{a="x\ty"} 1\n', [("lb6", {"a": "x\ty"}, 1.0)]),
     ("NUL in a value", b'lb13{a="x\x00y"} 1\n', [("lb13", {"a": "x\x00y"}, 1.0)]),
     ("unterminated value", b'lb22{a="x\\"} 1\n', FAIL),
+    ("a quote in an indented HELP", b' # HELP a \\\\"\n# a comment\na{a="\\",} 0 0\n', FAIL),
     ("invalid UTF-8 in a value", b'bu_m{a="\xff\xfe"} 1\n', FAIL),
     ("UTF-8 in a value", 'lu_m{a="héllo ☃"} 1\n'.encode(), [("lu_m", {"a": "héllo ☃"}, 1.0)]),
     ("TYPE after the samples", b"ta_m 1\n# TYPE ta_m counter\n", [("ta_m", {}, 1.0)]),

@@ -137,6 +137,8 @@ INVALID = [
     # found by fuzzing (tests/unit/parse/test_fuzz.py, issue 12): each raised another error
     # than ParseError, gave Python's own message, or was wrapped later by a sink
     ("text timestamp of 5000 digits", TEXT, b"a 1 " + b"9" * 5000 + b"\n", 1, "timestamp '9999"),
+    # (issue 15) read as one chunk, the HELP's quote opened a value that the sample line closed
+    ("quote in an indented HELP", TEXT, b' # HELP a "\na{a="\\",} 0 0\n', 2, "unterminated"),
 ]
 
 

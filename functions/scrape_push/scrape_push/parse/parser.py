@@ -506,9 +506,9 @@ def _index(flags: list[bool], flag: bool, start: int, count: int) -> int:
 
 def _quote_state(lines: list[str], open_: bool) -> bool:
     """Whether a quoted value is still open after ``lines``, given whether one was before them
-    (a line that starts with ``#`` outside a value is a comment, whose quotes do not count)."""
+    (outside a value, a comment's quotes do not count)."""
     for line in lines:
-        if (open_ or not line.startswith("#")) and _unterminated(line):
+        if (open_ or not _is_comment(line)) and _unterminated(line):
             open_ = not open_
     return open_
 
@@ -521,7 +521,7 @@ def _joined(lines: list[str]) -> list[str] | None:
     while index < count:
         line = lines[index]
         index += 1
-        if line.startswith("#") or not _unterminated(line):
+        if _is_comment(line) or not _unterminated(line):
             continue
         begin = index - 1
         while index < count and not _unterminated(lines[index]):
@@ -533,6 +533,12 @@ def _joined(lines: list[str]) -> list[str] | None:
         out[begin] = "\n".join(lines[begin:index])
         out[begin + 1 : index] = [""] * (index - begin - 1)
     return out
+
+
+def _is_comment(line: str) -> bool:
+    """Whether a text line read outside a quoted value is a comment: blanks may come before its
+    ``#`` (2.42's lexer skips them), and no quote in it opens a value."""
+    return line.lstrip(" \t").startswith("#")
 
 
 def _unterminated(text: str) -> bool:
