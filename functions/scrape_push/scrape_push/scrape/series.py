@@ -92,8 +92,9 @@ class SeriesCache:
         ``max_series``): Prometheus's scrape cache learns them, so they are not
         ``scrape_series_added`` again. Only their texts are kept; the entries are not."""
         self.shared: set[SeriesRef] = set()
-        """Refs that more than one entry holds (one series under several series texts): a body
-        that has them may repeat a series whatever its texts."""
+        """Refs that more than one entry holds (one series under several series texts), or whose
+        series another ref holds under another family: a body that has them may repeat a series
+        whatever its texts."""
         self.tracker = Tracker(self.maker.refs, self.synthetic)
         """What the last scrape tracked for staleness, and its markers (``stale.Tracker``)."""
         self.reading: dict[str, SeriesEntry] = {}
@@ -375,18 +376,20 @@ def _retire(
 
 class _Firsts:
     """The samples of one body kept so far, by series and time, once a series may repeat (a
-    series text that comes twice, or a series under several texts): the first sample of each
-    is kept, the rest are dropped and counted. Until then it costs nothing."""
+    series text that comes twice, or a series under several texts or families): the first
+    sample of each is kept, the rest are dropped and counted. Until then it costs nothing. A
+    series is its final name and labels, whatever its family (two refs, to a sink), as in
+    Prometheus's TSDB."""
 
     __slots__ = ("emitted", "yielded")
 
     def __init__(self) -> None:
         self.yielded: list[list[Sample]] = []
-        self.emitted: set[tuple[SeriesRef, int]] | None = None
+        self.emitted: set[tuple[str, Labels, int]] | None = None
 
     def start(self) -> None:
         if self.emitted is None:
-            self.emitted = {(s.series, s.timestamp_ms) for samples in self.yielded for s in samples}
+            self.emitted = {(s.name, s.labels, s.timestamp_ms) for samples in self.yielded for s in samples}
             self.yielded = []
 
     def kept(self, samples: list[Sample], budget: ScrapeBudget) -> list[Sample]:
@@ -397,7 +400,7 @@ class _Firsts:
         size = len(emitted)
         kept = []
         for sample in samples:
-            emitted.add((sample.series, sample.timestamp_ms))
+            emitted.add((sample.name, sample.labels, sample.timestamp_ms))
             if len(emitted) > size:
                 size += 1
                 kept.append(sample)
