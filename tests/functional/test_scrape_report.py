@@ -15,7 +15,7 @@ from unittest.mock import patch
 
 import pytest
 from scrape_push.deadline import Deadline
-from scrape_push.limits import ScrapeLimits
+from scrape_push.limits import MemoryBudgetExceeded, ScrapeBudget, ScrapeLimits
 from scrape_push.negotiation import DEFAULT_SCRAPE_PROTOCOLS, negotiation
 from scrape_push.parse import body as body_module
 from scrape_push.relabel import RelabelConfig, compile_rules
@@ -44,7 +44,7 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
         "parse error after a relabel drop",
         Response(b"keep_a 1\ndrop_b 2\nbad x\n"),
         {"metric_relabel": DROP_B},
-        [(0, 2, 1, 2)],
+        [(0, 2, 1, 1)],
     ),
     (
         "sample limit: the rest is read and counted",
@@ -118,6 +118,116 @@ def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> N
         body[0] = b"a 1\nb 2\nc 3\n"
         (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
     assert _report(failed) == (0, 2, 2, 2) and _report(succeeded) == (1, 3, 3, 1)
+
+
+DROP_ME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="dropme.*"),))
+LABELS_4 = ScrapeLimits(label_limit=4)
+
+SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
+    # (case, what the target answers at each scrape (the last one twice), target overrides, the
+    # report of each scrape): each as a real Prometheus 2.42 reported it (issue 15, round three)
+    (
+        "label limit after relabel drops",
+        [Response(b'ok1 1\ndropme 1\ndropme2 1\nbad{a="1",b="2"} 1\nafter 1\n')],
+        {"metric_relabel": DROP_ME, "limits": LABELS_4},
+        [(0, 4, 1, 1), (0, 4, 1, 0)],
+    ),
+    (
+        "label limit, then a success",
+        [Response(b'ok1 1\nok2 1\nbad{a="1",b="2"} 1\nafter 1\n'), Response(b"ok1 1\nok2 1\nok3 1\n")],
+        {"limits": LABELS_4},
+        [(0, 3, 2, 2), (1, 3, 3, 1), (1, 3, 3, 0)],
+    ),
+    (
+        "label limit after duplicates",
+        [Response(b'ok1 1\nok1 2\nok1{x=""} 3\nbad{a="1",b="2"} 1\n')],
+        {"limits": LABELS_4},
+        [(0, 4, 3, 2), (0, 4, 3, 0)],
+    ),
+    (
+        "series relabeling drops are never added",
+        [
+            Response(b"ok1 1\ndropme 1\ndropme2 1\n"),
+            Response(b"ok1 1\ndropme 1\ndropme2 1\ndropme3 1\nok2 1\n"),
+        ],
+        {"metric_relabel": DROP_ME},
+        [(1, 3, 1, 1), (1, 5, 2, 1), (1, 5, 2, 0)],
+    ),
+    (
+        "sample limit: series added within the limit",
+        [Response(b"a 1\na 2\nb 1\nc 1\nd 1\n")],
+        {"limits": ScrapeLimits(sample_limit=3)},
+        [(0, 5, 5, 2), (0, 5, 5, 0)],
+    ),
+    (
+        "sample limit after relabel drops",
+        [Response(b"dropme 1\na 1\ndropme2 1\nb 1\nc 1\nd 1\n")],
+        {"metric_relabel": DROP_ME, "limits": ScrapeLimits(sample_limit=2)},
+        [(0, 6, 4, 2), (0, 6, 4, 0)],
+    ),
+    (
+        "parse error after a relabel drop, then a success",
+        [Response(b"ok 1\ndropme 1\nbad x\n"), Response(b"ok 1\nok2 1\n")],
+        {"metric_relabel": DROP_ME},
+        [(0, 2, 1, 1), (1, 2, 2, 1), (1, 2, 2, 0)],
+    ),
+    (
+        "HTTP error, then a success",
+        [Response(b"ok 1\n", status=500), Response(b"ok 1\nok2 1\n")],
+        {},
+        [(0, 0, 0, 0), (1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "repeated label name, then a success",
+        [Response(b'ok 1\nd{a="1",a="2"} 1\n'), Response(b"ok 1\nok3 1\n")],
+        {},
+        [(0, 2, 1, 1), (1, 2, 2, 1), (1, 2, 2, 0)],
+    ),
+]
+
+
+@pytest.mark.parametrize("chunk_bytes", [body_module.CHUNK_BYTES, 1])
+@pytest.mark.parametrize(
+    ("responses", "overrides", "reports"), [c[1:] for c in SEQUENCES], ids=[c[0] for c in SEQUENCES]
+)
+def test_reports_over_several_scrapes_are_prometheus_242s(
+    responses: list[Response], overrides: dict[str, object], reports: list[Report], chunk_bytes: int
+) -> None:
+    scraper = Scraper(2, build_context().secrets)
+    scrapes = [*responses, responses[-1]]
+    with serve(lambda _path: scrapes[0]) as endpoint, patch.object(body_module, "CHUNK_BYTES", chunk_bytes):
+        job = target(url=f"http://{endpoint.address}/metrics", **overrides)
+        got = []
+        while scrapes:
+            (result,) = scraper.scrape_all([job], Deadline.after(10))
+            got.append(_report(result))
+            scrapes.pop(0)
+    assert got == reports
+
+
+def test_the_series_read_before_the_memory_budget_ran_out_are_not_added_again() -> None:
+    """Prometheus has no memory budget: scrape-push stops such a scrape between two chunks, and
+    counts it as Prometheus's scrape loop counts one stopped there."""
+    real_charge = ScrapeBudget.charge
+
+    def charge(budget: ScrapeBudget, samples: int, *args: int) -> None:
+        real_charge(budget, samples, *args)
+        if budget.parsed > 2 and out_of_memory:
+            raise MemoryBudgetExceeded(1, budget.parsed)
+
+    scraper = Scraper(2, build_context().secrets)
+    out_of_memory = True
+    with (
+        serve(Response(b"a 1\nb 1\nc 1\n")) as endpoint,
+        patch.object(body_module, "CHUNK_BYTES", 1),
+        patch.object(ScrapeBudget, "charge", charge),
+    ):
+        job = target(url=f"http://{endpoint.address}/metrics")
+        (failed,) = scraper.scrape_all([job], Deadline.after(10))
+        out_of_memory = False
+        (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
+    assert failed.error is not None and failed.error.startswith("memory budget")
+    assert (_report(failed), _report(succeeded)) == ((0, 2, 2, 2), (1, 3, 3, 1))
 
 
 def test_past_the_sample_limit_a_parse_error_is_the_scrapes_error() -> None:
