@@ -29,6 +29,7 @@ Report = tuple[float, float, float, float]
 """``up``, ``scrape_samples_scraped``, ``scrape_samples_post_metric_relabeling``,
 ``scrape_series_added``."""
 
+OM = "application/openmetrics-text; version=1.0.0"
 DROP_B = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="drop_.*"),))
 
 CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
@@ -67,6 +68,12 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
     ("repeated label name first", Response(b'dl{a="1",a="2"} 1\nok 1\n'), {}, [(0, 1, 0, 0)]),
     ("repeated label name second", Response(b'ok 1\ndl{a="1",a="2"} 1\n'), {}, [(0, 2, 1, 1)]),
     ("HTTP 500", Response(b"a 1\n", status=500), {}, [(0, 0, 0, 0)]),
+    # OpenMetrics: Prometheus's parser streams, so the samples before a bad # EOF are counted
+    ("no # EOF", Response(b"a 1\nb 2\n", content_type=OM), {}, [(0, 2, 2, 2), (0, 2, 2, 0)]),
+    ("data after # EOF", Response(b"a 1\n# EOF\nb 2\n", content_type=OM), {}, [(0, 1, 1, 1)]),
+    ("a blank line after # EOF", Response(b"a 1\n# EOF\n\n", content_type=OM), {}, [(0, 1, 1, 1)]),
+    ("# EOF and a blank", Response(b"a 1\n# EOF \n", content_type=OM), {}, [(0, 1, 1, 1)]),
+    ("#EOF", Response(b"a 1\n#EOF\n", content_type=OM), {}, [(0, 1, 1, 1)]),
     ("body size limit", Response(b"a 1\n" * 100), {"body_size_limit": 100}, [(0, 0, 0, 0)]),
     ("empty body", Response(b""), {}, [(1, 0, 0, 0)]),
     ("comments only", Response(b"# HELP a b\n# TYPE a gauge\n"), {}, [(1, 0, 0, 0)]),
