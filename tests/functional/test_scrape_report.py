@@ -74,6 +74,18 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
     ("a blank line after # EOF", Response(b"a 1\n# EOF\n\n", content_type=OM), {}, [(0, 1, 1, 1)]),
     ("# EOF and a blank", Response(b"a 1\n# EOF \n", content_type=OM), {}, [(0, 1, 1, 1)]),
     ("#EOF", Response(b"a 1\n#EOF\n", content_type=OM), {}, [(0, 1, 1, 1)]),
+    (
+        "repeated label name second, OpenMetrics",
+        Response(b'a 1\nb{x="1",x="2"} 1\n# EOF\n', content_type=OM),
+        {},
+        [(0, 2, 1, 1)],
+    ),
+    (
+        "__name__ in braces, OpenMetrics",
+        Response(b'a 1\nb{__name__="c"} 1\n# EOF\n', content_type=OM),
+        {},
+        [(0, 2, 1, 1)],
+    ),
     ("body size limit", Response(b"a 1\n" * 100), {"body_size_limit": 100}, [(0, 0, 0, 0)]),
     ("empty body", Response(b""), {}, [(1, 0, 0, 0)]),
     ("comments only", Response(b"# HELP a b\n# TYPE a gauge\n"), {}, [(1, 0, 0, 0)]),
@@ -235,6 +247,16 @@ def test_the_series_read_before_the_memory_budget_ran_out_are_not_added_again() 
         (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
     assert failed.error is not None and failed.error.startswith("memory budget")
     assert (_report(failed), _report(succeeded)) == ((0, 2, 2, 2), (1, 3, 3, 1))
+
+
+def test_a_sample_beyond_int64_ms_counts_as_kept_though_not_stored() -> None:
+    """Prometheus 2.42's TSDB refuses it after relabeling (``scrape_series_added`` differs:
+    docs/parser.md, remaining differences)."""
+    scraper = Scraper(2, build_context().secrets)
+    with serve(Response(b"a 1\nb 1 1e16\nc 1\n# EOF\n", content_type=OM)) as endpoint:
+        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+    assert _report(result)[:3] == (1, 3, 3)
+    assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]
 
 
 def test_past_the_sample_limit_a_parse_error_is_the_scrapes_error() -> None:

@@ -78,10 +78,12 @@ class _Parse(Generic[K]):
                 try:
                     chunk = self._chunk(text, lines, valid)
                 except ParseError:
-                    if not self.dialect.lenient_lines or self.strict:
-                        raise
                     self.metadata.context, self.metadata.members = before
-                    chunk = self._rejoined(view, spans, span[2], text, lines)
+                    if not self.dialect.lenient_lines or self.strict:
+                        # line by line, so that the error holds the lines before it
+                        chunk = self._chunk(text, lines, False)
+                    else:
+                        chunk = self._rejoined(view, spans, span[2], text, lines)
             except ParseError as exc:
                 exc.partial = self.chunk
                 raise

@@ -354,7 +354,7 @@ class Scraper:
             duration = guard.clock() - start
             return self._failed(target, duration, scrape_ms, str(exc), counted=limits, kept=cache.reading)
         duration = guard.clock() - start
-        kept = len(samples) + limits.duplicates
+        kept = limits.admitted  # with the duplicates and the samples beyond int64 ms, as Prometheus
         cache.tracker.last = (target, scrape_ms)
         stale = cache.tracker.take_stale()
         samples += stale
