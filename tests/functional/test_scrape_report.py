@@ -67,6 +67,15 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
     ),
     ("repeated label name first", Response(b'dl{a="1",a="2"} 1\nok 1\n'), {}, [(0, 1, 0, 0)]),
     ("repeated label name second", Response(b'ok 1\ndl{a="1",a="2"} 1\n'), {}, [(0, 2, 1, 1)]),
+    # the parser reads the whole line before the appender refuses its labels
+    ("repeated label name and a bad value", Response(b'a 1\nb{x="1",x="2"} 1_0\n'), {}, [(0, 1, 1, 1)]),
+    ("__name__ in braces and a bad timestamp", Response(b'a 1\nb{__name__="c"} 1 -5\n'), {}, [(0, 1, 1, 1)]),
+    (
+        "repeated label name and a bad exemplar",
+        Response(b'a 1\nb_total{x="1",x="2"} 1 # {t="1"} 1.8e308\n# EOF\n', content_type=OM),
+        {},
+        [(0, 1, 1, 1)],
+    ),
     ("HTTP 500", Response(b"a 1\n", status=500), {}, [(0, 0, 0, 0)]),
     # OpenMetrics: Prometheus's parser streams, so the samples before a bad # EOF are counted
     ("no # EOF", Response(b"a 1\nb 2\n", content_type=OM), {}, [(0, 2, 2, 2), (0, 2, 2, 0)]),

@@ -323,8 +323,14 @@ class _Parse(Generic[K]):
         context = self.metadata.context
         pairs: list[tuple[str, str]] | None = None
         name = match.group(1)
+        refused: ParseError | None = None
         if entry is None or entry[KNOWN_CONTEXT] is not context:
-            name, pairs = self._series(name, match.group(2), number)
+            try:
+                name, pairs = self._series(name, match.group(2), number)
+            except ParseError as exc:
+                if not exc.appended:
+                    raise
+                refused = exc  # by Prometheus's appender, once its parser read the whole line
         value, timestamp_ms = self._value(match.group(3), match.group(4), number)
         exemplar = None
         if self.dialect.exemplars and match.group(5) is not None:
@@ -332,6 +338,8 @@ class _Parse(Generic[K]):
             if not named.endswith(_EXEMPLAR_SUFFIXES):
                 raise ParseError(f"metric name {named[:80]!r} does not support exemplars", number)
             exemplar = self._exemplar(match.group(5), match.group(6), match.group(7), number)
+        if refused is not None:
+            raise refused
         chunk = self.chunk
         at = len(chunk.keys)
         if pairs is None:
