@@ -80,6 +80,11 @@ TEXT_CASES: list[tuple[str, bytes, Kept | None]] = [
     ),
     ("duplicate label", b'dl_m{a="1",a="2"} 1\n', FAIL),
     ("duplicate label, same value", b'lb26{a="1",a="1"} 1\n', FAIL),
+    # a name with an empty value loses every label of that name, before the repeat check
+    ("duplicate label, one empty", b'b{x="",x="2"} 1\n', [("b", {}, 1.0)]),
+    ("duplicate label, empty last", b'a{x="1",y="2",x=""} 1\n', [("a", {"y": "2"}, 1.0)]),
+    ("duplicate label, both empty", b'b{x="",x=""} 1\n', [("b", {}, 1.0)]),
+    ("__name__ empty in braces", b'b{__name__=""} 1\n', FAIL),
     ("__name__ in braces", b'lb25{__name__="other"} 1\n', FAIL),
     ("empty value dropped", b'el_m{a="",b="1"} 1\n', [("el_m", {"b": "1"}, 1.0)]),
     ("trailing comma", b'tc_m{a="1",} 1\n', [("tc_m", {"a": "1"}, 1.0)]),
@@ -225,6 +230,8 @@ OM_CASES: list[tuple[str, bytes, Kept | None]] = [
         [("omx_bucket", {"le": "1"}, 1.0)],
     ),
     ("exemplar on a gauge", b'omxb 1 # {trace_id="abc"} 0.5\n# EOF\n', FAIL),
+    ("exemplar with a repeated label", b'omxd_total 1 # {t="1",t="2"} 1\n# EOF\n', [("omxd_total", {}, 1.0)]),
+    ("duplicate label, one empty", b'omde{x="",x="2"} 1\n# EOF\n', [("omde", {}, 1.0)]),
     ("empty exemplar on a bare name", b'o10{a="1"} 1 # {} 1\n# EOF\n', FAIL),
     ("quoted name (3.x syntax)", b'{"omq.m","l.n"="v"} 1\n# EOF\n', [("omq.m", {"l.n": "v"}, 1.0)]),
 ]
