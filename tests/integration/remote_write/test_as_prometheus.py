@@ -55,11 +55,12 @@ DUPLICATES = (
 FAILING = b"pf_a 1\npf_b 2\npf_c x\npf_d 4\n"
 LIMITED = b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"
 # issue 15, round three: what the fuzzing found, two TYPEs for one series, a label limit after
-# relabeling's drops, a bad OpenMetrics # EOF after a sample
+# relabeling's drops, a bad OpenMetrics # EOF after a sample, an OpenMetrics trailing comma
 INDENTED_HELP = b' # HELP a \\\\"\n# a comment\na{a="\\",} 0 0\n'
 TWO_TYPES = b"tt2 1\n# TYPE tt2 gauge\ntt2 2\n"
 LABEL_LIMITED = b'ok1 1\ndropme 1\ndropme2 1\nbad{a="1",b="2"} 1\nafter 1\n'
 OM_EOF = b"om_a 1\n# EOF \n"
+OM_COMMA = b'om_b 1\nom_c{a="1",} 2\n# EOF\n'
 
 BODIES = {
     "lenient": LENIENT,
@@ -69,13 +70,14 @@ BODIES = {
     "indented_help": INDENTED_HELP,
     "label_limited": LABEL_LIMITED,
     "om_eof": OM_EOF,
+    "om_comma": OM_COMMA,
 }
 JOBS = {
     "limited": "    sample_limit: 3\n",
     "label_limited": "    label_limit: 4\n"
     "    metric_relabel_configs: [{source_labels: [__name__], regex: 'dropme.*', action: drop}]\n",
 }
-CONTENT_TYPES = {"om_eof": "application/openmetrics-text; version=1.0.0"}
+CONTENT_TYPES = dict.fromkeys(("om_eof", "om_comma"), "application/openmetrics-text; version=1.0.0")
 
 
 def _scrape_configs(address: str) -> str:

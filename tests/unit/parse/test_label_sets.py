@@ -92,8 +92,8 @@ def reference(label_set: str, openmetrics: bool) -> Labels | None:
             if scan.peek() == ",":
                 scan.at += 1
                 scan.blanks()
-                if openmetrics and scan.peek() == ",":
-                    raise _Refused
+                if openmetrics and scan.peek() in {",", "}"}:
+                    raise _Refused  # 2.42's OpenMetrics parser wants a label name after a comma
             elif openmetrics and scan.peek() != "}":
                 raise _Refused
         if openmetrics and label_set.startswith(","):

@@ -93,7 +93,8 @@ def test_the_parse_stage_patterns_are_all_checked() -> None:
         "TEXT_SAMPLE",
         "OM_SAMPLE",
         "OM_BODY",
-        "PLAIN_LINES",
+        "TEXT_PLAIN_LINES",
+        "OM_PLAIN_LINES",
         "FLOAT",
         "_LABEL_NAME",
     } <= names

@@ -206,7 +206,11 @@ OM_CASES: list[tuple[str, bytes, Kept | None]] = [
     ("two blanks after labels", b'o15{a="1"}  1\n# EOF\n', FAIL),
     ("trailing blank", b"o14 1 \n# EOF\n", FAIL),
     ("blank in braces", b'omsp_m{ a="1"} 1\n# EOF\n', FAIL),
-    ("trailing comma", b'omtc_m{a="1",} 1\n# EOF\n', [("omtc_m", {"a": "1"}, 1.0)]),
+    # 2.42's OpenMetrics parser wants a label name after every comma (observed in round three;
+    # the round-two table had it kept)
+    ("trailing comma", b'omtc_m{a="1",} 1\n# EOF\n', FAIL),
+    ("trailing comma after two labels", b'omtc2{a="1",b="2",} 1\n# EOF\n', FAIL),
+    ("trailing comma after an empty value", b'omtc3{a="",} 1\n# EOF\n', FAIL),
     ("CRLF", b"o25 1\r\n# EOF\n", FAIL),
     (
         "special values",

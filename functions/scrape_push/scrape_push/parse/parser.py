@@ -214,7 +214,7 @@ class _Parse(Generic[K]):
             if stop > begin:
                 self._cold(begin, stop, hits, keys, values)
             return
-        if grammar.PLAIN_LINES.fullmatch(joined) is None:
+        if self.dialect.plain.fullmatch(joined) is None:
             for index in range(start, stop):
                 self._line(index)
             return
