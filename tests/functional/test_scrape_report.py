@@ -80,6 +80,7 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
     # OpenMetrics: Prometheus's parser streams, so the samples before a bad # EOF are counted
     ("no # EOF", Response(b"a 1\nb 2\n", content_type=OM), {}, [(0, 2, 2, 2), (0, 2, 2, 0)]),
     ("data after # EOF", Response(b"a 1\n# EOF\nb 2\n", content_type=OM), {}, [(0, 1, 1, 1)]),
+    ("no # EOF, no last newline", Response(b"a 1\nb 2", content_type=OM), {}, [(0, 1, 1, 1)]),
     ("a blank line after # EOF", Response(b"a 1\n# EOF\n\n", content_type=OM), {}, [(0, 1, 1, 1)]),
     ("# EOF and a blank", Response(b"a 1\n# EOF \n", content_type=OM), {}, [(0, 1, 1, 1)]),
     ("#EOF", Response(b"a 1\n#EOF\n", content_type=OM), {}, [(0, 1, 1, 1)]),

@@ -105,4 +105,5 @@ def _eof_line(data: bytes) -> tuple[int, ParseError | None]:
     if found >= 0:
         return found, ParseError("unexpected data after # EOF", data.count(b"\n", 0, found) + 2)
     lines = data.count(b"\n", 0, end) + 1 if end else 0
-    return len(data), ParseError("data does not end with # EOF", lines or 1)
+    # a last line without its newline never ends for Prometheus's lexer: it is not read
+    return last if end == len(data) else len(data), ParseError("data does not end with # EOF", lines or 1)
