@@ -131,6 +131,15 @@ PATHOLOGICAL = {
         "text/plain",
         lambda n: b'a{x="\n"} 1\n' * (5_000 * n) + b'a{x="\n' + b"b 1\n" * (5_000 * n),
     ),
+    # where a NUL ends a text body depends on its line (issue 15, round three)
+    "a comment of 100,000n NULs, then a bad line": (
+        "text/plain",
+        lambda n: b"# x" + b"\0" * (100_000 * n) + b"\nbad\n",
+    ),
+    "10,000n values holding a NUL, then a bad line": (
+        "text/plain",
+        lambda n: b'a{x="\0"} 1\n' * (10_000 * n) + b"bad\n",
+    ),
 }
 
 CHILD = """

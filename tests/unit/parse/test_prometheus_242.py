@@ -324,6 +324,28 @@ def test_an_exemplar_time_beyond_int64_ms_loses_the_exemplar_only() -> None:
     assert (sample.value, sample.exemplar) == (1.0, None)
 
 
+@pytest.mark.parametrize(
+    ("data", "kept"),
+    [
+        (b"#x\0y\na 1\n", []),
+        (b"#\0\na 1\n", []),
+        (b"  #x\0\na 1\n", []),
+        (b"a 1\n#x\0\nb 1\n", ["a"]),
+        (b"a 1\n\t\0\nb 1\n", ["a"]),
+        (b"a 1\n \0\nb 1\n", ["a"]),
+        (b"# x\0y\na 1\n", ["a"]),  # a NUL in a "# " comment is skipped
+        (b"# HELP a x\0y\na 1\n", ["a"]),  # and in a HELP text
+        (b'a{x="\0"} 1\nb 1\n', ["a", "b"]),  # and in a label value
+    ],
+)
+def test_a_nul_between_tokens_ends_the_body(data: bytes, kept: list[str]) -> None:
+    """2.42's text lexer takes a NUL for the end of the body where it starts a token: after
+    blanks at the start of a line, or in a comment whose ``#`` no blank follows (observed
+    in round three)."""
+    got = _kept(data, TEXT)
+    assert got is not None and [name for name, _, _ in got] == kept
+
+
 def test_everything_after_a_nul_line_is_ignored() -> None:
     """2.42's lexer takes a NUL byte at the start of a line for the end of the body."""
     assert _kept(b"lb15 1\n\x00\nafter{ 2 garbage\n", TEXT) == [("lb15", {}, 1.0)]

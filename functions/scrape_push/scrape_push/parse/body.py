@@ -72,12 +72,20 @@ def _spans(data: bytes, end: int) -> Iterator[tuple[int, int]]:
 
 
 def _nul_line(data: bytes) -> int:
-    """Where a line that starts with a NUL byte starts, else the end: Prometheus 2.42's text lexer
-    reads such a byte as the end of the body, and ignores what follows."""
-    if data.startswith(b"\0"):
-        return 0
-    found = data.find(b"\n\0")
-    return len(data) if found < 0 else found + 1
+    """Where the line starts in which Prometheus 2.42's text lexer meets a NUL byte between
+    tokens, else the end: it reads one there as the end of the body and ignores what follows.
+    That is a NUL after only blanks, or in a comment whose ``#`` no blank follows (a NUL in a
+    label value, a HELP text or a ``# `` comment is skipped). Only the first NUL of each line
+    is looked at, so this is one pass."""
+    at = data.find(b"\0")
+    while at >= 0:
+        start = data.rfind(b"\n", 0, at) + 1
+        before = data[start:at].lstrip(b" \t")
+        if not before or (before.startswith(b"#") and before[1:2] not in {b" ", b"\t"}):
+            return start
+        end = data.find(b"\n", at)
+        at = -1 if end < 0 else data.find(b"\0", end)
+    return len(data)
 
 
 def _check_utf8(data: bytes) -> None:
