@@ -67,6 +67,11 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
     ),
     ("repeated label name first", Response(b'dl{a="1",a="2"} 1\nok 1\n'), {}, [(0, 1, 0, 0)]),
     ("repeated label name second", Response(b'ok 1\ndl{a="1",a="2"} 1\n'), {}, [(0, 2, 1, 1)]),
+    # a line after blanks counts as scraped only if it is a valid sample line
+    ("a sample line after blanks", Response(b'z 1\n  a{x="1"} 1\nb 2\n'), {}, [(0, 2, 1, 1)]),
+    ("a bad value after blanks", Response(b"z 1\n  a x\n"), {}, [(0, 1, 1, 1)]),
+    ("a bad timestamp after blanks", Response(b"z 1\n  a 1 -5\n"), {}, [(0, 1, 1, 1)]),
+    ("a name alone after blanks", Response(b"z 1\n  a\n"), {}, [(0, 1, 1, 1)]),
     # the parser reads the whole line before the appender refuses its labels
     ("repeated label name and a bad value", Response(b'a 1\nb{x="1",x="2"} 1_0\n'), {}, [(0, 1, 1, 1)]),
     ("__name__ in braces and a bad timestamp", Response(b'a 1\nb{__name__="c"} 1 -5\n'), {}, [(0, 1, 1, 1)]),

@@ -308,9 +308,23 @@ class _Parse(Generic[K]):
                 self.comment_chars += len(line)
                 self.metadata.comment(stripped, number, self.valid)
             elif stripped:
-                raise ParseError("sample line starts with whitespace", number, appended=True)
+                read = self._reads_as_sample(stripped, number)
+                raise ParseError("sample line starts with whitespace", number, appended=read)
         else:
             self._sample(line, number)
+
+    def _reads_as_sample(self, line: str, number: int) -> bool:
+        """Whether ``line`` is a valid sample line: Prometheus 2.42 reads one after blanks, and
+        counts it as scraped, before it fails the scrape."""
+        match = self.dialect.sample.fullmatch(line)
+        if match is None:
+            return False
+        try:
+            self._new_series(match.group(1), match.group(2), number)
+            self._value(match.group(3), match.group(4), number)
+        except ParseError:
+            return False
+        return True
 
     # -- samples ---------------------------------------------------------------------------
 
