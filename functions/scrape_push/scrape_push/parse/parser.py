@@ -455,11 +455,14 @@ class _Parse(Generic[K]):
         not UTF-8."""
         if not self.valid and body.INVALID_UTF8.search(text):
             raise ParseError("invalid UTF-8 label value", number)
-        kept = pairs
+        names = dict(pairs)
         if '""' in text:
             empty = {name for name, value in pairs if not value}
             kept = [pair for pair in pairs if pair[0] not in empty]
-        if len(dict(kept)) != len(kept) or any(name == "__name__" for name, _ in pairs):
+            unique = len(dict(kept)) == len(kept)
+        else:
+            kept, unique = pairs, len(names) == len(pairs)
+        if not unique or "__name__" in names:
             raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
         return kept
 
