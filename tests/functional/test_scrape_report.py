@@ -15,7 +15,7 @@ from unittest.mock import patch
 
 import pytest
 from scrape_push.deadline import Deadline
-from scrape_push.limits import ScrapeLimits
+from scrape_push.limits import MemoryBudgetExceeded, ScrapeBudget, ScrapeLimits
 from scrape_push.negotiation import DEFAULT_SCRAPE_PROTOCOLS, negotiation
 from scrape_push.parse import body as body_module
 from scrape_push.relabel import RelabelConfig, compile_rules
@@ -29,6 +29,7 @@ Report = tuple[float, float, float, float]
 """``up``, ``scrape_samples_scraped``, ``scrape_samples_post_metric_relabeling``,
 ``scrape_series_added``."""
 
+OM = "application/openmetrics-text; version=1.0.0"
 DROP_B = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="drop_.*"),))
 
 CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
@@ -44,7 +45,7 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
         "parse error after a relabel drop",
         Response(b"keep_a 1\ndrop_b 2\nbad x\n"),
         {"metric_relabel": DROP_B},
-        [(0, 2, 1, 2)],
+        [(0, 2, 1, 1)],
     ),
     (
         "sample limit: the rest is read and counted",
@@ -66,7 +67,40 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
     ),
     ("repeated label name first", Response(b'dl{a="1",a="2"} 1\nok 1\n'), {}, [(0, 1, 0, 0)]),
     ("repeated label name second", Response(b'ok 1\ndl{a="1",a="2"} 1\n'), {}, [(0, 2, 1, 1)]),
+    # a line after blanks counts as scraped only if it is a valid sample line
+    ("a sample line after blanks", Response(b'z 1\n  a{x="1"} 1\nb 2\n'), {}, [(0, 2, 1, 1)]),
+    ("a bad value after blanks", Response(b"z 1\n  a x\n"), {}, [(0, 1, 1, 1)]),
+    ("a bad timestamp after blanks", Response(b"z 1\n  a 1 -5\n"), {}, [(0, 1, 1, 1)]),
+    ("a name alone after blanks", Response(b"z 1\n  a\n"), {}, [(0, 1, 1, 1)]),
+    # the parser reads the whole line before the appender refuses its labels
+    ("repeated label name and a bad value", Response(b'a 1\nb{x="1",x="2"} 1_0\n'), {}, [(0, 1, 1, 1)]),
+    ("__name__ in braces and a bad timestamp", Response(b'a 1\nb{__name__="c"} 1 -5\n'), {}, [(0, 1, 1, 1)]),
+    (
+        "repeated label name and a bad exemplar",
+        Response(b'a 1\nb_total{x="1",x="2"} 1 # {t="1"} 1.8e308\n# EOF\n', content_type=OM),
+        {},
+        [(0, 1, 1, 1)],
+    ),
     ("HTTP 500", Response(b"a 1\n", status=500), {}, [(0, 0, 0, 0)]),
+    # OpenMetrics: Prometheus's parser streams, so the samples before a bad # EOF are counted
+    ("no # EOF", Response(b"a 1\nb 2\n", content_type=OM), {}, [(0, 2, 2, 2), (0, 2, 2, 0)]),
+    ("data after # EOF", Response(b"a 1\n# EOF\nb 2\n", content_type=OM), {}, [(0, 1, 1, 1)]),
+    ("no # EOF, no last newline", Response(b"a 1\nb 2", content_type=OM), {}, [(0, 1, 1, 1)]),
+    ("a blank line after # EOF", Response(b"a 1\n# EOF\n\n", content_type=OM), {}, [(0, 1, 1, 1)]),
+    ("# EOF and a blank", Response(b"a 1\n# EOF \n", content_type=OM), {}, [(0, 1, 1, 1)]),
+    ("#EOF", Response(b"a 1\n#EOF\n", content_type=OM), {}, [(0, 1, 1, 1)]),
+    (
+        "repeated label name second, OpenMetrics",
+        Response(b'a 1\nb{x="1",x="2"} 1\n# EOF\n', content_type=OM),
+        {},
+        [(0, 2, 1, 1)],
+    ),
+    (
+        "__name__ in braces, OpenMetrics",
+        Response(b'a 1\nb{__name__="c"} 1\n# EOF\n', content_type=OM),
+        {},
+        [(0, 2, 1, 1)],
+    ),
     ("body size limit", Response(b"a 1\n" * 100), {"body_size_limit": 100}, [(0, 0, 0, 0)]),
     ("empty body", Response(b""), {}, [(1, 0, 0, 0)]),
     ("comments only", Response(b"# HELP a b\n# TYPE a gauge\n"), {}, [(1, 0, 0, 0)]),
@@ -118,6 +152,126 @@ def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> N
         body[0] = b"a 1\nb 2\nc 3\n"
         (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
     assert _report(failed) == (0, 2, 2, 2) and _report(succeeded) == (1, 3, 3, 1)
+
+
+DROP_ME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="dropme.*"),))
+LABELS_4 = ScrapeLimits(label_limit=4)
+
+SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
+    # (case, what the target answers at each scrape (the last one twice), target overrides, the
+    # report of each scrape): each as a real Prometheus 2.42 reported it (issue 15, round three)
+    (
+        "label limit after relabel drops",
+        [Response(b'ok1 1\ndropme 1\ndropme2 1\nbad{a="1",b="2"} 1\nafter 1\n')],
+        {"metric_relabel": DROP_ME, "limits": LABELS_4},
+        [(0, 4, 1, 1), (0, 4, 1, 0)],
+    ),
+    (
+        "label limit, then a success",
+        [Response(b'ok1 1\nok2 1\nbad{a="1",b="2"} 1\nafter 1\n'), Response(b"ok1 1\nok2 1\nok3 1\n")],
+        {"limits": LABELS_4},
+        [(0, 3, 2, 2), (1, 3, 3, 1), (1, 3, 3, 0)],
+    ),
+    (
+        "label limit after duplicates",
+        [Response(b'ok1 1\nok1 2\nok1{x=""} 3\nbad{a="1",b="2"} 1\n')],
+        {"limits": LABELS_4},
+        [(0, 4, 3, 2), (0, 4, 3, 0)],
+    ),
+    (
+        "series relabeling drops are never added",
+        [
+            Response(b"ok1 1\ndropme 1\ndropme2 1\n"),
+            Response(b"ok1 1\ndropme 1\ndropme2 1\ndropme3 1\nok2 1\n"),
+        ],
+        {"metric_relabel": DROP_ME},
+        [(1, 3, 1, 1), (1, 5, 2, 1), (1, 5, 2, 0)],
+    ),
+    (
+        "sample limit: series added within the limit",
+        [Response(b"a 1\na 2\nb 1\nc 1\nd 1\n")],
+        {"limits": ScrapeLimits(sample_limit=3)},
+        [(0, 5, 5, 2), (0, 5, 5, 0)],
+    ),
+    (
+        "sample limit after relabel drops",
+        [Response(b"dropme 1\na 1\ndropme2 1\nb 1\nc 1\nd 1\n")],
+        {"metric_relabel": DROP_ME, "limits": ScrapeLimits(sample_limit=2)},
+        [(0, 6, 4, 2), (0, 6, 4, 0)],
+    ),
+    (
+        "parse error after a relabel drop, then a success",
+        [Response(b"ok 1\ndropme 1\nbad x\n"), Response(b"ok 1\nok2 1\n")],
+        {"metric_relabel": DROP_ME},
+        [(0, 2, 1, 1), (1, 2, 2, 1), (1, 2, 2, 0)],
+    ),
+    (
+        "HTTP error, then a success",
+        [Response(b"ok 1\n", status=500), Response(b"ok 1\nok2 1\n")],
+        {},
+        [(0, 0, 0, 0), (1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "repeated label name, then a success",
+        [Response(b'ok 1\nd{a="1",a="2"} 1\n'), Response(b"ok 1\nok3 1\n")],
+        {},
+        [(0, 2, 1, 1), (1, 2, 2, 1), (1, 2, 2, 0)],
+    ),
+]
+
+
+@pytest.mark.parametrize("chunk_bytes", [body_module.CHUNK_BYTES, 1])
+@pytest.mark.parametrize(
+    ("responses", "overrides", "reports"), [c[1:] for c in SEQUENCES], ids=[c[0] for c in SEQUENCES]
+)
+def test_reports_over_several_scrapes_are_prometheus_242s(
+    responses: list[Response], overrides: dict[str, object], reports: list[Report], chunk_bytes: int
+) -> None:
+    scraper = Scraper(2, build_context().secrets)
+    scrapes = [*responses, responses[-1]]
+    with serve(lambda _path: scrapes[0]) as endpoint, patch.object(body_module, "CHUNK_BYTES", chunk_bytes):
+        job = target(url=f"http://{endpoint.address}/metrics", **overrides)
+        got = []
+        while scrapes:
+            (result,) = scraper.scrape_all([job], Deadline.after(10))
+            got.append(_report(result))
+            scrapes.pop(0)
+    assert got == reports
+
+
+def test_the_series_read_before_the_memory_budget_ran_out_are_not_added_again() -> None:
+    """Prometheus has no memory budget: scrape-push stops such a scrape between two chunks, and
+    counts it as Prometheus's scrape loop counts one stopped there."""
+    real_charge = ScrapeBudget.charge
+
+    def charge(budget: ScrapeBudget, samples: int, *args: int) -> None:
+        real_charge(budget, samples, *args)
+        if budget.parsed > 2 and out_of_memory:
+            raise MemoryBudgetExceeded(1, budget.parsed)
+
+    scraper = Scraper(2, build_context().secrets)
+    out_of_memory = True
+    with (
+        serve(Response(b"a 1\nb 1\nc 1\n")) as endpoint,
+        patch.object(body_module, "CHUNK_BYTES", 1),
+        patch.object(ScrapeBudget, "charge", charge),
+    ):
+        job = target(url=f"http://{endpoint.address}/metrics")
+        (failed,) = scraper.scrape_all([job], Deadline.after(10))
+        out_of_memory = False
+        (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
+    assert failed.error is not None and failed.error.startswith("memory budget")
+    assert (_report(failed), _report(succeeded)) == ((0, 2, 2, 2), (1, 3, 3, 1))
+
+
+def test_a_sample_beyond_int64_ms_counts_as_kept_though_not_stored() -> None:
+    """Prometheus 2.42's TSDB refuses it after relabeling (``scrape_series_added`` differs:
+    docs/parser.md, remaining differences)."""
+    scraper = Scraper(2, build_context().secrets)
+    with serve(Response(b"a 1\nb 1 1e16\nc 1\n# EOF\n", content_type=OM)) as endpoint:
+        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+    assert _report(result)[:3] == (1, 3, 3)
+    assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]
 
 
 def test_past_the_sample_limit_a_parse_error_is_the_scrapes_error() -> None:

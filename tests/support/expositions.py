@@ -130,7 +130,8 @@ def family_lines(draw: st.DrawFn, openmetrics: bool) -> list[str]:
     if openmetrics and draw(st.integers(0, 5)) == 0:
         lines.append(f"# UNIT {family} {draw(st.sampled_from(['seconds', 'bytes', '']))}")
     if not openmetrics and draw(st.integers(0, 5)) == 0:
-        lines.append(draw(st.sampled_from(["# a comment", "#", "  # indented", "", "   "])))
+        comments = ["# a comment", "#", "  # indented", "", "   ", '# a "quote', f' # HELP {family} a "quote']
+        lines.append(draw(st.sampled_from(comments)))
     lines.extend(draw(st.lists(sample_line(openmetrics, family), min_size=1, max_size=6)))
     return lines
 

@@ -54,9 +54,30 @@ DUPLICATES = (
 
 FAILING = b"pf_a 1\npf_b 2\npf_c x\npf_d 4\n"
 LIMITED = b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"
+# issue 15, round three: what the fuzzing found, two TYPEs for one series, a label limit after
+# relabeling's drops, a bad OpenMetrics # EOF after a sample, an OpenMetrics trailing comma
+INDENTED_HELP = b' # HELP a \\\\"\n# a comment\na{a="\\",} 0 0\n'
+TWO_TYPES = b"tt2 1\n# TYPE tt2 gauge\ntt2 2\n"
+LABEL_LIMITED = b'ok1 1\ndropme 1\ndropme2 1\nbad{a="1",b="2"} 1\nafter 1\n'
+OM_EOF = b"om_a 1\n# EOF \n"
+OM_COMMA = b'om_b 1\nom_c{a="1",} 2\n# EOF\n'
 
-BODIES = {"lenient": LENIENT, "duplicates": DUPLICATES, "failing": FAILING, "limited": LIMITED}
-JOBS = {"limited": "    sample_limit: 3\n"}
+BODIES = {
+    "lenient": LENIENT,
+    "duplicates": DUPLICATES + TWO_TYPES,
+    "failing": FAILING,
+    "limited": LIMITED,
+    "indented_help": INDENTED_HELP,
+    "label_limited": LABEL_LIMITED,
+    "om_eof": OM_EOF,
+    "om_comma": OM_COMMA,
+}
+JOBS = {
+    "limited": "    sample_limit: 3\n",
+    "label_limited": "    label_limit: 4\n"
+    "    metric_relabel_configs: [{source_labels: [__name__], regex: 'dropme.*', action: drop}]\n",
+}
+CONTENT_TYPES = dict.fromkeys(("om_eof", "om_comma"), "application/openmetrics-text; version=1.0.0")
 
 
 def _scrape_configs(address: str) -> str:
@@ -68,7 +89,8 @@ def _scrape_configs(address: str) -> str:
 
 
 def _respond(path: str) -> Response:
-    return Response(BODIES[path.strip("/").split("?")[0]])
+    job = path.strip("/").split("?")[0]
+    return Response(BODIES[job], **({"content_type": CONTENT_TYPES[job]} if job in CONTENT_TYPES else {}))
 
 
 @pytest.fixture
@@ -125,7 +147,7 @@ def test_scrape_push_stores_what_prometheus_242_stores(
         assert expected, f"Prometheus stored nothing for {job}"
         assert _stored(receiver, job) == expected, job
     dropped = {t["job"]: t["duplicates_dropped"] for t in summary["targets"]}
-    assert dropped == {"lenient": 0, "duplicates": 4, "failing": 0, "limited": 0}
+    assert dropped == {job: 5 if job == "duplicates" else 0 for job in BODIES}
 
 
 def test_the_lenient_cases_are_kept_with_the_labels_prometheus_gives_them(direct: Receiver) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from unittest.mock import patch
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scrape_push.labels import LabelFinisher, finisher
@@ -118,6 +119,21 @@ def test_fuzzed_expositions_within_a_memory_budget(
             parse_exposition(exposition, content_type, cache, ScrapeBudget(max_bytes=max_bytes + 1))
         except (ParseError, MemoryBudgetExceeded):
             assert snapshot(cache) == before
+
+
+FOUND = [
+    # (name, content type, body): what the fuzzing found to differ between chunkings, kept with
+    # what Prometheus 2.42 makes of each (test_prometheus_242.py)
+    ("a quote in an indented HELP", TEXT, b' # HELP a \\\\"\n# a comment\na{a="\\",} 0 0\n'),
+]
+
+
+@pytest.mark.parametrize(("content_type", "data"), [f[1:] for f in FOUND], ids=[f[0] for f in FOUND])
+def test_what_fuzzing_found_parses_alike_in_any_chunks(content_type: str, data: bytes) -> None:
+    whole = outcome(data, content_type, SeriesCache())
+    for size in (1, 2, 16):
+        with patch.object(body, "CHUNK_BYTES", size):
+            assert outcome(data, content_type, SeriesCache()) == whole, size
 
 
 def test_om_timestamps_at_the_edges_of_int64_ms() -> None:

@@ -3,8 +3,9 @@
 The reference reads a label set one character at a time, the way Prometheus's lexers do, with
 the rules of docs/parser.md: in text 0.0.4 blanks around tokens and optional commas, in
 OpenMetrics neither; escapes ``\\\\``, ``\\"`` and ``\\n`` decoded, any other kept verbatim
-(Prometheus 2.42); quoted label names (Prometheus 3.x); no duplicate names, no ``__name__``;
-empty values dropped. The parser's patterns must agree on every generated set.
+(Prometheus 2.42); quoted label names (Prometheus 3.x); no ``__name__``; every label of a name
+that has an empty value dropped, then no duplicate names. The parser's patterns must agree on
+every generated set.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class _Scanner:
 def reference(label_set: str, openmetrics: bool) -> Labels | None:
     """The labels of ``name{label_set} 1``, or ``None`` when the line is invalid."""
     scan = _Scanner(label_set + "} 1", openmetrics)
-    pairs: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
     try:
         scan.blanks()
         while scan.peek() != "}":
@@ -84,15 +85,15 @@ def reference(label_set: str, openmetrics: bool) -> Labels | None:
             scan.take("=")
             scan.blanks()
             value = scan.value()
-            if name in pairs or name == "__name__":
+            if name == "__name__":
                 raise _Refused
-            pairs[name] = value
+            pairs.append((name, value))
             scan.blanks()
             if scan.peek() == ",":
                 scan.at += 1
                 scan.blanks()
-                if openmetrics and scan.peek() == ",":
-                    raise _Refused
+                if openmetrics and scan.peek() in {",", "}"}:
+                    raise _Refused  # 2.42's OpenMetrics parser wants a label name after a comma
             elif openmetrics and scan.peek() != "}":
                 raise _Refused
         if openmetrics and label_set.startswith(","):
@@ -101,7 +102,12 @@ def reference(label_set: str, openmetrics: bool) -> Labels | None:
         return None
     if scan.text[scan.at :] != "} 1":
         return None
-    return tuple(sorted((name, value) for name, value in pairs.items() if value))
+    # every label of a name with an empty value goes; then no name may repeat (Prometheus 2.42)
+    emptied = {name for name, value in pairs if not value}
+    kept = [(name, value) for name, value in pairs if name not in emptied]
+    if len({name for name, _ in kept}) != len(kept):
+        return None
+    return tuple(sorted(kept))
 
 
 def parsed(label_set: str, openmetrics: bool) -> Labels | None:

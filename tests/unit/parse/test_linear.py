@@ -93,7 +93,8 @@ def test_the_parse_stage_patterns_are_all_checked() -> None:
         "TEXT_SAMPLE",
         "OM_SAMPLE",
         "OM_BODY",
-        "PLAIN_LINES",
+        "TEXT_PLAIN_LINES",
+        "OM_PLAIN_LINES",
         "FLOAT",
         "_LABEL_NAME",
     } <= names
@@ -129,6 +130,15 @@ PATHOLOGICAL = {
     "text quotes closed on the next line, then broken, 5,000n times": (
         "text/plain",
         lambda n: b'a{x="\n"} 1\n' * (5_000 * n) + b'a{x="\n' + b"b 1\n" * (5_000 * n),
+    ),
+    # where a NUL ends a text body depends on its line (issue 15, round three)
+    "a comment of 100,000n NULs, then a bad line": (
+        "text/plain",
+        lambda n: b"# x" + b"\0" * (100_000 * n) + b"\nbad\n",
+    ),
+    "10,000n values holding a NUL, then a bad line": (
+        "text/plain",
+        lambda n: b'a{x="\0"} 1\n' * (10_000 * n) + b"bad\n",
     ),
 }
 

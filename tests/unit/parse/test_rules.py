@@ -27,7 +27,6 @@ VALID = [
     ("plain sample", TEXT, b"a 1\n", [("a", {}, 1.0, None)]),
     ("labels sorted", TEXT, b'a{z="1",b="2"} 3\n', [("a", {"b": "2", "z": "1"}, 3.0, None)]),
     ("trailing comma text", TEXT, b'a{x="1",} 1\n', [("a", {"x": "1"}, 1.0, None)]),
-    ("trailing comma om", OM, b'a{x="1",} 1\n# EOF\n', [("a", {"x": "1"}, 1.0, None)]),
     ("empty braces", TEXT, b"a{} 1\n", [("a", {}, 1.0, None)]),
     ("empty label value dropped", TEXT, b'a{x="",y="1"} 1\n', [("a", {"y": "1"}, 1.0, None)]),
     ("empty label value dropped om", OM, b'a{x=""} 1\n# EOF\n', [("a", {}, 1.0, None)]),
@@ -127,6 +126,7 @@ INVALID = [
     ("tab om", OM, b"a\t1\n# EOF\n", 1, "exactly one space"),
     ("trailing space om", OM, b"a 1 \n# EOF\n", 1, "invalid"),
     ("unit not a suffix", OM, b"# UNIT u seconds\n# EOF\n", 1, "not a suffix"),
+    ("trailing comma om", OM, b'a 1\na{x="1",} 1\n# EOF\n', 2, "invalid"),
     ("missing comma om", OM, b'a{x="1" y="2"} 1\n# EOF\n', 1, "invalid"),
     ("leading whitespace", TEXT, b"  a 1\n", 1, "starts with whitespace"),
     ("missing value", TEXT, b'a{x="1"}\n', 1, "expected a value"),
@@ -137,6 +137,8 @@ INVALID = [
     # found by fuzzing (tests/unit/parse/test_fuzz.py, issue 12): each raised another error
     # than ParseError, gave Python's own message, or was wrapped later by a sink
     ("text timestamp of 5000 digits", TEXT, b"a 1 " + b"9" * 5000 + b"\n", 1, "timestamp '9999"),
+    # (issue 15) read as one chunk, the HELP's quote opened a value that the sample line closed
+    ("quote in an indented HELP", TEXT, b' # HELP a "\na{a="\\",} 0 0\n', 2, "unterminated"),
 ]
 
 

@@ -2,10 +2,10 @@
 (issue 15, point 2).
 
 A series is its final name and labels (what Prometheus 2.42's TSDB keys samples by, and keeps
-the first of at one timestamp): the same text twice, two spellings of one label set, an empty
-label and none, series that the target's labels or metric relabeling make one. Samples of one
-series at different exposed timestamps are all kept, as Prometheus keeps them. Warm scrapes,
-cold ones and scrapes read in one-line chunks agree.
+the first of at one timestamp), whatever its ``# TYPE``: the same text twice, two spellings of
+one label set, an empty label and none, series that the target's labels or metric relabeling
+make one. Samples of one series at different exposed timestamps are all kept, as Prometheus
+keeps them. Warm scrapes, cold ones and scrapes read in one-line chunks agree.
 """
 
 from __future__ import annotations
@@ -109,7 +109,33 @@ CASES: list[tuple[str, str, bytes, dict[str, object], list[tuple[str, float, int
         [("n", 3.0, 5)],
         0,
     ),
-    ("a changed TYPE in between", TEXT, b"a 1\n# TYPE a gauge\na 2\n", {}, [("a", 1.0, 5), ("a", 2.0, 5)], 0),
+    # a series is its labels whatever its family, as Prometheus 2.42 stores it (the first kept)
+    ("a changed TYPE in between", TEXT, b"a 1\n# TYPE a gauge\na 2\n", {}, [("a", 1.0, 5)], 1),
+    (
+        "a changed TYPE between two spellings",
+        TEXT,
+        b'b{x="1",y="2"} 1\n# TYPE b gauge\nb{y="2",x="1"} 2\n',
+        {},
+        [("b", 1.0, 5)],
+        1,
+    ),
+    (
+        "a counter, then a gauge twice",
+        TEXT,
+        b"# TYPE c counter\nc 1\n# TYPE c gauge\nc 2\nc 3\n",
+        {},
+        [("c", 1.0, 5)],
+        2,
+    ),
+    ("a changed TYPE in openmetrics", OM, b"d 1\n# TYPE d gauge\nd 2\n# EOF\n", {}, [("d", 1.0, 5)], 1),
+    (
+        "a histogram's count, then a gauge",
+        TEXT,
+        b"# TYPE h histogram\nh_count 1\n# TYPE h_count gauge\nh_count 2\n",
+        {},
+        [("h_count", 1.0, 5)],
+        1,
+    ),
 ]
 
 
@@ -175,3 +201,11 @@ def test_duplicates_count_against_sample_limit_and_as_relabeled_samples() -> Non
     budget = ScrapeBudget()
     budget.drop_duplicates(2)
     assert (budget.duplicates, budget.admitted) == (2, 2)
+
+
+def test_of_one_series_under_two_types_the_first_sample_keeps_its_family() -> None:
+    data = b"# TYPE c counter\nc 1\n# TYPE c gauge\nc 2\n"
+    cache = SeriesCache()
+    for scrape_ms in (1, 2):  # cold, then warm
+        (sample,) = cache.samples(data, TEXT, scrape_ms)
+        assert (sample.value, sample.family.type) == (1.0, "counter")

@@ -3,10 +3,10 @@
 Whatever the parser builds per line (the lines, their cut points, cache lookups) lives only as
 long as its chunk, so the transient memory of a parse is bounded by ``CHUNK_BYTES`` and not by
 the body. The checks that concern the whole body run first, in linear C-level passes over the
-bytes: in OpenMetrics a missing or misplaced ``# EOF``, and with ``strict`` invalid UTF-8
-anywhere. Otherwise invalid UTF-8 is an error only where Prometheus checks it (label values,
-HELP text, quoted names): a chunk that has some is decoded with ``surrogateescape``, and the
-parser looks for the escaped bytes there.
+bytes: where the OpenMetrics ``# EOF`` is (a missing or misplaced one fails the parse after the
+chunks before it), and with ``strict`` invalid UTF-8 anywhere. Otherwise invalid UTF-8 is an
+error only where Prometheus checks it (label values, HELP text, quoted names): a chunk that has
+some is decoded with ``surrogateescape``, and the parser looks for the escaped bytes there.
 """
 
 from __future__ import annotations
@@ -31,13 +31,20 @@ _NEWLINE: Final = 10
 
 def chunks(data: bytes, dialect: Dialect, strict: bool) -> Iterator[tuple[int, int, bool]]:
     """``[start, stop)`` of each chunk of whole lines in ``data``, and whether it is the last;
-    in OpenMetrics the ``# EOF`` line is left out. Whole-body faults raise ``ParseError``
-    before the first chunk."""
+    in OpenMetrics the ``# EOF`` line is left out. With ``strict``, invalid UTF-8 raises
+    ``ParseError`` before the first chunk; a missing or misplaced ``# EOF`` raises it after the
+    chunks before it, which Prometheus's streaming parser reads (and counts) first."""
     if strict:
         _check_utf8(data)
-    end = _eof_line(data) if dialect.ends_with_eof else len(data) if strict else _nul_line(data)
+    fault = None
+    if dialect.ends_with_eof:
+        end, fault = _eof_line(data)
+    else:
+        end = len(data) if strict else _nul_line(data)
     for start, stop in _spans(data, end):
         yield start, stop, stop == end
+    if fault is not None:
+        raise fault
 
 
 def decode(data: memoryview, start: int, stop: int, last: bool) -> tuple[str, list[str], bool]:
@@ -65,12 +72,20 @@ def _spans(data: bytes, end: int) -> Iterator[tuple[int, int]]:
 
 
 def _nul_line(data: bytes) -> int:
-    """Where a line that starts with a NUL byte starts, else the end: Prometheus 2.42's text lexer
-    reads such a byte as the end of the body, and ignores what follows."""
-    if data.startswith(b"\0"):
-        return 0
-    found = data.find(b"\n\0")
-    return len(data) if found < 0 else found + 1
+    """Where the line starts in which Prometheus 2.42's text lexer meets a NUL byte between
+    tokens, else the end: it reads one there as the end of the body and ignores what follows.
+    That is a NUL after only blanks, or in a comment whose ``#`` no blank follows (a NUL in a
+    label value, a HELP text or a ``# `` comment is skipped). Only the first NUL of each line
+    is looked at, so this is one pass."""
+    at = data.find(b"\0")
+    while at >= 0:
+        start = data.rfind(b"\n", 0, at) + 1
+        before = data[start:at].lstrip(b" \t")
+        if not before or (before.startswith(b"#") and before[1:2] not in {b" ", b"\t"}):
+            return start
+        end = data.find(b"\n", at)
+        at = -1 if end < 0 else data.find(b"\0", end)
+    return len(data)
 
 
 def _check_utf8(data: bytes) -> None:
@@ -85,16 +100,18 @@ def _check_utf8(data: bytes) -> None:
             raise ParseError(f"invalid UTF-8 at byte {at}", data.count(b"\n", 0, at) + 1) from None
 
 
-def _eof_line(data: bytes) -> int:
-    """Where the final ``# EOF`` line starts; ``ParseError`` when the body does not end with one."""
+def _eof_line(data: bytes) -> tuple[int, ParseError | None]:
+    """Where the lines to parse end: at the final ``# EOF`` line, else at the first ``# EOF``
+    line or the end, with the error the body then is."""
     end = len(data) - 1 if data.endswith(b"\n") else len(data)
     last = data.rfind(b"\n", 0, end) + 1
     if end - last == len(_EOF) and data.startswith(_EOF, last):
-        return last
+        return last, None
     found = data.find(_EOF + b"\n")
     while found > 0 and data[found - 1] != _NEWLINE:
         found = data.find(_EOF + b"\n", found + 1)
     if found >= 0:
-        raise ParseError("unexpected data after # EOF", data.count(b"\n", 0, found) + 2)
+        return found, ParseError("unexpected data after # EOF", data.count(b"\n", 0, found) + 2)
     lines = data.count(b"\n", 0, end) + 1 if end else 0
-    raise ParseError("data does not end with # EOF", lines or 1)
+    # a last line without its newline never ends for Prometheus's lexer: it is not read
+    return last if end == len(data) else len(data), ParseError("data does not end with # EOF", lines or 1)

@@ -100,14 +100,21 @@ def plain_values(label_sets: Iterable[str]) -> Iterator[list[str]]:
 
 def shape_labels(shape: str) -> list[tuple[str, bool]]:
     """The labels of a label-set shape, in order: each label's name and whether its value is
-    kept (Prometheus drops a label whose value is empty).
+    kept (Prometheus drops every label of a name that has an empty value).
 
     A shape is a plain label set with each non-empty value taken out, e.g. ``a=,b="",c=`` for
-    ``a="1",b="",c="x"``; the parser refuses a shape with a repeated label before handing it out.
+    ``a="1",b="",c="x"``; the parser refuses a shape with a repeated kept label before handing
+    it out.
 
     >>> shape_labels('a=,b="",c=')
     [('a', True), ('b', False), ('c', True)]
+    >>> shape_labels('a=,a=""')
+    [('a', False), ('a', False)]
     """
-    return [
+    labels = [
         (name, not empty) for name, _, empty in (item.partition("=") for item in shape.split(",") if item)
     ]
+    if '""' in shape:
+        empty = {name for name, kept in labels if not kept}
+        labels = [(name, kept and name not in empty) for name, kept in labels]
+    return labels

@@ -26,6 +26,8 @@ class Dialect:
     """The type of a sample outside any block of its family."""
     sample: re.Pattern[str]
     """A whole sample line; groups: name, label set, value, timestamp (and exemplar parts)."""
+    plain: re.Pattern[str]
+    """A block of plain sample lines, parsed in bulk (``grammar.TEXT_PLAIN_LINES``)."""
     braced: re.Pattern[str]
     """A sample line whose metric name is quoted inside the braces (Prometheus 3.x), with the
     groups of ``sample`` (the name's empty)."""
@@ -60,6 +62,7 @@ TEXT: Final = Dialect(
     types=grammar.TEXT_TYPES,
     default_type="untyped",
     sample=grammar.TEXT_SAMPLE,
+    plain=grammar.TEXT_PLAIN_LINES,
     braced=grammar.TEXT_BRACED,
     label_set=grammar.TEXT_BODY,
     label_pair=grammar.TEXT_PAIR,
@@ -80,6 +83,7 @@ OPENMETRICS: Final = Dialect(
     types=grammar.OPENMETRICS_TYPES,
     default_type="unknown",
     sample=grammar.OM_SAMPLE,
+    plain=grammar.OM_PLAIN_LINES,
     braced=grammar.OM_BRACED,
     label_set=grammar.OM_BODY,
     label_pair=grammar.OM_PAIR,

@@ -57,8 +57,9 @@ when the parser joined the lines of such a value (``parser._joined``)."""
 _TEXT_LVALUE = rf'"({_TEXT_QUOTED})"'
 _LNAME = r"[a-zA-Z_][a-zA-Z0-9_]*+"
 
-OM_BODY: Final = re.compile(rf"(?:{_LNAME}={_LVALUE}(?:,(?!$)|,?$))*+")
-"""An OpenMetrics label set between the braces: ``a="1",b="2"``, a trailing comma allowed."""
+OM_BODY: Final = re.compile(rf"(?:{_LNAME}={_LVALUE}(?:,(?!$)|$))*+")
+"""An OpenMetrics label set between the braces: ``a="1",b="2"``; Prometheus 2.42's parser wants a
+label name after every comma, so a trailing comma is refused (text 0.0.4 allows one)."""
 OM_PAIR: Final = re.compile(rf"({_LNAME})={_LVALUE}")
 
 TEXT_BODY: Final = re.compile(rf"[ \t]*+(?:{_LNAME}[ \t]*+=[ \t]*+{_TEXT_LVALUE}[ \t]*+(?:,[ \t]*+)?+)*+")
@@ -69,7 +70,7 @@ TEXT_PAIR: Final = re.compile(rf"({_LNAME})[ \t]*+=[ \t]*+{_TEXT_LVALUE}")
 # Prometheus 3.x's UTF-8 names (docs/parser.md, "UTF-8 names"): inside the braces, a quoted
 # string followed by ``=`` is a label name, a quoted string alone the metric name.
 _QITEM_OM = rf'(?:{_LNAME}={_LVALUE}|"{_QUOTED}"(?:={_LVALUE})?+)'
-QUOTED_OM_BODY: Final = re.compile(rf"(?:{_QITEM_OM}(?:,(?!$)|,?$))*+")
+QUOTED_OM_BODY: Final = re.compile(rf"(?:{_QITEM_OM}(?:,(?!$)|$))*+")
 QUOTED_OM_ITEM: Final = re.compile(rf'({_LNAME})={_LVALUE}|"({_QUOTED})"(?:={_LVALUE})?+')
 _QITEM_TEXT = (
     rf'(?:{_LNAME}[ \t]*+=[ \t]*+{_TEXT_LVALUE}|"{_TEXT_QUOTED}"(?:[ \t]*+=[ \t]*+{_TEXT_LVALUE})?+)'
@@ -102,13 +103,16 @@ TEXT_SAMPLE: Final = re.compile(
 TEXT_BRACED: Final = re.compile(rf"()\{{({_TEXT_SET})\}}[ \t]*+([^{{ \t]++)(?:[ \t]++([^ \t]++))?[ \t]*+")
 """A line whose metric name is quoted in its braces; group 1 is empty."""
 
-PLAIN_LINES: Final = re.compile(
+_PLAIN_LINES = (
     r"(?:[a-zA-Z_:][a-zA-Z0-9_:]*+"
-    rf'(?:\{{(?:{_LNAME}="[^"\\\n]*+"(?:,(?=[a-zA-Z_])|,?+(?=\}})))*+\}})?+'
+    rf'(?:\{{(?:{_LNAME}="[^"\\\n]*+"(?:,(?=[a-zA-Z_])|TRAILING(?=\}})))*+\}})?+'
     r" [^ \n]++(?:\n|$))*+"
 )
+TEXT_PLAIN_LINES: Final = re.compile(_PLAIN_LINES.replace("TRAILING", ",?+"))
 """A block of the most common sample lines, ``name{a="1",b="2"} value``, with no escapes; such
 a block is parsed in bulk."""
+OM_PLAIN_LINES: Final = re.compile(_PLAIN_LINES.replace("TRAILING", ""))
+"""The same in OpenMetrics, which has no trailing comma (``OM_BODY``)."""
 PLAIN_VALUE: Final = re.compile(r'="[^"]++"')
 """A non-empty label value without escapes, replaced by nothing to get a label set's shape."""
 

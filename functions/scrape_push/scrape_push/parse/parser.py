@@ -78,10 +78,12 @@ class _Parse(Generic[K]):
                 try:
                     chunk = self._chunk(text, lines, valid)
                 except ParseError:
-                    if not self.dialect.lenient_lines or self.strict:
-                        raise
                     self.metadata.context, self.metadata.members = before
-                    chunk = self._rejoined(view, spans, span[2], text, lines)
+                    if not self.dialect.lenient_lines or self.strict:
+                        # line by line, so that the error holds the lines before it
+                        chunk = self._chunk(text, lines, False)
+                    else:
+                        chunk = self._rejoined(view, spans, span[2], text, lines)
             except ParseError as exc:
                 exc.partial = self.chunk
                 raise
@@ -212,7 +214,7 @@ class _Parse(Generic[K]):
             if stop > begin:
                 self._cold(begin, stop, hits, keys, values)
             return
-        if grammar.PLAIN_LINES.fullmatch(joined) is None:
+        if self.dialect.plain.fullmatch(joined) is None:
             for index in range(start, stop):
                 self._line(index)
             return
@@ -276,9 +278,12 @@ class _Parse(Generic[K]):
             metadata.read(line_names, line_families)
 
     def _check_shape(self, shape: str, number: int) -> None:
-        """Refuse a label-set shape (line ``number``) that repeats a label or names ``__name__``."""
-        names = [name for name, _ in shape_labels(shape)]
-        if len(set(names)) != len(names) or "__name__" in names:
+        """Refuse a label-set shape (line ``number``) that repeats a label (but one that has an
+        empty value: it goes) or names ``__name__``."""
+        labels = shape_labels(shape)
+        names = [name for name, _ in labels]
+        kept = [name for name, keep in labels if keep]
+        if len(set(kept)) != len(kept) or "__name__" in names:
             raise ParseError(
                 f'label name "{_duplicate([(name, "") for name in names])}" is not unique',
                 number,
@@ -303,9 +308,23 @@ class _Parse(Generic[K]):
                 self.comment_chars += len(line)
                 self.metadata.comment(stripped, number, self.valid)
             elif stripped:
-                raise ParseError("sample line starts with whitespace", number, appended=True)
+                read = self._reads_as_sample(stripped, number)
+                raise ParseError("sample line starts with whitespace", number, appended=read)
         else:
             self._sample(line, number)
+
+    def _reads_as_sample(self, line: str, number: int) -> bool:
+        """Whether ``line`` is a valid sample line: Prometheus 2.42 reads one after blanks, and
+        counts it as scraped, before it fails the scrape."""
+        match = self.dialect.sample.fullmatch(line)
+        if match is None:
+            return False
+        try:
+            self._new_series(match.group(1), match.group(2), number)
+            self._value(match.group(3), match.group(4), number)
+        except ParseError:
+            return False
+        return True
 
     # -- samples ---------------------------------------------------------------------------
 
@@ -321,15 +340,16 @@ class _Parse(Generic[K]):
         context = self.metadata.context
         pairs: list[tuple[str, str]] | None = None
         name = match.group(1)
+        refused: ParseError | None = None
         if entry is None or entry[KNOWN_CONTEXT] is not context:
-            name, pairs = self._series(name, match.group(2), number)
+            name, pairs, refused = self._new_series(name, match.group(2), number)
         value, timestamp_ms = self._value(match.group(3), match.group(4), number)
         exemplar = None
         if self.dialect.exemplars and match.group(5) is not None:
             named = name if entry is None or pairs is not None else entry[KNOWN_NAME]
-            if not named.endswith(_EXEMPLAR_SUFFIXES):
-                raise ParseError(f"metric name {named[:80]!r} does not support exemplars", number)
-            exemplar = self._exemplar(match.group(5), match.group(6), match.group(7), number)
+            exemplar = self._exemplar(named, match.group(5, 6, 7), number)
+        if refused is not None:
+            raise refused
         chunk = self.chunk
         at = len(chunk.keys)
         if pairs is None:
@@ -358,6 +378,19 @@ class _Parse(Generic[K]):
             chunk.exemplars = [None] * at
         if chunk.exemplars is not None:
             chunk.exemplars.append(exemplar)
+
+    def _new_series(
+        self, name: str, set_text: str | None, number: int
+    ) -> tuple[str, list[tuple[str, str]] | None, ParseError | None]:
+        """``_series``, or the error Prometheus's appender would raise (a repeated label name):
+        its parser reads the rest of the line first, whose errors come before it."""
+        try:
+            found, pairs = self._series(name, set_text, number)
+        except ParseError as exc:
+            if not exc.appended:
+                raise
+            return name, None, exc
+        return found, pairs, None
 
     def _series(self, name: str, set_text: str | None, number: int) -> tuple[str, list[tuple[str, str]]]:
         """A new series' metric name (``name`` as the line starts, or quoted in the braces) and
@@ -416,16 +449,22 @@ class _Parse(Generic[K]):
         return metric, self._checked(pairs, text, number)
 
     def _checked(self, pairs: list[tuple[str, str]], text: str, number: int) -> list[tuple[str, str]]:
-        """``pairs`` without empty values, refused when a name repeats or a value (or a quoted
-        name) is not UTF-8."""
+        """``pairs`` without the names that have an empty value (every label of such a name
+        goes, as Prometheus's label builder drops them, before the appender refuses a name that
+        repeats), refused when a name repeats, is ``__name__``, or a value (or a quoted name) is
+        not UTF-8."""
         if not self.valid and body.INVALID_UTF8.search(text):
             raise ParseError("invalid UTF-8 label value", number)
         names = dict(pairs)
-        if len(names) != len(pairs) or "__name__" in names:
-            raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
         if '""' in text:
-            pairs = [pair for pair in pairs if pair[1]]
-        return pairs
+            empty = {name for name, value in pairs if not value}
+            kept = [pair for pair in pairs if pair[0] not in empty]
+            unique = len(dict(kept)) == len(kept)
+        else:
+            kept, unique = pairs, len(names) == len(pairs)
+        if not unique or "__name__" in names:
+            raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
+        return kept
 
     def _value(self, value: str, timestamp: str | None, number: int) -> tuple[float, int | None]:
         """A sample's value and exposed timestamp (``grammar.OUT_OF_RANGE`` for an OpenMetrics
@@ -441,17 +480,26 @@ class _Parse(Generic[K]):
         except ValueError as exc:
             raise ParseError(str(exc), number) from None
 
-    def _exemplar(self, set_text: str, value: str, timestamp: str | None, number: int) -> Exemplar | None:
-        """A sample's exemplar; ``None`` when its time is beyond int64 milliseconds (an exemplar's
-        problems never fail a scrape in Prometheus), unless ``strict``."""
-        quoted, pairs = self._labels(set_text, number) if set_text else (None, [])
+    def _exemplar(self, named: str, parts: tuple[str, ...], number: int) -> Exemplar | None:
+        """The exemplar of a sample called ``named`` (its label set, value and timestamp texts);
+        ``None`` when its time is beyond int64 milliseconds (an exemplar's problems never fail a
+        scrape in Prometheus), unless ``strict``."""
+        if not named.endswith(_EXEMPLAR_SUFFIXES):
+            raise ParseError(f"metric name {named[:80]!r} does not support exemplars", number)
+        set_text, value, timestamp = parts
+        quoted: str | None = None
+        pairs: list[tuple[str, str]] = []
+        refused: ParseError | None = None
+        try:
+            quoted, pairs = self._labels(set_text, number) if set_text else (None, [])
+        except ParseError as exc:
+            if not exc.appended:
+                raise
+            refused = exc
         if quoted is not None:
             raise ParseError("exemplar: expected label name, got a quoted metric name", number)
-        self.chunk.label_sets += 1
-        self.chunk.labels += len(pairs)
-        self.built_chars += len(set_text)
         try:
-            return Exemplar(
+            exemplar = Exemplar(
                 tuple(sorted(pairs)),
                 grammar.parse_float(value),
                 None if timestamp is None else self.dialect.timestamp(timestamp),
@@ -462,6 +510,14 @@ class _Parse(Generic[K]):
             return None
         except ValueError as exc:
             raise ParseError(f"exemplar: {exc}", number) from None
+        if refused is not None:  # a repeated label name: Prometheus drops the exemplar alone
+            if self.strict:
+                raise refused
+            return None
+        self.chunk.label_sets += 1
+        self.chunk.labels += len(exemplar.labels)
+        self.built_chars += len(set_text)
+        return exemplar
 
     # -- error reasons -------------------------------------------------------------------------
 
@@ -506,9 +562,9 @@ def _index(flags: list[bool], flag: bool, start: int, count: int) -> int:
 
 def _quote_state(lines: list[str], open_: bool) -> bool:
     """Whether a quoted value is still open after ``lines``, given whether one was before them
-    (a line that starts with ``#`` outside a value is a comment, whose quotes do not count)."""
+    (outside a value, a comment's quotes do not count)."""
     for line in lines:
-        if (open_ or not line.startswith("#")) and _unterminated(line):
+        if (open_ or not _is_comment(line)) and _unterminated(line):
             open_ = not open_
     return open_
 
@@ -521,7 +577,7 @@ def _joined(lines: list[str]) -> list[str] | None:
     while index < count:
         line = lines[index]
         index += 1
-        if line.startswith("#") or not _unterminated(line):
+        if _is_comment(line) or not _unterminated(line):
             continue
         begin = index - 1
         while index < count and not _unterminated(lines[index]):
@@ -533,6 +589,12 @@ def _joined(lines: list[str]) -> list[str] | None:
         out[begin] = "\n".join(lines[begin:index])
         out[begin + 1 : index] = [""] * (index - begin - 1)
     return out
+
+
+def _is_comment(line: str) -> bool:
+    """Whether a text line read outside a quoted value is a comment: blanks may come before its
+    ``#`` (2.42's lexer skips them), and no quote in it opens a value."""
+    return line.lstrip(" \t").startswith("#")
 
 
 def _unterminated(text: str) -> bool:

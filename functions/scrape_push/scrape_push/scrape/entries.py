@@ -290,10 +290,13 @@ class EntryMaker:
             if found is None:
                 found = known.get(key)
             series = metrics[index], labels[index], families[index]
-            if found is not None and by_ref.get(found) == series:
+            other = by_ref.get(found) if found is not None else None
+            if found is not None and other == series:
                 refs[index] = found
                 created.shared.add(found)
                 continue
+            if found is not None and other is not None and other[:2] == series[:2]:  # another family
+                created.shared.update((found, refs[index]))
             new[key] = refs[index]  # the latest under a family, or another identity's hash
             by_ref[refs[index]] = series
         return refs

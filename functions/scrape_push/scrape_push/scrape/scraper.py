@@ -387,7 +387,7 @@ class Scraper:
                 strict=target.strict,
                 histograms=target.negotiation.histograms,
             )
-            samples, scraped = self._take(read, guard, limits, partial(retained.charge, what=keeping))
+            samples, scraped = self._take(read, guard, limits, partial(retained.charge, what=keeping), cache)
             response = None
         except ScrapeError as exc:
             retained.release()
@@ -405,7 +405,7 @@ class Scraper:
             return self._failed(target, duration, scrape_ms, reason, counted=limits, kept=read_before)
         except SampleLimitExceeded as exc:
             retained.release()
-            reason = self._count_rest(read, guard, limits, target.limits.sample_limit, cache) or str(exc)
+            reason = self._count_rest(read, guard, limits) or str(exc)
             duration = guard.clock() - start
             return self._failed(target, duration, scrape_ms, reason, counted=limits, kept=cache.reading)
         except LimitExceeded as exc:  # a label limit, or the function's memory
@@ -413,7 +413,7 @@ class Scraper:
             duration = guard.clock() - start
             return self._failed(target, duration, scrape_ms, str(exc), counted=limits, kept=cache.reading)
         duration = guard.clock() - start
-        kept = len(samples) + limits.duplicates
+        kept = limits.admitted  # with the duplicates and the samples beyond int64 ms, as Prometheus
         cache.tracker.last = (target, scrape_ms)
         stale = cache.tracker.take_stale()
         samples += stale
@@ -431,13 +431,22 @@ class Scraper:
 
     @staticmethod
     def _take(
-        read: Iterator[list[Sample]], guard: Guard, limits: ScrapeBudget, keep: Callable[[int], None]
+        read: Iterator[list[Sample]],
+        guard: Guard,
+        limits: ScrapeBudget,
+        keep: Callable[[int], None],
+        cache: SeriesCache,
     ) -> tuple[list[Sample], int]:
         """Every chunk of ``read``, checked against the limits as it comes (``keep`` charges what
-        is kept): the samples, and how many the body held. A limit error (but the sample limit)
-        leaves in ``limits.parsed`` the samples read up to the one at fault."""
+        is kept): the samples, and how many the body held. A limit error leaves in ``limits``
+        the counts of Prometheus's scrape loop, which appends line by line and stops at the
+        sample at fault: scraped up to it, included (relabeling drops too); kept up to it,
+        excluded; the new series before it (before the limit's, for ``sample_limit``, whose
+        rest the caller counts). The function's memory (or a histogram's buckets) stops the
+        parse between chunks."""
         samples: list[Sample] = []
-        scraped = 0
+        scraped = prior = 0
+        at_fault = False
         try:
             for chunk in read:
                 guard.check()
@@ -446,43 +455,46 @@ class Scraper:
                 try:
                     limits.admit(chunk)
                 except SampleLimitExceeded:
+                    line = cache.relabeled_line(limits.limits.sample_limit - prior)
+                    cache.count_read(limits, line, stopped=False)
                     raise
-                except LimitExceeded:  # a label limit: scraped up to the sample at fault
-                    scraped = before + limits.admitted - admitted + 1
+                except LimitExceeded:  # a label limit, at one of the chunk's samples
+                    at_fault = True
+                    line = cache.line_of(chunk[limits.admitted - admitted])
+                    scraped = before + line + 1
+                    prior += cache.count_read(limits, line, stopped=True)
                     raise
+                prior = limits.admitted
                 keep(len(chunk) * SINK_BYTES_PER_SAMPLE)
                 samples += chunk
         except SampleLimitExceeded:
             raise
-        except LimitExceeded:  # a label limit, or the function's memory while parsing
-            limits.parsed = scraped
+        except LimitExceeded:
+            limits.parsed, limits.admitted = scraped, prior
+            if not at_fault:  # while a chunk was parsed: what the chunks before held
+                cache.count_read(limits, None, stopped=True)
             raise
         return samples, scraped
 
     @staticmethod
-    def _count_rest(
-        read: Iterator[list[Sample]],
-        guard: Guard,
-        limits: ScrapeBudget,
-        sample_limit: int,
-        cache: SeriesCache,
-    ) -> str | None:
+    def _count_rest(read: Iterator[list[Sample]], guard: Guard, limits: ScrapeBudget) -> str | None:
         """Past ``sample_limit``, read the rest of the body only to count it in ``limits``, as
         Prometheus does: its ``scrape_samples_scraped`` and ``..._post_metric_relabeling`` say how
-        many samples the target has, its ``scrape_series_added`` counts the new series within the
-        limit. The body parsed to its end is what the target exposes: the series cache keeps it.
-        An invalid exposition is then the scrape's error (Prometheus reports a parse error before
-        the limit); else ``None``."""
+        many samples the target has (its ``scrape_series_added``, the new series within the
+        limit, was counted where the limit was passed). The body parsed to its end is what the
+        target exposes: the series cache keeps it. An invalid exposition is then the scrape's
+        error (Prometheus reports a parse error before the limit); else ``None``."""
+        added = limits.added
         try:
             for chunk in read:
                 guard.check()
                 limits.admitted += len(chunk)
-            limits.added = min(cache.added, sample_limit)
         except ParseError as exc:
-            limits.added = min(limits.added, sample_limit)
             return f"invalid exposition: {exc}"
         except (Aborted, MemoryBudgetExceeded):
-            limits.added = min(limits.added, sample_limit)
+            return None
+        finally:
+            limits.added = added
         return None
 
 

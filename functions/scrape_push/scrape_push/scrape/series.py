@@ -22,6 +22,7 @@ told to forget it).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from itertools import count, islice, repeat
 from operator import itemgetter
 from typing import Any, Final, cast
@@ -104,12 +105,17 @@ class SeriesCache:
         ``max_series``): Prometheus's scrape cache learns them, so they are not
         ``scrape_series_added`` again. Only their texts are kept; the entries are not."""
         self.shared: set[SeriesRef] = set()
-        """Refs that more than one entry holds (one series under several series texts): a body
-        that has them may repeat a series whatever its texts."""
+        """Refs that more than one entry holds (one series under several series texts), or whose
+        series another ref holds under another family: a body that has them may repeat a series
+        whatever its texts."""
         self.tracker = Tracker(self.maker.refs, self.synthetic)
         """What the last scrape tracked for staleness, and its markers (``stale.Tracker``)."""
         self.reading: dict[str, SeriesEntry] = {}
         """The series the parse under way read so far (those a limit error keeps tracked)."""
+        self.yielded: tuple[list[str | None], list[SeriesEntry], list[float], int] | None = None
+        """While a parse is under way: the lines of the chunk it last yielded (their series
+        texts, entries and values) and how many series it had read before that chunk, so that
+        a limit that stops it at one of its samples is counted at that line (``count_read``)."""
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -205,6 +211,7 @@ class SeriesCache:
                 entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
                 samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
+                self.yielded = chunk.keys, entries, chunk.values, len(seen)
                 if self._remember(seen, chunk, entries) or self.shared or created.shared:
                     firsts.start()
                 samples = firsts.kept(samples, budget)
@@ -216,6 +223,7 @@ class SeriesCache:
             raise
         finally:  # however the parse ends (an error, a limit, its reader stopping)
             self.maker.identities = None
+            self.yielded = None
         before = self.entries
         self._commit(fmt, seen, created, families, plans)
         self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before, natives))
@@ -241,10 +249,61 @@ class SeriesCache:
             budget.admitted += sum(1 for entry in entries if entry[3])
             seen = {**seen, **{key: entry for key, entry in zip(partial.keys, entries, strict=False) if key}}
         budget.parsed += error.appended
-        new = seen.keys() - self.entries.keys() if self.entries else seen.keys()
+        self._learn(seen, budget)
+
+    def _learn(self, seen: dict[str, SeriesEntry], budget: ScrapeBudget, *, note: bool = True) -> None:
+        """A failed scrape read ``seen``: count its new series in ``budget.added`` and (``note``)
+        note them, as Prometheus's scrape cache learns what it appended before the error."""
+        new = self._new(seen, self.entries)
         budget.added = len(new - self.tried) if self.tried else len(new)
-        if len(self.tried) + len(new) <= self.max_series:
+        if note and len(self.tried) + len(new) <= self.max_series:
             self.tried.update(new)
+
+    def _new(self, seen: dict[str, SeriesEntry], previous: dict[str, SeriesEntry]) -> AbstractSet[str]:
+        """The series texts of ``seen`` not in ``previous``, but those metric relabeling drops
+        (Prometheus never counts them in ``scrape_series_added``)."""
+        new: AbstractSet[str] = seen.keys() - previous.keys() if previous else seen.keys()
+        if self.maker.relabel.steps:
+            new = {key for key in new if seen[key][3]}
+        return new
+
+    def line_of(self, sample: Sample) -> int:
+        """The index, in the chunk the parse under way last yielded, of ``sample``'s line (each
+        sample holds its line's value object)."""
+        assert self.yielded is not None
+        _, entries, values, _ = self.yielded
+        return next(
+            index
+            for index, (entry, value) in enumerate(zip(entries, values, strict=True))
+            if value is sample.value and entry[SERIES_AT] == sample.series
+        )
+
+    def relabeled_line(self, kept: int) -> int:
+        """The index, in the chunk the parse under way last yielded, of the line after the first
+        ``kept`` lines that metric relabeling kept (duplicates included)."""
+        assert self.yielded is not None
+        _, entries, _, _ = self.yielded
+        if not self.maker.relabel.steps:
+            return kept
+        kept_lines = [index for index, entry in enumerate(entries) if entry[3]]
+        return kept_lines[kept] if kept < len(kept_lines) else len(entries)
+
+    def count_read(self, budget: ScrapeBudget, line: int | None, *, stopped: bool) -> int:
+        """A limit stopped the parse under way at ``line`` of the chunk it last yielded (``None``:
+        before that chunk): set ``budget.added`` to the new series read before it, as
+        Prometheus's scrape loop, which appends line by line, counts them; with ``stopped`` (the
+        parse ends here) they are also learnt and the rest of the chunk is not ``reading``.
+        Returns how many of the chunk's lines before ``line`` metric relabeling kept."""
+        seen, kept = self.reading, 0
+        if line is not None and self.yielded is not None:
+            keys, entries, _, before = self.yielded
+            kept = sum(1 for entry in entries[:line] if entry[3])
+            read = set(keys[:line])
+            seen = {key: entry for at, (key, entry) in enumerate(seen.items()) if at < before or key in read}
+        if stopped:
+            self.reading = seen
+        self._learn(seen, budget, note=stopped)
+        return kept
 
     def _entries(
         self,
@@ -355,7 +414,7 @@ class SeriesCache:
             if len(seen) < len(previous):
                 gone += [previous[key] for key in previous.keys() - seen.keys()]
         else:
-            added = seen.keys() - previous.keys() if previous else seen.keys()
+            added = self._new(seen, previous)
             self.added = len(added - self.tried) if self.tried else len(added)
             if previous or len(created.keys) != len(seen):  # else each new series was kept
                 gone += _gone(previous, seen, created)
@@ -402,18 +461,20 @@ def _retire(gone: list[SeriesEntry], seen: dict[str, SeriesEntry], shared: set[S
 
 class _Firsts:
     """The samples of one body kept so far, by series and time, once a series may repeat (a
-    series text that comes twice, or a series under several texts): the first sample of each
-    is kept, the rest are dropped and counted. Until then it costs nothing."""
+    series text that comes twice, or a series under several texts or families): the first
+    sample of each is kept, the rest are dropped and counted. Until then it costs nothing. A
+    series is its final name and labels, whatever its family (two refs, to a sink), as in
+    Prometheus's TSDB."""
 
     __slots__ = ("emitted", "yielded")
 
     def __init__(self) -> None:
         self.yielded: list[list[Sample]] = []
-        self.emitted: set[tuple[SeriesRef, int]] | None = None
+        self.emitted: set[tuple[str, Labels, int]] | None = None
 
     def start(self) -> None:
         if self.emitted is None:
-            self.emitted = {(s.series, s.timestamp_ms) for samples in self.yielded for s in samples}
+            self.emitted = {(s.name, s.labels, s.timestamp_ms) for samples in self.yielded for s in samples}
             self.yielded = []
 
     def kept(self, samples: list[Sample], budget: ScrapeBudget) -> list[Sample]:
@@ -424,7 +485,7 @@ class _Firsts:
         size = len(emitted)
         kept = []
         for sample in samples:
-            emitted.add((sample.series, sample.timestamp_ms))
+            emitted.add((sample.name, sample.labels, sample.timestamp_ms))
             if len(emitted) > size:
                 size += 1
                 kept.append(sample)
