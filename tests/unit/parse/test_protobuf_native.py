@@ -174,8 +174,13 @@ def _bad(native: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (_bad(native_part(9, 0.1, 0)), "native histogram schema 9 is out of range [-4, 8]"),
-        (_bad(native_part(-5, 0.1, 0)), "native histogram schema -5 is out of range [-4, 8]"),
+        (_bad(native_part(53, 0.1, 0)), "native histogram schema 53 is out of range [-4, 52]"),
+        (_bad(native_part(-5, 0.1, 0)), "native histogram schema -5 is out of range [-4, 52]"),
+        (
+            _bad(native_part(0, 0.1, 0, positive=[(2, [1]), (-3, [0])])),
+            "bucket span 2 has a negative offset -3",
+        ),
+        (_bad(native_part(0, 0.1, 1, positive=[(2, [1])])), "count 1 is less than its buckets' 2"),
         (
             _bad(native_part(0, 0.1, 0) + message(12, sint(1, 0) + uint(2, 3)) + packed_sint(13, [1])),
             "spans need 3 buckets, have 1",
@@ -200,3 +205,16 @@ def test_a_native_histogram_whose_buckets_do_not_add_up_is_refused(body: bytes, 
     with pytest.raises(ParseError) as caught:
         read(body)
     assert reason in caught.value.reason
+
+
+def test_a_finer_schema_than_8_is_reduced_to_8_as_prometheus_3_appends_it() -> None:
+    """Schemas 9 to 52 are valid exponential schemas Prometheus 3.x reduces to 8 (2.42 keeps the
+    scrape and stores a histogram it cannot query): buckets 2^(i/2^s) merge into schema 8's."""
+    native = native_part(10, 0.1, 0, positive=[(1, [1, 2, 3, 4, 5])])  # indexes 1..5 at schema 10
+    (sample,) = read(delimited(family("h", HISTOGRAM, [metric(histogram=histogram(15, 1.0, native=native))])))
+    assert sample.histogram is not None
+    assert (sample.histogram.schema, sample.histogram.positive_spans, sample.histogram.positive) == (
+        8,
+        ((1, 2),),  # schema 8's index ((i - 1) >> 2) + 1: 1..4 -> 1, 5 -> 2
+        (10, 5),
+    )

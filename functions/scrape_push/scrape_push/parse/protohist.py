@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from itertools import accumulate
 from typing import Any, Final
 
-from ..histogram import MAX_SCHEMA, MIN_SCHEMA, compact, indexed
+from ..histogram import MAX_SCHEMA, MIN_SCHEMA, compact, indexed, reduce_resolution
 from ..model import Exemplar, NativeHistogram, Spans
 from ..protowire import (
     I64,
@@ -102,6 +102,9 @@ _NATIVE: Final[dict[int, Field]] = {
     7: (VARINT, "zero_count"),
     8: (I64, "zero_count_float"),
 }
+MAX_RESERVED_SCHEMA: Final = 52
+"""Schemas 9 to 52 are reserved for finer exponential histograms: Prometheus 3.x reduces them
+to 8 when it appends them (2.42 stores them as sent and cannot query them), and so do we."""
 _SPANS: Final = {9: "negative", 12: "positive"}
 _DELTAS: Final = {10: "negative", 13: "positive"}
 _COUNTS: Final = {11: "negative", 14: "positive"}
@@ -143,9 +146,10 @@ def native(
         scalars(data, a, b, _NATIVE, found)
         _read_sides(data, a, b, sides)
     schema = zigzag(found.get(5, 0))
-    if not MIN_SCHEMA <= schema <= MAX_SCHEMA:
+    if not MIN_SCHEMA <= schema <= MAX_RESERVED_SCHEMA:
         raise WireError(
-            f"native histogram schema {schema} is out of range [{MIN_SCHEMA}, {MAX_SCHEMA}]", values[0][0]
+            f"native histogram schema {schema} is out of range [{MIN_SCHEMA}, {MAX_RESERVED_SCHEMA}]",
+            values[0][0],
         )
     floats = found.get(4, 0.0) > 0 or found.get(8, 0.0) > 0
     negative = _buckets(sides["negative"], floats, values[0][0])
@@ -163,7 +167,22 @@ def native(
         floats=floats,
         gauge=gauge,
     )
+    _check_count(histogram, values[0][0])
+    if schema > MAX_SCHEMA:
+        histogram = reduce_resolution(histogram, MAX_SCHEMA)
     return histogram, _native_exemplar(data, values, exemplar)
+
+
+def _check_count(histogram: NativeHistogram, at: int) -> None:
+    """An integer histogram's count covers its zero bucket and buckets, as Prometheus's appender
+    checks it (2.42 fails the scrape otherwise, observed; a float one's count may be NaN)."""
+    if histogram.floats:
+        return
+    buckets = histogram.zero_count + sum(histogram.positive) + sum(histogram.negative)
+    if histogram.count < buckets:
+        raise WireError(
+            f"native histogram: count {histogram.count:g} is less than its buckets' {buckets:g}", at
+        )
 
 
 def _read_sides(data: bytes, start: int, end: int, sides: dict[str, _Side]) -> None:
@@ -175,6 +194,8 @@ def _read_sides(data: bytes, start: int, end: int, sides: dict[str, _Side]) -> N
             offset, length = zigzag(span.get(1, 0)), span.get(2, 0)
             if not -(1 << 31) <= offset < 1 << 31 or length >= 1 << 32:
                 raise WireError("bucket span out of range", where)
+            if offset < 0 and side.spans:  # only the first span may go down (Prometheus's appender)
+                raise WireError(f"bucket span {len(side.spans) + 1} has a negative offset {offset}", where)
             side.wanted += length
             if side.wanted > MAX_NATIVE_BUCKETS:
                 raise WireError(f"native histogram has more than {MAX_NATIVE_BUCKETS} buckets", where)
