@@ -36,7 +36,7 @@ DEVICES = 200
 _SAMPLE = re.compile(r"([^{ ]+)(?:\{(.*)\})? (.*)")
 
 
-def per_device(exposition: str, devices: int, value: Callable[[str, int], str]) -> str:
+def per_device(exposition: str, devices: int, value: Callable[[str, str, int], str]) -> str:
     """Every sample line of ``exposition`` once per device (a ``slot`` label added), under
     its family's comment lines, as a large host's exporter serves them."""
     out = []
@@ -48,23 +48,26 @@ def per_device(exposition: str, devices: int, value: Callable[[str, int], str]) 
         name, labels, rest = match.groups()
         for device in range(devices):
             pairs = f'{labels},slot="{device}"' if labels else f'slot="{device}"'
-            out.append(f"{name}{{{pairs}}} {value(rest, device)}")
+            out.append(f"{name}{{{pairs}}} {value(name, rest, device)}")
     return "\n".join(out) + "\n"
 
 
 def node_like(seed: int) -> bytes:
     text = (FIXTURES / "node_exporter.text.txt").read_text()
     return per_device(
-        text, DEVICES, lambda rest, device: f"{rest}{seed}" if rest[:1].isdigit() else rest
+        text, DEVICES, lambda _, rest, device: f"{rest}{seed}" if rest[:1].isdigit() else rest
     ).encode()
 
 
 def openmetrics_like(seed: int) -> bytes:
     text = (FIXTURES / "prometheus_client.openmetrics.txt").read_text().removesuffix("# EOF\n")
 
-    def value(rest: str, device: int) -> str:
+    def value(name: str, rest: str, device: int) -> str:
         number = rest.split(" ", 1)[0]
-        return f'{number} 1795959059.{device:03d}{seed} # {{trace_id="t{device}x{seed}"}} 0.5 1795959059.5'
+        stamped = f"{number} 1795959059.{device:03d}{seed}"
+        if not name.endswith(("_total", "_bucket")):  # OpenMetrics: exemplars on these only
+            return stamped
+        return f'{stamped} # {{trace_id="t{device}x{seed}"}} 0.5 1795959059.5'
 
     return (per_device(text, 500, value) + "# EOF\n").encode()
 
