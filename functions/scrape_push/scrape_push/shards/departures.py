@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 MAX_LEFT_TARGETS: Final = 10_000
 """Identities one shard message lists as gone (8 bytes each, 11 characters of base64: about
 107 KB, a tenth of SQS's 1 MiB message, ``message.MAX_MESSAGE_BYTES``); past it the others
-rely on the jump-hash rule alone. A shard scrapes at most 1,000 targets (``sizing``)."""
+rely on the jump-hash rule alone. A shard scrapes at most 5,000 targets
+(``sizing.MAX_TARGETS_PER_SHARD``)."""
 
 _KEY: Final = struct.Struct(">Q")
 
