@@ -62,14 +62,27 @@ class CycleResult:
         return sum(r.stale for r in self.scrapes) + sum(len(e.samples) for e in self.ended)
 
 
+FREEZE_MIN_SURVIVORS = 10_000
+"""Objects left tracked by an invocation from which on they are taken to be a new warm state
+(series caches, encodings: a pipeline's first cycle leaves about eight per series) and frozen
+(``gc_paused(freeze_state=True)``). A warm invocation leaves a few dozen."""
+
+
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(*, freeze_state: bool = False) -> Iterator[None]:
     """Pause the cyclic garbage collector while a cycle allocates its samples.
 
     A cycle creates hundreds of thousands of small acyclic objects; with the collector on,
     CPython keeps re-scanning the growing heap (about half the CPU of a 100k-sample cycle in
     bench/bench_cloudwatch.py). Reference counting still frees everything as usual; the
     collector resumes afterwards for whatever cycles were made.
+
+    ``freeze_state`` is the invocation's policy (``invoke.handle``), whose end is also the
+    cycle's: its samples are freed by then, so the collection that follows only sees what the
+    invocation kept. When that is a new warm state (at least ``FREEZE_MIN_SURVIVORS`` objects,
+    as a pipeline's first cycle leaves) and none is frozen yet, it is moved out of the
+    collector's reach (``gc.freeze()``) instead of being scanned now and again by every later
+    full collection; ``Pipeline.close`` gives it back (docs/performance.md, "Garbage collection").
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -77,6 +90,8 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if freeze_state and not gc.get_freeze_count() and gc.get_count()[0] >= FREEZE_MIN_SURVIVORS:
+                gc.freeze()
             gc.enable()
 
 
@@ -170,10 +185,12 @@ class Pipeline:
                 sink.forget(gone)
 
     def close(self) -> None:
-        """Release the pooled connections of the scraper and the sinks."""
+        """Release the pooled connections of the scraper and the sinks, and hand the frozen warm
+        state (``gc_paused``) back to the collector, for what this pipeline kept to be freed."""
         self.scraper.close()
         for sink, _ in self.sinks:
             sink.close()
+        gc.unfreeze()
 
 
 def staleness_record(

@@ -33,7 +33,7 @@ from ...sigv4 import SigV4Error, sigv4_auth
 from ..base import NATIVE_HISTOGRAM, Prepared, Request, Result, SeriesMemory, SinkReport, histograms_apart
 from .config import RemoteWriteConfig
 from .convert import Batch, Encoding, batches, chunks, encode_batch, metadata, to_series
-from .encode import LabelEncoder, SampleEncoder, compress, write_request
+from .encode import LabelEncoder, SampleEncoder, compress, series_head, write_request
 from .histograms import HistogramPoint, encode_histograms, histogram_points
 from .limits import AMP_SERVICE, DEFAULT_MAX_AGE
 from .transport import Sender
@@ -62,8 +62,8 @@ class RemoteWriteSink:
         else escaped by this scheme (for a receiver that validates legacy names)."""
         self.encoder = LabelEncoder(utf8_names=name_escaping == ALLOW_UTF8)
         self.series: SeriesMemory[Encoding] = SeriesMemory()
-        """Per series: its labels as this sink sends them, encoded, or why it does not send it
-        (``write_relabel`` when ``write_relabel_configs`` drop it)."""
+        """Per series: its labels as this sink sends them, encoded in a ``series_head``, or why
+        it does not send it (``write_relabel`` when ``write_relabel_configs`` drop it)."""
         self.max_concurrency = context.max_concurrent_requests
         self.secrets = context.secrets
         self.clients = context.aws
@@ -105,7 +105,7 @@ class RemoteWriteSink:
 
     def encoding(self, sample: Sample) -> Encoding:
         """What ``sample``'s series is for this sink: ``write_relabel_configs`` applied (to
-        which ``__name__`` is a label), then its labels encoded."""
+        which ``__name__`` is a label), then its labels encoded, as a ``series_head``."""
         name, labels = sample.name, sample.labels
         if self.write_relabel.steps:
             relabeled = relabel_series(name, labels, self.write_relabel)
@@ -116,7 +116,8 @@ class RemoteWriteSink:
             is_legacy(name) and all(is_legacy(label, label=True) for label, _ in labels)
         ):
             name, labels = self._escaped(name, labels)
-        return self.encoder.labels(name, labels)
+        encoded = self.encoder.labels(name, labels)
+        return series_head(encoded) if type(encoded) is bytes else encoded
 
     def _escaped(self, name: str, labels: Labels) -> tuple[str, Labels]:
         """A series' name and label names escaped by ``name_escaping``, labels sorted again."""

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+from scrape_push.pipeline import FREEZE_MIN_SURVIVORS, gc_paused
+
+
+@pytest.fixture(autouse=True)
+def nothing_frozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_a_new_warm_state_is_frozen_instead_of_scanned() -> None:
+    with gc_paused(freeze_state=True):
+        assert not gc.isenabled()
+        kept = [[index] for index in range(2 * FREEZE_MIN_SURVIVORS)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= len(kept)
+    assert gc.get_count()[0] < FREEZE_MIN_SURVIVORS  # nothing left for a young collection to walk
+
+
+def test_what_a_warm_invocation_keeps_is_left_to_the_collector() -> None:
+    with gc_paused(freeze_state=True):
+        kept = [[index] for index in range(10)]
+    assert kept and gc.get_freeze_count() == 0
+
+
+def test_only_one_state_is_frozen_at_a_time() -> None:
+    with gc_paused(freeze_state=True):
+        first = [[index] for index in range(2 * FREEZE_MIN_SURVIVORS)]
+    frozen = gc.get_freeze_count()
+    with gc_paused(freeze_state=True):
+        second = [[index] for index in range(2 * FREEZE_MIN_SURVIVORS)]
+    assert first and second and gc.get_freeze_count() == frozen
+
+
+def test_a_cycle_on_its_own_freezes_nothing() -> None:
+    with gc_paused():
+        kept = [[index] for index in range(2 * FREEZE_MIN_SURVIVORS)]
+    assert kept and gc.get_freeze_count() == 0 and gc.isenabled()
