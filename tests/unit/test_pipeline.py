@@ -42,3 +42,14 @@ def test_a_cycle_on_its_own_freezes_nothing() -> None:
     with gc_paused():
         kept = [[index] for index in range(2 * FREEZE_MIN_SURVIVORS)]
     assert kept and gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_a_warm_invocation_never_walks_the_frozen_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gc.get_freeze_count`` walks every frozen object (20 ms for a 100,000-series state)."""
+    with gc_paused(freeze_state=True):
+        kept = [[index] for index in range(2 * FREEZE_MIN_SURVIVORS)]
+    walks: list[int] = []
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: walks.append(1) or 1)
+    with gc_paused(freeze_state=True):
+        more = [[index] for index in range(10)]
+    assert kept and more and walks == []

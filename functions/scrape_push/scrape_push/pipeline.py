@@ -90,7 +90,8 @@ def gc_paused(*, freeze_state: bool = False) -> Iterator[None]:
         yield
     finally:
         if was_enabled:
-            if freeze_state and not gc.get_freeze_count() and gc.get_count()[0] >= FREEZE_MIN_SURVIVORS:
+            # get_freeze_count() walks the frozen objects: asked only when there is a state to freeze
+            if freeze_state and gc.get_count()[0] >= FREEZE_MIN_SURVIVORS and not gc.get_freeze_count():
                 gc.freeze()
             gc.enable()
 
