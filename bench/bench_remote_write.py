@@ -27,7 +27,7 @@ from scrape_push.model import Sample, SeriesRef
 from scrape_push.pipeline import gc_paused
 from scrape_push.scrape import SeriesCache
 from scrape_push.sinks.remote_write.convert import Encoding, batches, encode_batch, to_series
-from scrape_push.sinks.remote_write.encode import LabelEncoder, SampleEncoder, compress
+from scrape_push.sinks.remote_write.encode import LabelEncoder, SampleEncoder, compress, series_head
 
 SERIES = 100_000
 FAMILIES = 500
@@ -70,7 +70,8 @@ class Memory:
         self.known: dict[SeriesRef, Encoding] = {}
 
     def encoding(self, sample: Sample) -> Encoding:
-        return self.encoder.labels(sample.name, sample.labels)
+        encoded = self.encoder.labels(sample.name, sample.labels)
+        return series_head(encoded) if type(encoded) is bytes else encoded
 
 
 def encode_all(samples: list[Sample], memory: Memory) -> int:

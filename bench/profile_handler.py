@@ -1,5 +1,5 @@
 """Where the handler's CPU goes, warm and cold, per stage of the path: the table of
-docs/performance.md ("Profile before").
+docs/performance.md ("Where the CPU goes, by stage").
 
     .venv/bin/python bench/profile_handler.py [--shape single|fleet] [--functions 25]
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import gc
+
 import pytest
+from scrape_push import invoke
 from scrape_push.config.errors import ConfigLoadError
 from scrape_push.config.source import parse_config
 from scrape_push.invoke import EventError, handle, selected_jobs
@@ -35,3 +38,18 @@ def test_missing_config_parameter_env_fails_loudly(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("CONFIG_PARAMETER", raising=False)
     with pytest.raises(ConfigLoadError, match="CONFIG_PARAMETER is not set"):
         handle({}, None)
+
+
+def test_the_collector_waits_until_the_cycle_is_freed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A collection while the cycle's samples are alive would walk all of them (issue 20)."""
+    seen: list[bool] = []
+
+    def plan(event: object, context: object, runtime: object) -> dict[str, object]:
+        seen.append(gc.isenabled())
+        return {}
+
+    monkeypatch.setattr(invoke, "_plan", plan)
+    monkeypatch.setattr(invoke.worker, "shard_records", lambda event: None)
+    assert gc.isenabled()
+    handle({}, None)
+    assert seen == [False] and gc.isenabled()

@@ -24,7 +24,7 @@ from scrape_push.runtime import RUNTIME
 from scrape_push.scrape import SeriesCache
 from scrape_push.sinks.cloudwatch.sink import CloudWatchSink
 from scrape_push.sinks.remote_write.config import RemoteWriteConfig
-from scrape_push.sinks.remote_write.encode import LabelEncoder
+from scrape_push.sinks.remote_write.encode import LabelEncoder, head_labels
 from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 from scrape_push.targets import build_targets
 
@@ -174,7 +174,7 @@ def _remote_write(scheme: str) -> tuple[RemoteWriteSink, list[tuple[str, ...]]]:
     context = replace(build_context(), name_escaping=scheme)
     sink = RemoteWriteSink(RemoteWriteConfig(url="http://127.0.0.1:1/w"), context)
     encoded = [sink.encoding(s) for s in UTF8_SERIES]
-    return sink, [tuple(_labels(e)) if isinstance(e, bytes) else (e,) for e in encoded]
+    return sink, [tuple(_labels(head_labels(e))) if isinstance(e, bytes) else (e,) for e in encoded]
 
 
 def _labels(encoded: bytes) -> list[str]:

@@ -21,7 +21,7 @@ from .config.errors import ConfigLoadError
 from .config.model import Config
 from .config.source import LoadedConfig
 from .deadline import Deadline
-from .pipeline import CycleResult
+from .pipeline import CycleResult, gc_paused
 from .runtime import RUNTIME, Runtime
 from .settings import CONFIG_PARAMETER_ENV
 from .shards import worker
@@ -61,12 +61,13 @@ def handle(event: object, context: object, runtime: Runtime = RUNTIME) -> dict[s
     """Plan and run a cycle, or run the shards an SQS event carries. Configuration and event
     errors of a scheduled invocation raise: it fails and pushes nothing. Every AWS call made
     meanwhile ends before the invocation's deadline."""
-    runtime.start_invocation()
-    with runtime.aws.calls_within(Deadline.from_context(context)):
-        records = worker.shard_records(event)
-        if records is not None:
-            return _shards(records, context, runtime)
-        return _plan(event, context, runtime)
+    with gc_paused(runtime.freeze_gate):  # until the cycle's objects are freed: see gc_paused
+        runtime.start_invocation()
+        with runtime.aws.calls_within(Deadline.from_context(context)):
+            records = worker.shard_records(event)
+            if records is not None:
+                return _shards(records, context, runtime)
+            return _plan(event, context, runtime)
 
 
 def _plan(event: object, context: object, runtime: Runtime) -> dict[str, object]:

@@ -63,14 +63,36 @@ class CycleResult:
         return sum(r.stale for r in self.scrapes) + sum(len(e.samples) for e in self.ended)
 
 
+FREEZE_MIN_SURVIVORS = 10_000
+"""Objects left tracked by an invocation from which on they are taken to be a new warm state
+(series caches, encodings: a pipeline's first cycle leaves about eight per series) and frozen
+(``gc_paused`` with a gate). A warm invocation leaves a few dozen."""
+
+
+class FreezeGate:
+    """Whether a warm state is frozen (``gc_paused``). The runtime owns one and opens it again
+    when its pipeline closes (``Pipeline.close`` gives the state back to the collector). A flag,
+    not ``gc.get_freeze_count()``: that walks every frozen object, and what the imports made is
+    frozen already (``app.py``)."""
+
+    def __init__(self) -> None:
+        self.frozen = False
+
+
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(gate: FreezeGate | None = None) -> Iterator[None]:
     """Pause the cyclic garbage collector while a cycle allocates its samples.
 
     A cycle creates hundreds of thousands of small acyclic objects; with the collector on,
     CPython keeps re-scanning the growing heap (about half the CPU of a 100k-sample cycle in
     bench/bench_cloudwatch.py). Reference counting still frees everything as usual; the
     collector resumes afterwards for whatever cycles were made.
+
+    With a ``gate`` (the invocation's policy, ``invoke.handle``, whose end is also the cycle's:
+    its samples are freed by then), what the invocation kept is, when it is a new warm state (at
+    least ``FREEZE_MIN_SURVIVORS`` objects, as a pipeline's first cycle leaves) and the gate is
+    open, moved out of the collector's reach (``gc.freeze()``) instead of being scanned now and
+    again by every later full collection (docs/performance.md, "Garbage collection").
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -78,6 +100,9 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if gate is not None and not gate.frozen and gc.get_count()[0] >= FREEZE_MIN_SURVIVORS:
+                gc.freeze()
+                gate.frozen = True
             gc.enable()
 
 
@@ -193,10 +218,12 @@ class Pipeline:
                 sink.forget(gone)
 
     def close(self) -> None:
-        """Release the pooled connections of the scraper and the sinks."""
+        """Release the pooled connections of the scraper and the sinks, and hand the frozen warm
+        state (``gc_paused``) back to the collector, for what this pipeline kept to be freed."""
         self.scraper.close()
         for sink, _ in self.sinks:
             sink.close()
+        gc.unfreeze()
 
 
 def staleness_record(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from .aws import AwsClients
 from .config.source import ConfigSource, LoadedConfig
 from .credentials import Scrubber, SecretResolver
-from .pipeline import Pipeline
+from .pipeline import FreezeGate, Pipeline
 from .plugins import BuildContext
 from .settings import Settings
 
@@ -57,6 +57,8 @@ class Runtime:
         self._lock = threading.RLock()
         self._aws: AwsClients | None = None
         self._warm: _Warm | None = None
+        self.freeze_gate = FreezeGate()
+        """Whether the pipeline's warm state is frozen out of the collector's walks."""
 
     def start_invocation(self) -> None:
         """Read the environment for the invocation that starts: Lambda's never changes within an
@@ -93,6 +95,7 @@ class Runtime:
         if self._warm is not None and self._warm.pipeline is not None:
             self._warm.pipeline[1].close()
             self._warm.pipeline = None
+            self.freeze_gate.frozen = False
 
     @property
     def settings(self) -> Settings:

@@ -18,7 +18,13 @@ from scrape_push.sinks.remote_write.convert import (
     partition,
 )
 from scrape_push.sinks.remote_write.convert import to_series as _to_series
-from scrape_push.sinks.remote_write.encode import LabelEncoder, SampleEncoder, encode_series
+from scrape_push.sinks.remote_write.encode import (
+    LabelEncoder,
+    SampleEncoder,
+    encode_series,
+    head_labels,
+    series_head,
+)
 
 from devtools.remote_write_proto import remote_pb2
 from tests.support.remote_write import decode as _unused  # noqa: F401  (keeps the helper importable)
@@ -26,17 +32,29 @@ from tests.support.remote_write import series_of
 from tests.support.samples import sample
 
 JOB = (("instance", "a:1"), ("job", "j"))
+NOW = 1_800_000_000_123
 
 
 def to_series(samples: list[Sample], known: dict[SeriesRef, Encoding] | None = None) -> SeriesSet:
     """The sink's translation, with a memory of its own unless ``known`` is given."""
     encoder = LabelEncoder()
-    return _to_series(samples, {} if known is None else known, lambda s: encoder.labels(s.name, s.labels))
+
+    def encode(sample: Sample) -> Encoding:
+        encoded = encoder.labels(sample.name, sample.labels)
+        return series_head(encoded) if isinstance(encoded, bytes) else encoded
+
+    return _to_series(samples, {} if known is None else known, encode)
 
 
 def all_series(found: SeriesSet) -> list[EncodedSeries]:
     """The series, whichever form holds them."""
-    return found.columns.series() if found.columns is not None else found.series
+    columns = found.columns
+    if columns is None:
+        return found.series
+    return [
+        (head_labels(head), [(s.timestamp_ms, s.value)])
+        for head, s in zip(columns.heads, columns.samples, strict=True)
+    ]
 
 
 def _request(series: list[EncodedSeries]) -> remote_pb2.WriteRequest:
@@ -121,13 +139,14 @@ def test_metadata_skips_synthetic_and_undeclared_families_and_dedupes() -> None:
 def test_the_warm_fast_path_equals_the_general_grouping() -> None:
     fam_a, fam_b = Family("a", "gauge"), Family("b", "counter")
     fresh = [
-        sample("a", (("i", str(i)), *JOB), float(i), 1000 + i, fam_a if i % 2 else fam_b) for i in range(50)
+        sample("a", (("i", str(i)), *JOB), float(i), NOW + i % 3, fam_a if i % 2 else fam_b)
+        for i in range(50)
     ]
     known: dict[SeriesRef, Encoding] = {}
     to_series(fresh, known)  # the first scrape fills the memory
     assert all(isinstance(known.get(s.series), bytes) for s in fresh)
     warm = to_series(fresh, known)
-    general = _grouped(fresh, [known[s.series] for s in fresh], Counter())  # type: ignore[misc]
+    general = _grouped(fresh, [head_labels(known[s.series]) for s in fresh], Counter())  # type: ignore[arg-type]
     assert warm.columns is not None and general.columns is None
     assert (all_series(warm), warm.samples, warm.dropped) == (
         general.series,
@@ -171,3 +190,28 @@ def _request_bytes(payload: bytes) -> remote_pb2.WriteRequest:
     request = remote_pb2.WriteRequest()
     request.ParseFromString(payload)
     return request
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        [2**35, 2**42 - 1],  # the ends of the fast path's range
+        [2**35 - 1, NOW],  # a 5-byte varint
+        [NOW, 2**42],  # a 7-byte one
+        [NOW] * 3,
+    ],
+)
+def test_every_timestamp_length_encodes_exactly(stamps: list[int]) -> None:
+    """A series' kept head holds a sample's length for a 6-byte timestamp: any other goes the
+    general way, with the same bytes a protobuf library reads."""
+    samples = [sample("m", (("i", str(i)), *JOB), float(i), stamp) for i, stamp in enumerate(stamps)]
+    known: dict[SeriesRef, Encoding] = {}
+    to_series(samples, known)
+    found = to_series(samples, known)
+    in_range = all(2**35 <= stamp < 2**42 for stamp in stamps)
+    assert (found.columns is not None) == in_range
+    (chain,) = batches(found, 10)
+    decoded = series_of(_request_bytes(encode_batch(chain[0], SampleEncoder())))
+    assert decoded == {
+        (("__name__", "m"), ("i", str(i)), *JOB): [(t, float(i))] for i, t in enumerate(stamps)
+    }

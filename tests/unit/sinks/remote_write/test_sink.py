@@ -84,3 +84,20 @@ def test_write_relabel_configs_filter_and_rename_without_touching_other_sinks_sa
         sent = {labels for d in data for labels in series_of(d)}
         assert len(sent) == 5 and all(("env", "prod") in labels for labels in sent)
     assert [(s.name, s.labels) for s in samples] == before
+
+
+def test_names_are_escaped_by_their_kept_verdicts_within_the_memo_bound() -> None:
+    from dataclasses import replace
+
+    from scrape_push.sinks.remote_write.encode import LABEL_MEMO_SIZE, head_labels
+
+    sink = RemoteWriteSink(_config(""), replace(build_context(), name_escaping="underscores"))
+    legacy = sample("ok_total", (("a_b", "1"), *JOB), 1.0, 1000)
+    dotted = sample("ok_total", (("a.b", "1"), *JOB), 1.0, 1000)
+    for _ in range(2):  # the second time from the verdicts kept
+        assert b"a_b" in head_labels(sink.encoding(legacy))  # type: ignore[arg-type]
+        assert b"a_b" in head_labels(sink.encoding(dotted))  # type: ignore[arg-type]
+        assert b"a.b" not in head_labels(sink.encoding(dotted))  # type: ignore[arg-type]
+    for index in range(LABEL_MEMO_SIZE + 10):
+        sink.encoding(sample(f"m{index}", JOB, 1.0, 1000))
+    assert 0 < len(sink._legacy_names) <= LABEL_MEMO_SIZE

@@ -1,10 +1,11 @@
 """Pure translation of samples into Remote Write series, batches and metadata.
 
 Nothing here touches the network. ``to_series`` groups the cycle's samples by series (labels
-encoded once per series and kept by the sink, by ``SeriesRef``), orders each series' samples by
-timestamp and drops (counting) what Remote Write forbids; ``partition`` packs the series into
-batches of at most ``max_samples_per_send`` samples, chained where a series spans batches so
-that its samples are sent in order; ``metadata`` picks the families Prometheus would describe.
+encoded once per series, as a ``series_head``, and kept by the sink by ``SeriesRef``), orders
+each series' samples by timestamp and drops (counting) what Remote Write forbids; ``partition``
+packs the series into batches of at most ``max_samples_per_send`` samples, chained where a
+series spans batches so that its samples are sent in order; ``metadata`` picks the families
+Prometheus would describe.
 """
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, groupby
 from operator import attrgetter, itemgetter
 from typing import TypeVar
 
 from ...model import Family, Sample, SeriesRef
-from .encode import SampleEncoder, TimedValue, encode_columns, encode_metadata, encode_series
+from .encode import (
+    HEAD_STAMPS,
+    SampleEncoder,
+    TimedValue,
+    encode_columns,
+    encode_metadata,
+    encode_series,
+    head_labels,
+)
 from .limits import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
 
 SYNTHETIC_FAMILIES = frozenset(
@@ -29,7 +38,8 @@ EncodedSeries = tuple[bytes, list[TimedValue]]
 """One series: its encoded ``TimeSeries.labels`` and its samples in timestamp order."""
 
 Encoding = bytes | str
-"""A series' encoded ``TimeSeries.labels``, or why it is not sent (a drop reason)."""
+"""A series' ``series_head`` (its encoded ``TimeSeries.labels`` within), or why it is not sent
+(a drop reason)."""
 
 T = TypeVar("T")
 
@@ -41,23 +51,18 @@ _FAMILY = attrgetter("family")
 
 @dataclass
 class Columns:
-    """One sample per series, as three parallel lists (the common case, without a tuple or a
-    list per series): encoded labels, timestamps, values."""
+    """One sample per series, each at a time in ``HEAD_STAMPS`` (the common case, without a
+    tuple or a list per series): the series' heads (``series_head``) and their samples, in
+    the same order."""
 
-    labels: list[bytes]
-    stamps: list[int]
-    values: list[float]
+    heads: list[bytes]
+    samples: Sequence[Sample]
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.heads)
 
     def __getitem__(self, part: slice) -> Columns:
-        return Columns(self.labels[part], self.stamps[part], self.values[part])
-
-    def series(self) -> list[EncodedSeries]:
-        """The same samples as ``(labels, points)`` series."""
-        rows = zip(self.labels, self.stamps, self.values, strict=True)
-        return [(labels, [(stamp, value)]) for labels, stamp, value in rows]
+        return Columns(self.heads[part], self.samples[part])
 
 
 @dataclass
@@ -96,27 +101,28 @@ def to_series(
     samples: Sequence[Sample], known: dict[SeriesRef, Encoding], encode: Callable[[Sample], Encoding]
 ) -> SeriesSet:
     """Group samples by series, in first-seen order, dropping what Remote Write forbids.
-    ``known`` holds each series' encoding by ref; ``encode`` makes the encoding of a series it
-    lacks (which is then kept there)."""
-    labels: list[Encoding | None] = list(map(known.get, map(_SERIES, samples)))
-    if None in labels:
-        for index in [i for i, found in enumerate(labels) if found is None]:
+    ``known`` holds each series' encoding by ref (its ``series_head``, or why it is not sent);
+    ``encode`` makes the encoding of a series it lacks (which is then kept there).
+
+    A cycle whose series have one sample each, at times in ``HEAD_STAMPS`` (a warm scrape's)
+    takes C-level passes over the samples and makes one list: the series' heads."""
+    heads: list[Encoding | None] = list(map(known.get, map(_SERIES, samples)))
+    if None in heads:
+        for index in [i for i, found in enumerate(heads) if found is None]:
             sample = samples[index]
-            labels[index] = known[sample.series] = encode(sample)
+            heads[index] = known[sample.series] = encode(sample)
     dropped: Counter[str] = Counter()
-    if set(map(type, labels)) != {bytes}:
-        sent = [type(found) is bytes for found in labels]
-        dropped.update(str(found) for found in labels if type(found) is not bytes)
-        samples, labels = list(compress(samples, sent)), list(compress(labels, sent))
-    encoded: list[bytes] = labels  # type: ignore[assignment]
-    stamps = list(map(_TIMESTAMP, samples))
-    if len(set(encoded)) != len(encoded) or (
-        stamps and (min(stamps) < MIN_TIMESTAMP_MS or max(stamps) > MAX_TIMESTAMP_MS)
-    ):
-        return _grouped(samples, encoded, dropped)
-    families = list(map(_FAMILY, samples))
-    unique = list(dict(zip(map(id, families), families, strict=True)).values())
-    return SeriesSet([], len(encoded), dropped, unique, Columns(encoded, stamps, list(map(_VALUE, samples))))
+    if set(map(type, heads)) != {bytes}:
+        sent = [type(found) is bytes for found in heads]
+        dropped.update(str(found) for found in heads if type(found) is not bytes)
+        samples, heads = list(compress(samples, sent)), list(compress(heads, sent))
+    encoded: list[bytes] = heads  # type: ignore[assignment]
+    stamps = set(map(_TIMESTAMP, samples))
+    outside = bool(stamps) and (min(stamps) not in HEAD_STAMPS or max(stamps) not in HEAD_STAMPS)
+    if outside or len(set(encoded)) != len(encoded):
+        return _grouped(samples, list(map(head_labels, encoded)), dropped)
+    families = list({id(family): family for family, _ in groupby(samples, _FAMILY)}.values())
+    return SeriesSet([], len(encoded), dropped, families, Columns(encoded, samples))
 
 
 def _grouped(samples: Sequence[Sample], labels: list[bytes], dropped: Counter[str]) -> SeriesSet:
@@ -229,5 +235,4 @@ def encode_batch(batch: Batch, samples: SampleEncoder) -> bytes:
     columns = batch.columns
     if columns is None:
         return encode_series(batch.entries, samples)
-    fast = encode_columns(columns.labels, columns.stamps, columns.values, samples)
-    return fast if fast is not None else encode_series(columns.series(), samples)
+    return encode_columns(columns.heads, list(map(_TIMESTAMP, columns.samples)), map(_VALUE, columns.samples))

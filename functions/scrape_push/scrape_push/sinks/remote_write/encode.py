@@ -1,10 +1,12 @@
 """Remote Write 1.0 wire format: protobuf ``prometheus.WriteRequest`` bytes, snappy-compressed.
 
 The messages are written directly in protobuf's wire format rather than built as protobuf
-objects: a series' labels are encoded once and kept by the sink (per ``SeriesRef``), so a warm
-cycle only appends each sample's 16 bytes. ``bench/bench_remote_write.py`` measures this against building
-the same request with the protobuf library (``devtools.remote_write_proto.remote_pb2``), and
-the tests decode every byte produced here with that library. Field numbers are those of
+objects: a series' labels are encoded once, with the bytes that surround them in a one-sample
+``TimeSeries`` (``series_head``), and kept by the sink (per ``SeriesRef``), so a warm cycle
+only joins each series' head, its sample's double and its timestamp.
+``bench/bench_remote_write.py`` measures this against building the same request with the
+protobuf library (``devtools.remote_write_proto.remote_pb2``), and the tests decode every byte
+produced here with that library. Field numbers are those of
 ``devtools/remote_write_proto/remote.proto``.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
-from operator import add, itemgetter
+from operator import itemgetter
 
 import cramjam
 
@@ -209,7 +211,7 @@ def compress(payload: bytes) -> bytes:
 def encode_series(entries: Iterable[tuple[bytes, Sequence[TimedValue]]], samples: SampleEncoder) -> bytes:
     """An uncompressed ``WriteRequest`` holding ``(encoded labels, points)`` series."""
     entries = list(entries)
-    fast = _single_points_at_one_time(entries, samples)
+    fast = _single_points_in_head_range(entries)
     if fast is not None:
         return fast
     sample = samples.encode
@@ -232,41 +234,46 @@ def encode_series(entries: Iterable[tuple[bytes, Sequence[TimedValue]]], samples
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 
+_SAMPLE_HEAD = _TIMESERIES_SAMPLE + b"\x10" + _SAMPLE_VALUE
+"""A ``TimeSeries.samples`` entry up to its double, for a timestamp in ``HEAD_STAMPS`` (the
+entry is 16 bytes: the double's tag and 8 bytes, the timestamp's tag and 6-byte varint)."""
+_SAMPLE_FIELD_BYTES = len(_SAMPLE_HEAD) + 8 + 7
+HEAD_STAMPS = range(2**35, 2**42)
+"""Timestamps (ms) whose varint has 6 bytes: 1971-02-21 to 2109-05-15. A series' head
+(``series_head``) holds the length of a sample at such a time."""
 
-def _single_points_at_one_time(
-    entries: Sequence[tuple[bytes, Sequence[TimedValue]]], samples: SampleEncoder
-) -> bytes | None:
-    """The common request, built in C-level passes: one sample per series, all taken at one
-    time (a scrape's samples share its timestamp). ``None`` when the request is not like that."""
+
+def series_head(labels: bytes) -> bytes:
+    """All of a one-sample ``WriteRequest.timeseries`` entry but its double and timestamp, for a
+    timestamp in ``HEAD_STAMPS``: the entry's tag and length, the labels, the sample's tag, length
+    and value tag. The sink keeps it per series, so a warm request is three pieces a sample."""
+    return _WRITE_REQUEST_TIMESERIES + _varint(len(labels) + _SAMPLE_FIELD_BYTES) + labels + _SAMPLE_HEAD
+
+
+def head_labels(head: bytes) -> bytes:
+    """The encoded labels inside a ``series_head``."""
+    start = 1
+    while head[start] & 0x80:  # the entry's length, a varint
+        start += 1
+    return head[start + 1 : -len(_SAMPLE_HEAD)]
+
+
+def _single_points_in_head_range(entries: Sequence[tuple[bytes, Sequence[TimedValue]]]) -> bytes | None:
+    """The common request, built in C-level passes: one sample per series, each at a time in
+    ``HEAD_STAMPS``. ``None`` when the request is not like that."""
     if not entries or set(map(len, map(_SECOND, entries))) != {1}:
         return None
     points = list(map(_FIRST, map(_SECOND, entries)))
-    labels, stamps, values = list(map(_FIRST, entries)), list(map(_FIRST, points)), list(map(_SECOND, points))
-    return encode_columns(labels, stamps, values, samples)
+    stamps = list(map(_FIRST, points))
+    if min(stamps) not in HEAD_STAMPS or max(stamps) not in HEAD_STAMPS:
+        return None
+    heads = list(map(series_head, map(_FIRST, entries)))
+    return encode_columns(heads, stamps, map(_SECOND, points))
 
 
-def encode_columns(
-    labels: Sequence[bytes], stamps: Sequence[int], values: Sequence[float], samples: SampleEncoder
-) -> bytes | None:
-    """A ``WriteRequest`` of one-sample series given as parallel lists, in C-level passes when
-    every sample has one timestamp (a scrape's samples share it); ``None`` otherwise."""
-    distinct = set(stamps)
-    if len(distinct) != 1:
-        return None
-    head, stamp = samples.parts(distinct.pop())
-    sizes = list(map(add, map(len, labels), repeat(len(head) + 8 + len(stamp))))
-    if max(sizes) >= len(_SMALL_VARINTS):
-        return None
-    return b"".join(
-        chain.from_iterable(
-            zip(
-                repeat(_WRITE_REQUEST_TIMESERIES),
-                map(_SMALL_VARINTS.__getitem__, sizes),
-                labels,
-                repeat(head),
-                map(_PACK_DOUBLE, values),
-                repeat(stamp),
-                strict=False,
-            )
-        )
-    )
+def encode_columns(heads: Sequence[bytes], stamps: Sequence[int], values: Iterable[float]) -> bytes:
+    """A ``WriteRequest`` of one-sample series given as their heads (``series_head``) and
+    parallel timestamps, all in ``HEAD_STAMPS``, and values: three pieces a sample, joined in C."""
+    fields = {stamp: _SAMPLE_TIMESTAMP + varint(stamp) for stamp in set(stamps)}
+    tails = repeat(fields.popitem()[1]) if len(fields) == 1 else map(fields.__getitem__, stamps)
+    return b"".join(chain.from_iterable(zip(heads, map(_PACK_DOUBLE, values), tails, strict=False)))

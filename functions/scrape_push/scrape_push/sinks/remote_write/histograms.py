@@ -15,6 +15,7 @@ from typing import Final
 
 from ...model import NativeHistogram, Sample, SeriesRef, Spans
 from ...protowire import length, varint
+from .encode import head_labels
 from .limits import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
 
 _DOUBLE: Final = struct.Struct("<d").pack
@@ -38,8 +39,8 @@ HistogramPoint = tuple[bytes, int, NativeHistogram]
 def histogram_points(
     samples: Sequence[Sample], known: dict[SeriesRef, bytes | str], encode: Callable[[Sample], bytes | str]
 ) -> tuple[list[HistogramPoint], Counter[str]]:
-    """The histogram samples to send, with their series' labels (``known`` by ref, else made by
-    ``encode`` and kept), and those not sent, counted by reason."""
+    """The histogram samples to send, with their series' labels (from their ``series_head``,
+    ``known`` by ref, else made by ``encode`` and kept), and those not sent, counted by reason."""
     points: list[HistogramPoint] = []
     dropped: Counter[str] = Counter()
     for sample in samples:
@@ -52,7 +53,7 @@ def histogram_points(
             dropped["timestamp_out_of_range"] += 1
         else:
             assert sample.histogram is not None
-            points.append((labels, sample.timestamp_ms, sample.histogram))
+            points.append((head_labels(labels), sample.timestamp_ms, sample.histogram))
     return points, dropped
 
 

@@ -33,7 +33,7 @@ from ...sigv4 import SigV4Error, sigv4_auth
 from ..base import NATIVE_HISTOGRAM, Prepared, Request, Result, SeriesMemory, SinkReport, histograms_apart
 from .config import RemoteWriteConfig
 from .convert import Batch, Encoding, batches, chunks, encode_batch, metadata, to_series
-from .encode import LabelEncoder, SampleEncoder, compress, write_request
+from .encode import LABEL_MEMO_SIZE, LabelEncoder, SampleEncoder, compress, series_head, write_request
 from .histograms import HistogramPoint, encode_histograms, histogram_points
 from .limits import AMP_SERVICE, DEFAULT_MAX_AGE
 from .transport import Sender
@@ -61,9 +61,13 @@ class RemoteWriteSink:
         """UTF-8 names are sent as they are with ``allow-utf-8`` (as Prometheus 3.x sends them),
         else escaped by this scheme (for a receiver that validates legacy names)."""
         self.encoder = LabelEncoder(utf8_names=name_escaping == ALLOW_UTF8)
+        self._legacy_names: dict[str, bool] = {}
+        self._legacy_labels: dict[str, bool] = {}
+        """Whether each metric (label) name seen recently is legacy-valid, at most
+        ``LABEL_MEMO_SIZE`` of each."""
         self.series: SeriesMemory[Encoding] = SeriesMemory()
-        """Per series: its labels as this sink sends them, encoded, or why it does not send it
-        (``write_relabel`` when ``write_relabel_configs`` drop it)."""
+        """Per series: its labels as this sink sends them, encoded in a ``series_head``, or why
+        it does not send it (``write_relabel`` when ``write_relabel_configs`` drop it)."""
         self.max_concurrency = context.max_concurrent_requests
         self.secrets = context.secrets
         self.clients = context.aws
@@ -105,18 +109,35 @@ class RemoteWriteSink:
 
     def encoding(self, sample: Sample) -> Encoding:
         """What ``sample``'s series is for this sink: ``write_relabel_configs`` applied (to
-        which ``__name__`` is a label), then its labels encoded."""
+        which ``__name__`` is a label), then its labels encoded, as a ``series_head``."""
         name, labels = sample.name, sample.labels
         if self.write_relabel.steps:
             relabeled = relabel_series(name, labels, self.write_relabel)
             if relabeled is None:
                 return "write_relabel"
             name, labels = relabeled
-        if self.name_escaping != ALLOW_UTF8 and not (
-            is_legacy(name) and all(is_legacy(label, label=True) for label, _ in labels)
-        ):
+        if self.name_escaping != ALLOW_UTF8 and not self._legacy(name, labels):
             name, labels = self._escaped(name, labels)
-        return self.encoder.labels(name, labels)
+        encoded = self.encoder.labels(name, labels)
+        return series_head(encoded) if type(encoded) is bytes else encoded
+
+    def _legacy(self, name: str, labels: Labels) -> bool:
+        """Whether a series' name and label names are all legacy-valid: a verdict kept per name
+        (names repeat across series, and a new series is otherwise a regex match per name)."""
+        verdicts = self._legacy_names
+        verdict = verdicts.get(name)
+        if verdict is None:
+            verdict = _kept(verdicts, name, is_legacy(name))
+        if not verdict:
+            return False
+        verdicts = self._legacy_labels
+        for label, _ in labels:
+            verdict = verdicts.get(label)
+            if verdict is None:
+                verdict = _kept(verdicts, label, is_legacy(label, label=True))
+            if not verdict:
+                return False
+        return True
 
     def _escaped(self, name: str, labels: Labels) -> tuple[str, Labels]:
         """A series' name and label names escaped by ``name_escaping``, labels sorted again."""
@@ -188,6 +209,14 @@ class RemoteWriteSink:
             with ThreadPoolExecutor(workers, thread_name_prefix="remote-write") as pool:
                 list(pool.map(run, chains))
         return results
+
+
+def _kept(verdicts: dict[str, bool], name: str, verdict: bool) -> bool:
+    """``verdict``, kept for ``name`` in a memory bounded by ``LABEL_MEMO_SIZE``."""
+    if len(verdicts) >= LABEL_MEMO_SIZE:
+        verdicts.clear()
+    verdicts[name] = verdict
+    return verdict
 
 
 def _encoded(batch: Batch, encoder: SampleEncoder) -> bytes:
