@@ -15,7 +15,7 @@ from google.protobuf.json_format import MessageToDict
 from scrape_push.deadline import Deadline
 from scrape_push.delivery import DirectDelivery
 from scrape_push.labels import merge_labels
-from scrape_push.model import STALE_NAN, Exemplar, Family, NativeHistogram, Sample
+from scrape_push.model import STALE_HISTOGRAM, STALE_NAN, Exemplar, Family, NativeHistogram, Sample
 from scrape_push.parse.formats import Histograms
 from scrape_push.scrape import SeriesCache
 from scrape_push.sinks.base import STALE_MARKER, SinkReport
@@ -305,3 +305,15 @@ def test_the_scrape_stage_s_marker_of_a_vanished_native_histogram_is_a_flagged_e
     markers = exponential_points({"requests": [MessageToDict(decoded(adapter.bodies()[-1]))]})
     assert len(markers) == 1 and markers[0]["flags"] == FLAG
     assert not {"count", "sum", "positive", "negative", "zeroCount"} & set(markers[0])
+
+
+def test_a_histogram_marker_from_the_staleness_record_is_an_exponential_point_too() -> None:
+    """After a cold start the record's marker knows no family (untyped), but its histogram says
+    it ends a native histogram: the same flagged exponential point as a warm marker."""
+    sink, adapter = build_sink(table=MemoryTable(), clock=Clock(T1))
+    name = "rpc_latency_seconds"
+    marker = Sample(name, TARGET, STALE_NAN, int(T1 * 1000), Family(name), 7, None, STALE_HISTOGRAM)
+    report = DirectDelivery(sink).push([marker], Deadline.after(30))
+    assert (report.sent, dict(report.adjusted)) == (1, {NO_RECORDED_VALUE: 1})
+    (point,) = exponential_points({"requests": [MessageToDict(decoded(adapter.bodies()[0]))]})
+    assert point["flags"] == FLAG and not {"count", "sum", "positive", "negative"} & set(point)

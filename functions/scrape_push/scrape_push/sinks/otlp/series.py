@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ... import __version__
-from ...model import Family, Labels, Sample, SeriesRef
+from ...model import Family, Labels, Sample, SeriesRef, is_stale_histogram
 from . import encode
 from .names import KINDS, prometheus_type, ucum
 
@@ -200,7 +200,9 @@ class SeriesMap:
             return Series(DROPPED, family, reason="gauge_histogram")
         kind, monotonic = KINDS.get(declared, KINDS["unknown"])
         scope = self._scope(pairs)
-        if declared == "histogram" and name == family.name:  # a native histogram, or its marker
+        # a native histogram, or its marker (one the staleness record made after a cold start
+        # knows no family: its histogram says what it ends)
+        if (declared == "histogram" and name == family.name) or is_stale_histogram(sample):
             stream = self._stream(resource, scope, name, pairs, encode.EXPONENTIAL)
             self._describe(stream, name, True, family)
             return Series(NATIVE, family, stream)
