@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 from scrape_push.config.source import parse_config
+from scrape_push.pipeline import gc_paused
 from scrape_push.runtime import Runtime
 from scrape_push.settings import Settings
 
@@ -67,3 +71,22 @@ def test_each_shard_has_a_pipeline_of_its_own_in_the_one_slot() -> None:
     assert third is not planner and third.shard == 3
     assert runtime.pipeline(loaded, None, 3) is third  # the same shard again: warm
     assert runtime.pipeline(loaded, None, 0) is not planner  # one slot: another shard replaced it
+
+
+def test_a_replaced_pipeline_is_freed_while_the_collector_is_paused_and_its_state_frozen() -> None:
+    """A shard's worker changes pipeline at almost every invocation: the old one's state (with
+    its reference cycles) must go at once, not linger beside the new one, nor be frozen with it."""
+    runtime = Runtime(Settings())
+    with gc_paused(runtime.freeze_gate):
+        made = runtime.pipeline(parse_config(CONFIG), None)
+        vars(made)["loop"] = made  # a reference cycle, as a real pipeline's state holds
+        first = weakref.ref(made)
+        del made
+        runtime.freeze_gate.frozen = True  # as after the invocation that built it
+        gc.freeze()
+    try:
+        with gc_paused(runtime.freeze_gate):
+            runtime.pipeline(parse_config(CONFIG), ["api"])
+            assert first() is None
+    finally:
+        gc.unfreeze()

@@ -21,6 +21,8 @@ of them, so everything that makes a warm invocation cheap lives here, in one obj
 
 from __future__ import annotations
 
+import gc
+
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,6 +98,9 @@ class Runtime:
             self._warm.pipeline[1].close()
             self._warm.pipeline = None
             self.freeze_gate.frozen = False
+            # Its state holds reference cycles: collected now (the collector is paused for the
+            # invocation, and would freeze them with the next state), not alongside the next.
+            gc.collect()
 
     @property
     def settings(self) -> Settings:
