@@ -22,7 +22,6 @@ of them, so everything that makes a warm invocation cheap lives here, in one obj
 from __future__ import annotations
 
 import gc
-
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
