@@ -18,16 +18,15 @@ from typing import Any
 
 import pytest
 import requests
-from scrape_push.model import is_stale
 from scrape_push.runtime import RUNTIME
 from scrape_push.shards.message import decode
 
 from devtools import resources
 from devtools.shard_poller import Poller
 from tests.functional.conftest import Emulated
-from tests.functional.test_shards import ENDED_SERIES, _shard_of
+from tests.functional.test_shards import ENDED_SERIES, _shard_of, markers
 from tests.support.http import Endpoint, Response, serve
-from tests.support.remote_write import Capture, capture, series_of
+from tests.support.remote_write import Capture, capture
 
 TARGETS = 6
 FULL = b"# TYPE fleet_value gauge\nfleet_value 1\nfleet_other 2\n"
@@ -115,14 +114,6 @@ class Harness:
             assert self.poller.deliver(batch).answer == {"batchItemFailures": []}
         self.body[0] = FULL
 
-    def markers(self) -> Counter[tuple[str, str]]:
-        got: Counter[tuple[str, str]] = Counter()
-        for request in self.receiver.requests:
-            for labels, samples in series_of(request.request).items():
-                named = dict(labels)
-                got[named["instance"], named["__name__"]] += sum(1 for _, value in samples if is_stale(value))
-        return +got
-
 
 def single(run: Harness, gone: str, _count: int) -> None:
     """No queue: every cycle in one invocation."""
@@ -197,7 +188,7 @@ def test_the_record_costs_at_most_one_request_in_every_cycle(
         run.start()
         scenario(run, gone, count)
         if record:
-            markers = run.markers()
+            got = markers(receiver)
     on, off = runs[True].invocations, runs[False].invocations
     assert [what for what, _ in on] == [what for what, _ in off]
     extra = [(what, with_record - without) for (what, with_record), (_, without) in zip(on, off, strict=True)]
@@ -213,4 +204,4 @@ def test_the_record_costs_at_most_one_request_in_every_cycle(
     )
     if kind != "planner":
         expected.update({(address, "fleet_other"): 1 for address in went})
-    assert markers == expected
+    assert got == expected

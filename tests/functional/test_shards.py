@@ -96,13 +96,7 @@ class Fleet:
         return made
 
     def markers(self) -> Counter[tuple[str, str]]:
-        """Staleness markers received, per (instance, series name)."""
-        got: Counter[tuple[str, str]] = Counter()
-        for request in self.receiver.requests:
-            for labels, samples in series_of(request.request).items():
-                named = dict(labels)
-                got[named["instance"], named["__name__"]] += sum(1 for _, value in samples if is_stale(value))
-        return +got
+        return markers(self.receiver)
 
     def arrivals(self) -> dict[Labels, list[int]]:
         """Per series, the timestamps the receiver got, in the order it got them."""
@@ -111,6 +105,16 @@ class Fleet:
             for labels, samples in series_of(request.request).items():
                 got.setdefault(labels, []).extend(ts for ts, _ in samples)
         return got
+
+
+def markers(receiver: Capture) -> Counter[tuple[str, str]]:
+    """Staleness markers ``receiver`` got, per (instance, series name)."""
+    got: Counter[tuple[str, str]] = Counter()
+    for request in receiver.requests:
+        for labels, samples in series_of(request.request).items():
+            named = dict(labels)
+            got[named["instance"], named["__name__"]] += sum(1 for _, value in samples if is_stale(value))
+    return +got
 
 
 @pytest.fixture

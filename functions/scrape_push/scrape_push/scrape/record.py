@@ -2,11 +2,13 @@
 execution environment (a cold start, a redeploy, a new configuration, a shard moved) still marks
 stale what the one before it tracked.
 
-One item per job group (and shard: ``record_key``), read once per pipeline (its first cycle)
-and written after a cycle only when some target's tracked series or the set of targets changed
-since, or once a day to keep its TTL ahead; the cycle that read it leaves a due write to the
-next: at most one request per cycle, none in a steady one. A shard's record is written in the
-cycle that read it too (``StalenessRecord.eager``), as its pipeline seldom sees a second cycle.
+One item per job group (and shard: ``record_key``), read once per pipeline (its first cycle,
+with the records of the removed shards it adopts, in one BatchGetItem) and written after a cycle
+only when some target's tracked series or the set of targets changed since, or once a day to
+keep its TTL ahead: in the BatchWriteItem of the series counts the caller writes after the cycle
+(a shard's; the planner's own cycle with a shard queue: ``statetable.WriteBatch``), else in a
+PutItem that a cycle which read the record leaves to the next. At most one request a cycle more
+than without a record, none in a steady one.
 
 The item holds, per target (job, target labels, external labels), the final name and labels of
 each tracked series: a marker must carry the full label set (Remote Write has no other way to
