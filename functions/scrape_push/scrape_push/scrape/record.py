@@ -369,26 +369,25 @@ class RecordKeeper:
         scraped = [cache.tracker for cache in caches if cache.tracker.last is not None]
         keys = frozenset(map(_key, scraped))
         changed = keys != self.recorded or any(tracker.changed for tracker in scraped)
-        report, self.report = self.report, RecordReport()
         postpone, self.postpone = self.postpone and joined is None, False
-        if postpone or not self.record.due(changed):
-            return report
-        lines: list[bytes] = []
-        raw_bytes = 0
-        for tracker in scraped:
-            if tracker.line is None or tracker.changed:
-                tracker.line = encode_target(_key(tracker), tracker.series())
-            raw_bytes += len(tracker.line) + 1
-            if raw_bytes > MAX_RAW_BYTES:
-                break
-            lines.append(tracker.line)
-
-        def written() -> None:
-            self.recorded = keys
+        if not postpone and self.record.due(changed):
+            lines: list[bytes] = []
+            raw_bytes = 0
             for tracker in scraped:
-                tracker.changed = False
+                if tracker.line is None or tracker.changed:
+                    tracker.line = encode_target(_key(tracker), tracker.series())
+                raw_bytes += len(tracker.line) + 1
+                if raw_bytes > MAX_RAW_BYTES:
+                    break
+                lines.append(tracker.line)
 
-        self.record.save(lines, len(scraped), deadline, report, joined, written)
+            def written() -> None:
+                self.recorded = keys
+                for tracker in scraped:
+                    tracker.changed = False
+
+            self.record.save(lines, len(scraped), deadline, self.report, joined, written)
+        report, self.report = self.report, RecordReport()
         return report
 
 
