@@ -371,7 +371,7 @@ def test_a_target_removed_in_the_cycle_the_count_changes_ends_its_series_once(
     fleet: Fleet, before: int, after: int
 ) -> None:
     fleet.cycle(shards=before)
-    fleet.cycle(shards=before)  # an unsplit cycle writes its record in the cycle after it read it
+    fleet.cycle(shards=before)  # a second cycle: the targets removed next were scraped twice
     # the target removed maps elsewhere under the new count: the jump hash alone would call it
     # moved; when the count goes down, its shard is one that goes away (its record is adopted)
     gone = next(
