@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from scrape_push.deadline import Deadline
 from scrape_push.model import is_stale
@@ -301,3 +303,23 @@ def test_no_record_without_a_table_or_when_turned_off() -> None:
     assert staleness_record(off, None, with_table) is None
     assert staleness_record(on, None, build_context()) is None
     assert SeriesCache().tracker.seed is None and RecordReport().to_dict()["read"] is False
+
+
+def test_a_full_record_and_full_series_counts_fit_one_batch_write() -> None:
+    from scrape_push.shards.state import MAX_COUNTED_TARGETS, ShardState
+
+    table, rng = MemoryTable(), random.Random(15)
+    scraper = scraper_over(table)
+    for index in range(40):  # incompressible label values: far more than one item holds
+        each = target(
+            url=f"http://127.0.0.1:{index + 1}/metrics", labels=(("instance", f"h{index}"), ("job", "api"))
+        )
+        body = "".join(f'm{{v="{rng.randbytes(200).hex()}"}} 1\n' for _ in range(50))
+        scraped(scraper, each, body.encode(), 1000)
+    joined = WriteBatch()
+    report = scraper.keep_record(Deadline.after(30), joined)
+    counts = dict.fromkeys(range(MAX_COUNTED_TARGETS), 1)
+    ShardState(table, "state", "*").save_series(0, counts, 1000, Deadline.after(30), joined)
+    assert table.calls == ["batch_write_item"]  # the fake checks DynamoDB's limits, as moto does not
+    assert report is not None and report.written_bytes > record_module.MAX_RECORD_BYTES * 0.9
+    assert report.targets_left_out > 0 and not report.errors
