@@ -222,13 +222,15 @@ def scraped(
 
 @dataclass
 class MemoryTable:
-    """The two DynamoDB calls ``statetable.Items`` makes, on a dict, with their conditions;
+    """The DynamoDB calls ``statetable.Items`` makes, on a dict, with their conditions;
     ``down`` makes every call fail, ``unprocessed`` leaves that many keys of the next
     BatchGetItem unprocessed, ``race`` runs before each PutItem (another writer)."""
 
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     down: bool = False
     unprocessed: int = 0
+    unprocessed_writes: int = 0
+    """Items of the next BatchWriteItem left unprocessed."""
     calls: list[str] = field(default_factory=list)
     race: Callable[[], None] | None = None
     slow: Callable[[], None] | None = None
@@ -281,6 +283,28 @@ class MemoryTable:
                 {"Error": {"Code": "ConditionalCheckFailedException", "Message": "no"}}, "PutItem"
             )
         self.items[key] = Item
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        self._check("batch_write_item")
+        ((table, requests),) = RequestItems.items()
+        items = checked_batch_write(requests)
+        left, items = items[: self.unprocessed_writes], items[self.unprocessed_writes :]
+        self.unprocessed_writes = 0
+        for item in items:
+            self.items[item["pk"]["S"]] = item
+        return {"UnprocessedItems": {table: [{"PutRequest": {"Item": i}} for i in left]} if left else {}}
+
+
+def checked_batch_write(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of a BatchWriteItem's puts, as DynamoDB checks them (moto is lenient): 1 to 25
+    requests, no key twice, each item at most 400 KB (DynamoDB API reference, BatchWriteItem)."""
+    from scrape_push.statetable import MAX_BATCH_WRITE_ITEMS, MAX_ITEM_BYTES, item_bytes
+
+    items = [request["PutRequest"]["Item"] for request in requests]
+    assert 1 <= len(items) <= MAX_BATCH_WRITE_ITEMS
+    assert len({item["pk"]["S"] for item in items}) == len(items)
+    assert all(item_bytes(item) <= MAX_ITEM_BYTES for item in items)
+    return items
 
 
 class Clock:

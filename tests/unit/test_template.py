@@ -273,7 +273,12 @@ def test_state_table_is_on_demand_encrypted_with_ttl_and_least_privilege() -> No
     assert function["Environment"]["Variables"][STATE_TABLE_ENV] == {"Ref": "StateTable"}
     statement = next(s for s in function["Policies"][0]["Statement"] if s.get("Sid") == "CounterStateTable")
     # The state store, and the per-sink delivery lease (conditional PutItem, conditional DeleteItem).
-    assert statement["Action"] == ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    assert statement["Action"] == [
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    ]
     assert statement["Resource"] == {"Fn::GetAtt": "StateTable.Arn"}
 
 

@@ -27,12 +27,12 @@ from .delivery import Delivery
 from .model import Sample
 from .plugins import BuildContext
 from .scrape import EndedTarget, Scraper, ScrapeResult
-from .scrape.record import RecordReport, StalenessRecord, record_key
+from .scrape.record import Adoption, RecordReport, StalenessRecord, record_key
 from .shards.departures import Departures
 from .shards.lineage import NONE as NO_LINEAGE
 from .shards.lineage import Lineage
 from .sinks import Folders, SinkReport, build_sinks, job_group, wrap_deliveries
-from .statetable import Items
+from .statetable import Items, WriteBatch
 from .targets import Discoveries, DroppedTarget, TargetError, TargetSet, build_targets
 
 
@@ -131,7 +131,7 @@ class Pipeline:
         self.scraper = Scraper(
             config.runtime.max_concurrent_scrapes,
             context.secrets,
-            record=staleness_record(config, jobs, context, shard, eager=sharded),
+            record=staleness_record(config, jobs, context, shard),
         )
         self.sinks = build_sinks(config, context)
         self.discoveries = Discoveries(context)
@@ -150,13 +150,16 @@ class Pipeline:
         lineage: Lineage = NO_LINEAGE,
         deliveries: Sequence[Delivery] | None = None,
         departures: Departures | None = None,
+        joined: WriteBatch | None = None,
     ) -> CycleResult:
         """One cycle: scrape every selected target (``found``, else built now) and push to every
         sink, within the memory of a function of ``memory_mb`` (``budget.DEFAULT_MEMORY_MB``
         when ``None``). ``cycle_ms`` is the cycle's scrape time (now when ``None``: a sharded
         cycle's is the planner's), ``lineage`` what this shard owes other shards' backlogs and
         ``departures`` which targets that left this shard left the fleet (sharded: the others
-        moved, and end nothing; ``None``, none did) and which removed shards' it adopts."""
+        moved, and end nothing; ``None``, none did) and which removed shards' it adopts.
+        ``joined`` is the write the caller makes after the cycle (its series counts): the
+        staleness record's write joins it instead of making a request of its own."""
         start = time.monotonic()
         cycle_ms = int(time.time() * 1000) if cycle_ms is None else cycle_ms
         config = self.config
@@ -170,17 +173,19 @@ class Pipeline:
                     memory_mb, config.runtime.max_concurrent_scrapes, len(found.targets)
                 )
                 scrapes = self.scraper.scrape_all(
-                    found.targets, deadline.reserve(SEND_RESERVE), budget, refused=found.failed
+                    found.targets,
+                    deadline.reserve(SEND_RESERVE),
+                    budget,
+                    refused=found.failed,
+                    adoption=self._adoption(departures, cycle_ms),
                 )
-                if departures is not None:
-                    self._adopt(departures, deadline.reserve(SEND_RESERVE), cycle_ms)
                 ended = self.scraper.take_ended()
                 if self.sharded:
                     ended = [gone for gone in ended if departures is not None and departures.ended(gone)]
                 samples = [s for result in scrapes for s in result.samples]
                 samples += [s for gone in ended for s in gone.samples]
                 reports = push_all(chosen, samples, deadline)
-                record = self.scraper.keep_record(deadline)
+                record = self.scraper.keep_record(deadline, joined)
                 self.forget_gone()
             finally:
                 for delivery in chosen:
@@ -190,14 +195,15 @@ class Pipeline:
             scrapes, reports, duration, found.errors, found.dropped, found.dropped_targets, ended, record
         )
 
-    def _adopt(self, departures: Departures, deadline: Deadline, at_ms: int) -> None:
-        """End, from their staleness records, the listed targets of the removed shards this
-        pipeline adopts (``shards.departures``): one read per such shard, in the cycle after
-        the count went down."""
-        for shard in departures.adopt:
-            record = staleness_record(self.config, self.jobs, self.context, shard)
-            if record is not None:
-                self.scraper.end_recorded(record, departures.listed, deadline, at_ms)
+    def _adoption(self, departures: Departures | None, at_ms: int) -> Adoption | None:
+        """The records of the removed shards this pipeline adopts (``shards.departures``), in
+        the cycle after the count went down, whose listed targets end at ``at_ms``: read with
+        its own record, in one request."""
+        if departures is None or not departures.adopt:
+            return None
+        group = job_group(self.jobs)
+        keys = [record_key(group, str(shard)) for shard in departures.adopt]
+        return Adoption(keys, departures.listed, at_ms)
 
     def deliveries(self, cycle_ms: int, lineage: Lineage = NO_LINEAGE) -> list[Delivery]:
         """This cycle's delivery of each sink (its backlog items are ordered by ``cycle_ms``)."""
@@ -227,18 +233,18 @@ class Pipeline:
 
 
 def staleness_record(
-    config: Config, jobs: Sequence[str] | None, context: BuildContext, shard: int = 0, *, eager: bool = False
+    config: Config, jobs: Sequence[str] | None, context: BuildContext, shard: int = 0
 ) -> StalenessRecord | None:
     """The job group's (and ``shard``'s) staleness record in the state table, unless there is
     no table or ``runtime.staleness_record`` is false. Shard 0 keeps the record of a cycle that
     is not split, as it keeps its backlog folders: when a fleet grows out of one invocation,
     shard 0 reads what the last unsplit cycle tracked, so the targets removed in that very
-    cycle still end. A shard's record is ``eager`` (written in the cycle that read it)."""
+    cycle still end."""
     table = context.settings.state_table
     if not table or not config.runtime.staleness_record:
         return None
     key = record_key(job_group(jobs), str(shard) if shard else None)
-    return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), key, eager=eager)
+    return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), key)
 
 
 def push_all(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from scrape_push.deadline import Deadline
 from scrape_push.model import is_stale
 from scrape_push.scrape import Scraper, SeriesCache
 from scrape_push.scrape import record as record_module
 from scrape_push.scrape.record import (
+    Adoption,
     RecordReport,
     StalenessRecord,
     decode,
@@ -17,7 +20,7 @@ from scrape_push.scrape.record import (
     target_key,
     unpack,
 )
-from scrape_push.statetable import Items
+from scrape_push.statetable import Items, WriteBatch
 from scrape_push.targets import FailedTarget, Target
 
 from tests.support.context import build_context
@@ -163,34 +166,80 @@ def test_at_most_one_request_a_cycle_and_none_when_the_record_holds() -> None:
     assert table.calls == ["batch_get_item", "batch_get_item", "put_item"]
 
 
-def test_a_shards_record_is_written_in_the_cycle_that_read_it() -> None:
+def test_a_record_read_this_cycle_joins_the_callers_write_in_the_same_cycle() -> None:
     table = recorded(b"a 1\nb 1\n")
-    record = StalenessRecord(Items(table, "state"), record_key(GROUP), eager=True)
-    shard = Scraper(2, build_context().secrets, record=record)  # cold, as a shard's pipeline mostly is
+    shard = scraper_over(table)  # cold, as a shard's pipeline mostly is
     shard.start_from_record([target()], Deadline.after(30), 2000)
     scraped(shard, target(), b"a 1\n", 2000)
-    shard.keep_record(Deadline.after(30))
-    assert table.calls == ["batch_get_item", "put_item"]
+    joined = WriteBatch()
+    report = shard.keep_record(Deadline.after(30), joined)
+    assert table.calls == ["batch_get_item"] and report is not None and report.written_bytes == 0
+    counts = {"pk": {"S": "shards#g#0"}, "series": {"B": b"x"}}
+    Items(table, "state").put_all([counts, *joined.items()], Deadline.after(30))
+    joined.settle(None)
+    assert table.calls == ["batch_get_item", "batch_write_item"]  # one request each: the counts' own
+    assert report.written_bytes > 0 and report.targets == 1 and set(table.items) >= {"shards#g#0"}
+    scraped(shard, target(), b"a 1\n", 3000)
+    later = WriteBatch()
+    shard.keep_record(Deadline.after(30), later)
+    assert later.items() == []  # written: not due again
     again = scraper_over(table)  # the next environment reads what this cycle left
     again.start_from_record([target()], Deadline.after(30), 3000)
     assert not [s for s in scraped(again, target(), b"a 1\n", 3000) if is_stale(s.value)]  # type: ignore[attr-defined]
 
 
-def test_a_removed_shards_record_ends_only_the_targets_listed_as_gone() -> None:
-    table = MemoryTable()
+def test_a_joined_write_that_fails_leaves_the_record_due() -> None:
+    table = recorded(b"a 1\nb 1\n")
+    shard = scraper_over(table)
+    shard.start_from_record([target()], Deadline.after(30), 2000)
+    scraped(shard, target(), b"a 1\n", 2000)
+    joined = WriteBatch()
+    report = shard.keep_record(Deadline.after(30), joined)
+    joined.settle("ProvisionedThroughputExceededException: slow down")
+    assert report is not None and report.errors == [
+        "staleness record not written: ProvisionedThroughputExceededException: slow down"
+    ]
+    retry = WriteBatch()
+    shard.keep_record(Deadline.after(30), retry)
+    assert len(retry.items()) == 1  # still due: written with the next cycle's counts
+
+
+def _removed_shard(table: MemoryTable) -> None:
+    """Shard 5's record, of targets a:1 and b:1."""
     removed = Scraper(2, build_context().secrets, record=StalenessRecord(Items(table, "state"), "stale1#x#5"))
     for instance in ("a:1", "b:1"):
         each = target(labels=(("instance", instance), ("job", "api")))
         scraped(removed, each, b"m 1\n", 1000)
     removed.keep_record(Deadline.after(30))
+    table.calls.clear()
+
+
+def _b_left(job: str, labels: object) -> bool:
+    return dict(labels)["instance"] == "b:1"  # type: ignore[call-overload,no-any-return]
+
+
+def test_a_removed_shards_record_ends_only_the_targets_listed_as_gone() -> None:
+    table = MemoryTable()
+    _removed_shard(table)
     adopting = scraper_over(table)
-    orphan = StalenessRecord(Items(table, "state"), "stale1#x#5")
-    adopting.end_recorded(
-        orphan, lambda job, labels: dict(labels)["instance"] == "b:1", Deadline.after(30), 7000
-    )
+    adopting.keeper.loaded = True  # type: ignore[union-attr] (warm: its own record read before)
+    adopting.start_from_record([], Deadline.after(30), 9000, Adoption(["stale1#x#5"], _b_left, 7000))
     (ended,) = adopting.take_ended()
     assert (ended.instance, len(ended.samples), {s.timestamp_ms for s in ended.samples}) == ("b:1", 6, {7000})
     assert {s.series for s in ended.samples} <= set(adopting.forgotten())
+    assert table.calls == ["batch_get_item"]
+
+
+def test_a_cold_adopting_cycle_reads_its_record_and_the_removed_ones_in_one_request() -> None:
+    table = recorded(b"a 1\nb 1\n")
+    _removed_shard(table)
+    adopting = scraper_over(table)
+    adopting.start_from_record([target()], Deadline.after(30), 9000, Adoption(["stale1#x#5"], _b_left, 7000))
+    assert table.calls == ["batch_get_item"]
+    assert [ended.instance for ended in adopting.take_ended()] == ["b:1"]
+    assert [s.name for s in scraped(adopting, target(), b"a 1\n", 9000) if is_stale(s.value)] == ["b"]  # type: ignore[attr-defined]
+    adopting.keep_record(Deadline.after(30))  # read this cycle, no caller's write: waits
+    assert table.calls == ["batch_get_item"]
 
 
 def test_the_record_follows_the_last_write() -> None:
@@ -254,3 +303,23 @@ def test_no_record_without_a_table_or_when_turned_off() -> None:
     assert staleness_record(off, None, with_table) is None
     assert staleness_record(on, None, build_context()) is None
     assert SeriesCache().tracker.seed is None and RecordReport().to_dict()["read"] is False
+
+
+def test_a_full_record_and_full_series_counts_fit_one_batch_write() -> None:
+    from scrape_push.shards.state import MAX_COUNTED_TARGETS, ShardState
+
+    table, rng = MemoryTable(), random.Random(15)
+    scraper = scraper_over(table)
+    for index in range(40):  # incompressible label values: far more than one item holds
+        each = target(
+            url=f"http://127.0.0.1:{index + 1}/metrics", labels=(("instance", f"h{index}"), ("job", "api"))
+        )
+        body = "".join(f'm{{v="{rng.randbytes(200).hex()}"}} 1\n' for _ in range(50))
+        scraped(scraper, each, body.encode(), 1000)
+    joined = WriteBatch()
+    report = scraper.keep_record(Deadline.after(30), joined)
+    counts = dict.fromkeys(range(MAX_COUNTED_TARGETS), 1)
+    ShardState(table, "state", "*").save_series(0, counts, 1000, Deadline.after(30), joined)
+    assert table.calls == ["batch_write_item"]  # the fake checks DynamoDB's limits, as moto does not
+    assert report is not None and report.written_bytes > record_module.MAX_RECORD_BYTES * 0.9
+    assert report.targets_left_out > 0 and not report.errors

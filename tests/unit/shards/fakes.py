@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 
 class FakeTable:
-    """The BatchGetItem and PutItem calls ``ShardState`` makes, on a dict."""
+    """The BatchGetItem, BatchWriteItem and PutItem calls ``ShardState`` makes, on a dict."""
 
     def __init__(self, unprocessed: int = 0, broken: bool = False) -> None:
         self.items: dict[str, dict[str, Any]] = {}
@@ -19,6 +19,15 @@ class FakeTable:
     def put_item(self, TableName: str, Item: dict[str, Any]) -> dict[str, Any]:
         self._call("put_item")
         self.items[Item["pk"]["S"]] = Item
+        return {}
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        from tests.support.otlp import checked_batch_write
+
+        self._call("batch_write_item")
+        ((_, requests),) = RequestItems.items()
+        for item in checked_batch_write(requests):
+            self.items[item["pk"]["S"]] = item
         return {}
 
     def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:

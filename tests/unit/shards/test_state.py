@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from scrape_push.deadline import Deadline
 from scrape_push.scrape import ScrapeResult
@@ -17,10 +19,12 @@ from scrape_push.shards.state import (
     unpack,
     write_seen,
 )
-from scrape_push.statetable import MAX_ITEM_BYTES
+from scrape_push.statetable import MAX_ITEM_BYTES, WriteBatch
 from scrape_push.targets import Target
 
 from .fakes import FakeTable
+
+GROUP_DIGEST = hashlib.sha256(b"*").hexdigest()[:16]
 
 
 def state(table: FakeTable, group: str = "*", now: float = 1_800_000_000.0) -> ShardState:
@@ -92,3 +96,20 @@ def test_a_down_target_keeps_the_count_it_had() -> None:
         target_key(target): 900,
         target_key(other): 1200,
     }
+
+
+def test_the_items_a_cycle_leaves_go_in_the_series_counts_request_and_are_told_how_it_went() -> None:
+    table = FakeTable()
+    told: list[str | None] = []
+    joined = WriteBatch()
+    joined.add({"pk": {"S": "stale1#g"}, "record": {"B": b"z"}}, told.append)
+    assert write_seen(state(table), 0, {1: 1}, 1, Deadline.after(10), joined) is None
+    assert table.calls == ["batch_write_item"] and set(table.items) == {
+        "shards#" + GROUP_DIGEST + "#0",
+        "stale1#g",
+    }
+    assert told == [None] and joined.items() == []
+    failing = WriteBatch()
+    failing.add({"pk": {"S": "stale1#g"}}, told.append)
+    assert write_seen(state(FakeTable(broken=True)), 0, {1: 1}, 1, Deadline.after(10), failing)
+    assert told == [None, "ResourceNotFoundException: no table"]

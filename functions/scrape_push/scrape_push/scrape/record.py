@@ -2,11 +2,13 @@
 execution environment (a cold start, a redeploy, a new configuration, a shard moved) still marks
 stale what the one before it tracked.
 
-One item per job group (and shard: ``record_key``), read once per pipeline (its first cycle)
-and written after a cycle only when some target's tracked series or the set of targets changed
-since, or once a day to keep its TTL ahead; the cycle that read it leaves a due write to the
-next: at most one request per cycle, none in a steady one. A shard's record is written in the
-cycle that read it too (``StalenessRecord.eager``), as its pipeline seldom sees a second cycle.
+One item per job group (and shard: ``record_key``), read once per pipeline (its first cycle,
+with the records of the removed shards it adopts, in one BatchGetItem) and written after a cycle
+only when some target's tracked series or the set of targets changed since, or once a day to
+keep its TTL ahead: in the BatchWriteItem of the series counts the caller writes after the cycle
+(a shard's; the planner's own cycle with a shard queue: ``statetable.WriteBatch``), else in a
+PutItem that a cycle which read the record leaves to the next. At most one request a cycle more
+than without a record, none in a steady one.
 
 The item holds, per target (job, target labels, external labels), the final name and labels of
 each tracked series: a marker must carry the full label set (Remote Write has no other way to
@@ -39,7 +41,7 @@ import cramjam
 
 from ..deadline import Deadline
 from ..model import STALE_FLOAT_HISTOGRAM, STALE_HISTOGRAM, Labels, SeriesRef
-from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE, VERSION_ATTRIBUTE, Items, TableError
+from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE, VERSION_ATTRIBUTE, Items, TableError, WriteBatch
 from ..targets import Target
 from .series import SeriesCache
 from .stale import EndedTarget, Marker, Seed, SeriesId, Tracker, report_markers, seed_markers
@@ -190,45 +192,52 @@ def unpack(packed: bytes, raw_bytes: int) -> bytes:
 class StalenessRecord:
     """A job group's record in the state table (``statetable.Items``)."""
 
-    def __init__(self, items: Items, key: str, clock: Any = time.time, *, eager: bool = False) -> None:
+    def __init__(self, items: Items, key: str, clock: Any = time.time) -> None:
         self.items = items
         self.key = key
         self.clock = clock
-        self.eager = eager
-        """A due write is made in the cycle that read the record too (two requests in that
-        cycle): a shard's pipeline is seldom kept for a second cycle, since the planner and the
-        other shards run in the same execution environments, and a postponed write would
-        never be made."""
         self.written_ms = 0
         """When this process last wrote the record (0: never)."""
 
-    def load(self, deadline: Deadline, report: RecordReport) -> dict[TargetKey, RecordedTarget]:
-        """The targets the record names (none when there is no record or it cannot be read)."""
+    def read(
+        self, others: Sequence[str], deadline: Deadline, report: RecordReport
+    ) -> dict[str, dict[str, Any]] | None:
+        """The items of this record and of the ``others`` (removed shards' records) that exist,
+        by key, in one BatchGetItem; ``None`` when the table cannot be read."""
         try:
-            items = list(self.items.batch_get([self.key], deadline))
+            found = self.items.batch_get(list(dict.fromkeys([self.key, *others])), deadline)
+            return {item[KEY_ATTRIBUTE]["S"]: item for item in found}
         except TableError as exc:
             report.errors.append(f"staleness record not read: {exc}")
-            return {}
-        report.read = True
-        if not items:
-            return {}
+            return None
+
+    @staticmethod
+    def targets(item: dict[str, Any], report: RecordReport) -> dict[TargetKey, RecordedTarget] | None:
+        """The targets a record's ``item`` names (``None``, said in ``report``, when it is
+        unreadable)."""
         try:
-            item = items[0]
-            raw = unpack(item[_RECORD]["B"], int(item[_RAW]["N"]))
-            found = decode(raw)
-            self.written_ms = int(item[VERSION_ATTRIBUTE]["N"])
-            return found
+            return decode(unpack(item[_RECORD]["B"], int(item[_RAW]["N"])))
         except (KeyError, TypeError, ValueError, cramjam.DecompressionError) as exc:
             report.errors.append(f"staleness record ignored: unreadable ({type(exc).__name__})")
-            return {}
+            return None
 
     def due(self, changed: bool) -> bool:
         """Whether the record must be written: something changed, or it is a day old."""
         return changed or int(self.clock() * 1000) - self.written_ms >= REFRESH_MS
 
-    def save(self, lines: Sequence[bytes], targets: int, deadline: Deadline, report: RecordReport) -> bool:
+    def save(  # noqa: PLR0917 (the record, and where and how its write goes)
+        self,
+        lines: Sequence[bytes],
+        targets: int,
+        deadline: Deadline,
+        report: RecordReport,
+        joined: WriteBatch | None,
+        done: Callable[[], None],
+    ) -> None:
         """Write the record of ``lines``, the first of ``targets`` (whatever was there: the last
-        writer wins)."""
+        writer wins): in the caller's write after the cycle (``joined``), else in a PutItem now.
+        Once it is written, ``report`` says so and ``done`` is called; if it is not, ``report``
+        says why."""
         packed, raw_bytes, kept = pack(lines, MAX_RECORD_BYTES)
         now_ms = int(self.clock() * 1000)
         item = {
@@ -238,26 +247,49 @@ class StalenessRecord:
             VERSION_ATTRIBUTE: {"N": str(now_ms)},
             TTL_ATTRIBUTE: {"N": str(now_ms // 1000 + ITEM_TTL_SECONDS)},
         }
+
+        def written(error: str | None) -> None:
+            if error is not None:
+                report.errors.append(f"staleness record not written: {error}")
+                return
+            self.written_ms = now_ms
+            report.written_bytes = len(packed)
+            report.targets = kept
+            report.targets_left_out = targets - kept
+            if kept < targets:
+                report.warnings.append(
+                    f"staleness record over DynamoDB's item limit: {targets - kept} of {targets} "
+                    "targets left out (no markers for them after a cold start; shard the job group)"
+                )
+            done()
+
+        if joined is not None:
+            joined.add(item, written)
+            return
         try:
             self.items.put_any(item, deadline)
         except TableError as exc:
-            report.errors.append(f"staleness record not written: {exc}")
-            return False
-        self.written_ms = now_ms
-        report.written_bytes = len(packed)
-        report.targets = kept
-        report.targets_left_out = targets - kept
-        if kept < targets:
-            report.warnings.append(
-                f"staleness record over DynamoDB's item limit: {targets - kept} of {targets} "
-                "targets left out (no markers for them after a cold start; shard the job group)"
-            )
-        return True
+            written(str(exc))
+            return
+        written(None)
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """Removed shards whose records a cycle reads with its own (one request), and which of
+    their targets left the fleet (``shards.departures``): those end at ``at_ms``."""
+
+    keys: Sequence[str]
+    left: Callable[[str, Labels], bool]
+    at_ms: int
 
 
 class RecordKeeper:
     """The scrape stage's use of a record: seed the caches of its first cycle, mark stale the
-    recorded targets that are gone, and write the record back when due."""
+    recorded targets that are gone (and those of the removed shards it adopts), and write the
+    record back when due. Its reads of a cycle are one BatchGetItem; its write is the caller's
+    write after the cycle when there is one (a shard's series counts), else a PutItem in a cycle
+    that made no read."""
 
     def __init__(self, record: StalenessRecord, refs: Iterator[SeriesRef]) -> None:
         self.record = record
@@ -268,31 +300,56 @@ class RecordKeeper:
         self.recorded: frozenset[TargetKey] = frozenset()
         """The targets of the record as last read or written."""
         self.postpone = False
-        """The record was read this cycle: a write waits for the next (one request a cycle)."""
+        """The record was read this cycle: a write of its own waits for the next (one request a
+        cycle)."""
 
     def seed(
-        self, caches: Sequence[tuple[Target, SeriesCache]], deadline: Deadline, scrape_ms: int
+        self,
+        caches: Sequence[tuple[Target, SeriesCache]],
+        deadline: Deadline,
+        scrape_ms: int,
+        adoption: Adoption | None = None,
     ) -> list[EndedTarget]:
-        """Once per pipeline: give each cache that never scraped its target the recorded series,
+        """At the first cycle, give each cache that never scraped its target the recorded series,
         and the markers of the recorded targets not among ``caches`` (they left meanwhile:
-        stamped ``scrape_ms``, later than anything their last process sent)."""
-        self.loaded = True
-        self.postpone = not self.record.eager
-        recorded = self.record.load(deadline, self.report)
+        stamped ``scrape_ms``, later than anything their last process sent); and the markers of
+        the targets that left of the records ``adoption`` names. One read for all of them."""
+        first = not self.loaded
+        others = adoption.keys if adoption is not None else ()
+        if not first and not others:
+            return []
+        keys = [self.record.key] if first else []
+        found = self.record.read([*keys, *others], deadline, self.report)
+        self.postpone = True
+        ended: list[EndedTarget] = []
+        if first:
+            self.loaded = True
+            if found is not None:
+                ended += self._first(caches, found.get(self.record.key), scrape_ms)
+        if adoption is not None and found is not None:
+            for key in adoption.keys:
+                item = found.get(key)
+                recorded = {} if item is None else self.record.targets(item, self.report) or {}
+                gone = [each for each in recorded.values() if adoption.left(each.job, each.labels)]
+                ended += self._ended(gone, adoption.at_ms)
+        return ended
+
+    def _first(
+        self, caches: Sequence[tuple[Target, SeriesCache]], item: dict[str, Any] | None, scrape_ms: int
+    ) -> list[EndedTarget]:
+        """Seed ``caches`` from the own record's ``item``; the markers of its targets not among them."""
+        self.report.read = True
+        recorded = {} if item is None else self.record.targets(item, self.report)
+        if recorded is None:
+            recorded = {}
+        elif item is not None:
+            self.record.written_ms = _version(item)
         self.recorded = frozenset(recorded)
         for target, cache in caches:
             found = recorded.pop(target_key(target), None)
             if found is not None and cache.tracker.last is None:
                 cache.tracker.seed = found.series
         return self._ended(recorded.values(), scrape_ms)
-
-    def adopt(
-        self, record: StalenessRecord, left: Callable[[str, Labels], bool], deadline: Deadline, scrape_ms: int
-    ) -> list[EndedTarget]:
-        """The markers, at ``scrape_ms``, of the targets of another pipeline's ``record`` (a shard
-        that no longer runs) for which ``left(job, labels)``."""
-        recorded = record.load(deadline, self.report)
-        return self._ended([gone for gone in recorded.values() if left(gone.job, gone.labels)], scrape_ms)
 
     def _ended(self, recorded: Iterable[RecordedTarget], scrape_ms: int) -> list[EndedTarget]:
         """End-of-run markers, at ``scrape_ms``, for targets known only from a record (fresh refs)."""
@@ -303,15 +360,17 @@ class RecordKeeper:
             ended.append(EndedTarget(gone.job, gone.labels, "", stale))
         return ended
 
-    def keep(self, caches: Sequence[SeriesCache], deadline: Deadline) -> RecordReport:
+    def keep(
+        self, caches: Sequence[SeriesCache], deadline: Deadline, joined: WriteBatch | None = None
+    ) -> RecordReport:
         """Write the record of ``caches`` if it is due: targets came or went, some target's
-        tracked series changed, or it is a day old (and it was not read this cycle)."""
+        tracked series changed, or it is a day old; in ``joined`` (the caller's write after the
+        cycle) when given, else in a PutItem unless the record was read this cycle."""
         scraped = [cache.tracker for cache in caches if cache.tracker.last is not None]
         keys = frozenset(map(_key, scraped))
         changed = keys != self.recorded or any(tracker.changed for tracker in scraped)
-        if self.postpone:
-            self.postpone = False
-        elif self.record.due(changed):
+        postpone, self.postpone = self.postpone and joined is None, False
+        if not postpone and self.record.due(changed):
             lines: list[bytes] = []
             raw_bytes = 0
             for tracker in scraped:
@@ -321,12 +380,23 @@ class RecordKeeper:
                 if raw_bytes > MAX_RAW_BYTES:
                     break
                 lines.append(tracker.line)
-            if self.record.save(lines, len(scraped), deadline, self.report):
+
+            def written() -> None:
                 self.recorded = keys
                 for tracker in scraped:
                     tracker.changed = False
+
+            self.record.save(lines, len(scraped), deadline, self.report, joined, written)
         report, self.report = self.report, RecordReport()
         return report
+
+
+def _version(item: dict[str, Any]) -> int:
+    """When a record was written (0, so it is rewritten, when it does not say)."""
+    try:
+        return int(item[VERSION_ATTRIBUTE]["N"])
+    except (KeyError, TypeError, ValueError):
+        return 0
 
 
 def _key(tracker: Tracker) -> TargetKey:

@@ -42,11 +42,12 @@ from ..guard import Aborted, Guard, Watch, guarding
 from ..httpconfig import TLSConfig, new_session
 from ..labels import finisher, synthetic
 from ..limits import LimitExceeded, MemoryBudgetExceeded, SampleLimitExceeded, ScrapeBudget
-from ..model import Labels, Sample, SeriesRef
+from ..model import Sample, SeriesRef
 from ..parse import ParseError
 from ..reach import Reach
+from ..statetable import WriteBatch
 from ..targets import FailedTarget, Target
-from .record import RecordKeeper, RecordReport, StalenessRecord
+from .record import Adoption, RecordKeeper, RecordReport, StalenessRecord
 from .series import SeriesCache
 from .stale import EndedTarget, keys_before
 
@@ -199,28 +200,26 @@ class Scraper:
                     self._ended.append(EndedTarget(left.job, left.labels, left.url, stale))
                 self._forgotten += cache.refs_held()
 
-    def keep_record(self, deadline: Deadline) -> RecordReport | None:
-        """Write the staleness record if it is due (after the cycle's samples were pushed);
-        what the record did this cycle (``None``: no record)."""
+    def keep_record(self, deadline: Deadline, joined: WriteBatch | None = None) -> RecordReport | None:
+        """Write the staleness record if it is due (after the cycle's samples were pushed), in
+        ``joined`` (the caller's write after the cycle) when given; what the record did this
+        cycle (``None``: no record)."""
         if self.keeper is None:
             return None
         with self._series_lock:
             caches = [*self._series.values(), *self._evicted.values()]
-        return self.keeper.keep(caches, deadline)
+        return self.keeper.keep(caches, deadline, joined)
 
-    def start_from_record(self, targets: Sequence[Target], deadline: Deadline, scrape_ms: int) -> None:
-        """At the first cycle, seed the caches from the staleness record."""
-        if self.keeper is not None and not self.keeper.loaded:
-            caches = [(target, self.series_cache(target)) for target in targets]
-            self._end(self.keeper.seed(caches, deadline, scrape_ms))
-
-    def end_recorded(
-        self, record: StalenessRecord, left: Callable[[str, Labels], bool], deadline: Deadline, scrape_ms: int
+    def start_from_record(
+        self, targets: Sequence[Target], deadline: Deadline, scrape_ms: int, adoption: Adoption | None = None
     ) -> None:
-        """End the targets of another pipeline's ``record`` for which ``left(job, labels)``
-        (a removed shard's, by the shard that adopts it; nothing without a record of our own)."""
-        if self.keeper is not None:
-            self._end(self.keeper.adopt(record, left, deadline, scrape_ms))
+        """At the first cycle, seed the caches from the staleness record; end the targets that
+        left of the removed shards' records ``adoption`` names (one read for all: nothing
+        without a record of our own)."""
+        keeper = self.keeper
+        if keeper is not None and (not keeper.loaded or adoption is not None):
+            caches = [] if keeper.loaded else [(target, self.series_cache(target)) for target in targets]
+            self._end(keeper.seed(caches, deadline, scrape_ms, adoption))
 
     def _end(self, ended: list[EndedTarget]) -> None:
         with self._series_lock:
@@ -272,14 +271,16 @@ class Scraper:
         deadline: Deadline,
         budget: MemoryBudget | None = None,
         refused: Sequence[FailedTarget] = (),
+        adoption: Adoption | None = None,
     ) -> list[ScrapeResult]:
         """Scrape every target concurrently; results come back in the targets' order, by the
         deadline (plus ``ABORT_GRACE_SECONDS`` for cut scrapes to unwind), followed by the
-        ``refused`` targets' (reported down with their error, not scraped)."""
+        ``refused`` targets' (reported down with their error, not scraped). The records of the
+        removed shards of ``adoption`` are read with this scraper's own (``start_from_record``)."""
         scrape_ms = int(time.time() * 1000)
         everyone = [*targets, *(f.target for f in refused)]
         self.keep_caches(everyone, scrape_ms)
-        self.start_from_record(everyone, deadline, scrape_ms)
+        self.start_from_record(everyone, deadline, scrape_ms, adoption)
         down = [self._failed(f.target, 0.0, scrape_ms, f.error) for f in refused]
         if not targets:
             return down

@@ -25,6 +25,7 @@ from ..backlog.config import MAX_AGE_LIMIT_SECONDS
 from ..budget import DEFAULT_MEMORY_MB
 from ..deadline import Deadline
 from ..pipeline import CycleResult, Pipeline
+from ..statetable import WriteBatch
 from ..targets import TargetSet
 from .assign import assign, target_key
 from .departures import Departures, departures_of
@@ -156,10 +157,18 @@ class Planner:
         if shards == 1:
             owed = lineage(0, fleet.keys, 1, eras)
             (gone,) = departures_of(last, fleet.keys, 1)
+            joined = WriteBatch() if self.state is not None else None  # the record joins the counts
             cycle = self.pipeline.run(
-                deadline, memory_mb, found=fleet.found, cycle_ms=now_ms, lineage=owed, departures=gone
+                deadline,
+                memory_mb,
+                found=fleet.found,
+                cycle_ms=now_ms,
+                lineage=owed,
+                departures=gone,
+                joined=joined,
             )
-            unsaved = write_seen(self.state, 0, seen_series(cycle.scrapes, counted), now_ms, deadline)
+            seen = seen_series(cycle.scrapes, counted)
+            unsaved = write_seen(self.state, 0, seen, now_ms, deadline, joined)
             warnings.extend([unsaved] if unsaved else [])
             return Planned(fleet.found, figures, cycle)
         assert self.queue is not None  # shards > 1 only with a queue

@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import aws
 from ..deadline import Deadline
-from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE, Items, TableError
+from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE, Items, TableError, WriteBatch
 from .assign import target_key
 from .lineage import Era, Eras
 
@@ -163,17 +163,30 @@ class ShardState:
             deadline,
         )
 
-    def save_series(self, shard: int, counts: Mapping[int, int], cycle_ms: int, deadline: Deadline) -> None:
-        """Write what shard ``shard``'s cycle of ``cycle_ms`` saw (``seen_series``)."""
-        self._put(
-            {
-                KEY_ATTRIBUTE: {"S": self._series_key(shard)},
-                "series": {"B": pack(counts)},
-                "cycle_ms": {"N": str(cycle_ms)},
-                TTL_ATTRIBUTE: {"N": str(int(self.clock()) + SERIES_TTL_SECONDS)},
-            },
-            deadline,
-        )
+    def save_series(
+        self,
+        shard: int,
+        counts: Mapping[int, int],
+        cycle_ms: int,
+        deadline: Deadline,
+        joined: WriteBatch | None = None,
+    ) -> None:
+        """Write what shard ``shard``'s cycle of ``cycle_ms`` saw (``seen_series``), and in the
+        same BatchWriteItem the items the cycle left to it (``joined``: its staleness record),
+        each told how the write went."""
+        item = {
+            KEY_ATTRIBUTE: {"S": self._series_key(shard)},
+            "series": {"B": pack(counts)},
+            "cycle_ms": {"N": str(cycle_ms)},
+            TTL_ATTRIBUTE: {"N": str(int(self.clock()) + SERIES_TTL_SECONDS)},
+        }
+        joined = joined or WriteBatch()
+        try:
+            self._items().put_all([item, *joined.items()], deadline)
+        except TableError as exc:
+            joined.settle(str(exc))
+            raise StateError(f"state table {self.table}: {exc}") from None
+        joined.settle(None)
 
     def _put(self, item: dict[str, Any], deadline: Deadline) -> None:
         try:
@@ -181,10 +194,12 @@ class ShardState:
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc) from None
 
+    def _items(self) -> Items:
+        return Items(lambda left: self.clients(left.within(CALL_SECONDS)), self.table)
+
     def _batch_get(self, keys: list[str], deadline: Deadline) -> Iterator[dict[str, Any]]:
-        items = Items(lambda left: self.clients(left.within(CALL_SECONDS)), self.table)
         try:
-            yield from items.batch_get(keys, deadline)
+            yield from self._items().batch_get(keys, deadline)
         except TableError as exc:
             raise StateError(f"state table {self.table}: {exc}") from None
 
@@ -199,15 +214,20 @@ def of_group(clients: aws.AwsClients, table: str | None, jobs: Sequence[str] | N
     return ShardState(clients.bounded("dynamodb"), table, job_group(jobs)) if table else None
 
 
-def write_seen(
-    state: ShardState | None, shard: int, seen: Mapping[int, int], cycle_ms: int, deadline: Deadline
+def write_seen(  # noqa: PLR0917 (what a shard's cycle saw, and where it goes)
+    state: ShardState | None,
+    shard: int,
+    seen: Mapping[int, int],
+    cycle_ms: int,
+    deadline: Deadline,
+    joined: WriteBatch | None = None,
 ) -> str | None:
-    """Write what a shard's cycle saw; why not, as a warning, when it could not be (the next
-    cycle is sized from older counts)."""
+    """Write what a shard's cycle saw, with the items the cycle left to this write (``joined``);
+    why not, as a warning, when it could not be (the next cycle is sized from older counts)."""
     if state is None:
         return None
     try:
-        state.save_series(shard, seen, cycle_ms, deadline.within(CALL_SECONDS))
+        state.save_series(shard, seen, cycle_ms, deadline.within(CALL_SECONDS), joined)
     except StateError as exc:
         return f"series counts not written: {exc}"
     return None

@@ -30,6 +30,7 @@ from ..deadline import SEND_RESERVE, Deadline
 from ..pipeline import CycleResult
 from ..runtime import Runtime
 from ..settings import CONFIG_PARAMETER_ENV
+from ..statetable import WriteBatch
 from . import state
 from .assign import identity_key
 from .departures import Departures
@@ -153,6 +154,8 @@ def _cycle(  # noqa: PLR0917 (a shard's inputs, each once)
     found = rebuild(loaded.config, message.targets, pipeline.discoveries)
     own = Deadline.from_context(context)
     deadline = Deadline(min(own.at, own.clock() + (message.deadline_ms - now_ms) / 1000), own.clock)
+    shard_state = state.of_group(runtime.aws, runtime.settings.state_table, message.jobs)
+    joined = WriteBatch() if shard_state is not None else None  # the record joins the counts
     shard_run.cycle = pipeline.run(
         deadline,
         memory_of(context),
@@ -160,11 +163,11 @@ def _cycle(  # noqa: PLR0917 (a shard's inputs, each once)
         cycle_ms=message.cycle_ms,
         lineage=message.lineage,
         departures=Departures(message.shard, message.shards, message.left, message.adopt),
+        joined=joined,
     )
-    shard_state = state.of_group(runtime.aws, runtime.settings.state_table, message.jobs)
     before = {identity_key(target.job, target.labels): target.series for target in message.targets}
     seen = seen_series(shard_run.cycle.scrapes, before)
-    unsaved = state.write_seen(shard_state, message.shard, seen, message.cycle_ms, own)
+    unsaved = state.write_seen(shard_state, message.shard, seen, message.cycle_ms, own, joined)
     shard_run.warnings.extend([unsaved] if unsaved else [])
 
 
