@@ -154,6 +154,7 @@ def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> N
     assert _report(failed) == (0, 2, 2, 2) and _report(succeeded) == (1, 3, 3, 1)
 
 
+DROP_X = compile_rules((RelabelConfig(action="labeldrop", regex="x"),))
 DROP_ME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="dropme.*"),))
 LABELS_4 = ScrapeLimits(label_limit=4)
 
@@ -210,6 +211,42 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         [Response(b"ok 1\n", status=500), Response(b"ok 1\nok2 1\n")],
         {},
         [(0, 0, 0, 0), (1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "a target label exposed twice: replaced, the first value exported",
+        [Response(b'a{job="x",job="y"} 1\nb 2\n')],
+        {},
+        [(1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "a target label exposed twice with honor_labels: refused",
+        [Response(b'a{job="x",job="y"} 1\nb 2\n')],
+        {"honor_labels": True},
+        [(0, 1, 0, 0), (0, 1, 0, 0)],
+    ),
+    (
+        "a repeated label that metric relabeling drops",
+        [Response(b'a{x="1",x="2"} 1\nb 2\n')],
+        {"metric_relabel": DROP_X},
+        [(1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "legacy names: refused after the lines before it in its chunk",
+        [Response(b'ok 1\nok2 1\n{"my.metric"} 1\nafter 1\n'), Response(b"ok 1\nok2 1\nok3 1\n")],
+        {"legacy_names": True},
+        [(0, 3, 2, 2), (1, 3, 3, 1), (1, 3, 3, 0)],
+    ),
+    (
+        "legacy names: a relabel drop before it",
+        [Response(b'ok 1\ndropme 1\n{"my.metric"} 1\n')],
+        {"legacy_names": True, "metric_relabel": DROP_ME},
+        [(0, 3, 1, 1), (0, 3, 1, 0)],
+    ),
+    (
+        "a label limit before a refused name in its chunk: the limit's error",
+        [Response(b'ok 1\nbig{a="1",b="2"} 1\nd{x="1",x="2"} 1\n')],
+        {"limits": LABELS_4},
+        [(0, 2, 1, 1), (0, 2, 1, 0)],
     ),
     (
         "repeated label name, then a success",
@@ -302,6 +339,26 @@ def _both(body: bytes, **second: object) -> tuple[ScrapeResult, ScrapeResult]:
             [target(url=url), target(url=url, **other_job)], Deadline.after(10)
         )
     return first, other
+
+
+def test_a_target_label_exposed_twice_is_the_targets_with_the_first_value_exported() -> None:
+    """As a real Prometheus 2.42 stores them: the target's label replaces every label of its
+    name, and the first exposed value (if not empty) becomes ``exported_<name>``."""
+    scraper = Scraper(2, build_context().secrets)
+    body = (
+        b'a{job="x",job="y"} 1\nc{job="y",job=""} 3\nd{job="",job="y"} 4\n'
+        b'e{job="x",exported_job="e",job="y"} 5\n'
+    )
+    with serve(Response(body)) as endpoint:
+        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+    stored = {s.name: dict(s.labels) for s in result.samples if s.name in "acde"}
+    common = {"instance": "127.0.0.1:1", "job": "api", "region": "eu"}
+    assert stored == {
+        "a": {**common, "exported_job": "x"},
+        "c": {**common, "exported_job": "y"},
+        "d": common,
+        "e": {**common, "exported_job": "e", "exported_exported_job": "x"},
+    }
 
 
 def test_strict_refuses_what_prometheus_242_accepts() -> None:

@@ -180,7 +180,7 @@ OM_CASES: list[tuple[str, bytes, Kept | None]] = [
     ("# EOF alone", b"# EOF\n", []),
     ("blank line", b"o 1\n\n# EOF\n", FAIL),
     ("plain comment", b"# random comment\n# EOF\n", FAIL),
-    ("duplicates kept by the parser", b"omd_m 1\nomd_m 2\n# EOF\n", [("omd_m", {}, 1.0), ("omd_m", {}, 2.0)]),
+    ("duplicates: the first kept", b"omd_m 1\nomd_m 2\n# EOF\n", [("omd_m", {}, 1.0)]),
     ("unknown escape kept verbatim", b'omesc_m{a="x\\qy"} 1\n# EOF\n', [("omesc_m", {"a": "x\\qy"}, 1.0)]),
     ("invalid UTF-8 in a value", b'omu_m{a="\xff"} 1\n# EOF\n', FAIL),
     ("HELP without text", b"# HELP o27\n# EOF\n", FAIL),
@@ -252,7 +252,7 @@ OM_TIMESTAMPS: list[tuple[str, int]] = [
 
 def _kept(data: bytes, content_type: str) -> Kept | None:
     try:
-        samples = parse_exposition(data, content_type)
+        samples = parse_exposition(data, content_type, SeriesCache())  # the scrape stage's samples
     except ParseError:
         return FAIL
     return [(s.name, dict(s.labels), s.value) for s in samples]

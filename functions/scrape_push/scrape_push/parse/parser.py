@@ -16,13 +16,13 @@ What outlives a chunk: the metadata state (``metadata.Metadata``) and the shapes
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from itertools import repeat
+from itertools import islice, repeat
 from operator import is_, itemgetter, methodcaller, not_, or_
 from typing import Final, Generic, cast
 
 from ..model import Exemplar, Family
 from . import body, grammar
-from .chunk import KNOWN_CONTEXT, KNOWN_FAMILY, KNOWN_NAME, Chunk, K, add_positions, shape_labels
+from .chunk import KNOWN_CONTEXT, KNOWN_FAMILY, KNOWN_NAME, Chunk, K, Repeated, add_positions, shape_labels
 from .dialects import Dialect
 from .errors import ParseError
 from .metadata import Metadata
@@ -57,6 +57,8 @@ class _Parse(Generic[K]):
         """Label-set shapes validated by this parse."""
         self.first = 1
         """The number of the current chunk's first line."""
+        self.stop = 0
+        """Where the text of the chunk being read ends in the body."""
         self._start([])
 
     def _start(self, lines: list[str]) -> None:
@@ -74,6 +76,7 @@ class _Parse(Generic[K]):
         for span in spans:
             text, lines, valid = body.decode(view, *span)
             before = self.metadata.context, self.metadata.members
+            first, self.stop = self.first, span[1]
             try:
                 try:
                     chunk = self._chunk(text, lines, valid)
@@ -85,8 +88,10 @@ class _Parse(Generic[K]):
                     else:
                         chunk = self._rejoined(view, spans, span[2], text, lines)
             except ParseError as exc:
-                exc.partial = self.chunk
+                exc.partial = chunk = self.chunk
+                chunk.first, chunk.span = first, (span[0], self.stop)
                 raise
+            chunk.first, chunk.span = first, (span[0], self.stop)
             # nothing of the chunk but what it hands on is held while the caller has it
             yield chunk
 
@@ -109,6 +114,7 @@ class _Parse(Generic[K]):
             if span is None:
                 break
             more, more_lines, _ = body.decode(view, *span)
+            self.stop = span[1]
             texts.append(more)
             lines += more_lines
             last = span[2]
@@ -116,8 +122,8 @@ class _Parse(Generic[K]):
         text = "\n".join(texts)
         del texts
         joined = _joined(lines)
-        if joined is None:
-            self._chunk(text, lines, False)  # the error, as the careful path words it
+        if joined is None:  # the error, as the careful path words it (or what only it reads)
+            return self._chunk(text, lines, False)
         return self._chunk(text, lines, False, joined)
 
     def _chunk(self, text: str, lines: list[str], valid: bool, joined: list[str] | None = None) -> Chunk[K]:
@@ -356,15 +362,8 @@ class _Parse(Generic[K]):
             assert entry is not None
             self.metadata.read((entry[KNOWN_NAME],), (entry[KNOWN_FAMILY],))
         else:
-            family = self.metadata.family(name)
-            new = chunk.parsed
-            add_positions(new, at, at + 1)
-            new.names.append(name)
-            new.families.append(family)
-            new.contexts.append(context)
-            new.labels.append(pairs)  # type: ignore[arg-type]
+            self._add_parsed(at, name, pairs, context)
             self.built_chars += value_at
-            self.metadata.read((name,), (family,))
             entry = None
         chunk.keys.append(key)
         chunk.unkeyed = chunk.unkeyed or key is None
@@ -378,6 +377,19 @@ class _Parse(Generic[K]):
             chunk.exemplars = [None] * at
         if chunk.exemplars is not None:
             chunk.exemplars.append(exemplar)
+
+    def _add_parsed(self, at: int, name: str, pairs: list[tuple[str, str]], context: Family | None) -> None:
+        """Add the new series of sample line ``at`` of the chunk, read carefully."""
+        family = self.metadata.family(name)
+        new = self.chunk.parsed
+        add_positions(new, at, at + 1)
+        new.names.append(name)
+        new.families.append(family)
+        new.contexts.append(context)
+        new.labels.append(pairs)  # type: ignore[arg-type]
+        if type(pairs) is Repeated:
+            new.repeated.append(len(new.names) - 1)
+        self.metadata.read((name,), (family,))
 
     def _new_series(
         self, name: str, set_text: str | None, number: int
@@ -420,6 +432,8 @@ class _Parse(Generic[K]):
             except ValueError as exc:
                 raise ParseError(str(exc), number) from None
         pairs = self._checked(pairs, text, number)
+        if type(pairs) is Repeated:
+            return None, pairs
         self.labels_memo[text] = pairs
         return None, list(pairs)
 
@@ -450,9 +464,10 @@ class _Parse(Generic[K]):
 
     def _checked(self, pairs: list[tuple[str, str]], text: str, number: int) -> list[tuple[str, str]]:
         """``pairs`` without the names that have an empty value (every label of such a name
-        goes, as Prometheus's label builder drops them, before the appender refuses a name that
-        repeats), refused when a name repeats, is ``__name__``, or a value (or a quoted name) is
-        not UTF-8."""
+        goes, as Prometheus's label builder drops them); refused when a name is ``__name__``, or
+        a value (or a quoted name) is not UTF-8. When a name repeats they are ``Repeated``, as
+        exposed, for the scrape stage (a target label replaces them; else Prometheus's appender
+        refuses them), unless ``strict`` refuses them here."""
         if not self.valid and body.INVALID_UTF8.search(text):
             raise ParseError("invalid UTF-8 label value", number)
         names = dict(pairs)
@@ -462,8 +477,10 @@ class _Parse(Generic[K]):
             unique = len(dict(kept)) == len(kept)
         else:
             kept, unique = pairs, len(names) == len(pairs)
-        if not unique or "__name__" in names:
+        if "__name__" in names or (not unique and self.strict):
             raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
+        if len(names) < len(pairs) and not self.strict:
+            return Repeated(pairs)
         return kept
 
     def _value(self, value: str, timestamp: str | None, number: int) -> tuple[float, int | None]:
@@ -492,6 +509,8 @@ class _Parse(Generic[K]):
         refused: ParseError | None = None
         try:
             quoted, pairs = self._labels(set_text, number) if set_text else (None, [])
+            if type(pairs) is Repeated:
+                refused = ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
         except ParseError as exc:
             if not exc.appended:
                 raise
@@ -611,6 +630,18 @@ def _duplicate(pairs: list[tuple[str, str]]) -> str:
             return name
         seen.add(name)
     return ""
+
+
+def sample_line(data: bytes, chunk: Chunk[K], position: int) -> int | None:
+    """The number of the line of ``chunk``'s sample at ``position`` (``data`` is the body the
+    chunk was parsed from): for an error found after the parse, off the hot path."""
+    if not chunk.span[1]:
+        return None  # not a text format
+    text = str(memoryview(data)[slice(*chunk.span)], "utf-8", "surrogateescape")
+    lines = text.split("\n")
+    lines = _joined(lines) or lines
+    samples = (index for index, line in enumerate(lines) if line and not _SPECIAL(line))
+    return chunk.first + next(islice(samples, position, None), len(lines))
 
 
 def parse(

@@ -30,7 +30,7 @@ from typing import Any, Final, cast
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
 from ..model import Family, Labels, NativeHistogram, Sample, SeriesRef
-from ..parse import OUT_OF_RANGE, Chunk, Format, Histograms, ParseError, format_for
+from ..parse import OUT_OF_RANGE, Chunk, Format, Histograms, ParseError, format_for, sample_line
 from ..relabel import NO_RULES, RelabelRules
 from .entries import (
     SERIES_AT,
@@ -38,6 +38,7 @@ from .entries import (
     Created,
     EntryMaker,
     Interned,
+    Refused,
     SeriesEntry,
     columns,
     identity,
@@ -204,11 +205,18 @@ class SeriesCache:
         created = Created()
         firsts = _Firsts()
         try:
-            for chunk in fmt.chunks(data, known, families, strict):
+            for parsed in fmt.chunks(data, known, families, strict):
+                chunk = parsed
                 if chunk.histograms is not None:
                     chunk.histograms = budget.fit(chunk.histograms)
                     natives.update(histogram_markers(chunk.keys, chunk.histograms))
-                entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
+                refusal = None
+                try:
+                    entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
+                except Refused as refused:  # the lines before it go on as a chunk (limits apply)
+                    refusal = _refusal(refused, data, chunk)
+                    chunk, refusal.partial = refusal.partial, None
+                    entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
                 samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
                 self.yielded = chunk.keys, entries, chunk.values, len(seen)
@@ -218,8 +226,15 @@ class SeriesCache:
                 if chunk.timestamps is not None and honor_timestamps:
                     stamped.update(_stamped(chunk, chunk.timestamps))  # type: ignore[arg-type]
                 yield samples
+                if refusal is not None:
+                    raise refusal
         except ParseError as exc:
-            self._count_partial(exc, plans, seen, created, budget)
+            try:
+                self._count_partial(exc, plans, seen, created, budget)
+            except Refused as refused:  # a line before the parser's error fails the scrape
+                error = _refusal(refused, data, exc.partial)
+                self._count_partial(error, plans, seen, created, budget)
+                raise error from None
             raise
         finally:  # however the parse ends (an error, a limit, its reader stopping)
             self.maker.identities = None
@@ -241,10 +256,7 @@ class SeriesCache:
         since the last successful scrape among all the scrape read."""
         partial = error.partial
         if partial is not None and partial.keys:
-            try:
-                entries, _, _ = self._entries(partial, plans, seen, created)
-            except ParseError:  # a name the validation scheme refuses: counted as read
-                entries = []
+            entries, _, _ = self._entries(partial, plans, seen, created)
             budget.parsed += len(partial.keys)
             budget.admitted += sum(1 for entry in entries if entry[3])
             seen = {**seen, **{key: entry for key, entry in zip(partial.keys, entries, strict=False) if key}}
@@ -320,19 +332,27 @@ class SeriesCache:
         made_columns: Columns | None = None
         maker = self.maker
         interned = len(maker.interned)
+        refused: Refused | None = None
         for new in (chunk.plain, chunk.parsed):
             if not new.at:
                 continue
             final = maker.plain_labels(new, plans) if new is chunk.plain else maker.parsed_labels(new)
             labels += sum(map(len, final))
             keys = chunk.keys if len(new.at) == len(entries) else list(map(chunk.keys.__getitem__, new.at))
-            made, made_columns = maker.make(new, final, keys, seen, created)
+            try:
+                made, made_columns = maker.make(new, final, keys, seen, created)
+            except Refused as exc:  # at a position of the chunk; the first of both kinds fails it
+                exc.at = new.at[exc.at]
+                refused = exc if refused is None or exc.at < refused.at else refused
+                continue
             if len(made) == len(entries):
                 entries = made  # type: ignore[assignment]
             else:
                 made_columns = None
                 for at, entry in zip(new.at, made, strict=True):
                     entries[at] = entry
+        if refused is not None:
+            raise refused
         return entries, (len(maker.interned) - interned, labels), made_columns  # type: ignore[return-value]
 
     def _samples(
@@ -431,6 +451,15 @@ class SeriesCache:
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
         if len(self.maker.interned) > 4 * len(seen) + 1024:  # pairs of gone series pile up
             self.maker.interned = Interned()  # (a reset only stops new series sharing old pairs)
+
+
+def _refusal(refused: Refused, data: bytes, chunk: Chunk[SeriesEntry]) -> ParseError:
+    """The scrape's error for a series of ``chunk`` the scrape stage refused: at its line, which
+    counts as scraped, after the lines before it (``partial``), as Prometheus's scrape loop
+    appends line by line (and checks their limits first)."""
+    error = ParseError(refused.reason, sample_line(data, chunk, refused.at), appended=True)
+    error.partial = chunk.head(refused.at)
+    return error
 
 
 def _gone(
