@@ -154,6 +154,7 @@ def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> N
     assert _report(failed) == (0, 2, 2, 2) and _report(succeeded) == (1, 3, 3, 1)
 
 
+LIMIT_3: dict[str, object] = {"limits": ScrapeLimits(sample_limit=3)}
 DROP_X = compile_rules((RelabelConfig(action="labeldrop", regex="x"),))
 DROP_ME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="dropme.*"),))
 LABELS_4 = ScrapeLimits(label_limit=4)
@@ -248,6 +249,72 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         {"limits": LABELS_4},
         [(0, 2, 1, 1), (0, 2, 1, 0)],
     ),
+    # sample_limit: Prometheus's scrape cache learns only the series within the limit
+    (
+        "sample limit: the series past it are added by the next scrape",
+        [
+            Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"),
+            Response(b"s4 1\ns5 1\n"),
+            Response(b"s4 1\ns5 1\ns6 1\n"),
+        ],
+        LIMIT_3,
+        [(0, 5, 5, 3), (1, 2, 2, 2), (1, 3, 3, 1), (1, 3, 3, 0)],
+    ),
+    (
+        "sample limit twice: the second learns the ones within it",
+        [
+            Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"),
+            Response(b"s5 1\ns4 1\ns1 1\ns2 1\n"),
+            Response(b"s4 1\ns5 1\n"),
+        ],
+        LIMIT_3,
+        [(0, 5, 5, 3), (0, 4, 4, 2), (1, 2, 2, 0), (1, 2, 2, 0)],
+    ),
+    (
+        "sample limit after a success",
+        [Response(b"s1 1\n"), Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"), Response(b"s1 1\ns4 1\ns5 1\n")],
+        LIMIT_3,
+        [(1, 1, 1, 1), (0, 5, 5, 2), (1, 3, 3, 2), (1, 3, 3, 0)],
+    ),
+    (
+        "sample limit twice: what the first did not learn stays unlearnt",
+        [
+            Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"),
+            Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\ns6 1\n"),
+            Response(b"s4 1\ns5 1\ns6 1\n"),
+        ],
+        LIMIT_3,
+        [(0, 5, 5, 3), (0, 6, 6, 0), (1, 3, 3, 3), (1, 3, 3, 0)],
+    ),
+    (
+        "sample limit: the series of the scrapes before are still known",
+        [Response(b"a 1\n"), Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"), Response(b"a 1\n")],
+        LIMIT_3,
+        [(1, 1, 1, 1), (0, 5, 5, 3), (1, 1, 1, 0), (1, 1, 1, 0)],
+    ),
+    (
+        "sample limit after a parse error: what it read is still known",
+        [Response(b"a 1\nbad x\n"), Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"), Response(b"a 1\n")],
+        LIMIT_3,
+        [(0, 1, 1, 1), (0, 5, 5, 3), (1, 1, 1, 0), (1, 1, 1, 0)],
+    ),
+    # a sample whose own time is beyond int64 ms: not stored, so its series is not learnt
+    (
+        "times beyond int64 ms are not added until they are stored",
+        [
+            Response(b"t1 1 1e16\nt2 2\n# EOF\n", content_type=OM),
+            Response(b"t1 1 1e16\nt2 2\nt3 3 -1e16\n# EOF\n", content_type=OM),
+            Response(b"t1 1\nt2 2\nt3 3\n# EOF\n", content_type=OM),
+        ],
+        {},
+        [(1, 2, 2, 1), (1, 3, 3, 0), (1, 3, 3, 2), (1, 3, 3, 0)],
+    ),
+    (
+        "times beyond int64 ms either way",
+        [Response(b"t1 1 1e30\nt2 2 -1e30\nt4 4 9.3e15\n# EOF\n", content_type=OM)],
+        {},
+        [(1, 3, 3, 0), (1, 3, 3, 0)],
+    ),
     (
         "repeated label name, then a success",
         [Response(b'ok 1\nd{a="1",a="2"} 1\n'), Response(b"ok 1\nok3 1\n")],
@@ -302,12 +369,11 @@ def test_the_series_read_before_the_memory_budget_ran_out_are_not_added_again() 
 
 
 def test_a_sample_beyond_int64_ms_counts_as_kept_though_not_stored() -> None:
-    """Prometheus 2.42's TSDB refuses it after relabeling (``scrape_series_added`` differs:
-    docs/parser.md, remaining differences)."""
+    """Prometheus 2.42's TSDB refuses it after relabeling: not stored, not added."""
     scraper = Scraper(2, build_context().secrets)
     with serve(Response(b"a 1\nb 1 1e16\nc 1\n# EOF\n", content_type=OM)) as endpoint:
         (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
-    assert _report(result)[:3] == (1, 3, 3)
+    assert _report(result) == (1, 3, 3, 2)
     assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]
 
 

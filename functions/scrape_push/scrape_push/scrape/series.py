@@ -105,6 +105,16 @@ class SeriesCache:
         """Series texts that failed scrapes read since the last successful one (at most
         ``max_series``): Prometheus's scrape cache learns them, so they are not
         ``scrape_series_added`` again. Only their texts are kept; the entries are not."""
+        self.unlearnt: set[str] = set()
+        """Series texts the cache holds that Prometheus's scrape cache does not: those a scrape
+        over ``sample_limit`` read past the limit and did not know (its appender refused them, so
+        the cache never learnt them): a later scrape counts them in ``scrape_series_added``."""
+        self.within: set[str] | None = None
+        """During a scrape over ``sample_limit``: the series texts read within the limit."""
+        self.unstored: set[str] = set()
+        """During a scrape: the series texts whose every sample so far has its own time beyond
+        int64 milliseconds (``parse.OUT_OF_RANGE``), which Prometheus's TSDB refuses, so that
+        its scrape cache does not learn them either."""
         self.shared: set[SeriesRef] = set()
         """Refs that more than one entry holds (one series under several series texts), or whose
         series another ref holds under another family: a body that has them may repeat a series
@@ -151,7 +161,7 @@ class SeriesCache:
         tracker.tracked, tracker.stamps = {}, {}
         self.format = None
         self.entries, self.families, self.plans, self.reading = {}, {}, {}, {}
-        self.tried, self.shared = set(), set()
+        self.tried, self.shared, self.unlearnt = set(), set(), set()
         self.maker.identities, self.maker.interned = None, Interned()
         return refs
 
@@ -180,7 +190,7 @@ class SeriesCache:
         iterator is exhausted, and ``tracker`` holds the scrape's markers (series exposed with
         their own timestamp are tracked only if ``track_timestamped``). ``reading`` holds the
         series read so far from the call on."""
-        self.reading = {}
+        self.reading, self.within, self.unstored = {}, None, set()
         fmt = format_for(content_type).configured(histograms)
         return self._read(fmt, data, scrape_ms, honor_timestamps, track_timestamped, budget, strict)
 
@@ -220,6 +230,8 @@ class SeriesCache:
                 samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
                 self.yielded = chunk.keys, entries, chunk.values, len(seen)
+                if honor_timestamps and (self.unstored or _out_of_range(chunk)):
+                    self._track_unstored(chunk, seen)
                 if self._remember(seen, chunk, entries) or self.shared or created.shared:
                     firsts.start()
                 samples = firsts.kept(samples, budget)
@@ -275,9 +287,39 @@ class SeriesCache:
         """The series texts of ``seen`` not in ``previous``, but those metric relabeling drops
         (Prometheus never counts them in ``scrape_series_added``)."""
         new: AbstractSet[str] = seen.keys() - previous.keys() if previous else seen.keys()
+        if self.unlearnt and previous:
+            new = new | (self.unlearnt & seen.keys())
+        if self.unstored:
+            new = new - self.unstored
         if self.maker.relabel.steps:
             new = {key for key in new if seen[key][3]}
         return new
+
+    def _unlearnt(self, seen: dict[str, SeriesEntry], previous: dict[str, SeriesEntry]) -> set[str]:
+        """The series texts of ``seen`` that Prometheus's scrape cache had not learnt and that
+        this scrape did not teach it: read past ``sample_limit`` (``within``), or never stored
+        (``unstored``)."""
+        fresh = self.unstored if self.within is None else self.unstored | (seen.keys() - self.within)
+        if not fresh:
+            return set()
+        return {key for key in fresh if key not in previous or key in self.unlearnt} - self.tried
+
+    def _track_unstored(self, chunk: Chunk[SeriesEntry], seen: dict[str, SeriesEntry]) -> None:
+        """Note in ``unstored`` the series texts of ``chunk`` (before ``seen`` has them) whose
+        every sample so far has its own time beyond int64 milliseconds."""
+        unstored = self.unstored
+        if chunk.timestamps is None or OUT_OF_RANGE not in chunk.timestamps:
+            unstored.difference_update(chunk.keys)
+            return
+        met: set[str] = set()
+        for key, stamp in zip(chunk.keys, chunk.timestamps, strict=True):
+            if key is None:
+                continue
+            if stamp != OUT_OF_RANGE:
+                unstored.discard(key)
+            elif key not in met and key not in seen:  # its first sample
+                unstored.add(key)
+            met.add(key)
 
     def line_of(self, sample: Sample) -> int:
         """The index, in the chunk the parse under way last yielded, of ``sample``'s line (each
@@ -314,6 +356,8 @@ class SeriesCache:
             seen = {key: entry for at, (key, entry) in enumerate(seen.items()) if at < before or key in read}
         if stopped:
             self.reading = seen
+        else:  # sample_limit: the parse goes on, and what it reads past the limit is not learnt
+            self.within = set(seen)
         self._learn(seen, budget, note=stopped)
         return kept
 
@@ -389,7 +433,7 @@ class SeriesCache:
         )
         if self.maker.relabel.steps:
             rows = filter(_ROW_METRIC, rows)  # "" when dropped
-        if honor_timestamps and exposed is not None and OUT_OF_RANGE in exposed:
+        if honor_timestamps and _out_of_range(chunk):
             every = list(rows)
             rows = [row for row in every if row[3] != OUT_OF_RANGE]
             budget.drop_stored(len(every) - len(rows))
@@ -429,7 +473,8 @@ class SeriesCache:
         if fmt != self.format:
             gone += previous.values()
             self.format, previous = fmt, {}
-        if not created.keys:  # every line was a series known before: nothing added or replaced
+        unlearnt = self._unlearnt(seen, previous)
+        if not created.keys and not self.unlearnt:  # every line known before: none added or replaced
             self.added = 0
             if len(seen) < len(previous):
                 gone += [previous[key] for key in previous.keys() - seen.keys()]
@@ -438,7 +483,11 @@ class SeriesCache:
             self.added = len(added - self.tried) if self.tried else len(added)
             if previous or len(created.keys) != len(seen):  # else each new series was kept
                 gone += _gone(previous, seen, created)
-        self.tried = set()
+        if self.within is None:
+            self.tried = set()
+        elif len(self.tried) + len(previous) <= self.max_series:  # failed: Prometheus's cache keeps them
+            self.tried.update(previous.keys() - seen.keys())
+        self.unlearnt = unlearnt
         shared = self.shared | created.shared
         if gone:
             self.retired += _retire(gone, seen, shared)
@@ -451,6 +500,11 @@ class SeriesCache:
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
         if len(self.maker.interned) > 4 * len(seen) + 1024:  # pairs of gone series pile up
             self.maker.interned = Interned()  # (a reset only stops new series sharing old pairs)
+
+
+def _out_of_range(chunk: Chunk[SeriesEntry]) -> bool:
+    """Whether a sample of ``chunk`` has its own time beyond int64 milliseconds."""
+    return chunk.timestamps is not None and OUT_OF_RANGE in chunk.timestamps
 
 
 def _refusal(refused: Refused, data: bytes, chunk: Chunk[SeriesEntry]) -> ParseError:
