@@ -336,6 +336,8 @@ def test_an_exemplar_time_beyond_int64_ms_loses_the_exemplar_only() -> None:
         (b"# x\0y\na 1\n", ["a"]),  # a NUL in a "# " comment is skipped
         (b"# HELP a x\0y\na 1\n", ["a"]),  # and in a HELP text
         (b'a{x="\0"} 1\nb 1\n', ["a", "b"]),  # and in a label value
+        (b"# \0HELP a x\na 1\n", []),  # but not where a token starts after "# "
+        (b"#  \0\na 1\n", []),
     ],
 )
 def test_a_nul_between_tokens_ends_the_body(data: bytes, kept: list[str]) -> None:
@@ -344,6 +346,37 @@ def test_a_nul_between_tokens_ends_the_body(data: bytes, kept: list[str]) -> Non
     in round three)."""
     got = _kept(data, TEXT)
     assert got is not None and [name for name, _, _ in got] == kept
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "expected"),
+    [
+        # observed on 2.42: its lexer skips NULs while it looks one byte ahead in a label value,
+        # a comment or a HELP text, so a closing quote's value takes the NULs after it as its end
+        (b'a{x="1"\0} 1\nb 2\n', TEXT, [("a", {"x": '1"'}, 1.0), ("b", {}, 2.0)]),
+        (b'a{x="1"\0,y="2"} 1\n', TEXT, [("a", {"x": '1"', "y": "2"}, 1.0)]),
+        (b'a{x="1"\0\0} 1\n', TEXT, [("a", {"x": '1"\0'}, 1.0)]),
+        (b'a{x="1"\0} 1\nb 2\n# EOF\n', OM, [("a", {"x": '1"'}, 1.0), ("b", {}, 2.0)]),
+        (b'a{x="1",\0y="2"} 1\n', TEXT, FAIL),
+        (b'a{x\0="1"} 1\n', TEXT, FAIL),
+        (b'a{x="1"}\0 1\n', TEXT, FAIL),
+        (b"a 1\0\n", TEXT, FAIL),
+        # and inside a metadata line's keyword and the blanks after it, not after its name
+        (b"# HELP \0a x\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# HELP\0 a x\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# HELP \0a\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# HELP a \0x\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# TYPE \0a counter\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# HELP \0a x\na 1\n# EOF\n", OM, [("a", {}, 1.0)]),
+        (b"# HELP a\0 x\na 1\n", TEXT, FAIL),
+        (b"# TYPE a\0 counter\na 1\n", TEXT, FAIL),
+        (b"# TYPE a \0counter\na 1\n", TEXT, FAIL),
+    ],
+)
+def test_nul_bytes_the_lexer_skips_as_prometheus_242(
+    data: bytes, content_type: str, expected: Kept | None
+) -> None:
+    assert _same(_kept(data, content_type), expected), _kept(data, content_type)
 
 
 def test_everything_after_a_nul_line_is_ignored() -> None:

@@ -59,6 +59,8 @@ class _Parse(Generic[K]):
         """The number of the current chunk's first line."""
         self.stop = 0
         """Where the text of the chunk being read ends in the body."""
+        self.nuls = False
+        """Whether the body holds a NUL byte (and is not read ``strict``)."""
         self._start([])
 
     def _start(self, lines: list[str]) -> None:
@@ -73,8 +75,9 @@ class _Parse(Generic[K]):
     def chunks(self, data: bytes) -> Iterator[Chunk[K]]:
         view = memoryview(data)
         spans = body.chunks(data, self.dialect, self.strict)
+        self.nuls = not self.strict and b"\0" in data
         for span in spans:
-            text, lines, valid = body.decode(view, *span)
+            text, lines, valid = self._decode(view, span)
             before = self.metadata.context, self.metadata.members
             first, self.stop = self.first, span[1]
             try:
@@ -95,6 +98,15 @@ class _Parse(Generic[K]):
             # nothing of the chunk but what it hands on is held while the caller has it
             yield chunk
 
+    def _decode(self, view: memoryview, span: tuple[int, int, bool]) -> tuple[str, list[str], bool]:
+        """``body.decode``, with NUL bytes where Prometheus 2.42's lexer skips them read as it
+        reads them (``grammar.lexed_nuls``): a body without any pays one C-level search."""
+        text, lines, valid = body.decode(view, *span)
+        if self.nuls and "\0" in text:
+            lines = [grammar.lexed_nuls(line) if "\0" in line else line for line in lines]
+            text = "\n".join(lines)
+        return text, lines, valid
+
     def _rejoined(
         self,
         view: memoryview,
@@ -113,7 +125,7 @@ class _Parse(Generic[K]):
             span = next(spans, None)
             if span is None:
                 break
-            more, more_lines, _ = body.decode(view, *span)
+            more, more_lines, _ = self._decode(view, span)
             self.stop = span[1]
             texts.append(more)
             lines += more_lines
