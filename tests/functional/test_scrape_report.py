@@ -155,6 +155,10 @@ def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> N
 
 
 LIMIT_3: dict[str, object] = {"limits": ScrapeLimits(sample_limit=3)}
+RENAME_A = compile_rules(
+    (RelabelConfig(source_labels=("__name__",), regex="a", target_label="__name__", replacement="renamed"),)
+)
+DROP_B_NAME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="b"),))
 DROP_X = compile_rules((RelabelConfig(action="labeldrop", regex="x"),))
 DROP_ME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="dropme.*"),))
 LABELS_4 = ScrapeLimits(label_limit=4)
@@ -242,6 +246,18 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         [Response(b'ok 1\ndropme 1\n{"my.metric"} 1\n')],
         {"legacy_names": True, "metric_relabel": DROP_ME},
         [(0, 3, 1, 1), (0, 3, 1, 0)],
+    ),
+    (
+        "__name__ in braces that metric relabeling sets",
+        [Response(b'a{__name__="b"} 1\nz 2\n')],
+        {"metric_relabel": RENAME_A},
+        [(1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "__name__ in braces that metric relabeling reads: its first value is the metric's",
+        [Response(b'a{__name__="b"} 1\nz 2\n')],
+        {"metric_relabel": DROP_B_NAME},
+        [(0, 1, 0, 0), (0, 1, 0, 0)],
     ),
     (
         "a label limit before a refused name in its chunk: the limit's error",

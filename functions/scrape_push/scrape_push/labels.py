@@ -138,15 +138,16 @@ def relabel_repeated(name: str, labels: Labels, rules: RelabelRules) -> tuple[st
     """``relabel_series`` for labels that repeat a name, as Prometheus's relabeling treats them:
     a rule reads a repeated label's first value (``Labels.Get``), and one that sets or drops the
     name replaces every label of it (its ``labels.Builder``); one left as it was stays repeated."""
-    first: dict[str, str] = {}
+    first = {"__name__": name}  # the metric name comes first, before a __name__ label
     for label, value in labels:
         first.setdefault(label, value)
-    relabeled = relabel({"__name__": name, **first}, rules)
+    relabeled = relabel(dict(first), rules)
     if relabeled is None or not relabeled.get("__name__"):
         return None
-    new_name = relabeled.pop("__name__")
-    twice = {label for at, (label, _) in enumerate(labels) if label in (found for found, _ in labels[:at])}
+    names = ["__name__", *(label for label, _ in labels)]
+    twice = {label for at, label in enumerate(names) if label in names[:at]}
     kept = {label for label in twice if relabeled.get(label) == first[label]}
+    new_name = relabeled.pop("__name__")
     merged = [pair for pair in labels if pair[0] in kept]
     merged += [pair for pair in relabeled.items() if pair[0] not in kept]
     merged.sort(key=_NAME)

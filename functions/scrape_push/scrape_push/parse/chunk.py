@@ -36,11 +36,12 @@ _ODD: Final = itemgetter(slice(1, None, 2))
 
 
 class Repeated(list[tuple[str, str]]):
-    """The label pairs of a series that repeats a label name (``a{job="x",job="y"}``), as
-    exposed: in order, empty values included. Prometheus's scrape loop decides what they become:
-    a target label replaces every label of its name (the first value kept as ``exported_``),
-    and a name still repeated after metric relabeling fails the scrape at its TSDB; the parser
-    hands them on for the scrape stage to decide."""
+    """The label pairs of a series that repeats a label name (``a{job="x",job="y"}``) or has a
+    ``__name__`` label (a second metric name), as exposed: in order, empty values included.
+    Prometheus's scrape loop decides what they become: a target label replaces every label of
+    its name (the first value kept as ``exported_``), metric relabeling may set or drop a name,
+    and a name still repeated then fails the scrape at its TSDB; the parser hands them on for
+    the scrape stage to decide."""
 
     __slots__ = ()
 

@@ -476,10 +476,11 @@ class _Parse(Generic[K]):
 
     def _checked(self, pairs: list[tuple[str, str]], text: str, number: int) -> list[tuple[str, str]]:
         """``pairs`` without the names that have an empty value (every label of such a name
-        goes, as Prometheus's label builder drops them); refused when a name is ``__name__``, or
-        a value (or a quoted name) is not UTF-8. When a name repeats they are ``Repeated``, as
-        exposed, for the scrape stage (a target label replaces them; else Prometheus's appender
-        refuses them), unless ``strict`` refuses them here."""
+        goes, as Prometheus's label builder drops them); refused when a value (or a quoted name)
+        is not UTF-8. When a name repeats, or one is ``__name__`` (a second metric name), they
+        are ``Repeated``, as exposed, for the scrape stage (the target's labels or metric
+        relabeling may replace them; else Prometheus's TSDB refuses them), unless ``strict``
+        refuses them here, or ``__name__`` is empty (Prometheus then has no metric name)."""
         if not self.valid and body.INVALID_UTF8.search(text):
             raise ParseError("invalid UTF-8 label value", number)
         names = dict(pairs)
@@ -489,9 +490,11 @@ class _Parse(Generic[K]):
             unique = len(dict(kept)) == len(kept)
         else:
             kept, unique = pairs, len(names) == len(pairs)
-        if "__name__" in names or (not unique and self.strict):
+        if "__name__" in names and (self.strict or ("__name__", "") in pairs):  # (Prometheus: no name)
             raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
-        if len(names) < len(pairs) and not self.strict:
+        if not unique and self.strict:
+            raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
+        if len(names) < len(pairs) or "__name__" in names:
             return Repeated(pairs)
         return kept
 

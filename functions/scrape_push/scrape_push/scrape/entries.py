@@ -336,7 +336,7 @@ def _still_repeated(metrics: list[str], labels: list[Labels], repeated: Sequence
     """The first series of ``repeated`` whose final labels still repeat a name (what metric
     relabeling dropped is no series), as Prometheus's TSDB refuses it."""
     for index in repeated:
-        names = [name for name, _ in labels[index]]
+        names = ["__name__", *(name for name, _ in labels[index])]  # the metric name is one
         if metrics[index] and len(set(names)) < len(names):
             twice = next(name for at, name in enumerate(names) if name in names[:at])
             return Refused(f'label name "{twice}" is not unique', index)
