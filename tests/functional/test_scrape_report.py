@@ -326,6 +326,12 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         [(1, 2, 2, 1), (1, 3, 3, 0), (1, 3, 3, 2), (1, 3, 3, 0)],
     ),
     (
+        "times beyond int64 ms before a parse error: not added",
+        [Response(b"t1 1 1e16\nt1 1 1e16\nbad x\n", content_type=OM)],
+        {},
+        [(0, 2, 2, 0), (0, 2, 2, 0)],
+    ),
+    (
         "times beyond int64 ms either way",
         [Response(b"t1 1 1e30\nt2 2 -1e30\nt4 4 9.3e15\n# EOF\n", content_type=OM)],
         {},

@@ -43,6 +43,8 @@ TEXT_CASES: list[tuple[str, bytes, Kept | None]] = [
     ("HELP twice", b"# HELP ht_m a\n# HELP ht_m b\nht_m 1\n", [("ht_m", {}, 1.0)]),
     ("invalid UTF-8 in HELP", b"# HELP bh_m \xff bad\nbh_m 1\n", FAIL),
     ("invalid UTF-8 in a plain comment", b"# caf\xe9\nc_m 1\n", [("c_m", {}, 1.0)]),
+    # 2.42 skips the byte after a HELP's name and checks only the text after it (fuzz-found)
+    ("invalid UTF-8 right after a HELP's name", b"# HELP hx\xc3\\\xc3\xa9\nhx 1\n", [("hx", {}, 1.0)]),
     ("unknown TYPE", b"# TYPE bt_m foo\n", FAIL),
     ("TYPE unknown", b"# TYPE cx16 unknown\n", FAIL),
     ("TYPE info", b"# TYPE cx16 info\n", FAIL),

@@ -242,10 +242,10 @@ class SeriesCache:
                     raise refusal
         except ParseError as exc:
             try:
-                self._count_partial(exc, plans, seen, created, budget)
+                self._count_partial(exc, plans, seen, created, budget, honor_timestamps=honor_timestamps)
             except Refused as refused:  # a line before the parser's error fails the scrape
                 error = _refusal(refused, data, exc.partial)
-                self._count_partial(error, plans, seen, created, budget)
+                self._count_partial(error, plans, seen, created, budget, honor_timestamps=honor_timestamps)
                 raise error from None
             raise
         finally:  # however the parse ends (an error, a limit, its reader stopping)
@@ -262,6 +262,8 @@ class SeriesCache:
         seen: dict[str, SeriesEntry],
         created: Created,
         budget: ScrapeBudget,
+        *,
+        honor_timestamps: bool,
     ) -> None:
         """Count, for the failed scrape's ``scrape_*`` series as Prometheus reports them, the
         sample lines of the chunk that failed that came before the error, and the series new
@@ -271,6 +273,8 @@ class SeriesCache:
             entries, _, _ = self._entries(partial, plans, seen, created)
             budget.parsed += len(partial.keys)
             budget.admitted += sum(1 for entry in entries if entry[3])
+            if honor_timestamps and (self.unstored or _out_of_range(partial)):
+                self._track_unstored(partial, seen)
             seen = {**seen, **{key: entry for key, entry in zip(partial.keys, entries, strict=False) if key}}
         budget.parsed += error.appended
         self._learn(seen, budget)
