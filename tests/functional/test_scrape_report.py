@@ -10,6 +10,7 @@ the sample at fault as scraped, not as kept; a body that never arrived counts no
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from unittest.mock import patch
 
@@ -154,6 +155,8 @@ def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> N
     assert _report(failed) == (0, 2, 2, 2) and _report(succeeded) == (1, 3, 3, 1)
 
 
+NOW_MS = int(time.time() * 1000)
+"""About when the tests run: the scrape loop refuses a sample more than 10 minutes past it."""
 LIMIT_3: dict[str, object] = {"limits": ScrapeLimits(sample_limit=3)}
 RENAME_A = compile_rules(
     (RelabelConfig(source_labels=("__name__",), regex="a", target_label="__name__", replacement="renamed"),)
@@ -332,6 +335,18 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         [(0, 2, 2, 0), (0, 2, 2, 0)],
     ),
     (
+        "a time more than 10 minutes ahead is refused until it is not",
+        [Response(b"f1 1 4102444800000\nf2 2\n"), Response(b"f1 1\nf2 2\n")],
+        {},
+        [(1, 2, 2, 1), (1, 2, 2, 1), (1, 2, 2, 0)],
+    ),
+    (
+        "a time 3 minutes ahead is stored",
+        [Response(b"f3 1 %d\n" % (NOW_MS + 180_000))],
+        {},
+        [(1, 1, 1, 1), (1, 1, 1, 0)],
+    ),
+    (
         "times beyond int64 ms either way",
         [Response(b"t1 1 1e30\nt2 2 -1e30\nt4 4 9.3e15\n# EOF\n", content_type=OM)],
         {},
@@ -394,6 +409,14 @@ def test_a_sample_beyond_int64_ms_counts_as_kept_though_not_stored() -> None:
     """Prometheus 2.42's TSDB refuses it after relabeling: not stored, not added."""
     scraper = Scraper(2, build_context().secrets)
     with serve(Response(b"a 1\nb 1 1e16\nc 1\n# EOF\n", content_type=OM)) as endpoint:
+        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+    assert _report(result) == (1, 3, 3, 2)
+    assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]
+
+
+def test_a_sample_more_than_10_minutes_ahead_counts_as_kept_though_not_stored() -> None:
+    scraper = Scraper(2, build_context().secrets)
+    with serve(Response(b"a 1\nb 1 4102444800000\nc 1\n")) as endpoint:
         (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
     assert _report(result) == (1, 3, 3, 2)
     assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]

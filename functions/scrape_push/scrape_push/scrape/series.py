@@ -30,7 +30,7 @@ from typing import Any, Final, cast
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
 from ..model import Family, Labels, NativeHistogram, Sample, SeriesRef
-from ..parse import OUT_OF_RANGE, Chunk, Format, Histograms, ParseError, format_for, sample_line
+from ..parse import Chunk, Format, Histograms, ParseError, format_for, sample_line
 from ..relabel import NO_RULES, RelabelRules
 from .entries import (
     SERIES_AT,
@@ -49,6 +49,11 @@ from .stale import Tracker, Tracking, histogram_markers
 
 NO_NATIVE: Final = Histograms()
 """Native histograms read as their classic part (Prometheus 3.x's default)."""
+
+MAX_AHEAD_MS: Final = 10 * 60 * 1000
+"""How far past the scrape's time an exposed timestamp may be: Prometheus's scrape loop refuses
+a later sample as out of bounds (``maxAheadTime`` of its ``timeLimitAppender``, scrape/scrape.go
+in 2.42; observed: a sample 3 minutes ahead is stored, one in 2100 is not)."""
 
 MAX_SERIES: Final = 200_000
 """Default bound on the series remembered per target (a few hundred bytes each, plus what
@@ -111,10 +116,13 @@ class SeriesCache:
         the cache never learnt them): a later scrape counts them in ``scrape_series_added``."""
         self.within: set[str] | None = None
         """During a scrape over ``sample_limit``: the series texts read within the limit."""
+        self.latest: int | None = None
+        """During a scrape that honours exposed timestamps: the latest time a sample may have
+        (``MAX_AHEAD_MS`` past the scrape's)."""
         self.unstored: set[str] = set()
-        """During a scrape: the series texts whose every sample so far has its own time beyond
-        int64 milliseconds (``parse.OUT_OF_RANGE``), which Prometheus's TSDB refuses, so that
-        its scrape cache does not learn them either."""
+        """During a scrape: the series texts whose every sample so far has its own time past
+        ``latest`` (or beyond int64 milliseconds: ``parse.OUT_OF_RANGE``), which Prometheus's
+        scrape loop refuses, so that its scrape cache does not learn them either."""
         self.shared: set[SeriesRef] = set()
         """Refs that more than one entry holds (one series under several series texts), or whose
         series another ref holds under another family: a body that has them may repeat a series
@@ -191,6 +199,7 @@ class SeriesCache:
         their own timestamp are tracked only if ``track_timestamped``). ``reading`` holds the
         series read so far from the call on."""
         self.reading, self.within, self.unstored = {}, None, set()
+        self.latest = scrape_ms + MAX_AHEAD_MS if honor_timestamps else None
         fmt = format_for(content_type).configured(histograms)
         return self._read(fmt, data, scrape_ms, honor_timestamps, track_timestamped, budget, strict)
 
@@ -230,7 +239,7 @@ class SeriesCache:
                 samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
                 self.yielded = chunk.keys, entries, chunk.values, len(seen)
-                if honor_timestamps and (self.unstored or _out_of_range(chunk)):
+                if self.unstored or self._refuses_times(chunk):
                     self._track_unstored(chunk, seen)
                 if self._remember(seen, chunk, entries) or self.shared or created.shared:
                     firsts.start()
@@ -242,10 +251,10 @@ class SeriesCache:
                     raise refusal
         except ParseError as exc:
             try:
-                self._count_partial(exc, plans, seen, created, budget, honor_timestamps=honor_timestamps)
+                self._count_partial(exc, plans, seen, created, budget)
             except Refused as refused:  # a line before the parser's error fails the scrape
                 error = _refusal(refused, data, exc.partial)
-                self._count_partial(error, plans, seen, created, budget, honor_timestamps=honor_timestamps)
+                self._count_partial(error, plans, seen, created, budget)
                 raise error from None
             raise
         finally:  # however the parse ends (an error, a limit, its reader stopping)
@@ -262,8 +271,6 @@ class SeriesCache:
         seen: dict[str, SeriesEntry],
         created: Created,
         budget: ScrapeBudget,
-        *,
-        honor_timestamps: bool,
     ) -> None:
         """Count, for the failed scrape's ``scrape_*`` series as Prometheus reports them, the
         sample lines of the chunk that failed that came before the error, and the series new
@@ -273,7 +280,7 @@ class SeriesCache:
             entries, _, _ = self._entries(partial, plans, seen, created)
             budget.parsed += len(partial.keys)
             budget.admitted += sum(1 for entry in entries if entry[3])
-            if honor_timestamps and (self.unstored or _out_of_range(partial)):
+            if self.unstored or self._refuses_times(partial):
                 self._track_unstored(partial, seen)
             seen = {**seen, **{key: entry for key, entry in zip(partial.keys, entries, strict=False) if key}}
         budget.parsed += error.appended
@@ -308,18 +315,30 @@ class SeriesCache:
             return set()
         return {key for key in fresh if key not in previous or key in self.unlearnt} - self.tried
 
+    def _refuses_times(self, chunk: Chunk[SeriesEntry]) -> bool:
+        """Whether a sample of ``chunk`` has its own time past ``latest`` (one C-level pass over
+        the exposed times of a chunk that has some)."""
+        stamps = chunk.timestamps
+        return (
+            self.latest is not None
+            and stamps is not None
+            and max(filter(None, stamps), default=0) > self.latest
+        )
+
     def _track_unstored(self, chunk: Chunk[SeriesEntry], seen: dict[str, SeriesEntry]) -> None:
         """Note in ``unstored`` the series texts of ``chunk`` (before ``seen`` has them) whose
-        every sample so far has its own time beyond int64 milliseconds."""
+        every sample so far has its own time past ``latest``."""
         unstored = self.unstored
-        if chunk.timestamps is None or OUT_OF_RANGE not in chunk.timestamps:
+        if not self._refuses_times(chunk):
             unstored.difference_update(chunk.keys)
             return
+        latest = self.latest
+        assert chunk.timestamps is not None and latest is not None
         met: set[str] = set()
         for key, stamp in zip(chunk.keys, chunk.timestamps, strict=True):
             if key is None:
                 continue
-            if stamp != OUT_OF_RANGE:
+            if stamp is None or stamp <= latest:
                 unstored.discard(key)
             elif key not in met and key not in seen:  # its first sample
                 unstored.add(key)
@@ -413,8 +432,9 @@ class SeriesCache:
     ) -> list[Sample]:
         """The chunk's samples, built in C-level passes over the columns of its entries
         (``taken``) and its own; what metric relabeling dropped is left out, and so is a sample
-        whose own time is beyond int64 milliseconds (``parse.OUT_OF_RANGE``), as Prometheus
-        2.42's TSDB refuses it: counted as scraped and relabeled, not stored."""
+        whose own time is past ``latest`` (beyond int64 milliseconds too:
+        ``parse.OUT_OF_RANGE``), as Prometheus 2.42's scrape loop refuses it: counted as scraped
+        and relabeled, not stored."""
         exposed = chunk.timestamps
         stamps: Iterable[int] = (
             repeat(scrape_ms)
@@ -437,9 +457,10 @@ class SeriesCache:
         )
         if self.maker.relabel.steps:
             rows = filter(_ROW_METRIC, rows)  # "" when dropped
-        if honor_timestamps and _out_of_range(chunk):
+        if self._refuses_times(chunk):
+            latest = self.latest
             every = list(rows)
-            rows = [row for row in every if row[3] != OUT_OF_RANGE]
+            rows = [row for row in every if row[3] <= latest]
             budget.drop_stored(len(every) - len(rows))
         return cast(list[Sample], list(map(_NEW, repeat(Sample), rows)))
 
@@ -504,11 +525,6 @@ class SeriesCache:
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
         if len(self.maker.interned) > 4 * len(seen) + 1024:  # pairs of gone series pile up
             self.maker.interned = Interned()  # (a reset only stops new series sharing old pairs)
-
-
-def _out_of_range(chunk: Chunk[SeriesEntry]) -> bool:
-    """Whether a sample of ``chunk`` has its own time beyond int64 milliseconds."""
-    return chunk.timestamps is not None and OUT_OF_RANGE in chunk.timestamps
 
 
 def _refusal(refused: Refused, data: bytes, chunk: Chunk[SeriesEntry]) -> ParseError:
