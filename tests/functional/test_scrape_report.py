@@ -341,6 +341,12 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         [(1, 2, 2, 1), (1, 2, 2, 1), (1, 2, 2, 0)],
     ),
     (
+        "a time more than an hour old is refused until it is not",
+        [Response(b"o1 1 1000\no2 2\n"), Response(b"o1 1\no2 2\n")],
+        {},
+        [(1, 2, 2, 1), (1, 2, 2, 1), (1, 2, 2, 0)],
+    ),
+    (
         "a time 3 minutes ahead is stored",
         [Response(b"f3 1 %d\n" % (NOW_MS + 180_000))],
         {},
@@ -414,9 +420,11 @@ def test_a_sample_beyond_int64_ms_counts_as_kept_though_not_stored() -> None:
     assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]
 
 
-def test_a_sample_more_than_10_minutes_ahead_counts_as_kept_though_not_stored() -> None:
+@pytest.mark.parametrize("stamp", [b"4102444800000", b"1000", b"%d" % (NOW_MS - 7_200_000)])
+def test_a_sample_out_of_the_tsdbs_window_counts_as_kept_though_not_stored(stamp: bytes) -> None:
+    """More than 10 minutes ahead, or more than an hour old: not stored, not added."""
     scraper = Scraper(2, build_context().secrets)
-    with serve(Response(b"a 1\nb 1 4102444800000\nc 1\n")) as endpoint:
+    with serve(Response(b"a 1\nb 1 " + stamp + b"\nc 1\n")) as endpoint:
         (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
     assert _report(result) == (1, 3, 3, 2)
     assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]

@@ -63,6 +63,8 @@ OM_EOF = b"om_a 1\n# EOF \n"
 OM_COMMA = b'om_b 1\nom_c{a="1",} 2\n# EOF\n'
 # round four: repeated label names as the scrape loop resolves them, NULs the lexer skips
 REPEATED = b'rp_a{job="x",job="y"} 1\nrp_c{job="y",job=""} 2\nrp_n{x="1"\x00} 3\n# HELP \x00rp_h x\nrp_h 4\n'
+# a sample an hour old: not stored by 2.42 (a receiver would refuse the whole request holding it)
+OLD_TIME = b"old_a 1 1000\nold_b 2\n"
 REPEATED_FAILING = b'rp_ok 1\nrp_d{x="1",x="2"} 1\nrp_after 1\n'
 
 BODIES = {
@@ -75,6 +77,7 @@ BODIES = {
     "om_eof": OM_EOF,
     "om_comma": OM_COMMA,
     "repeated": REPEATED,
+    "old_time": OLD_TIME,
     "repeated_failing": REPEATED_FAILING,
     "repeated_dropped": REPEATED_FAILING,
 }

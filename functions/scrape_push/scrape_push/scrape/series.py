@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
+from functools import partial
 from itertools import count, islice, repeat
-from operator import itemgetter
+from operator import is_not, itemgetter
 from typing import Any, Final, cast
 
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
@@ -55,12 +56,20 @@ MAX_AHEAD_MS: Final = 10 * 60 * 1000
 a later sample as out of bounds (``maxAheadTime`` of its ``timeLimitAppender``, scrape/scrape.go
 in 2.42; observed: a sample 3 minutes ahead is stored, one in 2100 is not)."""
 
+MAX_BEHIND_MS: Final = 60 * 60 * 1000
+"""How long before the scrape's time an exposed timestamp may be: Prometheus's TSDB refuses an
+older sample as out of bounds once its head holds the scrape's time (half its 2-hour block
+range, ``appendableMinValidTime`` in tsdb/head.go; observed on 2.42: a sample two hours old is
+neither stored nor added). A Remote Write receiver of that kind refuses the whole request that
+holds one, so such a sample is not sent."""
+
 MAX_SERIES: Final = 200_000
 """Default bound on the series remembered per target (a few hundred bytes each, plus what
 sinks keep per series), sized for the largest single targets (kube-state-metrics on big
 clusters)."""
 
 _ROW_METRIC = itemgetter(0)
+_NOT_NONE = partial(is_not, None)
 _NEW = tuple.__new__
 
 
@@ -116,13 +125,13 @@ class SeriesCache:
         the cache never learnt them): a later scrape counts them in ``scrape_series_added``."""
         self.within: set[str] | None = None
         """During a scrape over ``sample_limit``: the series texts read within the limit."""
-        self.latest: int | None = None
-        """During a scrape that honours exposed timestamps: the latest time a sample may have
-        (``MAX_AHEAD_MS`` past the scrape's)."""
+        self.window: tuple[int, int] | None = None
+        """During a scrape that honours exposed timestamps: the earliest and latest times a
+        sample may have (``MAX_BEHIND_MS`` before the scrape's, ``MAX_AHEAD_MS`` past it)."""
         self.unstored: set[str] = set()
-        """During a scrape: the series texts whose every sample so far has its own time past
-        ``latest`` (or beyond int64 milliseconds: ``parse.OUT_OF_RANGE``), which Prometheus's
-        scrape loop refuses, so that its scrape cache does not learn them either."""
+        """During a scrape: the series texts whose every sample so far has its own time outside
+        ``window`` (or beyond int64 milliseconds: ``parse.OUT_OF_RANGE``), which Prometheus's
+        scrape loop and TSDB refuse, so that its scrape cache does not learn them either."""
         self.shared: set[SeriesRef] = set()
         """Refs that more than one entry holds (one series under several series texts), or whose
         series another ref holds under another family: a body that has them may repeat a series
@@ -199,7 +208,7 @@ class SeriesCache:
         their own timestamp are tracked only if ``track_timestamped``). ``reading`` holds the
         series read so far from the call on."""
         self.reading, self.within, self.unstored = {}, None, set()
-        self.latest = scrape_ms + MAX_AHEAD_MS if honor_timestamps else None
+        self.window = (scrape_ms - MAX_BEHIND_MS, scrape_ms + MAX_AHEAD_MS) if honor_timestamps else None
         fmt = format_for(content_type).configured(histograms)
         return self._read(fmt, data, scrape_ms, honor_timestamps, track_timestamped, budget, strict)
 
@@ -316,29 +325,28 @@ class SeriesCache:
         return {key for key in fresh if key not in previous or key in self.unlearnt} - self.tried
 
     def _refuses_times(self, chunk: Chunk[SeriesEntry]) -> bool:
-        """Whether a sample of ``chunk`` has its own time past ``latest`` (one C-level pass over
-        the exposed times of a chunk that has some)."""
-        stamps = chunk.timestamps
-        return (
-            self.latest is not None
-            and stamps is not None
-            and max(filter(None, stamps), default=0) > self.latest
-        )
+        """Whether a sample of ``chunk`` has its own time outside ``window`` (C-level passes
+        over the exposed times of a chunk that has some)."""
+        if self.window is None or chunk.timestamps is None:
+            return False
+        stamps: list[int] = list(filter(_NOT_NONE, chunk.timestamps))  # type: ignore[arg-type]
+        earliest, latest = self.window
+        return bool(stamps) and (min(stamps) < earliest or max(stamps) > latest)
 
     def _track_unstored(self, chunk: Chunk[SeriesEntry], seen: dict[str, SeriesEntry]) -> None:
         """Note in ``unstored`` the series texts of ``chunk`` (before ``seen`` has them) whose
-        every sample so far has its own time past ``latest``."""
+        every sample so far has its own time outside ``window``."""
         unstored = self.unstored
         if not self._refuses_times(chunk):
             unstored.difference_update(chunk.keys)
             return
-        latest = self.latest
-        assert chunk.timestamps is not None and latest is not None
+        assert chunk.timestamps is not None and self.window is not None
+        earliest, latest = self.window
         met: set[str] = set()
         for key, stamp in zip(chunk.keys, chunk.timestamps, strict=True):
             if key is None:
                 continue
-            if stamp is None or stamp <= latest:
+            if stamp is None or earliest <= stamp <= latest:
                 unstored.discard(key)
             elif key not in met and key not in seen:  # its first sample
                 unstored.add(key)
@@ -432,9 +440,9 @@ class SeriesCache:
     ) -> list[Sample]:
         """The chunk's samples, built in C-level passes over the columns of its entries
         (``taken``) and its own; what metric relabeling dropped is left out, and so is a sample
-        whose own time is past ``latest`` (beyond int64 milliseconds too:
-        ``parse.OUT_OF_RANGE``), as Prometheus 2.42's scrape loop refuses it: counted as scraped
-        and relabeled, not stored."""
+        whose own time is outside ``window`` (beyond int64 milliseconds too:
+        ``parse.OUT_OF_RANGE``), as Prometheus 2.42's scrape loop and TSDB refuse it: counted as
+        scraped and relabeled, not stored."""
         exposed = chunk.timestamps
         stamps: Iterable[int] = (
             repeat(scrape_ms)
@@ -457,10 +465,10 @@ class SeriesCache:
         )
         if self.maker.relabel.steps:
             rows = filter(_ROW_METRIC, rows)  # "" when dropped
-        if self._refuses_times(chunk):
-            latest = self.latest
+        if self.window is not None and self._refuses_times(chunk):
+            earliest, latest = self.window
             every = list(rows)
-            rows = [row for row in every if row[3] <= latest]
+            rows = [row for row in every if earliest <= row[3] <= latest]
             budget.drop_stored(len(every) - len(rows))
         return cast(list[Sample], list(map(_NEW, repeat(Sample), rows)))
 
