@@ -263,6 +263,12 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         [(0, 1, 0, 0), (0, 1, 0, 0)],
     ),
     (
+        "a label limit before a parse error in its chunk: the limit's error",
+        [Response(b'ok 1\nbig{a="1",b="2"} 1\nbad x\n')],
+        {"limits": LABELS_4},
+        [(0, 2, 1, 1), (0, 2, 1, 0)],
+    ),
+    (
         "a label limit before a refused name in its chunk: the limit's error",
         [Response(b'ok 1\nbig{a="1",b="2"} 1\nd{x="1",x="2"} 1\n')],
         {"limits": LABELS_4},

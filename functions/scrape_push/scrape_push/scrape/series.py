@@ -233,7 +233,7 @@ class SeriesCache:
         created = Created()
         firsts = _Firsts()
         try:
-            for parsed in fmt.chunks(data, known, families, strict):
+            for parsed in _then_failing(fmt.chunks(data, known, families, strict)):
                 chunk = parsed
                 if chunk.histograms is not None:
                     chunk.histograms = budget.fit(chunk.histograms)
@@ -259,12 +259,8 @@ class SeriesCache:
                 if refusal is not None:
                     raise refusal
         except ParseError as exc:
-            try:
-                self._count_partial(exc, plans, seen, created, budget)
-            except Refused as refused:  # a line before the parser's error fails the scrape
-                error = _refusal(refused, data, exc.partial)
-                self._count_partial(error, plans, seen, created, budget)
-                raise error from None
+            budget.parsed += exc.appended
+            self._learn(seen, budget)
             raise
         finally:  # however the parse ends (an error, a limit, its reader stopping)
             self.maker.identities = None
@@ -272,28 +268,6 @@ class SeriesCache:
         before = self.entries
         self._commit(fmt, seen, created, families, plans)
         self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before, natives))
-
-    def _count_partial(
-        self,
-        error: ParseError,
-        plans: dict[str, Plan],
-        seen: dict[str, SeriesEntry],
-        created: Created,
-        budget: ScrapeBudget,
-    ) -> None:
-        """Count, for the failed scrape's ``scrape_*`` series as Prometheus reports them, the
-        sample lines of the chunk that failed that came before the error, and the series new
-        since the last successful scrape among all the scrape read."""
-        partial = error.partial
-        if partial is not None and partial.keys:
-            entries, _, _ = self._entries(partial, plans, seen, created)
-            budget.parsed += len(partial.keys)
-            budget.admitted += sum(1 for entry in entries if entry[3])
-            if self.unstored or self._refuses_times(partial):
-                self._track_unstored(partial, seen)
-            seen = {**seen, **{key: entry for key, entry in zip(partial.keys, entries, strict=False) if key}}
-        budget.parsed += error.appended
-        self._learn(seen, budget)
 
     def _learn(self, seen: dict[str, SeriesEntry], budget: ScrapeBudget, *, note: bool = True) -> None:
         """A failed scrape read ``seen``: count its new series in ``budget.added`` and (``note``)
@@ -533,6 +507,19 @@ class SeriesCache:
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
         if len(self.maker.interned) > 4 * len(seen) + 1024:  # pairs of gone series pile up
             self.maker.interned = Interned()  # (a reset only stops new series sharing old pairs)
+
+
+def _then_failing(chunks: Iterator[Chunk[SeriesEntry]]) -> Iterator[Chunk[SeriesEntry]]:
+    """``chunks``, and when the parse fails, the sample lines before the error in the chunk at
+    fault as one more chunk before the error: Prometheus's scrape loop appends them (and checks
+    their limits, and the scrape stage's refusals) before it meets the error."""
+    try:
+        yield from chunks
+    except ParseError as exc:
+        partial, exc.partial = exc.partial, None
+        if partial is not None and partial.keys:
+            yield partial
+        raise
 
 
 def _refusal(refused: Refused, data: bytes, chunk: Chunk[SeriesEntry]) -> ParseError:
