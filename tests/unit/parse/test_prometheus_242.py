@@ -370,6 +370,7 @@ def test_a_nul_between_tokens_ends_the_body(data: bytes, kept: list[str]) -> Non
         (b"# HELP a \0x\na 1\n", TEXT, [("a", {}, 1.0)]),
         (b"# TYPE \0a counter\na 1\n", TEXT, [("a", {}, 1.0)]),
         (b"# HELP \0a x\na 1\n# EOF\n", OM, [("a", {}, 1.0)]),
+        (b"a 1\n# E\0OF\n", OM, [("a", {}, 1.0)]),  # fuzz-found
         (b"# HELP a\0 x\na 1\n", TEXT, FAIL),
         (b"# TYPE a\0 counter\na 1\n", TEXT, FAIL),
         (b"# TYPE a \0counter\na 1\n", TEXT, FAIL),

@@ -109,6 +109,8 @@ def _eof_line(data: bytes) -> tuple[int, ParseError | None]:
     last = data.rfind(b"\n", 0, end) + 1
     if end - last == len(_EOF) and data.startswith(_EOF, last):
         return last, None
+    if data.startswith(b"# E", last) and data[last:end].replace(b"\0", b"") == _EOF:
+        return last, None  # 2.42's lexer skips NULs inside the keyword (docs/parser.md, NUL bytes)
     found = data.find(_EOF + b"\n")
     while found > 0 and data[found - 1] != _NEWLINE:
         found = data.find(_EOF + b"\n", found + 1)
