@@ -323,6 +323,12 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         LIMIT_3,
         [(0, 1, 1, 1), (0, 5, 5, 3), (1, 1, 1, 0), (1, 1, 1, 0)],
     ),
+    (
+        "an empty body: the series before it stay known",
+        [Response(b"a 1\nb 2\n"), Response(b""), Response(b"a 1\nb 2\n")],
+        {},
+        [(1, 2, 2, 2), (1, 0, 0, 0), (1, 2, 2, 0), (1, 2, 2, 0)],
+    ),
     # a sample whose own time is beyond int64 ms: not stored, so its series is not learnt
     (
         "times beyond int64 ms are not added until they are stored",

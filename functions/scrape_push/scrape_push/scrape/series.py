@@ -124,7 +124,8 @@ class SeriesCache:
         over ``sample_limit`` read past the limit and did not know (its appender refused them, so
         the cache never learnt them): a later scrape counts them in ``scrape_series_added``."""
         self.within: set[str] | None = None
-        """During a scrape over ``sample_limit``: the series texts read within the limit."""
+        """During a scrape over ``sample_limit``: the series texts read within the limit (after
+        an empty body: none), and that Prometheus's scrape cache keeps what it knew."""
         self.window: tuple[int, int] | None = None
         """During a scrape that honours exposed timestamps: the earliest and latest times a
         sample may have (``MAX_BEHIND_MS`` before the scrape's, ``MAX_AHEAD_MS`` past it)."""
@@ -266,6 +267,8 @@ class SeriesCache:
             self.maker.identities = None
             self.yielded = None
         before = self.entries
+        if not data:  # Prometheus's cache keeps what it knew after an empty body (no flush)
+            self.within = set()
         self._commit(fmt, seen, created, families, plans)
         self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before, natives))
 
@@ -492,7 +495,7 @@ class SeriesCache:
                 gone += _gone(previous, seen, created)
         if self.within is None:
             self.tried = set()
-        elif len(self.tried) + len(previous) <= self.max_series:  # failed: Prometheus's cache keeps them
+        elif len(self.tried) + len(previous) <= self.max_series:  # Prometheus's cache keeps them
             self.tried.update(previous.keys() - seen.keys())
         self.unlearnt = unlearnt
         shared = self.shared | created.shared
