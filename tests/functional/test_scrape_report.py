@@ -10,6 +10,7 @@ the sample at fault as scraped, not as kept; a body that never arrived counts no
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from unittest.mock import patch
 
@@ -154,6 +155,14 @@ def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> N
     assert _report(failed) == (0, 2, 2, 2) and _report(succeeded) == (1, 3, 3, 1)
 
 
+NOW_MS = int(time.time() * 1000)
+"""About when the tests run: the scrape loop refuses a sample more than 10 minutes past it."""
+LIMIT_3: dict[str, object] = {"limits": ScrapeLimits(sample_limit=3)}
+RENAME_A = compile_rules(
+    (RelabelConfig(source_labels=("__name__",), regex="a", target_label="__name__", replacement="renamed"),)
+)
+DROP_B_NAME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="b"),))
+DROP_X = compile_rules((RelabelConfig(action="labeldrop", regex="x"),))
 DROP_ME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="dropme.*"),))
 LABELS_4 = ScrapeLimits(label_limit=4)
 
@@ -212,6 +221,156 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         [(0, 0, 0, 0), (1, 2, 2, 2), (1, 2, 2, 0)],
     ),
     (
+        "a target label exposed twice: replaced, the first value exported",
+        [Response(b'a{job="x",job="y"} 1\nb 2\n')],
+        {},
+        [(1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "a target label exposed twice with honor_labels: refused",
+        [Response(b'a{job="x",job="y"} 1\nb 2\n')],
+        {"honor_labels": True},
+        [(0, 1, 0, 0), (0, 1, 0, 0)],
+    ),
+    (
+        "a repeated label that metric relabeling drops",
+        [Response(b'a{x="1",x="2"} 1\nb 2\n')],
+        {"metric_relabel": DROP_X},
+        [(1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "legacy names: refused after the lines before it in its chunk",
+        [Response(b'ok 1\nok2 1\n{"my.metric"} 1\nafter 1\n'), Response(b"ok 1\nok2 1\nok3 1\n")],
+        {"legacy_names": True},
+        [(0, 3, 2, 2), (1, 3, 3, 1), (1, 3, 3, 0)],
+    ),
+    (
+        "legacy names: a relabel drop before it",
+        [Response(b'ok 1\ndropme 1\n{"my.metric"} 1\n')],
+        {"legacy_names": True, "metric_relabel": DROP_ME},
+        [(0, 3, 1, 1), (0, 3, 1, 0)],
+    ),
+    (
+        "__name__ in braces that metric relabeling sets",
+        [Response(b'a{__name__="b"} 1\nz 2\n')],
+        {"metric_relabel": RENAME_A},
+        [(1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "__name__ in braces that metric relabeling reads: its first value is the metric's",
+        [Response(b'a{__name__="b"} 1\nz 2\n')],
+        {"metric_relabel": DROP_B_NAME},
+        [(0, 1, 0, 0), (0, 1, 0, 0)],
+    ),
+    (
+        "a label limit before a parse error in its chunk: the limit's error",
+        [Response(b'ok 1\nbig{a="1",b="2"} 1\nbad x\n')],
+        {"limits": LABELS_4},
+        [(0, 2, 1, 1), (0, 2, 1, 0)],
+    ),
+    (
+        "a label limit before a refused name in its chunk: the limit's error",
+        [Response(b'ok 1\nbig{a="1",b="2"} 1\nd{x="1",x="2"} 1\n')],
+        {"limits": LABELS_4},
+        [(0, 2, 1, 1), (0, 2, 1, 0)],
+    ),
+    # sample_limit: Prometheus's scrape cache learns only the series within the limit
+    (
+        "sample limit: the series past it are added by the next scrape",
+        [
+            Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"),
+            Response(b"s4 1\ns5 1\n"),
+            Response(b"s4 1\ns5 1\ns6 1\n"),
+        ],
+        LIMIT_3,
+        [(0, 5, 5, 3), (1, 2, 2, 2), (1, 3, 3, 1), (1, 3, 3, 0)],
+    ),
+    (
+        "sample limit twice: the second learns the ones within it",
+        [
+            Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"),
+            Response(b"s5 1\ns4 1\ns1 1\ns2 1\n"),
+            Response(b"s4 1\ns5 1\n"),
+        ],
+        LIMIT_3,
+        [(0, 5, 5, 3), (0, 4, 4, 2), (1, 2, 2, 0), (1, 2, 2, 0)],
+    ),
+    (
+        "sample limit after a success",
+        [Response(b"s1 1\n"), Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"), Response(b"s1 1\ns4 1\ns5 1\n")],
+        LIMIT_3,
+        [(1, 1, 1, 1), (0, 5, 5, 2), (1, 3, 3, 2), (1, 3, 3, 0)],
+    ),
+    (
+        "sample limit twice: what the first did not learn stays unlearnt",
+        [
+            Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"),
+            Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\ns6 1\n"),
+            Response(b"s4 1\ns5 1\ns6 1\n"),
+        ],
+        LIMIT_3,
+        [(0, 5, 5, 3), (0, 6, 6, 0), (1, 3, 3, 3), (1, 3, 3, 0)],
+    ),
+    (
+        "sample limit: the series of the scrapes before are still known",
+        [Response(b"a 1\n"), Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"), Response(b"a 1\n")],
+        LIMIT_3,
+        [(1, 1, 1, 1), (0, 5, 5, 3), (1, 1, 1, 0), (1, 1, 1, 0)],
+    ),
+    (
+        "sample limit after a parse error: what it read is still known",
+        [Response(b"a 1\nbad x\n"), Response(b"s1 1\ns2 1\ns3 1\ns4 1\ns5 1\n"), Response(b"a 1\n")],
+        LIMIT_3,
+        [(0, 1, 1, 1), (0, 5, 5, 3), (1, 1, 1, 0), (1, 1, 1, 0)],
+    ),
+    (
+        "an empty body: the series before it stay known",
+        [Response(b"a 1\nb 2\n"), Response(b""), Response(b"a 1\nb 2\n")],
+        {},
+        [(1, 2, 2, 2), (1, 0, 0, 0), (1, 2, 2, 0), (1, 2, 2, 0)],
+    ),
+    # a sample whose own time is beyond int64 ms: not stored, so its series is not learnt
+    (
+        "times beyond int64 ms are not added until they are stored",
+        [
+            Response(b"t1 1 1e16\nt2 2\n# EOF\n", content_type=OM),
+            Response(b"t1 1 1e16\nt2 2\nt3 3 -1e16\n# EOF\n", content_type=OM),
+            Response(b"t1 1\nt2 2\nt3 3\n# EOF\n", content_type=OM),
+        ],
+        {},
+        [(1, 2, 2, 1), (1, 3, 3, 0), (1, 3, 3, 2), (1, 3, 3, 0)],
+    ),
+    (
+        "times beyond int64 ms before a parse error: not added",
+        [Response(b"t1 1 1e16\nt1 1 1e16\nbad x\n", content_type=OM)],
+        {},
+        [(0, 2, 2, 0), (0, 2, 2, 0)],
+    ),
+    (
+        "a time more than 10 minutes ahead is refused until it is not",
+        [Response(b"f1 1 4102444800000\nf2 2\n"), Response(b"f1 1\nf2 2\n")],
+        {},
+        [(1, 2, 2, 1), (1, 2, 2, 1), (1, 2, 2, 0)],
+    ),
+    (
+        "a time more than an hour old is refused until it is not",
+        [Response(b"o1 1 1000\no2 2\n"), Response(b"o1 1\no2 2\n")],
+        {},
+        [(1, 2, 2, 1), (1, 2, 2, 1), (1, 2, 2, 0)],
+    ),
+    (
+        "a time 3 minutes ahead is stored",
+        [Response(b"f3 1 %d\n" % (NOW_MS + 180_000))],
+        {},
+        [(1, 1, 1, 1), (1, 1, 1, 0)],
+    ),
+    (
+        "times beyond int64 ms either way",
+        [Response(b"t1 1 1e30\nt2 2 -1e30\nt4 4 9.3e15\n# EOF\n", content_type=OM)],
+        {},
+        [(1, 3, 3, 0), (1, 3, 3, 0)],
+    ),
+    (
         "repeated label name, then a success",
         [Response(b'ok 1\nd{a="1",a="2"} 1\n'), Response(b"ok 1\nok3 1\n")],
         {},
@@ -265,12 +424,21 @@ def test_the_series_read_before_the_memory_budget_ran_out_are_not_added_again() 
 
 
 def test_a_sample_beyond_int64_ms_counts_as_kept_though_not_stored() -> None:
-    """Prometheus 2.42's TSDB refuses it after relabeling (``scrape_series_added`` differs:
-    docs/parser.md, remaining differences)."""
+    """Prometheus 2.42's TSDB refuses it after relabeling: not stored, not added."""
     scraper = Scraper(2, build_context().secrets)
     with serve(Response(b"a 1\nb 1 1e16\nc 1\n# EOF\n", content_type=OM)) as endpoint:
         (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
-    assert _report(result)[:3] == (1, 3, 3)
+    assert _report(result) == (1, 3, 3, 2)
+    assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]
+
+
+@pytest.mark.parametrize("stamp", [b"4102444800000", b"1000", b"%d" % (NOW_MS - 7_200_000)])
+def test_a_sample_out_of_the_tsdbs_window_counts_as_kept_though_not_stored(stamp: bytes) -> None:
+    """More than 10 minutes ahead, or more than an hour old: not stored, not added."""
+    scraper = Scraper(2, build_context().secrets)
+    with serve(Response(b"a 1\nb 1 " + stamp + b"\nc 1\n")) as endpoint:
+        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+    assert _report(result) == (1, 3, 3, 2)
     assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]
 
 
@@ -302,6 +470,26 @@ def _both(body: bytes, **second: object) -> tuple[ScrapeResult, ScrapeResult]:
             [target(url=url), target(url=url, **other_job)], Deadline.after(10)
         )
     return first, other
+
+
+def test_a_target_label_exposed_twice_is_the_targets_with_the_first_value_exported() -> None:
+    """As a real Prometheus 2.42 stores them: the target's label replaces every label of its
+    name, and the first exposed value (if not empty) becomes ``exported_<name>``."""
+    scraper = Scraper(2, build_context().secrets)
+    body = (
+        b'a{job="x",job="y"} 1\nc{job="y",job=""} 3\nd{job="",job="y"} 4\n'
+        b'e{job="x",exported_job="e",job="y"} 5\n'
+    )
+    with serve(Response(body)) as endpoint:
+        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+    stored = {s.name: dict(s.labels) for s in result.samples if s.name in "acde"}
+    common = {"instance": "127.0.0.1:1", "job": "api", "region": "eu"}
+    assert stored == {
+        "a": {**common, "exported_job": "x"},
+        "c": {**common, "exported_job": "y"},
+        "d": common,
+        "e": {**common, "exported_job": "e", "exported_exported_job": "x"},
+    }
 
 
 def test_strict_refuses_what_prometheus_242_accepts() -> None:

@@ -74,7 +74,7 @@ def test_quoted_names_as_prometheus_3_parses_them(
 ) -> None:
     if isinstance(expected, str):
         with pytest.raises(ParseError, match=expected):
-            parse_exposition(data, content_type)
+            parse_exposition(data, content_type, SeriesCache())
         return
     cold = [(s.name, dict(s.labels)) for s in parse_exposition(data, content_type)]
     cache = SeriesCache()

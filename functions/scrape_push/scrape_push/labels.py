@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .model import Family, Labels, Sample, SeriesRef
+from .parse import Repeated
 from .relabel import RelabelRules, relabel
 
 if TYPE_CHECKING:
@@ -30,31 +31,48 @@ SYNTHETIC = (UP, DURATION, SCRAPED, POST_RELABEL, ADDED)
 
 
 def merge_labels(exposed: Labels, target: Labels, honor_labels: bool, external: Labels = ()) -> Labels:
-    """The label set Prometheus would store for a series ``exposed`` scraped from ``target``."""
-    merged = dict(exposed)
+    """The label set Prometheus would store for a series ``exposed`` scraped from ``target``.
+
+    ``exposed`` is as the exposition has it (in order, possibly with empty values and repeated
+    names: ``parse.Repeated``), merged as Prometheus's ``labels.Builder`` does it: every label
+    of a name with an empty value goes; a target label replaces every label of its name, its
+    first value kept as ``exported_<name>`` (without ``honor_labels``); a repeated name no
+    target label replaces stays repeated (the scrape stage refuses it)."""
+    first: dict[str, str] = {}
+    for name, value in exposed:
+        first.setdefault(name, value)
+    added = dict(target)
     if honor_labels:
-        for name, value in target:
-            merged.setdefault(name, value)
+        added = {name: value for name, value in target if name not in first}
     else:
-        for name, value in target:
-            if name in merged:
-                exported = "exported_" + name
-                while exported in merged:
-                    exported = "exported_" + exported
-                merged[exported] = merged[name]
-            merged[name] = value
-    for name, value in external:
-        merged.setdefault(name, value)
-    return tuple(sorted(merged.items()))
+        taken = first.keys() | added.keys()
+        for name in sorted((name for name, _ in target if first.get(name)), key=len):
+            exported = "exported_" + name
+            while exported in taken:
+                exported = "exported_" + exported
+            taken.add(exported)
+            added[exported] = first[name]
+    empty = {name for name, value in exposed if not value}
+    merged = [pair for pair in exposed if pair[0] not in added and pair[0] not in empty]
+    have = {name for name, _ in merged}
+    added.update((name, value) for name, value in external if name not in have and name not in added)
+    merged += added.items()
+    merged.sort(key=_NAME)  # stable: a repeated name keeps its values in exposition order
+    return tuple(merged)
 
 
 LabelFinisher = Callable[[list[tuple[str, str]]], Labels]
-"""Turns an exposition's label pairs (unsorted, no empty values, no duplicates) into the
-series' final sorted ``Labels`` (it may sort the list it is given)."""
+"""Turns an exposition's label pairs (unsorted, no empty values, no duplicates, or
+``parse.Repeated``) into the series' final sorted ``Labels`` (it may sort the list it is
+given)."""
+
+_NAME = itemgetter(0)
 
 
 def sorted_labels(pairs: list[tuple[str, str]]) -> Labels:
     """The finisher of a series without a target: the exposed labels as they are, sorted."""
+    if type(pairs) is Repeated:
+        return merge_labels(tuple(pairs), (), False)
     pairs.sort()
     return tuple(pairs)
 
@@ -68,6 +86,8 @@ def finisher(target: Target) -> LabelFinisher:
     ]
 
     def finish(pairs: list[tuple[str, str]]) -> Labels:
+        if type(pairs) is Repeated:
+            return merge_labels(tuple(pairs), target.labels, target.honor_labels, target.external_labels)
         if reserved.isdisjoint(name for name, _ in pairs):
             pairs = pairs + extra
             pairs.sort()
@@ -112,6 +132,26 @@ def relabel_series(name: str, labels: Labels, rules: RelabelRules) -> tuple[str,
         return None
     new_name = relabeled.pop("__name__")
     return new_name, tuple(sorted(relabeled.items()))
+
+
+def relabel_repeated(name: str, labels: Labels, rules: RelabelRules) -> tuple[str, Labels] | None:
+    """``relabel_series`` for labels that repeat a name, as Prometheus's relabeling treats them:
+    a rule reads a repeated label's first value (``Labels.Get``), and one that sets or drops the
+    name replaces every label of it (its ``labels.Builder``); one left as it was stays repeated."""
+    first = {"__name__": name}  # the metric name comes first, before a __name__ label
+    for label, value in labels:
+        first.setdefault(label, value)
+    relabeled = relabel(dict(first), rules)
+    if relabeled is None or not relabeled.get("__name__"):
+        return None
+    names = ["__name__", *(label for label, _ in labels)]
+    twice = {label for at, label in enumerate(names) if label in names[:at]}
+    kept = {label for label in twice if relabeled.get(label) == first[label]}
+    new_name = relabeled.pop("__name__")
+    merged = [pair for pair in labels if pair[0] in kept]
+    merged += [pair for pair in relabeled.items() if pair[0] not in kept]
+    merged.sort(key=_NAME)
+    return new_name, tuple(merged)
 
 
 def synthetic(

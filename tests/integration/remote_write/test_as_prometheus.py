@@ -61,6 +61,11 @@ TWO_TYPES = b"tt2 1\n# TYPE tt2 gauge\ntt2 2\n"
 LABEL_LIMITED = b'ok1 1\ndropme 1\ndropme2 1\nbad{a="1",b="2"} 1\nafter 1\n'
 OM_EOF = b"om_a 1\n# EOF \n"
 OM_COMMA = b'om_b 1\nom_c{a="1",} 2\n# EOF\n'
+# round four: repeated label names as the scrape loop resolves them, NULs the lexer skips
+REPEATED = b'rp_a{job="x",job="y"} 1\nrp_c{job="y",job=""} 2\nrp_n{x="1"\x00} 3\n# HELP \x00rp_h x\nrp_h 4\n'
+# a sample an hour old: not stored by 2.42 (a receiver would refuse the whole request holding it)
+OLD_TIME = b"old_a 1 1000\nold_b 2\n"
+REPEATED_FAILING = b'rp_ok 1\nrp_d{x="1",x="2"} 1\nrp_after 1\n'
 
 BODIES = {
     "lenient": LENIENT,
@@ -71,9 +76,14 @@ BODIES = {
     "label_limited": LABEL_LIMITED,
     "om_eof": OM_EOF,
     "om_comma": OM_COMMA,
+    "repeated": REPEATED,
+    "old_time": OLD_TIME,
+    "repeated_failing": REPEATED_FAILING,
+    "repeated_dropped": REPEATED_FAILING,
 }
 JOBS = {
     "limited": "    sample_limit: 3\n",
+    "repeated_dropped": "    metric_relabel_configs: [{regex: x, action: labeldrop}]\n",
     "label_limited": "    label_limit: 4\n"
     "    metric_relabel_configs: [{source_labels: [__name__], regex: 'dropme.*', action: drop}]\n",
 }

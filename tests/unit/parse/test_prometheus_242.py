@@ -43,6 +43,8 @@ TEXT_CASES: list[tuple[str, bytes, Kept | None]] = [
     ("HELP twice", b"# HELP ht_m a\n# HELP ht_m b\nht_m 1\n", [("ht_m", {}, 1.0)]),
     ("invalid UTF-8 in HELP", b"# HELP bh_m \xff bad\nbh_m 1\n", FAIL),
     ("invalid UTF-8 in a plain comment", b"# caf\xe9\nc_m 1\n", [("c_m", {}, 1.0)]),
+    # 2.42 skips the byte after a HELP's name and checks only the text after it (fuzz-found)
+    ("invalid UTF-8 right after a HELP's name", b"# HELP hx\xc3\\\xc3\xa9\nhx 1\n", [("hx", {}, 1.0)]),
     ("unknown TYPE", b"# TYPE bt_m foo\n", FAIL),
     ("TYPE unknown", b"# TYPE cx16 unknown\n", FAIL),
     ("TYPE info", b"# TYPE cx16 info\n", FAIL),
@@ -180,7 +182,7 @@ OM_CASES: list[tuple[str, bytes, Kept | None]] = [
     ("# EOF alone", b"# EOF\n", []),
     ("blank line", b"o 1\n\n# EOF\n", FAIL),
     ("plain comment", b"# random comment\n# EOF\n", FAIL),
-    ("duplicates kept by the parser", b"omd_m 1\nomd_m 2\n# EOF\n", [("omd_m", {}, 1.0), ("omd_m", {}, 2.0)]),
+    ("duplicates: the first kept", b"omd_m 1\nomd_m 2\n# EOF\n", [("omd_m", {}, 1.0)]),
     ("unknown escape kept verbatim", b'omesc_m{a="x\\qy"} 1\n# EOF\n', [("omesc_m", {"a": "x\\qy"}, 1.0)]),
     ("invalid UTF-8 in a value", b'omu_m{a="\xff"} 1\n# EOF\n', FAIL),
     ("HELP without text", b"# HELP o27\n# EOF\n", FAIL),
@@ -252,7 +254,7 @@ OM_TIMESTAMPS: list[tuple[str, int]] = [
 
 def _kept(data: bytes, content_type: str) -> Kept | None:
     try:
-        samples = parse_exposition(data, content_type)
+        samples = parse_exposition(data, content_type, SeriesCache())  # the scrape stage's samples
     except ParseError:
         return FAIL
     return [(s.name, dict(s.labels), s.value) for s in samples]
@@ -336,6 +338,8 @@ def test_an_exemplar_time_beyond_int64_ms_loses_the_exemplar_only() -> None:
         (b"# x\0y\na 1\n", ["a"]),  # a NUL in a "# " comment is skipped
         (b"# HELP a x\0y\na 1\n", ["a"]),  # and in a HELP text
         (b'a{x="\0"} 1\nb 1\n', ["a", "b"]),  # and in a label value
+        (b"# \0HELP a x\na 1\n", []),  # but not where a token starts after "# "
+        (b"#  \0\na 1\n", []),
     ],
 )
 def test_a_nul_between_tokens_ends_the_body(data: bytes, kept: list[str]) -> None:
@@ -344,6 +348,38 @@ def test_a_nul_between_tokens_ends_the_body(data: bytes, kept: list[str]) -> Non
     in round three)."""
     got = _kept(data, TEXT)
     assert got is not None and [name for name, _, _ in got] == kept
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "expected"),
+    [
+        # observed on 2.42: its lexer skips NULs while it looks one byte ahead in a label value,
+        # a comment or a HELP text, so a closing quote's value takes the NULs after it as its end
+        (b'a{x="1"\0} 1\nb 2\n', TEXT, [("a", {"x": '1"'}, 1.0), ("b", {}, 2.0)]),
+        (b'a{x="1"\0,y="2"} 1\n', TEXT, [("a", {"x": '1"', "y": "2"}, 1.0)]),
+        (b'a{x="1"\0\0} 1\n', TEXT, [("a", {"x": '1"\0'}, 1.0)]),
+        (b'a{x="1"\0} 1\nb 2\n# EOF\n', OM, [("a", {"x": '1"'}, 1.0), ("b", {}, 2.0)]),
+        (b'a{x="1",\0y="2"} 1\n', TEXT, FAIL),
+        (b'a{x\0="1"} 1\n', TEXT, FAIL),
+        (b'a{x="1"}\0 1\n', TEXT, FAIL),
+        (b"a 1\0\n", TEXT, FAIL),
+        # and inside a metadata line's keyword and the blanks after it, not after its name
+        (b"# HELP \0a x\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# HELP\0 a x\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# HELP \0a\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# HELP a \0x\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# TYPE \0a counter\na 1\n", TEXT, [("a", {}, 1.0)]),
+        (b"# HELP \0a x\na 1\n# EOF\n", OM, [("a", {}, 1.0)]),
+        (b"a 1\n# E\0OF\n", OM, [("a", {}, 1.0)]),  # fuzz-found
+        (b"# HELP a\0 x\na 1\n", TEXT, FAIL),
+        (b"# TYPE a\0 counter\na 1\n", TEXT, FAIL),
+        (b"# TYPE a \0counter\na 1\n", TEXT, FAIL),
+    ],
+)
+def test_nul_bytes_the_lexer_skips_as_prometheus_242(
+    data: bytes, content_type: str, expected: Kept | None
+) -> None:
+    assert _same(_kept(data, content_type), expected), _kept(data, content_type)
 
 
 def test_everything_after_a_nul_line_is_ignored() -> None:

@@ -11,6 +11,7 @@ import math
 import pytest
 from scrape_push.model import Exemplar, Family, Sample
 from scrape_push.parse import OPENMETRICS, ParseError, format_for
+from scrape_push.scrape import SeriesCache
 
 from tests.support.parsing import parse_exposition
 
@@ -148,7 +149,7 @@ INVALID = [
 def test_invalid(content_type: str, data: bytes, line: int, reason: str) -> None:
     for strict in (False, True):
         with pytest.raises(ParseError) as caught:
-            parse_exposition(data, content_type, strict=strict)
+            parse_exposition(data, content_type, SeriesCache(), strict=strict)  # the scrape stage's
         assert caught.value.line == line
         assert reason in caught.value.reason
         assert str(caught.value).startswith(f"line {line}: ")

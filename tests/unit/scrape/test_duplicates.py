@@ -23,7 +23,7 @@ from tests.unit.scrape.test_series import target
 
 TEXT = "text/plain; version=0.0.4"
 OM = "application/openmetrics-text; version=1.0.0"
-T = 1_700_000_000_000
+T = 120_000  # within 10 minutes of the scrape time (5): Prometheus refuses a later sample
 
 CASES: list[tuple[str, str, bytes, dict[str, object], list[tuple[str, float, int]], int]] = [
     # (case, content type, body, target overrides, kept (name, value, timestamp), dropped)

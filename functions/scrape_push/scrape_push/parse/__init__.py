@@ -31,12 +31,14 @@ from .chunk import (
     Chunk,
     KnownSeries,
     NewSeries,
+    Repeated,
     plain_values,
     shape_labels,
 )
 from .errors import ParseError
 from .formats import FORMATS, OPENMETRICS, TEXT, Format, Histograms, format_for, register_format
 from .grammar import OUT_OF_RANGE
+from .parser import sample_line
 from .protobuf import PROTOBUF
 
 __all__ = [
@@ -54,8 +56,10 @@ __all__ = [
     "Histograms",
     "KnownSeries",
     "NewSeries",
+    "Repeated",
     "ParseError",
     "plain_values",
+    "sample_line",
     "format_for",
     "register_format",
     "shape_labels",

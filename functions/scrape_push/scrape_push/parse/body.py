@@ -74,14 +74,16 @@ def _spans(data: bytes, end: int) -> Iterator[tuple[int, int]]:
 def _nul_line(data: bytes) -> int:
     """Where the line starts in which Prometheus 2.42's text lexer meets a NUL byte between
     tokens, else the end: it reads one there as the end of the body and ignores what follows.
-    That is a NUL after only blanks, or in a comment whose ``#`` no blank follows (a NUL in a
-    label value, a HELP text or a ``# `` comment is skipped). Only the first NUL of each line
-    is looked at, so this is one pass."""
+    That is a NUL after only blanks, in a comment whose ``#`` no blank follows, or right after a
+    ``#`` and its blanks (a NUL later in a ``# `` comment, a HELP text or a label value is
+    skipped). Only the first NUL of each line is looked at, so this is one pass."""
     at = data.find(b"\0")
     while at >= 0:
         start = data.rfind(b"\n", 0, at) + 1
         before = data[start:at].lstrip(b" \t")
-        if not before or (before.startswith(b"#") and before[1:2] not in {b" ", b"\t"}):
+        if not before or (
+            before.startswith(b"#") and (before[1:2] not in {b" ", b"\t"} or before.rstrip() == b"#")
+        ):
             return start
         end = data.find(b"\n", at)
         at = -1 if end < 0 else data.find(b"\0", end)
@@ -107,6 +109,8 @@ def _eof_line(data: bytes) -> tuple[int, ParseError | None]:
     last = data.rfind(b"\n", 0, end) + 1
     if end - last == len(_EOF) and data.startswith(_EOF, last):
         return last, None
+    if data.startswith(b"# E", last) and data[last:end].replace(b"\0", b"") == _EOF:
+        return last, None  # 2.42's lexer skips NULs inside the keyword (docs/parser.md, NUL bytes)
     found = data.find(_EOF + b"\n")
     while found > 0 and data[found - 1] != _NEWLINE:
         found = data.find(_EOF + b"\n", found + 1)

@@ -10,6 +10,7 @@ labels into final ones is the scrape stage's work.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter, methodcaller
@@ -34,6 +35,17 @@ _SPLIT_QUOTES: Final = methodcaller("split", '"')
 _ODD: Final = itemgetter(slice(1, None, 2))
 
 
+class Repeated(list[tuple[str, str]]):
+    """The label pairs of a series that repeats a label name (``a{job="x",job="y"}``) or has a
+    ``__name__`` label (a second metric name), as exposed: in order, empty values included.
+    Prometheus's scrape loop decides what they become: a target label replaces every label of
+    its name (the first value kept as ``exported_``), metric relabeling may set or drop a name,
+    and a name still repeated then fails the scrape at its TSDB; the parser hands them on for
+    the scrape stage to decide."""
+
+    __slots__ = ()
+
+
 @dataclass(slots=True)
 class NewSeries:
     """Sample lines of a chunk whose series the caller did not know, as parallel columns."""
@@ -48,7 +60,10 @@ class NewSeries:
     """Plain lines only: each label set's shape (see ``shape_labels``)."""
     labels: list[str] | list[list[tuple[str, str]]] = field(default_factory=list)
     """Plain lines: each label set's text between the braces, without escapes (``plain_values``
-    gives its values); other lines: the label pairs, unescaped, without empty values."""
+    gives its values); other lines: the label pairs, unescaped, without empty values (or
+    ``Repeated``)."""
+    repeated: list[int] = field(default_factory=list)
+    """Which of them (indices into these columns) have ``Repeated`` label pairs."""
 
 
 @dataclass(slots=True)
@@ -79,6 +94,40 @@ class Chunk(Generic[K]):
     """Labels of the exemplars (the caller counts those of the final label sets it builds)."""
     text_bytes: int = 0
     """What the samples and the new series keep of the chunk's text, in bytes."""
+    first: int = 1
+    """The number of the chunk's first line in the body."""
+    span: tuple[int, int] = (0, 0)
+    """Where the chunk's text is in the body, in bytes (``sample_line``)."""
+
+    def head(self, count: int) -> Chunk[K]:
+        """The chunk of the first ``count`` sample lines only."""
+        return Chunk(
+            self.keys[:count],
+            self.unkeyed,
+            self.known[:count],
+            self.values[:count],
+            None if self.timestamps is None else self.timestamps[:count],
+            None if self.exemplars is None else self.exemplars[:count],
+            None if self.histograms is None else self.histograms[:count],
+            _head(self.plain, count),
+            _head(self.parsed, count),
+            first=self.first,
+            span=self.span,
+        )
+
+
+def _head(new: NewSeries, count: int) -> NewSeries:
+    """The new series at the first ``count`` positions of their chunk."""
+    taken = bisect_left(new.at, count)
+    return NewSeries(
+        new.at[:taken],
+        new.names[:taken],
+        new.families[:taken],
+        new.contexts[:taken],
+        new.shapes[:taken],
+        new.labels[:taken],
+        [index for index in new.repeated if index < taken],
+    )
 
 
 def add_positions(new: NewSeries, start: int, stop: int) -> None:

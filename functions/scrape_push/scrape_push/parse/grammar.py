@@ -244,6 +244,37 @@ Comment = tuple[str, str, str]
 """A metadata comment line: its kind (``HELP``, ``TYPE``, ``UNIT``), metric name and text."""
 
 
+_SKIPPED_NULS: Final = re.compile(
+    "(#[ \t]++)(H\0*+E\0*+L\0*+P|T\0*+Y\0*+P\0*+E|U\0*+N\0*+I\0*+T)(\0*+(?:[ \t]\0*+)++)"
+)
+"""The start of a metadata line with the NUL bytes Prometheus 2.42's lexer skips there: it
+skips them while it looks one byte ahead in a comment, so inside the keyword and the blanks
+after it (``# HELP \0a x`` is ``# HELP a x``)."""
+
+_CLOSING_NULS: Final = re.compile(f'("{_TEXT_QUOTED}")(\0*+)')
+"""A quoted value and the NUL bytes right after it."""
+
+
+def lexed_nuls(line: str) -> str:
+    """A line holding NUL bytes as Prometheus 2.42's lexer reads it, where it skips them while
+    it looks one byte ahead (still in the state of the token it ends): inside a metadata line's
+    keyword and the blanks after it, which it drops; right after a label value's closing quote,
+    where the value takes them as its end, one byte late (``a{x="1"\0} 1`` has ``x`` = ``1"``;
+    with two NULs ``1"\0``). Off the hot path: only for lines that hold one."""
+    if line.startswith("#"):
+        found = _SKIPPED_NULS.match(line)
+        if found is None:
+            return line
+        head, keyword, blanks = found.groups()
+        return head + keyword.replace("\0", "") + blanks.replace("\0", "") + line[found.end() :]
+    return _CLOSING_NULS.sub(_value_with_nuls, line)
+
+
+def _value_with_nuls(found: re.Match[str]) -> str:
+    value, nuls = found.groups()
+    return value if not nuls else f'{value[:-1]}\\"{nuls[1:]}"'
+
+
 def text_comment(line: str, number: int) -> Comment | None:
     """A text 0.0.4 ``# HELP``/``# TYPE`` line (line ``number``); ``None`` for any other comment."""
     match = TEXT_META.match(line)
@@ -254,6 +285,8 @@ def text_comment(line: str, number: int) -> Comment | None:
     found = _COMMENT_NAME.match(rest)
     if found is None:
         raise ParseError(f"expected metric name after {kind}", number)
+    if rest[found.end() : found.end() + 1] == "\0":  # 2.42's lexer refuses it there
+        raise ParseError(f"NUL byte after the metric name of {kind}", number)
     return kind, _comment_name(found), rest[found.end() + 1 :]
 
 

@@ -56,7 +56,8 @@ class Metadata:
         elsewhere they make the line invalid; a plain comment may hold them)."""
         found = self.dialect.comment(line, number)
         if found is not None:
-            if not valid and body.INVALID_UTF8.search(line):
+            # 2.42 checks the name and text it read (in text 0.0.4 it skips the byte between them)
+            if not valid and (body.INVALID_UTF8.search(found[1]) or body.INVALID_UTF8.search(found[2])):
                 raise ParseError(f"{found[0]} line is not valid UTF-8", number)
             self._block(*found, number)
 

@@ -16,13 +16,13 @@ What outlives a chunk: the metadata state (``metadata.Metadata``) and the shapes
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from itertools import repeat
+from itertools import islice, repeat
 from operator import is_, itemgetter, methodcaller, not_, or_
 from typing import Final, Generic, cast
 
 from ..model import Exemplar, Family
 from . import body, grammar
-from .chunk import KNOWN_CONTEXT, KNOWN_FAMILY, KNOWN_NAME, Chunk, K, add_positions, shape_labels
+from .chunk import KNOWN_CONTEXT, KNOWN_FAMILY, KNOWN_NAME, Chunk, K, Repeated, add_positions, shape_labels
 from .dialects import Dialect
 from .errors import ParseError
 from .metadata import Metadata
@@ -57,6 +57,10 @@ class _Parse(Generic[K]):
         """Label-set shapes validated by this parse."""
         self.first = 1
         """The number of the current chunk's first line."""
+        self.stop = 0
+        """Where the text of the chunk being read ends in the body."""
+        self.nuls = False
+        """Whether the body holds a NUL byte (and is not read ``strict``)."""
         self._start([])
 
     def _start(self, lines: list[str]) -> None:
@@ -71,9 +75,11 @@ class _Parse(Generic[K]):
     def chunks(self, data: bytes) -> Iterator[Chunk[K]]:
         view = memoryview(data)
         spans = body.chunks(data, self.dialect, self.strict)
+        self.nuls = not self.strict and b"\0" in data
         for span in spans:
-            text, lines, valid = body.decode(view, *span)
+            text, lines, valid = self._decode(view, span)
             before = self.metadata.context, self.metadata.members
+            first, self.stop = self.first, span[1]
             try:
                 try:
                     chunk = self._chunk(text, lines, valid)
@@ -85,10 +91,21 @@ class _Parse(Generic[K]):
                     else:
                         chunk = self._rejoined(view, spans, span[2], text, lines)
             except ParseError as exc:
-                exc.partial = self.chunk
+                exc.partial = chunk = self.chunk
+                chunk.first, chunk.span = first, (span[0], self.stop)
                 raise
+            chunk.first, chunk.span = first, (span[0], self.stop)
             # nothing of the chunk but what it hands on is held while the caller has it
             yield chunk
+
+    def _decode(self, view: memoryview, span: tuple[int, int, bool]) -> tuple[str, list[str], bool]:
+        """``body.decode``, with NUL bytes where Prometheus 2.42's lexer skips them read as it
+        reads them (``grammar.lexed_nuls``): a body without any pays one C-level search."""
+        text, lines, valid = body.decode(view, *span)
+        if self.nuls and "\0" in text:
+            lines = [grammar.lexed_nuls(line) if "\0" in line else line for line in lines]
+            text = "\n".join(lines)
+        return text, lines, valid
 
     def _rejoined(
         self,
@@ -108,7 +125,8 @@ class _Parse(Generic[K]):
             span = next(spans, None)
             if span is None:
                 break
-            more, more_lines, _ = body.decode(view, *span)
+            more, more_lines, _ = self._decode(view, span)
+            self.stop = span[1]
             texts.append(more)
             lines += more_lines
             last = span[2]
@@ -116,8 +134,8 @@ class _Parse(Generic[K]):
         text = "\n".join(texts)
         del texts
         joined = _joined(lines)
-        if joined is None:
-            self._chunk(text, lines, False)  # the error, as the careful path words it
+        if joined is None:  # the error, as the careful path words it (or what only it reads)
+            return self._chunk(text, lines, False)
         return self._chunk(text, lines, False, joined)
 
     def _chunk(self, text: str, lines: list[str], valid: bool, joined: list[str] | None = None) -> Chunk[K]:
@@ -356,15 +374,8 @@ class _Parse(Generic[K]):
             assert entry is not None
             self.metadata.read((entry[KNOWN_NAME],), (entry[KNOWN_FAMILY],))
         else:
-            family = self.metadata.family(name)
-            new = chunk.parsed
-            add_positions(new, at, at + 1)
-            new.names.append(name)
-            new.families.append(family)
-            new.contexts.append(context)
-            new.labels.append(pairs)  # type: ignore[arg-type]
+            self._add_parsed(at, name, pairs, context)
             self.built_chars += value_at
-            self.metadata.read((name,), (family,))
             entry = None
         chunk.keys.append(key)
         chunk.unkeyed = chunk.unkeyed or key is None
@@ -378,6 +389,19 @@ class _Parse(Generic[K]):
             chunk.exemplars = [None] * at
         if chunk.exemplars is not None:
             chunk.exemplars.append(exemplar)
+
+    def _add_parsed(self, at: int, name: str, pairs: list[tuple[str, str]], context: Family | None) -> None:
+        """Add the new series of sample line ``at`` of the chunk, read carefully."""
+        family = self.metadata.family(name)
+        new = self.chunk.parsed
+        add_positions(new, at, at + 1)
+        new.names.append(name)
+        new.families.append(family)
+        new.contexts.append(context)
+        new.labels.append(pairs)  # type: ignore[arg-type]
+        if type(pairs) is Repeated:
+            new.repeated.append(len(new.names) - 1)
+        self.metadata.read((name,), (family,))
 
     def _new_series(
         self, name: str, set_text: str | None, number: int
@@ -420,6 +444,8 @@ class _Parse(Generic[K]):
             except ValueError as exc:
                 raise ParseError(str(exc), number) from None
         pairs = self._checked(pairs, text, number)
+        if type(pairs) is Repeated:
+            return None, pairs
         self.labels_memo[text] = pairs
         return None, list(pairs)
 
@@ -450,9 +476,11 @@ class _Parse(Generic[K]):
 
     def _checked(self, pairs: list[tuple[str, str]], text: str, number: int) -> list[tuple[str, str]]:
         """``pairs`` without the names that have an empty value (every label of such a name
-        goes, as Prometheus's label builder drops them, before the appender refuses a name that
-        repeats), refused when a name repeats, is ``__name__``, or a value (or a quoted name) is
-        not UTF-8."""
+        goes, as Prometheus's label builder drops them); refused when a value (or a quoted name)
+        is not UTF-8. When a name repeats, or one is ``__name__`` (a second metric name), they
+        are ``Repeated``, as exposed, for the scrape stage (the target's labels or metric
+        relabeling may replace them; else Prometheus's TSDB refuses them), unless ``strict``
+        refuses them here, or ``__name__`` is empty (Prometheus then has no metric name)."""
         if not self.valid and body.INVALID_UTF8.search(text):
             raise ParseError("invalid UTF-8 label value", number)
         names = dict(pairs)
@@ -462,8 +490,12 @@ class _Parse(Generic[K]):
             unique = len(dict(kept)) == len(kept)
         else:
             kept, unique = pairs, len(names) == len(pairs)
-        if not unique or "__name__" in names:
+        if "__name__" in names and (self.strict or ("__name__", "") in pairs):  # (Prometheus: no name)
             raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
+        if not unique and self.strict:
+            raise ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
+        if len(names) < len(pairs) or "__name__" in names:
+            return Repeated(pairs)
         return kept
 
     def _value(self, value: str, timestamp: str | None, number: int) -> tuple[float, int | None]:
@@ -492,6 +524,8 @@ class _Parse(Generic[K]):
         refused: ParseError | None = None
         try:
             quoted, pairs = self._labels(set_text, number) if set_text else (None, [])
+            if type(pairs) is Repeated:
+                refused = ParseError(f'label name "{_duplicate(pairs)}" is not unique', number, appended=True)
         except ParseError as exc:
             if not exc.appended:
                 raise
@@ -611,6 +645,18 @@ def _duplicate(pairs: list[tuple[str, str]]) -> str:
             return name
         seen.add(name)
     return ""
+
+
+def sample_line(data: bytes, chunk: Chunk[K], position: int) -> int | None:
+    """The number of the line of ``chunk``'s sample at ``position`` (``data`` is the body the
+    chunk was parsed from): for an error found after the parse, off the hot path."""
+    if not chunk.span[1]:
+        return None  # not a text format
+    text = str(memoryview(data)[slice(*chunk.span)], "utf-8", "surrogateescape")
+    lines = text.split("\n")
+    lines = _joined(lines) or lines
+    samples = (index for index, line in enumerate(lines) if line and not _SPECIAL(line))
+    return chunk.first + next(islice(samples, position, None), len(lines))
 
 
 def parse(

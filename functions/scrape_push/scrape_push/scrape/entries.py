@@ -11,15 +11,15 @@ Entries are plain tuples made by ``zip``: a cold chunk makes hundreds at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice, repeat
-from operator import add, call, itemgetter
+from operator import add, attrgetter, call, itemgetter
 from typing import Any, Final
 
-from ..labels import LabelFinisher, Plan, relabel_series, shape_plan
+from ..labels import LabelFinisher, Plan, relabel_repeated, relabel_series, shape_plan
 from ..model import Family, Labels, SeriesRef
 from ..names import is_legacy
-from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, NewSeries, ParseError, plain_values, shape_labels
+from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, NewSeries, plain_values, shape_labels
 from ..relabel import RelabelRules
 
 SeriesEntry = tuple[str, Family, Family | None, str, Labels, SeriesRef]
@@ -32,6 +32,7 @@ SERIES_AT: Final = 5
 _FAMILY = itemgetter(KNOWN_FAMILY)
 _METRIC, _LABELS, _SERIES = itemgetter(3), itemgetter(4), itemgetter(SERIES_AT)
 _PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = (itemgetter(i) for i in range(3))
+_AT = attrgetter("at")
 
 Identity = tuple[str, Labels]
 """A series as a sink and a TSDB see it: its final metric name and labels."""
@@ -56,6 +57,17 @@ def identity(entry: SeriesEntry) -> Identity:
 def kind(entry: SeriesEntry) -> tuple[str, Labels, Family]:
     """A series' identity and its family: what a sink makes of it."""
     return entry[3], entry[4], entry[KNOWN_FAMILY]
+
+
+class Refused(Exception):
+    """A new series Prometheus's scrape loop refuses once relabeled (a name the validation
+    scheme refuses, a label name still repeated): the scrape fails at its line, which counts as
+    scraped. ``at`` is its index among the series being made."""
+
+    def __init__(self, reason: str, at: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.at = at
 
 
 class Created:
@@ -159,7 +171,9 @@ class EntryMaker:
         """The entries of ``new`` (series texts ``keys``, final labels ``labels``), noted in
         ``created``; and their columns, unless a series repeats (then it has one entry)."""
         if len(set(keys)) == len(keys):
-            made, made_columns = self._entries(new.names, labels, new.families, new.contexts, created)
+            made, made_columns = self._entries(
+                new.names, labels, new.families, new.contexts, created, repeated=new.repeated
+            )
             created.keys += keys
             created.entries += made
             return made, made_columns
@@ -192,13 +206,19 @@ class EntryMaker:
                 first[key] = index
             earlier.append(None)
         unique = [index for index, found in enumerate(earlier) if found is None]
-        made, _ = self._entries(
-            [new.names[i] for i in unique],
-            [labels[i] for i in unique],
-            [new.families[i] for i in unique],
-            [new.contexts[i] for i in unique],
-            created,
-        )
+        repeated = set(new.repeated)
+        try:
+            made, _ = self._entries(
+                [new.names[i] for i in unique],
+                [labels[i] for i in unique],
+                [new.families[i] for i in unique],
+                [new.contexts[i] for i in unique],
+                created,
+                repeated=[at for at, index in enumerate(unique) if index in repeated] if repeated else (),
+            )
+        except Refused as exc:
+            exc.at = unique[exc.at]
+            raise
         created.keys += [keys[i] for i in unique]
         created.entries += made
         entries: list[SeriesEntry | None] = [None] * len(keys)
@@ -216,18 +236,28 @@ class EntryMaker:
         families: list[Family],
         contexts: list[Family | None],
         created: Created,
+        *,
+        repeated: Sequence[int] = (),
     ) -> tuple[list[SeriesEntry], Columns]:
-        """Entries for new series with these final labels: relabeled, names checked, each with
-        its series' ref; and the columns of what the samples take from them."""
+        """Entries for new series with these final labels (those at ``repeated`` may repeat a
+        label name): relabeled, names checked, each with its series' ref; and the columns of
+        what the samples take from them. Raises ``Refused`` for the first series Prometheus
+        refuses."""
         names = metrics = list(map(self.interned.__getitem__, names))
         if self.relabel.steps:
             views = [
                 relabel_series(name, found, self.relabel) for name, found in zip(names, labels, strict=True)
             ]
+            for index in repeated:
+                views[index] = relabel_repeated(names[index], labels[index], self.relabel)
             metrics = [view[0] if view else "" for view in views]
             labels = [view[1] if view else () for view in views]
+        refused = [_still_repeated(metrics, labels, repeated)] if repeated else []
         if self.legacy_names:
-            _check_legacy(metrics, labels)
+            refused.append(_not_legacy(metrics, labels))
+        first = min((found for found in refused if found is not None), key=_AT, default=None)
+        if first is not None:
+            raise first
         refs = self._refs(metrics, labels, families, created)
         entries = list(zip(names, families, contexts, metrics, labels, refs, strict=True))
         return entries, (metrics, labels, families, refs)
@@ -302,15 +332,30 @@ class EntryMaker:
         return refs
 
 
-def _check_legacy(metrics: list[str], labels: list[Labels]) -> None:
-    """Refuse a metric or label name outside Prometheus's legacy character set, as its scrape
-    loop does after relabeling under ``metric_name_validation_scheme: legacy``."""
+def _still_repeated(metrics: list[str], labels: list[Labels], repeated: Sequence[int]) -> Refused | None:
+    """The first series of ``repeated`` whose final labels still repeat a name (what metric
+    relabeling dropped is no series), as Prometheus's TSDB refuses it."""
+    for index in repeated:
+        names = ["__name__", *(name for name, _ in labels[index])]  # the metric name is one
+        if metrics[index] and len(set(names)) < len(names):
+            twice = next(name for at, name in enumerate(names) if name in names[:at])
+            return Refused(f'label name "{twice}" is not unique', index)
+    return None
+
+
+def _not_legacy(metrics: list[str], labels: list[Labels]) -> Refused | None:
+    """The first series with a metric or label name outside Prometheus's legacy character set,
+    as its scrape loop refuses it after relabeling under ``metric_name_validation_scheme:
+    legacy``."""
     names = {name for pairs in labels for name, _ in pairs}
-    bad = [name for name in names if not is_legacy(name, label=True)]
-    bad += [metric for metric in set(metrics) if metric and not is_legacy(metric)]
-    if bad:
-        raise ParseError(
-            "invalid metric name or label names under metric_name_validation_scheme legacy: "
-            f"{sorted(bad)[0][:80]!r}",
-            appended=True,
-        )
+    bad = {name for name in names if not is_legacy(name, label=True)}
+    bad_metrics = {metric for metric in set(metrics) if metric and not is_legacy(metric)}
+    if not bad and not bad_metrics:
+        return None
+    for index, (metric, pairs) in enumerate(zip(metrics, labels, strict=True)):
+        found = [metric] if metric in bad_metrics else []
+        found += [label for label, _ in pairs if label in bad]
+        if found:
+            reason = "invalid metric name or label names under metric_name_validation_scheme legacy"
+            return Refused(f"{reason}: {found[0][:80]!r}", index)
+    return None

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
+from functools import partial
 from itertools import count, islice, repeat
-from operator import itemgetter
+from operator import is_not, itemgetter
 from typing import Any, Final, cast
 
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
 from ..model import Family, Labels, NativeHistogram, Sample, SeriesRef
-from ..parse import OUT_OF_RANGE, Chunk, Format, Histograms, ParseError, format_for
+from ..parse import Chunk, Format, Histograms, ParseError, format_for, sample_line
 from ..relabel import NO_RULES, RelabelRules
 from .entries import (
     SERIES_AT,
@@ -38,6 +39,7 @@ from .entries import (
     Created,
     EntryMaker,
     Interned,
+    Refused,
     SeriesEntry,
     columns,
     identity,
@@ -49,12 +51,25 @@ from .stale import Tracker, Tracking, histogram_markers
 NO_NATIVE: Final = Histograms()
 """Native histograms read as their classic part (Prometheus 3.x's default)."""
 
+MAX_AHEAD_MS: Final = 10 * 60 * 1000
+"""How far past the scrape's time an exposed timestamp may be: Prometheus's scrape loop refuses
+a later sample as out of bounds (``maxAheadTime`` of its ``timeLimitAppender``, scrape/scrape.go
+in 2.42; observed: a sample 3 minutes ahead is stored, one in 2100 is not)."""
+
+MAX_BEHIND_MS: Final = 60 * 60 * 1000
+"""How long before the scrape's time an exposed timestamp may be: Prometheus's TSDB refuses an
+older sample as out of bounds once its head holds the scrape's time (half its 2-hour block
+range, ``appendableMinValidTime`` in tsdb/head.go; observed on 2.42: a sample two hours old is
+neither stored nor added). A Remote Write receiver of that kind refuses the whole request that
+holds one, so such a sample is not sent."""
+
 MAX_SERIES: Final = 200_000
 """Default bound on the series remembered per target (a few hundred bytes each, plus what
 sinks keep per series), sized for the largest single targets (kube-state-metrics on big
 clusters)."""
 
 _ROW_METRIC = itemgetter(0)
+_NOT_NONE = partial(is_not, None)
 _NEW = tuple.__new__
 
 
@@ -104,6 +119,20 @@ class SeriesCache:
         """Series texts that failed scrapes read since the last successful one (at most
         ``max_series``): Prometheus's scrape cache learns them, so they are not
         ``scrape_series_added`` again. Only their texts are kept; the entries are not."""
+        self.unlearnt: set[str] = set()
+        """Series texts the cache holds that Prometheus's scrape cache does not: those a scrape
+        over ``sample_limit`` read past the limit and did not know (its appender refused them, so
+        the cache never learnt them): a later scrape counts them in ``scrape_series_added``."""
+        self.within: set[str] | None = None
+        """During a scrape over ``sample_limit``: the series texts read within the limit (after
+        an empty body: none), and that Prometheus's scrape cache keeps what it knew."""
+        self.window: tuple[int, int] | None = None
+        """During a scrape that honours exposed timestamps: the earliest and latest times a
+        sample may have (``MAX_BEHIND_MS`` before the scrape's, ``MAX_AHEAD_MS`` past it)."""
+        self.unstored: set[str] = set()
+        """During a scrape: the series texts whose every sample so far has its own time outside
+        ``window`` (or beyond int64 milliseconds: ``parse.OUT_OF_RANGE``), which Prometheus's
+        scrape loop and TSDB refuse, so that its scrape cache does not learn them either."""
         self.shared: set[SeriesRef] = set()
         """Refs that more than one entry holds (one series under several series texts), or whose
         series another ref holds under another family: a body that has them may repeat a series
@@ -150,7 +179,7 @@ class SeriesCache:
         tracker.tracked, tracker.stamps = {}, {}
         self.format = None
         self.entries, self.families, self.plans, self.reading = {}, {}, {}, {}
-        self.tried, self.shared = set(), set()
+        self.tried, self.shared, self.unlearnt = set(), set(), set()
         self.maker.identities, self.maker.interned = None, Interned()
         return refs
 
@@ -179,7 +208,8 @@ class SeriesCache:
         iterator is exhausted, and ``tracker`` holds the scrape's markers (series exposed with
         their own timestamp are tracked only if ``track_timestamped``). ``reading`` holds the
         series read so far from the call on."""
-        self.reading = {}
+        self.reading, self.within, self.unstored = {}, None, set()
+        self.window = (scrape_ms - MAX_BEHIND_MS, scrape_ms + MAX_AHEAD_MS) if honor_timestamps else None
         fmt = format_for(content_type).configured(histograms)
         return self._read(fmt, data, scrape_ms, honor_timestamps, track_timestamped, budget, strict)
 
@@ -204,52 +234,43 @@ class SeriesCache:
         created = Created()
         firsts = _Firsts()
         try:
-            for chunk in fmt.chunks(data, known, families, strict):
+            for parsed in _then_failing(fmt.chunks(data, known, families, strict)):
+                chunk = parsed
                 if chunk.histograms is not None:
                     chunk.histograms = budget.fit(chunk.histograms)
                     natives.update(histogram_markers(chunk.keys, chunk.histograms))
-                entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
+                refusal = None
+                try:
+                    entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
+                except Refused as refused:  # the lines before it go on as a chunk (limits apply)
+                    refusal = _refusal(refused, data, chunk)
+                    chunk, refusal.partial = refusal.partial, None
+                    entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
                 samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
                 self.yielded = chunk.keys, entries, chunk.values, len(seen)
+                if self.unstored or self._refuses_times(chunk):
+                    self._track_unstored(chunk, seen)
                 if self._remember(seen, chunk, entries) or self.shared or created.shared:
                     firsts.start()
                 samples = firsts.kept(samples, budget)
                 if chunk.timestamps is not None and honor_timestamps:
                     stamped.update(_stamped(chunk, chunk.timestamps))  # type: ignore[arg-type]
                 yield samples
+                if refusal is not None:
+                    raise refusal
         except ParseError as exc:
-            self._count_partial(exc, plans, seen, created, budget)
+            budget.parsed += exc.appended
+            self._learn(seen, budget)
             raise
         finally:  # however the parse ends (an error, a limit, its reader stopping)
             self.maker.identities = None
             self.yielded = None
         before = self.entries
+        if not data:  # Prometheus's cache keeps what it knew after an empty body (no flush)
+            self.within = set()
         self._commit(fmt, seen, created, families, plans)
         self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before, natives))
-
-    def _count_partial(
-        self,
-        error: ParseError,
-        plans: dict[str, Plan],
-        seen: dict[str, SeriesEntry],
-        created: Created,
-        budget: ScrapeBudget,
-    ) -> None:
-        """Count, for the failed scrape's ``scrape_*`` series as Prometheus reports them, the
-        sample lines of the chunk that failed that came before the error, and the series new
-        since the last successful scrape among all the scrape read."""
-        partial = error.partial
-        if partial is not None and partial.keys:
-            try:
-                entries, _, _ = self._entries(partial, plans, seen, created)
-            except ParseError:  # a name the validation scheme refuses: counted as read
-                entries = []
-            budget.parsed += len(partial.keys)
-            budget.admitted += sum(1 for entry in entries if entry[3])
-            seen = {**seen, **{key: entry for key, entry in zip(partial.keys, entries, strict=False) if key}}
-        budget.parsed += error.appended
-        self._learn(seen, budget)
 
     def _learn(self, seen: dict[str, SeriesEntry], budget: ScrapeBudget, *, note: bool = True) -> None:
         """A failed scrape read ``seen``: count its new series in ``budget.added`` and (``note``)
@@ -263,9 +284,50 @@ class SeriesCache:
         """The series texts of ``seen`` not in ``previous``, but those metric relabeling drops
         (Prometheus never counts them in ``scrape_series_added``)."""
         new: AbstractSet[str] = seen.keys() - previous.keys() if previous else seen.keys()
+        if self.unlearnt and previous:
+            new = new | (self.unlearnt & seen.keys())
+        if self.unstored:
+            new = new - self.unstored
         if self.maker.relabel.steps:
             new = {key for key in new if seen[key][3]}
         return new
+
+    def _unlearnt(self, seen: dict[str, SeriesEntry], previous: dict[str, SeriesEntry]) -> set[str]:
+        """The series texts of ``seen`` that Prometheus's scrape cache had not learnt and that
+        this scrape did not teach it: read past ``sample_limit`` (``within``), or never stored
+        (``unstored``)."""
+        fresh = self.unstored if self.within is None else self.unstored | (seen.keys() - self.within)
+        if not fresh:
+            return set()
+        return {key for key in fresh if key not in previous or key in self.unlearnt} - self.tried
+
+    def _refuses_times(self, chunk: Chunk[SeriesEntry]) -> bool:
+        """Whether a sample of ``chunk`` has its own time outside ``window`` (C-level passes
+        over the exposed times of a chunk that has some)."""
+        if self.window is None or chunk.timestamps is None:
+            return False
+        stamps: list[int] = list(filter(_NOT_NONE, chunk.timestamps))  # type: ignore[arg-type]
+        earliest, latest = self.window
+        return bool(stamps) and (min(stamps) < earliest or max(stamps) > latest)
+
+    def _track_unstored(self, chunk: Chunk[SeriesEntry], seen: dict[str, SeriesEntry]) -> None:
+        """Note in ``unstored`` the series texts of ``chunk`` (before ``seen`` has them) whose
+        every sample so far has its own time outside ``window``."""
+        unstored = self.unstored
+        if not self._refuses_times(chunk):
+            unstored.difference_update(chunk.keys)
+            return
+        assert chunk.timestamps is not None and self.window is not None
+        earliest, latest = self.window
+        met: set[str] = set()
+        for key, stamp in zip(chunk.keys, chunk.timestamps, strict=True):
+            if key is None:
+                continue
+            if stamp is None or earliest <= stamp <= latest:
+                unstored.discard(key)
+            elif key not in met and key not in seen:  # its first sample
+                unstored.add(key)
+            met.add(key)
 
     def line_of(self, sample: Sample) -> int:
         """The index, in the chunk the parse under way last yielded, of ``sample``'s line (each
@@ -302,6 +364,8 @@ class SeriesCache:
             seen = {key: entry for at, (key, entry) in enumerate(seen.items()) if at < before or key in read}
         if stopped:
             self.reading = seen
+        else:  # sample_limit: the parse goes on, and what it reads past the limit is not learnt
+            self.within = set(seen)
         self._learn(seen, budget, note=stopped)
         return kept
 
@@ -320,19 +384,27 @@ class SeriesCache:
         made_columns: Columns | None = None
         maker = self.maker
         interned = len(maker.interned)
+        refused: Refused | None = None
         for new in (chunk.plain, chunk.parsed):
             if not new.at:
                 continue
             final = maker.plain_labels(new, plans) if new is chunk.plain else maker.parsed_labels(new)
             labels += sum(map(len, final))
             keys = chunk.keys if len(new.at) == len(entries) else list(map(chunk.keys.__getitem__, new.at))
-            made, made_columns = maker.make(new, final, keys, seen, created)
+            try:
+                made, made_columns = maker.make(new, final, keys, seen, created)
+            except Refused as exc:  # at a position of the chunk; the first of both kinds fails it
+                exc.at = new.at[exc.at]
+                refused = exc if refused is None or exc.at < refused.at else refused
+                continue
             if len(made) == len(entries):
                 entries = made  # type: ignore[assignment]
             else:
                 made_columns = None
                 for at, entry in zip(new.at, made, strict=True):
                     entries[at] = entry
+        if refused is not None:
+            raise refused
         return entries, (len(maker.interned) - interned, labels), made_columns  # type: ignore[return-value]
 
     def _samples(
@@ -345,8 +417,9 @@ class SeriesCache:
     ) -> list[Sample]:
         """The chunk's samples, built in C-level passes over the columns of its entries
         (``taken``) and its own; what metric relabeling dropped is left out, and so is a sample
-        whose own time is beyond int64 milliseconds (``parse.OUT_OF_RANGE``), as Prometheus
-        2.42's TSDB refuses it: counted as scraped and relabeled, not stored."""
+        whose own time is outside ``window`` (beyond int64 milliseconds too:
+        ``parse.OUT_OF_RANGE``), as Prometheus 2.42's scrape loop and TSDB refuse it: counted as
+        scraped and relabeled, not stored."""
         exposed = chunk.timestamps
         stamps: Iterable[int] = (
             repeat(scrape_ms)
@@ -369,9 +442,10 @@ class SeriesCache:
         )
         if self.maker.relabel.steps:
             rows = filter(_ROW_METRIC, rows)  # "" when dropped
-        if honor_timestamps and exposed is not None and OUT_OF_RANGE in exposed:
+        if self.window is not None and self._refuses_times(chunk):
+            earliest, latest = self.window
             every = list(rows)
-            rows = [row for row in every if row[3] != OUT_OF_RANGE]
+            rows = [row for row in every if earliest <= row[3] <= latest]
             budget.drop_stored(len(every) - len(rows))
         return cast(list[Sample], list(map(_NEW, repeat(Sample), rows)))
 
@@ -409,7 +483,8 @@ class SeriesCache:
         if fmt != self.format:
             gone += previous.values()
             self.format, previous = fmt, {}
-        if not created.keys:  # every line was a series known before: nothing added or replaced
+        unlearnt = self._unlearnt(seen, previous)
+        if not created.keys and not self.unlearnt:  # every line known before: none added or replaced
             self.added = 0
             if len(seen) < len(previous):
                 gone += [previous[key] for key in previous.keys() - seen.keys()]
@@ -418,7 +493,11 @@ class SeriesCache:
             self.added = len(added - self.tried) if self.tried else len(added)
             if previous or len(created.keys) != len(seen):  # else each new series was kept
                 gone += _gone(previous, seen, created)
-        self.tried = set()
+        if self.within is None:
+            self.tried = set()
+        elif len(self.tried) + len(previous) <= self.max_series:  # Prometheus's cache keeps them
+            self.tried.update(previous.keys() - seen.keys())
+        self.unlearnt = unlearnt
         shared = self.shared | created.shared
         if gone:
             self.retired += _retire(gone, seen, shared)
@@ -431,6 +510,28 @@ class SeriesCache:
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
         if len(self.maker.interned) > 4 * len(seen) + 1024:  # pairs of gone series pile up
             self.maker.interned = Interned()  # (a reset only stops new series sharing old pairs)
+
+
+def _then_failing(chunks: Iterator[Chunk[SeriesEntry]]) -> Iterator[Chunk[SeriesEntry]]:
+    """``chunks``, and when the parse fails, the sample lines before the error in the chunk at
+    fault as one more chunk before the error: Prometheus's scrape loop appends them (and checks
+    their limits, and the scrape stage's refusals) before it meets the error."""
+    try:
+        yield from chunks
+    except ParseError as exc:
+        partial, exc.partial = exc.partial, None
+        if partial is not None and partial.keys:
+            yield partial
+        raise
+
+
+def _refusal(refused: Refused, data: bytes, chunk: Chunk[SeriesEntry]) -> ParseError:
+    """The scrape's error for a series of ``chunk`` the scrape stage refused: at its line, which
+    counts as scraped, after the lines before it (``partial``), as Prometheus's scrape loop
+    appends line by line (and checks their limits first)."""
+    error = ParseError(refused.reason, sample_line(data, chunk, refused.at), appended=True)
+    error.partial = chunk.head(refused.at)
+    return error
 
 
 def _gone(
