@@ -163,6 +163,7 @@ RENAME_A = compile_rules(
 )
 DROP_B_NAME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="b"),))
 DROP_X = compile_rules((RelabelConfig(action="labeldrop", regex="x"),))
+SET_X = compile_rules((RelabelConfig(source_labels=("x",), target_label="x"),))
 DROP_ME = compile_rules((RelabelConfig(action="drop", source_labels=("__name__",), regex="dropme.*"),))
 LABELS_4 = ScrapeLimits(label_limit=4)
 
@@ -236,6 +237,12 @@ SEQUENCES: list[tuple[str, list[Response], dict[str, object], list[Report]]] = [
         "a repeated label that metric relabeling drops",
         [Response(b'a{x="1",x="2"} 1\nb 2\n')],
         {"metric_relabel": DROP_X},
+        [(1, 2, 2, 2), (1, 2, 2, 0)],
+    ),
+    (
+        "a repeated label that metric relabeling sets to the value it had: one label",
+        [Response(b'a{x="1",x="2"} 1\nb 2\n')],
+        {"metric_relabel": SET_X},
         [(1, 2, 2, 2), (1, 2, 2, 0)],
     ),
     (

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .model import Family, Labels, Sample, SeriesRef
 from .parse import Repeated
-from .relabel import RelabelRules, relabel
+from .relabel import RelabelRules, relabel, relabel_written
 
 if TYPE_CHECKING:
     from .targets import Target
@@ -137,16 +137,17 @@ def relabel_series(name: str, labels: Labels, rules: RelabelRules) -> tuple[str,
 def relabel_repeated(name: str, labels: Labels, rules: RelabelRules) -> tuple[str, Labels] | None:
     """``relabel_series`` for labels that repeat a name, as Prometheus's relabeling treats them:
     a rule reads a repeated label's first value (``Labels.Get``), and one that sets or drops the
-    name replaces every label of it (its ``labels.Builder``); one left as it was stays repeated."""
+    name replaces every label of it (its ``labels.Builder``), even with the value it had; one no
+    rule writes stays repeated."""
     first = {"__name__": name}  # the metric name comes first, before a __name__ label
     for label, value in labels:
         first.setdefault(label, value)
-    relabeled = relabel(dict(first), rules)
+    relabeled, written = relabel_written(first, rules)
     if relabeled is None or not relabeled.get("__name__"):
         return None
     names = ["__name__", *(label for label, _ in labels)]
     twice = {label for at, label in enumerate(names) if label in names[:at]}
-    kept = {label for label in twice if relabeled.get(label) == first[label]}
+    kept = twice - written
     new_name = relabeled.pop("__name__")
     merged = [pair for pair in labels if pair[0] in kept]
     merged += [pair for pair in relabeled.items() if pair[0] not in kept]

@@ -20,7 +20,7 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from .config.errors import FieldError
 from .config.values import LABEL_NAME
@@ -187,12 +187,42 @@ def relabel(labels: Mapping[str, str], rules: RelabelRules) -> dict[str, str] | 
     the empty string deletes it.
     """
     out = {name: value for name, value in labels.items() if value}
-    if not rules.steps:
-        return out
-    for step in rules.steps:
-        if not step(out):
-            return None
-    return out
+    return out if _applied(out, rules) else None
+
+
+def _applied(labels: dict[str, str], rules: RelabelRules) -> bool:
+    """Apply ``rules`` to ``labels`` in place; False when a rule drops the set."""
+    return all(step(labels) for step in rules.steps)
+
+
+class _Written(dict[str, str]):
+    """A label set that remembers the names a rule set or deleted, as Prometheus's
+    ``labels.Builder`` does: a name it sets or deletes replaces every label of that name in the
+    labels it was built from, a repeated one included, even when the value is the one it had."""
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        super().__init__(labels)
+        self.written: set[str] = set()
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.written.add(name)
+        super().__setitem__(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self.written.add(name)
+        super().__delitem__(name)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        self.written.add(name)
+        return super().pop(name, *default)
+
+
+def relabel_written(labels: Mapping[str, str], rules: RelabelRules) -> tuple[dict[str, str] | None, set[str]]:
+    """``relabel``, and the names its rules set or deleted (for a series that repeats a label
+    name: what the rules write is one label, what they leave stays repeated). The rare path:
+    ``relabel`` itself pays nothing for it."""
+    out = _Written({name: value for name, value in labels.items() if value})
+    return (dict(out) if _applied(out, rules) else None), out.written
 
 
 # Compilation.

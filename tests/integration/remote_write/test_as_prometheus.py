@@ -80,10 +80,13 @@ BODIES = {
     "old_time": OLD_TIME,
     "repeated_failing": REPEATED_FAILING,
     "repeated_dropped": REPEATED_FAILING,
+    "repeated_rewritten": REPEATED_FAILING,
 }
 JOBS = {
     "limited": "    sample_limit: 3\n",
     "repeated_dropped": "    metric_relabel_configs: [{regex: x, action: labeldrop}]\n",
+    # a rule that sets the repeated name to the value it had makes it one label
+    "repeated_rewritten": "    metric_relabel_configs: [{source_labels: [x], target_label: x}]\n",
     "label_limited": "    label_limit: 4\n"
     "    metric_relabel_configs: [{source_labels: [__name__], regex: 'dropme.*', action: drop}]\n",
 }
