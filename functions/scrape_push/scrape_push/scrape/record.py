@@ -165,16 +165,37 @@ def _labels(pairs: Sequence[Sequence[str]]) -> Labels:
     return found
 
 
-def pack(lines: Sequence[bytes], limit: int) -> tuple[bytes, int, int]:
-    """The compressed record of ``lines`` (one per target), at most ``limit`` bytes: all of them,
-    else as many of the first ones as fit. Returns the record, its raw size, the lines kept."""
-    kept = len(lines)
+def pack(lines: Iterable[bytes], limit: int) -> tuple[bytes, int, int]:
+    """The compressed record of ``lines`` (one per target, taken while their text stays within
+    ``MAX_RAW_BYTES``), at most ``limit`` bytes: all of them, else as many of the first ones as
+    fit. Returns the record, its raw size, the lines kept. The lines are joined into one buffer
+    as they come, so that a caller may make each only now (``RecordKeeper.keep``)."""
+    raw, ends = _joined(lines)
+    view = memoryview(raw)
+    kept = len(ends)
     while True:
-        raw = b"\n".join(lines[:kept])
-        packed = bytes(cramjam.zstd.compress(raw, ZSTD_LEVEL))
+        part = view[: ends[kept - 1]] if kept else view[:0]
+        packed = bytes(cramjam.zstd.compress(part, ZSTD_LEVEL))
         if len(packed) <= limit or kept == 0:
-            return packed, len(raw), kept
+            return packed, len(part), kept
         kept = min(kept - 1, int(kept * limit / len(packed) * 0.95))
+
+
+def _joined(lines: Iterable[bytes]) -> tuple[bytearray, list[int]]:
+    """``lines`` joined by newlines, the first ones whose text (each with its newline) is at
+    most ``MAX_RAW_BYTES``, and where each of them ends."""
+    raw = bytearray()
+    ends: list[int] = []
+    total = 0
+    for line in lines:
+        total += len(line) + 1
+        if total > MAX_RAW_BYTES:
+            break
+        if ends:
+            raw += b"\n"
+        raw += line
+        ends.append(len(raw))
+    return raw, ends
 
 
 def unpack(packed: bytes, raw_bytes: int) -> bytes:
@@ -226,7 +247,7 @@ class StalenessRecord:
         """Whether the record must be written: something changed, or it is a day old."""
         return changed or int(self.clock() * 1000) - self.written_ms >= REFRESH_MS
 
-    def save(self, lines: Sequence[bytes], targets: int, deadline: Deadline, report: RecordReport) -> bool:
+    def save(self, lines: Iterable[bytes], targets: int, deadline: Deadline, report: RecordReport) -> bool:
         """Write the record of ``lines``, the first of ``targets`` (whatever was there: the last
         writer wins)."""
         packed, raw_bytes, kept = pack(lines, MAX_RECORD_BYTES)
@@ -312,15 +333,9 @@ class RecordKeeper:
         if self.postpone:
             self.postpone = False
         elif self.record.due(changed):
-            lines: list[bytes] = []
-            raw_bytes = 0
-            for tracker in scraped:
-                if tracker.line is None or tracker.changed:
-                    tracker.line = encode_target(_key(tracker), tracker.series())
-                raw_bytes += len(tracker.line) + 1
-                if raw_bytes > MAX_RAW_BYTES:
-                    break
-                lines.append(tracker.line)
+            # Each line is made now, from what the caches hold, not kept between writes (it
+            # was 128 B a series: docs/scaling.md, "What a cached series holds").
+            lines = (encode_target(_key(tracker), tracker.series()) for tracker in scraped)
             if self.record.save(lines, len(scraped), deadline, self.report):
                 self.recorded = keys
                 for tracker in scraped:
