@@ -75,6 +75,8 @@ class SeriesCache:
         refs: Iterator[SeriesRef] | None = None,
         max_series: int = MAX_SERIES,
         legacy_names: bool = False,
+        *,
+        families: dict[Family, Family] | None = None,
     ) -> None:
         refs = count() if refs is None else refs
         self.maker = EntryMaker(finish or sorted_labels, relabel, refs, legacy_names)
@@ -88,9 +90,13 @@ class SeriesCache:
         self.format: Format | None = None
         """The format of the last body parsed: a switch to another starts afresh."""
         self.entries: dict[str, SeriesEntry] = {}
-        self.families: dict[Family, Family] = {}
+        self.families: dict[Family, Family] = {} if families is None else families
         """Interned families, so that an unchanged ``# HELP``/``# TYPE`` block yields the very
-        same object scrape after scrape and entries can be checked with ``is``."""
+        same object scrape after scrape and entries can be checked with ``is``: the table the
+        scrape stage shares among its targets (``scraper.Scraper.families``; their families and
+        help texts are mostly the same, and its owner bounds it), else this cache's own, which
+        it copies for each parse (a failed one leaves it as it was) and bounds itself."""
+        self.own_families = families is None
         self.plans: dict[str, Plan] = {}
         """Per label-set shape, how to build final labels (``labels.shape_plan``)."""
         self.synthetic: tuple[SeriesRef, ...] = tuple(islice(refs, len(SYNTHETIC)))
@@ -149,7 +155,9 @@ class SeriesCache:
             tracker.seed = dict(tracked)
         tracker.tracked, tracker.stamps = {}, {}
         self.format = None
-        self.entries, self.families, self.plans, self.reading = {}, {}, {}, {}
+        self.entries, self.plans, self.reading = {}, {}, {}
+        if self.own_families:
+            self.families = {}
         self.tried, self.shared = set(), set()
         self.maker.identities, self.maker.interned = None, Interned()
         return refs
@@ -195,7 +203,9 @@ class SeriesCache:
     ) -> Iterator[list[Sample]]:
         same = fmt == self.format  # another format, or the same with other options: afresh
         known = self.entries if same else {}
-        families = dict(self.families) if same else {}
+        families = self.families
+        if self.own_families:
+            families = dict(families) if same else {}
         plans = dict(self.plans) if same else {}
         budget = budget or ScrapeBudget()
         seen = self.reading
@@ -427,8 +437,9 @@ class SeriesCache:
             shared = {ref for ref in shared if ref in held}
         self.shared = shared
         self.entries = seen
-        self.families = families if len(families) <= 4 * len(seen) + 1024 else {}
         self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
+        if self.own_families:
+            self.families = families if len(families) <= 4 * len(seen) + 1024 else {}
         if len(self.maker.interned) > 4 * len(seen) + 1024:  # pairs of gone series pile up
             self.maker.interned = Interned()  # (a reset only stops new series sharing old pairs)
 
