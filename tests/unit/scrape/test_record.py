@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import random
 import tracemalloc
 from collections.abc import Iterator
 
@@ -84,6 +85,19 @@ def test_pack_takes_the_lines_within_the_raw_bound_as_they_come(monkeypatch: pyt
     packed, raw_bytes, kept = pack(lines(), record_module.MAX_RECORD_BYTES)
     assert (kept, raw_bytes, unpack(packed, raw_bytes)) == (2, 19, b"0" * 9 + b"\n" + b"1" * 9)
     assert made == [0, 1, 2]  # the line past the bound is the last one made
+
+
+def test_pack_stops_making_lines_once_they_cannot_fit() -> None:
+    made: list[int] = []
+
+    def lines() -> Iterator[bytes]:
+        for index in range(1000):
+            made.append(index)
+            yield random.Random(index).randbytes(1500).hex().encode()  # compresses to about half
+
+    packed, raw_bytes, kept = pack(lines(), 20_000)
+    assert 0 < kept < 20 and len(packed) <= 20_000 and raw_bytes == kept * 3001 - 1
+    assert len(made) < 200  # made up to 256 KiB of text past the item's size, not 3 MB
 
 
 def fleet_of(scraper: Scraper, targets: int, series: int) -> list[Target]:

@@ -169,8 +169,9 @@ def pack(lines: Iterable[bytes], limit: int) -> tuple[bytes, int, int]:
     """The compressed record of ``lines`` (one per target, taken while their text stays within
     ``MAX_RAW_BYTES``), at most ``limit`` bytes: all of them, else as many of the first ones as
     fit. Returns the record, its raw size, the lines kept. The lines are joined into one buffer
-    as they come, so that a caller may make each only now (``RecordKeeper.keep``)."""
-    raw, ends = _joined(lines)
+    as they come, so that a caller may make each only now (``RecordKeeper.keep``), and taken
+    only while they may still fit (``_joined``)."""
+    raw, ends = _joined(lines, limit)
     view = memoryview(raw)
     kept = len(ends)
     while True:
@@ -181,12 +182,15 @@ def pack(lines: Iterable[bytes], limit: int) -> tuple[bytes, int, int]:
         kept = min(kept - 1, int(kept * limit / len(packed) * 0.95))
 
 
-def _joined(lines: Iterable[bytes]) -> tuple[bytearray, list[int]]:
-    """``lines`` joined by newlines, the first ones whose text (each with its newline) is at
-    most ``MAX_RAW_BYTES``, and where each of them ends."""
+def _joined(lines: Iterable[bytes], limit: int) -> tuple[bytearray, list[int]]:
+    """``lines`` joined by newlines, and where each ends: the first ones whose text (each with
+    its newline) is at most ``MAX_RAW_BYTES``, and, once their text is past ``limit`` bytes
+    (it may then compress to more), only until they compress to more than ``limit``
+    (``_Estimate``): the lines after could not be kept, and are neither made nor held."""
     raw = bytearray()
     ends: list[int] = []
     total = 0
+    estimate: _Estimate | None = None
     for line in lines:
         total += len(line) + 1
         if total > MAX_RAW_BYTES:
@@ -195,7 +199,37 @@ def _joined(lines: Iterable[bytes]) -> tuple[bytearray, list[int]]:
             raw += b"\n"
         raw += line
         ends.append(len(raw))
+        if estimate is not None:
+            estimate.add(b"\n" + line)
+        elif len(raw) > limit:
+            estimate = _Estimate(bytes(raw))
+        if estimate is not None and estimate.packed > limit:
+            break
     return raw, ends
+
+
+ESTIMATE_STEP: Final = 256 * 1024
+"""A record's text past its item's size is also compressed as it is made, and what that gave
+is counted at every this many bytes of text (a zstd flush: the count lags by at most what
+this much text compresses to, about 5 KB of a job's label text)."""
+
+
+class _Estimate:
+    """What a record's text compresses to so far, counted as the text comes (streamed: a
+    little more than the record's one-shot compression, which holds the whole text)."""
+
+    def __init__(self, text: bytes) -> None:
+        self.compressor = cramjam.zstd.Compressor(ZSTD_LEVEL)
+        self.packed = 0
+        self.pending = 0
+        self.add(text)
+
+    def add(self, text: bytes) -> None:
+        self.compressor.compress(text)
+        self.pending += len(text)
+        if self.pending >= ESTIMATE_STEP:
+            self.packed += len(self.compressor.flush())
+            self.pending = 0
 
 
 def unpack(packed: bytes, raw_bytes: int) -> bytes:
