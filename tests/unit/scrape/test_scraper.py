@@ -117,15 +117,18 @@ def helped(help_text: str) -> bytes:
     return f"# HELP a {help_text}\n# TYPE a gauge\n".encode() + body(3)
 
 
-def test_targets_exposing_the_same_family_hold_one_copy_of_it() -> None:
+def test_targets_exposing_the_same_families_names_and_pairs_hold_one_copy_of_each() -> None:
     scraper = Scraper(2, build_context().secrets)
-    families = []
+    held = []
     for each in (target(), target(url="http://127.0.0.1:2/metrics")):
         cache = scraper.series_cache(each)
         scrape(cache, helped("What a is, at some length."), 1000)
-        families.append({entry[1] for entry in cache.entries.values()})
-    (first,), (second,) = families
-    assert first is second and first.help == "What a is, at some length."
+        entry = cache.entries['a{n="0"}']
+        held.append((entry[0], entry[1], dict(zip(dict(entry[4]), entry[4], strict=True))["n"]))
+    (name, family, pair), again = held
+    assert (name, family, pair) == again == ("a", family, ("n", "0"))
+    assert name is again[0] and family is again[1] and pair is again[2]
+    assert family.help == "What a is, at some length."
 
 
 def test_the_shared_families_are_emptied_past_their_bound_and_the_series_keep_their_refs() -> None:
@@ -133,16 +136,16 @@ def test_the_shared_families_are_emptied_past_their_bound_and_the_series_keep_th
     cache = scraper.series_cache(target())
     for scrape_number in range(400):  # a help text that changes at every scrape
         scrape(cache, helped(f"a, scrape {scrape_number}"), 1000 * (scrape_number + 1))
-    assert len(scraper.families) == 800  # each help text interned untyped, then as a gauge
+    assert len(scraper.common.families) == 800  # each help text interned untyped, then as a gauge
     scraper.evict(10240)
-    assert len(scraper.families) == 800  # within 4 x 3 series + 1,024
+    assert len(scraper.common.families) == 800  # within 4 x 3 series + 1,024
     for scrape_number in range(400, 700):
         scrape(cache, helped(f"a, scrape {scrape_number}"), 1000 * (scrape_number + 1))
     scrape(cache, helped("a at last"), 10**6)
     refs = {key: entry[5] for key, entry in cache.entries.items()}
     scraper.evict(10240)
-    assert scraper.families == {}
+    assert scraper.common.families == {}
     samples = scrape(cache, helped("a at last"), 10**6 + 1000)  # its entries made again
     assert {key: entry[5] for key, entry in cache.entries.items()} == refs
     assert not any(is_stale(sample.value) for sample in samples)
-    assert len(scraper.families) == 2
+    assert len(scraper.common.families) == 2

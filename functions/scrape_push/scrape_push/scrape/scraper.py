@@ -42,10 +42,11 @@ from ..guard import Aborted, Guard, Watch, guarding
 from ..httpconfig import TLSConfig, new_session
 from ..labels import finisher, synthetic
 from ..limits import LimitExceeded, MemoryBudgetExceeded, SampleLimitExceeded, ScrapeBudget
-from ..model import Family, Labels, Sample, SeriesRef
+from ..model import Labels, Sample, SeriesRef
 from ..parse import ParseError
 from ..reach import Reach
 from ..targets import FailedTarget, Target
+from .entries import CommonValues
 from .record import RecordKeeper, RecordReport, StalenessRecord
 from .series import SeriesCache
 from .stale import EndedTarget, keys_before
@@ -59,11 +60,6 @@ CACHED_SERIES_BYTES: Final = 800
 """What one cached series holds across the warm state, its cache entry, series text, final
 labels and identity index and the sinks' encoding of it (measured 620 to 700 bytes for
 node_exporter-shaped targets with a Remote Write sink; docs/scaling.md)."""
-
-FAMILIES_PER_SERIES: Final = 4
-MIN_FAMILIES: Final = 1024
-"""The shared families table (``Scraper.families``) is emptied past ``FAMILIES_PER_SERIES``
-times the cached series plus ``MIN_FAMILIES``, the bound a series cache keeps its own by."""
 
 ABORT_GRACE_SECONDS = 1.0
 """After the scrape deadline, how long the stage waits for cut scrapes to unwind (a cut
@@ -123,12 +119,9 @@ class Scraper:
         self._sessions_lock = threading.Lock()
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
         """The series caches, least recently scraped first."""
-        self.families: dict[Family, Family] = {}
-        """The families every target's series cache interns its metadata blocks into: a fleet's
-        targets mostly expose the same families and help texts, which are then held once
-        (about 90 B a series of node_exporter's otherwise; docs/scaling.md). Emptied when it
-        holds more than ``FAMILIES_PER_SERIES`` times the cached series (help texts that keep
-        changing): each target's next scrape then makes its entries again, under the same refs."""
+        self.common = CommonValues()
+        """The families, metric names and label pairs the series caches share (bounded after
+        each cycle by the series they hold)."""
         self._evicted: dict[tuple[object, ...], SeriesCache] = {}
         """Caches evicted to bound memory, holding only their staleness memory (``evict``)."""
         self._series_lock = threading.Lock()
@@ -171,7 +164,7 @@ class Scraper:
                         target.metric_relabel,
                         self.refs,
                         legacy_names=target.legacy_names,
-                        families=self.families,
+                        common=self.common,
                     )
                 self._series[key] = cache
             else:
@@ -190,8 +183,7 @@ class Scraper:
                 held -= len(cache)
                 self._forgotten += cache.evict()
                 self._evicted[key] = cache
-            if len(self.families) > FAMILIES_PER_SERIES * held + MIN_FAMILIES:
-                self.families.clear()
+            self.common.bound(held)
 
     def drop_cache(self, target: Target) -> None:
         """Drop the target's series cache: an abandoned scrape may still be writing to it."""
