@@ -6,6 +6,7 @@ import gc
 import random
 import tracemalloc
 from collections.abc import Iterator
+from typing import Any
 
 import cramjam
 import pytest
@@ -73,18 +74,24 @@ def test_pack_keeps_the_first_targets_that_fit() -> None:
     assert pack(lines, record_module.MAX_RECORD_BYTES)[2] == 50
 
 
-def test_pack_takes_the_lines_within_the_raw_bound_as_they_come(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(record_module, "MAX_RAW_BYTES", 25)
-    made: list[int] = []
+def test_the_record_makes_no_line_past_its_raw_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    scraper = scraper_over(table := MemoryTable())
+    first, *_ = fleet_of(scraper, 6, 3)
+    line = encode_target(target_key(first), scraper.series_cache(first).tracker.series())
+    monkeypatch.setattr(record_module, "MAX_RAW_BYTES", 2 * len(line) + 10)  # two lines fit
+    made: list[bytes] = []
+    encode = record_module.encode_target
 
-    def lines() -> Iterator[bytes]:
-        for index in range(10):
-            made.append(index)
-            yield b"%d" % index * 9  # 9 bytes and a newline a line: two fit in 25
+    def counted(*args: Any) -> bytes:
+        made.append(encode(*args))
+        return made[-1]
 
-    packed, raw_bytes, kept = pack(lines(), record_module.MAX_RECORD_BYTES)
-    assert (kept, raw_bytes, unpack(packed, raw_bytes)) == (2, 19, b"0" * 9 + b"\n" + b"1" * 9)
-    assert made == [0, 1, 2]  # the line past the bound is the last one made
+    monkeypatch.setattr(record_module, "encode_target", counted)
+    report = scraper.keep_record(Deadline.after(30))
+    assert report is not None and (report.targets, report.targets_left_out) == (2, 4)
+    assert len(made) == 3  # the line past the bound is the last one made
+    item = table.items[record_key(GROUP)]
+    assert unpack(item["record"]["B"], int(item["raw_bytes"]["N"])) == b"\n".join(made[:2])
 
 
 def test_pack_stops_making_lines_once_they_cannot_fit() -> None:

@@ -166,11 +166,10 @@ def _labels(pairs: Sequence[Sequence[str]]) -> Labels:
 
 
 def pack(lines: Iterable[bytes], limit: int) -> tuple[bytes, int, int]:
-    """The compressed record of ``lines`` (one per target, taken while their text stays within
-    ``MAX_RAW_BYTES``), at most ``limit`` bytes: all of them, else as many of the first ones as
-    fit. Returns the record, its raw size, the lines kept. The lines are joined into one buffer
-    as they come, so that a caller may make each only now (``RecordKeeper.keep``), and taken
-    only while they may still fit (``_joined``)."""
+    """The compressed record of ``lines`` (one per target), at most ``limit`` bytes: all of
+    them, else as many of the first ones as fit. Returns the record, its raw size, the lines
+    kept. The lines are joined into one buffer as they come, so that a caller may make each
+    only now (``RecordKeeper.keep``), and taken only while they may still fit (``_joined``)."""
     raw, ends = _joined(lines, limit)
     view = memoryview(raw)
     kept = len(ends)
@@ -183,18 +182,13 @@ def pack(lines: Iterable[bytes], limit: int) -> tuple[bytes, int, int]:
 
 
 def _joined(lines: Iterable[bytes], limit: int) -> tuple[bytearray, list[int]]:
-    """``lines`` joined by newlines, and where each ends: the first ones whose text (each with
-    its newline) is at most ``MAX_RAW_BYTES``, and, once their text is past ``limit`` bytes
-    (it may then compress to more), only until they compress to more than ``limit``
+    """``lines`` joined by newlines, and where each ends; once their text is past ``limit``
+    bytes (it may then compress to more), only until they compress to more than ``limit``
     (``_Estimate``): the lines after could not be kept, and are neither made nor held."""
     raw = bytearray()
     ends: list[int] = []
-    total = 0
     estimate: _Estimate | None = None
     for line in lines:
-        total += len(line) + 1
-        if total > MAX_RAW_BYTES:
-            break
         if ends:
             raw += b"\n"
         raw += line
@@ -369,13 +363,24 @@ class RecordKeeper:
         elif self.record.due(changed):
             # Each line is made now, from what the caches hold, not kept between writes (it
             # was 128 B a series: docs/scaling.md, "What a cached series holds").
-            lines = (encode_target(_key(tracker), tracker.series()) for tracker in scraped)
+            made = (encode_target(_key(tracker), tracker.series()) for tracker in scraped)
+            lines = _within_raw_bound(made)
             if self.record.save(lines, len(scraped), deadline, self.report):
                 self.recorded = keys
                 for tracker in scraped:
                     tracker.changed = False
         report, self.report = self.report, RecordReport()
         return report
+
+
+def _within_raw_bound(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The first ``lines`` whose text, each with its newline, is at most ``MAX_RAW_BYTES``."""
+    total = 0
+    for line in lines:
+        total += len(line) + 1
+        if total > MAX_RAW_BYTES:
+            return
+        yield line
 
 
 def _key(tracker: Tracker) -> TargetKey:
