@@ -94,7 +94,8 @@ def test_the_record_makes_no_line_past_its_raw_bound(monkeypatch: pytest.MonkeyP
     assert unpack(item["record"]["B"], int(item["raw_bytes"]["N"])) == b"\n".join(made[:2])
 
 
-def test_pack_stops_making_lines_once_they_cannot_fit() -> None:
+def test_pack_stops_making_lines_once_they_cannot_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(record_module, "ESTIMATE_FROM", 40_000)
     made: list[int] = []
 
     def lines() -> Iterator[bytes]:
@@ -104,7 +105,7 @@ def test_pack_stops_making_lines_once_they_cannot_fit() -> None:
 
     packed, raw_bytes, kept = pack(lines(), 20_000)
     assert 0 < kept < 20 and len(packed) <= 20_000 and raw_bytes == kept * 3001 - 1
-    assert len(made) < 200  # made up to 256 KiB of text past the item's size, not 3 MB
+    assert len(made) < 200  # made up to 256 KiB of text past ESTIMATE_FROM, not 3 MB
 
 
 def fleet_of(scraper: Scraper, targets: int, series: int) -> list[Target]:

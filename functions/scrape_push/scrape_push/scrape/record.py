@@ -182,9 +182,9 @@ def pack(lines: Iterable[bytes], limit: int) -> tuple[bytes, int, int]:
 
 
 def _joined(lines: Iterable[bytes], limit: int) -> tuple[bytearray, list[int]]:
-    """``lines`` joined by newlines, and where each ends; once their text is past ``limit``
-    bytes (it may then compress to more), only until they compress to more than ``limit``
-    (``_Estimate``): the lines after could not be kept, and are neither made nor held."""
+    """``lines`` joined by newlines, and where each ends; once their text is past
+    ``ESTIMATE_FROM``, only until they compress to more than ``limit`` (``_Estimate``): the
+    lines after could not be kept, and are neither made nor held."""
     raw = bytearray()
     ends: list[int] = []
     estimate: _Estimate | None = None
@@ -195,17 +195,20 @@ def _joined(lines: Iterable[bytes], limit: int) -> tuple[bytearray, list[int]]:
         ends.append(len(raw))
         if estimate is not None:
             estimate.add(b"\n" + line)
-        elif len(raw) > limit:
+        elif len(raw) > ESTIMATE_FROM:
             estimate = _Estimate(bytes(raw))
         if estimate is not None and estimate.packed > limit:
             break
     return raw, ends
 
 
+ESTIMATE_FROM: Final = 16 * 1024 * 1024
+"""A record's text past this many bytes is also compressed as it is made, to stop making it
+once it cannot fit (a job's label text compresses about 50 times: 16 MiB of it is near the
+item's size). Below, it is compressed once, as it is written, whether it fits or not."""
 ESTIMATE_STEP: Final = 256 * 1024
-"""A record's text past its item's size is also compressed as it is made, and what that gave
-is counted at every this many bytes of text (a zstd flush: the count lags by at most what
-this much text compresses to, about 5 KB of a job's label text)."""
+"""What the text past ``ESTIMATE_FROM`` compressed to is counted at every this many bytes of it
+(a zstd flush: the count lags by at most what this much text compresses to, about 5 KB)."""
 
 
 class _Estimate:

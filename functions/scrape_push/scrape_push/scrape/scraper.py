@@ -59,7 +59,8 @@ the shard sizing plans for a shard's series, so a planned shard never evicts."""
 CACHED_SERIES_BYTES: Final = 800
 """What one cached series holds across the warm state, its cache entry, series text, final
 labels and identity index and the sinks' encoding of it (measured 620 to 700 bytes for
-node_exporter-shaped targets with a Remote Write sink; docs/scaling.md)."""
+node_exporter-shaped targets with a Remote Write sink when it was set, about 530 since the
+targets share their names, label pairs and families; docs/scaling.md)."""
 
 ABORT_GRACE_SECONDS = 1.0
 """After the scrape deadline, how long the stage waits for cut scrapes to unwind (a cut
