@@ -5,6 +5,7 @@ warm state). The table of docs/scaling.md ("What a cached series holds").
     .venv/bin/python bench/profile_memory.py                      # 500 x 1,000 series, 3 cycles
     .venv/bin/python bench/profile_memory.py --targets 200 --trace --top 30
     .venv/bin/python bench/profile_memory.py --no-record          # runtime.staleness_record: false
+    .venv/bin/python bench/profile_memory.py --default-malloc     # glibc's arenas, not the template's
 
 One shard in this process, as one worker runs it: ``devtools.target_fleet`` serves the targets
 and counts the Remote Write requests, a moto server holds the configuration and the state
@@ -12,7 +13,8 @@ table (``devtools.fleet``), and ``devtools.local_invoke`` invokes the real handl
 cycle, the first cold. Each cycle's peak RSS is the process's ``VmHWM``, reset before the
 cycle (``/proc/self/clear_refs``). ``--trace`` starts tracemalloc before the first cycle, so
 that the warm state is all traced (it slows the cycles several times and adds its own memory
-to the RSS figures).
+to the RSS figures). The process runs with the environment the template gives the function
+(``MALLOC_ARENA_MAX``, which glibc reads when a process starts: it starts itself again with it).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from devtools import target_fleet
 from devtools.fleet import CONFIG_PATH, emulated_account, fragments, put_config
-from devtools.local_invoke import invoke
+from devtools.local_invoke import LAMBDA_ENVIRONMENT, invoke
 
 SERIES = 1000
 MEMORY_MB = 10240
@@ -72,6 +74,17 @@ def print_sites(title: str, snapshot: tracemalloc.Snapshot, series: int, top: in
         print(f"  {figures}  {where}:{frame.lineno}")
 
 
+def restart_as_lambda(*, default_malloc: bool) -> None:
+    """Start this process again unless it has the template's ``MALLOC_ARENA_MAX`` (or, with
+    ``default_malloc``, none)."""
+    wanted = None if default_malloc else LAMBDA_ENVIRONMENT["MALLOC_ARENA_MAX"]
+    if os.environ.get("MALLOC_ARENA_MAX") != wanted:
+        env = {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"}
+        if wanted is not None:
+            env["MALLOC_ARENA_MAX"] = wanted
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -81,7 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--trace", action="store_true", help="tracemalloc from the first cycle on")
     parser.add_argument("--top", type=int, default=20, help="allocation sites printed")
     parser.add_argument("--no-record", action="store_true", help="runtime.staleness_record: false")
+    parser.add_argument("--default-malloc", action="store_true", help="MALLOC_ARENA_MAX unset")
     args = parser.parse_args(argv)
+    restart_as_lambda(default_malloc=args.default_malloc)
     workdir = Path(tempfile.mkdtemp(prefix="profile-memory-"))
     series = args.targets * (SERIES + 5)
     with ExitStack() as stack:

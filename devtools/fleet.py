@@ -35,6 +35,7 @@ import boto3
 import yaml
 
 from devtools import processes, resources, target_fleet
+from devtools.local_invoke import LAMBDA_ENVIRONMENT
 from devtools.shard_poller import Poller
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +79,7 @@ class Environment:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
-            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            env={**LAMBDA_ENVIRONMENT, **os.environ, **env, "PYTHONPATH": str(ROOT)},
             text=True,
         )
         self.invocations = 0

@@ -21,6 +21,7 @@ from scrape_push.settings import (
 from scrape_push.shards.worker import MAX_RECEIVES
 from scrape_push.statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 
+from devtools.local_invoke import LAMBDA_ENVIRONMENT
 from devtools.resources import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,11 @@ def test_function_runs_python313_on_arm64_with_powertools_settings() -> None:
     )
     assert globals_["MemorySize"] == {"Ref": "MemorySize"}
     assert globals_["Timeout"] == {"Ref": "Timeout"}
+
+
+def test_the_function_and_the_local_runners_limit_mallocs_arenas_alike() -> None:
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["MALLOC_ARENA_MAX"] == LAMBDA_ENVIRONMENT["MALLOC_ARENA_MAX"] == "2"
 
 
 def test_schedule_is_eventbridge_scheduler_every_minute_by_default() -> None:

@@ -182,9 +182,7 @@ class Pipeline:
                 ended = self.scraper.take_ended()
                 if self.sharded:
                     ended = [gone for gone in ended if departures is not None and departures.ended(gone)]
-                samples = [s for result in scrapes for s in result.samples]
-                samples += [s for gone in ended for s in gone.samples]
-                reports = push_all(chosen, samples, deadline)
+                reports = push_all(chosen, samples_of(scrapes, ended), deadline)  # held by the push alone
                 record = self.scraper.keep_record(deadline, joined)
                 self.forget_gone()
             finally:
@@ -245,6 +243,13 @@ def staleness_record(
         return None
     key = record_key(job_group(jobs), str(shard) if shard else None)
     return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), key)
+
+
+def samples_of(scrapes: Sequence[ScrapeResult], ended: Sequence[EndedTarget]) -> list[Sample]:
+    """A cycle's samples, in one list: the targets' then the markers of those that left."""
+    samples = [s for result in scrapes for s in result.samples]
+    samples += [s for gone in ended for s in gone.samples]
+    return samples
 
 
 def push_all(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import random
+import tracemalloc
+from collections.abc import Iterator
+from typing import Any
 
+import cramjam
 import pytest
 from scrape_push.deadline import Deadline
 from scrape_push.model import is_stale
@@ -68,6 +73,80 @@ def test_pack_keeps_the_first_targets_that_fit() -> None:
     assert 0 < kept < 50 and len(packed) <= 4000
     assert unpack(packed, raw_bytes) == b"\n".join(lines[:kept])
     assert pack(lines, record_module.MAX_RECORD_BYTES)[2] == 50
+
+
+def test_the_record_makes_no_line_past_its_raw_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    scraper = scraper_over(table := MemoryTable())
+    first, *_ = fleet_of(scraper, 6, 3)
+    line = encode_target(target_key(first), scraper.series_cache(first).tracker.series())
+    monkeypatch.setattr(record_module, "MAX_RAW_BYTES", 2 * len(line) + 10)  # two lines fit
+    made: list[bytes] = []
+    encode = record_module.encode_target
+
+    def counted(*args: Any) -> bytes:
+        made.append(encode(*args))
+        return made[-1]
+
+    monkeypatch.setattr(record_module, "encode_target", counted)
+    report = scraper.keep_record(Deadline.after(30))
+    assert report is not None and (report.targets, report.targets_left_out) == (2, 4)
+    assert len(made) == 3  # the line past the bound is the last one made
+    item = table.items[record_key(GROUP)]
+    assert unpack(item["record"]["B"], int(item["raw_bytes"]["N"])) == b"\n".join(made[:2])
+
+
+def test_pack_stops_making_lines_once_they_cannot_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(record_module, "ESTIMATE_FROM", 40_000)
+    made: list[int] = []
+
+    def lines() -> Iterator[bytes]:
+        for index in range(1000):
+            made.append(index)
+            yield random.Random(index).randbytes(1500).hex().encode()  # compresses to about half
+
+    packed, raw_bytes, kept = pack(lines(), 20_000)
+    assert 0 < kept < 20 and len(packed) <= 20_000 and raw_bytes == kept * 3001 - 1
+    assert len(made) < 200  # made up to 256 KiB of text past ESTIMATE_FROM, not 3 MB
+
+
+def fleet_of(scraper: Scraper, targets: int, series: int) -> list[Target]:
+    each = [
+        target(url=f"http://127.0.0.1:{i + 1}/metrics", labels=(("instance", f"h{i}:9100"), ("job", "api")))
+        for i in range(targets)
+    ]
+    for i, one in enumerate(each):
+        body = "".join(f'node_thing_{j % 40}{{device="dev{j}",slot="{i}-{j}"}} 1\n' for j in range(series))
+        scraped(scraper, one, body.encode(), 1000)
+    return each
+
+
+def test_the_record_is_the_compressed_lines_of_its_targets_byte_for_byte() -> None:
+    table = MemoryTable()
+    scraper = scraper_over(table)
+    each = fleet_of(scraper, 5, 30)
+    scraper.keep_record(Deadline.after(30))
+    lines = [encode_target(target_key(one), scraper.series_cache(one).tracker.series()) for one in each]
+    item = table.items[record_key(GROUP)]
+    raw = b"\n".join(lines)
+    assert item["record"]["B"] == bytes(cramjam.zstd.compress(raw, record_module.ZSTD_LEVEL))
+    assert item["raw_bytes"]["N"] == str(len(raw))
+
+
+def test_a_written_record_leaves_no_copy_of_its_text_in_memory() -> None:
+    scraper = scraper_over(table := MemoryTable())
+    fleet_of(scraper, 20, 300)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        scraper.keep_record(Deadline.after(30))
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    raw_bytes = int(table.items[record_key(GROUP)]["raw_bytes"]["N"])
+    assert raw_bytes > 400_000
+    assert kept < raw_bytes // 10  # the item itself (compressed) and the report
 
 
 def test_unpack_refuses_a_record_bigger_than_it_says_or_too_big() -> None:

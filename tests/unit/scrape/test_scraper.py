@@ -111,3 +111,41 @@ def test_two_thousand_targets_keep_their_caches_when_memory_allows_it() -> None:
     assert all(scraper.series_cache(each) is cache for each, cache in zip(targets, caches, strict=True))
     assert all(len(cache) == 1 for cache in caches)
     assert scraper.forgotten() == []
+
+
+def helped(help_text: str) -> bytes:
+    return f"# HELP a {help_text}\n# TYPE a gauge\n".encode() + body(3)
+
+
+def test_targets_exposing_the_same_families_names_and_pairs_hold_one_copy_of_each() -> None:
+    scraper = Scraper(2, build_context().secrets)
+    held = []
+    for each in (target(), target(url="http://127.0.0.1:2/metrics")):
+        cache = scraper.series_cache(each)
+        scrape(cache, helped("What a is, at some length."), 1000)
+        entry = cache.entries['a{n="0"}']
+        held.append((entry[0], entry[1], dict(zip(dict(entry[4]), entry[4], strict=True))["n"]))
+    (name, family, pair), again = held
+    assert (name, family, pair) == again == ("a", family, ("n", "0"))
+    assert name is again[0] and family is again[1] and pair is again[2]
+    assert family.help == "What a is, at some length."
+
+
+def test_the_shared_families_are_emptied_past_their_bound_and_the_series_keep_their_refs() -> None:
+    scraper = Scraper(2, build_context().secrets)
+    cache = scraper.series_cache(target())
+    for scrape_number in range(400):  # a help text that changes at every scrape
+        scrape(cache, helped(f"a, scrape {scrape_number}"), 1000 * (scrape_number + 1))
+    assert len(scraper.common.families) == 800  # each help text interned untyped, then as a gauge
+    scraper.evict(10240)
+    assert len(scraper.common.families) == 800  # within 4 x 3 series + 1,024
+    for scrape_number in range(400, 700):
+        scrape(cache, helped(f"a, scrape {scrape_number}"), 1000 * (scrape_number + 1))
+    scrape(cache, helped("a at last"), 10**6)
+    refs = {key: entry[5] for key, entry in cache.entries.items()}
+    scraper.evict(10240)
+    assert scraper.common.families == {}
+    samples = scrape(cache, helped("a at last"), 10**6 + 1000)  # its entries made again
+    assert {key: entry[5] for key, entry in cache.entries.items()} == refs
+    assert not any(is_stale(sample.value) for sample in samples)
+    assert len(scraper.common.families) == 2

@@ -98,6 +98,35 @@ class Interned(dict[Any, Any]):
         return key
 
 
+VALUES_PER_SERIES: Final = 4
+MIN_VALUES: Final = 1024
+"""A table of interned values (families, names and label pairs) is let go past
+``VALUES_PER_SERIES`` times the series it serves plus ``MIN_VALUES``: those of gone series
+(or help texts that keep changing) pile up."""
+
+
+class CommonValues:
+    """What the series caches of one scrape stage share (``scraper.Scraper``): the families
+    their parses intern (``parse.Metadata``) and the metric names and label pairs of their
+    series (``Interned``). A fleet's targets mostly expose the same families, help texts, names
+    and pairs, which are then held once (about 110 B a series of node_exporter's otherwise:
+    docs/scaling.md, "What a cached series holds")."""
+
+    __slots__ = ("families", "values")
+
+    def __init__(self) -> None:
+        self.families: dict[Family, Family] = {}
+        self.values = Interned()
+
+    def bound(self, series: int) -> None:
+        """Empty a table past its bound for ``series`` cached series. Once the families are, each
+        target's next scrape makes its entries again (its families are new objects), under the
+        same refs."""
+        for table in (self.families, self.values):
+            if len(table) > VALUES_PER_SERIES * series + MIN_VALUES:
+                table.clear()
+
+
 class EntryMaker:
     """Makes the entries of one target's new series."""
 
@@ -107,6 +136,7 @@ class EntryMaker:
         relabel: RelabelRules,
         refs: Iterator[SeriesRef],
         legacy_names: bool = False,
+        interned: Interned | None = None,
     ) -> None:
         self.finish = finish
         self.relabel = relabel
@@ -124,8 +154,9 @@ class EntryMaker:
         self.lookup: Callable[[], dict[SeriesRef, tuple[str, Labels, Family]]] = dict
         """The identity and family of each ref the cache holds (made on demand: only when a hash
         repeats)."""
-        self.interned = Interned()
-        """The names and label pairs of the target's series (the cache bounds it)."""
+        self.interned = Interned() if interned is None else interned
+        """The names and label pairs of the target's series: the scrape stage's (``CommonValues``),
+        or the cache's own, which it bounds."""
 
     def known(self) -> dict[int, SeriesRef]:
         """``identities``, built now if this parse has not yet."""

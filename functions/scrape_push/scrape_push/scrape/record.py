@@ -167,16 +167,68 @@ def _labels(pairs: Sequence[Sequence[str]]) -> Labels:
     return found
 
 
-def pack(lines: Sequence[bytes], limit: int) -> tuple[bytes, int, int]:
-    """The compressed record of ``lines`` (one per target), at most ``limit`` bytes: all of them,
-    else as many of the first ones as fit. Returns the record, its raw size, the lines kept."""
-    kept = len(lines)
+def pack(lines: Iterable[bytes], limit: int) -> tuple[bytes, int, int]:
+    """The compressed record of ``lines`` (one per target), at most ``limit`` bytes: all of
+    them, else as many of the first ones as fit. Returns the record, its raw size, the lines
+    kept. The lines are joined into one buffer as they come, so that a caller may make each
+    only now (``RecordKeeper.keep``), and taken only while they may still fit (``_joined``)."""
+    raw, ends = _joined(lines, limit)
+    view = memoryview(raw)
+    kept = len(ends)
     while True:
-        raw = b"\n".join(lines[:kept])
-        packed = bytes(cramjam.zstd.compress(raw, ZSTD_LEVEL))
+        part = view[: ends[kept - 1]] if kept else view[:0]
+        packed = bytes(cramjam.zstd.compress(part, ZSTD_LEVEL))
         if len(packed) <= limit or kept == 0:
-            return packed, len(raw), kept
+            return packed, len(part), kept
         kept = min(kept - 1, int(kept * limit / len(packed) * 0.95))
+
+
+def _joined(lines: Iterable[bytes], limit: int) -> tuple[bytearray, list[int]]:
+    """``lines`` joined by newlines, and where each ends; once their text is past
+    ``ESTIMATE_FROM``, only until they compress to more than ``limit`` (``_Estimate``): the
+    lines after could not be kept, and are neither made nor held."""
+    raw = bytearray()
+    ends: list[int] = []
+    estimate: _Estimate | None = None
+    for line in lines:
+        if ends:
+            raw += b"\n"
+        raw += line
+        ends.append(len(raw))
+        if estimate is not None:
+            estimate.add(b"\n" + line)
+        elif len(raw) > ESTIMATE_FROM:
+            estimate = _Estimate(bytes(raw))
+        if estimate is not None and estimate.packed > limit:
+            break
+    return raw, ends
+
+
+ESTIMATE_FROM: Final = 16 * 1024 * 1024
+"""A record's text past this many bytes is also compressed as it is made, to stop making it
+once it cannot fit (a job's label text compresses about 50 times: 16 MiB of it is near the
+item's size). Below, it is compressed once, as it is written, whether it fits or not."""
+ESTIMATE_STEP: Final = 256 * 1024
+"""What the text past ``ESTIMATE_FROM`` compressed to is counted at every this many bytes of it
+(a zstd flush: the count lags by at most what this much text compresses to, about 5 KB)."""
+
+
+class _Estimate:
+    """What a record's text compresses to so far, counted as the text comes (streamed: a
+    little more than the record's one-shot compression, which holds the whole text)."""
+
+    def __init__(self, text: bytes) -> None:
+        self.compressor = cramjam.zstd.Compressor(ZSTD_LEVEL)
+        self.packed = 0
+        self.pending = 0
+        self.add(text)
+
+    def add(self, text: bytes) -> None:
+        self.compressor.compress(text)
+        self.pending += len(text)
+        if self.pending >= ESTIMATE_STEP:
+            self.packed += len(self.compressor.flush())
+            self.pending = 0
 
 
 def unpack(packed: bytes, raw_bytes: int) -> bytes:
@@ -227,7 +279,7 @@ class StalenessRecord:
 
     def save(  # noqa: PLR0917 (the record, and where and how its write goes)
         self,
-        lines: Sequence[bytes],
+        lines: Iterable[bytes],
         targets: int,
         deadline: Deadline,
         report: RecordReport,
@@ -371,15 +423,10 @@ class RecordKeeper:
         changed = keys != self.recorded or any(tracker.changed for tracker in scraped)
         postpone, self.postpone = self.postpone and joined is None, False
         if not postpone and self.record.due(changed):
-            lines: list[bytes] = []
-            raw_bytes = 0
-            for tracker in scraped:
-                if tracker.line is None or tracker.changed:
-                    tracker.line = encode_target(_key(tracker), tracker.series())
-                raw_bytes += len(tracker.line) + 1
-                if raw_bytes > MAX_RAW_BYTES:
-                    break
-                lines.append(tracker.line)
+            # Each line is made now, from what the caches hold, not kept between writes (it
+            # was 128 B a series: docs/scaling.md, "What a cached series holds").
+            made = (encode_target(_key(tracker), tracker.series()) for tracker in scraped)
+            lines = _within_raw_bound(made)
 
             def written() -> None:
                 self.recorded = keys
@@ -389,6 +436,16 @@ class RecordKeeper:
             self.record.save(lines, len(scraped), deadline, self.report, joined, written)
         report, self.report = self.report, RecordReport()
         return report
+
+
+def _within_raw_bound(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The first ``lines`` whose text, each with its newline, is at most ``MAX_RAW_BYTES``."""
+    total = 0
+    for line in lines:
+        total += len(line) + 1
+        if total > MAX_RAW_BYTES:
+            return
+        yield line
 
 
 def _version(item: dict[str, Any]) -> int:

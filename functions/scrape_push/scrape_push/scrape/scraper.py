@@ -47,6 +47,7 @@ from ..parse import ParseError
 from ..reach import Reach
 from ..statetable import WriteBatch
 from ..targets import FailedTarget, Target
+from .entries import CommonValues
 from .record import Adoption, RecordKeeper, RecordReport, StalenessRecord
 from .series import SeriesCache
 from .stale import EndedTarget, keys_before
@@ -59,7 +60,8 @@ the shard sizing plans for a shard's series, so a planned shard never evicts."""
 CACHED_SERIES_BYTES: Final = 800
 """What one cached series holds across the warm state, its cache entry, series text, final
 labels and identity index and the sinks' encoding of it (measured 620 to 700 bytes for
-node_exporter-shaped targets with a Remote Write sink; docs/scaling.md)."""
+node_exporter-shaped targets with a Remote Write sink when it was set, about 530 since the
+targets share their names, label pairs and families; docs/scaling.md)."""
 
 ABORT_GRACE_SECONDS = 1.0
 """After the scrape deadline, how long the stage waits for cut scrapes to unwind (a cut
@@ -119,6 +121,9 @@ class Scraper:
         self._sessions_lock = threading.Lock()
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
         """The series caches, least recently scraped first."""
+        self.common = CommonValues()
+        """The families, metric names and label pairs the series caches share (bounded after
+        each cycle by the series they hold)."""
         self._evicted: dict[tuple[object, ...], SeriesCache] = {}
         """Caches evicted to bound memory, holding only their staleness memory (``evict``)."""
         self._series_lock = threading.Lock()
@@ -157,7 +162,11 @@ class Scraper:
                 cache = self._evicted.pop(key, None)
                 if cache is None:
                     cache = SeriesCache(
-                        finisher(target), target.metric_relabel, self.refs, legacy_names=target.legacy_names
+                        finisher(target),
+                        target.metric_relabel,
+                        self.refs,
+                        legacy_names=target.legacy_names,
+                        common=self.common,
                     )
                 self._series[key] = cache
             else:
@@ -176,6 +185,7 @@ class Scraper:
                 held -= len(cache)
                 self._forgotten += cache.evict()
                 self._evicted[key] = cache
+            self.common.bound(held)
 
     def drop_cache(self, target: Target) -> None:
         """Drop the target's series cache: an abandoned scrape may still be writing to it."""

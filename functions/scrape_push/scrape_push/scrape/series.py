@@ -34,8 +34,11 @@ from ..model import Family, Labels, NativeHistogram, Sample, SeriesRef
 from ..parse import Chunk, Format, Histograms, ParseError, format_for, sample_line
 from ..relabel import NO_RULES, RelabelRules
 from .entries import (
+    MIN_VALUES,
     SERIES_AT,
+    VALUES_PER_SERIES,
     Columns,
+    CommonValues,
     Created,
     EntryMaker,
     Interned,
@@ -90,9 +93,12 @@ class SeriesCache:
         refs: Iterator[SeriesRef] | None = None,
         max_series: int = MAX_SERIES,
         legacy_names: bool = False,
+        *,
+        common: CommonValues | None = None,
     ) -> None:
         refs = count() if refs is None else refs
-        self.maker = EntryMaker(finish or sorted_labels, relabel, refs, legacy_names)
+        interned = None if common is None else common.values
+        self.maker = EntryMaker(finish or sorted_labels, relabel, refs, legacy_names, interned)
         """What new series become: their final labels, ``metric_relabel_configs`` applied once
         per series, their names checked (``legacy_names``), a ``SeriesRef`` from ``refs`` (the
         scrape stage's allocator, shared by every target so that refs never collide) or the
@@ -103,9 +109,14 @@ class SeriesCache:
         self.format: Format | None = None
         """The format of the last body parsed: a switch to another starts afresh."""
         self.entries: dict[str, SeriesEntry] = {}
-        self.families: dict[Family, Family] = {}
+        self.families: dict[Family, Family] = {} if common is None else common.families
         """Interned families, so that an unchanged ``# HELP``/``# TYPE`` block yields the very
-        same object scrape after scrape and entries can be checked with ``is``."""
+        same object scrape after scrape and entries can be checked with ``is``: the table the
+        scrape stage shares among its targets (``entries.CommonValues``, which its owner
+        bounds), else this cache's own, which it copies for each parse (a failed one leaves it
+        as it was)."""
+        self.own_values = common is None
+        """The families, names and label pairs are this cache's own: it bounds them."""
         self.plans: dict[str, Plan] = {}
         """Per label-set shape, how to build final labels (``labels.shape_plan``)."""
         self.synthetic: tuple[SeriesRef, ...] = tuple(islice(refs, len(SYNTHETIC)))
@@ -178,9 +189,11 @@ class SeriesCache:
             tracker.seed = dict(tracked)
         tracker.tracked, tracker.stamps = {}, {}
         self.format = None
-        self.entries, self.families, self.plans, self.reading = {}, {}, {}, {}
+        self.entries, self.plans, self.reading = {}, {}, {}
+        if self.own_values:
+            self.families, self.maker.interned = {}, Interned()
         self.tried, self.shared, self.unlearnt = set(), set(), set()
-        self.maker.identities, self.maker.interned = None, Interned()
+        self.maker.identities = None
         return refs
 
     def samples(self, data: bytes, content_type: str | None, scrape_ms: int) -> list[Sample]:
@@ -225,7 +238,9 @@ class SeriesCache:
     ) -> Iterator[list[Sample]]:
         same = fmt == self.format  # another format, or the same with other options: afresh
         known = self.entries if same else {}
-        families = dict(self.families) if same else {}
+        families = self.families
+        if self.own_values:
+            families = dict(families) if same else {}
         plans = dict(self.plans) if same else {}
         budget = budget or ScrapeBudget()
         seen = self.reading
@@ -506,10 +521,12 @@ class SeriesCache:
             shared = {ref for ref in shared if ref in held}
         self.shared = shared
         self.entries = seen
-        self.families = families if len(families) <= 4 * len(seen) + 1024 else {}
-        self.plans = plans if len(plans) <= 4 * len(seen) + 1024 else {}
-        if len(self.maker.interned) > 4 * len(seen) + 1024:  # pairs of gone series pile up
-            self.maker.interned = Interned()  # (a reset only stops new series sharing old pairs)
+        bound = VALUES_PER_SERIES * len(seen) + MIN_VALUES
+        self.plans = plans if len(plans) <= bound else {}
+        if self.own_values:
+            self.families = families if len(families) <= bound else {}
+            if len(self.maker.interned) > bound:  # a reset only stops new series sharing old pairs
+                self.maker.interned = Interned()
 
 
 def _then_failing(chunks: Iterator[Chunk[SeriesEntry]]) -> Iterator[Chunk[SeriesEntry]]:

@@ -163,8 +163,7 @@ class Tracker:
         self.last: tuple[Target, int] | None = None
         """The target and the time of its last scrape, successful or not (end-of-run)."""
         self.key: str | None = None
-        self.line: bytes | None = None
-        """This target's key and line in the staleness record, as last made (``record.py``)."""
+        """This target's key in the staleness record, once made (``record.py``)."""
         self._stale: list[Sample] = []
         self._retired: list[SeriesRef] = []
 

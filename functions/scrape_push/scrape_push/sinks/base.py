@@ -196,6 +196,11 @@ class Request:
             self._make = None
         return self._body
 
+    def delivered(self) -> None:
+        """Let the body go: a cycle's requests are held until its push ends, and once one is
+        delivered its body is never needed again (only what is not delivered is kept)."""
+        self._body = self._make = None
+
 
 @dataclass(frozen=True)
 class Prepared:

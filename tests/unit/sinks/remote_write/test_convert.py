@@ -161,6 +161,9 @@ def test_the_warm_fast_path_equals_the_general_grouping() -> None:
     assert [encode_batch(c[0], encoder) for c in warm_batches] == [
         encode_batch(c[0], encoder) for c in general_batches
     ]
+    assert warm.columns is not None
+    waiting = [chain[0].columns for chain in warm_batches]
+    assert all(part is not None and part.heads is warm.columns.heads for part in waiting)  # no copies
 
 
 def test_duplicates_leave_the_fast_path() -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import gc
+import tracemalloc
 
 from scrape_push.deadline import Deadline
 from scrape_push.delivery import DirectDelivery
 from scrape_push.model import Family, Sample
+from scrape_push.sinks.base import SinkReport
 from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 
 from tests.support.context import build_context
@@ -101,3 +104,25 @@ def test_names_are_escaped_by_their_kept_verdicts_within_the_memo_bound() -> Non
     for index in range(LABEL_MEMO_SIZE + 10):
         sink.encoding(sample(f"m{index}", JOB, 1.0, 1000))
     assert 0 < len(sink._legacy_names) <= LABEL_MEMO_SIZE
+
+
+def test_a_delivered_request_lets_its_body_go_while_one_refused_keeps_it() -> None:
+    config = _config("    queue_config: {max_samples_per_send: 2000}\n    metadata_config: {send: false}\n")
+    session, adapter = fake_session(Reply(400, body=b"bad"))
+    sink = RemoteWriteSink(config, build_context(1), session=session)
+    report = SinkReport(sink.name, sink.kind)
+    requests = sink.prepare(_samples(40_000), report).requests
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        results = sink.deliver(requests, Deadline.after(30), report)
+        sent = sum(len(prepared.body) for prepared in adapter.sent[1:])  # type: ignore[arg-type]
+        adapter.sent.clear()
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert [result.status for result in results] == ["rejected"] + ["sent"] * 19
+    assert sent > 200_000 and held < sent // 4  # the bodies delivered went with their sending
+    assert len(requests[0].body()) > 1000  # the refused one is kept, for the backlog

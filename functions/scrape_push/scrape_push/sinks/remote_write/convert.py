@@ -57,12 +57,17 @@ class Columns:
 
     heads: list[bytes]
     samples: Sequence[Sample]
+    start: int = 0
+    stop: int | None = None
+    """The part of them a batch sends: taken only when its request is encoded, so that the
+    batches of a cycle waiting to be sent hold no copies of the cycle's columns."""
 
     def __len__(self) -> int:
-        return len(self.heads)
+        return len(range(len(self.heads))[self.start : self.stop])
 
-    def __getitem__(self, part: slice) -> Columns:
-        return Columns(self.heads[part], self.samples[part])
+    def taken(self) -> tuple[list[bytes], Sequence[Sample]]:
+        """The heads and samples of the part."""
+        return self.heads[self.start : self.stop], self.samples[self.start : self.stop]
 
 
 @dataclass
@@ -93,7 +98,10 @@ def batches(found: SeriesSet, max_samples: int) -> list[list[Batch]]:
     columns = found.columns
     if columns is None:
         return partition(found.series, max_samples)
-    parts = (columns[i : i + max_samples] for i in range(0, len(columns), max_samples))
+    parts = (
+        Columns(columns.heads, columns.samples, i, i + max_samples)
+        for i in range(0, len(columns), max_samples)
+    )
     return [[Batch([], len(part), part)] for part in parts]
 
 
@@ -235,4 +243,5 @@ def encode_batch(batch: Batch, samples: SampleEncoder) -> bytes:
     columns = batch.columns
     if columns is None:
         return encode_series(batch.entries, samples)
-    return encode_columns(columns.heads, list(map(_TIMESTAMP, columns.samples)), map(_VALUE, columns.samples))
+    heads, taken = columns.taken()
+    return encode_columns(heads, list(map(_TIMESTAMP, taken)), map(_VALUE, taken))

@@ -195,6 +195,8 @@ class RemoteWriteSink:
                 request = requests[index]
                 outcome = sender.send(request.body(), deadline, "batch" if request.durable else "metadata")
                 results[index] = Result(outcome.status, outcome.error)
+                if outcome.status == "sent":
+                    request.delivered()
                 if outcome.status == "failed":
                     down.set()
                     return
