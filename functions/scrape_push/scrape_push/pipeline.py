@@ -183,7 +183,7 @@ class Pipeline:
                 if self.sharded:
                     ended = [gone for gone in ended if departures is not None and departures.ended(gone)]
                 reports = push_all(chosen, samples_of(scrapes, ended), deadline)  # held by the push alone
-                record = self.scraper.keep_record(deadline, joined)
+                record = self.scraper.keep_record(deadline, joined, eager=self.sharded)
                 self.forget_gone()
             finally:
                 for delivery in chosen:

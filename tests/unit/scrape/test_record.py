@@ -267,6 +267,20 @@ def test_a_record_read_this_cycle_joins_the_callers_write_in_the_same_cycle() ->
     assert not [s for s in scraped(again, target(), b"a 1\n", 3000) if is_stale(s.value)]  # type: ignore[attr-defined]
 
 
+def test_a_planners_own_cycle_that_read_the_record_leaves_its_write_to_the_next_cycle() -> None:
+    table = recorded(b"a 1\nb 1\n")
+    planner = scraper_over(table)  # a planner runs its next cycle in the same environment
+    planner.start_from_record([target()], Deadline.after(30), 2000)
+    scraped(planner, target(), b"a 1\n", 2000)
+    joined = WriteBatch()
+    planner.keep_record(Deadline.after(30), joined, eager=False)
+    assert joined.items() == [] and table.calls == ["batch_get_item"]  # no record made while cold
+    scraped(planner, target(), b"a 1\n", 3000)
+    later = WriteBatch()
+    planner.keep_record(Deadline.after(30), later, eager=False)
+    assert len(later.items()) == 1 and table.calls == ["batch_get_item"]  # in the next cycle's write
+
+
 def test_a_joined_write_that_fails_leaves_the_record_due() -> None:
     table = recorded(b"a 1\nb 1\n")
     shard = scraper_over(table)

@@ -210,15 +210,18 @@ class Scraper:
                     self._ended.append(EndedTarget(left.job, left.labels, left.url, stale))
                 self._forgotten += cache.refs_held()
 
-    def keep_record(self, deadline: Deadline, joined: WriteBatch | None = None) -> RecordReport | None:
+    def keep_record(
+        self, deadline: Deadline, joined: WriteBatch | None = None, *, eager: bool = True
+    ) -> RecordReport | None:
         """Write the staleness record if it is due (after the cycle's samples were pushed), in
-        ``joined`` (the caller's write after the cycle) when given; what the record did this
-        cycle (``None``: no record)."""
+        ``joined`` (the caller's write after the cycle) when given, even in a cycle that read it
+        when ``eager`` (``RecordKeeper.keep``); what the record did this cycle (``None``: no
+        record)."""
         if self.keeper is None:
             return None
         with self._series_lock:
             caches = [*self._series.values(), *self._evicted.values()]
-        return self.keeper.keep(caches, deadline, joined)
+        return self.keeper.keep(caches, deadline, joined, eager=eager)
 
     def start_from_record(
         self, targets: Sequence[Target], deadline: Deadline, scrape_ms: int, adoption: Adoption | None = None
