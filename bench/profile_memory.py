@@ -14,7 +14,8 @@ cycle, the first cold. Each cycle's peak RSS is the process's ``VmHWM``, reset b
 cycle (``/proc/self/clear_refs``). ``--trace`` starts tracemalloc before the first cycle, so
 that the warm state is all traced (it slows the cycles several times and adds its own memory
 to the RSS figures). The process runs with the environment the template gives the function
-(``MALLOC_ARENA_MAX``, which glibc reads when a process starts: it starts itself again with it).
+(``MALLOC_ARENA_MAX`` and ``MALLOC_MMAP_THRESHOLD_``, which glibc reads when a process starts: it
+starts itself again with them).
 """
 
 from __future__ import annotations
@@ -74,15 +75,17 @@ def print_sites(title: str, snapshot: tracemalloc.Snapshot, series: int, top: in
         print(f"  {figures}  {where}:{frame.lineno}")
 
 
+MALLOC = ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")
+"""The template's settings of glibc's malloc, read when a process starts."""
+
+
 def restart_as_lambda(*, default_malloc: bool) -> None:
-    """Start this process again unless it has the template's ``MALLOC_ARENA_MAX`` (or, with
+    """Start this process again unless it has the template's ``MALLOC`` settings (or, with
     ``default_malloc``, none)."""
-    wanted = None if default_malloc else LAMBDA_ENVIRONMENT["MALLOC_ARENA_MAX"]
-    if os.environ.get("MALLOC_ARENA_MAX") != wanted:
-        env = {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"}
-        if wanted is not None:
-            env["MALLOC_ARENA_MAX"] = wanted
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    wanted = {} if default_malloc else {name: LAMBDA_ENVIRONMENT[name] for name in MALLOC}
+    if {name: os.environ[name] for name in MALLOC if name in os.environ} != wanted:
+        env = {key: value for key, value in os.environ.items() if key not in MALLOC}
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**env, **wanted})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--trace", action="store_true", help="tracemalloc from the first cycle on")
     parser.add_argument("--top", type=int, default=20, help="allocation sites printed")
     parser.add_argument("--no-record", action="store_true", help="runtime.staleness_record: false")
-    parser.add_argument("--default-malloc", action="store_true", help="MALLOC_ARENA_MAX unset")
+    parser.add_argument("--default-malloc", action="store_true", help="no MALLOC_* set (glibc's own)")
     args = parser.parse_args(argv)
     restart_as_lambda(default_malloc=args.default_malloc)
     workdir = Path(tempfile.mkdtemp(prefix="profile-memory-"))

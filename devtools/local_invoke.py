@@ -40,9 +40,10 @@ LAMBDA_ENVIRONMENT = {
     "POWERTOOLS_PARAMETERS_MAX_AGE": "60",
     "AWS_LAMBDA_FUNCTION_NAME": "scrape-push-local",
     "MALLOC_ARENA_MAX": "2",
+    "MALLOC_MMAP_THRESHOLD_": "4194304",
 }
-"""What the template's ``Globals`` give the function (``MALLOC_ARENA_MAX`` takes effect only in
-a process started with it, as Lambda starts its runtime: ``devtools.fleet``'s environments,
+"""What the template's ``Globals`` give the function (the ``MALLOC_*`` take effect only in
+a process started with them, as Lambda starts its runtime: ``devtools.fleet``'s environments,
 ``devtools.handler_runner`` under ``bench/bench_e2e.py``)."""
 NO_REGION = (
     "no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION, or a region in your AWS profile)"

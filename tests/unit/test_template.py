@@ -45,6 +45,8 @@ def test_function_runs_python313_on_arm64_with_powertools_settings() -> None:
 def test_the_function_and_the_local_runners_limit_mallocs_arenas_alike() -> None:
     variables = template()["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["MALLOC_ARENA_MAX"] == LAMBDA_ENVIRONMENT["MALLOC_ARENA_MAX"] == "2"
+    threshold = "MALLOC_MMAP_THRESHOLD_"  # glibc's name (the underscore is its)
+    assert variables[threshold] == LAMBDA_ENVIRONMENT[threshold] == str(4 * 1024 * 1024)
 
 
 def test_schedule_is_eventbridge_scheduler_every_minute_by_default() -> None:
