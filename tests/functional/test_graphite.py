@@ -111,7 +111,11 @@ def test_a_carbon_that_resets_every_connection_mid_stream_gets_nothing_counted_s
         report = push_many(emulated, carbon.address)
     assert (report["sent"], report["failed"]) == (0, report["offered"])
     assert len(delivered(report, carbon)) < report["offered"]  # the resets lost lines
-    assert "after reconnecting: Connection reset by peer" in report["errors"][0]
+    # the reset reaches the sink as a reset, or (when it lands while the sink half-closes to
+    # confirm the batch) as a socket the kernel already took down: both mean not delivered
+    error = report["errors"][0]
+    assert "after reconnecting: " in error, error
+    assert error.endswith(("Connection reset by peer", "Transport endpoint is not connected")), error
 
 
 def test_a_carbon_that_resets_the_first_connection_gets_everything_on_the_second(
