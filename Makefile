@@ -75,11 +75,12 @@ sam-validate: $(SAMENV)/.installed
 	$(SAM) validate --lint --template template.yaml --region us-east-1
 
 # Docker-free build: the function and layer use BuildMethod: makefile, and the layer's
-# Makefile asks pip for aarch64 / CPython 3.13 wheels. Then check what was built.
+# Makefile asks pip for aarch64 / CPython 3.13 wheels; with a CPython 3.13 here (PY_LAMBDA) both
+# ship its bytecode. Then check what was built.
 sam-build: $(SAMENV)/.installed $(VENV)/.installed
 	rm -rf .aws-sam
-	$(SAM) build --template template.yaml
-	$(PY) -m devtools.check_build .aws-sam/build
+	PYTHON_LAMBDA="$(PY_LAMBDA)" $(SAM) build --template template.yaml
+	$(PY) -m devtools.check_build .aws-sam/build $(if $(strip $(PY_LAMBDA)),--bytecode)
 
 sam-check: sam-validate sam-build
 
