@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import requests
 import urllib3.exceptions
@@ -27,6 +28,10 @@ READ_CHUNK_BYTES = 64 * 1024
 """Bytes read, and at most decompressed, at a time."""
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+MAX_CAUSES = 8
+"""How deep a failed request's chain of causes is searched (requests wraps urllib3's errors,
+which wrap http.client's)."""
 
 
 class ScrapeError(Exception):
@@ -62,7 +67,8 @@ def fetch(
     try:
         proxies = {"http": http.proxy_url, "https": http.proxy_url} if http.proxy_url else None
         verify, cert = tls_arguments(http.tls_config)
-        with session.get(
+        get = partial(
+            session.get,
             target.url,
             headers=headers,
             timeout=(timeout, timeout),
@@ -72,7 +78,8 @@ def fetch(
             auth=target.auth,
             verify=verify,
             cert=cert,
-        ) as response:
+        )
+        with _sent(get, guard) as response:
             if response.status_code != 200:
                 raise ScrapeError(f"server returned HTTP status {response.status_code} {response.reason}")
             body = read_body(response, target.body_size_limit, account)
@@ -88,6 +95,35 @@ def fetch(
         if guard.aborted or isinstance(exc, Aborted):  # whatever the cut connection raised
             raise ScrapeError(f"timed out after {timeout:g}s") from None
         raise ScrapeError(_request_failure(exc)) from None
+
+
+def _sent(get: Callable[[], requests.Response], guard: Guard) -> requests.Response:
+    """``get()``'s response; sent once more when the connection kept from the target's last
+    scrape turned out closed by the target as the request went out (its idle timeout ran out
+    then), before any answer: a GET may be, and Go's HTTP client, Prometheus's, does the same."""
+    try:
+        return get()
+    except requests.ConnectionError as exc:
+        if not guard.reused or guard.aborted or not _closed_by_peer(exc):
+            raise
+    guard.again()
+    return get()
+
+
+def _closed_by_peer(exc: BaseException) -> bool:
+    """Whether a failed request's cause is the peer having closed or reset the connection."""
+    seen: BaseException | None = exc
+    for _ in range(MAX_CAUSES):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+            return True  # http.client.RemoteDisconnected is a ConnectionResetError
+        seen = (
+            seen.__cause__
+            or seen.__context__
+            or (seen.args[-1] if seen.args and isinstance(seen.args[-1], BaseException) else None)
+        )
+    return False
 
 
 def _request_failure(exc: Exception) -> str:

@@ -45,6 +45,8 @@ class Guard:
         self.proxied = proxied
         self.requests = 0
         """HTTP requests sent so far (the first is the target's own; later ones are redirects)."""
+        self.reused = False
+        """Whether the latest request went out on a connection kept from an earlier one."""
         self.url = ""
         self.aborted = False
         self._lock = threading.Lock()
@@ -79,6 +81,12 @@ class Guard:
         if aborted:
             _shutdown(watched)
             raise Aborted
+
+    def again(self) -> None:
+        """The target's own request is sent once more (``fetch``: a kept connection the target
+        had closed); what the first attempt counted starts over."""
+        self.requests = 0
+        self.reused = False
 
     def abort(self) -> None:
         """Cut every connection of the scrape; any blocked read or write ends now."""
@@ -121,9 +129,10 @@ def current() -> Guard | None:
     return _current.get()
 
 
-def _attach(sock: socket.socket | None) -> None:
+def _attach(sock: socket.socket | None, reused: bool = False) -> None:
     guard = _current.get()
     if guard is not None and sock is not None:
+        guard.reused = reused
         guard.attach(sock)
 
 
@@ -148,9 +157,8 @@ class GuardedHTTPConnectionPool(HTTPConnectionPool):
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)
         try:
-            _attach(
-                getattr(conn, "sock", None)
-            )  # a pooled connection reused (a new one attaches when it connects)
+            # a pooled connection reused (a new one attaches when it connects)
+            _attach(getattr(conn, "sock", None), reused=True)
         except BaseException:
             conn.close()  # urlopen returns the pool's slot
             raise

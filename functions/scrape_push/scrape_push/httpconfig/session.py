@@ -76,7 +76,9 @@ class SessionAdapter(HTTPAdapter):
     of ``guard`` (a scrape's deadline cuts its connections; redirects are checked) and each
     request's policy (its proxy and CONNECT headers)."""
 
-    def __init__(self, tls: TLSConfig, pool_size: int, secrets: SecretResolver, own_requests: bool) -> None:
+    def __init__(
+        self, tls: TLSConfig, pool_size: int, secrets: SecretResolver, own_requests: bool, hosts: int
+    ) -> None:
         self.tls = tls
         self.secrets = secrets
         self.own_requests = own_requests
@@ -84,7 +86,7 @@ class SessionAdapter(HTTPAdapter):
         checked), or made on its behalf (an OAuth 2.0 token: cut at its deadline all the same)."""
         self._context_lock = threading.Lock()
         self._context: tuple[str, ssl.SSLContext] | None = None
-        super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        super().__init__(pool_connections=hosts, pool_maxsize=pool_size, max_retries=0)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         if self.tls.server_name:
@@ -163,15 +165,22 @@ class _Session(requests.Session):
 
 
 def new_session(
-    tls: TLSConfig, pool_size: int, secrets: SecretResolver, *, own_requests: bool = True
+    tls: TLSConfig,
+    pool_size: int,
+    secrets: SecretResolver,
+    *,
+    own_requests: bool = True,
+    hosts: int | None = None,
 ) -> requests.Session:
     """A pooled session that takes nothing from the environment (as Prometheus: no proxy or
     credentials from env vars or .netrc; only the configured proxy keys and auth); a client
     key named by an SSM parameter is read through ``secrets``. ``own_requests``: see
-    ``SessionAdapter.own_requests``."""
+    ``SessionAdapter.own_requests``. It keeps the connections of up to ``hosts`` hosts (one
+    pool of ``pool_size`` each, the least recently used let go beyond; ``pool_size`` hosts
+    unless given)."""
     session = _Session()
     session.trust_env = False
-    adapter = SessionAdapter(tls, pool_size, secrets, own_requests)
+    adapter = SessionAdapter(tls, pool_size, secrets, own_requests, hosts or pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

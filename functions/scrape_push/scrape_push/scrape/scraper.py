@@ -63,6 +63,14 @@ labels and identity index and the sinks' encoding of it (measured 620 to 700 byt
 node_exporter-shaped targets with a Remote Write sink when it was set, about 530 since the
 targets share their names, label pairs and families; docs/scaling.md)."""
 
+KEPT_TARGET_CONNECTIONS: Final = 512
+"""Targets (host and port) whose connection a scrape session keeps from one cycle to the next,
+as Prometheus keeps each target's connection alive between scrapes (no new TCP or TLS handshake
+a scrape); the least recently scraped beyond are closed. Lambda gives an execution environment
+1,024 file descriptors (Lambda quotas): half are left to the sinks, AWS clients and the scrapes'
+own. A kept connection that the target closes as a scrape goes out is retried once on a new one
+(``fetch``)."""
+
 ABORT_GRACE_SECONDS = 1.0
 """After the scrape deadline, how long the stage waits for cut scrapes to unwind (a cut
 connection ends its read at once; only a DNS lookup or a parse already running can take longer,
@@ -137,7 +145,9 @@ class Scraper:
         with self._sessions_lock:
             found = self._sessions.get(tls)
             if found is None:
-                found = self._sessions[tls] = new_session(tls, self.max_concurrency, self.secrets)
+                found = self._sessions[tls] = new_session(
+                    tls, self.max_concurrency, self.secrets, hosts=KEPT_TARGET_CONNECTIONS
+                )
             return found
 
     @staticmethod
