@@ -48,10 +48,10 @@ class Format(Protocol):
         """Parse ``data`` chunk by chunk. ``known`` maps the series texts the caller knows to its
         entries; ``families`` is the table the metadata blocks' families are interned into, with
         what runs of comment lines read to (it grows: give a copy, ``Families.copy``, to keep
-        the original as it was if the parse fails). Invalid input
-        raises ``ParseError`` with the line, possibly after chunks were yielded. By default the
-        format accepts what Prometheus 2.42 accepts; ``strict`` also refuses what only the
-        format's spec forbids (docs/parser.md, "Strict parsing")."""
+        the original as it was if the parse fails). Invalid input raises ``ParseError`` with the
+        line, possibly after chunks were yielded. By default the format accepts what Prometheus
+        2.42 accepts; ``strict`` also refuses what only the format's spec forbids
+        (docs/parser.md, "Strict parsing")."""
         ...
 
     def configured(self, histograms: Histograms) -> Format:
