@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from scrape_push.limits import ScrapeBudget
 from scrape_push.model import Exemplar, Family, Labels, Sample
-from scrape_push.parse import Chunk, KnownSeries, format_for, plain_values, shape_labels
+from scrape_push.parse import Chunk, Families, KnownSeries, format_for, plain_values, shape_labels
 from scrape_push.scrape import SeriesCache
 
 SCRAPE_MS = 1_000
@@ -70,7 +70,7 @@ def parse_chunks(
     if cache is not None:
         return cache.read(data, content_type, SCRAPE_MS, budget=budget, strict=strict)
     assert budget is None
-    return (raw_samples(chunk) for chunk in format_for(content_type).chunks(data, {}, {}, strict))
+    return (raw_samples(chunk) for chunk in format_for(content_type).chunks(data, {}, Families(), strict))
 
 
 def parse_exposition(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from scrape_push.model import is_stale
+from scrape_push.parse.metadata import MIN_RUN_BYTES
 from scrape_push.scrape import Scraper, SeriesCache
+from scrape_push.scrape.entries import RUN_BYTES_PER_SERIES
 from scrape_push.scrape.scraper import cached_series_allowed
 from scrape_push.shards.sizing import Capacity
 
@@ -129,6 +131,24 @@ def test_targets_exposing_the_same_families_names_and_pairs_hold_one_copy_of_eac
     assert (name, family, pair) == again == ("a", family, ("n", "0"))
     assert name is again[0] and family is again[1] and pair is again[2]
     assert family.help == "What a is, at some length."
+
+
+def test_the_shared_comment_runs_stay_within_their_bound_when_a_target_changes_them() -> None:
+    scraper = Scraper(2, build_context().secrets)
+    cache = scraper.series_cache(target())
+    runs = scraper.common.families
+    limit = RUN_BYTES_PER_SERIES * 3 + MIN_RUN_BYTES
+    padding = "x" * 20_000
+    held = []
+    for scrape_number in range(120):  # a long comment that changes at every scrape: 120 runs
+        data = helped(f"a\n# {padding} {scrape_number}")
+        assert [sample.family.help for sample in scrape(cache, data, 1000 * (scrape_number + 1))[:3]] == [
+            "a"
+        ] * 3
+        held.append(runs.held)
+        scraper.evict(10240)  # the end of a cycle
+    assert max(held) < limit + len(padding) * 2 and len(runs) == 2  # two families, never more
+    assert held.count(0) == 0 and held[0] < held[1] and min(held[60:]) < held[50]  # forgotten when full
 
 
 def test_the_shared_families_are_emptied_past_their_bound_and_the_series_keep_their_refs() -> None:

@@ -4,7 +4,8 @@ Contract (docs/parser.md, docs/architecture.md):
 
 * ``format_for(content_type)`` picks the format by media type (text 0.0.4 when none matches);
   ``fmt.chunks(data, known, families)`` iterates the body's ``Chunk`` objects, one per chunk of
-  about ``CHUNK_BYTES`` of text (whole lines), in exposition order;
+  about ``CHUNK_BYTES`` of text (whole lines), in exposition order; ``families`` (``Families``)
+  interns the families read and remembers what runs of comment lines read to;
 * a chunk's sample lines are columns: series text, the caller's entry when ``known`` has that
   text and the line is read under the same metadata block (``KnownSeries``), value,
   timestamp, exemplar; for every other line the name, the family and the raw labels (label-set
@@ -38,6 +39,7 @@ from .chunk import (
 from .errors import ParseError
 from .formats import FORMATS, OPENMETRICS, TEXT, Format, Histograms, format_for, register_format
 from .grammar import OUT_OF_RANGE
+from .metadata import Families
 from .parser import sample_line
 from .protobuf import PROTOBUF
 
@@ -52,6 +54,7 @@ __all__ = [
     "PROTOBUF",
     "TEXT",
     "Chunk",
+    "Families",
     "Format",
     "Histograms",
     "KnownSeries",

@@ -12,10 +12,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from ..model import Family
 from . import dialects, parser
 from .chunk import Chunk, K
 from .dialects import Dialect
+from .metadata import Families
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,15 @@ class Format(Protocol):
         ...
 
     def chunks(
-        self, data: bytes, known: Mapping[str, K], families: dict[Family, Family], strict: bool = False
+        self, data: bytes, known: Mapping[str, K], families: Families, strict: bool = False
     ) -> Iterator[Chunk[K]]:
         """Parse ``data`` chunk by chunk. ``known`` maps the series texts the caller knows to its
-        entries; ``families`` is the table the metadata blocks' families are interned into (it
-        grows: give a copy to keep the original as it was if the parse fails). Invalid input
-        raises ``ParseError`` with the line, possibly after chunks were yielded. By default the
-        format accepts what Prometheus 2.42 accepts; ``strict`` also refuses what only the
-        format's spec forbids (docs/parser.md, "Strict parsing")."""
+        entries; ``families`` is the table the metadata blocks' families are interned into, with
+        what runs of comment lines read to (it grows: give a copy, ``Families.copy``, to keep
+        the original as it was if the parse fails). Invalid input raises ``ParseError`` with the
+        line, possibly after chunks were yielded. By default the format accepts what Prometheus
+        2.42 accepts; ``strict`` also refuses what only the format's spec forbids
+        (docs/parser.md, "Strict parsing")."""
         ...
 
     def configured(self, histograms: Histograms) -> Format:
@@ -70,7 +71,7 @@ class TextFormat:
         return self.dialect.name
 
     def chunks(
-        self, data: bytes, known: Mapping[str, K], families: dict[Family, Family], strict: bool = False
+        self, data: bytes, known: Mapping[str, K], families: Families, strict: bool = False
     ) -> Iterator[Chunk[K]]:
         return parser.parse(self.dialect, data, known, families, strict)
 

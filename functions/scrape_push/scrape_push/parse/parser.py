@@ -25,7 +25,7 @@ from . import body, grammar
 from .chunk import KNOWN_CONTEXT, KNOWN_FAMILY, KNOWN_NAME, Chunk, K, Repeated, add_positions, shape_labels
 from .dialects import Dialect
 from .errors import ParseError
-from .metadata import Metadata
+from .metadata import Families, Metadata
 
 _RPARTITION: Final = methodcaller("rpartition", " ")
 _KEY, _VALUE = itemgetter(0), itemgetter(2)
@@ -43,9 +43,7 @@ _BODY: Final = itemgetter(slice(0, -1))
 class _Parse(Generic[K]):
     """One parse of one exposition (state for a single call)."""
 
-    def __init__(
-        self, dialect: Dialect, known: Mapping[str, K], families: dict[Family, Family], strict: bool
-    ) -> None:
+    def __init__(self, dialect: Dialect, known: Mapping[str, K], families: Families, strict: bool) -> None:
         self.dialect = dialect
         self.known = known
         self.strict = strict
@@ -78,13 +76,13 @@ class _Parse(Generic[K]):
         self.nuls = not self.strict and b"\0" in data
         for span in spans:
             text, lines, valid = self._decode(view, span)
-            before = self.metadata.context, self.metadata.members
+            before = self.metadata.context
             first, self.stop = self.first, span[1]
             try:
                 try:
                     chunk = self._chunk(text, lines, valid)
                 except ParseError:
-                    self.metadata.context, self.metadata.members = before
+                    self.metadata.context = before
                     if not self.dialect.lenient_lines or self.strict:
                         # line by line, so that the error holds the lines before it
                         chunk = self._chunk(text, lines, False)
@@ -175,13 +173,23 @@ class _Parse(Generic[K]):
 
     def _comments(self, start: int, stop: int) -> None:
         """Lines ``start:stop`` are comments, blank or start with a blank. In text 0.0.4 a run
-        of blank lines and plain comments changes nothing, and is skipped in C."""
+        of blank lines and plain comments changes nothing, and is skipped in C; a run of
+        comment lines only is applied as a whole (``Metadata.comments``: one lookup when the
+        table read it before)."""
         lines = self.lines[start:stop]
-        if self.dialect.lenient_lines:
-            joined = "\n".join(lines)
-            if "HELP" not in joined and "TYPE" not in joined and not any(map(_BLANK_START, lines)):
-                self.comment_chars += len(joined)
-                return
+        joined = "\n".join(lines)
+        if (
+            self.dialect.lenient_lines
+            and "HELP" not in joined
+            and "TYPE" not in joined
+            and not any(map(_BLANK_START, lines))
+        ):
+            self.comment_chars += len(joined)
+            return
+        if joined.startswith("#") and joined.count("\n#") == len(lines) - 1:
+            self.metadata.comments(lines, joined, self.first + start)
+            self.comment_chars += len(joined) - len(lines) + 1
+            return
         for index in range(start, stop):
             self._line(index)
 
@@ -663,7 +671,7 @@ def parse(
     dialect: Dialect,
     data: bytes,
     known: Mapping[str, K],
-    families: dict[Family, Family],
+    families: Families,
     strict: bool = False,
 ) -> Iterator[Chunk[K]]:
     """Parse an exposition in ``dialect`` chunk by chunk, against the series the caller knows;

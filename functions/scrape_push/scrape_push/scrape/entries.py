@@ -19,7 +19,8 @@ from typing import Any, Final
 from ..labels import LabelFinisher, Plan, relabel_repeated, relabel_series, shape_plan
 from ..model import Family, Labels, SeriesRef
 from ..names import is_legacy
-from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, NewSeries, plain_values, shape_labels
+from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, Families, NewSeries, plain_values, shape_labels
+from ..parse.metadata import MIN_RUN_BYTES
 from ..relabel import RelabelRules
 
 SeriesEntry = tuple[str, Family, Family | None, str, Labels, SeriesRef]
@@ -104,27 +105,41 @@ MIN_VALUES: Final = 1024
 ``VALUES_PER_SERIES`` times the series it serves plus ``MIN_VALUES``: those of gone series
 (or help texts that keep changing) pile up."""
 
+RUN_BYTES_PER_SERIES: Final = 128
+"""What the remembered runs of comment lines of a families table (``parse.Families``) may hold
+past ``parse.metadata.MIN_RUN_BYTES``, per series it serves: a node_exporter's 218 runs take
+about 63 B per series of one target alone, and a fleet's targets share theirs."""
+
+
+def bound_families(families: Families, series: int) -> None:
+    """Bound a families table that serves ``series`` cached series: emptied past its bound, and
+    its remembered runs bounded by their size (``Families.bound``)."""
+    if len(families) > VALUES_PER_SERIES * series + MIN_VALUES:
+        families.clear()
+    families.bound(RUN_BYTES_PER_SERIES * series + MIN_RUN_BYTES)
+
 
 class CommonValues:
     """What the series caches of one scrape stage share (``scraper.Scraper``): the families
-    their parses intern (``parse.Metadata``) and the metric names and label pairs of their
-    series (``Interned``). A fleet's targets mostly expose the same families, help texts, names
-    and pairs, which are then held once (about 110 B a series of node_exporter's otherwise:
-    docs/scaling.md, "What a cached series holds")."""
+    their parses intern, with what runs of comment lines read to (``parse.Families``), and the
+    metric names and label pairs of their series (``Interned``). A fleet's targets mostly expose
+    the same families, help texts, names and pairs, which are then held once (about 110 B a
+    series of node_exporter's otherwise: docs/scaling.md, "What a cached series holds"), and
+    the same comment lines, which are then read once."""
 
     __slots__ = ("families", "values")
 
     def __init__(self) -> None:
-        self.families: dict[Family, Family] = {}
+        self.families = Families()
         self.values = Interned()
 
     def bound(self, series: int) -> None:
         """Empty a table past its bound for ``series`` cached series. Once the families are, each
         target's next scrape makes its entries again (its families are new objects), under the
         same refs."""
-        for table in (self.families, self.values):
-            if len(table) > VALUES_PER_SERIES * series + MIN_VALUES:
-                table.clear()
+        bound_families(self.families, series)
+        if len(self.values) > VALUES_PER_SERIES * series + MIN_VALUES:
+            self.values.clear()
 
 
 class EntryMaker:

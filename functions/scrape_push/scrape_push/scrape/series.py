@@ -31,7 +31,7 @@ from typing import Any, Final, cast
 from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
 from ..limits import ScrapeBudget
 from ..model import Family, Labels, NativeHistogram, Sample, SeriesRef
-from ..parse import Chunk, Format, Histograms, ParseError, format_for, sample_line
+from ..parse import Chunk, Families, Format, Histograms, ParseError, format_for, sample_line
 from ..relabel import NO_RULES, RelabelRules
 from .entries import (
     MIN_VALUES,
@@ -44,6 +44,7 @@ from .entries import (
     Interned,
     Refused,
     SeriesEntry,
+    bound_families,
     columns,
     identity,
     kind,
@@ -109,7 +110,7 @@ class SeriesCache:
         self.format: Format | None = None
         """The format of the last body parsed: a switch to another starts afresh."""
         self.entries: dict[str, SeriesEntry] = {}
-        self.families: dict[Family, Family] = {} if common is None else common.families
+        self.families = Families() if common is None else common.families
         """Interned families, so that an unchanged ``# HELP``/``# TYPE`` block yields the very
         same object scrape after scrape and entries can be checked with ``is``: the table the
         scrape stage shares among its targets (``entries.CommonValues``, which its owner
@@ -191,7 +192,7 @@ class SeriesCache:
         self.format = None
         self.entries, self.plans, self.reading = {}, {}, {}
         if self.own_values:
-            self.families, self.maker.interned = {}, Interned()
+            self.families, self.maker.interned = Families(), Interned()
         self.tried, self.shared, self.unlearnt = set(), set(), set()
         self.maker.identities = None
         return refs
@@ -240,7 +241,7 @@ class SeriesCache:
         known = self.entries if same else {}
         families = self.families
         if self.own_values:
-            families = dict(families) if same else {}
+            families = families.copy() if same else Families()
         plans = dict(self.plans) if same else {}
         budget = budget or ScrapeBudget()
         seen = self.reading
@@ -488,7 +489,7 @@ class SeriesCache:
         fmt: Format,
         seen: dict[str, SeriesEntry],
         created: Created,
-        families: dict[Family, Family],
+        families: Families,
         plans: dict[str, Plan],
     ) -> None:
         """Keep the series seen by the scrape that just succeeded, and retire the refs of those
@@ -524,7 +525,8 @@ class SeriesCache:
         bound = VALUES_PER_SERIES * len(seen) + MIN_VALUES
         self.plans = plans if len(plans) <= bound else {}
         if self.own_values:
-            self.families = families if len(families) <= bound else {}
+            bound_families(families, len(seen))
+            self.families = families
             if len(self.maker.interned) > bound:  # a reset only stops new series sharing old pairs
                 self.maker.interned = Interned()
 

@@ -42,7 +42,7 @@ from ..model import (
     Sample,
     SeriesRef,
 )
-from ..parse import ParseError, format_for
+from ..parse import Families, ParseError, format_for
 from ..targets import Target
 from .entries import SERIES_AT, Created, SeriesEntry
 
@@ -311,7 +311,7 @@ def keys_before(data: bytes, content_type: str | None, line: int | None) -> set[
     keys: set[str] = set()
     nothing: dict[str, SeriesEntry] = {}
     try:
-        for chunk in fmt.chunks(prefix, nothing, {}):
+        for chunk in fmt.chunks(prefix, nothing, Families()):
             keys.update(key for key in chunk.keys if key is not None)
     except ParseError:
         pass  # a fault only a whole body shows: the chunks read before it are what Prometheus kept
