@@ -16,7 +16,7 @@ from itertools import islice, repeat
 from operator import add, attrgetter, call, itemgetter
 from typing import Any, Final
 
-from ..labels import LabelFinisher, Plan, relabel_repeated, relabel_series, shape_plan
+from ..labels import LabelFinisher, relabel_repeated, relabel_series, shape_plan
 from ..model import Family, Labels, SeriesRef
 from ..names import is_legacy
 from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, NewSeries, plain_values, shape_labels
@@ -31,8 +31,24 @@ ref."""
 SERIES_AT: Final = 5
 _FAMILY = itemgetter(KNOWN_FAMILY)
 _METRIC, _LABELS, _SERIES = itemgetter(3), itemgetter(4), itemgetter(SERIES_AT)
-_PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = (itemgetter(i) for i in range(3))
+_PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = itemgetter(0), itemgetter(1), itemgetter(2)
+_PLAN_PAIRS, _PLAN_PICK_PAIRS = itemgetter(4), itemgetter(5)
 _AT = attrgetter("at")
+
+ShapePlan = tuple[
+    tuple[str, ...],
+    "itemgetter[Any]",
+    list[str],
+    tuple[str | None, ...] | None,
+    tuple[tuple[str, str], ...],
+    "itemgetter[Any] | None",
+]
+"""How one target builds the final labels of plain label sets of one shape (``labels.Plan``):
+the final names; a picker of their values from the exposed values followed by the constants
+(with one more item, so that it returns a tuple); the constants. Then, unless the target renames
+an exposed label (``exported_``, when ``None``): the exposed label's name at each position of
+the shape (``None`` where its value is empty), the constants' interned pairs, and a picker of
+the final pairs from the exposed pairs followed by those."""
 
 Identity = tuple[str, Labels]
 """A series as a sink and a TSDB see it: its final metric name and labels."""
@@ -85,17 +101,38 @@ class Created:
         """Refs this parse gave to an entry that is not the first with them."""
 
 
+LABEL_SETS_MAX: Final = 16_384
+"""At most this many plain label sets' pairs are remembered (``Interned.label_sets``): about
+4 MB, for the distinct label sets of the targets that one cycle meets cold (a fleet of one
+exporter's targets has as many as one target has series)."""
+
+
 class Interned(dict[Any, Any]):
     """One object per distinct value (metric names, label pairs) among a target's series, so
     that its series share them: a node_exporter's 1,000 series hold a few hundred distinct label
     pairs, and each would otherwise have its own copy of every pair and name (docs/scaling.md,
     "What a cached series holds"). A hit is a C-level dict lookup."""
 
-    __slots__ = ()
+    __slots__ = ("generation", "label_sets")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generation = 0
+        """How many times the table was emptied: plans that hold its pairs are made again."""
+        self.label_sets: dict[str, tuple[tuple[str, str] | None, ...]] = {}
+        """The interned pairs of plain label sets (the text between the braces), by position in
+        the set (``None`` for a label whose value is empty), so that the series of another
+        target with the same set (a fleet's targets expose the same series) take them with one
+        lookup. At most ``LABEL_SETS_MAX``; emptied after each cycle (``CommonValues.bound``)."""
 
     def __missing__(self, key: Any) -> Any:
         self[key] = key
         return key
+
+    def clear(self) -> None:
+        super().clear()
+        self.label_sets.clear()
+        self.generation += 1
 
 
 VALUES_PER_SERIES: Final = 4
@@ -125,6 +162,7 @@ class CommonValues:
         for table in (self.families, self.values):
             if len(table) > VALUES_PER_SERIES * series + MIN_VALUES:
                 table.clear()
+        self.values.label_sets.clear()  # what a cold cycle shares: no memory held between cycles
 
 
 class EntryMaker:
@@ -164,17 +202,26 @@ class EntryMaker:
             self.identities = self.index()
         return self.identities
 
-    def plain_labels(self, new: NewSeries, plans: dict[str, Plan]) -> list[Labels]:
+    def plain_labels(self, new: NewSeries, plans: dict[str, ShapePlan]) -> list[Labels]:
         """The final labels of plain new series, in bulk: one plan per label-set shape (made
-        when a shape is first met, kept in ``plans``)."""
+        when a shape is first met, kept in ``plans``). When every plan keeps each exposed label
+        under its name (no ``exported_`` label), a series' final labels are one pick of its
+        interned pairs (``Interned.label_sets``) and the target's."""
         infos: list[Any] = list(map(plans.get, new.shapes))
         if None in infos:
             for index in [index for index, found in enumerate(infos) if found is None]:
                 shape = new.shapes[index]
                 plan = plans.get(shape)
                 if plan is None:
-                    plan = plans[shape] = shape_plan(self.finish, shape_labels(shape))
+                    plan = plans[shape] = self._plan(shape)
                 infos[index] = plan
+        if all(map(_PLAN_PICK_PAIRS, infos)):
+            label_sets = self.interned.label_sets
+            exposed: list[Any] = list(map(label_sets.get, new.labels))  # type: ignore[arg-type]
+            if None in exposed:
+                for index in [index for index, found in enumerate(exposed) if found is None]:
+                    exposed[index] = self._exposed(new.labels[index], infos[index])  # type: ignore[arg-type]
+            return list(map(call, map(_PLAN_PICK_PAIRS, infos), map(add, exposed, map(_PLAN_PAIRS, infos))))
         pairs = map(
             zip,
             map(_PLAN_NAMES, infos),
@@ -185,6 +232,37 @@ class EntryMaker:
             ),
         )
         return list(map(tuple, map(map, repeat(self.interned.__getitem__), pairs)))
+
+    def _plan(self, shape: str) -> ShapePlan:
+        """The ``ShapePlan`` of a label-set shape, for this target."""
+        labels = shape_labels(shape)
+        names, pick, constants = shape_plan(self.finish, labels)
+        count = len(labels)
+        getter = itemgetter(*pick, 0) if pick else itemgetter(slice(0, 0))
+        exposed = [(name, index) for name, index in zip(names, pick, strict=True) if index < count]
+        kept = [index for index, (_, keep) in enumerate(labels) if keep]
+        if sorted(index for _, index in exposed) != kept or any(labels[i][0] != name for name, i in exposed):
+            return names, getter, constants, None, (), None  # a label renamed (exported_): no pairs
+        constant_pairs = tuple(
+            self.interned[name, constants[index - count]]
+            for name, index in zip(names, pick, strict=True)
+            if index >= count
+        )
+        label_names = tuple(name if keep else None for name, keep in labels)
+        return names, getter, constants, label_names, constant_pairs, _tuple_getter(pick)
+
+    def _exposed(self, label_set: str, plan: ShapePlan) -> tuple[tuple[str, str] | None, ...]:
+        """The interned pairs of a plain label set, by position (``Interned.label_sets``)."""
+        interned = self.interned
+        names = plan[3]
+        assert names is not None
+        values = label_set.split('"')[1::2]
+        pairs = tuple(
+            None if name is None else interned[name, value] for name, value in zip(names, values, strict=True)
+        )
+        if len(interned.label_sets) < LABEL_SETS_MAX:
+            interned.label_sets[label_set] = pairs
+        return pairs
 
     def parsed_labels(self, new: NewSeries) -> list[Labels]:
         """The final labels of the other new series (their label pairs finished one by one)."""
@@ -361,6 +439,13 @@ class EntryMaker:
             new[key] = refs[index]  # the latest under a family, or another identity's hash
             by_ref[refs[index]] = series
         return refs
+
+
+def _tuple_getter(positions: list[int]) -> itemgetter[Any]:
+    """A picker of the items at ``positions`` that returns a tuple, whatever their number."""
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    return itemgetter(slice(positions[0], positions[0] + 1) if positions else slice(0, 0))
 
 
 def _still_repeated(metrics: list[str], labels: list[Labels], repeated: Sequence[int]) -> Refused | None:
