@@ -4,12 +4,14 @@ comment lines between them, give what the run-by-run path gives."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scrape_push.parse import Chunk, KnownSeries, ParseError, body, format_for, grammar, parser
+from scrape_push.parse import Chunk, KnownSeries, ParseError, PlainTexts, body, format_for, grammar, parser
 
 from tests.support.expositions import expositions, mutated
 
@@ -39,16 +41,33 @@ def columns(chunk: Chunk[KnownSeries]) -> tuple[object, ...]:
     return (chunk.keys, chunk.known, values, chunk.timestamps, chunk.exemplars, new, chunk.label_sets)
 
 
-def outcome(data: bytes, content_type: str, strict: bool = False) -> object:
+def outcome(
+    data: bytes, content_type: str, strict: bool = False, texts: dict[str, PlainTexts] | None = None
+) -> object:
     """Each chunk's columns, the text it keeps and its lines, then the error if any."""
     found: list[object] = []
     try:
-        for chunk in format_for(content_type).chunks(data, {}, {}, strict):
+        for chunk in format_for(content_type).chunks(data, {}, {}, strict, texts=texts):
             found.append((columns(chunk), chunk.text_bytes, chunk.first, chunk.span))
     except ParseError as exc:
         partial = None if exc.partial is None else columns(exc.partial)  # type: ignore[arg-type]
         found.append(("error", exc.line, exc.reason, exc.appended, partial))
     return found
+
+
+@contextmanager
+def counted_shapes() -> Iterator[list[int]]:
+    """The calls that make label-set shapes (one per pass over label sets), as they are made."""
+    calls: list[int] = []
+    shapes = grammar.PLAIN_VALUE
+
+    class Counting:
+        def sub(self, *args: str) -> str:
+            calls.append(1)
+            return shapes.sub(*args)
+
+    with patch.object(grammar, "PLAIN_VALUE", Counting()):
+        yield calls
 
 
 def run_by_run(data: bytes, content_type: str, strict: bool = False) -> object:
@@ -76,15 +95,7 @@ def test_a_cold_chunk_parses_in_bulk_as_run_by_run(data: bytes, chunk_bytes: int
 
 
 def test_a_cold_chunk_s_label_set_shapes_are_made_in_one_pass_whatever_its_comment_lines() -> None:
-    calls = []
-    shapes = grammar.PLAIN_VALUE
-
-    class Counting:
-        def sub(self, *args: str) -> str:
-            calls.append(1)
-            return shapes.sub(*args)
-
-    with patch.object(grammar, "PLAIN_VALUE", Counting()):
+    with counted_shapes() as calls:
         (chunk,) = format_for(TEXT).chunks(COLD, {}, {})
     assert len(chunk.values) == 11
     assert len(calls) == 1  # run by run: once for each of the 5 runs between comment lines
@@ -128,3 +139,35 @@ def test_fuzzed_cold_chunks_parse_in_bulk_as_run_by_run(
     size = data.draw(st.sampled_from([1 << 16, 64, 1]), label="chunk bytes")
     with patch.object(body, "CHUNK_BYTES", size):
         assert outcome(exposition, content_type, strict) == run_by_run(exposition, content_type, strict)
+
+
+def test_a_body_whose_series_texts_another_parse_read_is_not_read_again() -> None:
+    texts: dict[str, PlainTexts] = {}
+    first = outcome(COLD, TEXT, texts=texts)
+    again = COLD.replace(b"} 1\n", b"} 7\n")  # other values, the same series
+    with counted_shapes() as calls:
+        assert outcome(again, TEXT, texts=texts) == outcome(again, TEXT)
+    assert len(calls) == 1  # the parse without texts; the one with them read no label set
+    assert first == outcome(COLD, TEXT)
+    assert set(texts) == {"text 0.0.4"} and len(texts["text 0.0.4"]) == 11
+
+
+def test_the_series_texts_kept_are_bounded() -> None:
+    texts: dict[str, PlainTexts] = {}
+    with patch.object(parser, "PLAIN_TEXTS_MAX", 12):
+        outcome(COLD, TEXT, texts=texts)  # 11 texts: kept
+        outcome(b"".join(b"b%d 1\n" % n for n in range(2)), TEXT, texts=texts)  # 13: not
+    assert len(texts["text 0.0.4"]) == 11
+
+
+@FUZZ
+@given(st.lists(_LINE, max_size=30), st.lists(_LINE, max_size=30), st.booleans(), st.booleans())
+def test_what_other_parses_read_changes_nothing_of_a_parse(
+    before: list[str], lines: list[str], openmetrics: bool, other_dialect: bool
+) -> None:
+    texts: dict[str, PlainTexts] = {}
+    for first in (lines, before + lines):  # the same series, then among others
+        outcome(("\n".join(first) + "\n").encode(), TEXT if openmetrics == other_dialect else OM, texts=texts)
+    data = ("\n".join(lines) + "\n" + ("# EOF\n" if openmetrics else "")).encode()
+    content_type = OM if openmetrics else TEXT
+    assert outcome(data, content_type, texts=texts) == outcome(data, content_type)

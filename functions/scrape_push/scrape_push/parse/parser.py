@@ -29,6 +29,7 @@ from .chunk import (
     Chunk,
     K,
     NewSeries,
+    PlainTexts,
     Repeated,
     add_positions,
     shape_labels,
@@ -48,16 +49,29 @@ _EXEMPLAR_SUFFIXES: Final = ("_total", "_bucket")
 _BLANK_START: Final = methodcaller("startswith", (" ", "\t"))
 _PARTITION_BRACE: Final = methodcaller("partition", "{")
 _BODY: Final = itemgetter(slice(0, -1))
+_MIDDLE: Final = itemgetter(1)
+
+PLAIN_TEXTS_MAX: Final = 16_384
+"""At most this many series texts are remembered per dialect (``PlainTexts``): about 4 MB, for
+the series one cycle's targets expose alike (a fleet of one exporter's targets has as many as
+one target has series)."""
 
 
 class _Parse(Generic[K]):
     """One parse of one exposition (state for a single call)."""
 
     def __init__(
-        self, dialect: Dialect, known: Mapping[str, K], families: dict[Family, Family], strict: bool
+        self,
+        dialect: Dialect,
+        known: Mapping[str, K],
+        families: dict[Family, Family],
+        strict: bool,
+        texts: dict[str, PlainTexts] | None,
     ) -> None:
         self.dialect = dialect
         self.known = known
+        self.texts = None if texts is None else texts.setdefault(dialect.name, {})
+        """The plain series texts earlier parses in this dialect validated (``PlainTexts``)."""
         self.strict = strict
         """Refuse what Prometheus 2.42 accepts but the format specs do not (docs/parser.md)."""
         self.valid = True
@@ -191,13 +205,14 @@ class _Parse(Generic[K]):
         samples = list(map(not_, special))
         lines = list(compress(self.lines, samples))
         joined = "\n".join(lines)
-        if not lines or "\\" in joined or self.dialect.plain.fullmatch(joined) is None:
+        series = list(compress(keys, samples))
+        read = self._read_before(series)
+        if not lines or (read is None and ("\\" in joined or self.dialect.plain.fullmatch(joined) is None)):
             return False
         floats = _floats(list(compress(values, samples)))
         if floats is None:
             return False
-        series = list(compress(keys, samples))
-        names, bodies, shapes = _label_sets(series)
+        names, bodies, shapes = _label_sets(series) if read is None else read
         families: list[Family] = []
         contexts: list[Family | None] = []
         runs = 0
@@ -208,7 +223,11 @@ class _Parse(Generic[K]):
                 contexts += repeat(self.metadata.context, stop - start)
             if after > stop:
                 self._comments(stop, after)
-        self._check_shapes(shapes, list(compress(range(self.first, self.first + len(special)), samples)))
+        if read is None:
+            self._check_shapes(shapes, list(compress(range(self.first, self.first + len(special)), samples)))
+            texts = self.texts
+            if texts is not None and len(texts) + len(series) <= PLAIN_TEXTS_MAX:
+                texts.update(zip(series, zip(names, bodies, shapes, strict=True), strict=True))
         self._extend(series, [None] * len(series), floats)
         add_positions(self.chunk.plain, 0, len(series))
         _add_plain(self.chunk.plain, (names, families, contexts, shapes, bodies))
@@ -322,6 +341,17 @@ class _Parse(Generic[K]):
             for i, name, family in zip(fresh, names, families, strict=True):
                 line_names[i], line_families[i] = name, family
             metadata.read(line_names, line_families)
+
+    def _read_before(self, series: list[str]) -> tuple[list[str], list[str], list[str]] | None:
+        """The names, label sets and shapes of ``series`` when every one of them is a plain
+        series text validated before (``PlainTexts``): a line made of one and a value without a
+        space is a plain line whenever the value is a float (``_floats``)."""
+        if not self.texts:
+            return None
+        found = list(map(self.texts.get, series))
+        if None in found:
+            return None
+        return list(map(_KEY, found)), list(map(_MIDDLE, found)), list(map(_VALUE, found))  # type: ignore[arg-type]
 
     def _check_shapes(self, shapes: list[str], numbers: list[int]) -> None:
         """``_check_shape`` for each shape not validated before (of lines ``numbers``)."""
@@ -743,8 +773,12 @@ def parse(
     known: Mapping[str, K],
     families: dict[Family, Family],
     strict: bool = False,
+    *,
+    texts: dict[str, PlainTexts] | None = None,
 ) -> Iterator[Chunk[K]]:
     """Parse an exposition in ``dialect`` chunk by chunk, against the series the caller knows;
     the metadata blocks' families are interned into ``families`` (it grows). ``strict`` refuses
-    what Prometheus 2.42 accepts but the format specs do not."""
-    return _Parse(dialect, known, families, strict).chunks(data)
+    what Prometheus 2.42 accepts but the format specs do not. ``texts`` (by dialect name) are
+    the plain series texts earlier parses validated, which this one reads again with one lookup
+    (and adds to)."""
+    return _Parse(dialect, known, families, strict, texts).chunks(data)

@@ -19,7 +19,7 @@ from typing import Any, Final
 from ..labels import LabelFinisher, relabel_repeated, relabel_series, shape_plan
 from ..model import Family, Labels, SeriesRef
 from ..names import is_legacy
-from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, NewSeries, plain_values, shape_labels
+from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, NewSeries, PlainTexts, plain_values, shape_labels
 from ..relabel import RelabelRules
 
 SeriesEntry = tuple[str, Family, Family | None, str, Labels, SeriesRef]
@@ -149,11 +149,14 @@ class CommonValues:
     and pairs, which are then held once (about 110 B a series of node_exporter's otherwise:
     docs/scaling.md, "What a cached series holds")."""
 
-    __slots__ = ("families", "values")
+    __slots__ = ("families", "texts", "values")
 
     def __init__(self) -> None:
         self.families: dict[Family, Family] = {}
         self.values = Interned()
+        self.texts: dict[str, PlainTexts] = {}
+        """What the parses read of the plain series texts, by dialect (``parse.PlainTexts``):
+        emptied after each cycle, like ``Interned.label_sets``."""
 
     def bound(self, series: int) -> None:
         """Empty a table past its bound for ``series`` cached series. Once the families are, each
@@ -163,6 +166,7 @@ class CommonValues:
             if len(table) > VALUES_PER_SERIES * series + MIN_VALUES:
                 table.clear()
         self.values.label_sets.clear()  # what a cold cycle shares: no memory held between cycles
+        self.texts.clear()
 
 
 class EntryMaker:

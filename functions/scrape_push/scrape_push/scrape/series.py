@@ -117,6 +117,8 @@ class SeriesCache:
         bounds), else this cache's own, which it copies for each parse (a failed one leaves it
         as it was)."""
         self.own_values = common is None
+        self.texts = None if common is None else common.texts
+        """What the parses of the scrape stage's targets read of their series texts (shared)."""
         """The families, names and label pairs are this cache's own: it bounds them."""
         self.plans: dict[str, ShapePlan] = {}
         """Per label-set shape, how to build final labels (``entries.ShapePlan``); they hold
@@ -252,7 +254,7 @@ class SeriesCache:
         created = Created()
         firsts = _Firsts()
         try:
-            for parsed in _then_failing(fmt.chunks(data, known, families, strict)):
+            for parsed in _then_failing(fmt.chunks(data, known, families, strict, texts=self.texts)):
                 chunk = parsed
                 if chunk.histograms is not None:
                     chunk.histograms = budget.fit(chunk.histograms)
