@@ -36,19 +36,20 @@ _PLAN_PAIRS, _PLAN_PICK_PAIRS = itemgetter(4), itemgetter(5)
 _AT = attrgetter("at")
 
 ShapePlan = tuple[
-    tuple[str, ...],
-    "itemgetter[Any]",
-    list[str],
+    tuple[str, ...] | None,
+    "itemgetter[Any] | None",
+    list[str] | None,
     tuple[str | None, ...] | None,
     tuple[tuple[str, str], ...],
     "itemgetter[Any] | None",
 ]
-"""How one target builds the final labels of plain label sets of one shape (``labels.Plan``):
-the final names; a picker of their values from the exposed values followed by the constants
-(with one more item, so that it returns a tuple); the constants. Then, unless the target renames
-an exposed label (``exported_``, when ``None``): the exposed label's name at each position of
-the shape (``None`` where its value is empty), the constants' interned pairs, and a picker of
-the final pairs from the exposed pairs followed by those."""
+"""How one target builds the final labels of plain label sets of one shape (``labels.Plan``).
+When the target renames an exposed label (``exported_``): the final names; a picker of their
+values from the exposed values followed by the constants (with one more item, so that it
+returns a tuple); the constants; then ``None, (), None``. Otherwise ``None, None, None``, then:
+the exposed label's name at each position of the shape (``None`` where its value is empty),
+the constants' interned pairs, and a picker of the final pairs from the exposed pairs followed
+by those."""
 
 Identity = tuple[str, Labels]
 """A series as a sink and a TSDB see it: its final metric name and labels."""
@@ -219,20 +220,40 @@ class EntryMaker:
                 if plan is None:
                     plan = plans[shape] = self._plan(shape)
                 infos[index] = plan
+        label_sets: list[str] = new.labels  # type: ignore[assignment]
         if all(map(_PLAN_PICK_PAIRS, infos)):
-            label_sets = self.interned.label_sets
-            exposed: list[Any] = list(map(label_sets.get, new.labels))  # type: ignore[arg-type]
-            if None in exposed:
-                for index in [index for index, found in enumerate(exposed) if found is None]:
-                    exposed[index] = self._exposed(new.labels[index], infos[index])  # type: ignore[arg-type]
-            return list(map(call, map(_PLAN_PICK_PAIRS, infos), map(add, exposed, map(_PLAN_PAIRS, infos))))
+            return self._paired(label_sets, infos)
+        paired = [index for index, plan in enumerate(infos) if plan[5] is not None]
+        if not paired:
+            return self._renamed(label_sets, infos)
+        final: list[Labels] = [()] * len(infos)
+        renamed = [index for index, plan in enumerate(infos) if plan[5] is None]
+        for indices, build in ((paired, self._paired), (renamed, self._renamed)):
+            built = build([label_sets[i] for i in indices], [infos[i] for i in indices])
+            for index, labels in zip(indices, built, strict=True):
+                final[index] = labels
+        return final
+
+    def _paired(self, label_sets: list[str], plans: list[ShapePlan]) -> list[Labels]:
+        """``plain_labels`` of label sets whose plans keep each exposed label's name: a pick of
+        the set's interned pairs followed by the target's."""
+        found = self.interned.label_sets
+        exposed: list[Any] = list(map(found.get, label_sets))
+        if None in exposed:
+            for index in [index for index, pairs in enumerate(exposed) if pairs is None]:
+                exposed[index] = self._exposed(label_sets[index], plans[index])
+        return list(map(call, map(_PLAN_PICK_PAIRS, plans), map(add, exposed, map(_PLAN_PAIRS, plans))))
+
+    def _renamed(self, label_sets: list[str], plans: list[ShapePlan]) -> list[Labels]:
+        """``plain_labels`` of label sets whose plans rename an exposed label: values picked,
+        zipped with the final names, each pair interned."""
         pairs = map(
             zip,
-            map(_PLAN_NAMES, infos),
+            map(_PLAN_NAMES, plans),
             map(
                 call,
-                map(_PLAN_PICK, infos),
-                map(add, plain_values(new.labels), map(_PLAN_CONSTANTS, infos)),  # type: ignore[arg-type]
+                map(_PLAN_PICK, plans),
+                map(add, plain_values(label_sets), map(_PLAN_CONSTANTS, plans)),
             ),
         )
         return list(map(tuple, map(map, repeat(self.interned.__getitem__), pairs)))
@@ -242,10 +263,10 @@ class EntryMaker:
         labels = shape_labels(shape)
         names, pick, constants = shape_plan(self.finish, labels)
         count = len(labels)
-        getter = itemgetter(*pick, 0) if pick else itemgetter(slice(0, 0))
         exposed = [(name, index) for name, index in zip(names, pick, strict=True) if index < count]
         kept = [index for index, (_, keep) in enumerate(labels) if keep]
         if sorted(index for _, index in exposed) != kept or any(labels[i][0] != name for name, i in exposed):
+            getter = itemgetter(*pick, 0) if pick else itemgetter(slice(0, 0))
             return names, getter, constants, None, (), None  # a label renamed (exported_): no pairs
         constant_pairs = tuple(
             self.interned[name, constants[index - count]]
@@ -253,7 +274,7 @@ class EntryMaker:
             if index >= count
         )
         label_names = tuple(name if keep else None for name, keep in labels)
-        return names, getter, constants, label_names, constant_pairs, _tuple_getter(pick)
+        return None, None, None, label_names, constant_pairs, _tuple_getter(pick)
 
     def _exposed(self, label_set: str, plan: ShapePlan) -> tuple[tuple[str, str] | None, ...]:
         """The interned pairs of a plain label set, by position (``Interned.label_sets``)."""
