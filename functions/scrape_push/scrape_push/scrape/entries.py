@@ -32,24 +32,24 @@ SERIES_AT: Final = 5
 _FAMILY = itemgetter(KNOWN_FAMILY)
 _METRIC, _LABELS, _SERIES = itemgetter(3), itemgetter(4), itemgetter(SERIES_AT)
 _PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = itemgetter(0), itemgetter(1), itemgetter(2)
-_PLAN_PAIRS, _PLAN_PICK_PAIRS = itemgetter(4), itemgetter(5)
+_PLAN_KEPT, _PLAN_PAIRS, _PLAN_PICK_PAIRS = itemgetter(3), itemgetter(4), itemgetter(5)
 _AT = attrgetter("at")
 
 ShapePlan = tuple[
     tuple[str, ...] | None,
-    "itemgetter[Any] | None",
+    "itemgetter[Any]",
     list[str] | None,
-    tuple[str | None, ...] | None,
+    tuple[str, ...] | None,
     tuple[tuple[str, str], ...],
     "itemgetter[Any] | None",
 ]
 """How one target builds the final labels of plain label sets of one shape (``labels.Plan``).
 When the target renames an exposed label (``exported_``): the final names; a picker of their
 values from the exposed values followed by the constants (with one more item, so that it
-returns a tuple); the constants; then ``None, (), None``. Otherwise ``None, None, None``, then:
-the exposed label's name at each position of the shape (``None`` where its value is empty),
-the constants' interned pairs, and a picker of the final pairs from the exposed pairs followed
-by those."""
+returns a tuple); the constants; then ``None, (), None``. Otherwise: ``None``; a picker of the
+kept labels' values (those not empty) from the exposed values; ``None``; the kept labels' names;
+the constants' interned pairs; and a picker of the final pairs from the kept labels' pairs
+followed by those (a tuple, whatever their number)."""
 
 Identity = tuple[str, Labels]
 """A series as a sink and a TSDB see it: its final metric name and labels."""
@@ -240,8 +240,11 @@ class EntryMaker:
         found = self.interned.label_sets
         exposed: list[Any] = list(map(found.get, label_sets))
         if None in exposed:
-            for index in [index for index, pairs in enumerate(exposed) if pairs is None]:
-                exposed[index] = self._exposed(label_sets[index], plans[index])
+            new = [index for index, pairs in enumerate(exposed) if pairs is None]
+            for index, pairs in zip(
+                new, self._exposed([label_sets[i] for i in new], [plans[i] for i in new]), strict=True
+            ):
+                exposed[index] = pairs
         return list(map(call, map(_PLAN_PICK_PAIRS, plans), map(add, exposed, map(_PLAN_PAIRS, plans))))
 
     def _renamed(self, label_sets: list[str], plans: list[ShapePlan]) -> list[Labels]:
@@ -273,20 +276,22 @@ class EntryMaker:
             for name, index in zip(names, pick, strict=True)
             if index >= count
         )
-        label_names = tuple(name if keep else None for name, keep in labels)
-        return None, None, None, label_names, constant_pairs, _tuple_getter(pick)
+        # the final pairs are picked from the kept labels' pairs, then the constants'
+        at = {index: place for place, index in enumerate(kept)}
+        final = [at[index] if index < count else len(kept) + index - count for index in pick]
+        kept_names = tuple(labels[index][0] for index in kept)
+        return None, _tuple_getter(kept), None, kept_names, constant_pairs, _tuple_getter(final)
 
-    def _exposed(self, label_set: str, plan: ShapePlan) -> tuple[tuple[str, str] | None, ...]:
-        """The interned pairs of a plain label set, by position (``Interned.label_sets``)."""
+    def _exposed(self, label_sets: list[str], plans: list[ShapePlan]) -> list[tuple[tuple[str, str], ...]]:
+        """The interned pairs of plain label sets, those of kept labels in order, remembered
+        (``Interned.label_sets``)."""
         interned = self.interned
-        names = plan[3]
-        assert names is not None
-        values = label_set.split('"')[1::2]
-        pairs = tuple(
-            None if name is None else interned[name, value] for name, value in zip(names, values, strict=True)
+        kept_values = map(call, map(_PLAN_PICK, plans), plain_values(label_sets))
+        pairs = list(
+            map(tuple, map(map, repeat(interned.__getitem__), map(zip, map(_PLAN_KEPT, plans), kept_values)))
         )
-        if len(interned.label_sets) < LABEL_SETS_MAX:
-            interned.label_sets[label_set] = pairs
+        if len(interned.label_sets) + len(label_sets) <= LABEL_SETS_MAX:
+            interned.label_sets.update(zip(label_sets, pairs, strict=True))
         return pairs
 
     def parsed_labels(self, new: NewSeries) -> list[Labels]:
