@@ -120,11 +120,11 @@ class Interned(dict[Any, Any]):
         super().__init__()
         self.generation = 0
         """How many times the table was emptied: plans that hold its pairs are made again."""
-        self.label_sets: dict[str, tuple[tuple[str, str] | None, ...]] = {}
-        """The interned pairs of plain label sets (the text between the braces), by position in
-        the set (``None`` for a label whose value is empty), so that the series of another
-        target with the same set (a fleet's targets expose the same series) take them with one
-        lookup. At most ``LABEL_SETS_MAX``; emptied after each cycle (``CommonValues.bound``)."""
+        self.label_sets: dict[str, tuple[tuple[str, str], ...]] = {}
+        """The interned pairs of plain label sets (the text between the braces), those of its
+        kept labels (not empty) in order, so that the series of another target with the same
+        set (a fleet's targets expose the same series) take them with one lookup. At most
+        ``LABEL_SETS_MAX``; emptied after each cycle (``CommonValues.bound``)."""
 
     def __missing__(self, key: Any) -> Any:
         self[key] = key
