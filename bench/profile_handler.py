@@ -188,6 +188,8 @@ SEAMS: tuple[tuple[str, str, str], ...] = (
     ("scrape_push.parse.parser", "_Parse.chunks", "parse"),
     ("scrape_push.parse.parser", "_Parse._run", "cache_hits"),
     ("scrape_push.parse.parser", "_Parse._cold", "cache_new"),
+    ("scrape_push.parse.parser", "_Parse._all_new", "cache_new"),
+    ("scrape_push.parse.parser", "_Parse._comments", "parse"),  # (read from ``_all_new`` too)
     ("scrape_push.scrape.series", "SeriesCache._entries", "cache_new"),
     ("scrape_push.scrape.series", "SeriesCache._remember", "cache_keep"),
     ("scrape_push.scrape.series", "SeriesCache._commit", "cache_keep"),

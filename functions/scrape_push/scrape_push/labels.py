@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .model import Family, Labels, Sample, SeriesRef
 from .parse import Repeated
@@ -98,16 +98,16 @@ def finisher(target: Target) -> LabelFinisher:
     return finish
 
 
-Plan = tuple[tuple[str, ...], "itemgetter[Any]", list[str]]
-"""How to build the final labels of a plain label set of one shape: the final label names, a
-picker of their values from the exposed values followed by the constants, and the constants (the
-target's values)."""
+Plan = tuple[tuple[str, ...], list[int], list[str]]
+"""How to build the final labels of a plain label set of one shape: the final label names, the
+position of each one's value among the exposed values followed by the constants, and the
+constants (the target's values)."""
 
 
 def shape_plan(finish: LabelFinisher, labels: Sequence[tuple[str, bool]]) -> Plan:
     """The plan of a label-set shape whose labels are ``labels`` (``parse.shape_labels``: each
-    name and whether its value is kept), for ``finish``: computed once per shape, each series of
-    that shape then costs a ``split('"')`` and an ``itemgetter``."""
+    name and whether its value is kept), for ``finish``: computed once per shape, so that each
+    series of that shape is then a pick of its values (``scrape.entries``)."""
     # placeholders told apart by identity: a target label's value may be any string
     marked = [(name, f"\0{index}") for index, (name, kept) in enumerate(labels) if kept]
     position = {id(value): int(value[1:]) for _, value in marked}
@@ -120,8 +120,7 @@ def shape_plan(finish: LabelFinisher, labels: Sequence[tuple[str, bool]]) -> Pla
             index = len(labels) + len(constants)
             constants.append(value)
         pick.append(index)
-    getter = itemgetter(*pick, 0) if pick else itemgetter(slice(0, 0))
-    return tuple(name for name, _ in final), getter, constants
+    return tuple(name for name, _ in final), pick, constants
 
 
 def relabel_series(name: str, labels: Labels, rules: RelabelRules) -> tuple[str, Labels] | None:

@@ -35,6 +35,13 @@ _SPLIT_QUOTES: Final = methodcaller("split", '"')
 _ODD: Final = itemgetter(slice(1, None, 2))
 
 
+PlainTexts = dict[str, tuple[str, str, str]]
+"""Series texts of the plain shape ``name{a="1",b=""}`` that a parse validated (its label-set
+shape included), each with its metric name, its label set (the text between the braces) and its
+shape (``shape_labels``): a fleet's targets expose the same series, so that a cold parse of one
+body takes what the parse of another one read (the scrape stage keeps them for one cycle)."""
+
+
 class Repeated(list[tuple[str, str]]):
     """The label pairs of a series that repeats a label name (``a{job="x",job="y"}``) or has a
     ``__name__`` label (a second metric name), as exposed: in order, empty values included.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from . import dialects, parser
-from .chunk import Chunk, K
+from .chunk import Chunk, K, PlainTexts
 from .dialects import Dialect
 from .metadata import Families
 
@@ -43,7 +43,13 @@ class Format(Protocol):
         ...
 
     def chunks(
-        self, data: bytes, known: Mapping[str, K], families: Families, strict: bool = False
+        self,
+        data: bytes,
+        known: Mapping[str, K],
+        families: Families,
+        strict: bool = False,
+        *,
+        texts: dict[str, PlainTexts] | None = None,
     ) -> Iterator[Chunk[K]]:
         """Parse ``data`` chunk by chunk. ``known`` maps the series texts the caller knows to its
         entries; ``families`` is the table the metadata blocks' families are interned into, with
@@ -51,7 +57,9 @@ class Format(Protocol):
         the original as it was if the parse fails). Invalid input raises ``ParseError`` with the
         line, possibly after chunks were yielded. By default the format accepts what Prometheus
         2.42 accepts; ``strict`` also refuses what only the format's spec forbids
-        (docs/parser.md, "Strict parsing")."""
+        (docs/parser.md, "Strict parsing"). ``texts`` holds what parses of other bodies read of
+        their series texts (``PlainTexts``, by dialect; it grows), for a text format to take
+        instead of reading them again."""
         ...
 
     def configured(self, histograms: Histograms) -> Format:
@@ -71,9 +79,15 @@ class TextFormat:
         return self.dialect.name
 
     def chunks(
-        self, data: bytes, known: Mapping[str, K], families: Families, strict: bool = False
+        self,
+        data: bytes,
+        known: Mapping[str, K],
+        families: Families,
+        strict: bool = False,
+        *,
+        texts: dict[str, PlainTexts] | None = None,
     ) -> Iterator[Chunk[K]]:
-        return parser.parse(self.dialect, data, known, families, strict)
+        return parser.parse(self.dialect, data, known, families, strict, texts=texts)
 
     def configured(self, histograms: Histograms) -> TextFormat:
         return self  # the text formats have classic histograms only

@@ -15,14 +15,25 @@ What outlives a chunk: the metadata state (``metadata.Metadata``) and the shapes
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from itertools import islice, repeat
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import compress, islice, repeat
 from operator import is_, itemgetter, methodcaller, not_, or_
 from typing import Final, Generic, cast
 
 from ..model import Exemplar, Family
 from . import body, grammar
-from .chunk import KNOWN_CONTEXT, KNOWN_FAMILY, KNOWN_NAME, Chunk, K, Repeated, add_positions, shape_labels
+from .chunk import (
+    KNOWN_CONTEXT,
+    KNOWN_FAMILY,
+    KNOWN_NAME,
+    Chunk,
+    K,
+    NewSeries,
+    PlainTexts,
+    Repeated,
+    add_positions,
+    shape_labels,
+)
 from .dialects import Dialect
 from .errors import ParseError
 from .metadata import Families, Metadata
@@ -38,14 +49,29 @@ _EXEMPLAR_SUFFIXES: Final = ("_total", "_bucket")
 _BLANK_START: Final = methodcaller("startswith", (" ", "\t"))
 _PARTITION_BRACE: Final = methodcaller("partition", "{")
 _BODY: Final = itemgetter(slice(0, -1))
+_MIDDLE: Final = itemgetter(1)
+
+PLAIN_TEXTS_MAX: Final = 16_384
+"""At most this many series texts are remembered per dialect (``PlainTexts``): about 4 MB, for
+the series one cycle's targets expose alike (a fleet of one exporter's targets has as many as
+one target has series)."""
 
 
 class _Parse(Generic[K]):
     """One parse of one exposition (state for a single call)."""
 
-    def __init__(self, dialect: Dialect, known: Mapping[str, K], families: Families, strict: bool) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        known: Mapping[str, K],
+        families: Families,
+        strict: bool,
+        texts: dict[str, PlainTexts] | None,
+    ) -> None:
         self.dialect = dialect
         self.known = known
+        self.texts = None if texts is None else texts.setdefault(dialect.name, {})
+        """The plain series texts earlier parses in this dialect validated (``PlainTexts``)."""
         self.strict = strict
         """Refuse what Prometheus 2.42 accepts but the format specs do not (docs/parser.md)."""
         self.valid = True
@@ -162,14 +188,51 @@ class _Parse(Generic[K]):
         del parts
         hits: list[K | None] = list(map(self.known.get, keys))
         special = list(map(or_, map(_SPECIAL, lines), map(not_, lines)))
-        start = 0
-        while start < count:
-            stop = _index(special, True, start, count)
+        if hits.count(None) == count and not self.strict and self._all_new(special, keys, values):
+            return
+        for start, stop, after in _runs(special):
             if stop > start:
                 self._run(start, stop, hits, keys, values)
-            start = _index(special, False, stop, count)
-            if start > stop:
-                self._comments(stop, start)
+            if after > stop:
+                self._comments(stop, after)
+
+    def _all_new(self, special: list[bool], keys: list[str], values: list[str]) -> bool:
+        """A chunk of which no line is known (a cold scrape): when all its sample lines have the
+        plain shape, they are parsed in bulk, the comments between their runs read in order
+        and each run's families looked up under its block; ``False`` (nothing done) otherwise.
+        Not ``strict``: there the families each run was given are noted before the next block
+        (``Metadata.read``)."""
+        samples = list(map(not_, special))
+        lines = list(compress(self.lines, samples))
+        joined = "\n".join(lines)
+        series = list(compress(keys, samples))
+        read = self._read_before(series)
+        if not lines or (read is None and ("\\" in joined or self.dialect.plain.fullmatch(joined) is None)):
+            return False
+        floats = _floats(list(compress(values, samples)))
+        if floats is None:
+            return False
+        names, bodies, shapes = _label_sets(series) if read is None else read
+        families: list[Family] = []
+        contexts: list[Family | None] = []
+        runs = 0
+        for start, stop, after in _runs(special):
+            if stop > start:
+                runs += 1
+                families += self._families(names[len(families) : len(families) + stop - start])
+                contexts += repeat(self.metadata.context, stop - start)
+            if after > stop:
+                self._comments(stop, after)
+        if read is None:
+            self._check_shapes(shapes, list(compress(range(self.first, self.first + len(special)), samples)))
+            texts = self.texts
+            if texts is not None and len(texts) + len(series) <= PLAIN_TEXTS_MAX:
+                texts.update(zip(series, zip(names, bodies, shapes, strict=True), strict=True))
+        self._extend(series, [None] * len(series), floats)
+        add_positions(self.chunk.plain, 0, len(series))
+        _add_plain(self.chunk.plain, (names, families, contexts, shapes, bodies))
+        self.built_chars += len(joined) - (runs - 1)  # each run's lines joined apart
+        return True
 
     def _comments(self, start: int, stop: int) -> None:
         """Lines ``start:stop`` are comments, blank or start with a blank. In text 0.0.4 a run
@@ -268,19 +331,9 @@ class _Parse(Generic[K]):
             known = [None if hit is None or hit[KNOWN_CONTEXT] is not context else hit for hit in run]
             size = sum(len(self.lines[start + i]) for i in fresh)
             series = [keys[i] for i in fresh]
-        heads = list(map(_PARTITION_BRACE, series))
-        names = list(map(_KEY, heads))
-        bodies = list(map(_BODY, map(_VALUE, heads)))
-        del heads
-        # (a run split around lines with escapes may hold no new series at all)
-        shapes = grammar.PLAIN_VALUE.sub("=", "\n".join(bodies)).split("\n") if bodies else []
-        if not self.shapes.issuperset(shapes):
-            for index, shape in zip(fresh, shapes, strict=True):
-                if shape not in self.shapes:
-                    self._check_shape(shape, self.first + start + index)
-        found = list(map(metadata.members.get, names))
-        missing = any(map(is_, found, repeat(None)))  # ``None in`` would call Family.__eq__ on each
-        families: list[Family] = list(map(metadata.family, names)) if missing else found  # type: ignore[assignment]
+        names, bodies, shapes = _label_sets(series)
+        self._check_shapes(shapes, [self.first + start + index for index in fresh])
+        families = self._families(names)
         self._extend(keys, known, floats)
         new = self.chunk.plain
         if isinstance(fresh, range):
@@ -288,11 +341,7 @@ class _Parse(Generic[K]):
         else:
             for i in fresh:
                 add_positions(new, base + i, base + i + 1)
-        new.names += names
-        new.families += families
-        new.contexts += repeat(context, len(names))
-        new.shapes += shapes
-        new.labels += bodies
+        _add_plain(new, (names, families, repeat(context, len(names)), shapes, bodies))
         self.built_chars += size
         if len(fresh) == len(run):
             metadata.read(names, families)
@@ -302,6 +351,31 @@ class _Parse(Generic[K]):
             for i, name, family in zip(fresh, names, families, strict=True):
                 line_names[i], line_families[i] = name, family
             metadata.read(line_names, line_families)
+
+    def _read_before(self, series: list[str]) -> tuple[list[str], list[str], list[str]] | None:
+        """The names, label sets and shapes of ``series`` when every one of them is a plain
+        series text validated before (``PlainTexts``): a line made of one and a value without a
+        space is a plain line whenever the value is a float (``_floats``)."""
+        if not self.texts:
+            return None
+        found = list(map(self.texts.get, series))
+        if None in found:
+            return None
+        return list(map(_KEY, found)), list(map(_MIDDLE, found)), list(map(_VALUE, found))  # type: ignore[arg-type]
+
+    def _check_shapes(self, shapes: list[str], numbers: list[int]) -> None:
+        """``_check_shape`` for each shape not validated before (of lines ``numbers``)."""
+        if not self.shapes.issuperset(shapes):
+            for number, shape in zip(numbers, shapes, strict=True):
+                if shape not in self.shapes:
+                    self._check_shape(shape, number)
+
+    def _families(self, names: list[str]) -> list[Family]:
+        """The families of samples called ``names`` under the current block."""
+        metadata = self.metadata
+        found = list(map(metadata.members.get, names))
+        missing = any(map(is_, found, repeat(None)))  # ``None in`` would call Family.__eq__ on each
+        return list(map(metadata.family, names)) if missing else found  # type: ignore[return-value]
 
     def _check_shape(self, shape: str, number: int) -> None:
         """Refuse a label-set shape (line ``number``) that repeats a label (but one that has an
@@ -594,6 +668,42 @@ def _floats(texts: list[str]) -> list[float] | None:
     return floats if grammar.check_floats(texts, floats) < 0 else None
 
 
+def _label_sets(series: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The metric names, label sets (the text between the braces) and label-set shapes of
+    plain series texts."""
+    heads = list(map(_PARTITION_BRACE, series))
+    names = list(map(_KEY, heads))
+    bodies = list(map(_BODY, map(_VALUE, heads)))
+    del heads
+    # (a run split around lines with escapes may hold no new series at all)
+    shapes = grammar.PLAIN_VALUE.sub("=", "\n".join(bodies)).split("\n") if bodies else []
+    return names, bodies, shapes
+
+
+def _add_plain(
+    new: NewSeries,
+    columns: tuple[list[str], list[Family], Iterable[Family | None], list[str], list[str]],
+) -> None:
+    """Add plain new series' names, families, metadata blocks, shapes and label sets."""
+    names, families, contexts, shapes, bodies = columns
+    new.names += names
+    new.families += families
+    new.contexts += contexts
+    new.shapes += shapes
+    new.labels += bodies  # type: ignore[operator]
+
+
+def _runs(special: list[bool]) -> Iterator[tuple[int, int, int]]:
+    """A chunk's lines as runs of sample lines ``start:stop``, each followed by the comment (or
+    blank) lines ``stop:after`` (the first run may be empty)."""
+    start, count = 0, len(special)
+    while start < count:
+        stop = _index(special, True, start, count)
+        after = _index(special, False, stop, count)
+        yield start, stop, after
+        start = after
+
+
 def _index(flags: list[bool], flag: bool, start: int, count: int) -> int:
     """The first index from ``start`` whose flag is ``flag``, else ``count``."""
     try:
@@ -673,8 +783,12 @@ def parse(
     known: Mapping[str, K],
     families: Families,
     strict: bool = False,
+    *,
+    texts: dict[str, PlainTexts] | None = None,
 ) -> Iterator[Chunk[K]]:
     """Parse an exposition in ``dialect`` chunk by chunk, against the series the caller knows;
     the metadata blocks' families are interned into ``families`` (it grows). ``strict`` refuses
-    what Prometheus 2.42 accepts but the format specs do not."""
-    return _Parse(dialect, known, families, strict).chunks(data)
+    what Prometheus 2.42 accepts but the format specs do not. ``texts`` (by dialect name) are
+    the plain series texts earlier parses validated, which this one reads again with one lookup
+    (and adds to)."""
+    return _Parse(dialect, known, families, strict, texts).chunks(data)

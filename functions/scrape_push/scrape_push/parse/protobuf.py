@@ -41,7 +41,7 @@ from ..protowire import (
 )
 from . import grammar, protohist
 from .body import CHUNK_BYTES
-from .chunk import KNOWN_CONTEXT, Chunk, K, add_positions
+from .chunk import KNOWN_CONTEXT, Chunk, K, PlainTexts, add_positions
 from .errors import ParseError
 from .formats import Histograms, register_format
 
@@ -114,9 +114,16 @@ class ProtobufFormat:
     media_type: str = MEDIA_TYPE
 
     def chunks(
-        self, data: bytes, known: Mapping[str, K], families: dict[Family, Family], strict: bool = False
+        self,
+        data: bytes,
+        known: Mapping[str, K],
+        families: dict[Family, Family],
+        strict: bool = False,
+        *,
+        texts: dict[str, PlainTexts] | None = None,
     ) -> Iterator[Chunk[K]]:
-        """(``strict`` changes nothing: the protobuf format has no leniency to refuse.)"""
+        """(``strict`` changes nothing: the protobuf format has no leniency to refuse; it has no
+        series texts: ``texts`` is not read.)"""
         return _Reader(data, known, families, self.histograms).chunks()
 
     def configured(self, histograms: Histograms) -> ProtobufFormat:

@@ -28,7 +28,7 @@ from itertools import count, islice, repeat
 from operator import is_not, itemgetter
 from typing import Any, Final, cast
 
-from ..labels import SYNTHETIC, LabelFinisher, Plan, sorted_labels
+from ..labels import SYNTHETIC, LabelFinisher, sorted_labels
 from ..limits import ScrapeBudget
 from ..model import Family, Labels, NativeHistogram, Sample, SeriesRef
 from ..parse import Chunk, Families, Format, Histograms, ParseError, format_for, sample_line
@@ -44,6 +44,7 @@ from .entries import (
     Interned,
     Refused,
     SeriesEntry,
+    ShapePlan,
     bound_families,
     columns,
     identity,
@@ -117,9 +118,13 @@ class SeriesCache:
         bounds), else this cache's own, which it copies for each parse (a failed one leaves it
         as it was)."""
         self.own_values = common is None
+        self.texts = None if common is None else common.texts
+        """What the parses of the scrape stage's targets read of their series texts (shared)."""
         """The families, names and label pairs are this cache's own: it bounds them."""
-        self.plans: dict[str, Plan] = {}
-        """Per label-set shape, how to build final labels (``labels.shape_plan``)."""
+        self.plans: dict[str, ShapePlan] = {}
+        """Per label-set shape, how to build final labels (``entries.ShapePlan``); they hold
+        pairs of the interned values at generation ``plans_of``."""
+        self.plans_of = 0
         self.synthetic: tuple[SeriesRef, ...] = tuple(islice(refs, len(SYNTHETIC)))
         """The refs of the target's ``up`` and ``scrape_*`` series."""
         self.added = 0
@@ -242,7 +247,7 @@ class SeriesCache:
         families = self.families
         if self.own_values:
             families = families.copy() if same else Families()
-        plans = dict(self.plans) if same else {}
+        plans = self._plans(same)
         budget = budget or ScrapeBudget()
         seen = self.reading
         stamped: dict[str, int] = {}
@@ -250,7 +255,7 @@ class SeriesCache:
         created = Created()
         firsts = _Firsts()
         try:
-            for parsed in _then_failing(fmt.chunks(data, known, families, strict)):
+            for parsed in _then_failing(fmt.chunks(data, known, families, strict, texts=self.texts)):
                 chunk = parsed
                 if chunk.histograms is not None:
                     chunk.histograms = budget.fit(chunk.histograms)
@@ -287,6 +292,14 @@ class SeriesCache:
             self.within = set()
         self._commit(fmt, seen, created, families, plans)
         self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before, natives))
+
+    def _plans(self, same: bool) -> dict[str, ShapePlan]:
+        """The plans this parse starts from (a copy: a failed parse leaves them as they were):
+        none for another format, or once the interned values they hold pairs of were let go."""
+        generation = self.maker.interned.generation
+        if self.plans_of != generation:
+            self.plans, self.plans_of = {}, generation
+        return dict(self.plans) if same else {}
 
     def _learn(self, seen: dict[str, SeriesEntry], budget: ScrapeBudget, *, note: bool = True) -> None:
         """A failed scrape read ``seen``: count its new series in ``budget.added`` and (``note``)
@@ -388,7 +401,7 @@ class SeriesCache:
     def _entries(
         self,
         chunk: Chunk[SeriesEntry],
-        plans: dict[str, Plan],
+        plans: dict[str, ShapePlan],
         seen: dict[str, SeriesEntry],
         created: Created,
     ) -> tuple[list[SeriesEntry], tuple[int, int], Columns | None]:
@@ -490,7 +503,7 @@ class SeriesCache:
         seen: dict[str, SeriesEntry],
         created: Created,
         families: Families,
-        plans: dict[str, Plan],
+        plans: dict[str, ShapePlan],
     ) -> None:
         """Keep the series seen by the scrape that just succeeded, and retire the refs of those
         it no longer has (gone, replaced, or never kept: over the bound)."""
@@ -528,7 +541,7 @@ class SeriesCache:
             bound_families(families, len(seen))
             self.families = families
             if len(self.maker.interned) > bound:  # a reset only stops new series sharing old pairs
-                self.maker.interned = Interned()
+                self.maker.interned.clear()
 
 
 def _then_failing(chunks: Iterator[Chunk[SeriesEntry]]) -> Iterator[Chunk[SeriesEntry]]:
