@@ -100,7 +100,8 @@ def fetch(
 def _sent(get: Callable[[], requests.Response], guard: Guard) -> requests.Response:
     """``get()``'s response; sent once more when the connection kept from the target's last
     scrape turned out closed by the target as the request went out (its idle timeout ran out
-    then), before any answer: a GET may be, and Go's HTTP client, Prometheus's, does the same."""
+    then), before any answer. A GET may be sent again, and Go's HTTP client (Prometheus's)
+    sends it again in that case."""
     try:
         return get()
     except requests.ConnectionError as exc:
