@@ -1,6 +1,7 @@
 """Each target's connection is kept from one cycle to the next, as Prometheus keeps it (no new
 TCP or TLS handshake per scrape), for fleets larger than the scrape concurrency; a kept
-connection the target closes as the next scrape goes out is retried once on a new one."""
+connection the target closes as the next scrape goes out is retried once on a new one. No cookie
+a target sets is kept (Prometheus's client has no cookie jar)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from scrape_push.scrape.scraper import KEPT_TARGET_CONNECTIONS
 
 from tests.functional.conftest import Emulated
 from tests.functional.test_handler import config, job
+from tests.support.http import Response, serve
 from tests.support.keepalive import kept_endpoints
 
 TARGETS = 20
@@ -50,3 +52,14 @@ def test_a_new_connection_closed_unanswered_is_not_retried(emulated: Emulated) -
     (target,) = summary["targets"]
     assert target["up"] == 0 and target["error"].startswith("connection failed: ")
     assert (endpoint.counts.connections, endpoint.counts.requests) == (1, 1)
+
+
+def test_a_cookie_a_target_sets_is_not_sent_back(emulated: Emulated) -> None:
+    # Prometheus's HTTP client has no cookie jar: every scrape goes out as the first did
+    cookie = Response(b"with_cookie 1\n", headers={"Set-Cookie": "session=s3cr3t; Path=/"})
+    with serve(cookie) as endpoint:
+        emulated.put_config(config(job("cookies", endpoint.address)))
+        for _ in range(2):
+            assert up_of(emulated.invoke()) == [1]
+    assert len(endpoint.requests) == 2
+    assert [r for r in endpoint.requests if "Cookie" in r] == []

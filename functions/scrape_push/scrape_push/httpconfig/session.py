@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ssl
 import threading
+from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import requests
@@ -153,6 +154,12 @@ class SessionAdapter(HTTPAdapter):
             return self._context[1]
 
 
+_NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])
+"""A session keeps no cookie a server sets, so it sends none back: Prometheus's HTTP client has no
+cookie jar (a target or receiver setting one, e.g. a load balancer's stickiness cookie, gets
+each request as if it were the first)."""
+
+
 class _Session(requests.Session):
     """A session whose redirected requests are signed again by their policy (SigV4), after
     requests has removed what must not follow a redirect to another host."""
@@ -180,6 +187,7 @@ def new_session(
     unless given)."""
     session = _Session()
     session.trust_env = False
+    session.cookies.set_policy(_NO_COOKIES)
     adapter = SessionAdapter(tls, pool_size, secrets, own_requests, hosts or pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
