@@ -43,7 +43,8 @@ pytest: $(VENV)/.installed
 # Lambda runs CPython 3.13: run the unit and functional tests on it too when this machine has one
 # (pyenv's, or python3.13 on PATH); a machine without it says so and skips this step. The
 # integration tests (third-party servers: what they check does not depend on our interpreter)
-# run on the first pass only, which keeps CI within its time.
+# and the tests marked `once` (long, interpreter-independent) run on the first pass only, which
+# keeps CI within its time.
 PY_LAMBDA ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
 VENV_LAMBDA ?= .venv-py313
 
@@ -59,7 +60,7 @@ ifeq ($(strip $(PY_LAMBDA)),)
 	@echo "pytest-lambda-python: no CPython 3.13 on this machine; the suite ran on $$($(PY) --version) only"
 else
 	$(MAKE) $(VENV_LAMBDA)/.installed
-	$(VENV_LAMBDA)/bin/python -m pytest -q -m "not scale" tests/unit tests/functional $(PYTEST_ARGS)
+	$(VENV_LAMBDA)/bin/python -m pytest -q -m "not scale and not once" tests/unit tests/functional $(PYTEST_ARGS)
 endif
 
 unit: $(VENV)/.installed

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from devtools import processes, target_fleet
@@ -19,6 +20,8 @@ from tests.functional.conftest import Emulated
 from tests.support.http import Response, serve
 from tests.support.parsing import parse_exposition
 from tests.support.remote_write import capture
+
+pytestmark = pytest.mark.once  # long and interpreter-independent: not run again on 3.13
 
 ROOT = Path(__file__).resolve().parents[2]
 

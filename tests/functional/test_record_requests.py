@@ -28,6 +28,8 @@ from tests.functional.test_shards import ENDED_SERIES, _shard_of, markers
 from tests.support.http import Endpoint, Response, serve
 from tests.support.remote_write import Capture, capture
 
+pytestmark = pytest.mark.once  # long and interpreter-independent: not run again on 3.13
+
 TARGETS = 6
 FULL = b"# TYPE fleet_value gauge\nfleet_value 1\nfleet_other 2\n"
 SMALLER = b"# TYPE fleet_value gauge\nfleet_value 1\n"

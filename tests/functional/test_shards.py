@@ -24,6 +24,8 @@ from tests.support.emf import emf_lines
 from tests.support.http import Endpoint, Response, serve
 from tests.support.remote_write import Capture, capture, series_of
 
+pytestmark = pytest.mark.once  # long and interpreter-independent: not run again on 3.13
+
 TARGETS = 12
 EXPOSITION = b"# TYPE fleet_value gauge\nfleet_value 1\nfleet_other 2\n"
 Labels = tuple[tuple[str, str], ...]

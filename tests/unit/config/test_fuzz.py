@@ -24,6 +24,8 @@ from scrape_push.config.model import Config
 from scrape_push.config.schema import json_schema
 from scrape_push.config.source import parse_config
 
+pytestmark = pytest.mark.once  # long and interpreter-independent: not run again on 3.13
+
 ROOT = Path(__file__).resolve().parents[3]
 VALID_TEXTS = [
     (ROOT / "events" / "demo-config.yaml").read_text(),

@@ -25,6 +25,8 @@ from scrape_push.targets import Target
 from tests.support.expositions import expositions, mutated
 from tests.support.parsing import parse_exposition
 
+pytestmark = pytest.mark.once  # long and interpreter-independent: not run again on 3.13
+
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 OM = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
