@@ -12,6 +12,7 @@ from scrape_push.aws import AwsClients
 from scrape_push.credentials import Scrubber, ScrubbingFormatter, Secret, SecretError, SecretResolver
 from scrape_push.httpconfig import BasicAuthConfig, HTTPClientConfig, ProxyConfig
 from scrape_push.runtime import Runtime
+from scrape_push.ssm import ParameterStore
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def scrubber() -> Scrubber:
 
 @pytest.fixture
 def resolver(scrubber: Scrubber) -> SecretResolver:
-    return SecretResolver(AwsClients(), scrubber, max_age=0)
+    return SecretResolver(ParameterStore(AwsClients()), scrubber, max_age=0)
 
 
 def test_secret_never_shows_itself(caplog: pytest.LogCaptureFixture) -> None:
