@@ -135,6 +135,7 @@ class ParameterStore:
         self,
         clients: aws.AwsClients,
         *,
+        session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -142,7 +143,8 @@ class ParameterStore:
         self._sleep = sleep
         self._rng = rng
         self._lock = threading.Lock()
-        self._session: requests.Session | None = None
+        self._session = session
+        """Made on first use (``_session``) unless given."""
         self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
 
     def parameter(self, name: str, max_age: float) -> str:
@@ -218,7 +220,7 @@ class ParameterStore:
         region = self._clients.region()
         call = _Call(
             operation,
-            self._clients.endpoint(SERVICE_ID, SERVICE, region),
+            self._clients.endpoint(SERVICE_ID, SERVICE, region).rstrip("/") + "/",  # the operations' path
             region,
             json.dumps(request).encode(),
             aws.bounds_for(budget),
