@@ -55,6 +55,13 @@ def configured_endpoint(service_id: str, environ: Mapping[str, str] | None = Non
     return env.get(variable) or env.get("AWS_ENDPOINT_URL") or None
 
 
+def ca_bundle(environ: Mapping[str, str] | None = None) -> str | bool:
+    """The certificates to verify AWS endpoints with: ``AWS_CA_BUNDLE`` (botocore's setting), else
+    the default bundle (``True``: certifi's, as botocore's)."""
+    env = os.environ if environ is None else environ
+    return env.get("AWS_CA_BUNDLE") or True
+
+
 def regional_endpoint(prefix: str, region: str, environ: Mapping[str, str] | None = None) -> str | None:
     """The documented regional endpoint of a service (AWS General Reference, "Service
     endpoints": ``https://<prefix>.<region>.amazonaws.com``, ``.com.cn`` in China); ``None``

@@ -14,7 +14,6 @@ Values read are cached for ``max_age`` seconds, as Powertools Parameters cached 
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 import time
@@ -22,13 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
-from . import aws
+from . import aws, awsenv
 from .signing import sign
 
 SERVICE_ID = "SSM"
@@ -67,6 +66,7 @@ RETRIED_CODES = frozenset(
 standard.py: throttling and transient codes)."""
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 USER_AGENT = "scrape-push"
+Read = TypeVar("Read")
 _CHUNK_BYTES = 64 * 1024
 
 
@@ -122,14 +122,16 @@ def _error_of(answer: requests.Response, body: bytes, operation: str) -> SSMErro
     found = found if isinstance(found, dict) else {}
     kind = str(found.get("__type") or answer.headers.get("x-amzn-ErrorType") or f"HTTP {answer.status_code}")
     code = kind.rsplit("#", 1)[-1].split(":", 1)[0]
-    text = str(found.get("message") or found.get("Message") or answer.reason or "")[:ERROR_TEXT_CHARS]
+    text = " ".join(str(found.get("message") or found.get("Message") or answer.reason or "").split())
+    text = text[:ERROR_TEXT_CHARS]  # one line, and short
     return SSMError(f"An error occurred ({code}) when calling the {operation} operation: {text}", code)
 
 
 class ParameterStore:
     """SSM Parameter Store as the function reads it (owned by the runtime; the configuration
-    source and the secret resolver read through it): values cached by name for the ``max_age``
-    each read asks for, the HTTPS session kept while warm."""
+    source and the secret resolver read through it): each value cached for the ``max_age`` of
+    the read that fetched it (as Powertools Parameters cached), the HTTPS session kept while
+    warm."""
 
     def __init__(
         self,
@@ -145,15 +147,16 @@ class ParameterStore:
         self._lock = threading.Lock()
         self._session = session
         """Made on first use (``_session``) unless given."""
-        self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, object]] = {}
+        """(kind, name) -> (monotonic expiry, value)."""
 
     def parameter(self, name: str, max_age: float) -> str:
         """A parameter's value (a SecureString's decrypted), read at most ``max_age`` seconds ago."""
-        return self._cached(("parameter", name), max_age, lambda: self._parameter(name))  # type: ignore[no-any-return]
+        return self._cached(("parameter", name), max_age, lambda: self._parameter(name))
 
     def path(self, path: str, max_age: float) -> list[tuple[str, str]]:
         """Every parameter under ``path``, recursively, as ``(name, value)`` sorted by name."""
-        return self._cached(("path", path), max_age, lambda: self._path(path))  # type: ignore[no-any-return]
+        return self._cached(("path", path), max_age, lambda: self._path(path))
 
     def close(self) -> None:
         """Let the kept connection go (the runtime's reset)."""
@@ -163,12 +166,12 @@ class ParameterStore:
         if session is not None:
             session.close()
 
-    def _cached(self, key: tuple[str, str], max_age: float, read: Callable[[], Any]) -> Any:
+    def _cached(self, key: tuple[str, str], max_age: float, read: Callable[[], Read]) -> Read:
         now = time.monotonic()
         with self._lock:
             found = self._cache.get(key)
         if found is not None and now < found[0]:
-            return found[1]
+            return cast(Read, found[1])
         value = read()
         with self._lock:
             self._cache[key] = (time.monotonic() + max_age, value)
@@ -285,7 +288,7 @@ class ParameterStore:
                 timeout=(call.bounds.connect_timeout, call.bounds.read_timeout),
                 stream=True,
                 proxies=get_environ_proxies(url),  # botocore's proxies: HTTPS_PROXY, NO_PROXY ...
-                verify=os.environ.get("AWS_CA_BUNDLE") or True,
+                verify=awsenv.ca_bundle(),
             ) as answer:
                 return answer.status_code, answer, self._read(answer, url, call.until)
         except requests.ConnectTimeout:
