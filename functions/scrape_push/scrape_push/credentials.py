@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
+from . import aws
 from .ssm import ParameterStore, SSMError
 
 MASK = "********"
@@ -201,5 +202,7 @@ class SecretResolver:
             value = self._parameters.parameter(parameter, self.max_age)
         except SSMError as exc:
             raise SecretError(f"cannot read SSM parameter {parameter!r}: {exc.code}") from None
+        except aws.unanswered_errors() as exc:  # no region or no credentials to read it with
+            raise SecretError(f"cannot read SSM parameter {parameter!r}: {type(exc).__name__}") from None
         self.scrubber.add(value)
         return Secret(value)
