@@ -25,8 +25,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "functions" / "scrape_push"
 FUNCTION_ID = "ScrapePushFunction"
@@ -138,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.region:
         env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = args.region
     os.environ.update(env)
+    import boto3  # here only: the handler's runner imports this module for LocalContext
+
     if boto3.session.Session().region_name is None:
         print(f"local_invoke: {NO_REGION}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from botocore.awsrequest import AWSResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary, start_http_server
 from scrape_push.config.errors import ConfigError, ConfigLoadError
 from scrape_push.runtime import RUNTIME
+from scrape_push.ssm import ParameterStore
 
 from tests.functional.conftest import Emulated
 from tests.support.cloudwatch import metric_data
@@ -263,12 +264,18 @@ def test_config_is_cached_across_warm_invocations(
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "60")
     fetches: list[str] = []
-    RUNTIME.aws.session().events.register("before-call.ssm.GetParameter", lambda **kw: fetches.append("get"))
+    call = ParameterStore.call
+
+    def counted(store: ParameterStore, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        fetches.append(operation)
+        return call(store, operation, request)
+
+    monkeypatch.setattr(ParameterStore, "call", counted)
     emulated.put_config(config(job("app", app_target)))
     first = emulated.invoke()
     emulated.put_config(config(job("renamed", app_target)))
     second = emulated.invoke()
-    assert fetches == ["get"]
+    assert fetches == ["GetParameter"]
     assert first["config"] == second["config"]
     assert [t["job"] for t in second["targets"]] == ["app"]
 

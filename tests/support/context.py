@@ -7,6 +7,7 @@ from scrape_push.aws import AwsClients
 from scrape_push.credentials import Scrubber, SecretResolver
 from scrape_push.plugins import BuildContext
 from scrape_push.settings import Settings
+from scrape_push.ssm import ParameterStore
 from scrape_push.targets import Discoveries
 
 
@@ -15,7 +16,7 @@ def build_context(max_concurrent_requests: int = 4, settings: Settings | None = 
     return BuildContext(
         max_concurrent_requests=max_concurrent_requests,
         aws=clients,
-        secrets=SecretResolver(clients, Scrubber(), max_age=0),
+        secrets=SecretResolver(ParameterStore(clients), Scrubber(), max_age=0),
         settings=settings or Settings.from_environment(),
     )
 

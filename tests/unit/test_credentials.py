@@ -12,6 +12,7 @@ from scrape_push.aws import AwsClients
 from scrape_push.credentials import Scrubber, ScrubbingFormatter, Secret, SecretError, SecretResolver
 from scrape_push.httpconfig import BasicAuthConfig, HTTPClientConfig, ProxyConfig
 from scrape_push.runtime import Runtime
+from scrape_push.ssm import ParameterStore
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def scrubber() -> Scrubber:
 
 @pytest.fixture
 def resolver(scrubber: Scrubber) -> SecretResolver:
-    return SecretResolver(AwsClients(), scrubber, max_age=0)
+    return SecretResolver(ParameterStore(AwsClients()), scrubber, max_age=0)
 
 
 def test_secret_never_shows_itself(caplog: pytest.LogCaptureFixture) -> None:
@@ -102,3 +103,11 @@ def test_log_lines_are_scrubbed_after_formatting(scrubber: Scrubber) -> None:
     record.url = "http://u:hunter2@h/"
     line = ScrubbingFormatter(scrubber).format(record)
     assert "hunter2" not in line and "failed with ********" in line
+
+
+def test_a_reference_without_a_region_to_read_it_names_the_parameter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    resolver = SecretResolver(ParameterStore(AwsClients()), Scrubber(), max_age=0)
+    with pytest.raises(SecretError, match="cannot read SSM parameter '/sp/pw': NoRegionError"):
+        resolver.resolve(None, "/sp/pw")

@@ -8,8 +8,8 @@ import datetime
 import boto3
 import pytest
 import requests
-from botocore.credentials import Credentials
 from botocore.stub import Stubber
+from scrape_push.signing import Keys
 from scrape_push.sigv4 import SigV4RequestAuth, assumed_role_credentials
 
 ROLE = "arn:aws:iam::123456789012:role/metrics-reader"
@@ -38,7 +38,7 @@ def test_the_role_is_assumed_with_its_external_id() -> None:
     ("service", "payload"), [("vpc-lattice-svcs", "UNSIGNED-PAYLOAD"), ("execute-api", None)]
 )
 def test_vpc_lattice_requests_say_their_payload_is_unsigned(service: str, payload: str | None) -> None:
-    auth = SigV4RequestAuth("eu-west-1", service, lambda: Credentials("AK", "SK"))
+    auth = SigV4RequestAuth("eu-west-1", service, lambda: Keys("AK", "SK"))
     request = requests.Request(
         "GET", "https://svc-1.abc.vpc-lattice-svcs.eu-west-1.on.aws/metrics", auth=auth
     )

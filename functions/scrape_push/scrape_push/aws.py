@@ -11,23 +11,34 @@ attempt still fit, so a call never outlasts its budget whatever the endpoint doe
 that trickles its answer a byte at a time: botocore's read timeout bounds each read, not the
 whole answer). Clients are cached per service, region and budget: making one costs tens of
 milliseconds, so budgets are few.
+
+boto3 and botocore are imported when a client is first made, not before: a cold start that
+reads its configuration with ``ssm.ParameterStore`` and pushes to a sink that makes no boto3
+call never imports them. So modules that handle a failed call name botocore's exception classes
+through ``call_errors``, ``answer_errors`` and ``unanswered_errors``, evaluated in their
+``except`` clauses (only when an exception is raised).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError
-
+from . import awsenv
 from .deadline import Deadline
+from .signing import Keys
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config as BotoConfig
+    from botocore.credentials import Credentials
+    from botocore.exceptions import BotoCoreError, ClientError
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 10.0
@@ -69,11 +80,32 @@ ASSUMED_ROLE_MARGIN_SECONDS = 300
 """Renew an assumed role's credentials this long before they expire."""
 
 
-class OutOfTime(BotoCoreError):
-    """Too little time is left to make an AWS call at all (a ``BotoCoreError``, so every caller
-    that handles a failed call handles this one too)."""
+class OutOfTime(Exception):
+    """Too little time is left to make an AWS call at all (one of ``unanswered_errors``, so
+    every caller that handles a failed call handles this one too)."""
 
-    fmt = "not attempted: {seconds:.1f}s left before the deadline"
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"not attempted: {seconds:.1f}s left before the deadline")
+
+
+def answer_errors() -> type[ClientError]:
+    """botocore's ``ClientError``: an AWS service answered with an error (its code and message)."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 (see the module docstring)
+
+    return ClientError
+
+
+def unanswered_errors() -> tuple[type[BotoCoreError], type[OutOfTime]]:
+    """A call that got no answer: botocore's ``BotoCoreError`` (no connection, a timeout, no
+    credentials ...) or ``OutOfTime``."""
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415 (see the module docstring)
+
+    return (BotoCoreError, OutOfTime)
+
+
+def call_errors() -> tuple[type[ClientError], type[BotoCoreError], type[OutOfTime]]:
+    """Every failure of a boto3 call: ``answer_errors`` and ``unanswered_errors``."""
+    return (answer_errors(), *unanswered_errors())
 
 
 @dataclass(frozen=True)
@@ -110,6 +142,8 @@ def _fitting(left: float) -> float:
 
 
 def _config(bounds: CallBounds) -> BotoConfig:
+    from botocore.config import Config as BotoConfig  # noqa: PLC0415 (see the module docstring)
+
     return BotoConfig(
         connect_timeout=bounds.connect_timeout,
         read_timeout=bounds.read_timeout,
@@ -162,12 +196,13 @@ class AwsClients:
 
     def __init__(
         self,
-        new_session: Callable[[], boto3.session.Session] = boto3.session.Session,
+        new_session: Callable[[], boto3.session.Session] | None = None,
         scoped_by: AwsClients | None = None,
     ) -> None:
         self._lock = threading.RLock()
         """Held while a client is made, so threads that need the same one at once make it once."""
         self._new_session = new_session
+        """``None``: the function's own, whose credentials and region the environment may give."""
         self._scoped_by = scoped_by
         self._session: boto3.session.Session | None = None
         self._clients: dict[tuple[str, str | None, float | None, str | None], Any] = {}
@@ -184,6 +219,8 @@ class AwsClients:
         invocation deadline. The caller keeps them (each makes its own session and clients)."""
 
         def new_session() -> boto3.session.Session:  # a closure: no repr shows the secret key
+            import boto3  # noqa: PLC0415 (see the module docstring)
+
             return boto3.session.Session(
                 aws_access_key_id=access_key, aws_secret_access_key=secret_key, profile_name=profile
             )
@@ -194,8 +231,47 @@ class AwsClients:
         """The boto3 session (created on first use, reused while warm)."""
         with self._lock:
             if self._session is None:
-                self._session = self._new_session()
+                if self._new_session is None:
+                    import boto3  # noqa: PLC0415 (see the module docstring)
+
+                    self._session = boto3.session.Session()
+                else:
+                    self._session = self._new_session()
             return self._session
+
+    def keys(self) -> Keys:
+        """The credentials to sign a request with: the function's own from the environment (what
+        the Lambda runtime sets), else the session's (botocore's credential chain: profiles,
+        SSO, container credentials ...; ``NoCredentialsError`` without any)."""
+        found = awsenv.environment_keys() if self._new_session is None else None
+        if found is not None:
+            return found
+        credentials = self.session().get_credentials()
+        if credentials is None:
+            from botocore.exceptions import NoCredentialsError  # noqa: PLC0415 (see the module docstring)
+
+            raise NoCredentialsError
+        return keys_of(credentials)
+
+    def region(self) -> str:
+        """The region of calls that name none: the environment's, else the session's (a
+        profile's; ``NoRegionError`` without one)."""
+        found = awsenv.environment_region() if self._new_session is None else None
+        found = found or self.session().region_name
+        if not found:
+            from botocore.exceptions import NoRegionError  # noqa: PLC0415 (see the module docstring)
+
+            raise NoRegionError
+        return found
+
+    def endpoint(self, service_id: str, service: str, region: str) -> str:
+        """Where calls to a service go: the endpoint the environment configures for it
+        (``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_ENDPOINT_URL``), else its regional endpoint,
+        else (FIPS, dual stack, other partitions) the one botocore resolves."""
+        found = awsenv.configured_endpoint(service_id) or awsenv.regional_endpoint(service, region)
+        if found is None:
+            found = str(self.client(service, region).meta.endpoint_url)
+        return found
 
     @property
     def scope(self) -> Deadline | None:
@@ -277,6 +353,8 @@ class AwsClients:
             RoleArn=role_arn, RoleSessionName="scrape-push", DurationSeconds=ASSUMED_ROLE_SECONDS
         )
         credentials = response["Credentials"]
+        import boto3  # noqa: PLC0415 (imported by the call above)
+
         role = _AssumedRole(
             time.monotonic() + ASSUMED_ROLE_SECONDS - ASSUMED_ROLE_MARGIN_SECONDS,
             boto3.session.Session(
@@ -289,6 +367,12 @@ class AwsClients:
         with self._lock:
             self._assumed[(region, role_arn)] = role
         return role
+
+
+def keys_of(credentials: Credentials) -> Keys:
+    """botocore's credentials (refreshed first if they are about to expire) as ``Keys``."""
+    frozen = credentials.get_frozen_credentials()
+    return Keys(frozen.access_key or "", frozen.secret_key or "", frozen.token)
 
 
 class _PerCall:
@@ -310,7 +394,7 @@ class _PerCall:
 def describe_error(exc: Exception, limit: int = 200) -> str:
     """``Code: Message`` of an AWS error (or the exception's type and text), at most ``limit``
     characters: safe to report (AWS error messages carry no credentials)."""
-    if isinstance(exc, ClientError):
+    if "botocore.exceptions" in sys.modules and isinstance(exc, answer_errors()):
         error = exc.response.get("Error", {})
         return f"{error.get('Code', 'Error')}: {error.get('Message', '')}"[:limit]
     return f"{type(exc).__name__}: {exc}"[:limit]

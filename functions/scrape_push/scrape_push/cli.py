@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TextIO
 
 import yaml
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from . import aws
 from .config.errors import ConfigError, ConfigLoadError, FieldError
 from .config.schema import effective, json_schema
 from .config.source import LoadedConfig, parse_config, parse_fragments, runnable
@@ -344,6 +344,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _aws_problem(exc: Exception) -> str:
+    from botocore.exceptions import NoCredentialsError, NoRegionError  # noqa: PLC0415 (a botocore error was raised)
+
     if isinstance(exc, NoRegionError):
         return "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in your AWS profile)"
     if isinstance(exc, NoCredentialsError):
@@ -368,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"{where}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (BotoCoreError, ClientError) as exc:
+    except aws.call_errors() as exc:
         print(f"{where}: {_aws_problem(exc)}", file=sys.stderr)
         return EXIT_INVALID
     except BrokenPipeError:

@@ -32,9 +32,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-from aws_lambda_powertools.utilities import parameters
 
 from . import aws
+from .ssm import ParameterStore, SSMError
 
 MASK = "********"
 URL_CREDENTIALS = re.compile(r"://[^\s/@'\"<>]*+@")
@@ -185,31 +185,24 @@ class Secret:
 
 
 class SecretResolver:
-    """Secrets given inline or as SSM SecureString references, resolved when used: read with
-    Powertools Parameters (decrypted, cached for ``max_age`` seconds across warm invocations,
-    so a rotated value is picked up), and every value read is scrubbed from then on."""
+    """Secrets given inline or as SSM SecureString references, resolved when used: read through
+    ``parameters`` (decrypted, cached for ``max_age`` seconds across warm invocations, so a
+    rotated value is picked up), and every value read is scrubbed from then on."""
 
-    def __init__(self, clients: aws.AwsClients, scrubber: Scrubber, max_age: int) -> None:
+    def __init__(self, parameters: ParameterStore, scrubber: Scrubber, max_age: int) -> None:
         self.scrubber = scrubber
         self.max_age = max_age
-        self._clients = clients
-        self._lock = threading.Lock()
-        self._provider: parameters.SSMProvider | None = None
+        self._parameters = parameters
 
     def resolve(self, inline: Secret | None, parameter: str | None) -> Secret | None:
         """The secret given inline, or read from SSM parameter ``parameter``."""
         if parameter is None:
             return inline
-        with self._lock:
-            if self._provider is None:
-                self._provider = parameters.SSMProvider(boto3_client=self._clients.per_call("ssm"))
-            provider = self._provider
         try:
-            value = provider.get(parameter, max_age=self.max_age, decrypt=True)
-        except parameters.exceptions.GetParameterError as exc:
-            cause = exc.__cause__ or exc
-            raise SecretError(f"cannot read SSM parameter {parameter!r}: {type(cause).__name__}") from None
-        if not isinstance(value, str):
-            raise SecretError(f"SSM parameter {parameter!r} did not hold text")
+            value = self._parameters.parameter(parameter, self.max_age)
+        except SSMError as exc:
+            raise SecretError(f"cannot read SSM parameter {parameter!r}: {exc.code}") from None
+        except aws.unanswered_errors() as exc:  # no region or no credentials to read it with
+            raise SecretError(f"cannot read SSM parameter {parameter!r}: {type(exc).__name__}") from None
         self.scrubber.add(value)
         return Secret(value)

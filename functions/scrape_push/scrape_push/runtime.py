@@ -6,6 +6,7 @@ of them, so everything that makes a warm invocation cheap lives here, in one obj
 
 * the settings read from the environment (``settings.Settings``);
 * the AWS clients (``aws.AwsClients``) and the invocation's deadline they honour;
+* the SSM reader (``ssm.ParameterStore``: its values cached, its HTTPS connection kept);
 * the configuration source (SSM, decoded configurations, the last valid one);
 * the secret values to scrub from whatever leaves the process, and the resolver of secrets
   kept in SSM;
@@ -32,6 +33,7 @@ from .credentials import Scrubber, SecretResolver
 from .pipeline import FreezeGate, Pipeline
 from .plugins import BuildContext
 from .settings import Settings
+from .ssm import ParameterStore
 
 PipelineKey = tuple[str, tuple[str, ...] | None, int, bool]
 """(configuration digest, job selection, shard, sharded): what a pipeline is built for."""
@@ -42,6 +44,7 @@ class _Warm:
     """What the runtime builds from the settings (again when they change)."""
 
     settings: Settings
+    parameters: ParameterStore
     secrets: SecretResolver
     config: ConfigSource
     pipeline: tuple[PipelineKey, Pipeline] | None = None
@@ -68,19 +71,19 @@ class Runtime:
         settings = self._given or Settings.from_environment()
         with self._lock:
             if self._warm is not None and self._warm.settings != settings:
-                self._close_pipeline()
-                self._warm = None
+                self._forget_warm()
         self._ready(settings)
 
     def _ready(self, settings: Settings | None = None) -> _Warm:
         with self._lock:
             if self._warm is None:
                 found = settings or self._given or Settings.from_environment()
-                clients = self.aws
+                parameters = ParameterStore(self.aws)
                 self._warm = _Warm(
                     found,
-                    SecretResolver(clients, self.scrubber, found.parameters_max_age),
-                    ConfigSource(clients, found.parameters_max_age),
+                    parameters,
+                    SecretResolver(parameters, self.scrubber, found.parameters_max_age),
+                    ConfigSource(parameters, found.parameters_max_age),
                 )
             return self._warm
 
@@ -100,6 +103,12 @@ class Runtime:
             # Its state holds reference cycles: collected now (the collector is paused for the
             # invocation, and would freeze them with the next state), not alongside the next.
             gc.collect()
+
+    def _forget_warm(self) -> None:
+        self._close_pipeline()
+        if self._warm is not None:
+            self._warm.parameters.close()
+            self._warm = None
 
     @property
     def settings(self) -> Settings:
@@ -144,8 +153,7 @@ class Runtime:
         """Forget everything warm: close the pipeline, drop clients, caches and secrets; the
         environment is read again on next use (tests; a process that must start afresh)."""
         with self._lock:
-            self._close_pipeline()
-            self._warm = None
+            self._forget_warm()
             self._aws = None
             self.scrubber.clear()
 

@@ -3,7 +3,8 @@
 The template sets these on the function (``template.yaml``); ``sam local invoke``,
 ``devtools.local_invoke`` and the tests set them the same way. They are read once, when the
 runtime is built (``runtime.Runtime``), and passed down from there. botocore and Powertools read
-their own (``AWS_*``, ``POWERTOOLS_*``) as they document.
+their own (``AWS_*``, ``POWERTOOLS_*``) as they document, and ``awsenv`` reads botocore's as
+botocore does, for the calls made without it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ BACKLOG_BUCKET_ENV = "BACKLOG_BUCKET"
 METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 """Namespace of the self-metrics (``selfmetrics.py``)."""
 PARAMETERS_MAX_AGE_ENV = "POWERTOOLS_PARAMETERS_MAX_AGE"
-"""Seconds a value read from SSM is cached across warm invocations (Powertools' own setting)."""
+"""Seconds a value read from SSM is cached across warm invocations (``ssm.ParameterStore``; the
+name of Powertools Parameters' setting, which the function used before)."""
 SHARD_QUEUE_URL_ENV = "SHARD_QUEUE_URL"
 """SQS queue of shard messages (``shards/``); unset: every cycle runs in one invocation."""
 SHARD_COUNT_ENV = "SHARD_COUNT"

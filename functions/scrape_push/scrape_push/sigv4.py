@@ -2,10 +2,11 @@
 
 Used by Remote Write (Amazon Managed Service for Prometheus: service ``aps``) and by scrapes of
 endpoints that want IAM-signed requests (API Gateway ``execute-api``, Lambda function URLs
-``lambda``, VPC Lattice ``vpc-lattice-svcs``). Requests are signed by botocore's own
-``SigV4Auth`` with the function's credentials (the Lambda execution role), or with those of
-``role_arn`` assumed through STS (with ``external_id`` when the role's trust policy asks for
-one) and refreshed by botocore before they expire. Each attempt, and each redirect of a scrape,
+``lambda``, VPC Lattice ``vpc-lattice-svcs``). Requests are signed by ``signing.sign`` (as
+botocore's ``SigV4Auth`` signs them) with the function's credentials (the Lambda execution role,
+``aws.AwsClients.keys``), or with those of ``role_arn`` assumed through STS (with
+``external_id`` when the role's trust policy asks for one) and refreshed by botocore before they
+expire. Each attempt, and each redirect of a scrape,
 is signed anew, so no request carries a stale signature.
 """
 
@@ -14,16 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials, RefreshableCredentials
-from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
 from .config.errors import FieldError
+from .signing import Keys, sign
+
+if TYPE_CHECKING:
+    from botocore.credentials import RefreshableCredentials
 
 ROLE_SESSION_NAME = "scrape-push"
 _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]+$")
@@ -32,7 +34,6 @@ _SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/\-]{2,1224}$")
 """STS AssumeRole ``ExternalId``: 2 to 1224 characters of ``[A-Za-z0-9_+=,.@:/-]`` (AWS STS API
 reference, AssumeRole)."""
-SIGNED_RESPONSE_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256")
 UNSIGNED_PAYLOAD_SERVICES = frozenset({"vpc-lattice-svcs"})
 """Services that take no payload signature: "VPC Lattice does not support payload signing. You
 must send an x-amz-content-sha256 header with the value set to UNSIGNED-PAYLOAD" (VPC Lattice
@@ -81,6 +82,8 @@ def assumed_role_credentials(
     role_arn: str, sts: Any, external_id: str | None = None
 ) -> RefreshableCredentials:
     """Credentials of ``role_arn``, assumed with ``sts`` and refreshed by botocore as they age."""
+    from botocore.credentials import RefreshableCredentials  # noqa: PLC0415 (sts made with boto3 imports it)
+
     extra = {"ExternalId": external_id} if external_id is not None else {}
 
     def refresh() -> dict[str, str]:
@@ -98,28 +101,39 @@ def assumed_role_credentials(
 class SigV4RequestAuth(requests.auth.AuthBase):
     """A ``requests`` auth hook that signs the prepared request with SigV4 for ``service``."""
 
-    def __init__(self, region: str, service: str, credentials: Callable[[], Credentials | None]) -> None:
+    def __init__(
+        self,
+        region: str,
+        service: str,
+        credentials: Callable[[], Keys],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.region = region
         self.service = service
         self._credentials = credentials
+        self._clock = clock
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         try:
-            credentials = self._credentials()
-            frozen = credentials.get_frozen_credentials() if credentials is not None else None
-        except (BotoCoreError, ClientError) as exc:  # STS assuming or refreshing the role
+            keys = self._credentials()
+        except aws.call_errors() as exc:  # none found, or STS assuming or refreshing the role
             raise SigV4Error(f"sigv4: no credentials: {aws.describe_error(exc)}") from None
-        if frozen is None:
-            raise SigV4Error("no AWS credentials found to sign the request")
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
         if self.service in UNSIGNED_PAYLOAD_SERVICES:
             request.headers["X-Amz-Content-SHA256"] = UNSIGNED_PAYLOAD
         # Sign exactly what will be sent: method, URL, body and every header already set.
-        signed = AWSRequest(method=request.method, url=request.url, data=body, headers=dict(request.headers))
-        SigV4Auth(frozen, self.service, self.region).add_auth(signed)
-        for name in SIGNED_RESPONSE_HEADERS:
-            if name in signed.headers:
-                request.headers[name] = signed.headers[name]
+        request.headers.update(
+            sign(
+                request.method or "GET",
+                request.url or "",
+                request.headers,
+                body,
+                keys=keys,
+                region=self.region,
+                service=self.service,
+                now=self._clock(),
+            )
+        )
         return request
 
 
@@ -127,20 +141,20 @@ def sigv4_auth(config: SigV4Config, clients: aws.AwsClients, default_service: st
     """The auth hook for a ``sigv4`` block: region from the block or the function's region,
     service from the block or ``default_service``, credentials of the function (``clients``'
     session) or of the role it assumes."""
-    session = clients.session()
-    region = config.region or session.region_name
-    if not region:
-        raise SigV4Error("sigv4: no region configured and none in the environment (AWS_REGION)")
+    try:
+        region = config.region or clients.region()
+    except aws.call_errors():
+        raise SigV4Error("sigv4: no region configured and none in the environment (AWS_REGION)") from None
     service = config.service_name or default_service
     if config.role_arn is not None:
         role_arn, external_id = config.role_arn, config.external_id
         assumed: list[RefreshableCredentials] = []
 
-        def credentials() -> Credentials | None:
+        def credentials() -> Keys:
             if not assumed:
                 sts = clients.per_call("sts", region)
                 assumed.append(assumed_role_credentials(role_arn, sts, external_id))
-            return assumed[0]
+            return aws.keys_of(assumed[0])
 
         return SigV4RequestAuth(region, service, credentials)
-    return SigV4RequestAuth(region, service, session.get_credentials)
+    return SigV4RequestAuth(region, service, clients.keys)

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from . import aws
 
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
     from .aws import ClientFor
     from .deadline import Deadline
 
@@ -118,7 +120,7 @@ class Items:
             }
         try:
             self._call("put_item", deadline, TableName=self.table, Item=item, **condition)
-        except ClientError as exc:
+        except aws.answer_errors() as exc:
             if exc.response.get("Error", {}).get("Code") == _CONFLICT:
                 return False
             raise _table_error(exc) from None
@@ -153,11 +155,11 @@ class Items:
         self.requests += 1
         try:
             return getattr(self.clients(deadline), operation)(**kwargs)
-        except ClientError as exc:
+        except aws.answer_errors() as exc:
             if exc.response.get("Error", {}).get("Code") == _CONFLICT:
                 raise
             raise _table_error(exc) from None
-        except BotoCoreError as exc:
+        except aws.unanswered_errors() as exc:
             raise TableError(str(exc)[:256]) from None
 
 

@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from .. import aws
 from ..deadline import Deadline
 from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
@@ -77,11 +75,11 @@ class Leases:
                 ExpressionAttributeNames={"#pk": KEY_ATTRIBUTE, "#until": "until_ms"},
                 ExpressionAttributeValues={":now": {"N": str(now_ms)}},
             )
-        except ClientError as exc:
+        except aws.answer_errors() as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return None
             raise self._error(exc) from None
-        except BotoCoreError as exc:
+        except aws.unanswered_errors() as exc:
             raise self._error(exc) from None
         return Lease(self, key, owner)
 
@@ -90,7 +88,7 @@ class Leases:
 
     def release(self, lease: Lease, deadline: Deadline) -> None:
         """Delete the lease if it is still ours (it may have run out and been taken)."""
-        with contextlib.suppress(ClientError, BotoCoreError):  # it runs out at the holder's timeout
+        with contextlib.suppress(*aws.call_errors()):  # it runs out at the holder's timeout
             self.clients(deadline.within(CALL_SECONDS)).delete_item(
                 TableName=self.table,
                 Key={KEY_ATTRIBUTE: {"S": lease.key}},

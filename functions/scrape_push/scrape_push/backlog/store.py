@@ -15,8 +15,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from .. import aws
 from ..deadline import Deadline
 from .spool import Item, SpoolError, dump, load
@@ -80,7 +78,7 @@ class BacklogStore:
     def _call(self, what: str, deadline: Deadline, **kwargs: Any) -> Any:
         try:
             return getattr(self.clients(deadline.within(CALL_SECONDS)), what)(Bucket=self.bucket, **kwargs)
-        except (ClientError, BotoCoreError) as exc:
+        except aws.call_errors() as exc:
             raise self._error(f"{what} failed", exc) from None
 
     def list(self, deadline: Deadline) -> tuple[list[Listed], list[str]]:
@@ -107,7 +105,7 @@ class BacklogStore:
         body = self._call("get_object", deadline, Key=listed.key)["Body"]
         try:
             data: bytes = body.read()
-        except (BotoCoreError, OSError) as exc:
+        except (*aws.unanswered_errors(), OSError) as exc:
             raise self._error(f"reading {listed.key} failed", exc) from None
         return load(data)
 

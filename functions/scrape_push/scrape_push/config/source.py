@@ -2,8 +2,8 @@
 
 ``CONFIG_PARAMETER`` names one parameter (``/scrape-push/config``) or, ending in ``/``, a path
 (``/scrape-push/``) whose parameters are merged as fragments (see ``fragments.py``). The
-runtime's ``ConfigSource`` reads it: raw values are cached by Powertools Parameters for
-``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds across warm invocations, the decoded ``Config`` by the
+runtime's ``ConfigSource`` reads it through ``ssm.ParameterStore`` (no boto3): raw values are
+cached for ``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds across warm invocations, the decoded ``Config`` by the
 text's digest, and when the configuration becomes invalid (or unreadable) a warm function keeps
 using the last valid one and says so. ``parse_config`` and ``parse_fragments`` decode without
 caching (the tool, the tests).
@@ -17,11 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities import parameters
-from botocore.exceptions import NoCredentialsError, NoRegionError
 
-from .. import aws
 from ..plugins import SINKS
+from ..ssm import ParameterStore, SSMError
 from .decode import decode
 from .document import load_document
 from .errors import ConfigError, ConfigLoadError, ConfigWarning, Problem
@@ -97,14 +95,6 @@ def runnable(loaded: LoadedConfig) -> LoadedConfig:
     return loaded
 
 
-def _raise_setup_error(exc: Exception) -> None:
-    """Re-raise a missing region or missing credentials behind a Powertools error as itself: it
-    is the machine's setup at fault, not the parameter (the tool says what to set)."""
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, NoRegionError | NoCredentialsError):
-        raise cause from None
-
-
 def _first_seen(loaded: LoadedConfig) -> LoadedConfig:
     """A configuration just decoded, when it can run, its warnings logged: once per
     configuration, since the function keeps it for the warm invocations that follow."""
@@ -119,14 +109,15 @@ def _first_seen(loaded: LoadedConfig) -> LoadedConfig:
 
 class ConfigSource:
     """The configuration in SSM, as a warm function reads it (owned by the runtime): the raw
-    values cached by Powertools for ``max_age`` seconds, the decoded configuration by the
+    values cached for ``max_age`` seconds (``parameters``), the decoded configuration by the
     text's digest, and the last valid configuration of each parameter kept for when the current
-    one turns invalid or unreadable."""
+    one turns invalid or unreadable. A missing region or missing credentials raise botocore's
+    ``NoRegionError`` / ``NoCredentialsError`` as they are: the machine's setup is at fault,
+    not the parameter (the tool says what to set)."""
 
-    def __init__(self, clients: aws.AwsClients, max_age: int) -> None:
+    def __init__(self, parameters: ParameterStore, max_age: int) -> None:
         self.max_age = max_age
-        self._clients = clients
-        self._provider: parameters.SSMProvider | None = None
+        self._parameters = parameters
         self._decoded: dict[str, LoadedConfig] = {}
         self._last_good: dict[str, LoadedConfig] = {}
 
@@ -156,29 +147,19 @@ class ConfigSource:
         cached = self._decoded.get(source)
         return cached if cached is not None and cached.digest == digest else None
 
-    def _ssm(self) -> parameters.SSMProvider:
-        if self._provider is None:
-            self._provider = parameters.SSMProvider(boto3_client=self._clients.per_call("ssm"))
-        return self._provider
-
     def fetch_parameter(self, name: str) -> str:
         """The parameter's value (String or SecureString, decrypted), cached ``max_age`` seconds."""
         try:
-            value = self._ssm().get(name, max_age=self.max_age, decrypt=True)
-        except parameters.exceptions.GetParameterError as exc:
-            _raise_setup_error(exc)
+            return self._parameters.parameter(name, self.max_age)
+        except SSMError as exc:
             raise ConfigLoadError(f"cannot read SSM parameter {name!r}: {exc}") from None
-        if not isinstance(value, str):
-            raise ConfigLoadError(f"SSM parameter {name!r} did not hold text")
-        return value
 
     def fetch_path(self, path: str) -> list[tuple[str, str]]:
         """Every parameter under ``path`` (recursively) as ``(full name, value)``, sorted by name."""
         try:
-            values = self._ssm().get_multiple(path, max_age=self.max_age, decrypt=True, recursive=True)
-        except parameters.exceptions.GetParameterError as exc:
-            _raise_setup_error(exc)
+            values = self._parameters.path(path, self.max_age)
+        except SSMError as exc:
             raise ConfigLoadError(f"cannot read SSM parameters under {path!r}: {exc}") from None
         if not values:
             raise ConfigLoadError(f"no SSM parameters under {path!r}")
-        return sorted((path + key.lstrip("/"), str(value)) for key, value in values.items())
+        return values

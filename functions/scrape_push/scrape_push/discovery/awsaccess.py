@@ -8,18 +8,19 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
-
 from .. import aws
 from ..credentials import SecretResolver
 from ..deadline import Deadline
 from . import DiscoveryError
 from .awsconfig import AWSAccessConfig
 
-AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
-"""What a failed AWS call raises (a missing permission, throttling, an unreachable endpoint, an
-answer botocore cannot read, too little time left)."""
+
+def aws_errors() -> tuple[type[Exception], ...]:
+    """What a failed AWS call raises (a missing permission, throttling, an unreachable endpoint, an
+    answer botocore cannot read, too little time left); imported when needed, as ``aws`` says."""
+    from botocore.parsers import ResponseParserError  # noqa: PLC0415 (see aws's docstring)
+
+    return (*aws.call_errors(), ResponseParserError)
 
 
 class AwsAccess:
@@ -56,7 +57,7 @@ class AwsAccess:
         """The configured region, else that of the credentials' session (the function's own)."""
         try:
             region = self.config.region or self.clients().session().region_name
-        except AWS_ERRORS as exc:  # a profile that does not exist
+        except aws_errors() as exc:  # a profile that does not exist
             raise DiscoveryError(f"{self.what}: {aws.describe_error(exc)}") from None
         if not region:
             raise DiscoveryError(

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from .. import aws
 from ..deadline import Deadline
 
@@ -52,7 +50,7 @@ class ShardQueue:
                 answer: dict[str, Any] = self.clients(deadline.within(CALL_SECONDS)).send_message_batch(
                     QueueUrl=self.url, Entries=entries
                 )
-            except (ClientError, BotoCoreError) as exc:
+            except aws.call_errors() as exc:
                 return refused | dict.fromkeys((s for s, _ in pending), f"SQS: {aws.describe_error(exc)}")
             failed, pending = {}, []
             for entry in answer.get("Failed", []):
@@ -73,7 +71,7 @@ class ShardQueue:
             self.clients(deadline.within(CALL_SECONDS)).change_message_visibility(
                 QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
             )
-        except (ClientError, BotoCoreError) as exc:
+        except aws.call_errors() as exc:
             return f"SQS: {aws.describe_error(exc)}"
         return None
 

@@ -25,8 +25,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from .. import aws
 from ..deadline import Deadline
 from ..statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE, Items, TableError, WriteBatch
@@ -191,7 +189,7 @@ class ShardState:
     def _put(self, item: dict[str, Any], deadline: Deadline) -> None:
         try:
             self.clients(deadline.within(CALL_SECONDS)).put_item(TableName=self.table, Item=item)
-        except (ClientError, BotoCoreError) as exc:
+        except aws.call_errors() as exc:
             raise self._error(exc) from None
 
     def _items(self) -> Items:

@@ -11,6 +11,7 @@ from botocore.credentials import Credentials
 from scrape_push import aws
 from scrape_push.aws import AwsClients
 from scrape_push.deadline import Deadline
+from scrape_push.signing import Keys
 from scrape_push.sigv4 import SigV4Config, SigV4RequestAuth, sigv4_auth
 from scrape_push.sinks.remote_write.transport import Sender, protocol_headers
 
@@ -19,6 +20,7 @@ from tests.unit.sinks.remote_write.test_transport import Clock, _config
 
 URL = "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write"
 CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
+KEYS = Keys("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
 FIXED = datetime.datetime(2026, 1, 2, 3, 4, 5)
 
 
@@ -31,7 +33,8 @@ def test_headers_sent_match_botocores_signature() -> None:
     config = _config()
     object.__setattr__(config, "url", URL)
     session, adapter = fake_session(Reply(200))
-    sender = Sender(config, SigV4RequestAuth("eu-west-1", "aps", lambda: CREDENTIALS), session=session)
+    auth = SigV4RequestAuth("eu-west-1", "aps", lambda: KEYS, clock=lambda: FIXED)
+    sender = Sender(config, auth, session=session)
     assert sender.send(b"\x00compressed", Deadline.after(30)).status == "sent"
     (sent,) = adapter.sent
 
@@ -77,14 +80,12 @@ def test_role_arn_is_assumed_through_sts() -> None:
             AwsClients(),
             "aps",
         )
-        credentials = auth._credentials()
-        assert credentials is not None
-        frozen = credentials.get_frozen_credentials()
-        assert frozen.access_key != "testing" and frozen.token
+        keys = auth._credentials()
+        assert keys.access_key != "testing" and keys.token
 
 
 def test_credentials_sts_cannot_give_in_time_fail_the_attempt_not_the_sink() -> None:
-    def out_of_time() -> Credentials:
+    def out_of_time() -> Keys:
         raise aws.OutOfTime(seconds=0.2)
 
     clock = Clock()

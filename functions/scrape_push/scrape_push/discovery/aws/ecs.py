@@ -30,7 +30,7 @@ from ... import aws
 from ...deadline import Deadline
 from ...plugins import BuildContext
 from .. import Discovered, LabelSet
-from ..awsaccess import AWS_ERRORS, AwsAccess, failure, pages
+from ..awsaccess import AwsAccess, aws_errors, failure, pages
 from ..labels import join_host_port, sanitize, without_empty
 from .config import AWSSDConfig
 
@@ -119,7 +119,7 @@ class ECSDiscoverer:
                 key: c for c in described for key in (c.get("clusterArn"), c.get("clusterName")) if key
             }
             services = dict(zip(arns, calls.each(lambda arn: self._services(calls, arn), arns), strict=True))
-        except AWS_ERRORS as exc:
+        except aws_errors() as exc:
             raise failure(self.access.what, "list the clusters' services", calls.region, exc) from None
         targets: list[LabelSet] = []
         problems: list[str] = []
@@ -128,7 +128,7 @@ class ECSDiscoverer:
                 continue
             try:
                 hosts, own = self._cluster_targets(calls, arn, found, clusters.get(arn))
-            except AWS_ERRORS as exc:
+            except aws_errors() as exc:
                 kept = self._last.get(arn, [])
                 problems.append(
                     f"{self.access.what}: cluster {arn}: {aws.describe_error(exc)}; "
@@ -206,7 +206,7 @@ class ECSDiscoverer:
                     public = interface.get("Association", {}).get("PublicIp")
                     if interface.get("NetworkInterfaceId") and public:
                         hosts.public_ips[interface["NetworkInterfaceId"]] = public
-        except AWS_ERRORS as exc:  # as in Prometheus: the tasks are targets, without a public IP
+        except aws_errors() as exc:  # as in Prometheus: the tasks are targets, without a public IP
             hosts.problems.append(f"cluster {cluster}: no public IPs: {aws.describe_error(exc)}")
         return hosts
 

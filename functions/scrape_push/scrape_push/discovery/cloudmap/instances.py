@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from ... import aws
 from ...deadline import Deadline
 from ...plugins import BuildContext
 from .. import Discovered, DiscoveryError, LabelSet
-from ..awsaccess import AWS_ERRORS, AwsAccess, failure, pages
+from ..awsaccess import AwsAccess, aws_errors, failure, pages
 from ..awsconfig import AWSAccessConfig
 from ..labels import join_host_port, sanitize, without_empty
 from .config import CloudMapSDConfig
@@ -67,7 +66,7 @@ class CloudMapDiscoverer:
                     if labels is not None:
                         targets.append(labels)
             return Discovered(targets, problems)
-        except AWS_ERRORS as exc:
+        except aws_errors() as exc:
             raise failure(
                 WHAT, f"discover the instances of namespace {self.config.namespace!r}", region, exc
             ) from None
@@ -122,7 +121,7 @@ class CloudMapDiscoverer:
             request["QueryParameters"] = dict(self.config.query_parameters)
         try:
             answer = self.access.client("servicediscovery", region, deadline).discover_instances(**request)
-        except ClientError as exc:
+        except aws.answer_errors() as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "NamespaceNotFound":
                 self._namespace = None  # recreated perhaps: resolved again at the next refresh

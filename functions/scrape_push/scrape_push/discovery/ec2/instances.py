@@ -14,7 +14,7 @@ from typing import Any
 from ...deadline import Deadline
 from ...plugins import BuildContext
 from .. import Discovered, LabelSet
-from ..awsaccess import AWS_ERRORS, AwsAccess, failure, pages
+from ..awsaccess import AwsAccess, aws_errors, failure, pages
 from ..labels import join_host_port, joined, sanitize, without_empty
 from .config import EC2SDConfig
 
@@ -51,7 +51,7 @@ class EC2Discoverer:
                         labels = instance_labels(instance, owner, region, config.port, self._zones or {})
                         if labels is not None:
                             targets.append(labels)
-        except AWS_ERRORS as exc:
+        except aws_errors() as exc:
             raise failure(self.access.what, "describe instances", region, exc) from None
         return Discovered(targets)
 
@@ -65,7 +65,7 @@ class EC2Discoverer:
             zones = self.access.client("ec2", region, deadline).describe_availability_zones()[
                 "AvailabilityZones"
             ]
-        except AWS_ERRORS:
+        except aws_errors():
             return None
         return {z["ZoneName"]: z["ZoneId"] for z in zones if z.get("ZoneName") and z.get("ZoneId")}
 

@@ -14,7 +14,7 @@ from typing import Any
 from ...deadline import Deadline
 from ...plugins import BuildContext
 from .. import Discovered, LabelSet
-from ..awsaccess import AWS_ERRORS, AwsAccess, failure, pages
+from ..awsaccess import AwsAccess, aws_errors, failure, pages
 from ..awsconfig import AWSSDBase
 from ..labels import join_host_port, joined, sanitize, without_empty
 
@@ -42,7 +42,7 @@ class LightsailDiscoverer:
                     labels = instance_labels(instance, region, self.config.port)
                     if labels is not None:
                         targets.append(labels)
-        except AWS_ERRORS as exc:
+        except aws_errors() as exc:
             raise failure(self.access.what, "get instances", region, exc) from None
         return Discovered(targets)
 

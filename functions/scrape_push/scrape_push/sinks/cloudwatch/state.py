@@ -24,8 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from ... import aws
 from ...aws import ClientFor
 from ...deadline import Deadline
 from ...statetable import KEY_ATTRIBUTE, TTL_ATTRIBUTE
@@ -198,7 +197,7 @@ class StateStore:
             }
         try:
             self._call("put_item", deadline, TableName=self.table, Item=item, **condition)
-        except ClientError as exc:
+        except aws.answer_errors() as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
@@ -208,10 +207,10 @@ class StateStore:
         self.requests += 1
         try:
             return getattr(self.clients(deadline), operation)(**kwargs)
-        except ClientError as exc:
+        except aws.answer_errors() as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise
             err = exc.response.get("Error", {})
             raise StateError(f"{err.get('Code', 'Error')}: {err.get('Message', '')}"[:256]) from None
-        except BotoCoreError as exc:
+        except aws.unanswered_errors() as exc:
             raise StateError(str(exc)[:256]) from None

@@ -16,8 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from ... import aws
 from ...aws import ClientFor
 from ...deadline import Deadline
 from ..base import Result
@@ -67,7 +66,7 @@ def decode_request(body: bytes) -> Put:
 
 def classify(exc: Exception) -> Result:
     """A failed call as ``rejected`` (permanent) or ``failed`` (worth sending again)."""
-    if isinstance(exc, ClientError):
+    if isinstance(exc, aws.answer_errors()):
         err = exc.response.get("Error", {})
         code = str(err.get("Code", "Error"))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
@@ -75,7 +74,7 @@ def classify(exc: Exception) -> Result:
         if 400 <= status < 500 and code not in RETRYABLE_CODES:
             return Result("rejected", f"PutMetricData rejected: {message}")
         return Result("failed", f"PutMetricData failed: {message}")
-    if isinstance(exc, BotoCoreError):
+    if isinstance(exc, aws.unanswered_errors()):
         return Result("failed", f"PutMetricData failed: {str(exc)[:MAX_ERROR_CHARS]}")
     return Result("failed", f"PutMetricData failed: {type(exc).__name__}: {str(exc)[:MAX_ERROR_CHARS]}")
 
