@@ -30,7 +30,7 @@ from .options import (
     parse_secret,
     parse_sink_url,
 )
-from .session import SessionAdapter, new_session, root_cause
+from .session import SessionAdapter, new_session, prepared_get, root_cause
 from .tls import TLSConfigError, ssl_context, tls_arguments
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "TLSConfigError",
     "check_headers",
     "new_session",
+    "prepared_get",
     "parse_parameter_name",
     "parse_secret",
     "parse_sink_url",
