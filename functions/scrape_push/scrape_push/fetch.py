@@ -18,7 +18,7 @@ from . import __version__
 from .budget import BODY_BYTES_PER_BYTE, Account, BudgetExceeded
 from .credentials import SecretError, SecretResolver
 from .guard import Aborted, Guard
-from .httpconfig import TLSConfigError, prepared_get, root_cause, tls_arguments
+from .httpconfig import PooledSession, TLSConfigError, root_cause, tls_arguments
 from .negotiation import FormatError
 from .reach import ReachRefused
 from .targets import Target
@@ -48,7 +48,7 @@ class Response:
 
 
 def fetch(
-    session: requests.Session,
+    session: PooledSession,
     target: Target,
     guard: Guard,
     account: Account,
@@ -67,7 +67,7 @@ def fetch(
     try:
         proxies = {"http": http.proxy_url, "https": http.proxy_url} if http.proxy_url else {}
         verify, cert = tls_arguments(http.tls_config)
-        request = prepared_get(session, target.url, headers, target.auth)
+        request = session.prepared_get(target.url, headers, target.auth)
         get = partial(
             session.send,
             request,

@@ -30,7 +30,7 @@ from .options import (
     parse_secret,
     parse_sink_url,
 )
-from .session import SessionAdapter, new_session, prepared_get, root_cause
+from .session import PooledSession, SessionAdapter, new_session, root_cause
 from .tls import TLSConfigError, ssl_context, tls_arguments
 
 __all__ = [
@@ -41,13 +41,13 @@ __all__ = [
     "HeaderAuth",
     "HeaderValues",
     "OAuth2Config",
+    "PooledSession",
     "ProxyConfig",
     "SessionAdapter",
     "TLSConfig",
     "TLSConfigError",
     "check_headers",
     "new_session",
-    "prepared_get",
     "parse_parameter_name",
     "parse_secret",
     "parse_sink_url",
