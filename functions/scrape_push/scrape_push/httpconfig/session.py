@@ -213,8 +213,8 @@ class PooledSession(requests.Session):
         Only ``auth`` is applied anew (credentials are resolved at each request). The rest, the
         URL and headers checked and normalised, is prepared once per URL and headers and copied:
         ``Session.request`` would merge the session's settings (params, cookies, hooks, auth,
-        the environment: all empty here) and prepare it all on every call, about five times the
-        work (docs/performance.md, "One scrape's GET")."""
+        the environment: all empty here) and prepare it all on every call: 274 Python calls a GET
+        against 34 (docs/performance.md, "One scrape's GET")."""
         key = (url, tuple(headers.items()))
         template = self._prepared.get(key)
         if template is None:
