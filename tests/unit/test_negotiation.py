@@ -3,7 +3,9 @@ the format a target's Content-Type selects."""
 
 from __future__ import annotations
 
+import sys
 import typing
+from collections.abc import Callable
 
 import pytest
 from scrape_push.config.source import parse_config
@@ -94,6 +96,38 @@ def test_a_job_asks_for_what_a_job_of_prometheus_3_asks_for() -> None:
 )
 def test_the_media_type_alone_picks_the_format(content_type: str, media_type: str) -> None:
     assert DEFAULT_NEGOTIATION.media_type(content_type) == media_type
+
+
+def python_calls(work: Callable[[], object]) -> int:
+    """Python-level function calls ``work`` makes (C-level steps, such as a regex's, not counted)."""
+    calls = 0
+
+    def count(_frame: object, event: str, _arg: object) -> None:
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(count)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain; version=0.0.4; charset={}",
+        'text/plain; version=0.0.4; charset="{}"',
+        "text/plain; version=0.0.4; {}=1",
+        "text/plain; version=0.0.4; charset={}; extra",
+    ],
+)
+def test_a_content_type_is_read_in_steps_that_do_not_grow_with_its_length(content_type: str) -> None:
+    short, long = (content_type.format("u" * n) for n in (5, 5_000))
+    assert python_calls(lambda: DEFAULT_NEGOTIATION.media_type(long)) == python_calls(
+        lambda: DEFAULT_NEGOTIATION.media_type(short)
+    )
 
 
 UNUSABLE = [

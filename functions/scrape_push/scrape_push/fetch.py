@@ -18,7 +18,7 @@ from . import __version__
 from .budget import BODY_BYTES_PER_BYTE, Account, BudgetExceeded
 from .credentials import SecretError, SecretResolver
 from .guard import Aborted, Guard
-from .httpconfig import TLSConfigError, root_cause, tls_arguments
+from .httpconfig import PooledSession, TLSConfigError, root_cause, tls_arguments
 from .negotiation import FormatError
 from .reach import ReachRefused
 from .targets import Target
@@ -48,7 +48,7 @@ class Response:
 
 
 def fetch(
-    session: requests.Session,
+    session: PooledSession,
     target: Target,
     guard: Guard,
     account: Account,
@@ -65,17 +65,16 @@ def fetch(
     }
     http = target.http
     try:
-        proxies = {"http": http.proxy_url, "https": http.proxy_url} if http.proxy_url else None
+        proxies = {"http": http.proxy_url, "https": http.proxy_url} if http.proxy_url else {}
         verify, cert = tls_arguments(http.tls_config)
+        request = session.prepared_get(target.url, headers, target.auth)
         get = partial(
-            session.get,
-            target.url,
-            headers=headers,
+            session.send,
+            request,
             timeout=(timeout, timeout),
             stream=True,
             allow_redirects=http.follow_redirects,
             proxies=proxies,
-            auth=target.auth,
             verify=verify,
             cert=cert,
         )

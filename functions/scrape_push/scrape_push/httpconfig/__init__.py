@@ -30,7 +30,7 @@ from .options import (
     parse_secret,
     parse_sink_url,
 )
-from .session import SessionAdapter, new_session, root_cause
+from .session import PooledSession, SessionAdapter, new_session, root_cause
 from .tls import TLSConfigError, ssl_context, tls_arguments
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "HeaderAuth",
     "HeaderValues",
     "OAuth2Config",
+    "PooledSession",
     "ProxyConfig",
     "SessionAdapter",
     "TLSConfig",

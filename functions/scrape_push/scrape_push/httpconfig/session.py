@@ -13,12 +13,17 @@ from __future__ import annotations
 import hashlib
 import ssl
 import threading
+from collections.abc import Mapping
 from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from requests.cookies import RequestsCookieJar
+from requests.structures import CaseInsensitiveDict
 from requests.utils import select_proxy
+from urllib3.connectionpool import ConnectionPool
 
 from .. import guard
 from ..credentials import SecretResolver
@@ -110,7 +115,8 @@ class SessionAdapter(HTTPAdapter):
         if scrape is not None:
             if self.own_requests:  # every request of a scrape, redirects included, passes here
                 if policy is not None:
-                    scrape.proxied = select_proxy(url, kwargs["proxies"]) is not None
+                    proxies = kwargs["proxies"]
+                    scrape.proxied = bool(proxies) and select_proxy(url, proxies) is not None
                 left = scrape.sending(url)
             else:
                 left = scrape.due - scrape.clock()
@@ -118,6 +124,29 @@ class SessionAdapter(HTTPAdapter):
                     raise guard.Aborted
             kwargs["timeout"] = (left, left)  # a redirect's connect cannot outlast the scrape
         return super().send(request, *args, **kwargs)
+
+    # Without proxies, requests' own two methods below parse the URL only to find none (a third
+    # of the adapter's per-request work); with proxies they are requests' own.
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str | None,
+        proxies: Mapping[str, str] | None = None,
+        cert: tuple[str, str] | str | None = None,
+    ) -> ConnectionPool:
+        if proxies:
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        try:
+            host, pool = self.build_connection_pool_key_attributes(
+                request, True if verify is None else verify, cert
+            )
+        except ValueError as exc:
+            raise requests.exceptions.InvalidURL(exc, request=request) from exc
+        return self.poolmanager.connection_from_host(**host, pool_kwargs=pool)  # type: ignore[no-any-return]
+
+    def request_url(self, request: requests.PreparedRequest, proxies: Mapping[str, str] | None) -> str:
+        return super().request_url(request, proxies) if proxies else request.path_url
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: bool | str, cert: str | tuple[str, str] | None = None
@@ -160,15 +189,53 @@ cookie jar (a target or receiver setting one, e.g. a load balancer's stickiness 
 each request as if it were the first)."""
 
 
-class _Session(requests.Session):
+class PooledSession(requests.Session):
     """A session whose redirected requests are signed again by their policy (SigV4), after
-    requests has removed what must not follow a redirect to another host."""
+    requests has removed what must not follow a redirect to another host; it keeps each URL's
+    GET prepared (``prepared_get``) for up to ``hosts`` URLs."""
+
+    def __init__(self, hosts: int) -> None:
+        super().__init__()
+        self.hosts = hosts
+        self._prepared: dict[tuple[str, tuple[tuple[str, str], ...]], requests.PreparedRequest] = {}
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
         policy = policy_of(prepared_request)
         if policy is not None:
             policy.resign(prepared_request)
+
+    def prepared_get(
+        self, url: str, headers: dict[str, str], auth: AuthBase | None
+    ) -> requests.PreparedRequest:
+        """The request ``self.get(url, headers=headers, auth=auth)`` sends, for ``self.send``.
+
+        Only ``auth`` is applied anew (credentials are resolved at each request). The rest, the
+        URL and headers checked and normalised, is prepared once per URL and headers and copied:
+        ``Session.request`` would merge the session's settings (params, cookies, hooks, auth,
+        the environment: all empty here) and prepare it all on every call: 274 Python calls a GET
+        against 34 (docs/performance.md, "One scrape's GET")."""
+        key = (url, tuple(headers.items()))
+        template = self._prepared.get(key)
+        if template is None:
+            if len(self._prepared) >= self.hosts:
+                self._prepared.clear()  # URLs come and go with discovery: bounded, rebuilt on use
+            template = self._prepared[key] = self._template(url, headers)
+        request = template.copy()
+        request.hooks = {"response": []}  # the copy's own: ``auth`` may add to them
+        request.prepare_auth(auth)
+        return request
+
+    def _template(self, url: str, headers: dict[str, str]) -> requests.PreparedRequest:
+        """The session's default headers under ``headers``, a cookie jar of the request's own
+        (the session keeps none), no auth and no hooks."""
+        merged = CaseInsensitiveDict(self.headers)
+        merged.update(headers)
+        request = requests.PreparedRequest()
+        request.prepare(
+            method="GET", url=url, headers=merged, cookies=RequestsCookieJar(), hooks={"response": []}
+        )
+        return request
 
 
 def new_session(
@@ -178,17 +245,17 @@ def new_session(
     *,
     own_requests: bool = True,
     hosts: int | None = None,
-) -> requests.Session:
+) -> PooledSession:
     """A pooled session that takes nothing from the environment (as Prometheus: no proxy or
     credentials from env vars or .netrc; only the configured proxy keys and auth); a client
     key named by an SSM parameter is read through ``secrets``. ``own_requests``: see
     ``SessionAdapter.own_requests``. It keeps the connections of up to ``hosts`` hosts (one
     pool of ``pool_size`` each, the least recently used let go beyond; ``pool_size`` hosts
     unless given)."""
-    session = _Session()
+    session = PooledSession(hosts or pool_size)
     session.trust_env = False
     session.cookies.set_policy(_NO_COOKIES)
-    adapter = SessionAdapter(tls, pool_size, secrets, own_requests, hosts or pool_size)
+    adapter = SessionAdapter(tls, pool_size, secrets, own_requests, session.hosts)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

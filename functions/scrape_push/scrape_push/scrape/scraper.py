@@ -24,8 +24,6 @@ from functools import partial
 from itertools import count
 from typing import Final
 
-import requests
-
 from ..budget import (
     BASELINE_MB,
     MIB,
@@ -39,7 +37,7 @@ from ..credentials import SecretResolver
 from ..deadline import Deadline
 from ..fetch import ScrapeError, fetch
 from ..guard import Aborted, Guard, Watch, guarding
-from ..httpconfig import TLSConfig, new_session
+from ..httpconfig import PooledSession, TLSConfig, new_session
 from ..labels import finisher, synthetic
 from ..limits import LimitExceeded, MemoryBudgetExceeded, SampleLimitExceeded, ScrapeBudget
 from ..model import Sample, SeriesRef
@@ -125,7 +123,7 @@ class Scraper:
         """The redirect policy of a scrape of a URL (``reach.Reach``)."""
         self.refs = count() if refs is None else refs
         """The allocator of every ``SeriesRef`` its caches give out."""
-        self._sessions: dict[TLSConfig, requests.Session] = {}
+        self._sessions: dict[TLSConfig, PooledSession] = {}
         self._sessions_lock = threading.Lock()
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
         """The series caches, least recently scraped first."""
@@ -140,7 +138,7 @@ class Scraper:
         self.keeper = None if record is None else RecordKeeper(record, self.refs)
         """Seeds the first cycle's caches from the staleness record, and keeps it."""
 
-    def session_for(self, tls: TLSConfig) -> requests.Session:
+    def session_for(self, tls: TLSConfig) -> PooledSession:
         """A pooled session per distinct TLS setting (most jobs share the default one)."""
         with self._sessions_lock:
             found = self._sessions.get(tls)
