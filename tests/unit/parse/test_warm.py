@@ -36,6 +36,13 @@ NODE = (
 """A node_exporter-like body: families of a few series, each under its HELP and TYPE."""
 
 
+AMENDED_LATER = b"# TYPE a gauge\nc 1\n# HELP b y\nd 1\n# HELP a x\na 1\n"
+"""``# HELP a x`` read after another family's block: the table remembers what it reads to."""
+AMENDING = b"# TYPE a gauge\nc 1\n# HELP a x\na 1\n"
+"""The same run after ``a``'s own block, which it then amends (a gauge with a help text), although
+every series is known: what the table remembers of it does not hold here."""
+
+
 def _om(data: bytes) -> bytes:
     return data + b"# EOF\n"
 
@@ -134,6 +141,12 @@ CASES = [
         NODE + b"# HELP rpc_seconds Late help.\nrpc_seconds_created 2\n",
         TEXT,
     ),
+    (
+        "a remembered run that amends the block before it",
+        [AMENDED_LATER],
+        AMENDING,
+        TEXT,
+    ),
     ("plain comments and blank lines", [NODE + b"# plain\n\nx 1\n"], NODE + b"# plain\n\nx 2\n", TEXT),
     (
         "a blank line in a block",
@@ -162,6 +175,15 @@ def test_a_warm_chunk_parses_in_bulk_as_run_by_run(
     with patch.object(body, "CHUNK_BYTES", chunk_bytes):
         bulk, runs = both(before, data, content_type, strict)
     assert bulk == runs
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 16, 19])  # 19: a chunk that starts with the run
+def test_a_remembered_run_that_amends_the_block_before_it_is_read_again(chunk_bytes: int) -> None:
+    with patch.object(body, "CHUNK_BYTES", chunk_bytes):
+        bulk, runs = both([AMENDED_LATER], AMENDING, TEXT)
+    assert bulk == runs
+    last = bulk[-2][0]  # type: ignore[index]  # the last chunk's columns
+    assert last[0][-1] == "a" and last[1][-1] is None  # a gauge with a help text now: a new series
 
 
 @contextmanager
