@@ -131,12 +131,14 @@ class Metadata:
         What a run reads to depends on the block before it only when its first metadata line
         names that block's family, so that is the one case where it is read line by line every
         time. In ``strict`` mode its TYPE lines are checked against this parse's state again."""
+        dialect = self.dialect.name
+        known = self.families.runs.get(dialect)
+        read = known.get(run) if known is not None else None
         context = self.context
-        after = self.after([run])
-        if after is not None:
+        if read is not None and (context is None or context.name != read[0]):
             if self.strict:
                 self._check_types(lines, number)
-            self.context = after[0]
+            self.context = read[1]
             return
         head: str | None = None
         for offset, line in enumerate(lines):
@@ -144,13 +146,13 @@ class Metadata:
             if head is None and found is not None:
                 head = found[1]
         if head is not None and (context is None or context.name != head):
-            self.families.remember(self.dialect.name, run, (head, self.context))  # type: ignore[arg-type]
+            self.families.remember(dialect, run, (head, self.context))  # type: ignore[arg-type]
 
     def after(self, runs: list[str]) -> list[Family] | None:
-        """The block's family after each of ``runs`` of comment lines (``comments``), read one
-        after the other from the current block, when the table read each before and none has a
-        first metadata line that names the family of the block before it; else ``None``. In
-        C-level passes; changes nothing."""
+        """The block's family after each of ``runs`` of comment lines, read one after the other
+        from the current block, when ``comments`` would apply every one of them as what the
+        table remembers (it read each before, and none has a first metadata line that names the
+        family of the block before it); else ``None``. In C-level passes; changes nothing."""
         known = self.families.runs.get(self.dialect.name, {})
         reads = list(map(known.get, runs))
         if None in reads:

@@ -57,9 +57,6 @@ _MIDDLE: Final = itemgetter(1)
 _COMMENT_RUNS: Final = re.compile(rb"(\x01++)")
 """A run of comment lines in a chunk's lines' flags (``bytes`` of ``special``), kept by
 ``split``: the runs of sample lines between them are the other pieces."""
-_SKIPPED: Final = "skipped"
-_METADATA: Final = "metadata"
-_CAREFUL: Final = "careful"
 
 PLAIN_TEXTS_MAX: Final = 16_384
 """At most this many series texts are remembered per dialect (``PlainTexts``): about 4 MB, for
@@ -282,10 +279,12 @@ class _Parse(Generic[K]):
 
     def _blocks(self, special: list[bool]) -> tuple[list[Family | None], Family | None, int] | None:
         """The block each sample line of the chunk is read under, the block after the chunk and
-        the characters of its comment lines, when the families table read every run of them
-        before, none amending the block before it (``Metadata.after``): such a run reads as
-        ``_METADATA``, which ``Metadata.comments`` applies as that lookup. Else ``None``. In
-        C-level passes (the runs are cut along the lines' flags); nothing is changed."""
+        the characters of its comment lines (as ``_comments`` counts them), when the families
+        table read every run of them before, none amending the block before it
+        (``Metadata.after``); else ``None``. A run the table holds was read as comment lines
+        only, with a ``# HELP`` or ``# TYPE``: ``_comments`` hands it to ``Metadata.comments``,
+        which applies it as that lookup. In C-level passes (the runs are cut along the lines'
+        flags); nothing is changed."""
         runs = _COMMENT_RUNS.split(bytes(special))  # runs of sample lines, of comment lines, ...
         comments = list(compress(self.lines, special))
         texts = list(map("\n".join, map(islice, repeat(iter(comments)), map(len, runs[1::2]))))
@@ -298,18 +297,26 @@ class _Parse(Generic[K]):
         return contexts, blocks[-1], sum(map(len, comments))
 
     def _comments(self, start: int, stop: int) -> None:
-        """Lines ``start:stop`` are comments, blank or start with a blank: read as
-        ``_comment_run`` says."""
+        """Lines ``start:stop`` are comments, blank or start with a blank. In text 0.0.4 a run
+        of blank lines and plain comments changes nothing, and is skipped in C; a run of
+        comment lines only is applied as a whole (``Metadata.comments``: one lookup when the
+        table read it before)."""
         lines = self.lines[start:stop]
         joined = "\n".join(lines)
-        kind, size = _comment_run(self.dialect, lines, joined)
-        if kind == _CAREFUL:
-            for index in range(start, stop):
-                self._line(index)
+        if (
+            self.dialect.lenient_lines
+            and "HELP" not in joined
+            and "TYPE" not in joined
+            and not any(map(_BLANK_START, lines))
+        ):
+            self.comment_chars += len(joined)
             return
-        if kind == _METADATA:
+        if joined.startswith("#") and joined.count("\n#") == len(lines) - 1:
             self.metadata.comments(lines, joined, self.first + start)
-        self.comment_chars += size
+            self.comment_chars += len(joined) - len(lines) + 1
+            return
+        for index in range(start, stop):
+            self._line(index)
 
     def _run(self, start: int, stop: int, hits: list[K | None], keys: list[str], values: list[str]) -> None:
         """Lines ``start:stop`` are sample lines; when all are known, only their values need
@@ -721,24 +728,6 @@ def _floats(texts: list[str]) -> list[float] | None:
     except ValueError:
         return None
     return floats if grammar.check_floats(texts, floats) < 0 else None
-
-
-def _comment_run(dialect: Dialect, lines: list[str], joined: str) -> tuple[str, int]:
-    """How a run of comment (or blank) lines is read, and the characters it counts as comment
-    text (``_Parse.comment_chars``): in text 0.0.4 a run of blank lines and plain comments
-    changes nothing (``_SKIPPED``, in C); a run of comment lines only is applied as a whole
-    (``_METADATA``: ``Metadata.comments``, one lookup when the table read it before); any other
-    run line by line (``_CAREFUL``)."""
-    if (
-        dialect.lenient_lines
-        and "HELP" not in joined
-        and "TYPE" not in joined
-        and not any(map(_BLANK_START, lines))
-    ):
-        return _SKIPPED, len(joined)
-    if joined.startswith("#") and joined.count("\n#") == len(lines) - 1:
-        return _METADATA, len(joined) - len(lines) + 1
-    return _CAREFUL, 0
 
 
 def _label_sets(series: list[str]) -> tuple[list[str], list[str], list[str]]:
