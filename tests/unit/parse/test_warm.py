@@ -317,7 +317,68 @@ def test_a_cache_after_a_failed_scrape_and_a_switch_of_format_reads_alike() -> N
 
 # -- generated bodies -------------------------------------------------------------------------
 
+_FAMILY_NAMES = st.sampled_from(["a", "b", "rpc", "c_total"])
+_SUFFIXES = st.sampled_from(["", "_total", "_bucket", "_sum", "_count", "_created", "_info"])
+_VALUES = st.sampled_from(["0", "1", "2.5", "-1e3", "NaN", "+Inf", "-Inf", "1e308"])
+_EXTRA = st.sampled_from(["", "# plain", "# HELP a Other help.", "# TYPE a counter", "  # HELP a x"])
 
+
+@st.composite
+def _families(draw: st.DrawFn) -> list[tuple[list[str], list[str]]]:
+    """Blocks of ``# HELP``/``# TYPE`` lines (maybe none), each with a few sample series."""
+    blocks = []
+    for _ in range(draw(st.integers(1, 6))):
+        name = draw(_FAMILY_NAMES)
+        comments = []
+        if draw(st.booleans()):
+            comments.append(f"# HELP {name} {draw(st.sampled_from(['Help.', 'Other help.']))}")
+        if draw(st.booleans()):
+            comments.append(
+                f"# TYPE {name} {draw(st.sampled_from(['counter', 'gauge', 'histogram', 'untyped']))}"
+            )
+        series = [
+            f'{name}{draw(_SUFFIXES)}{{x="{n}"}}' if draw(st.booleans()) else f"{name}{draw(_SUFFIXES)}"
+            for n in range(draw(st.integers(0, 4)))
+        ]
+        blocks.append((comments, series))
+    return blocks
+
+
+def _body(draw: st.DrawFn, blocks: list[tuple[list[str], list[str]]], openmetrics: bool) -> bytes:
+    lines: list[str] = []
+    seen: set[str] = set()
+    for comments, series in blocks:
+        lines += comments
+        lines += [f"{text} {draw(_VALUES)}" for text in series if not (text in seen or seen.add(text))]
+        if draw(st.integers(0, 9)) == 0:
+            lines.append(draw(_EXTRA))
+    return ("\n".join(lines) + "\n" + ("# EOF\n" if openmetrics else "")).encode()
+
+
+@FUZZ
+@given(_families(), st.data(), st.booleans(), st.booleans())
+def test_generated_families_parse_warm_in_bulk_as_run_by_run(
+    blocks: list[tuple[list[str], list[str]]], data: st.DataObject, openmetrics: bool, strict: bool
+) -> None:
+    """The same series again with new values, or their blocks reordered, changed or repeated."""
+    content_type = OM if openmetrics else TEXT
+    first = _body(data.draw, blocks, openmetrics)
+    again = data.draw(st.one_of(st.just(blocks), st.permutations(blocks), st.just(blocks + blocks[:1])))
+    if data.draw(st.booleans()):
+        index = data.draw(st.integers(0, len(again) - 1))
+        again = [
+            *again[:index],
+            (data.draw(st.lists(_EXTRA, max_size=2)), again[index][1]),
+            *again[index + 1 :],
+        ]
+    second = _body(data.draw, again, openmetrics)
+    size = data.draw(st.sampled_from([1 << 16, 64, 1]), label="chunk bytes")
+    with patch.object(body, "CHUNK_BYTES", size):
+        bulk, runs = both([first], second, content_type, strict)
+    assert bulk == runs
+
+
+@pytest.mark.once
 @FUZZ
 @given(st.lists(_LINE, max_size=30), st.data(), st.booleans(), st.booleans())
 def test_generated_warm_chunks_parse_in_bulk_as_run_by_run(
@@ -334,6 +395,7 @@ def test_generated_warm_chunks_parse_in_bulk_as_run_by_run(
     assert bulk == runs
 
 
+@pytest.mark.once
 @FUZZ
 @given(st.data(), st.booleans(), st.booleans())
 def test_fuzzed_warm_chunks_parse_in_bulk_as_run_by_run(
