@@ -58,26 +58,14 @@ def _table(families: Families) -> object:
     return set(families), {dialect: dict(runs) for dialect, runs in families.runs.items()}, families.held
 
 
-def warm(
-    before: list[bytes],
-    data: bytes,
-    content_type: str,
-    strict: bool = False,
-    families: Families | None = None,
-) -> tuple[SeriesCache, Families]:
-    """A series cache that read ``before`` (failed reads included), and the families table a
-    parse of ``data`` starts from."""
-    cache = SeriesCache(common=None if families is None else _common(families))
+def warm(before: list[bytes], content_type: str, strict: bool = False) -> tuple[SeriesCache, Families]:
+    """A series cache that read ``before`` (failed reads included), and a copy of its families
+    table for a parse to start from."""
+    cache = SeriesCache()
     for scrape_ms, first in enumerate(before):
         with suppress(ParseError):
             list(cache.read(first, content_type, 1000 + scrape_ms, strict=strict))
-    return cache, cache.families if families is not None else cache.families.copy()
-
-
-def _common(families: Families) -> CommonValues:
-    common = CommonValues()
-    common.families = families
-    return common
+    return cache, cache.families.copy()
 
 
 def outcome(known: SeriesCache, families: Families, data: bytes, content_type: str, strict: bool) -> object:
@@ -95,7 +83,7 @@ def outcome(known: SeriesCache, families: Families, data: bytes, content_type: s
 
 def both(before: list[bytes], data: bytes, content_type: str, strict: bool = False) -> tuple[object, object]:
     """``data`` parsed warm after ``before``, in bulk and run by run, from equal states."""
-    cache, families = warm(before, data, content_type, strict)
+    cache, families = warm(before, content_type, strict)
     bulk = outcome(cache, families.copy(), data, content_type, strict)
     with run_by_run():
         return bulk, outcome(cache, families.copy(), data, content_type, strict)
@@ -205,7 +193,7 @@ def counted(*names: str) -> Iterator[dict[str, int]]:
 
 def test_a_warm_chunk_of_known_series_is_read_in_bulk() -> None:
     data = NODE.replace(b"} 1\n", b"} 7\n")
-    cache, families = warm([NODE], data, TEXT)
+    cache, families = warm([NODE], TEXT)
     with counted("_run", "_comments", "_line") as calls:
         (chunk,) = format_for(TEXT).chunks(data, cache.entries, families)
     assert calls == {"_run": 0, "_comments": 0, "_line": 0}  # run by run: 4 runs of samples, 4 of comments
@@ -222,7 +210,7 @@ def test_a_warm_chunk_of_known_series_is_read_in_bulk() -> None:
     ],
 )
 def test_a_chunk_the_bulk_path_cannot_take_is_read_run_by_run(data: bytes, why: str) -> None:
-    cache, families = warm([NODE], data, TEXT)
+    cache, families = warm([NODE], TEXT)
     with counted("_run") as calls:
         list(format_for(TEXT).chunks(data, cache.entries, families))
     assert calls["_run"] == 4, why  # one per run of samples
