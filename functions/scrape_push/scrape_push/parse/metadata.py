@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from itertools import islice
+from operator import attrgetter, eq, itemgetter
 from typing import Final
 
 from ..model import Family
@@ -26,6 +28,8 @@ pair it maps to: about 125 on CPython 3.11, measured with tracemalloc; rounded u
 ``Families.limit``."""
 MIN_RUN_BYTES: Final = 1 << 20
 """What the runs of any table may hold, whatever the series it serves (``Families.bound``)."""
+
+_HEAD, _AFTER, _NAME = itemgetter(0), itemgetter(1), attrgetter("name")
 
 Run = tuple[str, Family]
 """What a run of comment lines read to: the name of its first metadata line, and the block's
@@ -143,6 +147,23 @@ class Metadata:
                 head = found[1]
         if head is not None and (context is None or context.name != head):
             self.families.remember(dialect, run, (head, self.context))  # type: ignore[arg-type]
+
+    def after(self, runs: list[str]) -> list[Family] | None:
+        """The block's family after each of ``runs`` of comment lines, read one after the other
+        from the current block, when ``comments`` would apply every one of them as what the
+        table remembers (it read each before, and none has a first metadata line that names the
+        family of the block before it); else ``None``. In C-level passes; changes nothing."""
+        known = self.families.runs.get(self.dialect.name, {})
+        reads = list(map(known.get, runs))
+        if None in reads:
+            return None
+        heads, afters = list(map(_HEAD, reads)), list(map(_AFTER, reads))  # type: ignore[arg-type]
+        context = self.context
+        if heads and context is not None and context.name == heads[0]:
+            return None
+        if any(map(eq, map(_NAME, afters), islice(heads, 1, None))):
+            return None
+        return afters
 
     def comment(self, line: str, number: int, valid: bool = True) -> grammar.Comment | None:
         """Apply comment ``line`` (line ``number``), which starts with ``#``; unless ``valid``,

@@ -15,9 +15,10 @@ What outlives a chunk: the metadata state (``metadata.Metadata``) and the shapes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import compress, islice, repeat
-from operator import is_, itemgetter, methodcaller, not_, or_
+from itertools import chain, compress, islice, repeat
+from operator import is_, itemgetter, methodcaller, not_
 from typing import Final, Generic, cast
 
 from ..model import Exemplar, Family
@@ -43,6 +44,9 @@ _KEY, _VALUE = itemgetter(0), itemgetter(2)
 _NAME, _FAMILY, _CONTEXT = itemgetter(KNOWN_NAME), itemgetter(KNOWN_FAMILY), itemgetter(KNOWN_CONTEXT)
 
 _SPECIAL: Final = methodcaller("startswith", ("#", " ", "\t"))
+_FIRST: Final = itemgetter(slice(0, 1))
+_SPECIAL_FIRST: Final = frozenset({"#", " ", "\t", ""})
+"""How a line that is not a sample line starts (``_SPECIAL``, or it is blank)."""
 _EXEMPLAR_SUFFIXES: Final = ("_total", "_bucket")
 """The sample names that may carry an exemplar: a counter's ``_total`` and a histogram's
 ``_bucket`` (OpenMetrics 1.0, and Prometheus 2.42: later versions allow them on any)."""
@@ -50,6 +54,9 @@ _BLANK_START: Final = methodcaller("startswith", (" ", "\t"))
 _PARTITION_BRACE: Final = methodcaller("partition", "{")
 _BODY: Final = itemgetter(slice(0, -1))
 _MIDDLE: Final = itemgetter(1)
+_COMMENT_RUNS: Final = re.compile(rb"(\x01++)")
+"""A run of comment lines in a chunk's lines' flags (``bytes`` of ``special``), kept by
+``split``: the runs of sample lines between them are the other pieces."""
 
 PLAIN_TEXTS_MAX: Final = 16_384
 """At most this many series texts are remembered per dialect (``PlainTexts``): about 4 MB, for
@@ -177,42 +184,57 @@ class _Parse(Generic[K]):
 
     def _lines(self, text: str) -> None:
         lines = self.lines
-        count = len(lines)
         if not self.valid or any(char in text for char in self.dialect.careful):
-            for index in range(count):
+            for index in range(len(lines)):
                 self._line(index)
+            return
+        special = list(map(_SPECIAL_FIRST.__contains__, map(_FIRST, lines)))
+        if not self.strict and self._in_bulk(special):
             return
         parts = list(map(_RPARTITION, lines))
         keys = list(map(_KEY, parts))
         values = list(map(_VALUE, parts))
         del parts
         hits: list[K | None] = list(map(self.known.get, keys))
-        special = list(map(or_, map(_SPECIAL, lines), map(not_, lines)))
-        if hits.count(None) == count and not self.strict and self._all_new(special, keys, values):
-            return
         for start, stop, after in _runs(special):
             if stop > start:
                 self._run(start, stop, hits, keys, values)
             if after > stop:
                 self._comments(stop, after)
 
-    def _all_new(self, special: list[bool], keys: list[str], values: list[str]) -> bool:
-        """A chunk of which no line is known (a cold scrape): when all its sample lines have the
-        plain shape, they are parsed in bulk, the comments between their runs read in order
-        and each run's families looked up under its block; ``False`` (nothing done) otherwise.
-        Not ``strict``: there the families each run was given are noted before the next block
-        (``Metadata.read``)."""
+    def _in_bulk(self, special: list[bool]) -> bool:
+        """The chunk read in bulk when none of its sample lines is known (``_all_new``) or all
+        are (``_all_known``); ``False`` (nothing done) otherwise, or when that fails. (A comment
+        line is never known: a series text never is empty nor starts as a comment line does.)
+        Not ``strict``: there the families each run of samples was given are noted before the
+        next comment run (``Metadata.read``)."""
         samples = list(map(not_, special))
         lines = list(compress(self.lines, samples))
+        parts = list(map(_RPARTITION, lines))
+        keys = list(map(_KEY, parts))
+        values = list(map(_VALUE, parts))
+        del parts
+        hits: list[K | None] = list(map(self.known.get, keys))
+        missing = hits.count(None)
+        if missing == len(hits):
+            return self._all_new(special, samples, lines, keys, values)
+        return not missing and self._all_known(special, cast(list[K], hits), keys, values)
+
+    def _all_new(
+        self, special: list[bool], samples: list[bool], lines: list[str], keys: list[str], values: list[str]
+    ) -> bool:
+        """A chunk of which no line is known (a cold scrape), given its sample ``lines`` and
+        their series texts and values: when all have the plain shape, they are parsed in bulk,
+        the comments between their runs read in order and each run's families looked up under
+        its block; ``False`` (nothing done) otherwise."""
         joined = "\n".join(lines)
-        series = list(compress(keys, samples))
-        read = self._read_before(series)
+        read = self._read_before(keys)
         if not lines or (read is None and ("\\" in joined or self.dialect.plain.fullmatch(joined) is None)):
             return False
-        floats = _floats(list(compress(values, samples)))
+        floats = _floats(values)
         if floats is None:
             return False
-        names, bodies, shapes = _label_sets(series) if read is None else read
+        names, bodies, shapes = _label_sets(keys) if read is None else read
         families: list[Family] = []
         contexts: list[Family | None] = []
         runs = 0
@@ -226,13 +248,53 @@ class _Parse(Generic[K]):
         if read is None:
             self._check_shapes(shapes, list(compress(range(self.first, self.first + len(special)), samples)))
             texts = self.texts
-            if texts is not None and len(texts) + len(series) <= PLAIN_TEXTS_MAX:
-                texts.update(zip(series, zip(names, bodies, shapes, strict=True), strict=True))
-        self._extend(series, [None] * len(series), floats)
-        add_positions(self.chunk.plain, 0, len(series))
+            if texts is not None and len(texts) + len(keys) <= PLAIN_TEXTS_MAX:
+                texts.update(zip(keys, zip(names, bodies, shapes, strict=True), strict=True))
+        self._extend(keys, [None] * len(keys), floats)
+        add_positions(self.chunk.plain, 0, len(keys))
         _add_plain(self.chunk.plain, (names, families, contexts, shapes, bodies))
         self.built_chars += len(joined) - (runs - 1)  # each run's lines joined apart
         return True
+
+    def _all_known(self, special: list[bool], known: list[K], keys: list[str], values: list[str]) -> bool:
+        """A chunk whose every sample line is a known series (a warm scrape), given their
+        entries, series texts and values: their values parsed in one pass, the block each is
+        read under found in C-level passes over the comment lines (``_blocks``) and checked
+        against its entry's in one compare; ``False`` (nothing done) when a value, a comment
+        run or an entry needs the run-by-run path, which then reads the chunk."""
+        floats = _floats(values)
+        if floats is None:
+            return False
+        blocks = self._blocks(special)
+        if blocks is None:
+            return False
+        contexts, after, chars = blocks
+        # (``_run``'s check, by identity then equality, for every run at once)
+        if list(map(_CONTEXT, known)) != contexts:
+            return False
+        self.metadata.context = after
+        self.comment_chars += chars
+        self._extend(keys, known, floats)  # type: ignore[arg-type]
+        return True
+
+    def _blocks(self, special: list[bool]) -> tuple[list[Family | None], Family | None, int] | None:
+        """The block each sample line of the chunk is read under, the block after the chunk and
+        the characters of its comment lines (as ``_comments`` counts them), when the families
+        table read every run of them before, none amending the block before it
+        (``Metadata.after``); else ``None``. A run the table holds was read as comment lines
+        only, with a ``# HELP`` or ``# TYPE``: ``_comments`` hands it to ``Metadata.comments``,
+        which applies it as that lookup. In C-level passes (the runs are cut along the lines'
+        flags); nothing is changed."""
+        runs = _COMMENT_RUNS.split(bytes(special))  # runs of sample lines, of comment lines, ...
+        comments = list(compress(self.lines, special))
+        texts = list(map("\n".join, map(islice, repeat(iter(comments)), map(len, runs[1::2]))))
+        metadata = self.metadata
+        afters = metadata.after(texts)
+        if afters is None:
+            return None
+        blocks = [metadata.context, *afters]
+        contexts = list(chain.from_iterable(map(repeat, blocks, map(len, runs[::2]))))
+        return contexts, blocks[-1], sum(map(len, comments))
 
     def _comments(self, start: int, stop: int) -> None:
         """Lines ``start:stop`` are comments, blank or start with a blank. In text 0.0.4 a run
