@@ -74,12 +74,12 @@ CASES = {
         exposed_stamps=True,
         config="    queue_config: {max_samples_per_send: 100}\n",
     ),
-    "collisions": Case(6, targets=8, series=100, collisions=True),
-    "hostile_names": Case(7, targets=4, series=120, hostile=True),
-    "escaped_names": Case(8, targets=4, series=120, hostile=True, escaping="underscores"),
+    "collisions": Case(6, targets=25, series=100, collisions=True),
+    "hostile_names": Case(7, targets=20, series=120, hostile=True),
+    "escaped_names": Case(8, targets=20, series=120, hostile=True, escaping="underscores"),
     "write_relabel": Case(
         9,
-        targets=10,
+        targets=25,
         series=100,
         config=(
             "    write_relabel_configs:\n"
@@ -102,7 +102,7 @@ CASES = {
     ),
     "everything": Case(
         13,
-        targets=7,
+        targets=16,
         series=150,
         exposed_stamps=True,
         collisions=True,
