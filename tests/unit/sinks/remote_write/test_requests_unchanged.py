@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from scrape_push.model import STALE_NAN, Family, Labels, MetricType, NativeHistogram, Sample
 from scrape_push.sinks.base import SinkReport
+from scrape_push.sinks.remote_write import convert
 from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 
 from devtools.remote_write_proto import remote_pb2
@@ -291,8 +292,13 @@ def test_update_golden() -> None:
         json.dump(data, file, separators=(",", ":"))
 
 
+@pytest.mark.parametrize("tile", [None, 7], ids=["tile", "tile7"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_requests_are_those_sent_before(name: str) -> None:
+def test_requests_are_those_sent_before(name: str, tile: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also with other sizes of the grouping's tiles: series new, dropped or repeated on either
+    side of a tile's end."""
+    if tile is not None:
+        monkeypatch.setattr(convert, "TILE", tile)
     expected = _golden()[name]
     found = run_case(CASES[name])
     assert [len(cycle["requests"]) for cycle in found] == [len(cycle["requests"]) for cycle in expected]

@@ -237,7 +237,9 @@ _SECOND = itemgetter(1)
 _SAMPLE_HEAD = _TIMESERIES_SAMPLE + b"\x10" + _SAMPLE_VALUE
 """A ``TimeSeries.samples`` entry up to its double, for a timestamp in ``HEAD_STAMPS`` (the
 entry is 16 bytes: the double's tag and 8 bytes, the timestamp's tag and 6-byte varint)."""
-_SAMPLE_FIELD_BYTES = len(_SAMPLE_HEAD) + 8 + 7
+_STAMP_FIELD_BYTES = 7
+"""A timestamp's field in ``HEAD_STAMPS``: its tag and a 6-byte varint."""
+_SAMPLE_FIELD_BYTES = len(_SAMPLE_HEAD) + 8 + _STAMP_FIELD_BYTES
 HEAD_STAMPS = range(2**35, 2**42)
 """Timestamps (ms) whose varint has 6 bytes: 1971-02-21 to 2109-05-15. A series' head
 (``series_head``) holds the length of a sample at such a time."""
@@ -271,9 +273,16 @@ def _single_points_in_head_range(entries: Sequence[tuple[bytes, Sequence[TimedVa
     return encode_columns(heads, stamps, map(_SECOND, points))
 
 
+_PACK_SAMPLE_END = struct.Struct(f"<d{_STAMP_FIELD_BYTES}s").pack
+"""A sample's double and its timestamp's field (tag and 6-byte varint) in one piece."""
+
+
 def encode_columns(heads: Sequence[bytes], stamps: Sequence[int], values: Iterable[float]) -> bytes:
     """A ``WriteRequest`` of one-sample series given as their heads (``series_head``) and
-    parallel timestamps, all in ``HEAD_STAMPS``, and values: three pieces a sample, joined in C."""
+    parallel timestamps, all in ``HEAD_STAMPS``, and values: two pieces a sample (the head; the
+    double and the timestamp), joined in C."""
     fields = {stamp: _SAMPLE_TIMESTAMP + varint(stamp) for stamp in set(stamps)}
+    if any(len(field) != _STAMP_FIELD_BYTES for field in fields.values()):
+        raise ValueError("a timestamp outside HEAD_STAMPS in a request of series heads")
     tails = repeat(fields.popitem()[1]) if len(fields) == 1 else map(fields.__getitem__, stamps)
-    return b"".join(chain.from_iterable(zip(heads, map(_PACK_DOUBLE, values), tails, strict=False)))
+    return b"".join(chain.from_iterable(zip(heads, map(_PACK_SAMPLE_END, values, tails), strict=False)))
