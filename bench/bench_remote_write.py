@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,7 @@ from scrape_push.model import Sample, SeriesRef
 from scrape_push.pipeline import gc_paused
 from scrape_push.scrape import SeriesCache
 from scrape_push.sinks.remote_write.convert import Encoding, batches, encode_batch, to_series
-from scrape_push.sinks.remote_write.encode import LabelEncoder, SampleEncoder, compress, series_head
+from scrape_push.sinks.remote_write.encode import LabelEncoder, SampleEncoder, compress
 
 SERIES = 100_000
 FAMILIES = 500
@@ -69,13 +70,12 @@ class Memory:
         self.encoder = LabelEncoder()
         self.known: dict[SeriesRef, Encoding] = {}
 
-    def encoding(self, sample: Sample) -> Encoding:
-        encoded = self.encoder.labels(sample.name, sample.labels)
-        return series_head(encoded) if type(encoded) is bytes else encoded
+    def encodings(self, samples: Sequence[Sample]) -> list[Encoding]:
+        return self.encoder.heads([s.name for s in samples], [s.labels for s in samples])
 
 
 def encode_all(samples: list[Sample], memory: Memory) -> int:
-    converted = to_series(samples, memory.known, memory.encoding)
+    converted = to_series(samples, memory.known, memory.encodings)
     encoder = SampleEncoder()
     size = 0
     for chain in batches(converted, MAX_SAMPLES_PER_SEND):

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, compress
-from operator import attrgetter, is_not, itemgetter
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_, is_not, itemgetter
 from typing import TypeVar
 
 from ...model import Family, Sample, SeriesRef
@@ -106,11 +106,14 @@ def batches(found: SeriesSet, max_samples: int) -> list[list[Batch]]:
 
 
 def to_series(
-    samples: Sequence[Sample], known: dict[SeriesRef, Encoding], encode: Callable[[Sample], Encoding]
+    samples: Sequence[Sample],
+    known: dict[SeriesRef, Encoding],
+    encode: Callable[[Sequence[Sample]], list[Encoding]],
 ) -> SeriesSet:
     """Group samples by series, in first-seen order, dropping what Remote Write forbids.
     ``known`` holds each series' encoding by ref (its ``series_head``, or why it is not sent);
-    ``encode`` makes the encoding of a series it lacks (which is then kept there).
+    ``encode`` makes the encodings of series it lacks (which are then kept there), several at a
+    time.
 
     A cycle whose series have one sample each, at times in ``HEAD_STAMPS`` (a warm scrape's)
     takes C-level passes over the samples and makes one list: the series' heads. The passes go
@@ -156,15 +159,21 @@ def _encoded(
     tile: Sequence[Sample],
     found: list[Encoding | None],
     known: dict[SeriesRef, Encoding],
-    encode: Callable[[Sample], Encoding],
+    encode: Callable[[Sequence[Sample]], list[Encoding]],
     dropped: Counter[str],
 ) -> tuple[Sequence[Sample], list[Encoding | None]]:
     """A tile's samples and heads once its new series are encoded (and kept in ``known``), without
     the samples of series not sent, counted in ``dropped`` by reason."""
     if None in found:
-        for index in [i for i, head in enumerate(found) if head is None]:
-            sample = tile[index]
-            found[index] = known[sample.series] = encode(sample)
+        missing = list(compress(range(len(found)), map(is_, found, repeat(None))))
+        new = tile if len(missing) == len(found) else list(map(tile.__getitem__, missing))
+        made = encode(new)
+        known.update(zip(map(_SERIES, new), made, strict=True))
+        if new is tile:
+            found = made  # type: ignore[assignment]
+        else:
+            for index, encoding in zip(missing, made, strict=True):
+                found[index] = encoding
     if set(map(type, found)) == _BYTES_ONLY:
         return tile, found
     sent = [type(head) is bytes for head in found]
