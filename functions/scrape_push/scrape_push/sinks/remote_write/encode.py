@@ -86,9 +86,9 @@ _KEY = itemgetter(0)
 
 
 class LabelEncoder:
-    """Encodes series' ``TimeSeries.labels``, remembering the encoded ``Label`` of each pair and
-    name seen recently (bounded by ``LABEL_MEMO_SIZE``). One per sink: it lives as long as the
-    sink does."""
+    """Encodes series' ``TimeSeries.labels`` (and heads), remembering the encoded ``Label`` of
+    each pair and name seen recently, and whether each tuple of label names is plainly sorted
+    (each bounded by ``LABEL_MEMO_SIZE``). One per sink: it lives as long as the sink does."""
 
     __slots__ = ("_names", "_pairs", "_shapes", "utf8_names")
 
