@@ -192,3 +192,13 @@ def test_heads_in_bulk_are_the_heads_one_by_one(
             for found in map(one.labels, names, label_sets)
         ]
         assert bulk.heads(names, label_sets) == expected
+
+
+def test_the_bulk_memory_stays_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(encode, "LABEL_MEMO_SIZE", 8)
+    encoder = LabelEncoder()
+    many = [tuple((f"l{j}", str(i)) for j in range(3)) for i in range(20)]  # 60 new pairs at once
+    assert encoder.heads(["m"] * 20, many) == [encode.series_head(encoder.labels("m", s)) for s in many]  # type: ignore[arg-type]
+    for labels in many[:3]:
+        encoder.heads(["m"], [labels])
+        assert len(encoder._pairs) <= 8 and len(encoder._names) <= 8 and len(encoder._shapes) <= 8

@@ -304,14 +304,15 @@ V = TypeVar("V")
 
 def _remembered(memo: dict[K, V], keys: Sequence[K], make: Callable[[K], V]) -> list[V]:
     """``memo``'s entry for each key, those it lacks made once each and remembered (it starts
-    afresh beyond ``LABEL_MEMO_SIZE``)."""
+    afresh beyond ``LABEL_MEMO_SIZE``; more new keys than that at once are not remembered)."""
     found: list[V | None] = list(map(memo.get, keys))
     if None not in found:
         return found  # type: ignore[return-value]
     new = {key: make(key) for key in set(_where(keys, map(is_, found, repeat(None))))}
-    if len(memo) + len(new) > LABEL_MEMO_SIZE:
-        memo.clear()
-    memo.update(new)
+    if len(new) <= LABEL_MEMO_SIZE:
+        if len(memo) + len(new) > LABEL_MEMO_SIZE:
+            memo.clear()
+        memo.update(new)
     return list(map(new.get, keys, found))  # type: ignore[arg-type]
 
 
@@ -337,6 +338,7 @@ def _heads(
 
 
 _LONGEST_SMALL = len(_SMALL_VARINTS) - _SAMPLE_FIELD_BYTES
+"""Labels shorter than this make a head whose length is one of the precomputed varints."""
 
 
 def head_labels(head: bytes) -> bytes:
