@@ -5,29 +5,41 @@
 Prints, as CPU time (best of a few runs):
 
 * the parse stage's cold path on the payload's exposition text (the target to beat);
-* encode + snappy-compress of the samples into WriteRequests of 500 samples: this sink's
+* encode + snappy-compress of the samples into WriteRequests of 2,000 samples: this sink's
   wire-format writer cold (labels encoded) and warm (labels found in the sink's memory, by
   series ref), and the same requests built with the protobuf library's generated classes, for
   comparison.
+
+``--stages`` adds the sink's stages alone (grouping into series, WriteRequest encoding, snappy),
+CPU per sample, cold and warm, on a cycle of 500 node_exporter-shaped targets of 1,000 series and
+on one target of 100,000.
 
 End to end (the real handler against the Prometheus agent and vmagent): bench/bench_e2e.py.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
+from collections.abc import Callable, Sequence
+from itertools import count
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions" / "scrape_push"))
 sys.path.insert(0, str(ROOT))
 
+from scrape_push.labels import finisher
 from scrape_push.model import Sample, SeriesRef
 from scrape_push.pipeline import gc_paused
 from scrape_push.scrape import SeriesCache
+from scrape_push.scrape.entries import CommonValues
 from scrape_push.sinks.remote_write.convert import Encoding, batches, encode_batch, to_series
-from scrape_push.sinks.remote_write.encode import LabelEncoder, SampleEncoder, compress, series_head
+from scrape_push.sinks.remote_write.encode import LabelEncoder, SampleEncoder, compress
+from scrape_push.targets import Target
+
+from devtools import target_fleet
 
 SERIES = 100_000
 FAMILIES = 500
@@ -69,13 +81,12 @@ class Memory:
         self.encoder = LabelEncoder()
         self.known: dict[SeriesRef, Encoding] = {}
 
-    def encoding(self, sample: Sample) -> Encoding:
-        encoded = self.encoder.labels(sample.name, sample.labels)
-        return series_head(encoded) if type(encoded) is bytes else encoded
+    def encodings(self, samples: Sequence[Sample]) -> list[Encoding]:
+        return self.encoder.heads([s.name for s in samples], [s.labels for s in samples])
 
 
 def encode_all(samples: list[Sample], memory: Memory) -> int:
-    converted = to_series(samples, memory.known, memory.encoding)
+    converted = to_series(samples, memory.known, memory.encodings)
     encoder = SampleEncoder()
     size = 0
     for chain in batches(converted, MAX_SAMPLES_PER_SEND):
@@ -122,8 +133,88 @@ def codec_figures(text: bytes) -> None:
     print(f"  protobuf library messages, cold:     {reference:.3f} s {n / reference:>12,.0f} samples/s")
 
 
+def scraped(targets: int, series: int) -> Callable[[int], list[Sample]]:
+    """The samples of a cycle of ``targets`` node_exporter-shaped targets of ``series`` series
+    (``devtools.target_fleet``'s bodies), as the scrape stage hands them to the sink: each
+    target's labels, the external label, the series caches sharing their values, each target
+    scraped at another millisecond."""
+    common = CommonValues()
+    refs = count()
+    caches = []
+    for index in range(targets):
+        labels = (("instance", f"127.0.0.1:{10_000 + index}"), ("job", f"job-{index % 5}"))
+        target = Target(
+            job=labels[1][1],
+            url=f"http://{labels[0][1]}/metrics",
+            labels=labels,
+            external_labels=(("sender", "handler"),),
+            timeout=10.0,
+            interval=60.0,
+            honor_labels=False,
+            honor_timestamps=True,
+            body_size_limit=0,
+        )
+        caches.append(SeriesCache(finisher(target), refs=refs, common=common))
+    bodies = [target_fleet.exposition(series, variant) for variant in range(2)]
+    start_ms = int(time.time() * 1000)
+
+    def cycle(number: int) -> list[Sample]:
+        body = bodies[number % 2]
+        stamp = start_ms + number * 60_000
+        return [
+            s for offset, cache in enumerate(caches) for s in cache.samples(body, None, stamp + offset * 7)
+        ]
+
+    return cycle
+
+
+def stage_figures(targets: int, series: int) -> None:
+    """The sink's stages, CPU per sample, cold (a new sink) and warm, on a cycle of a fleet: what
+    bench/profile_handler.py's rows "grouping into series", "WriteRequest encoding" and "snappy"
+    time in the handler (here encoding includes batching), in one thread and alone."""
+    cycle = scraped(targets, series)
+    memory = Memory()
+    rows: dict[str, list[float]] = {}
+    for number in range(ROUNDS + 1):
+        samples = cycle(number)
+        with gc_paused():
+            start = time.process_time()
+            converted = to_series(samples, memory.known, memory.encodings)
+            grouped = time.process_time()
+            encoder = SampleEncoder()
+            bodies = [
+                encode_batch(batch, encoder)
+                for chain in batches(converted, MAX_SAMPLES_PER_SEND)
+                for batch in chain
+            ]
+            encoded = time.process_time()
+            for body in bodies:
+                compress(body)
+            done = time.process_time()
+        when = "cold" if number == 0 else "warm"
+        for name, took in (
+            ("grouping", grouped - start),
+            ("encoding", encoded - grouped),
+            ("snappy", done - encoded),
+        ):
+            rows.setdefault(f"{name}, {when}", []).append(took * 1e6 / len(samples))
+        del samples, converted, bodies
+    print(f"remote_write stages: {targets} x {series:,} series (CPU per sample; warm: best of {ROUNDS})")
+    for name, figures in rows.items():
+        print(f"  {name:16s} {min(figures):6.3f} us")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also the sink's stages on 500 targets x 1,000 series and on 1 target x 100,000 (a minute)",
+    )
     codec_figures(exposition())
+    if parser.parse_args().stages:
+        stage_figures(500, 1000)
+        stage_figures(1, 100_000)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 from scrape_push.model import Family, Sample, SeriesRef
@@ -23,7 +24,6 @@ from scrape_push.sinks.remote_write.encode import (
     SampleEncoder,
     encode_series,
     head_labels,
-    series_head,
 )
 
 from devtools.remote_write_proto import remote_pb2
@@ -39,9 +39,8 @@ def to_series(samples: list[Sample], known: dict[SeriesRef, Encoding] | None = N
     """The sink's translation, with a memory of its own unless ``known`` is given."""
     encoder = LabelEncoder()
 
-    def encode(sample: Sample) -> Encoding:
-        encoded = encoder.labels(sample.name, sample.labels)
-        return series_head(encoded) if isinstance(encoded, bytes) else encoded
+    def encode(samples: Sequence[Sample]) -> list[Encoding]:
+        return encoder.heads([s.name for s in samples], [s.labels for s in samples])
 
     return _to_series(samples, {} if known is None else known, encode)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import random
 import struct
 
 import pytest
 from scrape_push.model import Family
+from scrape_push.sinks.remote_write import encode
 from scrape_push.sinks.remote_write.encode import (
     LabelEncoder,
     SampleEncoder,
@@ -157,3 +159,46 @@ def test_a_value_beyond_64_bits_is_refused_never_wrapped(value: int) -> None:
 def encode_timeseries(labels: bytes, samples: bytes) -> bytes:
     """One ``WriteRequest.timeseries`` entry from encoded labels and encoded samples (field 1)."""
     return b"\x0a" + varint(len(labels) + len(samples)) + labels + samples
+
+
+_NAMES = ["m", "up", "ns:m_total", "", "0bad", "m-m", "é_total"]
+_LABEL_NAMES = ["a", "b", "instance", "job", "zz", "A", "_x", "__name__", "a-b", "", "é"]
+_VALUES = ["1", "x", "", "\ud800", "/é", "v" * 200]
+
+
+@pytest.mark.parametrize("utf8", [False, True], ids=["legacy", "utf8"])
+@pytest.mark.parametrize("seed", range(25))
+def test_heads_in_bulk_are_the_heads_one_by_one(
+    seed: int, utf8: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sorted or not, repeated names, refused names, pairs and values, long heads, a memory that
+    starts afresh: ``heads`` gives each series what ``labels`` and ``series_head`` give."""
+    rng = random.Random(seed)
+    if seed % 3 == 0:
+        monkeypatch.setattr(encode, "LABEL_MEMO_SIZE", 4)
+    names, label_sets = [], []
+    for _ in range(rng.randint(0, 60)):
+        pairs = [(rng.choice(_LABEL_NAMES), rng.choice(_VALUES)) for _ in range(rng.randint(0, 5))]
+        if rng.random() < 0.8:
+            pairs = sorted(dict(pairs).items())
+        if rng.random() < 0.05:
+            pairs.append(("long", "y" * 17_000))
+        names.append(rng.choice(_NAMES))
+        label_sets.append(tuple(pairs))
+    bulk, one = LabelEncoder(utf8), LabelEncoder(utf8)
+    for _ in range(2):  # the second time from what each remembered
+        expected = [
+            encode.series_head(found) if type(found) is bytes else found
+            for found in map(one.labels, names, label_sets)
+        ]
+        assert bulk.heads(names, label_sets) == expected
+
+
+def test_the_bulk_memory_stays_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(encode, "LABEL_MEMO_SIZE", 8)
+    encoder = LabelEncoder()
+    many = [tuple((f"l{j}", str(i)) for j in range(3)) for i in range(20)]  # 60 new pairs at once
+    assert encoder.heads(["m"] * 20, many) == [encode.series_head(encoder.labels("m", s)) for s in many]  # type: ignore[arg-type]
+    for labels in many[:3]:
+        encoder.heads(["m"], [labels])
+        assert len(encoder._pairs) <= 8 and len(encoder._names) <= 8 and len(encoder._shapes) <= 8

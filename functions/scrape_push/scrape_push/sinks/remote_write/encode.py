@@ -13,9 +13,12 @@ produced here with that library. Field numbers are those of
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
-from itertools import chain, repeat
-from operator import itemgetter
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from itertools import accumulate, chain, repeat
+from itertools import compress as _where
+from operator import add, is_, is_not, itemgetter, lt, not_
+from typing import TypeVar
 
 import cramjam
 
@@ -83,11 +86,11 @@ _KEY = itemgetter(0)
 
 
 class LabelEncoder:
-    """Encodes series' ``TimeSeries.labels``, remembering the encoded ``Label`` of each pair and
-    name seen recently (bounded by ``LABEL_MEMO_SIZE``). One per sink: it lives as long as the
-    sink does."""
+    """Encodes series' ``TimeSeries.labels`` (and heads), remembering the encoded ``Label`` of
+    each pair and name seen recently, and whether each tuple of label names is plainly sorted
+    (each bounded by ``LABEL_MEMO_SIZE``). One per sink: it lives as long as the sink does."""
 
-    __slots__ = ("_names", "_pairs", "utf8_names")
+    __slots__ = ("_names", "_pairs", "_shapes", "utf8_names")
 
     def __init__(self, utf8_names: bool = False) -> None:
         self.utf8_names = utf8_names
@@ -97,6 +100,8 @@ class LabelEncoder:
         """Encoded ``Label`` entries (or why one is invalid), by pair."""
         self._names: dict[str, bytes | str] = {}
         """Encoded ``__name__`` labels (or why a name is invalid)."""
+        self._shapes: dict[tuple[str, ...], bool] = {}
+        """Whether series of these label names are plainly sorted (``_plain``)."""
 
     def _label(self, key: str, value: str) -> bytes | str:
         """The encoded ``Label`` of a pair (``Labels`` entries are such pairs)."""
@@ -117,14 +122,9 @@ class LabelEncoder:
         it does unless a label name starts with an upper-case letter or ``_``, the pairs'
         remembered encodings are joined in C.
         """
-        names = self._names
-        head = names.get(name)
+        head = self._names.get(name)
         if head is None:
-            if len(names) >= LABEL_MEMO_SIZE:
-                names.clear()
-            head = names[name] = (
-                _encode_label("__name__", name) if self._valid(name) else "invalid_metric_name"
-            )
+            head = self._name(name)
         if type(head) is not bytes:
             return str(head)
         keys = list(map(_KEY, labels))
@@ -140,6 +140,52 @@ class LabelEncoder:
             return head + b"".join(parts)  # type: ignore[arg-type]
         except TypeError:  # a pair is invalid: its entry is the reason
             return next(str(part) for part in parts if type(part) is not bytes)
+
+    def heads(self, names: Sequence[str], label_sets: Sequence[Labels]) -> list[bytes | str]:
+        """``series_head(self.labels(name, labels))`` of each series, or the reason it is refused:
+        the series a cold cycle meets, in C-level passes over all their pairs. A series whose
+        pairs are not plainly sorted after ``__name__``, or one of whose names or pairs is refused,
+        takes ``labels``."""
+        if not names:
+            return []
+        firsts = _remembered(self._names, names, self._name_label)
+        flat = list(chain.from_iterable(label_sets))
+        parts = _remembered(self._pairs, flat, self._pair_label)
+        ends = list(accumulate(map(len, label_sets)))
+        shapes = list(map(tuple, map(map, repeat(_KEY), label_sets)))
+        plain = _remembered(self._shapes, shapes, _plain)
+        odd = set(_where(range(len(firsts)), map(is_not, map(type, firsts), repeat(bytes))))
+        odd.update(_where(range(len(plain)), map(not_, plain)))
+        if set(map(type, parts)) != {bytes}:  # the series of a refused pair
+            odd.update(
+                bisect_right(ends, at)
+                for at in _where(range(len(parts)), map(is_not, map(type, parts), repeat(bytes)))
+            )
+        if not odd:
+            return _heads(firsts, parts, [0, *ends[:-1]], ends)  # type: ignore[arg-type]
+        out: list[bytes | str] = [b""] * len(firsts)
+        others = [index for index in range(len(firsts)) if index not in odd]
+        regular = self.heads([names[i] for i in others], [label_sets[i] for i in others])
+        for index, head in zip(others, regular, strict=True):
+            out[index] = head
+        for index in odd:
+            labels = self.labels(names[index], label_sets[index])
+            out[index] = series_head(labels) if type(labels) is bytes else labels
+        return out
+
+    def _name(self, name: str) -> bytes | str:
+        """The encoded ``__name__`` label of ``name`` (or why it is invalid), now remembered."""
+        names = self._names
+        if len(names) >= LABEL_MEMO_SIZE:
+            names.clear()
+        names[name] = found = self._name_label(name)
+        return found
+
+    def _name_label(self, name: str) -> bytes | str:
+        return _encode_label("__name__", name) if self._valid(name) else "invalid_metric_name"
+
+    def _pair_label(self, pair: tuple[str, str]) -> bytes | str:
+        return _encode_label(*pair, self.utf8_names)
 
     def _valid(self, name: str) -> bool:
         return bool(name) if self.utf8_names else is_legacy(name)
@@ -237,7 +283,9 @@ _SECOND = itemgetter(1)
 _SAMPLE_HEAD = _TIMESERIES_SAMPLE + b"\x10" + _SAMPLE_VALUE
 """A ``TimeSeries.samples`` entry up to its double, for a timestamp in ``HEAD_STAMPS`` (the
 entry is 16 bytes: the double's tag and 8 bytes, the timestamp's tag and 6-byte varint)."""
-_SAMPLE_FIELD_BYTES = len(_SAMPLE_HEAD) + 8 + 7
+_STAMP_FIELD_BYTES = 7
+"""A timestamp's field in ``HEAD_STAMPS``: its tag and a 6-byte varint."""
+_SAMPLE_FIELD_BYTES = len(_SAMPLE_HEAD) + 8 + _STAMP_FIELD_BYTES
 HEAD_STAMPS = range(2**35, 2**42)
 """Timestamps (ms) whose varint has 6 bytes: 1971-02-21 to 2109-05-15. A series' head
 (``series_head``) holds the length of a sample at such a time."""
@@ -248,6 +296,49 @@ def series_head(labels: bytes) -> bytes:
     timestamp in ``HEAD_STAMPS``: the entry's tag and length, the labels, the sample's tag, length
     and value tag. The sink keeps it per series, so a warm request is three pieces a sample."""
     return _WRITE_REQUEST_TIMESERIES + _varint(len(labels) + _SAMPLE_FIELD_BYTES) + labels + _SAMPLE_HEAD
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remembered(memo: dict[K, V], keys: Sequence[K], make: Callable[[K], V]) -> list[V]:
+    """``memo``'s entry for each key, those it lacks made once each and remembered (it starts
+    afresh beyond ``LABEL_MEMO_SIZE``; more new keys than that at once are not remembered)."""
+    found: list[V | None] = list(map(memo.get, keys))
+    if None not in found:
+        return found  # type: ignore[return-value]
+    new = {key: make(key) for key in set(_where(keys, map(is_, found, repeat(None))))}
+    if len(new) <= LABEL_MEMO_SIZE:
+        if len(memo) + len(new) > LABEL_MEMO_SIZE:
+            memo.clear()
+        memo.update(new)
+    return list(map(new.get, keys, found))  # type: ignore[arg-type]
+
+
+def _plain(names: tuple[str, ...]) -> bool:
+    """Whether label names are sorted, unique and after ``__name__`` (so ``__name__`` goes first)."""
+    return all(map(lt, ("__name__", *names), names))
+
+
+def _heads(
+    firsts: Sequence[bytes], parts: list[bytes], starts: list[int], ends: list[int]
+) -> list[bytes | str]:
+    """The ``series_head`` of series whose ``__name__`` labels are ``firsts`` and whose other
+    labels, in order, are ``parts[start:end]``."""
+    labels = list(map(b"".join, map(parts.__getitem__, map(slice, starts, ends))))
+    sizes = list(map(add, map(len, labels), map(len, firsts)))
+    lengths = map(
+        _SMALL_VARINTS.__getitem__ if max(sizes) < _LONGEST_SMALL else _varint,
+        map(add, sizes, repeat(_SAMPLE_FIELD_BYTES)),
+    )
+    return list(
+        map(b"".join, zip(repeat(_WRITE_REQUEST_TIMESERIES), lengths, firsts, labels, repeat(_SAMPLE_HEAD)))
+    )
+
+
+_LONGEST_SMALL = len(_SMALL_VARINTS) - _SAMPLE_FIELD_BYTES
+"""Labels shorter than this make a head whose length is one of the precomputed varints."""
 
 
 def head_labels(head: bytes) -> bytes:
@@ -271,9 +362,16 @@ def _single_points_in_head_range(entries: Sequence[tuple[bytes, Sequence[TimedVa
     return encode_columns(heads, stamps, map(_SECOND, points))
 
 
+_PACK_SAMPLE_END = struct.Struct(f"<d{_STAMP_FIELD_BYTES}s").pack
+"""A sample's double and its timestamp's field (tag and 6-byte varint) in one piece."""
+
+
 def encode_columns(heads: Sequence[bytes], stamps: Sequence[int], values: Iterable[float]) -> bytes:
     """A ``WriteRequest`` of one-sample series given as their heads (``series_head``) and
-    parallel timestamps, all in ``HEAD_STAMPS``, and values: three pieces a sample, joined in C."""
+    parallel timestamps, all in ``HEAD_STAMPS``, and values: two pieces a sample (the head; the
+    double and the timestamp), joined in C."""
     fields = {stamp: _SAMPLE_TIMESTAMP + varint(stamp) for stamp in set(stamps)}
+    if any(len(field) != _STAMP_FIELD_BYTES for field in fields.values()):
+        raise ValueError("a timestamp outside HEAD_STAMPS in a request of series heads")
     tails = repeat(fields.popitem()[1]) if len(fields) == 1 else map(fields.__getitem__, stamps)
-    return b"".join(chain.from_iterable(zip(heads, map(_PACK_DOUBLE, values), tails, strict=False)))
+    return b"".join(chain.from_iterable(zip(heads, map(_PACK_SAMPLE_END, values, tails), strict=False)))

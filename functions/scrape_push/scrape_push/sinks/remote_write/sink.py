@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from operator import attrgetter
 
 import requests
 
@@ -121,6 +122,13 @@ class RemoteWriteSink:
         encoded = self.encoder.labels(name, labels)
         return series_head(encoded) if type(encoded) is bytes else encoded
 
+    def encodings(self, samples: Sequence[Sample]) -> list[Encoding]:
+        """``encoding`` of each sample's series: in bulk (``LabelEncoder.heads``) where names are
+        sent as they are and no ``write_relabel_configs`` apply, as a cold cycle's series are."""
+        if self.write_relabel.steps or self.name_escaping != ALLOW_UTF8:
+            return list(map(self.encoding, samples))
+        return self.encoder.heads(list(map(_NAME, samples)), list(map(_LABELS, samples)))
+
     def _legacy(self, name: str, labels: Labels) -> bool:
         """Whether a series' name and label names are all legacy-valid: a verdict kept per name
         (names repeat across series, and a new series is otherwise a regex match per name)."""
@@ -150,7 +158,7 @@ class RemoteWriteSink:
         Bodies are encoded when first needed, on the sending threads."""
         self.series.bound(len(samples))
         samples, histograms = histograms_apart(samples)
-        converted = to_series(samples, self.series.entries, self.encoding)
+        converted = to_series(samples, self.series.entries, self.encodings)
         report.dropped.update(converted.dropped)
         encoder = SampleEncoder()
         max_samples = self.config.queue_config.max_samples_per_send
@@ -211,6 +219,10 @@ class RemoteWriteSink:
             with ThreadPoolExecutor(workers, thread_name_prefix="remote-write") as pool:
                 list(pool.map(run, chains))
         return results
+
+
+_NAME = attrgetter("name")
+_LABELS = attrgetter("labels")
 
 
 def _kept(verdicts: dict[str, bool], name: str, verdict: bool) -> bool:
