@@ -10,7 +10,7 @@ from itertools import count
 from unittest.mock import patch
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scrape_push.model import Sample
 from scrape_push.parse import Families, ParseError, body, format_for, parser
@@ -19,9 +19,7 @@ from scrape_push.scrape import SeriesCache
 from scrape_push.scrape.entries import CommonValues
 
 from tests.support.expositions import expositions, mutated
-from tests.unit.parse.test_parser import _LINE, OM, TEXT, columns
-
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+from tests.unit.parse.test_parser import _LINE, FUZZ, OM, TEXT, columns
 
 NODE = (
     b"# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.\n"
