@@ -9,7 +9,7 @@ SAM    := $(SAMENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint typecheck pytest pytest-lambda-python unit functional integration sam-validate sam-build sam-check bench clean
+.PHONY: native demo test lint typecheck pytest pytest-lambda-python unit functional integration sam-validate sam-build sam-check bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -25,7 +25,14 @@ $(SAMENV)/.installed:
 	$(SAMENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
-demo: $(VENV)/.installed
+# The compiled kernels (functions/scrape_push/native/, docs/native.md) for this machine, in place:
+# the tests and the demo use them, and the pure-Python path where one is not built.
+NATIVE_OUT := functions/scrape_push/scrape_push
+
+native: $(VENV)/.installed
+	@$(PY) functions/scrape_push/native/build.py --out $(NATIVE_OUT)
+
+demo: $(VENV)/.installed native
 	$(PY) -m devtools.demo
 
 test: lint typecheck pytest pytest-lambda-python sam-check
@@ -37,7 +44,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy --strict functions/scrape_push/scrape_push functions/scrape_push/app.py devtools
 
-pytest: $(VENV)/.installed
+pytest: $(VENV)/.installed native
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Lambda runs CPython 3.13: run the unit and functional tests on it too when this machine has one
@@ -55,7 +62,7 @@ $(VENV_LAMBDA)/.installed: requirements-dev.txt layers/deps/requirements.txt pyp
 	$(VENV_LAMBDA)/bin/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-pytest-lambda-python:
+pytest-lambda-python: native
 ifeq ($(strip $(PY_LAMBDA)),)
 	@echo "pytest-lambda-python: no CPython 3.13 on this machine; the suite ran on $$($(PY) --version) only"
 else
@@ -63,13 +70,13 @@ else
 	$(VENV_LAMBDA)/bin/python -m pytest -q -m "not scale and not once" tests/unit tests/functional $(PYTEST_ARGS)
 endif
 
-unit: $(VENV)/.installed
+unit: $(VENV)/.installed native
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-functional: $(VENV)/.installed
+functional: $(VENV)/.installed native
 	$(PY) -m pytest tests/functional $(PYTEST_ARGS)
 
-integration: $(VENV)/.installed
+integration: $(VENV)/.installed native
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 sam-validate: $(SAMENV)/.installed
@@ -85,7 +92,7 @@ sam-build: $(SAMENV)/.installed $(VENV)/.installed
 
 sam-check: sam-validate sam-build
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed native
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:

@@ -31,6 +31,10 @@ SHARD_COUNT_ENV = "SHARD_COUNT"
 SHARD_CONCURRENCY_ENV = "SHARD_MAX_CONCURRENCY"
 """The event source mapping's maximum concurrency: more shards than this wait in the queue."""
 
+NATIVE_ENV = "SCRAPE_PUSH_NATIVE"
+"""``off``: use the pure-Python reference of every compiled kernel (``native.py``), even where one
+was built; anything else or unset: the compiled kernels where they load."""
+
 PROXY_ENVS = {
     "http_proxy": ("HTTP_PROXY", "http_proxy"),
     "https_proxy": ("HTTPS_PROXY", "https_proxy"),
@@ -75,6 +79,13 @@ class Settings:
             shard_concurrency=_count(env.get(SHARD_CONCURRENCY_ENV), 0) or None,
             **{key: _first(env, names) for key, names in PROXY_ENVS.items()},
         )
+
+
+def native_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the compiled kernels may be used (``NATIVE_ENV``). Read when a kernel is loaded,
+    at import, before any ``Settings`` exists."""
+    env = os.environ if environ is None else environ
+    return env.get(NATIVE_ENV, "").strip().lower() != "off"
 
 
 def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
