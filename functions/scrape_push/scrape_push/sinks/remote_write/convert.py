@@ -15,14 +15,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import attrgetter, is_, is_not, itemgetter
-from typing import TypeVar
+from typing import Final, TypeVar
 
+from ... import native
 from ...model import Family, Sample, SeriesRef
 from .encode import (
     HEAD_STAMPS,
+    WIRE_API,
     SampleEncoder,
     TimedValue,
-    encode_columns,
+    encode_heads,
     encode_metadata,
     encode_series,
     head_labels,
@@ -43,9 +45,11 @@ Encoding = bytes | str
 
 T = TypeVar("T")
 
+_KERNEL: Final = native.load("wire", WIRE_API)
+"""The compiled wire kernel (``native/wire.c``), or ``None``: the pure-Python passes."""
+
 _SERIES = attrgetter("series")
 _TIMESTAMP = attrgetter("timestamp_ms")
-_VALUE = attrgetter("value")
 _FAMILY = attrgetter("family")
 
 
@@ -117,7 +121,8 @@ def to_series(
 
     A cycle whose series have one sample each, at times in ``HEAD_STAMPS`` (a warm scrape's)
     takes C-level passes over the samples and makes one list: the series' heads. The passes go
-    a ``TILE`` of samples at a time, all of them over one tile before the next."""
+    a ``TILE`` of samples at a time, all of them over one tile before the next; with the wire
+    kernel (``_KERNEL``) a tile of known series is one pass of its ``known``."""
     dropped: Counter[str] = Counter()
     heads: list[bytes] = []
     sent: list[Sample] | None = None
@@ -127,17 +132,21 @@ def to_series(
     runs: list[Family] = []
     for start in range(0, len(samples), TILE):
         tile = samples[start : start + TILE]
-        found: list[Encoding | None] = list(map(known.get, map(_SERIES, tile)))
-        if set(map(type, found)) != _BYTES_ONLY:
-            tile, found = _encoded(tile, found, known, encode, dropped)
-            if sent is None:
-                sent = list(samples[:start])
+        found: list[Encoding | None] | None = None
+        if _KERNEL is not None:  # a tile of known series: the passes below in one
+            found = _KERNEL.known(tile, known, runs, stamps, Sample)
+        if found is None:
+            found = list(map(known.get, map(_SERIES, tile)))
+            if set(map(type, found)) != _BYTES_ONLY:
+                tile, found = _encoded(tile, found, known, encode, dropped)
+                if sent is None:
+                    sent = list(samples[:start])
+            stamps.update(map(_TIMESTAMP, tile))
+            families = list(map(_FAMILY, tile))
+            runs += compress(families, map(is_not, families, chain((None,), families)))
         if sent is not None:
             sent += tile
-        stamps.update(map(_TIMESTAMP, tile))
         distinct.update(found)  # type: ignore[arg-type]
-        families = list(map(_FAMILY, tile))
-        runs += compress(families, map(is_not, families, chain((None,), families)))
         heads += found  # type: ignore[arg-type]
     kept = samples if sent is None else sent
     outside = bool(stamps) and (min(stamps) not in HEAD_STAMPS or max(stamps) not in HEAD_STAMPS)
@@ -291,5 +300,4 @@ def encode_batch(batch: Batch, samples: SampleEncoder) -> bytes:
     columns = batch.columns
     if columns is None:
         return encode_series(batch.entries, samples)
-    heads, taken = columns.taken()
-    return encode_columns(heads, list(map(_TIMESTAMP, taken)), map(_VALUE, taken))
+    return encode_heads(*columns.taken())

@@ -17,18 +17,24 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate, chain, repeat
 from itertools import compress as _where
-from operator import add, is_, is_not, itemgetter, lt, not_
-from typing import TypeVar
+from operator import add, attrgetter, is_, is_not, itemgetter, lt, not_
+from typing import Final, TypeVar
 
 import cramjam
 
-from ...model import Family, Labels
+from ... import native
+from ...model import Family, Labels, Sample
 from ...names import is_legacy
 from ...protowire import SMALL_VARINTS as _SMALL_VARINTS
 from ...protowire import length as _varint
 from ...protowire import varint
 
 _PACK_DOUBLE = struct.Struct("<d").pack
+
+WIRE_API: Final = 1
+"""The revision of the wire kernel's interface (``native/wire.c``'s ``API``) this package uses."""
+_KERNEL: Final = native.load("wire", WIRE_API)
+"""The compiled wire kernel, or ``None``: the pure-Python code here, which is its reference."""
 
 # Tags: (field_number << 3) | wire_type; wire type 2 is length-delimited, 1 is 64-bit, 0 varint.
 _WRITE_REQUEST_TIMESERIES = b"\x0a"  # WriteRequest.timeseries = 1
@@ -145,7 +151,12 @@ class LabelEncoder:
         """``series_head(self.labels(name, labels))`` of each series, or the reason it is refused:
         the series a cold cycle meets, in C-level passes over all their pairs. A series whose
         pairs are not plainly sorted after ``__name__``, or one of whose names or pairs is refused,
-        takes ``labels``."""
+        takes ``labels``; so does, with the wire kernel, a series it hands back."""
+        if _KERNEL is not None:
+            memo = (self._names, self._pairs, self.utf8_names, LABEL_MEMO_SIZE)
+            made = _KERNEL.heads(names, label_sets, *memo)
+            if made is not None:
+                return self._handed_back(names, label_sets, made)
         if not names:
             return []
         firsts = _remembered(self._names, names, self._name_label)
@@ -172,6 +183,16 @@ class LabelEncoder:
             labels = self.labels(names[index], label_sets[index])
             out[index] = series_head(labels) if type(labels) is bytes else labels
         return out
+
+    def _handed_back(
+        self, names: Sequence[str], label_sets: Sequence[Labels], made: list[bytes | str | None]
+    ) -> list[bytes | str]:
+        """The wire kernel's heads, with those it left (``None``) made by ``labels``."""
+        if None in made:
+            for index in _where(range(len(made)), map(is_, made, repeat(None))):
+                labels = self.labels(names[index], label_sets[index])
+                made[index] = series_head(labels) if type(labels) is bytes else labels
+        return made  # type: ignore[return-value]
 
     def _name(self, name: str) -> bytes | str:
         """The encoded ``__name__`` label of ``name`` (or why it is invalid), now remembered."""
@@ -364,6 +385,20 @@ def _single_points_in_head_range(entries: Sequence[tuple[bytes, Sequence[TimedVa
 
 _PACK_SAMPLE_END = struct.Struct(f"<d{_STAMP_FIELD_BYTES}s").pack
 """A sample's double and its timestamp's field (tag and 6-byte varint) in one piece."""
+
+
+_TIMESTAMP = attrgetter("timestamp_ms")
+_VALUE = attrgetter("value")
+
+
+def encode_heads(heads: Sequence[bytes], samples: Sequence[Sample]) -> bytes:
+    """``encode_columns`` of one-sample series' heads and their samples: in one buffer where the
+    wire kernel takes them."""
+    if _KERNEL is not None:
+        body: bytes | None = _KERNEL.columns(heads, samples, Sample)
+        if body is not None:
+            return body
+    return encode_columns(heads, list(map(_TIMESTAMP, samples)), map(_VALUE, samples))
 
 
 def encode_columns(heads: Sequence[bytes], stamps: Sequence[int], values: Iterable[float]) -> bytes:
