@@ -27,11 +27,13 @@ from typing import Any
 import pytest
 from scrape_push.model import STALE_NAN, Family, Labels, MetricType, NativeHistogram, Sample
 from scrape_push.sinks.base import SinkReport
-from scrape_push.sinks.remote_write import convert
+from scrape_push.sinks.remote_write import convert, encode
+from scrape_push.sinks.remote_write.encode import WIRE_API
 from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 
 from devtools.remote_write_proto import remote_pb2
 from tests.support.context import build_context
+from tests.support.native import compiled
 from tests.support.prompb_histograms import WriteRequest
 from tests.support.remote_write import decompress
 from tests.unit.sinks.remote_write.test_transport import _config
@@ -292,11 +294,21 @@ def test_update_golden() -> None:
         json.dump(data, file, separators=(",", ":"))
 
 
+@pytest.mark.parametrize(
+    "kernel", [pytest.param(True, marks=pytest.mark.native), False], ids=["wire", "python"]
+)
 @pytest.mark.parametrize("tile", [None, 7], ids=["tile", "tile7"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_requests_are_those_sent_before(name: str, tile: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requests_are_those_sent_before(
+    name: str, tile: int | None, kernel: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Also with other sizes of the grouping's tiles: series new, dropped or repeated on either
-    side of a tile's end."""
+    side of a tile's end; with the wire kernel (``native/wire.c``) and with the pure-Python path."""
+    if kernel:
+        compiled("wire", WIRE_API)
+    else:
+        monkeypatch.setattr(convert, "_KERNEL", None)
+        monkeypatch.setattr(encode, "_KERNEL", None)
     if tile is not None:
         monkeypatch.setattr(convert, "TILE", tile)
     expected = _golden()[name]
