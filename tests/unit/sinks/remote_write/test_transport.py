@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
+import pytest
 import requests
+from requests.auth import HTTPBasicAuth
 from scrape_push import __version__
 from scrape_push.config.source import parse_config
+from scrape_push.credentials import Secret
 from scrape_push.deadline import Deadline
+from scrape_push.httpconfig.client import HeaderAuth
+from scrape_push.signing import Keys
+from scrape_push.sigv4 import SigV4RequestAuth
 from scrape_push.sinks.remote_write.config import QueueConfig, RemoteWriteConfig
 from scrape_push.sinks.remote_write.transport import Sender, backoff, parse_retry_after
 
@@ -130,3 +139,66 @@ def test_connecting_and_waiting_for_the_answer_together_fit_the_time_left() -> N
     sender.send(b"x", Deadline.after(60, clock))
     sender.send(b"x", Deadline.after(4, clock))
     assert [sum(t) for t in adapter.timeouts] == [30.0, 4.0]  # type: ignore[arg-type]
+
+
+_SIGNED_AT = datetime.datetime(2026, 1, 2, 3, 4, 5)
+_KEYS = Keys("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
+
+
+@pytest.mark.parametrize(
+    ("url", "auth"),
+    [
+        ("http://127.0.0.1:9/api/v1/write", None),
+        ("https://user:pw@receiver.example:8443/api/v1/write?tenant=a", None),  # basic auth from the URL
+        ("https://receiver.example/push", HTTPBasicAuth("u", "pw")),
+        ("https://receiver.example/push", HeaderAuth("Bearer", Secret("token"))),
+        (
+            "https://receiver.example/push",
+            SigV4RequestAuth("eu-west-1", "aps", lambda: _KEYS, lambda: _SIGNED_AT),
+        ),
+    ],
+    ids=["plain", "url-userinfo", "basic", "bearer", "sigv4"],
+)
+def test_each_request_is_what_session_post_made(url: str, auth: Any) -> None:
+    """The sender prepares its URL and headers once and copies them: each request's method, URL,
+    headers, body and hooks are what ``Session.post`` made of the same arguments (as the sender
+    called it before), whatever the authentication."""
+    config = _config("    headers: {X-Scope-OrgID: tenant-1}\n")
+    object.__setattr__(config, "url", url)
+    session, adapter = fake_session()
+    session.trust_env = False  # as the sink's session (httpconfig.new_session)
+    options: list[dict[str, Any]] = []  # what the session gave the adapter beside the request
+    send = adapter.send
+
+    def recorded(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        options.append({key: value for key, value in kwargs.items() if key != "timeout"})
+        return send(request, **kwargs)
+
+    adapter.send = recorded  # type: ignore[method-assign]
+    sender = Sender(config, auth, session=session)
+    bodies = [b"first", b"\x00second body", b"first"]
+    for body in bodies:
+        assert sender.send(body, Deadline.after(30)).status == "sent"
+    for body in bodies:
+        session.post(
+            url, data=body, headers=sender.headers, auth=auth, verify=True, cert=None, allow_redirects=False
+        )
+    sent = [(r.method, r.url, dict(r.headers), r.body, r.hooks) for r in adapter.sent]
+    assert sent[:3] == sent[3:]
+    assert options[:3] == options[3:]
+
+
+def test_a_senders_url_and_headers_are_prepared_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    prepared: list[str] = []
+    prepare_url = requests.PreparedRequest.prepare_url
+
+    def counted(self: requests.PreparedRequest, url: str, params: Any) -> None:
+        prepared.append(url)
+        prepare_url(self, url, params)
+
+    monkeypatch.setattr(requests.PreparedRequest, "prepare_url", counted)
+    sender, clock, sent = _sender(_config(), Reply(503), Reply(204), Reply(204))
+    assert sender.send(b"x", Deadline.after(30, clock)).status == "sent"
+    assert sender.send(b"y", Deadline.after(30, clock)).status == "sent"
+    assert [r.body for r in sent] == [b"x", b"x", b"y"]
+    assert prepared == ["http://127.0.0.1:9/api/v1/write"]

@@ -20,6 +20,7 @@ from typing import Literal
 import requests
 from aws_lambda_powertools import Logger
 from requests.adapters import HTTPAdapter
+from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 
 from ... import __version__
@@ -119,6 +120,8 @@ class Sender:
         self.sleep = sleep
         self.rng = rng or random.random
         self.wall_clock = wall_clock
+        self._template: requests.PreparedRequest | None = None
+        """The request's URL and headers, prepared at the first send (``_request``)."""
 
     def send(self, body: bytes, deadline: Deadline, what: str = "request") -> Outcome:
         """Deliver one compressed WriteRequest, retrying as the policy allows."""
@@ -132,15 +135,13 @@ class Sender:
             attempt += 1
             retry_after: float | None = None
             try:
-                response = self.session.post(
-                    self.config.url,
-                    data=body,
-                    headers=self.headers,
-                    auth=self.auth,
+                response = self.session.send(
+                    self._request(body),
                     timeout=(timeout * CONNECT_SHARE, timeout * (1 - CONNECT_SHARE)),
                     verify=self.verify,
                     cert=self.cert,
                     allow_redirects=False,
+                    proxies={},  # as Session.request gives a session without proxies
                 )
             except requests.RequestException as exc:
                 last = f"{type(exc).__name__}: {root_cause(exc, MAX_ERROR_BODY_BYTES)}"
@@ -161,6 +162,27 @@ class Sender:
             if deadline.remaining() - wait < MIN_SECONDS_TO_SEND:
                 return Outcome("failed", attempt, self._gave_up(attempt, last))
             self.sleep(wait)
+
+    def _request(self, body: bytes) -> requests.PreparedRequest:
+        """What ``self.session.post(url, data=body, headers=..., auth=...)`` sends: the URL and
+        headers merged with the session's and checked once per sender, the body and ``auth``
+        (a SigV4 signature covers the body) applied to each request. ``Session.request`` would
+        build and merge all of it on every request (a third of a request's CPU, about 95 µs:
+        docs/remote-write.md#performance)."""
+        template = self._template
+        if template is None:
+            headers = CaseInsensitiveDict(self.session.headers)
+            headers.update(self.headers)
+            template = requests.PreparedRequest()
+            template.prepare(
+                method="POST", url=self.config.url, headers=headers, cookies=RequestsCookieJar(), hooks={}
+            )
+            self._template = template
+        request = template.copy()
+        request.hooks = {"response": []}  # the copy's own: ``auth`` may add to them
+        request.prepare_body(body, None)
+        request.prepare_auth(self.auth)
+        return request
 
     @staticmethod
     def _gave_up(attempts: int, last: str) -> str:
