@@ -152,11 +152,9 @@ class LabelEncoder:
         the series a cold cycle meets, in C-level passes over all their pairs. A series whose
         pairs are not plainly sorted after ``__name__``, or one of whose names or pairs is refused,
         takes ``labels``; so does, with the wire kernel, a series it hands back."""
-        if _KERNEL is not None:
-            memo = (self._names, self._pairs, self.utf8_names, LABEL_MEMO_SIZE)
-            made = _KERNEL.heads(names, label_sets, *memo)
-            if made is not None:
-                return self._handed_back(names, label_sets, made)
+        made = self.compiled(names, label_sets)
+        if made is not None:
+            return self._handed_back(names, label_sets, made)
         if not names:
             return []
         firsts = _remembered(self._names, names, self._name_label)
@@ -183,6 +181,18 @@ class LabelEncoder:
             labels = self.labels(names[index], label_sets[index])
             out[index] = series_head(labels) if type(labels) is bytes else labels
         return out
+
+    def compiled(self, names: Sequence[str], label_sets: Sequence[Labels]) -> list[bytes | str | None] | None:
+        """The wire kernel's heads of the series whose label names are plainly sorted after
+        ``__name__`` and whose names, pairs and values are all accepted (``None`` for each other
+        series: the Python path's), from and into this encoder's memories; ``None`` without
+        the kernel."""
+        if _KERNEL is None:
+            return None
+        made: list[bytes | str | None] | None = _KERNEL.heads(
+            names, label_sets, self._names, self._pairs, self.utf8_names, LABEL_MEMO_SIZE
+        )
+        return made
 
     def _handed_back(
         self, names: Sequence[str], label_sets: Sequence[Labels], made: list[bytes | str | None]

@@ -124,10 +124,21 @@ class RemoteWriteSink:
 
     def encodings(self, samples: Sequence[Sample]) -> list[Encoding]:
         """``encoding`` of each sample's series: in bulk (``LabelEncoder.heads``) where names are
-        sent as they are and no ``write_relabel_configs`` apply, as a cold cycle's series are."""
-        if self.write_relabel.steps or self.name_escaping != ALLOW_UTF8:
+        sent as they are and no ``write_relabel_configs`` apply, as a cold cycle's series are;
+        with names escaped, the wire kernel's heads of the series whose names are all legacy
+        (``LabelEncoder.compiled``: it refuses the others, which ``encoding`` escapes)."""
+        if self.write_relabel.steps:
             return list(map(self.encoding, samples))
-        return self.encoder.heads(list(map(_NAME, samples)), list(map(_LABELS, samples)))
+        names, label_sets = list(map(_NAME, samples)), list(map(_LABELS, samples))
+        if self.name_escaping == ALLOW_UTF8:
+            return self.encoder.heads(names, label_sets)
+        made = self.encoder.compiled(names, label_sets)
+        if made is None:
+            return list(map(self.encoding, samples))
+        return [
+            self.encoding(sample) if head is None else head
+            for sample, head in zip(samples, made, strict=True)
+        ]
 
     def _legacy(self, name: str, labels: Labels) -> bool:
         """Whether a series' name and label names are all legacy-valid: a verdict kept per name
