@@ -14,6 +14,10 @@ Prints, as CPU time (best of a few runs):
 CPU per sample, cold and warm, on a cycle of 500 node_exporter-shaped targets of 1,000 series and
 on one target of 100,000.
 
+With the wire kernel built (``make native``, docs/native.md) the sink's loops over samples and
+new series run in C; ``SCRAPE_PUSH_NATIVE=off`` times the pure-Python path. The first line says
+which ran.
+
 End to end (the real handler against the Prometheus agent and vmagent): bench/bench_e2e.py.
 """
 
@@ -30,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions" / "scrape_push"))
 sys.path.insert(0, str(ROOT))
 
+from scrape_push import native
 from scrape_push.labels import finisher
 from scrape_push.model import Sample, SeriesRef
 from scrape_push.pipeline import gc_paused
@@ -126,7 +131,10 @@ def codec_figures(text: bytes) -> None:
     encode_all(samples, memory)  # the first scrape fills the sink's memory
     warm = best(lambda: encode_all(samples, memory))
     n = len(samples)
-    print(f"remote_write codec: {n} series, {MAX_SAMPLES_PER_SEND} samples a request (CPU, best of {ROUNDS})")
+    print(
+        f"remote_write codec: {n} series, {MAX_SAMPLES_PER_SEND} samples a request (CPU, best of {ROUNDS};"
+        f" wire kernel: {native.STATUS.get('wire', 'absent')})"
+    )
     print(f"  parse stage, cold (target to beat):  {parse:.3f} s {n / parse:>12,.0f} samples/s")
     print(f"  encode+compress, cold:               {cold:.3f} s {n / cold:>12,.0f} samples/s")
     print(f"  encode+compress, warm (sink memory): {warm:.3f} s {n / warm:>12,.0f} samples/s")
