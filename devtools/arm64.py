@@ -99,7 +99,8 @@ def _run(step: str, command: Sequence[str], env: Mapping[str, str] | None = None
     except subprocess.TimeoutExpired:
         raise Failed(f"{step}: no end after {STEP_TIMEOUT_SECONDS} s") from None
     if done.returncode != 0:
-        said = (done.stderr.strip() or done.stdout.strip()).splitlines()[-5:]
+        lines = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        said = [line for line in lines if line.startswith(("E:", "W:", "ERROR:"))] or lines[-5:]
         raise Failed(f"{step} failed ({done.returncode}): " + " / ".join(said))
 
 

@@ -47,3 +47,10 @@ def test_a_kernel_that_fails_to_load_is_unusable(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(native, "import_module", refuse)
     assert native.load("fake_broken", 1) is None
     assert native.STATUS["fake_broken"] == "unusable: scrape_push._fake_broken: wrong ELF class"
+
+
+def test_the_kernels_changed_since_a_report_are_those_to_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(native, "STATUS", {"scan": "compiled", "wire": "off"})
+    assert native.changed({}) == {"scan": "compiled", "wire": "off"}
+    assert native.changed({"scan": "compiled", "wire": "off"}) == {}
+    assert native.changed({"scan": "absent"}) == {"scan": "compiled", "wire": "off"}
