@@ -20,6 +20,9 @@ import pytest
 from devtools import arm64
 from tests.support.http import address_of, local_server
 
+# Interpreter-independent (apt and gpg do the work): on the main interpreter only.
+pytestmark = pytest.mark.once
+
 TOOLS = ("apt-get", "dpkg-deb", "gpg", "gpgv")
 FILES = {
     "python3.13-minimal": ("usr/bin/python3.13", "libc6"),

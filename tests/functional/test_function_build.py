@@ -10,8 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from devtools import check_build, elf
 from tests.support import probe_kernel
+
+# Interpreter-independent (make and Zig do the work): on the main interpreter only.
+pytestmark = pytest.mark.once
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = check_build.native_build()

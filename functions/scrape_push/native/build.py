@@ -56,8 +56,8 @@ FLAGS = (
     "-fno-strict-aliasing",
 )
 STRIP = "-s"
-"""For Lambda: no symbol table or debug information, nothing there reads them (a quarter of the
-size)."""
+"""For Lambda: no symbol table or debug information, which nothing there reads (half the size of
+a small module)."""
 
 
 class Unbuildable(Exception):
