@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ INCLUDE = Path("/include")
 
 
 def test_the_lambda_command_cross_compiles_against_the_stable_abi_and_strips() -> None:
-    cc = BUILD.command(ZIG, INCLUDE, Path("k.c"), Path("_k.abi3.so"), BUILD.LAMBDA_TARGET, strip=True)
+    cc = BUILD.command(ZIG, [INCLUDE], Path("k.c"), Path("_k.abi3.so"), BUILD.LAMBDA_TARGET, strip=True)
     assert cc[:2] == ["/zig", "cc"]
     assert cc[cc.index("-target") + 1] == "aarch64-linux-gnu.2.34"
     assert {"-s", "-shared", "-fPIC", "-Werror", "-DPy_LIMITED_API=0x030B0000", "-I/include"} <= set(cc)
@@ -29,7 +31,7 @@ def test_the_lambda_command_cross_compiles_against_the_stable_abi_and_strips() -
 
 
 def test_this_machines_command_has_no_target_and_keeps_its_symbols() -> None:
-    cc = BUILD.command(ZIG, INCLUDE, Path("k.c"), Path("_k.abi3.so"), None)
+    cc = BUILD.command(ZIG, [INCLUDE], Path("k.c"), Path("_k.abi3.so"), None)
     assert "-target" not in cc and "-s" not in cc
 
 
@@ -43,6 +45,29 @@ def test_a_lambda_build_is_a_stripped_aarch64_shared_object_within_lambdas_glibc
     assert set(kernel.version_needs()) == {"libc.so.6"}  # Python's own symbols come from the interpreter
     assert check_build.kernel_problems(function, sources) == []
     assert check_build.binary_problems(function) == []
+
+
+def test_debians_split_pyconfig_h_cross_compiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's Python headers as python3-dev installs them: pyconfig.h includes the one of the
+    architecture compiled for, and only this machine's is there."""
+    real = Path(sysconfig.get_path("include"))
+    include = tmp_path / "usr" / "include" / real.name
+    shutil.copytree(real, include)
+    own = tmp_path / "usr" / "include" / "x86_64-linux-gnu" / real.name / "pyconfig.h"
+    own.parent.mkdir(parents=True)
+    shutil.copy(sysconfig.get_config_h_filename(), own)
+    (include / "pyconfig.h").write_text(
+        "#if defined(__x86_64__)\n"
+        f"#include <x86_64-linux-gnu/{real.name}/pyconfig.h>\n"
+        "#elif defined(__aarch64__)\n"
+        f"#include <aarch64-linux-gnu/{real.name}/pyconfig.h>\n"
+        "#endif\n"
+    )
+    monkeypatch.setattr(BUILD.sysconfig, "get_path", lambda _name: str(include))
+    monkeypatch.setattr(BUILD.sysconfig, "get_config_var", {"MULTIARCH": "x86_64-linux-gnu"}.get)
+    out = tmp_path / "out"
+    assert BUILD.build(out, BUILD.LAMBDA_TARGET, False, sources=probe_kernel.sources(tmp_path / "src")) == 1
+    assert elf.read(out / "_probe.abi3.so").machine == elf.EM_AARCH64
 
 
 def test_a_build_for_this_machine_loads_here(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -127,11 +128,35 @@ def _fetch(requirement: str, into: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def target_config(include: Path, target: str | None, into: Path) -> Path | None:
+    """Where a cross build finds the target's ``pyconfig.h`` on Debian and Ubuntu, else ``None``.
+
+    Their Python splits it by architecture: the one beside ``Python.h`` includes
+    ``<multiarch>/python3.X/pyconfig.h`` of the architecture compiled for, and only the machine's
+    own is installed. ``into`` gets the target's as the machine's own, the values every other
+    Python's single ``pyconfig.h`` gives a cross build (the same for the stable ABI on 64-bit
+    little-endian Linux)."""
+    multiarch = sysconfig.get_config_var("MULTIARCH")
+    own = include.parent / str(multiarch) / include.name / "pyconfig.h"
+    if not target or not multiarch or not own.is_file():
+        return None
+    wanted = into / target.split(".", 1)[0] / include.name / "pyconfig.h"  # aarch64-linux-gnu
+    wanted.parent.mkdir(parents=True, exist_ok=True)
+    wanted.write_text(f'#include "{own}"\n')
+    return into
+
+
 def command(
-    compiler: Path, include: Path, source: Path, output: Path, target: str | None, *, strip: bool = False
+    compiler: Path,
+    includes: Sequence[Path],
+    source: Path,
+    output: Path,
+    target: str | None,
+    *,
+    strip: bool = False,
 ) -> list[str]:
     """The compiler's command line for one module."""
-    cc = [str(compiler), "cc", *FLAGS, f"-DPy_LIMITED_API={LIMITED_API}", f"-I{include}"]
+    cc = [str(compiler), "cc", *FLAGS, f"-DPy_LIMITED_API={LIMITED_API}", *(f"-I{i}" for i in includes)]
     if target:
         cc += ["-target", target]
     if strip:
@@ -158,8 +183,11 @@ def build(
         return 0
     compiler, include = zig(cache or default_cache()), headers()
     out.mkdir(parents=True, exist_ok=True)
-    for source, output in todo:
-        subprocess.run(command(compiler, include, source, output, target, strip=strip), check=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        config = target_config(include, target, Path(scratch))
+        includes = [include] if config is None else [include, config]
+        for source, output in todo:
+            subprocess.run(command(compiler, includes, source, output, target, strip=strip), check=True)
     return len(todo)
 
 
