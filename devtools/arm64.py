@@ -1,7 +1,9 @@
 """An arm64 CPython 3.13 under qemu-aarch64, to run the sam-built function as Lambda's arm64 runtime
 would (``make test-arm64``; docs/native.md).
 
-    python -m devtools.arm64 test [PYTEST_ARGS...]    # prepare, then run tests/arm64 with it
+    python -m devtools.arm64 test [--mirror URL] [--keyring FILE] [PYTEST_ARGS...]
+
+prepares it (into ``~/.cache/scrape-push/arm64``), then runs tests/arm64 with it at hand.
 
 The interpreter is Debian trixie's (``python3.13-minimal``, ``libpython3.13-stdlib`` and the
 packages they depend on), fetched by apt itself under a configuration of its own in the cache:
@@ -202,19 +204,19 @@ def wheels(into: Path, names: Sequence[str] = TEST_PACKAGES) -> Path:
     return into
 
 
-def prepare(where: Path) -> Arm64:
+def prepare(where: Path, mirror: str = MIRROR, keyring: Path = KEYRING) -> Arm64:
     """The arm64 interpreter and its wheels under ``where``, made where absent."""
     missing = missing_tools()
     if missing:
         raise Unavailable(f"no {', '.join(missing)} on this machine (Debian: apt-get install qemu-user)")
-    return Arm64(sysroot(where / "sysroot"), wheels(where / "wheels-cp313-aarch64"))
+    return Arm64(sysroot(where / "sysroot", mirror, keyring), wheels(where / "wheels-cp313-aarch64"))
 
 
-def test(pytest_args: Sequence[str]) -> int:
+def test(pytest_args: Sequence[str], mirror: str = MIRROR, keyring: Path = KEYRING) -> int:
     """Prepare, then run tests/arm64 on this interpreter with the arm64 one at hand."""
     ci = os.environ.get("CI") == "true"
     try:
-        arm64 = prepare(cache())
+        arm64 = prepare(cache(), mirror, keyring)
     except Unavailable as exc:
         if ci:
             print(f"test-arm64: {exc}: under CI the arm64 build must be exercised", file=sys.stderr)
@@ -231,8 +233,11 @@ def test(pytest_args: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("test", help="prepare, then run tests/arm64 (extra arguments go to pytest)")
-    return test(parser.parse_known_args(argv)[1])
+    run = sub.add_parser("test", help="prepare, then run tests/arm64 (other arguments go to pytest)")
+    run.add_argument("--mirror", default=MIRROR, help=f"a Debian mirror ({MIRROR})")
+    run.add_argument("--keyring", type=Path, default=KEYRING, help=f"what signs its index ({KEYRING})")
+    args, pytest_args = parser.parse_known_args(argv)
+    return test(pytest_args, args.mirror, args.keyring)
 
 
 if __name__ == "__main__":
