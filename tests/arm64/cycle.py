@@ -1,14 +1,16 @@
-"""One cycle of the built function, run by the arm64 interpreter (``test_artifact.py``).
+"""Cycles of the built function, run by the arm64 interpreter (``test_artifact.py``).
 
     python3.13 tests/arm64/cycle.py RESULT.json
 
 With the function and its layer on ``sys.path``: imports ``app`` as Lambda does, then every
-module of the package (so that each kernel's caller loads it), then runs one cycle (``scrape-push
-run``) that scrapes a local exposition and remote-writes it to a local receiver. RESULT.json gets
-``native.STATUS``, the files the kernels loaded from, the interpreter's extension suffixes, the
-cycle's exit code and summary, the timestamp the exposition gave and each request body the
-receiver took (base64), for the host to compare with a run under ``SCRAPE_PUSH_NATIVE=off``.
-Only 127.0.0.1 is used; the server stops before it exits.
+module of the package (so that each kernel's caller loads it), then runs two cycles (``scrape-push
+run``: a cold one, then a warm one) that scrape a local exposition and remote-write it to a local
+receiver; then forgets the warm state, sets every caller's ``_KERNEL`` to ``None`` (the pure-Python
+path, as the differential tests do) and runs the two again. RESULT.json gets ``native.STATUS``,
+the files the kernels loaded from, which module called which kernel, the interpreter's extension
+suffixes, the timestamp the exposition gave and, per cycle, its exit code, summary and each
+request body the receiver took (base64), for the host to compare. Only 127.0.0.1 is used; the
+server stops before it exits.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import ClassVar
 
 import app  # noqa: F401 (imported as Lambda imports the handler, for what that loads)
 import scrape_push
-from scrape_push import cli, native
+from scrape_push import cli, native, runtime
 
 FAMILIES = 60
 SERIES_PER_FAMILY = 8
@@ -103,13 +105,37 @@ def cycle(port: int) -> tuple[int, object]:
     return code, json.loads(out.getvalue() or "null")
 
 
+def callers() -> dict[str, str]:
+    """Each module of the package holding a kernel (``_KERNEL``), and that kernel's name."""
+    return {
+        name: module._KERNEL.__name__.rsplit("._", 1)[1]
+        for name, module in list(sys.modules.items())
+        if name.startswith("scrape_push.") and getattr(module, "_KERNEL", None) is not None
+    }
+
+
+def cycles(port: int) -> list[dict[str, object]]:
+    """A cold cycle, then a warm one."""
+    found = []
+    for _ in range(2):
+        _Endpoints.taken = []
+        code, summary = cycle(port)
+        found.append({"exit": code, "summary": summary, "requests": _Endpoints.taken})
+    return found
+
+
 def main(result: Path) -> None:
     import_everything()
+    called = callers()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Endpoints)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        code, summary = cycle(server.server_address[1])
+        with_kernels = cycles(server.server_address[1])
+        runtime.reset()  # the next cycle is cold again
+        for name in called:
+            sys.modules[name]._KERNEL = None  # type: ignore[attr-defined]
+        without = cycles(server.server_address[1])
     finally:
         server.shutdown()
         server.server_close()
@@ -118,11 +144,10 @@ def main(result: Path) -> None:
     found = {
         "status": dict(native.STATUS),
         "files": {name: sys.modules[f"scrape_push._{name}"].__file__ for name in compiled},
+        "callers": called,
         "suffixes": importlib.machinery.EXTENSION_SUFFIXES,
-        "exit": code,
-        "summary": summary,
-        "requests": _Endpoints.taken,
         "exposed_ms": EXPOSED_MS,
+        "cycles": {"on": with_kernels, "off": without},
     }
     result.write_text(json.dumps(found))
 

@@ -55,57 +55,60 @@ def environment(arm64: Arm64, function: list[Path], **extra: str) -> dict[str, s
 
 
 @pytest.fixture(scope="module")
-def cycles(arm64: Arm64, function: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
-    """tests/arm64/cycle.py's result on arm64, with the kernels and without (``SCRAPE_PUSH_NATIVE=off``)."""
-    found = {}
-    for kernels in ("on", "off"):
-        result = tmp_path_factory.mktemp(kernels) / "result.json"
-        done = subprocess.run(
-            arm64.command(str(ROOT / "tests" / "arm64" / "cycle.py"), str(result)),
-            env=environment(arm64, function, SCRAPE_PUSH_NATIVE=kernels),
-            capture_output=True,
-            text=True,
-            timeout=CYCLE_SECONDS,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        found[kernels] = json.loads(result.read_text())
+def run(arm64: Arm64, function: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Result:
+    """tests/arm64/cycle.py's result on arm64."""
+    result = tmp_path_factory.mktemp("cycles") / "result.json"
+    done = subprocess.run(
+        arm64.command(str(ROOT / "tests" / "arm64" / "cycle.py"), str(result)),
+        env=environment(arm64, function),
+        capture_output=True,
+        text=True,
+        timeout=CYCLE_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found: Result = json.loads(result.read_text())
     return found
 
 
-def test_the_function_imports_on_arm64_with_every_kernel_compiled(cycles: dict[str, Result]) -> None:
-    on = cycles["on"]
-    assert ".abi3.so" in on["suffixes"]
-    not_loaded = [name for name in KERNELS if name not in on["status"]]
+def test_the_function_imports_on_arm64_with_every_kernel_compiled(run: Result) -> None:
+    assert ".abi3.so" in run["suffixes"]
+    not_loaded = [name for name in KERNELS if name not in run["status"]]
     assert not not_loaded, f"no module of the function loads the kernel(s) {not_loaded}"
-    assert on["status"] == dict.fromkeys(on["status"], "compiled"), on["status"]
-    assert on["files"] == {name: str(FUNCTION / "scrape_push" / f"_{name}.abi3.so") for name in on["status"]}
-    assert cycles["off"]["status"] == dict.fromkeys(on["status"], "off")
+    assert run["status"] == dict.fromkeys(run["status"], "compiled"), run["status"]
+    assert run["files"] == {
+        name: str(FUNCTION / "scrape_push" / f"_{name}.abi3.so") for name in run["status"]
+    }
+    assert set(run["callers"].values()) == set(run["status"])  # each turned off for the reference
 
 
-def test_a_cycle_on_arm64_sends_what_the_pure_python_path_sends(cycles: dict[str, Result]) -> None:
-    on, off = cycles["on"], cycles["off"]
+@pytest.mark.parametrize("which", ["cold", "warm"])
+def test_a_cycle_on_arm64_sends_what_the_pure_python_path_sends(run: Result, which: str) -> None:
+    index = ["cold", "warm"].index(which)
+    on, off = run["cycles"]["on"][index], run["cycles"]["off"][index]
     assert on["exit"] == off["exit"] == 0 and on["summary"]["ok"] and off["summary"]["ok"]
     (target,) = on["summary"]["targets"]
     assert target["up"] == 1 and target["samples"] > 400
-    sent = series(on)
-    assert sent == series(off)
+    sent = series(on, run["exposed_ms"])
+    assert sent == series(off, run["exposed_ms"])
     duration = 1  # scrape_duration_seconds, left out
     assert sum(len(points) for points in sent.values()) + duration == on["summary"]["sinks"][0]["sent"]
-    assert metadata(on) == metadata(off) and len(metadata(on)) > 60
+    assert metadata(on) == metadata(off)
 
 
-def series(result: Result) -> Series:
-    """Every series the receiver took, with its points; what differs between runs left out: the
-    target's port (``instance``), the scrape's time (the exposed one kept) and duration."""
+def test_the_first_cycle_sends_every_familys_metadata(run: Result) -> None:
+    assert len(metadata(run["cycles"]["on"][0])) > 60
+
+
+def series(cycle: Result, exposed_ms: int) -> Series:
+    """Every series the receiver took in ``cycle``, with its points; what differs between cycles
+    left out: the scrape's time (the exposed one kept) and duration."""
     found: Series = {}
-    for body in result["requests"]:
+    for body in cycle["requests"]:
         for labels, points in series_of(decode(base64.b64decode(body))).items():
-            if ("__name__", "scrape_duration_seconds") in labels:
-                continue
-            kept = tuple(label for label in labels if label[0] != "instance")
-            shown = [("exposed" if t == result["exposed_ms"] else "scrape", _bits(v)) for t, v in points]
-            found.setdefault(kept, []).extend(shown)
+            if ("__name__", "scrape_duration_seconds") not in labels:
+                shown = [("exposed" if t == exposed_ms else "scrape", _bits(v)) for t, v in points]
+                found.setdefault(labels, []).extend(shown)
     return found
 
 
@@ -114,10 +117,10 @@ def _bits(value: float) -> str:
     return struct.pack("<d", value).hex() if math.isnan(value) else repr(value)
 
 
-def metadata(result: Result) -> list[tuple[int, str, str, str]]:
+def metadata(cycle: Result) -> list[tuple[int, str, str, str]]:
     return sorted(
         (m.type, m.metric_family_name, m.help, m.unit)
-        for body in result["requests"]
+        for body in cycle["requests"]
         for m in decode(base64.b64decode(body)).metadata
     )
 
