@@ -8,6 +8,8 @@ from types import ModuleType
 import pytest
 from scrape_push import native, settings
 
+from devtools.resources import load_template
+
 
 def _fake(monkeypatch: pytest.MonkeyPatch, name: str, api: object) -> ModuleType:
     module = ModuleType(f"scrape_push._{name}")
@@ -54,3 +56,13 @@ def test_the_kernels_changed_since_a_report_are_those_to_log(monkeypatch: pytest
     assert native.changed({}) == {"scan": "compiled", "wire": "off"}
     assert native.changed({"scan": "compiled", "wire": "off"}) == {}
     assert native.changed({"scan": "absent"}) == {"scan": "compiled", "wire": "off"}
+
+
+def test_the_template_leaves_the_kernels_on() -> None:
+    """``SCRAPE_PUSH_NATIVE`` is the user's switch (docs/native.md): no deploy sets it."""
+    template = load_template()
+    functions = [template["Globals"]["Function"]]
+    functions += [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
+    ]
+    assert all(settings.NATIVE_ENV not in f.get("Environment", {}).get("Variables", {}) for f in functions)
