@@ -1,5 +1,5 @@
-"""devtools.check_build's rules for the bytecode a build ships (make sam-build runs it on the real
-build, with ``--bytecode`` when a CPython 3.13 compiled it)."""
+"""devtools.check_build's rules for the bytecode and the shared objects a build ships (make
+sam-build runs it on the real build, with ``--bytecode`` when a CPython 3.13 compiled it)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from devtools.check_build import PYC_MAGIC_313, bytecode_problems
+from devtools.check_build import (
+    PYC_MAGIC_313,
+    binary_problems,
+    bytecode_problems,
+    glibc_problems,
+    kernel_problems,
+    native_build,
+)
+from tests.support import probe_kernel
 
 MAGIC_313 = PYC_MAGIC_313.to_bytes(2, "little") + b"\r\n"
 UNCHECKED, CHECKED, TIMESTAMP = 0b01, 0b11, 0b00
@@ -58,3 +66,74 @@ def test_a_module_without_bytecode_is_named_only_when_bytecode_is_required(tmp_p
     source = module(tmp_path, "b", flags=None)
     assert bytecode_problems(tmp_path, required=False) == []
     assert bytecode_problems(tmp_path, required=True) == [f"{source} has no bytecode"]
+
+
+# The shared objects' checks, on modules compiled here from a throwaway kernel.
+
+BUILD = native_build()
+
+
+def built(
+    tmp_path: Path, target: str | None, *, strip: bool = True, source: str = probe_kernel.SOURCE
+) -> Path:
+    """A function tree under ``tmp_path`` holding the probe kernel built for ``target``."""
+    function = tmp_path / "function"
+    sources = probe_kernel.sources(tmp_path / "src", source)
+    BUILD.build(function / "scrape_push", target, True, strip=strip, sources=sources)
+    return function
+
+
+def test_a_stripped_aarch64_kernel_within_lambdas_glibc_passes(tmp_path: Path) -> None:
+    function = built(tmp_path, BUILD.LAMBDA_TARGET)
+    assert kernel_problems(function, tmp_path / "src") == []
+    assert binary_problems(function) == []
+
+
+def test_a_kernel_built_for_this_machine_is_named(tmp_path: Path) -> None:
+    function = built(tmp_path, "x86_64-linux-gnu.2.34")
+    so = function / "scrape_push" / "_probe.abi3.so"
+    assert kernel_problems(function, tmp_path / "src") == [
+        f"{so} is not an aarch64 shared object (type 3, e_machine 62)"
+    ]
+    assert binary_problems(function) == ["scrape_push/_probe.abi3.so is not an aarch64 binary (e_machine 62)"]
+
+
+def test_an_unstripped_or_missing_kernel_and_a_shipped_source_are_named(tmp_path: Path) -> None:
+    function = built(tmp_path, BUILD.LAMBDA_TARGET, strip=False)
+    so = function / "scrape_push" / "_probe.abi3.so"
+    (tmp_path / "src" / "other.c").write_text("")
+    (function / "scrape_push" / "left.c").write_text("")
+    missing = function / "scrape_push" / "_other.abi3.so"
+    assert kernel_problems(function, tmp_path / "src") == [
+        f"{missing} missing: the kernel other.c was not built (docs/native.md)",
+        f"{so} is not stripped",
+        f"{function / 'scrape_push' / 'left.c'} is a C source: not to be shipped",
+    ]
+
+
+def test_a_binary_needing_a_newer_glibc_than_lambdas_is_named(tmp_path: Path) -> None:
+    function = built(tmp_path, "aarch64-linux-gnu.2.38", source=probe_kernel.NEWER_GLIBC)
+    assert binary_problems(function) == [
+        "scrape_push/_probe.abi3.so needs GLIBC_2.38, newer than Lambda's glibc 2.34"
+    ]
+
+
+def test_a_malformed_shared_object_is_one_line(tmp_path: Path) -> None:
+    function = built(tmp_path, BUILD.LAMBDA_TARGET)
+    so = function / "scrape_push" / "_probe.abi3.so"
+    so.write_bytes(so.read_bytes()[:200])
+    (problem,) = binary_problems(function)
+    assert problem.startswith("scrape_push/_probe.abi3.so: ") and "past the end of the file" in problem
+
+
+@pytest.mark.parametrize(
+    ("versions", "fault"),
+    [
+        (["GLIBC_2.17", "GLIBC_2.3.4", "GLIBC_2.34"], None),
+        (["GLIBC_2.35"], "GLIBC_2.35"),
+        (["GLIBC_PRIVATE"], "GLIBC_PRIVATE"),
+    ],
+)
+def test_glibc_versions_above_the_floor_or_private_are_named(versions: list[str], fault: str | None) -> None:
+    found = glibc_problems("x.so", {"libc.so.6": versions, "libgcc_s.so.1": ["GCC_3.0"]})
+    assert found == ([] if fault is None else [f"x.so needs {fault}, newer than Lambda's glibc 2.34"])

@@ -8,6 +8,8 @@ from types import ModuleType
 import pytest
 from scrape_push import native, settings
 
+from devtools.resources import load_template
+
 
 def _fake(monkeypatch: pytest.MonkeyPatch, name: str, api: object) -> ModuleType:
     module = ModuleType(f"scrape_push._{name}")
@@ -47,3 +49,20 @@ def test_a_kernel_that_fails_to_load_is_unusable(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(native, "import_module", refuse)
     assert native.load("fake_broken", 1) is None
     assert native.STATUS["fake_broken"] == "unusable: scrape_push._fake_broken: wrong ELF class"
+
+
+def test_the_kernels_changed_since_a_report_are_those_to_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(native, "STATUS", {"scan": "compiled", "wire": "off"})
+    assert native.changed({}) == {"scan": "compiled", "wire": "off"}
+    assert native.changed({"scan": "compiled", "wire": "off"}) == {}
+    assert native.changed({"scan": "absent"}) == {"scan": "compiled", "wire": "off"}
+
+
+def test_the_template_leaves_the_kernels_on() -> None:
+    """``SCRAPE_PUSH_NATIVE`` is the user's switch (docs/native.md): no deploy sets it."""
+    template = load_template()
+    functions = [template["Globals"]["Function"]]
+    functions += [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
+    ]
+    assert all(settings.NATIVE_ENV not in f.get("Environment", {}).get("Variables", {}) for f in functions)

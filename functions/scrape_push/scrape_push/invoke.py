@@ -15,7 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from . import selfmetrics
+from . import native, selfmetrics
 from .budget import memory_of
 from .config.errors import ConfigLoadError
 from .config.model import Config
@@ -113,7 +113,7 @@ def _report_plan(
         logger.error(f"shard {shard} not sent: {error}", extra={"shard": shard})
     _log_target_errors(planned.found.errors)
     summary = summarise_plan(planned, loaded, jobs, runtime.scrubber)
-    logger.info("cycle planned", extra={"summary": summary})
+    logger.info("cycle planned", extra={"summary": summary, **_kernels(runtime)})
     return summary
 
 
@@ -172,8 +172,25 @@ def _report(
     ):
         logger.warning("staleness record", extra={"staleness_record": cycle.staleness_record.to_dict()})
     logged = {k: v for k, v in summary.items() if k not in _NOT_LOGGED}
-    logger.info("cycle done", extra={"summary": logged})
+    logger.info("cycle done", extra={"summary": logged, **_kernels(runtime)})
     return summary
+
+
+def _kernels(runtime: Runtime) -> dict[str, object]:
+    """``{"native": native.STATUS}`` for the summary line when a kernel's status is not yet
+    logged (an execution environment's first invocation, or the first to import another kernel's
+    caller), else nothing; a kernel newly ``unusable`` gets a warning of its own saying why."""
+    news = native.changed(runtime.kernels_reported)
+    if not news:
+        return {}
+    for name, status in news.items():
+        if status.startswith(native.UNUSABLE):
+            logger.warning(
+                f"compiled kernel {name} {status}; its pure-Python path runs instead (docs/native.md)",
+                extra={"kernel": name},
+            )
+    runtime.kernels_reported = dict(native.STATUS)
+    return {"native": dict(native.STATUS)}
 
 
 def _log_target_errors(errors: Sequence[TargetError]) -> None:

@@ -10,6 +10,7 @@ machine, fails to load, was built for another ``API`` revision, or is turned off
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
 from types import ModuleType
 
@@ -18,6 +19,13 @@ from . import settings
 STATUS: dict[str, str] = {}
 """Each kernel asked for, and what came of it: ``compiled``, ``off``, ``absent`` (not built here)
 or ``unusable: <why>`` (built, but for another machine or revision): for the cold start's log."""
+UNUSABLE = "unusable: "
+
+
+def changed(reported: Mapping[str, str]) -> dict[str, str]:
+    """The kernels whose ``STATUS`` is not the one ``reported``: all of them at a cold start,
+    then those whose callers were imported since (a sink first configured later)."""
+    return {name: status for name, status in STATUS.items() if reported.get(name) != status}
 
 
 def load(name: str, api: int) -> ModuleType | None:
@@ -30,16 +38,16 @@ def load(name: str, api: int) -> ModuleType | None:
         module = import_module(f"{__package__}._{name}")
     except ModuleNotFoundError as exc:
         if exc.name != f"{__package__}._{name}":
-            STATUS[name] = f"unusable: {exc}"
+            STATUS[name] = f"{UNUSABLE}{exc}"
             return None
         STATUS[name] = "absent"
         return None
     except ImportError as exc:  # a build for another machine, or against a newer stable ABI
-        STATUS[name] = f"unusable: {exc}"
+        STATUS[name] = f"{UNUSABLE}{exc}"
         return None
     found = getattr(module, "API", None)
     if found != api:
-        STATUS[name] = f"unusable: revision {found!r} of its interface, not {api}"
+        STATUS[name] = f"{UNUSABLE}revision {found!r} of its interface, not {api}"
         return None
     STATUS[name] = "compiled"
     return module

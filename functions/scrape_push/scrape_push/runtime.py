@@ -63,6 +63,8 @@ class Runtime:
         self._warm: _Warm | None = None
         self.freeze_gate = FreezeGate()
         """Whether the pipeline's warm state is frozen out of the collector's walks."""
+        self.kernels_reported: dict[str, str] = {}
+        """``native.STATUS`` as the log last reported it (``invoke``): each kernel is logged once."""
 
     def start_invocation(self) -> None:
         """Read the environment for the invocation that starts: Lambda's never changes within an
@@ -156,6 +158,7 @@ class Runtime:
             self._forget_warm()
             self._aws = None
             self.scrubber.clear()
+            self.kernels_reported = {}
 
 
 RUNTIME = Runtime()

@@ -1,0 +1,21 @@
+"""A pytest plugin for the differential tests' run on the arm64 interpreter (``-p
+tests.arm64.profile --hypothesis-profile=arm64``): Hypothesis's settings there.
+
+Emulation runs each example several times slower than the host, so the per-example deadline
+and the too-slow health check, which measure time, are off; what is drawn is as under CI on the
+host (the same examples at every run there), and no example database is written into the tree.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "arm64",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=os.environ.get("CI") == "true",
+    database=None,
+)
