@@ -1,17 +1,26 @@
 /* scrape_push._labels: the series cache's passes over every new series and every sample, in C.
  *
  * paired() does what scrape/labelsets.py's paired_labels does (the final labels of a target's
- * new plain series), samples() what scrape/entries.py's stamped_samples does (a chunk's Sample
- * objects); those stay the reference and the fallback: where its input leaves the fast path a
- * function returns None ("not mine") and the Python code does the whole call. It never raises for data (only MemoryError), holds the GIL
- * throughout, calls no Python code (its dict keys are str and tuples of str), reads only
- * within its arguments and allocates in proportion to them. docs/native.md, "The labels kernel".
+ * new plain series), samples() what the Python path of scrape/series.py's SeriesCache._samples
+ * does (a chunk's Sample objects); those stay the reference and the fallback: where its input
+ * leaves the fast path a function returns None ("not mine") and the Python code does the whole
+ * call. Neither raises for data (only MemoryError) or releases the GIL; neither calls Python
+ * code but what a collection its allocations start may run (its dict keys are str and tuples of
+ * str); each reads only within its arguments and allocates in proportion to them.
+ * docs/native.md, "The labels kernel".
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 /* The fields of a scrape.labelsets.ShapePlan that paired() reads. */
-enum { PLAN_KEPT = 3, PLAN_PAIRS = 4, PLAN_PICK_PAIRS = 5, PLAN_KEPT_AT = 6, PLAN_FINAL_AT = 7, PLAN_FIELDS = 8 };
+enum {
+    PLAN_KEPT = 3,
+    PLAN_PAIRS = 4,
+    PLAN_PICK_PAIRS = 5,
+    PLAN_KEPT_AT = 6,
+    PLAN_FINAL_AT = 7,
+    PLAN_FIELDS = 8,
+};
 
 typedef struct {
     PyObject *kept;     /* the kept labels' names: a tuple of str */
@@ -154,7 +163,8 @@ final_pairs(PyObject *exposed, const Plan *plan)
             Py_DECREF(final);
             return NULL;
         }
-        PyObject *pair = at < from_set ? PyTuple_GetItem(exposed, at) : PyTuple_GetItem(plan->pairs, at - from_set);
+        PyObject *pair = at < from_set ? PyTuple_GetItem(exposed, at)
+                                       : PyTuple_GetItem(plan->pairs, at - from_set);
         if (pair == NULL) {
             Py_DECREF(final);
             return NULL;
@@ -209,23 +219,21 @@ paired(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         if (text == NULL || !PyUnicode_CheckExact(text) || !read_plan(PyList_GetItem(plans, i), &plan)) {
             goto fail;
         }
-        PyObject *exposed = PyDict_GetItemWithError(memo, text); /* borrowed */
-        if (exposed == NULL) {
-            PyObject *pairs;
-            if (PyErr_Occurred() || (pairs = exposed_pairs(text, &plan, interned)) == NULL) {
-                goto fail;
-            }
-            int appended = PyList_Append(made, text) == 0 && PyList_Append(made, pairs) == 0;
-            Py_DECREF(pairs);
-            if (!appended) {
-                goto fail;
-            }
-            exposed = pairs; /* held by made */
+        /* a new reference: a collection the allocations below start may run a finaliser that
+         * lets another thread replace the memo's entry */
+        PyObject *exposed = PyDict_GetItemWithError(memo, text);
+        if (exposed != NULL) {
+            Py_INCREF(exposed);
         }
-        else if (!PyTuple_Check(exposed)) {
+        else if (PyErr_Occurred() || (exposed = exposed_pairs(text, &plan, interned)) == NULL) {
             goto fail;
         }
-        PyObject *final = final_pairs(exposed, &plan);
+        else if (PyList_Append(made, text) < 0 || PyList_Append(made, exposed) < 0) {
+            Py_DECREF(exposed);
+            goto fail;
+        }
+        PyObject *final = PyTuple_Check(exposed) ? final_pairs(exposed, &plan) : NULL;
+        Py_DECREF(exposed);
         if (final == NULL) {
             goto fail;
         }
@@ -275,7 +283,8 @@ new_sample(allocfunc alloc, PyTypeObject *sample_type, PyObject *entry, PyObject
 }
 
 /* samples(sample_type, entries, values, stamp, named_only) -> list of Sample, or None: see
- * scrape.entries.stamped_samples (sample_type is model.Sample). */
+ * scrape.series.SeriesCache._samples (sample_type is model.Sample, named_only whether metric
+ * relabeling may have dropped series: their metric is ""). */
 static PyObject *
 samples(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -329,7 +338,7 @@ static PyMethodDef methods[] = {
     {"paired", (PyCFunction)(void (*)(void))paired, METH_FASTCALL,
      "paired(label_sets, plans, interned, memo, room): scrape.labelsets.paired_labels, or None."},
     {"samples", (PyCFunction)(void (*)(void))samples, METH_FASTCALL,
-     "samples(sample_type, entries, values, stamp, named_only): scrape.entries.stamped_samples, or None."},
+     "samples(sample_type, entries, values, stamp, named_only): SeriesCache._samples' Python path, or None."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -345,8 +354,9 @@ static PyModuleDef_Slot slots[] = {
 };
 
 static struct PyModuleDef definition = {
-    PyModuleDef_HEAD_INIT, "scrape_push._labels", "New plain series' final labels (docs/native.md).", 0, methods,
-    slots, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "scrape_push._labels",
+    "The series cache's passes over new series and samples (docs/native.md).", 0, methods, slots, NULL, NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC

@@ -17,7 +17,7 @@ from scrape_push.labels import LabelFinisher
 from scrape_push.model import Labels
 from scrape_push.parse import grammar, shape_labels
 from scrape_push.scrape import labelsets
-from scrape_push.scrape.labelsets import Interned, ShapePlan, final_labels, paired_labels, plan
+from scrape_push.scrape.labelsets import Interned, ShapePlan, final_labels, paired_labels, shape_plans
 
 from tests.support.native import compiled
 
@@ -30,6 +30,10 @@ VALUES = st.sampled_from(["", "1", "x", "\x000", "\x010", "\x011", "é", "a b", 
 )
 """Values a plain label set may hold (no quote, backslash or line break), placeholders' look-alikes
 and unicode among them."""
+
+
+def plan(shape: str, finish: LabelFinisher, interned: Interned) -> ShapePlan:
+    return shape_plans([shape], finish, interned)[shape]
 
 
 def kernel() -> ModuleType:

@@ -22,7 +22,7 @@ from ..names import is_legacy
 from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, Families, NewSeries, PlainTexts
 from ..parse.metadata import MIN_RUN_BYTES
 from ..relabel import RelabelRules
-from .labelsets import Interned, ShapePlan, final_labels, plan
+from .labelsets import Interned, ShapePlan, final_labels, shape_plans
 
 SeriesEntry = tuple[str, Family, Family | None, str, Labels, SeriesRef]
 """What one series text of a target stands for: ``parse.KnownSeries`` first (the metric name as
@@ -177,8 +177,8 @@ class EntryMaker:
         shapes = new.shapes
         infos: list[Any] = list(map(plans.get, shapes))
         if None in infos:  # each shape not met before, once (a cold chunk's are hundreds of lines)
-            for shape in [shape for shape in dict.fromkeys(shapes) if shape not in plans]:
-                plans[shape] = plan(shape, self.finish, self.interned)
+            missing = [shape for shape in dict.fromkeys(shapes) if shape not in plans]
+            plans.update(shape_plans(missing, self.finish, self.interned))
             infos = list(map(plans.__getitem__, shapes))
         return final_labels(new.labels, infos, self.interned)  # type: ignore[arg-type]
 

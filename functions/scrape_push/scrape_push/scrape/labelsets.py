@@ -14,6 +14,7 @@ text for the other targets that expose it) followed by the target's, picked in o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import repeat
 from operator import add, call, itemgetter
 from typing import Any, Final, NamedTuple
@@ -110,22 +111,33 @@ class Interned(dict[Any, Any]):
         self.templates.clear()
 
 
-def plan(shape: str, finish: LabelFinisher, interned: Interned) -> ShapePlan:
-    """The ``ShapePlan`` of a label-set shape for ``finish``'s target: its schema's layout (made
-    now if no target of the schema made it this cycle) with the target's values."""
+def shape_plans(shapes: Iterable[str], finish: LabelFinisher, interned: Interned) -> dict[str, ShapePlan]:
+    """The ``ShapePlan`` of each label-set shape for ``finish``'s target: its schema's layout
+    (made now if no target of the schema made it this cycle) with the target's values (their
+    interned pairs made once for the shapes that place them alike: most do)."""
+    made: dict[str, ShapePlan] = {}
+    bound: dict[tuple[tuple[str, ...], tuple[int, ...]], Pairs] = {}
     schema = finish.schema
-    template = None if schema is None else interned.templates.get((schema, shape))
-    if template is None:
-        labels = shape_labels(shape)
-        template = _template(labels, shape_plan(finish if schema is None else finish.blank(), labels))
-        if schema is not None and len(interned.templates) < TEMPLATES_MAX:
-            interned.templates[schema, shape] = template
-    constants = list(map(finish.values.__getitem__, template.sources))
-    if template.plan.pick_pairs is None:
-        return template.plan._replace(constants=constants)
-    return template.plan._replace(
-        pairs=tuple(map(interned.__getitem__, zip(template.names, constants, strict=True)))
-    )
+    for shape in shapes:
+        template = None if schema is None else interned.templates.get((schema, shape))
+        if template is None:
+            labels = shape_labels(shape)
+            template = _template(labels, shape_plan(finish if schema is None else finish.blank(), labels))
+            if schema is not None and len(interned.templates) < TEMPLATES_MAX:
+                interned.templates[schema, shape] = template
+        layout, names, sources = template
+        constants = list(map(finish.values.__getitem__, sources))
+        if layout.pick_pairs is None:
+            made[shape] = ShapePlan(layout.names, layout.pick, constants, None, (), None)
+            continue
+        pairs = bound.get((names, sources))
+        if pairs is None:
+            pairs = bound[names, sources] = tuple(
+                map(interned.__getitem__, zip(names, constants, strict=True))
+            )
+        kept, pick_pairs, kept_at, final_at = layout.kept, layout.pick_pairs, layout.kept_at, layout.final_at
+        made[shape] = ShapePlan(None, layout.pick, None, kept, pairs, pick_pairs, kept_at, final_at)
+    return made
 
 
 def _template(labels: list[tuple[str, bool]], made: tuple[tuple[str, ...], list[int], list[int]]) -> Template:
