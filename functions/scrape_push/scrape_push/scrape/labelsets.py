@@ -32,10 +32,10 @@ LABEL_SETS_MAX: Final = 16_384
 4 MB, for the distinct label sets of the targets that one cycle meets cold (a fleet of one
 exporter's targets has as many as one target has series)."""
 
-TEMPLATES_MAX: Final = 4_096
-"""At most this many plan layouts are shared (``Interned.templates``): about 2.5 MB, for the
-label-set shapes of the label schemas one cycle meets cold (a node_exporter's 27 shapes, per
-schema; a job's targets have one)."""
+TEMPLATES_MAX: Final = 2_048
+"""At most this many plan layouts are shared (``Interned.templates``): about 1 KB each (2 MB), for
+the label-set shapes of the label schemas one cycle meets cold (a node_exporter's 27 shapes, per
+schema; a job's targets have one). Past it, each target makes its own."""
 
 Pairs = tuple[tuple[str, str], ...]
 
