@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from scrape_push.labels import LabelFinisher
 from scrape_push.limits import ScrapeBudget
 from scrape_push.model import Exemplar, Family, Labels, Sample
 from scrape_push.parse import Chunk, Families, KnownSeries, format_for, plain_values, shape_labels
@@ -87,10 +88,4 @@ def parse_exposition(
 def scraped(data: bytes, content_type: str | None, scrape_ms: int, labels: Labels = ()) -> list[Sample]:
     """A body's samples as a scrape at ``scrape_ms`` gives them, with the target labels
     ``labels`` added (they must not clash with the exposed ones)."""
-
-    def finish(pairs: list[tuple[str, str]]) -> Labels:
-        pairs += labels
-        pairs.sort()
-        return tuple(pairs)
-
-    return SeriesCache(finish).samples(data, content_type, scrape_ms)
+    return SeriesCache(LabelFinisher(labels)).samples(data, content_type, scrape_ms)

@@ -8,7 +8,7 @@ The scrape stage works these out once per series (its series cache remembers the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -61,66 +61,82 @@ def merge_labels(exposed: Labels, target: Labels, honor_labels: bool, external: 
     return tuple(merged)
 
 
-LabelFinisher = Callable[[list[tuple[str, str]]], Labels]
-"""Turns an exposition's label pairs (unsorted, no empty values, no duplicates, or
-``parse.Repeated``) into the series' final sorted ``Labels`` (it may sort the list it is
-given)."""
-
 _NAME = itemgetter(0)
 
-
-def sorted_labels(pairs: list[tuple[str, str]]) -> Labels:
-    """The finisher of a series without a target: the exposed labels as they are, sorted."""
-    if type(pairs) is Repeated:
-        return merge_labels(tuple(pairs), (), False)
-    pairs.sort()
-    return tuple(pairs)
+Schema = tuple[tuple[str, ...], tuple[str, ...], bool]
+"""What a finisher's results are made of but for its values: the names of its target's labels,
+of its external labels, and ``honor_labels``."""
 
 
-def finisher(target: Target) -> LabelFinisher:
-    """The function that turns a series' exposed label pairs into its final labels for
-    ``target`` (what the scrape stage's series cache stores, so warm scrapes skip merging)."""
-    reserved = {name for name, _ in target.labels} | {name for name, _ in target.external_labels}
-    extra = list(target.labels) + [
-        pair for pair in target.external_labels if pair[0] not in dict(target.labels)
-    ]
+class LabelFinisher:
+    """Turns an exposition's label pairs (unsorted, no empty values, no duplicates, or
+    ``parse.Repeated``) into the series' final sorted ``Labels`` for one target (it may sort the
+    list it is given): what the scrape stage's series cache stores, so warm scrapes skip merging.
+    Without a target, the exposed labels as they are, sorted."""
 
-    def finish(pairs: list[tuple[str, str]]) -> Labels:
+    __slots__ = ("_extra", "_reserved", "external", "honor_labels", "labels", "schema", "values")
+
+    def __init__(self, labels: Labels = (), external: Labels = (), honor_labels: bool = False) -> None:
+        self.labels, self.external, self.honor_labels = labels, external, honor_labels
+        self._reserved = {name for name, _ in labels} | {name for name, _ in external}
+        self._extra = list(labels) + [pair for pair in external if pair[0] not in dict(labels)]
+        self.values: tuple[str, ...] = tuple(value for _, value in (*labels, *external))
+        """The target's values, then the external labels': where a plan's constants come from."""
+        names = tuple(name for name, _ in labels), tuple(name for name, _ in external)
+        unique = len(set(names[0])) == len(names[0]) and len(set(names[1])) == len(names[1])
+        self.schema: Schema | None = (*names, honor_labels) if unique else None
+        """What its results depend on but its values (which it only passes on): every finisher of
+        one schema builds every shape's labels alike (``shape_plan``). ``None`` when a name
+        repeats: sorting those pairs compares their values."""
+
+    def __call__(self, pairs: list[tuple[str, str]]) -> Labels:
         if type(pairs) is Repeated:
-            return merge_labels(tuple(pairs), target.labels, target.honor_labels, target.external_labels)
-        if reserved.isdisjoint(name for name, _ in pairs):
-            pairs = pairs + extra
+            return merge_labels(tuple(pairs), self.labels, self.honor_labels, self.external)
+        if self._reserved.isdisjoint(name for name, _ in pairs):
+            pairs = pairs + self._extra
             pairs.sort()
             return tuple(pairs)
         pairs.sort()
-        return merge_labels(tuple(pairs), target.labels, target.honor_labels, target.external_labels)
+        return merge_labels(tuple(pairs), self.labels, self.honor_labels, self.external)
 
-    return finish
+    def blank(self) -> LabelFinisher:
+        """A finisher of the same schema whose values are placeholders, each its own object."""
+        placeholders = iter([f"\1{index}" for index in range(len(self.values))])
+        labels = tuple((name, next(placeholders)) for name, _ in self.labels)
+        external = tuple((name, next(placeholders)) for name, _ in self.external)
+        return LabelFinisher(labels, external, self.honor_labels)
 
 
-Plan = tuple[tuple[str, ...], list[int], list[str]]
+def finisher(target: Target) -> LabelFinisher:
+    """The finisher of ``target``'s series: its labels, external labels and ``honor_labels``."""
+    return LabelFinisher(target.labels, target.external_labels, target.honor_labels)
+
+
+Plan = tuple[tuple[str, ...], list[int], list[int]]
 """How to build the final labels of a plain label set of one shape: the final label names, the
-position of each one's value among the exposed values followed by the constants, and the
-constants (the target's values)."""
+position of each one's value among the exposed values followed by the constants, and where each
+constant comes from (its index in the finisher's ``values``)."""
 
 
 def shape_plan(finish: LabelFinisher, labels: Sequence[tuple[str, bool]]) -> Plan:
     """The plan of a label-set shape whose labels are ``labels`` (``parse.shape_labels``: each
     name and whether its value is kept), for ``finish``: computed once per shape, so that each
-    series of that shape is then a pick of its values (``scrape.entries``)."""
+    series of that shape is then a pick of its values (``scrape.entries``). Made with
+    ``finish.blank()``, the plan holds for every finisher of its schema."""
     # placeholders told apart by identity: a target label's value may be any string
     marked = [(name, f"\0{index}") for index, (name, kept) in enumerate(labels) if kept]
     position = {id(value): int(value[1:]) for _, value in marked}
+    source = {id(value): index for index, value in reversed(list(enumerate(finish.values)))}
     final = finish(marked)
-    constants: list[str] = []
+    sources: list[int] = []
     pick: list[int] = []
     for _, value in final:
         index = position.get(id(value))
         if index is None:
-            index = len(labels) + len(constants)
-            constants.append(value)
+            index = len(labels) + len(sources)
+            sources.append(source[id(value)])  # equal objects are equal values: any of them
         pick.append(index)
-    return tuple(name for name, _ in final), pick, constants
+    return tuple(name for name, _ in final), pick, sources
 
 
 def relabel_series(name: str, labels: Labels, rules: RelabelRules) -> tuple[str, Labels] | None:

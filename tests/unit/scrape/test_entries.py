@@ -7,9 +7,8 @@ from unittest.mock import patch
 
 import pytest
 from scrape_push.labels import finisher, merge_labels
-from scrape_push.scrape import SeriesCache
-from scrape_push.scrape import entries as entries_module
-from scrape_push.scrape.entries import CommonValues, EntryMaker
+from scrape_push.scrape import SeriesCache, labelsets
+from scrape_push.scrape.entries import CommonValues
 from scrape_push.targets import Target
 
 from tests.support.parsing import parse_exposition
@@ -52,11 +51,14 @@ def expected(body: bytes, of: Target) -> list[tuple[str, tuple[tuple[str, str], 
     return found
 
 
-def test_targets_with_the_same_label_sets_take_the_first_one_s_pairs_without_building_them() -> None:
+def test_targets_with_the_same_label_sets_take_the_first_one_s_pairs_without_building_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(labelsets, "_KERNEL", None)  # the reference, whose building is counted
     common, refs = CommonValues(), itertools.count()
     caches = [SeriesCache(finisher(target(port)), refs=refs, common=common) for port in (1, 2, 3)]
     first = parse_exposition(BODY, TEXT, caches[0])
-    with patch.object(EntryMaker, "_exposed", autospec=True, side_effect=EntryMaker._exposed) as built:
+    with patch.object(labelsets, "exposed_pairs", side_effect=labelsets.exposed_pairs) as built:
         others = [parse_exposition(BODY, TEXT, cache) for cache in caches[1:]]
     assert built.call_count == 0  # each label set's pairs were built once, by the first target
     for port, samples in zip((1, 2, 3), [first, *others], strict=True):
@@ -84,7 +86,7 @@ def test_final_labels_are_the_merged_labels_for_every_kind_of_plan(of: Target) -
 
 def test_the_shared_label_sets_are_bounded_and_let_go_after_each_cycle() -> None:
     common = CommonValues()
-    with patch.object(entries_module, "LABEL_SETS_MAX", 10):
+    with patch.object(labelsets, "LABEL_SETS_MAX", 10):
         parse_exposition(BODY, TEXT, SeriesCache(finisher(target(1)), common=common))
     assert common.values.label_sets == {}  # the chunk's 54 label sets do not fit
     parse_exposition(BODY, TEXT, SeriesCache(finisher(target(2)), common=common))

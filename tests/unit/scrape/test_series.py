@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import sys
+import tracemalloc
 from unittest.mock import patch
 
-from scrape_push.labels import finisher
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scrape_push.labels import LabelFinisher, finisher
 from scrape_push.limits import ScrapeBudget
-from scrape_push.model import Sample
-from scrape_push.parse import OPENMETRICS, ParseError
+from scrape_push.model import Family, Sample
+from scrape_push.parse import OPENMETRICS, Chunk, ParseError
 from scrape_push.parse import TEXT as TEXT_FORMAT
 from scrape_push.parse import body as body_module
-from scrape_push.scrape import Scraper, SeriesCache
+from scrape_push.relabel import NO_RULES, RelabelRules
+from scrape_push.scrape import Scraper, SeriesCache, SeriesEntry, labelsets
+from scrape_push.scrape import series as series_module
+from scrape_push.scrape.entries import CommonValues
 from scrape_push.targets import Target
 
+from devtools import target_fleet
 from tests.support.context import build_context
+from tests.support.expositions import expositions, mutated
+from tests.support.native import compiled
 from tests.support.parsing import parse_exposition
 
 TEXT = "text/plain; version=0.0.4"
@@ -318,3 +329,141 @@ def test_the_shared_pairs_of_series_that_churn_stay_bounded_by_the_series_kept()
         parse_exposition(body, TEXT, cache)
         assert len(cache.maker.interned) <= 4 * len(cache) + 1024
     assert len(cache) == 100
+
+
+# -- the compiled kernel's samples (native/labels.c) against the Python path -----------------------
+
+
+def _dropping(labels: dict[str, str]) -> bool:
+    """A metric relabeling rule: drops series called ``drop_*``, renames the others."""
+    if labels["__name__"].startswith("drop"):
+        return False
+    labels["__name__"] = "kept_" + labels["__name__"]
+    return True
+
+
+def _python_samples(
+    cache: SeriesCache, entries: list[SeriesEntry], values: list[float], stamp: int
+) -> list[Sample]:
+    with patch.object(series_module, "_KERNEL", None):
+        return cache._samples(
+            Chunk(values=values), entries, None, stamp, honor_timestamps=True, budget=ScrapeBudget()
+        )
+
+
+ENTRY_FIELDS = st.tuples(
+    st.sampled_from(["a", "b_total", ""]),
+    st.sampled_from([Family("a"), Family("b", "counter")]),
+    st.none(),
+    st.sampled_from(["a", "kept_b", ""]),
+    st.sampled_from([(), (("x", "1"),), (("instance", "h"), ("job", "j"))]),
+    st.integers(0, 2**70),
+)
+
+
+@pytest.mark.native
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(ENTRY_FIELDS, st.floats(allow_nan=True)), max_size=40), st.booleans(), st.integers()
+)
+def test_the_kernel_builds_a_chunk_s_samples_as_the_python_path_does(
+    lines: list[tuple[SeriesEntry, float]], relabeled: bool, stamp: int
+) -> None:
+    kernel = compiled("labels", 1)
+    cache = SeriesCache(relabel=RelabelRules((_dropping,)) if relabeled else NO_RULES)
+    entries, values = [entry for entry, _ in lines], [value for _, value in lines]
+    found = kernel.samples(Sample, entries, values, stamp, relabeled)
+    assert found == _python_samples(cache, entries, values, stamp)  # the same value objects: NaN is NaN
+    assert all(type(sample) is Sample for sample in found)
+
+
+@pytest.mark.native
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        (int, [], [], 1, False),
+        (Sample, "entries", [], 1, False),
+        (Sample, [("short",)], [1.0], 1, False),
+        (Sample, ["not a tuple"], [1.0], 1, False),
+        (Sample, [("a", None, None, 7, (), 1)], [1.0], 1, True),  # a metric that is no str
+        (Sample, [], [], 1, 0),
+    ],
+)
+def test_the_samples_kernel_says_none_to_arguments_it_does_not_know(arguments: tuple[object, ...]) -> None:
+    assert compiled("labels", 1).samples(*arguments) is None
+
+
+@pytest.mark.native
+def test_the_samples_kernel_leaks_no_reference_and_no_memory() -> None:
+    kernel = compiled("labels", 1)
+    family, labels = Family("a"), (("x", "1"),)
+    entries = [(f"a{n}", family, None, f"a{n}", labels, 10**20 + n) for n in range(500)]
+    values = [float(n) + 0.5 for n in range(500)]
+    watched = [family, labels, *values, *entries, entries[0][0], entries[0][5]]
+    counts = list(map(sys.getrefcount, watched))
+    tracemalloc.start()
+    try:
+        kept = kernel.samples(Sample, entries, values, 10**15, True)
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            kept = kernel.samples(Sample, entries, values, 10**15, False)
+            assert kernel.samples(Sample, [*entries, "bad"], [*values, 1.0], 1, True) is None
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    del kept
+    assert grown < 10_000  # 200 calls of 500 samples each, let go
+    assert list(map(sys.getrefcount, watched)) == counts
+
+
+def _fleet_finisher(port: int) -> LabelFinisher:
+    labels = (("instance", f"127.0.0.1:{port}"), ("job", "node"))
+    return LabelFinisher(labels, (("region", "eu"),), honor_labels=port % 3 == 2)
+
+
+def _read_all(bodies: list[tuple[bytes, str]], on: bool, rules: RelabelRules) -> list[object]:
+    """Every sample of each body, read cold then warm by a target of its own (one scrape stage),
+    with the kernels on or off, and the entries the caches hold after."""
+    kernel = compiled("labels", 1) if on else None
+    common, refs = CommonValues(), itertools.count()
+    caches = [
+        SeriesCache(_fleet_finisher(port), rules, refs=refs, common=common) for port in range(len(bodies))
+    ]
+    read: list[object] = []
+    with patch.object(series_module, "_KERNEL", kernel), patch.object(labelsets, "_KERNEL", kernel):
+        for (body, content_type), cache in [
+            *zip(bodies, caches, strict=True),
+            *zip(bodies[::-1], caches, strict=True),
+        ]:
+            try:
+                read.append([tuple(sample) for sample in parse_exposition(body, content_type, cache)])
+            except ParseError as exc:
+                read.append((exc.line, exc.reason))
+    return [read, [dict(cache.entries) for cache in caches]]
+
+
+FLEET_BODIES = [(target_fleet.exposition(1000, variant), TEXT) for variant in range(3)] + [
+    (target_fleet.exposition(3000, 1), TEXT),
+    (b'a{cpu="1",job="x",mode=""} 1\na{cpu="",job="y"} 2 17\nb{exported_job="z",job="w"} 3\n', TEXT),
+    (b'drop_c 4\nc{le="+Inf"} NaN\nc{le="+Inf"} 1\n', TEXT),
+    (b'# TYPE h histogram\nh_bucket{le="1"} 1 # {t="1"} 0.5 1.0\nh_count 1\nh_sum{a="\\n"} 2\n# EOF\n', OM),
+]
+
+
+@pytest.mark.native
+@pytest.mark.parametrize(
+    "rules", [NO_RULES, RelabelRules((_dropping,))], ids=["no rules", "metric relabeling"]
+)
+def test_whole_scrapes_read_alike_with_the_kernels_on_and_off(rules: RelabelRules) -> None:
+    assert _read_all(FLEET_BODIES, True, rules) == _read_all(FLEET_BODIES, False, rules)
+
+
+@pytest.mark.native
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.booleans(), st.data()), min_size=1, max_size=3), st.booleans())
+def test_fuzzed_scrapes_read_alike_with_the_kernels_on_and_off(
+    drawn: list[tuple[bool, st.DataObject]], relabeled: bool
+) -> None:
+    bodies = [(data.draw(mutated(data.draw(expositions(om)))), OM if om else TEXT) for om, data in drawn]
+    rules = RelabelRules((_dropping,)) if relabeled else NO_RULES
+    assert _read_all(bodies, True, rules) == _read_all(bodies, False, rules)

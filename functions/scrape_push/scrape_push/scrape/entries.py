@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice, repeat
-from operator import add, attrgetter, call, itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Final
 
-from ..labels import LabelFinisher, relabel_repeated, relabel_series, shape_plan
+from ..labels import LabelFinisher, relabel_repeated, relabel_series
 from ..model import Family, Labels, SeriesRef
 from ..names import is_legacy
-from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, Families, NewSeries, PlainTexts, plain_values, shape_labels
+from ..parse import KNOWN_CONTEXT, KNOWN_FAMILY, Families, NewSeries, PlainTexts
 from ..parse.metadata import MIN_RUN_BYTES
 from ..relabel import RelabelRules
+from .labelsets import Interned, ShapePlan, final_labels, shape_plans
 
 SeriesEntry = tuple[str, Family, Family | None, str, Labels, SeriesRef]
 """What one series text of a target stands for: ``parse.KnownSeries`` first (the metric name as
@@ -32,25 +33,7 @@ ref."""
 SERIES_AT: Final = 5
 _FAMILY = itemgetter(KNOWN_FAMILY)
 _METRIC, _LABELS, _SERIES = itemgetter(3), itemgetter(4), itemgetter(SERIES_AT)
-_PLAN_NAMES, _PLAN_PICK, _PLAN_CONSTANTS = itemgetter(0), itemgetter(1), itemgetter(2)
-_PLAN_KEPT, _PLAN_PAIRS, _PLAN_PICK_PAIRS = itemgetter(3), itemgetter(4), itemgetter(5)
 _AT = attrgetter("at")
-
-ShapePlan = tuple[
-    tuple[str, ...] | None,
-    "itemgetter[Any]",
-    list[str] | None,
-    tuple[str, ...] | None,
-    tuple[tuple[str, str], ...],
-    "itemgetter[Any] | None",
-]
-"""How one target builds the final labels of plain label sets of one shape (``labels.Plan``).
-When the target renames an exposed label (``exported_``): the final names; a picker of their
-values from the exposed values followed by the constants (with one more item, so that it
-returns a tuple); the constants; then ``None, (), None``. Otherwise: ``None``; a picker of the
-kept labels' values (those not empty) from the exposed values; ``None``; the kept labels' names;
-the constants' interned pairs; and a picker of the final pairs from the kept labels' pairs
-followed by those (a tuple, whatever their number)."""
 
 Identity = tuple[str, Labels]
 """A series as a sink and a TSDB see it: its final metric name and labels."""
@@ -103,40 +86,6 @@ class Created:
         """Refs this parse gave to an entry that is not the first with them."""
 
 
-LABEL_SETS_MAX: Final = 16_384
-"""At most this many plain label sets' pairs are remembered (``Interned.label_sets``): about
-4 MB, for the distinct label sets of the targets that one cycle meets cold (a fleet of one
-exporter's targets has as many as one target has series)."""
-
-
-class Interned(dict[Any, Any]):
-    """One object per distinct value (metric names, label pairs) among a target's series, so
-    that its series share them: a node_exporter's 1,000 series hold a few hundred distinct label
-    pairs, and each would otherwise have its own copy of every pair and name (docs/scaling.md,
-    "What a cached series holds"). A hit is a C-level dict lookup."""
-
-    __slots__ = ("generation", "label_sets")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.generation = 0
-        """How many times the table was emptied: plans that hold its pairs are made again."""
-        self.label_sets: dict[str, tuple[tuple[str, str], ...]] = {}
-        """The interned pairs of plain label sets (the text between the braces), those of its
-        kept labels (not empty) in order, so that the series of another target with the same
-        set (a fleet's targets expose the same series) take them with one lookup. At most
-        ``LABEL_SETS_MAX``; emptied after each cycle (``CommonValues.bound``)."""
-
-    def __missing__(self, key: Any) -> Any:
-        self[key] = key
-        return key
-
-    def clear(self) -> None:
-        super().clear()
-        self.label_sets.clear()
-        self.generation += 1
-
-
 VALUES_PER_SERIES: Final = 4
 MIN_VALUES: Final = 1024
 """A table of interned values (families, names and label pairs) is let go past
@@ -181,7 +130,7 @@ class CommonValues:
         bound_families(self.families, series)
         if len(self.values) > VALUES_PER_SERIES * series + MIN_VALUES:
             self.values.clear()
-        self.values.label_sets.clear()  # what a cold cycle shares: no memory held between cycles
+        self.values.forget_sets()  # what a cold cycle shares: no memory held between cycles
         self.texts.clear()
 
 
@@ -224,90 +173,14 @@ class EntryMaker:
 
     def plain_labels(self, new: NewSeries, plans: dict[str, ShapePlan]) -> list[Labels]:
         """The final labels of plain new series, in bulk: one plan per label-set shape (made
-        when a shape is first met, kept in ``plans``). When every plan keeps each exposed label
-        under its name (no ``exported_`` label), a series' final labels are one pick of its
-        interned pairs (``Interned.label_sets``) and the target's."""
-        infos: list[Any] = list(map(plans.get, new.shapes))
-        if None in infos:
-            for index in [index for index, found in enumerate(infos) if found is None]:
-                shape = new.shapes[index]
-                plan = plans.get(shape)
-                if plan is None:
-                    plan = plans[shape] = self._plan(shape)
-                infos[index] = plan
-        label_sets: list[str] = new.labels  # type: ignore[assignment]
-        if all(map(_PLAN_PICK_PAIRS, infos)):
-            return self._paired(label_sets, infos)
-        paired = [index for index, plan in enumerate(infos) if plan[5] is not None]
-        if not paired:
-            return self._renamed(label_sets, infos)
-        final: list[Labels] = [()] * len(infos)
-        renamed = [index for index, plan in enumerate(infos) if plan[5] is None]
-        for indices, build in ((paired, self._paired), (renamed, self._renamed)):
-            built = build([label_sets[i] for i in indices], [infos[i] for i in indices])
-            for index, labels in zip(indices, built, strict=True):
-                final[index] = labels
-        return final
-
-    def _paired(self, label_sets: list[str], plans: list[ShapePlan]) -> list[Labels]:
-        """``plain_labels`` of label sets whose plans keep each exposed label's name: a pick of
-        the set's interned pairs followed by the target's."""
-        found = self.interned.label_sets
-        exposed: list[Any] = list(map(found.get, label_sets))
-        if None in exposed:
-            new = [index for index, pairs in enumerate(exposed) if pairs is None]
-            for index, pairs in zip(
-                new, self._exposed([label_sets[i] for i in new], [plans[i] for i in new]), strict=True
-            ):
-                exposed[index] = pairs
-        return list(map(call, map(_PLAN_PICK_PAIRS, plans), map(add, exposed, map(_PLAN_PAIRS, plans))))
-
-    def _renamed(self, label_sets: list[str], plans: list[ShapePlan]) -> list[Labels]:
-        """``plain_labels`` of label sets whose plans rename an exposed label: values picked,
-        zipped with the final names, each pair interned."""
-        pairs = map(
-            zip,
-            map(_PLAN_NAMES, plans),
-            map(
-                call,
-                map(_PLAN_PICK, plans),
-                map(add, plain_values(label_sets), map(_PLAN_CONSTANTS, plans)),
-            ),
-        )
-        return list(map(tuple, map(map, repeat(self.interned.__getitem__), pairs)))
-
-    def _plan(self, shape: str) -> ShapePlan:
-        """The ``ShapePlan`` of a label-set shape, for this target."""
-        labels = shape_labels(shape)
-        names, pick, constants = shape_plan(self.finish, labels)
-        count = len(labels)
-        exposed = [(name, index) for name, index in zip(names, pick, strict=True) if index < count]
-        kept = [index for index, (_, keep) in enumerate(labels) if keep]
-        if sorted(index for _, index in exposed) != kept or any(labels[i][0] != name for name, i in exposed):
-            getter = itemgetter(*pick, 0) if pick else itemgetter(slice(0, 0))
-            return names, getter, constants, None, (), None  # a label renamed (exported_): no pairs
-        constant_pairs = tuple(
-            self.interned[name, constants[index - count]]
-            for name, index in zip(names, pick, strict=True)
-            if index >= count
-        )
-        # the final pairs are picked from the kept labels' pairs, then the constants'
-        at = {index: place for place, index in enumerate(kept)}
-        final = [at[index] if index < count else len(kept) + index - count for index in pick]
-        kept_names = tuple(labels[index][0] for index in kept)
-        return None, _tuple_getter(kept), None, kept_names, constant_pairs, _tuple_getter(final)
-
-    def _exposed(self, label_sets: list[str], plans: list[ShapePlan]) -> list[tuple[tuple[str, str], ...]]:
-        """The interned pairs of plain label sets, those of kept labels in order, remembered
-        (``Interned.label_sets``)."""
-        interned = self.interned
-        kept_values = map(call, map(_PLAN_PICK, plans), plain_values(label_sets))
-        pairs = list(
-            map(tuple, map(map, repeat(interned.__getitem__), map(zip, map(_PLAN_KEPT, plans), kept_values)))
-        )
-        if len(interned.label_sets) + len(label_sets) <= LABEL_SETS_MAX:
-            interned.label_sets.update(zip(label_sets, pairs, strict=True))
-        return pairs
+        when a shape is first met, kept in ``plans``: ``labelsets``)."""
+        shapes = new.shapes
+        infos: list[Any] = list(map(plans.get, shapes))
+        if None in infos:  # each shape not met before, once (a cold chunk's are hundreds of lines)
+            missing = [shape for shape in dict.fromkeys(shapes) if shape not in plans]
+            plans.update(shape_plans(missing, self.finish, self.interned))
+            infos = list(map(plans.__getitem__, shapes))
+        return final_labels(new.labels, infos, self.interned)  # type: ignore[arg-type]
 
     def parsed_labels(self, new: NewSeries) -> list[Labels]:
         """The final labels of the other new series (their label pairs finished one by one)."""
@@ -484,13 +357,6 @@ class EntryMaker:
             new[key] = refs[index]  # the latest under a family, or another identity's hash
             by_ref[refs[index]] = series
         return refs
-
-
-def _tuple_getter(positions: list[int]) -> itemgetter[Any]:
-    """A picker of the items at ``positions`` that returns a tuple, whatever their number."""
-    if len(positions) > 1:
-        return itemgetter(*positions)
-    return itemgetter(slice(positions[0], positions[0] + 1) if positions else slice(0, 0))
 
 
 def _still_repeated(metrics: list[str], labels: list[Labels], repeated: Sequence[int]) -> Refused | None:

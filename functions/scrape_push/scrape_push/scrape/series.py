@@ -28,7 +28,8 @@ from itertools import count, islice, repeat
 from operator import is_not, itemgetter
 from typing import Any, Final, cast
 
-from ..labels import SYNTHETIC, LabelFinisher, sorted_labels
+from .. import native
+from ..labels import SYNTHETIC, LabelFinisher
 from ..limits import ScrapeBudget
 from ..model import Family, Labels, NativeHistogram, Sample, SeriesRef
 from ..parse import Chunk, Families, Format, Histograms, ParseError, format_for, sample_line
@@ -41,16 +42,15 @@ from .entries import (
     CommonValues,
     Created,
     EntryMaker,
-    Interned,
     Refused,
     SeriesEntry,
-    ShapePlan,
     bound_families,
     columns,
     identity,
     kind,
     refs_of,
 )
+from .labelsets import Interned, ShapePlan
 from .stale import Tracker, Tracking, histogram_markers
 
 NO_NATIVE: Final = Histograms()
@@ -74,6 +74,8 @@ sinks keep per series), sized for the largest single targets (kube-state-metrics
 clusters)."""
 
 _ROW_METRIC = itemgetter(0)
+_KERNEL: Final = native.load("labels", 1)
+"""``samples``: a chunk's samples in one C pass (``native/labels.c``, docs/native.md), or ``None``."""
 _NOT_NONE = partial(is_not, None)
 _NEW = tuple.__new__
 
@@ -100,7 +102,7 @@ class SeriesCache:
     ) -> None:
         refs = count() if refs is None else refs
         interned = None if common is None else common.values
-        self.maker = EntryMaker(finish or sorted_labels, relabel, refs, legacy_names, interned)
+        self.maker = EntryMaker(finish or LabelFinisher(), relabel, refs, legacy_names, interned)
         """What new series become: their final labels, ``metric_relabel_configs`` applied once
         per series, their names checked (``legacy_names``), a ``SeriesRef`` from ``refs`` (the
         scrape stage's allocator, shared by every target so that refs never collide) or the
@@ -267,7 +269,9 @@ class SeriesCache:
                     refusal = _refusal(refused, data, chunk)
                     chunk, refusal.partial = refusal.partial, None
                     entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
-                samples = self._samples(chunk, made or columns(entries), scrape_ms, honor_timestamps, budget)
+                samples = self._samples(
+                    chunk, entries, made, scrape_ms, honor_timestamps=honor_timestamps, budget=budget
+                )
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
                 self.yielded = chunk.keys, entries, chunk.values, len(seen)
                 if self.unstored or self._refuses_times(chunk):
@@ -439,17 +443,32 @@ class SeriesCache:
     def _samples(
         self,
         chunk: Chunk[SeriesEntry],
-        taken: Columns,
+        entries: list[SeriesEntry],
+        made: Columns | None,
         scrape_ms: int,
+        *,
         honor_timestamps: bool,
         budget: ScrapeBudget,
     ) -> list[Sample]:
-        """The chunk's samples, built in C-level passes over the columns of its entries
-        (``taken``) and its own; what metric relabeling dropped is left out, and so is a sample
-        whose own time is outside ``window`` (beyond int64 milliseconds too:
-        ``parse.OUT_OF_RANGE``), as Prometheus 2.42's scrape loop and TSDB refuse it: counted as
-        scraped and relabeled, not stored."""
+        """The chunk's samples, built in C-level passes over the columns of its ``entries``
+        (``made``, when the parse made them) and its own; what metric relabeling dropped is left
+        out, and so is a sample whose own time is outside ``window`` (beyond int64 milliseconds
+        too: ``parse.OUT_OF_RANGE``), as Prometheus 2.42's scrape loop and TSDB refuse it:
+        counted as scraped and relabeled, not stored. Where the kernel is built, a chunk
+        stamped ``scrape_ms`` throughout, without exemplars or native histograms, is its one pass
+        (``samples``)."""
         exposed = chunk.timestamps
+        if (
+            _KERNEL is not None
+            and (exposed is None or not honor_timestamps)
+            and chunk.exemplars is None
+            and chunk.histograms is None
+        ):
+            found: list[Sample] | None = _KERNEL.samples(
+                Sample, entries, chunk.values, scrape_ms, bool(self.maker.relabel.steps)
+            )
+            if found is not None:
+                return found
         stamps: Iterable[int] = (
             repeat(scrape_ms)
             if exposed is None or not honor_timestamps
@@ -457,7 +476,7 @@ class SeriesCache:
         )
         exemplars = repeat(None) if chunk.exemplars is None else chunk.exemplars
         histograms = repeat(None) if chunk.histograms is None else chunk.histograms
-        metrics, labels, families, refs = taken
+        metrics, labels, families, refs = made or columns(entries)
         rows: Iterable[tuple[Any, ...]] = zip(
             metrics,
             labels,
