@@ -9,7 +9,7 @@ SAM    := $(SAMENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: native demo test lint typecheck pytest pytest-lambda-python unit functional integration sam-validate sam-build sam-check bench clean
+.PHONY: native fuzz demo test lint typecheck pytest pytest-lambda-python unit functional integration sam-validate sam-build sam-check bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -35,7 +35,8 @@ native: $(VENV)/.installed
 demo: $(VENV)/.installed native
 	$(PY) -m devtools.demo
 
-test: lint typecheck pytest pytest-lambda-python sam-check
+test: lint typecheck pytest pytest-lambda-python sam-check fuzz
+test: FUZZ_SECONDS = 20
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check functions devtools tests bench
@@ -91,6 +92,15 @@ sam-build: $(SAMENV)/.installed $(VENV)/.installed
 	$(PY) -m devtools.check_build .aws-sam/build $(if $(strip $(PY_LAMBDA)),--bytecode)
 
 sam-check: sam-validate sam-build
+
+# The scan kernel's fuzzer (tests/fuzz/fuzz_scan.py, docs/native.md): atheris on the kernel built
+# with sanitizer coverage, ASan and UBSan, its pure-Python reference the oracle, for FUZZ_SECONDS
+# (make test: a bounded run). It fails on any difference or crash; its corpus and what it found
+# are kept in build/fuzz/.
+FUZZ_SECONDS ?= 300
+
+fuzz: $(VENV)/.installed
+	$(PY) -m tests.fuzz.fuzz_scan --seconds $(FUZZ_SECONDS)
 
 bench: $(VENV)/.installed native
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

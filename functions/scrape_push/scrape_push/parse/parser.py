@@ -902,7 +902,7 @@ def _plain_label_sets(
         found: tuple[list[str], list[str], list[str]] | None = _KERNEL.label_sets(keys, trailing)
         if found is not None:
             return found
-    lines = " 1\n".join(keys) + " 1"
+    lines = " 1\n".join([*keys, ""])
     if "\\" in lines or plain.fullmatch(lines) is None:
         return None
     return _label_sets(keys)
