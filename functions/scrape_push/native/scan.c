@@ -493,15 +493,12 @@ plain_set(const char *s, const char *end, int trailing, char *shape, Py_ssize_t 
     return s;
 }
 
-/* One series text's name, label set and shape appended, when it is plain; 0: it is not. */
+/* One series text's name, label set and shape appended, when it is plain; 0: it is not. s is
+ * its UTF-8, size bytes. */
 static int
-plain_series(PyObject *key, int trailing, PyObject *names, PyObject *bodies, PyObject *shapes)
+plain_text(PyObject *key, const char *s, Py_ssize_t size, int trailing, PyObject *names, PyObject *bodies,
+           PyObject *shapes)
 {
-    Py_ssize_t size = 0;
-    const char *s = PyUnicode_AsUTF8AndSize(key, &size);
-    if (s == NULL) {
-        return -1;
-    }
     const char *end = s + size, *p = s;
     if (p == end || !(is_name_start(*p) || *p == ':')) {
         return 0;
@@ -538,6 +535,20 @@ plain_series(PyObject *key, int trailing, PyObject *names, PyObject *bodies, PyO
                     : 1;
     }
     PyMem_Free(shape);
+    return found;
+}
+
+/* plain_text of a series text, through a copy of its UTF-8: PyUnicode_AsUTF8AndSize would leave
+ * one attached to a text that is not ASCII, which the series cache keeps. */
+static int
+plain_series(PyObject *key, int trailing, PyObject *names, PyObject *bodies, PyObject *shapes)
+{
+    PyObject *utf8 = PyUnicode_AsUTF8String(key);
+    if (utf8 == NULL) {
+        return -1;
+    }
+    int found = plain_text(key, PyBytes_AsString(utf8), PyBytes_Size(utf8), trailing, names, bodies, shapes);
+    Py_DECREF(utf8);
     return found;
 }
 

@@ -351,6 +351,13 @@ def test_label_sets_are_those_of_the_plain_lines_pattern(
     check_label_sets(kernel, keys, openmetrics)
 
 
+def test_label_sets_leave_no_utf_8_copy_on_a_series_text_the_cache_keeps(kernel: ModuleType) -> None:
+    key = 'a{x="é"}'
+    size = sys.getsizeof(key)  # (which counts a UTF-8 copy attached to the str)
+    assert kernel.label_sets([key], True) == (["a"], ['x="é"'], ["x="])
+    assert sys.getsizeof(key) == size
+
+
 def test_label_sets_do_not_read_what_they_were_not_made_for(kernel: ModuleType) -> None:
     assert kernel.label_sets(("a",), True) is None
     assert kernel.label_sets(["a", 1], True) is None
