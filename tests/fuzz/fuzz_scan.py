@@ -47,6 +47,8 @@ SANITIZERS = (
 out: with that flag Zig's cc links a fuzzing runtime of its own into the module."""
 MODES = 5
 CHUNK_SIZES = (1 << 16, 64, 1)
+SEED_HOWS = (0, 1, 2, 4)
+"""The second byte of the seeds (``one_input``): cold, warm, then cold in chunks of 64 and 1 bytes."""
 TEXT_TYPE = "text/plain; version=0.0.4"
 OM_TYPE = "application/openmetrics-text; version=1.0.0"
 
@@ -136,13 +138,14 @@ def dictionary() -> Path:
 
 
 def seed(corpus: Path) -> None:
-    """Seed an empty corpus: each body in every mode."""
+    """Seed an empty corpus: each body in every mode, cold and warm, in chunks of each size."""
     if corpus.exists() and any(corpus.iterdir()):
         return
     corpus.mkdir(parents=True, exist_ok=True)
     for index, data in enumerate(seeds()):
         for mode in range(MODES):
-            (corpus / f"seed-{index:03d}-{mode}").write_bytes(bytes([mode, index & 0xFF]) + data)
+            for how in SEED_HOWS:
+                (corpus / f"seed-{index:03d}-{mode}-{how}").write_bytes(bytes([mode, how]) + data)
 
 
 def one_input(kernel: ModuleType, data: bytes) -> None:
@@ -166,8 +169,9 @@ def one_input(kernel: ModuleType, data: bytes) -> None:
             chosen.reverse()
         known = {key: (key, None, None) for key in chosen}
         scan_checks.check_scan(kernel, text, last, known, how >> 4)
-    elif mode == 1:
-        scan_checks.check_label_sets(kernel, text.split("\n"), bool(how & 1))
+    elif mode == 1:  # each line's series text, as the scan cuts it
+        keys = [line.rpartition(" ")[0] for line in text.split("\n")]
+        scan_checks.check_label_sets(kernel, keys, bool(how & 1))
     elif mode in {2, 3}:
         content_type = TEXT_TYPE if mode == 2 else OM_TYPE
         before = [payload] if how & 1 else []

@@ -9,8 +9,12 @@ consecutive known series (everything between two comment lines, on a warm scrape
 validated by one regex per run and handed on as label-set shapes and values; every other line
 -- comments, timestamps, exemplars, anything odd -- goes through ``_line``, which applies the
 full grammar and reports the line number. Errors come in line order, whatever the caller knew.
+Where the scan kernel is built (``_KERNEL``, docs/native.md), one C pass over a chunk's text
+does the passes of ``_scan``, and a chunk every sample line of which is known is read without
+being split into lines; this module's Python code is its reference and fallback.
 
-What outlives a chunk: the metadata state (``metadata.Metadata``) and the shapes validated.
+What outlives a chunk: the metadata state (``metadata.Metadata``), the shapes validated and
+where the kernel expects the next known series (``_Scan.position``).
 """
 
 from __future__ import annotations
