@@ -120,6 +120,7 @@ class Metadata:
         parse, with what the parse adds)."""
         self.context: Family | None = None
         """The current block's family (``None`` before the first block)."""
+        self._members: tuple[Family | None, dict[str, Family]] = (None, {})
         self.typed: dict[str, str] = {}
         self.names: dict[str, Family] = {}
         """The family each sample name read so far was given (see ``read``)."""
@@ -132,8 +133,13 @@ class Metadata:
     @property
     def members(self) -> dict[str, Family]:
         """Sample names that belong to the current block (made when a new series needs them:
-        a warm parse never does)."""
-        return self.families.members(self.context)
+        a warm parse never does; kept per family by the table, and here for the current one)."""
+        context, members = self._members
+        if context is not self.context:
+            context = self.context
+            members = self.families.members(context)
+            self._members = context, members
+        return members
 
     def family(self, name: str) -> Family:
         """The family of a sample called ``name`` under the current block."""
