@@ -9,7 +9,7 @@ SAM    := $(SAMENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: native demo test lint typecheck pytest pytest-lambda-python unit functional integration sam-validate sam-build sam-check test-arm64 bench clean
+.PHONY: native fuzz demo test lint typecheck pytest pytest-lambda-python unit functional integration sam-validate sam-build sam-check test-arm64 bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt functions/scrape_push/native/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -35,7 +35,8 @@ native: $(VENV)/.installed
 demo: $(VENV)/.installed native
 	$(PY) -m devtools.demo
 
-test: lint typecheck pytest pytest-lambda-python sam-check test-arm64
+test: lint typecheck pytest pytest-lambda-python sam-check test-arm64 fuzz
+test: FUZZ_SECONDS = 20
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check functions devtools tests bench
@@ -100,6 +101,15 @@ sam-check: sam-validate sam-build
 # verified and unpacked into a cache; a machine without qemu-aarch64 says so and skips (CI fails).
 test-arm64: sam-build
 	PYTHON_LAMBDA="$(PY_LAMBDA)" $(PY) -m devtools.arm64 test $(PYTEST_ARGS)
+
+# The scan kernel's fuzzer (tests/fuzz/fuzz_scan.py, docs/native.md): atheris on the kernel built
+# with sanitizer coverage, ASan and UBSan, its pure-Python reference the oracle, for FUZZ_SECONDS
+# (make test: a bounded run). It fails on any difference or crash; its corpus and what it found
+# are kept in build/fuzz/.
+FUZZ_SECONDS ?= 300
+
+fuzz: $(VENV)/.installed
+	$(PY) -m tests.fuzz.fuzz_scan --seconds $(FUZZ_SECONDS)
 
 bench: $(VENV)/.installed native
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

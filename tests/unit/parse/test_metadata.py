@@ -173,3 +173,29 @@ def test_fuzzed_expositions_read_alike_after_other_targets_bodies(
     assert after([(base, content_type), *others], exposition, content_type, strict) == cold(
         exposition, content_type, strict
     )
+
+
+# -- the sample names of each block, kept per family ----------------------------------------------
+
+
+def test_a_block_s_sample_names_are_made_once_per_family_and_by_identity() -> None:
+    families = Families()
+    histogram = Family("rpc", "histogram")
+    names = families.members(histogram)
+    assert names == dict.fromkeys(["rpc_bucket", "rpc_sum", "rpc_count", "rpc_created"], histogram)
+    assert families.members(histogram) is names
+    equal = Family("rpc", "histogram")  # another block: its names map to it
+    assert families.members(equal) is not names and set(families.members(equal).values()) == {equal}
+    assert families.members(None) == {}
+    families.clear()
+    assert families.members(histogram) is not names
+
+
+def test_the_sample_names_kept_are_bounded() -> None:
+    families = Families()
+    with patch("scrape_push.parse.metadata.MEMBERS_MAX", 3):
+        kept = [Family(f"f{n}", "gauge") for n in range(5)]
+        for family in kept:
+            assert families.members(family) == {family.name: family}
+    assert len(families.memo) == 3
+    assert families.copy().memo == families.memo

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from unittest.mock import patch
 
 import pytest
@@ -67,7 +67,8 @@ def outcome(
 
 @contextmanager
 def counted_shapes() -> Iterator[list[int]]:
-    """The calls that make label-set shapes (one per pass over label sets), as they are made."""
+    """The calls that make label-set shapes (one per pass over label sets, in Python or in the
+    kernel), as they are made."""
     calls: list[int] = []
     shapes = grammar.PLAIN_VALUE
 
@@ -76,7 +77,16 @@ def counted_shapes() -> Iterator[list[int]]:
             calls.append(1)
             return shapes.sub(*args)
 
-    with patch.object(grammar, "PLAIN_VALUE", Counting()):
+    with ExitStack() as stack:
+        stack.enter_context(patch.object(grammar, "PLAIN_VALUE", Counting()))
+        if parser._KERNEL is not None:
+            label_sets = parser._KERNEL.label_sets
+
+            def counting(*args: object) -> object:
+                calls.append(1)
+                return label_sets(*args)
+
+            stack.enter_context(patch.object(parser._KERNEL, "label_sets", counting))
         yield calls
 
 

@@ -47,17 +47,22 @@ def chunks(data: bytes, dialect: Dialect, strict: bool) -> Iterator[tuple[int, i
         raise fault
 
 
-def decode(data: memoryview, start: int, stop: int, last: bool) -> tuple[str, list[str], bool]:
-    """A chunk's text and its lines (the body's final newline ends a line, it starts none), and
-    whether it is valid UTF-8 (if not, each invalid byte is a lone surrogate, ``INVALID_UTF8``)."""
+def decode(data: memoryview, start: int, stop: int) -> tuple[str, bool]:
+    """A chunk's text, and whether it is valid UTF-8 (if not, each invalid byte is a lone
+    surrogate, ``INVALID_UTF8``)."""
     try:
-        text, valid = str(data[start:stop], "utf-8"), True
+        return str(data[start:stop], "utf-8"), True
     except UnicodeDecodeError:
-        text, valid = str(data[start:stop], "utf-8", "surrogateescape"), False
-    lines = text.split("\n")
-    if last and lines[-1] == "":
-        lines.pop()
-    return text, lines, valid
+        return str(data[start:stop], "utf-8", "surrogateescape"), False
+
+
+def lines(text: str, last: bool) -> list[str]:
+    """A chunk's lines (the body's final newline, at the end of the ``last`` chunk, ends a line:
+    it starts none)."""
+    found = text.split("\n")
+    if last and found[-1] == "":
+        found.pop()
+    return found
 
 
 def _spans(data: bytes, end: int) -> Iterator[tuple[int, int]]:

@@ -28,12 +28,21 @@ pair it maps to: about 125 on CPython 3.11, measured with tracemalloc; rounded u
 ``Families.limit``."""
 MIN_RUN_BYTES: Final = 1 << 20
 """What the runs of any table may hold, whatever the series it serves (``Families.bound``)."""
+MEMBERS_MAX: Final = 4096
+"""At most this many families' sample names are kept (``Families.members``), about 270 B each
+(measured with tracemalloc): a node_exporter's 218 blocks take about 60 KB, and a target with a
+family per series adds no more than about 1.1 MB to the table."""
 
 _HEAD, _AFTER, _NAME = itemgetter(0), itemgetter(1), attrgetter("name")
 
 Run = tuple[str, Family]
 """What a run of comment lines read to: the name of its first metadata line, and the block's
 family after it."""
+
+_NO_RUNS: Final[dict[str, Run]] = {}
+"""The runs of a dialect the table holds none of (never written to)."""
+_NO_MEMBERS: Final[dict[str, Family]] = {}
+"""The sample names of no block (never written to)."""
 
 
 class Families(dict[Family, Family]):
@@ -43,7 +52,7 @@ class Families(dict[Family, Family]):
     Only a run that read without an error is remembered, and every family a run read to is in
     the table: emptied, the table forgets the runs too."""
 
-    __slots__ = ("held", "limit", "runs")
+    __slots__ = ("held", "limit", "memo", "runs")
 
     def __init__(self, limit: int = MIN_RUN_BYTES) -> None:
         super().__init__()
@@ -52,6 +61,8 @@ class Families(dict[Family, Family]):
         """What ``runs`` holds, in characters of text plus ``RUN_OVERHEAD`` per run."""
         self.limit = limit
         """How much ``runs`` may hold (set by the table's owner, ``bound``)."""
+        self.memo: dict[int, tuple[Family, dict[str, Family]]] = {}
+        """The sample names of families' blocks, by the family's ``id`` (``members``)."""
 
     def copy(self) -> Families:
         """A copy that the parse of a cache with a table of its own fills (a failed parse leaves
@@ -60,11 +71,26 @@ class Families(dict[Family, Family]):
         copied.update(self)
         copied.runs = {dialect: dict(runs) for dialect, runs in self.runs.items()}
         copied.held = self.held
+        copied.memo = dict(self.memo)
         return copied
 
     def clear(self) -> None:
         super().clear()
-        self.runs, self.held = {}, 0
+        self.runs, self.held, self.memo = {}, 0, {}
+
+    def members(self, family: Family | None) -> dict[str, Family]:
+        """The sample names that belong to the block of ``family`` (``None``: before any block),
+        each mapped to it: made once a family, for up to ``MEMBERS_MAX`` of them (by identity:
+        an equal family is another block)."""
+        if family is None:
+            return _NO_MEMBERS
+        found = self.memo.get(id(family))
+        if found is not None and found[0] is family:
+            return found[1]
+        members = dict.fromkeys(_member_names(family), family)
+        if len(self.memo) < MEMBERS_MAX:
+            self.memo[id(family)] = (family, members)  # (which keeps its id from being reused)
+        return members
 
     def bound(self, limit: int) -> None:
         """Let the runs hold ``limit`` bytes from now on; forget them all if they had reached
@@ -100,22 +126,29 @@ class Metadata:
         """The family each sample name read so far was given (see ``read``)."""
 
     @property
+    def runs(self) -> dict[str, Run]:
+        """What the runs of comment lines the table remembers in this dialect read to."""
+        return self.families.runs.get(self.dialect.name, _NO_RUNS)
+
+    @property
     def members(self) -> dict[str, Family]:
         """Sample names that belong to the current block (made when a new series needs them:
-        a warm parse never does)."""
+        a warm parse never does; kept per family by the table, and here for the current one)."""
         context, members = self._members
         if context is not self.context:
             context = self.context
-            members = {} if context is None else dict.fromkeys(_member_names(context), context)
+            members = self.families.members(context)
             self._members = context, members
         return members
 
     def family(self, name: str) -> Family:
         """The family of a sample called ``name`` under the current block."""
         family = self.members.get(name)
-        if family is None:
-            family = self._intern(Family(name, self.dialect.default_type))
-        return family
+        return self.own_family(name) if family is None else family
+
+    def own_family(self, name: str) -> Family:
+        """The family of a sample called ``name`` outside the block of its family."""
+        return self._intern(Family(name, self.dialect.default_type))
 
     def read(self, names: Iterable[str], families: Iterable[Family]) -> None:
         """Note the families samples called ``names`` were given, in line order, so that a
@@ -153,8 +186,7 @@ class Metadata:
         from the current block, when ``comments`` would apply every one of them as what the
         table remembers (it read each before, and none has a first metadata line that names the
         family of the block before it); else ``None``. In C-level passes; changes nothing."""
-        known = self.families.runs.get(self.dialect.name, {})
-        reads = list(map(known.get, runs))
+        reads = list(map(self.runs.get, runs))
         if None in reads:
             return None
         heads, afters = list(map(_HEAD, reads)), list(map(_AFTER, reads))  # type: ignore[arg-type]

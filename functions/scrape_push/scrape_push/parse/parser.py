@@ -9,18 +9,23 @@ consecutive known series (everything between two comment lines, on a warm scrape
 validated by one regex per run and handed on as label-set shapes and values; every other line
 -- comments, timestamps, exemplars, anything odd -- goes through ``_line``, which applies the
 full grammar and reports the line number. Errors come in line order, whatever the caller knew.
+Where the scan kernel is built (``_KERNEL``, docs/native.md), one C pass over a chunk's text
+does the passes of ``_scan``, and a chunk every sample line of which is known is read without
+being split into lines; this module's Python code is its reference and fallback.
 
-What outlives a chunk: the metadata state (``metadata.Metadata``) and the shapes validated.
+What outlives a chunk: the metadata state (``metadata.Metadata``), the shapes validated and
+where the kernel expects the next known series (``_Scan.position``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain, compress, islice, repeat
 from operator import is_, itemgetter, methodcaller, not_
-from typing import Final, Generic, cast
+from typing import Final, Generic, NamedTuple, cast
 
+from .. import native
 from ..model import Exemplar, Family
 from . import body, grammar
 from .chunk import (
@@ -58,10 +63,48 @@ _COMMENT_RUNS: Final = re.compile(rb"(\x01++)")
 """A run of comment lines in a chunk's lines' flags (``bytes`` of ``special``), kept by
 ``split``: the runs of sample lines between them are the other pieces."""
 
+_KERNEL: Final = native.load("scan", 1)
+"""The compiled passes (``native/scan.c``) of ``_scan``, ``_Parse._blocks`` and
+``_plain_label_sets``, or ``None``: these functions then do them (docs/native.md)."""
+
 PLAIN_TEXTS_MAX: Final = 16_384
 """At most this many series texts are remembered per dialect (``PlainTexts``): about 4 MB, for
 the series one cycle's targets expose alike (a fleet of one exporter's targets has as many as
 one target has series)."""
+
+
+_Placed = tuple[list[Family], list[Family | None], int]
+"""The families and blocks of a cold chunk's sample lines, and how many runs of them it has."""
+
+
+class _Scan(NamedTuple, Generic[K]):
+    """A chunk's lines as its bulk paths read them (``_scan``, or the kernel's ``scan`` of its
+    text), in exposition order."""
+
+    lines: int
+    special: bytes
+    """A byte a line: 1 for a line that is not a sample line (blank, or starting with ``#``, a
+    space or a tab: ``_SPECIAL_FIRST``), else 0."""
+    keys: list[str]
+    """Each sample line's series text (all before its last space)."""
+    values: list[float | str]
+    """Each sample line's value text (after its last space), or where the kernel read it (all
+    but those at ``odd``) the float Prometheus reads it as."""
+    odd: Sequence[int]
+    """Where ``values`` holds a text."""
+    hits: list[K | None]
+    """Each series text's entry in the known series, or ``None``."""
+    missing: int
+    """How many ``hits`` are ``None``."""
+    comments: tuple[list[str], int] | None
+    """Each run of lines that are not sample lines, joined, and their characters (the
+    kernel's); ``None``: for ``_comment_runs`` to make where they are needed."""
+    sample_chars: int
+    """The characters of the sample lines."""
+    position: int
+    """Where in the known series' order the kernel expects the next chunk's first known series
+    (a hint for its next ``scan``, which then compares a series text with the one it expects
+    instead of looking it up; 0 from ``_scan``)."""
 
 
 class _Parse(Generic[K]):
@@ -92,6 +135,12 @@ class _Parse(Generic[K]):
         """Where the text of the chunk being read ends in the body."""
         self.nuls = False
         """Whether the body holds a NUL byte (and is not read ``strict``)."""
+        self.last = False
+        """Whether the chunk being read ends the body."""
+        self.position = 0
+        """Where the kernel expects the next chunk's known series (``_Scan.position``)."""
+        self.trailing = dialect.plain.fullmatch('a{b="c",} 1') is not None
+        """Whether the dialect's plain label sets may end with a comma (text 0.0.4's do)."""
         self._start([])
 
     def _start(self, lines: list[str]) -> None:
@@ -110,12 +159,13 @@ class _Parse(Generic[K]):
         for span in spans:
             text, lines, valid = self._decode(view, span)
             before = self.metadata.context
-            first, self.stop = self.first, span[1]
+            first, self.stop, self.last = self.first, span[1], span[2]
             try:
                 try:
                     chunk = self._chunk(text, lines, valid)
                 except ParseError:
                     self.metadata.context = before
+                    lines = body.lines(text, span[2]) if lines is None else lines
                     if not self.dialect.lenient_lines or self.strict:
                         # line by line, so that the error holds the lines before it
                         chunk = self._chunk(text, lines, False)
@@ -129,14 +179,17 @@ class _Parse(Generic[K]):
             # nothing of the chunk but what it hands on is held while the caller has it
             yield chunk
 
-    def _decode(self, view: memoryview, span: tuple[int, int, bool]) -> tuple[str, list[str], bool]:
-        """``body.decode``, with NUL bytes where Prometheus 2.42's lexer skips them read as it
-        reads them (``grammar.lexed_nuls``): a body without any pays one C-level search."""
-        text, lines, valid = body.decode(view, *span)
+    def _decode(self, view: memoryview, span: tuple[int, int, bool]) -> tuple[str, list[str] | None, bool]:
+        """``body.decode``, and its lines with NUL bytes where Prometheus 2.42's lexer skips them
+        read as it reads them (``grammar.lexed_nuls``): a body without any pays one C-level
+        search. No lines yet (``None``) where the kernel may read the chunk without them."""
+        text, valid = body.decode(view, span[0], span[1])
         if self.nuls and "\0" in text:
-            lines = [grammar.lexed_nuls(line) if "\0" in line else line for line in lines]
-            text = "\n".join(lines)
-        return text, lines, valid
+            lines = [grammar.lexed_nuls(line) if "\0" in line else line for line in body.lines(text, span[2])]
+            return "\n".join(lines), lines, valid
+        if _KERNEL is not None and valid and not self.strict:
+            return text, None, valid
+        return text, body.lines(text, span[2]), valid
 
     def _rejoined(
         self,
@@ -156,7 +209,8 @@ class _Parse(Generic[K]):
             span = next(spans, None)
             if span is None:
                 break
-            more, more_lines, _ = self._decode(view, span)
+            more, found, _ = self._decode(view, span)
+            more_lines = body.lines(more, span[2]) if found is None else found
             self.stop = span[1]
             texts.append(more)
             lines += more_lines
@@ -169,28 +223,43 @@ class _Parse(Generic[K]):
             return self._chunk(text, lines, False)
         return self._chunk(text, lines, False, joined)
 
-    def _chunk(self, text: str, lines: list[str], valid: bool, joined: list[str] | None = None) -> Chunk[K]:
-        """The chunk of ``text`` (its ``lines``, or those lines ``joined``)."""
-        self._start(lines if joined is None else joined)
+    def _chunk(
+        self, text: str, lines: list[str] | None, valid: bool, joined: list[str] | None = None
+    ) -> Chunk[K]:
+        """The chunk of ``text`` (its ``lines``, or those lines ``joined``; ``None``: for
+        ``_lines`` to make where it needs them)."""
+        self._start([] if lines is None else lines if joined is None else joined)
         self.valid = valid
-        self._lines(text)
+        count = self._lines(text, lines is None)
         chunk = self.chunk
         chunk.label_sets += len(chunk.plain.at) + len(chunk.parsed.at)
         kept_chars = len(text) - self.comment_chars + self.built_chars
         chunk.text_bytes = kept_chars * (1 if text.isascii() else 4)
-        self.first += len(lines)
+        self.first += count
         self._start([])
         return chunk
 
-    def _lines(self, text: str) -> None:
+    def _lines(self, text: str, split: bool) -> int:
+        """Read the chunk; how many lines it has. With ``split`` its lines are still to be made
+        (``self.last`` says whether it ends the body): the kernel scans its text first, and the
+        lines are made where the bulk paths do not read it without them."""
+        bulk = True
+        if split:
+            scan = self._kernel_scan(text)
+            if scan is not None:
+                if self._in_bulk(scan, text):
+                    return scan.lines
+                bulk = False  # (it failed: not again)
+                del scan  # (what the run-by-run path holds instead)
+            self.lines = body.lines(text, self.last)
         lines = self.lines
-        if not self.valid or any(char in text for char in self.dialect.careful):
+        if not self.valid or _careful(text, self.dialect):
             for index in range(len(lines)):
                 self._line(index)
-            return
+            return len(lines)
+        if bulk and not self.strict and self._in_bulk(_scan(lines, self.known), text):
+            return len(lines)
         special = list(map(_SPECIAL_FIRST.__contains__, map(_FIRST, lines)))
-        if not self.strict and self._in_bulk(special):
-            return
         parts = list(map(_RPARTITION, lines))
         keys = list(map(_KEY, parts))
         values = list(map(_VALUE, parts))
@@ -201,100 +270,162 @@ class _Parse(Generic[K]):
                 self._run(start, stop, hits, keys, values)
             if after > stop:
                 self._comments(stop, after)
+        return len(lines)
 
-    def _in_bulk(self, special: list[bool]) -> bool:
-        """The chunk read in bulk when none of its sample lines is known (``_all_new``) or all
-        are (``_all_known``); ``False`` (nothing done) otherwise, or when that fails. (A comment
-        line is never known: a series text never is empty nor starts as a comment line does.)
-        Not ``strict``: there the families each run of samples was given are noted before the
-        next comment run (``Metadata.read``)."""
-        samples = list(map(not_, special))
-        lines = list(compress(self.lines, samples))
-        parts = list(map(_RPARTITION, lines))
-        keys = list(map(_KEY, parts))
-        values = list(map(_VALUE, parts))
-        del parts
-        hits: list[K | None] = list(map(self.known.get, keys))
-        missing = hits.count(None)
-        if missing == len(hits):
-            return self._all_new(special, samples, lines, keys, values)
-        return not missing and self._all_known(special, cast(list[K], hits), keys, values)
+    def _kernel_scan(self, text: str) -> _Scan[K] | None:
+        """The kernel's ``scan`` of a valid chunk's text (not ``strict``), unless it needs care."""
+        if _KERNEL is None or _careful(text, self.dialect):
+            return None
+        found = _KERNEL.scan(text, self.last, self.known, self.position)
+        if found is None:
+            return None
+        scan: _Scan[K] = _Scan._make(found)
+        self.position = scan.position
+        return scan
 
-    def _all_new(
-        self, special: list[bool], samples: list[bool], lines: list[str], keys: list[str], values: list[str]
-    ) -> bool:
-        """A chunk of which no line is known (a cold scrape), given its sample ``lines`` and
-        their series texts and values: when all have the plain shape, they are parsed in bulk,
-        the comments between their runs read in order and each run's families looked up under
-        its block; ``False`` (nothing done) otherwise."""
-        joined = "\n".join(lines)
-        read = self._read_before(keys)
-        if not lines or (read is None and ("\\" in joined or self.dialect.plain.fullmatch(joined) is None)):
+    def _in_bulk(self, scan: _Scan[K], text: str) -> bool:
+        """The chunk (``text``) read in bulk when none of its sample lines is known
+        (``_all_new``) or all are (``_all_known``); ``False`` (nothing done) otherwise, or when
+        that fails. (A comment line is never known: a series text never is empty nor starts as a
+        comment line does.) Not ``strict``: there the families each run of samples was given are
+        noted before the next comment run (``Metadata.read``)."""
+        if scan.missing == len(scan.keys):
+            return self._all_new(scan, text)
+        return not scan.missing and self._all_known(scan)
+
+    def _all_new(self, scan: _Scan[K], text: str) -> bool:
+        """A chunk of which no line is known (a cold scrape): when all its sample lines have the
+        plain shape, they are parsed in bulk and their families found under their blocks
+        (``_known_runs``, else ``_runs_in_order``); ``False`` (nothing done) otherwise."""
+        keys = scan.keys
+        if not keys:
             return False
-        floats = _floats(values)
+        read = self._read_before(keys)
+        sets = _plain_label_sets(keys, self.dialect.plain, self.trailing) if read is None else read
+        if sets is None:
+            return False
+        floats = _values(scan.values, scan.odd)
         if floats is None:
             return False
-        names, bodies, shapes = _label_sets(keys) if read is None else read
-        families: list[Family] = []
-        contexts: list[Family | None] = []
-        runs = 0
-        for start, stop, after in _runs(special):
-            if stop > start:
-                runs += 1
-                families += self._families(names[len(families) : len(families) + stop - start])
-                contexts += repeat(self.metadata.context, stop - start)
-            if after > stop:
-                self._comments(stop, after)
+        names, bodies, shapes = sets
+        families, contexts, runs = self._known_runs(scan, names) or self._runs_in_order(scan, names, text)
         if read is None:
-            self._check_shapes(shapes, list(compress(range(self.first, self.first + len(special)), samples)))
+            numbers = range(self.first, self.first + scan.lines)
+            self._check_shapes(shapes, list(compress(numbers, map(not_, scan.special))))
             texts = self.texts
             if texts is not None and len(texts) + len(keys) <= PLAIN_TEXTS_MAX:
                 texts.update(zip(keys, zip(names, bodies, shapes, strict=True), strict=True))
         self._extend(keys, [None] * len(keys), floats)
         add_positions(self.chunk.plain, 0, len(keys))
         _add_plain(self.chunk.plain, (names, families, contexts, shapes, bodies))
-        self.built_chars += len(joined) - (runs - 1)  # each run's lines joined apart
+        self.built_chars += scan.sample_chars + len(keys) - runs  # each run's lines joined apart
         return True
 
-    def _all_known(self, special: list[bool], known: list[K], keys: list[str], values: list[str]) -> bool:
-        """A chunk whose every sample line is a known series (a warm scrape), given their
-        entries, series texts and values: their values parsed in one pass, the block each is
-        read under found in C-level passes over the comment lines (``_blocks``) and checked
-        against its entry's in one compare; ``False`` (nothing done) when a value, a comment
-        run or an entry needs the run-by-run path, which then reads the chunk."""
-        floats = _floats(values)
-        if floats is None:
-            return False
-        blocks = self._blocks(special)
-        if blocks is None:
-            return False
-        contexts, after, chars = blocks
-        # (``_run``'s check, by identity then equality, for every run at once)
-        if list(map(_CONTEXT, known)) != contexts:
-            return False
-        self.metadata.context = after
-        self.comment_chars += chars
-        self._extend(keys, known, floats)  # type: ignore[arg-type]
-        return True
-
-    def _blocks(self, special: list[bool]) -> tuple[list[Family | None], Family | None, int] | None:
-        """The block each sample line of the chunk is read under, the block after the chunk and
-        the characters of its comment lines (as ``_comments`` counts them), when the families
-        table read every run of them before, none amending the block before it
-        (``Metadata.after``); else ``None``. A run the table holds was read as comment lines
-        only, with a ``# HELP`` or ``# TYPE``: ``_comments`` hands it to ``Metadata.comments``,
-        which applies it as that lookup. In C-level passes (the runs are cut along the lines'
-        flags); nothing is changed."""
-        runs = _COMMENT_RUNS.split(bytes(special))  # runs of sample lines, of comment lines, ...
-        comments = list(compress(self.lines, special))
-        texts = list(map("\n".join, map(islice, repeat(iter(comments)), map(len, runs[1::2]))))
+    def _known_runs(self, scan: _Scan[K], names: list[str]) -> _Placed | None:
+        """The families and blocks of a cold chunk's sample lines (called ``names``), and how
+        many runs of them it has, when the families table read every run of its comment lines
+        before, none amending the block before it (``Metadata.after``): each run's families
+        looked up under its block, all at once, as ``_runs_in_order`` would apply the runs one by
+        one. ``None`` (nothing changed) otherwise."""
+        pieces = _COMMENT_RUNS.split(scan.special)  # runs of sample lines, of comment lines, ...
+        comments, chars = (
+            _comment_runs(self.lines, scan.special, pieces) if scan.comments is None else scan.comments
+        )
         metadata = self.metadata
-        afters = metadata.after(texts)
+        afters = metadata.after(comments)
         if afters is None:
             return None
         blocks = [metadata.context, *afters]
+        lengths = list(map(len, pieces[::2]))
+        members = chain.from_iterable(map(repeat, map(metadata.families.members, blocks), lengths))
+        families: list[Family] = list(map(dict.get, members, names))  # type: ignore[arg-type]
+        if any(map(is_, families, repeat(None))):  # ``None in`` would call Family.__eq__ on each
+            own = metadata.own_family
+            families = [
+                own(name) if found is None else found for found, name in zip(families, names, strict=True)
+            ]
+        metadata.context = blocks[-1]
+        self.comment_chars += chars
+        contexts = list(chain.from_iterable(map(repeat, blocks, lengths)))
+        return families, contexts, len(lengths) - lengths.count(0)
+
+    def _runs_in_order(self, scan: _Scan[K], names: list[str], text: str) -> _Placed:
+        """The families and blocks of a cold chunk's sample lines (called ``names``), and how
+        many runs of them it has: its comment lines read in order between the runs of sample
+        lines (which the chunk's lines, made here from its ``text`` if need be, hold), each
+        run's families looked up under its block."""
+        if not self.lines:
+            self.lines = body.lines(text, self.last)
+        families: list[Family] = []
+        contexts: list[Family | None] = []
+        runs = 0
+        for start, stop, after in _runs(scan.special):
+            if stop > start:
+                runs += 1
+                families += self._families(names[len(families) : len(families) + stop - start])
+                contexts += repeat(self.metadata.context, stop - start)
+            if after > stop:
+                self._comments(stop, after)
+        return families, contexts, runs
+
+    def _all_known(self, scan: _Scan[K]) -> bool:
+        """A chunk whose every sample line is a known series (a warm scrape): their values parsed
+        in one pass, the block each is read under found in C-level passes over the comment lines
+        and checked against its entry's (``_known_blocks``); ``False`` (nothing done) when a
+        value, a comment run or an entry needs the run-by-run path, which then reads the chunk."""
+        floats = _values(scan.values, scan.odd)
+        if floats is None:
+            return False
+        found = self._known_blocks(scan)
+        if found is None:
+            return False
+        self.metadata.context, chars = found
+        self.comment_chars += chars
+        self._extend(scan.keys, scan.hits, floats)
+        return True
+
+    def _known_blocks(self, scan: _Scan[K]) -> tuple[Family | None, int] | None:
+        """The block after a chunk of known series and the characters of its comment lines (as
+        ``_comments`` counts them), when the families table read every run of them before, none
+        amending the block before it (``Metadata.after``), and every entry's block is the one its
+        line is read under; else ``None``. The kernel's ``blocks``, else ``_blocks``."""
+        pieces = None
+        if scan.comments is None:
+            pieces = _COMMENT_RUNS.split(scan.special)
+            comments, chars = _comment_runs(self.lines, scan.special, pieces)
+        else:
+            comments, chars = scan.comments
+        metadata = self.metadata
+        if _KERNEL is not None:
+            found = _KERNEL.blocks(
+                scan.special, comments, metadata.runs, metadata.context, scan.hits, KNOWN_CONTEXT
+            )
+            if found is not None:
+                return found[0], chars
+        after = self._blocks(scan.special, comments, scan.hits, pieces)
+        return None if after is None else (after[0], chars)
+
+    def _blocks(
+        self, special: bytes, comments: list[str], hits: list[K | None], pieces: list[bytes] | None
+    ) -> tuple[Family | None] | None:
+        """The block after the chunk, as ``(block,)``, when the families table read every run of
+        its comment lines (``comments``) before, none amending the block before it
+        (``Metadata.after``), and every entry (``hits``) was read under the block its line is
+        read under, by identity or equality; else ``None``. A run the table holds was read as
+        comment lines only, with a ``# HELP`` or ``# TYPE``: ``_comments`` hands it to
+        ``Metadata.comments``, which applies it as that lookup. In C-level passes; nothing is
+        changed. (The kernel's ``blocks`` does it by identity only.)"""
+        metadata = self.metadata
+        afters = metadata.after(comments)
+        if afters is None:
+            return None
+        blocks = [metadata.context, *afters]
+        runs = _COMMENT_RUNS.split(special) if pieces is None else pieces  # samples, comments, ...
         contexts = list(chain.from_iterable(map(repeat, blocks, map(len, runs[::2]))))
-        return contexts, blocks[-1], sum(map(len, comments))
+        # (``_run``'s check, by identity then equality, for every run at once)
+        if list(map(_CONTEXT, cast(list[K], hits))) != contexts:
+            return None
+        return (blocks[-1],)
 
     def _comments(self, start: int, stop: int) -> None:
         """Lines ``start:stop`` are comments, blank or start with a blank. In text 0.0.4 a run
@@ -720,6 +851,67 @@ class _Parse(Generic[K]):
         return f"invalid label set {{{text[:100]}}}"
 
 
+def _careful(text: str, dialect: Dialect) -> bool:
+    """Whether a chunk's lines need the careful path (``Dialect.careful``)."""
+    return any(char in text for char in dialect.careful)
+
+
+def _scan(lines: list[str], known: Mapping[str, K]) -> _Scan[K]:
+    """A chunk's lines as its bulk paths read them (the kernel's ``scan`` reads the chunk's
+    text alike, reading most values too)."""
+    flags = list(map(_SPECIAL_FIRST.__contains__, map(_FIRST, lines)))
+    samples = list(compress(lines, map(not_, flags)))
+    parts = list(map(_RPARTITION, samples))
+    keys = list(map(_KEY, parts))
+    values: list[float | str] = list(map(_VALUE, parts))
+    del parts
+    hits: list[K | None] = list(map(known.get, keys))
+    missing, chars = hits.count(None), sum(map(len, samples))
+    return _Scan(len(lines), bytes(flags), keys, values, range(len(values)), hits, missing, None, chars, 0)
+
+
+def _comment_runs(lines: list[str], special: bytes, pieces: list[bytes]) -> tuple[list[str], int]:
+    """The chunk's runs of lines that are not sample lines, each joined, and their characters
+    (``pieces``: ``special`` split at its runs, ``_COMMENT_RUNS``)."""
+    comments = list(compress(lines, special))
+    texts = list(map("\n".join, map(islice, repeat(iter(comments)), map(len, pieces[1::2]))))
+    return texts, sum(map(len, comments))
+
+
+def _values(values: list[float | str], odd: Sequence[int]) -> list[float] | None:
+    """The sample values of a chunk's ``_Scan`` when Prometheus accepts them all, reading the
+    texts among them (``_floats``: the same for each value whichever others are read with it);
+    else ``None``."""
+    if len(odd) == len(values):
+        return _floats(cast(list[str], values))
+    if not odd:
+        return cast(list[float], values)
+    floats = _floats(list(map(values.__getitem__, odd)))  # type: ignore[arg-type]
+    if floats is None:
+        return None
+    read = list(values)
+    for at, value in zip(odd, floats, strict=True):
+        read[at] = value
+    return cast(list[float], read)
+
+
+def _plain_label_sets(
+    keys: list[str], plain: re.Pattern[str], trailing: bool
+) -> tuple[list[str], list[str], list[str]] | None:
+    """The names, label sets and shapes of series texts (``_label_sets``) when all are those of
+    lines of the ``plain`` shape (``Dialect.plain``: ``name{a="1",b=""} value``, a trailing
+    comma in the braces too where ``trailing``); else ``None``. The kernel's ``label_sets``,
+    else that pattern over each series text with a value."""
+    if _KERNEL is not None:
+        found: tuple[list[str], list[str], list[str]] | None = _KERNEL.label_sets(keys, trailing)
+        if found is not None:
+            return found
+    lines = " 1\n".join([*keys, ""])
+    if "\\" in lines or plain.fullmatch(lines) is None:
+        return None
+    return _label_sets(keys)
+
+
 def _floats(texts: list[str]) -> list[float] | None:
     """The values of ``texts`` when Prometheus accepts them all, else ``None`` (the careful
     path then names the line at fault)."""
@@ -755,7 +947,7 @@ def _add_plain(
     new.labels += bodies  # type: ignore[operator]
 
 
-def _runs(special: list[bool]) -> Iterator[tuple[int, int, int]]:
+def _runs(special: Sequence[int]) -> Iterator[tuple[int, int, int]]:
     """A chunk's lines as runs of sample lines ``start:stop``, each followed by the comment (or
     blank) lines ``stop:after`` (the first run may be empty)."""
     start, count = 0, len(special)
@@ -766,7 +958,7 @@ def _runs(special: list[bool]) -> Iterator[tuple[int, int, int]]:
         start = after
 
 
-def _index(flags: list[bool], flag: bool, start: int, count: int) -> int:
+def _index(flags: Sequence[int], flag: bool, start: int, count: int) -> int:
     """The first index from ``start`` whose flag is ``flag``, else ``count``."""
     try:
         return flags.index(flag, start)
