@@ -150,7 +150,8 @@ def seed(corpus: Path) -> None:
 
 def one_input(kernel: ModuleType, data: bytes) -> None:
     """Read one input with the kernel and with the reference (``AssertionError``: they differ).
-    Its first byte picks what is read, its second how; the rest is the text."""
+    Its first byte picks what is read, its second how; the rest is the text. (The parser is
+    imported here, once ``fuzz`` has put the instrumented kernel where it looks for it.)"""
     from scrape_push.parse import body
 
     from tests.unit.parse import scan_checks

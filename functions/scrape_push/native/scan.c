@@ -388,7 +388,8 @@ blocks(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         return not_mine();
     }
     Py_ssize_t count = PyBytes_Size(special), run = 0, sample = 0;
-    PyObject *block = context, *after = NULL; /* borrowed */
+    /* what the last run read to, held: a family's name is an attribute, which could run code */
+    PyObject *held = NULL, *block = context, *result = NULL;
     int in_run = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
         if (flags[i]) {
@@ -398,34 +399,39 @@ blocks(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
             in_run = 1;
             PyObject *text = PyList_GetItem(comments, run++);
             if (text == NULL || !PyUnicode_CheckExact(text)) {
-                return not_mine();
+                goto done;
             }
+            Py_INCREF(text);
             PyObject *read = PyDict_GetItemWithError(runs, text);
+            Py_XINCREF(read);
+            Py_DECREF(text);
             if (read == NULL || !PyTuple_CheckExact(read) || PyTuple_Size(read) != 2) {
-                return not_mine();
+                Py_XDECREF(read);
+                goto done;
             }
-            PyObject *head = PyTuple_GetItem(read, 0);
-            PyObject *before = after != NULL ? after : (context != Py_None ? context : NULL);
-            if (head == NULL || (before != NULL && names_family(before, head) != 0)) {
-                return not_mine();
-            }
-            after = block = PyTuple_GetItem(read, 1);
-            if (block == NULL) {
-                return not_mine();
+            PyObject *before = held != NULL ? block : (context != Py_None ? context : NULL);
+            int amends = before != NULL ? names_family(before, PyTuple_GetItem(read, 0)) : 0;
+            Py_XDECREF(held);
+            held = read;
+            block = PyTuple_GetItem(read, 1);
+            if (amends != 0) {
+                goto done;
             }
         } else {
             in_run = 0;
             PyObject *hit = PyList_GetItem(hits, sample++);
             if (hit == NULL || !PyTuple_CheckExact(hit) || PyTuple_Size(hit) <= at ||
                 PyTuple_GetItem(hit, at) != block) {
-                return not_mine();
+                goto done;
             }
         }
     }
-    if (run != PyList_Size(comments) || sample != PyList_Size(hits)) {
-        return not_mine();
+    if (run == PyList_Size(comments) && sample == PyList_Size(hits)) {
+        result = PyTuple_Pack(1, block);
     }
-    return PyTuple_Pack(1, block);
+done:
+    Py_XDECREF(held);
+    return result != NULL ? result : not_mine();
 }
 
 static int

@@ -232,6 +232,29 @@ def test_blocks_of_an_entry_under_an_equal_block_are_the_python_path_s(kernel: M
     )  # amends
 
 
+def test_blocks_hold_what_a_family_s_name_could_free(kernel: ModuleType) -> None:
+    """A block whose ``name`` is code that empties the runs table and the entries: the kernel
+    holds what it reads there (under ASan, the kernel before read the run's head after it was
+    freed)."""
+    runs: dict[str, object] = {}
+    hits: list[object] = []
+
+    class Greedy:
+        @property
+        def name(self) -> str:
+            runs.clear()
+            hits.clear()
+            return "b"
+
+    family = Family("a", "gauge")
+    runs["# TYPE a gauge"] = ("".join(["a"] * 50), Greedy())  # (made here: nothing else holds it)
+    runs["# TYPE b gauge"] = ("".join(["b"] * 50), family)
+    hits += [("x", family, runs["# TYPE a gauge"][1]), ("y", family, family)]  # type: ignore[index]
+    special, comments = b"\x01\x00\x01\x00", ["# TYPE a gauge", "# TYPE b gauge"]
+    assert kernel.blocks(special, comments, runs, Greedy(), hits, KNOWN_CONTEXT) is None
+    assert runs == {} and hits == []
+
+
 _GARBAGE = st.one_of(
     st.none(),
     st.integers(-3, 3),

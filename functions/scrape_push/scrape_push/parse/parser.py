@@ -326,7 +326,10 @@ class _Parse(Generic[K]):
         many runs of them it has, when the families table read every run of its comment lines
         before, none amending the block before it (``Metadata.after``): each run's families
         looked up under its block, all at once, as ``_runs_in_order`` would apply the runs one by
-        one. ``None`` (nothing changed) otherwise."""
+        one. ``None`` (nothing changed) otherwise, at once when the table has no run yet (the
+        first target of a scrape stage)."""
+        if not self.metadata.runs:
+            return None
         pieces = _COMMENT_RUNS.split(scan.special)  # runs of sample lines, of comment lines, ...
         comments, chars = (
             _comment_runs(self.lines, scan.special, pieces) if scan.comments is None else scan.comments
