@@ -52,11 +52,13 @@ def test_the_build_ships_the_kernels_built_for_lambda_and_not_this_machines(tmp_
     assert elf.machine(copy / "scrape_push" / "_probe.abi3.so") != elf.EM_AARCH64  # make native's
     done = make(copy, artifacts, NATIVE_PYTHON=sys.executable)
     assert done.returncode == 0, done.stderr
-    assert "native/build.py: 1 module(s) built for aarch64-linux-gnu.2.34" in done.stdout
+    kernels = sorted(f"_{source.stem}.abi3.so" for source in (copy / "native").glob("*.c"))
+    assert "_probe.abi3.so" in kernels
+    assert f"native/build.py: {len(kernels)} module(s) built for aarch64-linux-gnu.2.34" in done.stdout
     assert (artifacts / "app.py").is_file()
     assert check_build.kernel_problems(artifacts, copy / "native") == []
     assert check_build.binary_problems(artifacts) == []
-    assert sorted(p.name for p in artifacts.rglob("*.so")) == ["_probe.abi3.so"]
+    assert sorted(p.name for p in artifacts.rglob("*.so")) == kernels  # the real kernels and the probe
     assert not (artifacts / "native").exists()
 
 
