@@ -11,6 +11,12 @@ from scrape_push import native, settings
 from devtools.resources import load_template
 
 
+@pytest.fixture(autouse=True)
+def _not_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader as the function runs it by default, whatever the tests' environment says."""
+    monkeypatch.delenv(settings.NATIVE_ENV, raising=False)
+
+
 def _fake(monkeypatch: pytest.MonkeyPatch, name: str, api: object) -> ModuleType:
     module = ModuleType(f"scrape_push._{name}")
     module.API = api  # type: ignore[attr-defined]
