@@ -125,6 +125,13 @@ def metadata(cycle: Result) -> list[tuple[int, str, str, str]]:
     )
 
 
+ARM64_DESELECTED = "not parse_is_the_same and not leak and not no_reference"
+"""Left to the host's run: whole parses at every chunk size down to one byte (the cycles above
+compare whole scrapes on arm64, kernels on and off) and the loops that count references and
+memory over thousands of calls (the interpreter's bookkeeping, not the machine's); under
+emulation they alone took CI past its time."""
+
+
 def native_test_files() -> list[Path]:
     """The test files with differential tests (``pytest.mark.native``)."""
     return sorted(
@@ -141,7 +148,7 @@ def test_the_differential_tests_pass_on_arm64(arm64: Arm64, function: list[Path]
         pytest.skip("no kernel in native/ and no differential test yet")
     report = tmp_path / "native.xml"
     pytest_args = ["-m", "pytest", "-q", "-m", "native and not once", "-p", "no:cacheprovider"]
-    pytest_args += ["-o", "pythonpath=."]
+    pytest_args += ["-o", "pythonpath=.", "-k", ARM64_DESELECTED]
     pytest_args += ["-p", "tests.arm64.profile", "--hypothesis-profile=arm64", f"--junitxml={report}"]
     done = subprocess.run(
         arm64.command(*pytest_args, *map(str, files)),
