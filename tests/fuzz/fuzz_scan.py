@@ -61,7 +61,8 @@ def build() -> Path:
     spec.loader.exec_module(native_build)
     OUT.mkdir(parents=True, exist_ok=True)
     output = OUT / "_scan.abi3.so"
-    command = native_build.command(NATIVE / "scan.c", output, None)
+    compiler = native_build.zig(native_build.default_cache())
+    command = native_build.command(compiler, [native_build.headers()], NATIVE / "scan.c", output, None)
     command.remove("-O2")
     at = command.index("-o")
     subprocess.run([*command[:at], *SANITIZERS, *command[at:]], check=True)
