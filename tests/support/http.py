@@ -41,6 +41,8 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    source: io.RawIOBase | None = None
+    """Where the body is read from instead of ``body`` (an endless or trickling answer)."""
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -187,7 +189,7 @@ class FakeAdapter(BaseAdapter):
             if isinstance(reply, Exception):
                 raise reply
             self.last_body = CountedBody(reply.body)
-            body = self.last_body
+            body: Any = reply.source or self.last_body
         response = requests.Response()
         response.status_code = reply.status
         response.headers.update(reply.headers)

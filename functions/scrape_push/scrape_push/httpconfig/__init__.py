@@ -11,7 +11,8 @@ credentials.
 * ``session``: pooled sessions whose connections a scrape's deadline cuts, and the policy a
   request carries through them (its proxy, CONNECT headers, a signature for each redirect);
 * ``client``: what one configuration adds to each request (``ClientAuth``);
-* ``oauth2``: the OAuth 2.0 client credentials token, kept until it expires.
+* ``oauth2``: the OAuth 2.0 client credentials token, kept until it expires;
+* ``answers``: a sink's answer read within a size and a time bound.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import io
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from scrape_push.httpconfig.client import HeaderAuth
 from scrape_push.signing import Keys
 from scrape_push.sigv4 import SigV4RequestAuth
 from scrape_push.sinks.remote_write.config import QueueConfig, RemoteWriteConfig
+from scrape_push.sinks.remote_write.limits import MAX_ANSWER_BYTES
 from scrape_push.sinks.remote_write.transport import Sender, backoff, parse_retry_after
 
 from tests.support.remote_write import Reply, fake_session
@@ -181,7 +183,14 @@ def test_each_request_is_what_session_post_made(url: str, auth: Any) -> None:
         assert sender.send(body, Deadline.after(30)).status == "sent"
     for body in bodies:
         session.post(
-            url, data=body, headers=sender.headers, auth=auth, verify=True, cert=None, allow_redirects=False
+            url,
+            data=body,
+            headers=sender.headers,
+            auth=auth,
+            verify=True,
+            cert=None,
+            allow_redirects=False,
+            stream=True,
         )
     sent = [(r.method, r.url, dict(r.headers), r.body, r.hooks) for r in adapter.sent]
     assert sent[:3] == sent[3:]
@@ -202,3 +211,47 @@ def test_a_senders_url_and_headers_are_prepared_once(monkeypatch: pytest.MonkeyP
     assert sender.send(b"y", Deadline.after(30, clock)).status == "sent"
     assert [r.body for r in sent] == [b"x", b"x", b"y"]
     assert prepared == ["http://127.0.0.1:9/api/v1/write"]
+
+
+class Endless(io.RawIOBase):
+    """An answer's body that never ends: ``piece`` at each read, which moves ``clock`` on by
+    ``step`` (a receiver trickling its answer); counts what was read."""
+
+    def __init__(self, piece: bytes, clock: Clock | None = None, step: float = 0.0) -> None:
+        self.piece, self.clock, self.step = piece, clock, step
+        self.taken = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = min(len(buffer), len(self.piece))
+        buffer[:size] = self.piece[:size]
+        self.taken += size
+        if self.clock is not None:
+            self.clock.now += self.step
+        return size
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size if size > 0 else len(self.piece)) or b""
+
+
+@pytest.mark.parametrize("status", [200, 204, 400, 503])
+def test_an_endless_answer_is_read_no_further_than_its_bound(status: int) -> None:
+    body = Endless(b"x" * 65536)
+    config = _config("    queue_config: {min_backoff: 1s, max_backoff: 1s}\n")
+    sender, clock, _ = _sender(config, Reply(status, source=body), Reply(204))
+    outcome = sender.send(b"x", Deadline.after(30, clock))
+    assert outcome.status == ("rejected" if status == 400 else "sent")
+    assert body.taken <= MAX_ANSWER_BYTES + 65536  # requests alone read it all, into memory
+    assert outcome.error is None or len(outcome.error) < 300
+
+
+def test_an_answer_trickling_its_body_ends_within_the_attempt_s_time() -> None:
+    """Each piece comes well within the read timeout; only the attempt's own time ends it."""
+    clock = Clock()
+    body = Endless(b"x", clock, step=0.5)
+    session, _ = fake_session(Reply(200, source=body))
+    sender = Sender(_config("    remote_timeout: 5s\n"), None, session=session, sleep=clock.sleep)
+    assert sender.send(b"x", Deadline.after(60, clock)).status == "sent"
+    assert clock.now <= 5.5 and body.taken <= 11

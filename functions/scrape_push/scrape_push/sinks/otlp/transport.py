@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -27,6 +26,7 @@ from requests.structures import CaseInsensitiveDict
 from ... import __version__
 from ...deadline import Deadline
 from ...httpconfig import root_cause, tls_arguments
+from ...httpconfig.answers import read_answer
 from ...retry import backoff, retry_after
 from . import encode
 from .config import OTLPConfig
@@ -41,7 +41,6 @@ from .limits import (
 )
 
 USER_AGENT = f"scrape-push/{__version__}"
-READ_CHUNK = 4096
 
 logger = Logger(service="scrape-push", child=True)
 
@@ -149,32 +148,13 @@ class Sender:
             allow_redirects=False,
             stream=True,
         )
-        try:
-            raw = bytearray()
-            while len(raw) <= MAX_RESPONSE_BYTES and self.clock() < until:
-                chunk = response.raw.read1(READ_CHUNK, decode_content=False)
-                if not chunk:
-                    break
-                raw += chunk
-        finally:
-            response.close()
-        content = bytes(raw[:MAX_RESPONSE_BYTES])
-        if response.headers.get("Content-Encoding", "").strip().lower() == "gzip":
-            content = _gunzip(content)
+        content = read_answer(response, MAX_RESPONSE_BYTES, until, self.clock)
         return Answer(
             response.status_code,
             content,
             response.headers.get("Content-Type", ""),
             response.headers.get("Retry-After"),
         )
-
-
-def _gunzip(data: bytes) -> bytes:
-    """At most ``MAX_RESPONSE_BYTES`` of a gzip answer (``b""`` when it is not gzip)."""
-    try:
-        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, MAX_RESPONSE_BYTES)
-    except zlib.error:
-        return b""
 
 
 def _success(answer: Answer, attempts: int) -> Outcome:

@@ -32,6 +32,11 @@ DEFAULT_METADATA_MAX_SAMPLES_PER_SEND = 500
 MAX_RETRY_AFTER = 60.0
 """A ``Retry-After`` longer than this is treated as this (the deadline bounds it anyway)."""
 
+MAX_ANSWER_BYTES = 64 * 1024
+"""At most this much of an answer is read: a success carries no body worth reading (Remote
+Write 1.0 asks for none) and an error a short message; beyond it the connection is closed
+rather than drained (Prometheus drains an answer within the request's timeout, unbounded)."""
+
 MAX_ERROR_BODY_BYTES = 256
 """At most this much of a rejecting response's body is quoted in errors and logs."""
 

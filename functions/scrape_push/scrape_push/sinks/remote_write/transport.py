@@ -5,7 +5,8 @@ a connection failure or timeout are retried with exponential backoff and jitter,
 ``min_backoff`` and doubling up to ``max_backoff``; a ``Retry-After`` header sets the wait
 instead. Any other 4xx is permanent: never retried, its status and at most 256 bytes of its
 body are logged and the samples counted as rejected. No attempt starts, and no wait runs, past
-the invocation's deadline.
+the invocation's deadline; an answer is read within the attempt's time and at most
+``MAX_ANSWER_BYTES`` of it (a receiver's endless or trickling body cannot hold the sender).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from requests.structures import CaseInsensitiveDict
 from ... import __version__
 from ...deadline import Deadline
 from ...httpconfig import root_cause, tls_arguments
+from ...httpconfig.answers import read_answer
 from .config import QueueConfig, RemoteWriteConfig
 from .limits import (
     CONNECT_SHARE,
     CONTENT_ENCODING,
     CONTENT_TYPE,
+    MAX_ANSWER_BYTES,
     MAX_ERROR_BODY_BYTES,
     MAX_RETRY_AFTER,
     MIN_SECONDS_TO_SEND,
@@ -134,6 +137,7 @@ class Sender:
                 return Outcome("failed", attempt, self._gave_up(attempt, last))
             attempt += 1
             retry_after: float | None = None
+            until = deadline.clock() + timeout
             try:
                 response = self.session.send(
                     self._request(body),
@@ -142,14 +146,16 @@ class Sender:
                     cert=self.cert,
                     allow_redirects=False,
                     proxies={},  # as Session.request gives a session without proxies
+                    stream=True,  # the answer is read within bounds (read_answer)
                 )
+                answer = read_answer(response, MAX_ANSWER_BYTES, until, deadline.clock)
             except requests.RequestException as exc:
                 last = f"{type(exc).__name__}: {root_cause(exc, MAX_ERROR_BODY_BYTES)}"
             else:
                 status = response.status_code
                 if 200 <= status < 300:
                     return Outcome("sent", attempt)
-                excerpt = _excerpt(response)
+                excerpt = _excerpt(answer, response.reason)
                 last = f"HTTP {status}: {excerpt}"
                 if not retryable(status, queue):
                     logger.warning(
@@ -191,6 +197,6 @@ class Sender:
         return f"not delivered after {attempts} attempt(s) before the invocation deadline; last: {last}"
 
 
-def _excerpt(response: requests.Response) -> str:
-    text = response.content[:MAX_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
-    return " ".join(text.split()) or (response.reason or "")
+def _excerpt(answer: bytes, reason: str | None) -> str:
+    text = answer[:MAX_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
+    return " ".join(text.split()) or (reason or "")
