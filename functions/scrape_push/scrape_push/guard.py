@@ -11,6 +11,7 @@ outside a scrape (a sink's requests) they behave exactly as urllib3's own.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -182,36 +183,51 @@ GUARDED_POOLS = {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnect
 
 
 class Watch:
-    """What the thread waiting for a cycle's scrapes uses to cut each one at its deadline."""
+    """What the thread waiting for a cycle's scrapes uses to cut each one at its deadline.
+
+    The waiter sleeps until the earliest deadline of the scrapes it saw running, or until every
+    scrape is done. A scrape starting or ending wakes it only when that changes what it waits
+    for (an earlier deadline, the last scrape done): a fleet's scrapes would otherwise wake it
+    twice each, for nothing."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._changed = threading.Condition()
         self._running: set[Guard] = set()
         self.finished = 0
+        self._total: float = math.inf
+        """How many scrapes the waiter waits for (``until``'s ``total``)."""
+        self._wake_at = -math.inf
+        """When the waiter wakes by itself next (``-inf``: it is not waiting)."""
 
     def started(self, guard: Guard) -> None:
         with self._changed:
             self._running.add(guard)
-            self._changed.notify_all()
+            if guard.due < self._wake_at:
+                self._changed.notify_all()
 
     def done(self, guard: Guard) -> None:
         with self._changed:
             self._running.discard(guard)
             self.finished += 1
-            self._changed.notify_all()
+            if self.finished >= self._total:
+                self._changed.notify_all()
 
     def until(self, total: int, stop: float) -> set[Guard]:
         """Wait until ``total`` scrapes are done or ``stop`` (monotonic) passes, cutting each
         scrape at its own deadline; the guards of scrapes still running are returned."""
         with self._changed:
-            while self.finished < total:
-                now = self._clock()
-                for guard in self._running:
-                    if not guard.aborted and guard.due <= now:
-                        guard.abort()
-                if now >= stop:
-                    break
-                dues = [g.due for g in self._running if not g.aborted]
-                self._changed.wait(min([stop, *dues]) - now)
+            self._total = total
+            try:
+                while self.finished < total:
+                    now = self._clock()
+                    for guard in self._running:
+                        if not guard.aborted and guard.due <= now:
+                            guard.abort()
+                    if now >= stop:
+                        break
+                    self._wake_at = min([stop, *(g.due for g in self._running if not g.aborted)])
+                    self._changed.wait(self._wake_at - now)
+            finally:
+                self._total, self._wake_at = math.inf, -math.inf
             return set(self._running)
