@@ -38,8 +38,12 @@ MIRROR = "http://deb.debian.org/debian"
 """Plain HTTP as Debian's own sources.list: what arrives is checked against the signed InRelease."""
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 """debian-archive-keyring; bookworm's (2023.3+deb12u2 and later) holds trixie's keys too."""
-PACKAGES = ("python3.13-minimal", "libpython3.13-stdlib")
-"""What apt installs (into the sysroot only), with every package they depend on."""
+PACKAGES = ("python3.13-minimal", "libpython3.13-stdlib", "libstdc++6")
+"""What apt installs (into the sysroot only), with every package they depend on. libstdc++6, as
+Lambda's runtime has it, is what protobuf's compiled message module (upb) links: without it
+protobuf falls back to its pure-Python implementation, which decodes every NaN as the quiet NaN
+(the staleness marker's bits lost in the tests' decoding, not in what the function sends), and
+slowly."""
 INTERPRETER = "usr/bin/python3.13"
 TEST_PACKAGES = ("pytest", "hypothesis", "protobuf", "prometheus-client")
 """What the tests run on arm64 import beyond the function and its layer: the runner, the
@@ -145,8 +149,8 @@ def _apt_config(state: Path, mirror: str, keyring: Path) -> Path:
 
 def sysroot(into: Path, mirror: str = MIRROR, keyring: Path = KEYRING, refresh: bool = False) -> Path:
     """The arm64 sysroot ``into`` (made when absent or ``refresh``), its interpreter runnable."""
-    stamp = into / ".packages"
-    if stamp.is_file() and not refresh:
+    stamp, wanted = into / ".packages", into / ".wanted"
+    if stamp.is_file() and wanted.is_file() and wanted.read_text() == _wanted() and not refresh:
         return into
     if not keyring.is_file():
         raise Failed(f"no Debian archive keyring at {keyring} (apt-get install debian-archive-keyring)")
@@ -169,9 +173,15 @@ def sysroot(into: Path, mirror: str = MIRROR, keyring: Path = KEYRING, refresh: 
             _run(f"dpkg-deb -x {deb.name}", ["dpkg-deb", "-x", str(deb), str(root)])
         (root / "lib").symlink_to("usr/lib")  # merged /usr: the loader is /lib/ld-linux-aarch64.so.1
         (root / ".packages").write_text("".join(f"{deb.name}\n" for deb in debs))
+        (root / ".wanted").write_text(_wanted())
         shutil.rmtree(into, ignore_errors=True)
         root.rename(into)
     return into
+
+
+def _wanted() -> str:
+    """What a sysroot was made of (made again when ``PACKAGES`` changes)."""
+    return "".join(f"{name}\n" for name in PACKAGES)
 
 
 def pins(path: Path = ROOT / "requirements-dev.txt") -> dict[str, str]:

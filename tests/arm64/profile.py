@@ -1,6 +1,10 @@
 """A pytest plugin for the differential tests' run on the arm64 interpreter (``-p
 tests.arm64.profile --hypothesis-profile=arm64``): Hypothesis's settings there.
 
+It also refuses to run on protobuf's pure-Python implementation: that one decodes every NaN as
+the quiet NaN, so the tests that decode the requests sent would see staleness markers lost that
+the function did send (protobuf's compiled module needs the sysroot's libstdc++).
+
 Emulation runs each example several times slower than the host, so the per-example deadline
 and the too-slow health check, which measure time, are off; what is drawn is as under CI on the
 host (the same examples at every run there), and no example database is written into the tree.
@@ -10,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+from google.protobuf.internal import api_implementation
 from hypothesis import HealthCheck, settings
 
 ARM64_EXAMPLES = 5
@@ -26,3 +32,12 @@ settings.register_profile(
     derandomize=os.environ.get("CI") == "true",
     database=None,
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    kind = api_implementation.Type()
+    if kind != "upb":
+        raise pytest.UsageError(
+            f"protobuf runs its {kind} implementation on arm64, not upb: its compiled module did not "
+            "load (devtools/arm64.py: the sysroot's packages)"
+        )

@@ -27,6 +27,7 @@ TOOLS = ("apt-get", "dpkg-deb", "gpg", "gpgv")
 FILES = {
     "python3.13-minimal": ("usr/bin/python3.13", "libc6"),
     "libpython3.13-stdlib": ("usr/lib/python3.13/os.py", "libc6"),
+    "libstdc++6": ("usr/lib/aarch64-linux-gnu/libstdc++.so.6", "libc6"),
     "libc6": ("usr/lib/ld-linux-aarch64.so.1", ""),
 }
 """Each package of the test repository: the one file it holds, and what it depends on."""
@@ -153,3 +154,15 @@ def test_an_index_signed_by_another_key_or_unsigned_is_refused(
     with pytest.raises(arm64.Failed, match="apt-get update"):
         arm64.sysroot(tmp_path / "sysroot", mirror=url, keyring=other)
     assert not (tmp_path / "sysroot").exists()
+
+
+def test_a_sysroot_is_made_again_when_its_packages_change(
+    served: tuple[Repository, str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, url, trusted = served
+    monkeypatch.setattr(arm64, "PACKAGES", ("python3.13-minimal", "libpython3.13-stdlib"))
+    root = arm64.sysroot(tmp_path / "sysroot", mirror=url, keyring=trusted)
+    assert not (root / "usr/lib/aarch64-linux-gnu/libstdc++.so.6").exists()
+    monkeypatch.undo()
+    root = arm64.sysroot(tmp_path / "sysroot", mirror=url, keyring=trusted)
+    assert (root / "usr/lib/aarch64-linux-gnu/libstdc++.so.6").read_text() == "libstdc++6\n"
