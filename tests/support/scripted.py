@@ -48,12 +48,13 @@ class Scripted:
         return f"http://{self.address}/metrics"
 
 
-Script = Callable[[int, int], Reply | None]
-"""(connection number, request number on it), both from 0 -> the reply; ``None`` closes unanswered."""
+Script = Callable[[int, int, bytes], Reply | None]
+"""(connection number, request number on it, both from 0; the request's head) -> the reply;
+``None`` closes the connection unanswered."""
 
 
 def always(reply: Reply) -> Script:
-    return lambda _connection, _request: reply
+    return lambda _connection, _request, _head: reply
 
 
 def http_response(
@@ -101,7 +102,7 @@ def scripted(script: Script) -> Iterator[Scripted]:
                     return
                 with endpoint.lock:
                     endpoint.heads.append(found)
-                reply = script(number, request)
+                reply = script(number, request, found)
                 if reply is None:
                     return
                 conn.sendall(reply.data)

@@ -103,8 +103,8 @@ class Body:
             if not size:
                 break
             yield from self._exactly(size)
-            if reader.line("chunk end", MAX_CHUNK_LINE_BYTES) != b"":
-                raise InvalidResponse("a chunk's data is not followed by a line end")
+            if not reader.starts(b"\r\n"):  # exactly, as Go's chunked reader: no bare LF here
+                raise InvalidResponse("a chunk's data is not followed by CRLF")
         read_fields(reader, self._head.size, keep=False)  # the trailers, bounded as the head
 
 

@@ -101,16 +101,16 @@ class Reader:
         """The next line without its end (LF, or CRLF: RFC 9112 2.2 lets a recipient take a
         bare LF, as Go and http.client do); ``None`` when the connection ended before it began.
         ``http.client.LineTooLong`` past ``limit`` bytes."""
-        scanned = self._at
+        searched = 0  # bytes after ``_at`` known to hold no LF (``_fill`` moves ``_at``)
         while True:
-            end = self._buffer.find(b"\n", scanned)
+            end = self._buffer.find(b"\n", self._at + searched)
             if end >= 0:
                 break
-            scanned = len(self._buffer)
-            if scanned - self._at > limit:
+            searched = len(self._buffer) - self._at
+            if searched > limit:
                 raise http.client.LineTooLong(what)
             if not self._fill():
-                if self._at == len(self._buffer):
+                if not searched:
                     return None
                 raise Truncated(what)
         if end - self._at > limit:
@@ -118,6 +118,33 @@ class Reader:
         line = bytes(self._buffer[self._at : end])
         self._at = end + 1
         return line[:-1] if line.endswith(b"\r") else line
+
+    def block(self, most: int) -> list[bytes]:
+        """The lines before the next empty one (a head's fields: one search for its end, then
+        one split), their ends removed as ``line`` removes them; ``InvalidResponse`` when the
+        empty line does not come within ``most`` bytes."""
+        searched = 0
+        while True:
+            end = _empty_line(self._buffer, self._at, self._at + searched)
+            if end >= 0 or len(self._buffer) - self._at > most:
+                break
+            searched = max(0, len(self._buffer) - self._at - 2)  # an empty line's bytes may come apart
+            if not self._fill():
+                raise Truncated("response head")
+        if end < 0 or end - self._at > most:
+            raise InvalidResponse(f"response head over {MAX_HEAD_BYTES} bytes")
+        lines = bytes(self._buffer[self._at : end]).split(b"\n")
+        self._at = end + 1
+        return [line[:-1] if line.endswith(b"\r") else line for line in lines[:-1]]
+
+    def starts(self, expected: bytes) -> bool:
+        """Whether the next bytes are ``expected`` (read past them when they are)."""
+        while len(self._buffer) - self._at < len(expected):
+            if not self._fill():
+                return False
+        found = self._buffer.startswith(expected, self._at)
+        self._at += len(expected) if found else 0
+        return found
 
     def piece(self, most: int) -> bytes:
         """Up to ``most`` bytes (at least one); ``b""`` when the connection ended."""
@@ -207,23 +234,18 @@ def read_fields(reader: Reader, size: int, *, keep: bool) -> tuple[dict[bytes, l
     """Header (or trailer) lines up to the empty line, checked, within ``MAX_HEADERS`` fields
     and ``MAX_HEAD_BYTES`` all told (``size``: what came before); the ``KEPT_FIELDS`` when
     ``keep``, and the new size."""
+    lines = reader.block(MAX_HEAD_BYTES - size)
+    if len(lines) > MAX_HEADERS:
+        raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
     fields: dict[bytes, list[bytes]] = {}
-    count = 0
-    while True:
-        line = reader.line("header line")
-        if line is None:
-            raise Truncated("response head")
+    for line in lines:
+        if len(line) > MAX_LINE_BYTES:
+            raise http.client.LineTooLong("header line")
         size += len(line) + 2
-        if size > MAX_HEAD_BYTES:
-            raise InvalidResponse(f"response head over {MAX_HEAD_BYTES} bytes")
-        if not line:
-            return fields, size
-        count += 1
-        if count > MAX_HEADERS:
-            raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
         name, value = parse_field(line)
         if keep and name in KEPT_FIELDS:
             fields.setdefault(name, []).append(value)
+    return fields, size + 2
 
 
 def parse_field(line: bytes) -> tuple[bytes, bytes]:
@@ -240,3 +262,18 @@ def parse_field(line: bytes) -> tuple[bytes, bytes]:
     if b"\r" in value or b"\0" in value:  # RFC 9110 5.5: refuse, or replace by SP
         raise InvalidResponse(f"a CR or NUL in header {quoted(name)}")
     return name.lower(), value
+
+
+def _empty_line(buffer: bytearray, start: int, scanned: int) -> int:
+    """Where the LF ending the first empty line at or after ``start`` is (-1: not yet come);
+    the bytes before ``scanned`` were searched already."""
+    if buffer.startswith(b"\n", start):
+        return start
+    if buffer.startswith(b"\r\n", start):
+        return start + 1
+    crlf = buffer.find(b"\n\r\n", scanned)
+    # a bare LF's empty line only before it (``find`` of b"\n\n" is slow: not past the head)
+    bare = buffer.find(b"\n\n", scanned, len(buffer) if crlf < 0 else crlf)
+    if bare >= 0:
+        return bare + 1
+    return crlf + 2 if crlf >= 0 else -1
