@@ -71,9 +71,8 @@ def fetch(
         "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout:g}",
     }
     try:
-        request = session.prepared_get(target.url, headers, target.auth)
         if transport is not None and transport.takes(target):
-            answer = transport.get(target.url, request, guard, target.http.follow_redirects)
+            answer = transport.get(target, headers, session.prepared_get, guard)
             if answer is not None:
                 with answer:
                     return _answered(
@@ -86,6 +85,7 @@ def fetch(
                         pieces=answer.pieces(),
                     )
             guard.again()  # the redirect is followed by requests, from the target's own URL
+        request = session.prepared_get(target.url, headers, target.auth)
         return _through_requests(session, request, target, guard, account, timeout=timeout)
     except (ScrapeError, BudgetExceeded):
         raise

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
+import requests.auth
+from scrape_push.credentials import Secret
 from scrape_push.httpconfig import (
+    AuthorizationConfig,
     ClientAuth,
     HTTPClientConfig,
     OAuth2Config,
@@ -101,3 +104,24 @@ def test_the_session_prepares_what_the_transport_sends() -> None:
     head = request_head(route(request.url or "").start, request).decode()
     assert head.startswith("GET /metrics HTTP/1.1\r\nHost: h:9\r\nUser-Agent: ")
     assert "Accept: text/plain\r\n" in head and head.endswith("Connection: keep-alive\r\n\r\n")
+
+
+def test_a_request_the_job_adds_nothing_to_is_prepared_once_else_at_each_request() -> None:
+    session = new_session(TLSConfig(), 1, build_context().secrets)
+    prepared: list[str] = []
+
+    def prepare(
+        url: str, headers: dict[str, str], auth: requests.auth.AuthBase | None
+    ) -> requests.PreparedRequest:
+        prepared.append(url)
+        return session.prepared_get(url, headers, auth)
+
+    transport = ScrapeTransport(hosts=4, per_host=1)
+    plain = HTTPClientConfig()
+    bearer = HTTPClientConfig(authorization=AuthorizationConfig(credentials=Secret("tok")))
+    for http in (plain, bearer):
+        scraped = target(url="http://h:1/metrics", http=http, auth=ClientAuth(http, build_context()))
+        heads = [transport._outgoing(scraped, {"Accept": "text/plain"}, prepare).head for _ in range(3)]
+        assert heads[0] == heads[1] == heads[2]
+    assert len(prepared) == 1 + 3
+    assert b"Authorization: Bearer tok\r\n" in heads[0]

@@ -103,6 +103,11 @@ class ClientAuth(AuthBase):
         self.http = http
         self.plain = plain(http)
         """``plain(http)``, decided once for the configuration's requests."""
+        self.fixed = (
+            self.plain and not http.http_headers and http.basic_auth is None and http.authorization is None
+        )
+        """Whether it adds nothing to a request (no header, no authentication): the request is
+        the same at every scrape of a URL."""
         self.secrets = context.secrets
         self.clients = context.aws
         settings = context.settings

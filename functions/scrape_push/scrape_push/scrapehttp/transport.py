@@ -14,7 +14,7 @@ import http.client
 import socket
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import urlsplit
@@ -27,11 +27,15 @@ from .head import Head, Reader, read_head
 
 if TYPE_CHECKING:
     import requests
+    from requests.auth import AuthBase
 
     from ..targets import Target
 
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 """Statuses requests (and Go's client) follow when a ``Location`` comes with them."""
+
+Prepare = Callable[[str, dict[str, str], "AuthBase | None"], "requests.PreparedRequest"]
+"""The scrape session's ``prepared_get``: the request requests would send."""
 
 _CLOSED_BY_PEER = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 """How a kept connection the target closed as the request went out fails (``RemoteDisconnected``,
@@ -65,6 +69,20 @@ def route(url: str) -> Route:
     host = shown if port == 80 else f"{shown}:{port}"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Route((name, port), f"GET {path} HTTP/1.1\r\nHost: {host}\r\n")
+
+
+class Outgoing(NamedTuple):
+    """A request as it goes out: its URL (as prepared), where to, its head."""
+
+    url: str
+    host: Host
+    head: bytes
+
+
+def outgoing(request: requests.PreparedRequest) -> Outgoing:
+    url = request.url or ""
+    host, start = route(url)
+    return Outgoing(url, host, request_head(start, request))
 
 
 def request_head(start: str, request: requests.PreparedRequest) -> bytes:
@@ -126,7 +144,8 @@ class ScrapeTransport:
         self.hosts = hosts
         self.connections = Connections(hosts, per_host)
         self._lock = threading.Lock()
-        self._routes: dict[str, Route] = {}
+        self._fixed: dict[tuple[str, tuple[tuple[str, str], ...]], Outgoing] = {}
+        """The requests of targets whose job adds nothing to them, by URL and headers."""
         self._redirecting: OrderedDict[str, None] = OrderedDict()
         """URLs that answered with a redirect, the least recently seen first (up to ``hosts``)."""
 
@@ -139,37 +158,40 @@ class ScrapeTransport:
         with self._lock:
             return target.url not in self._redirecting
 
-    def get(
-        self, url: str, request: requests.PreparedRequest, guard: Guard, follow_redirects: bool
-    ) -> Answer | None:
-        """The answer to ``request`` (``url``'s, prepared by the scrape's session); ``None`` when
-        it is a redirect to follow, which the caller hands to requests (``url`` is remembered).
-        ``Failure`` when the GET failed; ``guard.Aborted`` at the scrape's deadline."""
-        found = self._route(request.url or url)
-        answer = self._exchange(found, request_head(found.start, request), request.url or url, guard)
-        if follow_redirects and answer.status in REDIRECT_STATUSES and answer.header("Location") is not None:
+    def get(self, target: Target, headers: dict[str, str], prepare: Prepare, guard: Guard) -> Answer | None:
+        """The answer to the GET of ``target`` with ``headers``, as ``prepare`` (the scrape
+        session's ``prepared_get``) makes it; ``None`` when it is a redirect to follow, which the
+        caller hands to requests (the URL is remembered). ``Failure`` when the GET failed;
+        ``guard.Aborted`` at the scrape's deadline."""
+        outgoing = self._outgoing(target, headers, prepare)
+        answer = self._exchange(outgoing.host, outgoing.head, outgoing.url, guard)
+        if (
+            target.http.follow_redirects
+            and answer.status in REDIRECT_STATUSES
+            and answer.header("Location") is not None
+        ):
             with answer:
-                self._remember(url)
+                self._remember(target.url)
             return None
         return answer
 
     def close(self) -> None:
         self.connections.close()
 
-    def _exchange(self, found: Route, head: bytes, url: str, guard: Guard) -> Answer:
+    def _exchange(self, host: Host, head: bytes, url: str, guard: Guard) -> Answer:
         """Send ``head`` and read the answer's head; sent once more on a new connection when the
         kept one turned out closed by the target before any answer (as ``fetch._sent``)."""
         try:
-            return self._attempt(found, head, url, guard, fresh=False)
+            return self._attempt(host, head, url, guard, fresh=False)
         except Failure as failure:
             if not failure.resend:
                 raise
         guard.again()
-        return self._attempt(found, head, url, guard, fresh=True)
+        return self._attempt(host, head, url, guard, fresh=True)
 
-    def _attempt(self, found: Route, head: bytes, url: str, guard: Guard, *, fresh: bool) -> Answer:
+    def _attempt(self, host: Host, head: bytes, url: str, guard: Guard, *, fresh: bool) -> Answer:
         left = guard.sending(url)
-        sock = self._connection(found.host, guard, left, fresh)
+        sock = self._connection(host, guard, left, fresh)
         reader = Reader(sock.recv)
         try:
             sock.sendall(head)
@@ -187,7 +209,7 @@ class ScrapeTransport:
         except BaseException:
             close(sock)
             raise
-        return Answer(self.connections, found.host, sock, reader, answered)
+        return Answer(self.connections, host, sock, reader, answered)
 
     def _connection(self, host: Host, guard: Guard, left: float, fresh: bool) -> socket.socket:
         """A kept connection to ``host`` (unless ``fresh``) or a new one, attached to ``guard``,
@@ -210,12 +232,18 @@ class ScrapeTransport:
             raise
         return sock
 
-    def _route(self, url: str) -> Route:
-        found = self._routes.get(url)
+    def _outgoing(self, target: Target, headers: dict[str, str], prepare: Prepare) -> Outgoing:
+        """The request: prepared anew when the job's ``ClientAuth`` adds to it (its credentials
+        and header files are read for each request), else kept per URL and headers."""
+        auth = target.auth
+        if auth is not None and not auth.fixed:
+            return outgoing(prepare(target.url, headers, auth))
+        key = (target.url, tuple(headers.items()))
+        found = self._fixed.get(key)
         if found is None:
-            if len(self._routes) >= self.hosts:
-                self._routes.clear()  # URLs come and go with discovery: bounded, rebuilt on use
-            found = self._routes[url] = route(url)
+            if len(self._fixed) >= self.hosts:
+                self._fixed.clear()  # URLs come and go with discovery: bounded, rebuilt on use
+            found = self._fixed[key] = outgoing(prepare(target.url, headers, auth))
         return found
 
     def _remember(self, url: str) -> None:
