@@ -1,6 +1,7 @@
 """A scrape's GET on a socket of its own: the request requests would send, written as one head,
 on a connection kept from the target's last scrape or a new one, every one attached to the
-scrape's ``Guard``; the answer read by ``head`` and ``body``.
+scrape's ``Guard``; the answer read by ``head`` and ``body``. The request of a job that adds
+nothing to it (no header, no authentication) is prepared and written once per URL and headers.
 
 Only for what needs nothing requests adds (``ScrapeTransport.takes``): plain ``http``, no proxy,
 no OAuth 2.0 or SigV4 (``httpconfig.plain``). A target that answers with a redirect it may
