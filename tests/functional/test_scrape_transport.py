@@ -255,8 +255,11 @@ def test_the_guard_s_abort_cuts_a_read_blocked_in_the_body_at_once(scrapes: Scra
         outcome: list[bytes | str] = []
         getting = threading.Thread(target=lambda: outcome.append(scrapes.get(target, guard=guard)))
         getting.start()
-        while not endpoint.answered:  # the body has begun: the GET is blocked reading the rest
+        for _ in range(1000):  # until the body has begun: the GET is then blocked reading the rest
+            if endpoint.answered:
+                break
             time.sleep(0.01)
+        assert endpoint.answered
         guard.abort()
         getting.join(10)
     assert not getting.is_alive() and outcome == [f"timed out after {TIMEOUT:g}s"]
