@@ -1,5 +1,6 @@
 """One scrape's HTTP GET, warm: the CPU and the Python calls of a GET through scrape-push's fetch
-path, against bare requests and bare urllib3 (the floor of the transport) on the same kept
+path (on its own transport, and through requests as a target with a proxy, OAuth 2.0 or SigV4
+goes), against bare requests and bare urllib3 (the floor of the transport) on the same kept
 connection to the same local target (devtools/target_fleet.py: one node_exporter-shaped target of
 1,000 series, gzipped, the fleet benchmark's shape).
 
@@ -20,6 +21,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +52,10 @@ COUNTED_GETS = 50
 GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 
-def scrape_push_get(url: str) -> Callable[[], bytes]:
-    """A GET as the scrape stage makes it: the job's ``ClientAuth``, a guard, a memory account."""
+def scrape_push_get(url: str, *, through_requests: bool = False) -> Callable[[], bytes]:
+    """A GET as the scrape stage makes it: the job's ``ClientAuth``, a guard, a memory account;
+    on the scrape stage's own transport (``scrapehttp``), or through requests as a target that
+    needs requests goes."""
     clients = AwsClients()
     secrets = SecretResolver(clients, Scrubber(), max_age=0)
     context = BuildContext(1, clients, secrets, Settings.from_environment())
@@ -67,7 +71,9 @@ def scrape_push_get(url: str) -> Callable[[], bytes]:
         body_size_limit=DEFAULT_BODY_SIZE_LIMIT,
         auth=ClientAuth(HTTPClientConfig(), context),
     )
-    session = Scraper(1, secrets).session_for(target.http.tls_config)
+    scraper = Scraper(1, secrets)
+    session = scraper.session_for(target.http.tls_config)
+    transport = None if through_requests else scraper.transport
     budget = MemoryBudget.plan(None, 1, 1)
 
     def get() -> bytes:
@@ -75,7 +81,15 @@ def scrape_push_get(url: str) -> Callable[[], bytes]:
         account = budget.scrape_account()
         try:
             with guarding(guard):
-                return fetch(session, target, guard, account, timeout=TIMEOUT_SECONDS, secrets=secrets).body
+                return fetch(
+                    session,
+                    target,
+                    guard,
+                    account,
+                    timeout=TIMEOUT_SECONDS,
+                    secrets=secrets,
+                    transport=transport,
+                ).body
         finally:
             account.release()
 
@@ -151,6 +165,7 @@ def main() -> int:
     args = parser.parse_args()
     paths = {
         "scrape-push fetch": scrape_push_get,
+        "scrape-push fetch, through requests": partial(scrape_push_get, through_requests=True),
         "requests Session.get": requests_get,
         "urllib3 pool": urllib3_get,
     }

@@ -1,12 +1,14 @@
-"""A TCP server on 127.0.0.1 that accepts connections and never reads from or answers them: an
-AWS endpoint, a Remote Write receiver or a carbon that has hung."""
+"""TCP servers on 127.0.0.1: one that accepts connections and never reads from or answers them
+(an AWS endpoint, a Remote Write receiver or a carbon that has hung), and the accepting loop of
+the scripted ones (``trickle``, ``scripted``)."""
 
 from __future__ import annotations
 
+import socket
 import socketserver
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from tests.support.http import address_of, serving
@@ -52,3 +54,44 @@ def silent() -> Iterator[Silent]:
             yield holder[0]
         finally:
             holder[0].closing.set()
+
+
+@contextmanager
+def accepting(serve: Callable[[socket.socket], None], stop: threading.Event) -> Iterator[int]:
+    """Listen on 127.0.0.1 until the block exits (yields the port), each connection served by
+    ``serve`` in a thread of its own. On exit ``stop`` is set, every connection shut down (a
+    wait for its next request ends) and every thread joined."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    workers: list[threading.Thread] = []
+    accepted: list[socket.socket] = []
+    lock = threading.Lock()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            worker = threading.Thread(target=serve, args=(conn,), daemon=True)
+            with lock:
+                accepted.append(conn)
+                workers.append(worker)
+            worker.start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        acceptor.join(5)
+        with lock:
+            for conn in accepted:
+                with suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        for worker in workers:
+            worker.join(5)
+        listener.close()

@@ -13,15 +13,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from tests.support.tcp import accepting
+
 
 @contextmanager
 def trickle(prefix: bytes, drip: bytes, every: float = 0.2, limit: float = 10.0) -> Iterator[str]:
     """Serve on 127.0.0.1 until the block exits; yields ``host:port``. Per connection: read the
     request, send ``prefix`` at once, then ``drip`` (repeated) one byte every ``every`` seconds."""
     stop = threading.Event()
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    workers: list[threading.Thread] = []
 
     def serve(conn: socket.socket) -> None:
         with conn:
@@ -37,28 +36,8 @@ def trickle(prefix: bytes, drip: bytes, every: float = 0.2, limit: float = 10.0)
                     waited += every
                     conn.sendall(bytes([byte]))
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            worker = threading.Thread(target=serve, args=(conn,), daemon=True)
-            workers.append(worker)
-            worker.start()
-
-    acceptor = threading.Thread(target=accept, daemon=True)
-    acceptor.start()
-    try:
-        yield f"127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        acceptor.join(5)
-        for worker in workers:
-            worker.join(5)
-        listener.close()
+    with accepting(serve, stop) as port:
+        yield f"127.0.0.1:{port}"
 
 
 SLOW_HEADERS = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Pad: ", b"a")

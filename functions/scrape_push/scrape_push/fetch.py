@@ -1,5 +1,9 @@
 """The HTTP part of a scrape: one GET within the target's deadline, size limit and memory budget.
 
+A plain ``http`` target's GET goes without requests (``scrapehttp``: no proxy, no OAuth 2.0 or
+SigV4, no redirect to follow); every other one through the scrape's requests session. Both read
+the answer the same way (``_answered``), with the same errors.
+
 The body is read as sent and gunzipped here, a bounded piece at a time, so a gzip bomb is
 stopped by the same size limit and budget as a plain body (the decompressed size counts).
 """
@@ -21,6 +25,7 @@ from .guard import Aborted, Guard
 from .httpconfig import PooledSession, TLSConfigError, root_cause, tls_arguments
 from .negotiation import FormatError
 from .reach import ReachRefused
+from .scrapehttp import Failure, ScrapeTransport
 from .targets import Target
 
 USER_AGENT = f"scrape-push/{__version__}"
@@ -55,35 +60,33 @@ def fetch(
     *,
     timeout: float,
     secrets: SecretResolver,
+    transport: ScrapeTransport | None = None,
 ) -> Response:
     """GET the target's URL (its credentials resolved through ``secrets``); the guard cuts the
-    connection at ``guard.due``."""
+    connection at ``guard.due``. The request goes through ``transport`` when it takes the
+    target, through requests otherwise (and when ``transport`` hands back a redirect)."""
     headers = {
         **target.negotiation.headers,
         "User-Agent": USER_AGENT,
         "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout:g}",
     }
-    http = target.http
     try:
-        proxies = {"http": http.proxy_url, "https": http.proxy_url} if http.proxy_url else {}
-        verify, cert = tls_arguments(http.tls_config)
+        if transport is not None and transport.takes(target):
+            answer = transport.get(target, headers, session.prepared_get, guard)
+            if answer is not None:
+                with answer:
+                    return _answered(
+                        target,
+                        guard,
+                        account,
+                        status=answer.status,
+                        reason=answer.reason,
+                        header=answer.header,
+                        pieces=answer.pieces(),
+                    )
+            guard.again()  # the redirect is followed by requests, from the target's own URL
         request = session.prepared_get(target.url, headers, target.auth)
-        get = partial(
-            session.send,
-            request,
-            timeout=(timeout, timeout),
-            stream=True,
-            allow_redirects=http.follow_redirects,
-            proxies=proxies,
-            verify=verify,
-            cert=cert,
-        )
-        with _sent(get, guard) as response:
-            if response.status_code != 200:
-                raise ScrapeError(f"server returned HTTP status {response.status_code} {response.reason}")
-            body = read_body(response, target.body_size_limit, account)
-            guard.check()
-            return Response(body, target.negotiation.media_type(response.headers.get("Content-Type")))
+        return _through_requests(session, request, target, guard, account, timeout=timeout)
     except (ScrapeError, BudgetExceeded):
         raise
     except ReachRefused as exc:
@@ -93,7 +96,64 @@ def fetch(
     except Exception as exc:
         if guard.aborted or isinstance(exc, Aborted):  # whatever the cut connection raised
             raise ScrapeError(f"timed out after {timeout:g}s") from None
+        if isinstance(exc, Failure):
+            raise ScrapeError(str(exc)) from None
         raise ScrapeError(_request_failure(exc)) from None
+
+
+def _through_requests(
+    session: PooledSession,
+    request: requests.PreparedRequest,
+    target: Target,
+    guard: Guard,
+    account: Account,
+    *,
+    timeout: float,
+) -> Response:
+    """The GET through requests: its proxies, TLS, redirects and their checks."""
+    http = target.http
+    proxies = {"http": http.proxy_url, "https": http.proxy_url} if http.proxy_url else {}
+    verify, cert = tls_arguments(http.tls_config)
+    get = partial(
+        session.send,
+        request,
+        timeout=(timeout, timeout),
+        stream=True,
+        allow_redirects=http.follow_redirects,
+        proxies=proxies,
+        verify=verify,
+        cert=cert,
+    )
+    with _sent(get, guard) as response:
+        return _answered(
+            target,
+            guard,
+            account,
+            status=response.status_code,
+            reason=response.reason,
+            header=response.headers.get,
+            pieces=response.raw.stream(READ_CHUNK_BYTES, decode_content=False),
+        )
+
+
+def _answered(
+    target: Target,
+    guard: Guard,
+    account: Account,
+    *,
+    status: int,
+    reason: str,
+    header: Callable[[str], str | None],
+    pieces: Iterator[bytes],
+) -> Response:
+    """The target's answer, as either path read it: a 200's body within the target's size limit
+    and the scrape's budget, and the media type its ``Content-Type`` selects."""
+    if status != 200:
+        raise ScrapeError(f"server returned HTTP status {status} {reason}")
+    gzip = (header("Content-Encoding") or "").strip().lower() in ("gzip", "x-gzip")
+    body = read_body(pieces, gzip, target.body_size_limit, account)
+    guard.check()
+    return Response(body, target.negotiation.media_type(header("Content-Type")))
 
 
 def _sent(get: Callable[[], requests.Response], guard: Guard) -> requests.Response:
@@ -140,12 +200,11 @@ def _request_failure(exc: Exception) -> str:
     raise exc
 
 
-def read_body(response: requests.Response, limit: int, account: Account) -> bytes:
-    """The body, decompressed when gzip, within ``limit`` bytes and the scrape's budget."""
-    gzip = response.headers.get("Content-Encoding", "").strip().lower() in ("gzip", "x-gzip")
+def read_body(raw: Iterator[bytes], gzip: bool, limit: int, account: Account) -> bytes:
+    """The body from its ``raw`` pieces, decompressed when ``gzip``, within ``limit`` bytes (the
+    decompressed size counts) and the scrape's budget."""
     out = io.BytesIO()  # its getvalue() hands over the buffer without a copy
     size = 0
-    raw = response.raw.stream(READ_CHUNK_BYTES, decode_content=False)
     for piece in _gunzip(raw) if gzip else raw:
         size += len(piece)
         if size > limit:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final, Literal
 
 from .config.errors import FieldError
@@ -81,6 +82,10 @@ _TOKEN_OR_NONE: Final = re.compile(f"[{re.escape(_TOKEN_CHARS)}]*+")
 _VALUE: Final = re.compile(f'[{re.escape(_TOKEN_CHARS)}]++|"(?:[^"\\\\]|\\\\.)*+"', re.DOTALL)
 """A parameter's value: a token or a quoted string (a backslash quotes any one character)."""
 _SPACE: Final = re.compile(r"\s*+")
+MAX_CACHED_CONTENT_TYPES: Final = 64
+"""Distinct ``Content-Type`` values whose media type is kept (a scrape read each anew: 7 µs)."""
+MAX_CACHED_CONTENT_TYPE_CHARS: Final = 200
+"""A longer ``Content-Type`` (a hostile one) is read without being kept."""
 _SHOWN_CHARS: Final = 100
 """A Content-Type quoted in an error is cut to this many characters (it is the target's text)."""
 
@@ -136,7 +141,8 @@ class Negotiation:
     def media_type(self, content_type: str | None) -> str:
         """The media type whose format reads an answer of ``content_type``; ``FormatError``
         when that is one scrape-push has no parser for."""
-        found = _media_type(content_type)
+        short = content_type is None or len(content_type) <= MAX_CACHED_CONTENT_TYPE_CHARS
+        found = _cached_media_type(content_type) if short else _media_type(content_type)
         chosen = found if found in _RECOGNISED else self.fallback or TEXT
         if chosen not in FORMATS:
             shown = repr((content_type or "")[:_SHOWN_CHARS])
@@ -176,6 +182,10 @@ def _media_type(content_type: str | None) -> str | None:
     if not _is_token(kind) or (slash and not _is_token(subtype)):
         return None
     return media if _parameters_parse(params) else None
+
+
+_cached_media_type = lru_cache(maxsize=MAX_CACHED_CONTENT_TYPES)(_media_type)
+"""``_media_type`` of the few ``Content-Type`` values a fleet's targets send, read once each."""
 
 
 def _is_token(text: str) -> bool:

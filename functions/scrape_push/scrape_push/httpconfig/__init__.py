@@ -17,7 +17,7 @@ credentials.
 
 from __future__ import annotations
 
-from .client import ClientAuth, HeaderAuth, request_auth
+from .client import ClientAuth, HeaderAuth, plain, request_auth
 from .options import (
     AuthorizationConfig,
     BasicAuthConfig,
@@ -52,6 +52,7 @@ __all__ = [
     "parse_parameter_name",
     "parse_secret",
     "parse_sink_url",
+    "plain",
     "request_auth",
     "root_cause",
     "ssl_context",

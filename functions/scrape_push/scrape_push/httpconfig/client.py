@@ -89,11 +89,25 @@ class ProxyEnvironment:
         return {scheme: proxy}
 
 
+def plain(http: HTTPClientConfig) -> bool:
+    """Whether a request of ``http`` needs nothing but its headers (``http_headers``,
+    ``basic_auth``, ``authorization``): no proxy, no OAuth 2.0 token, no SigV4 signature. Such
+    scrapes of ``http`` URLs go without requests (``scrapehttp``)."""
+    return http.oauth2 is None and http.sigv4 is None and not http.proxy.proxied
+
+
 class ClientAuth(AuthBase):
     """One configuration's headers, authentication and proxy policy (``session.RequestPolicy``)."""
 
     def __init__(self, http: HTTPClientConfig, context: BuildContext) -> None:
         self.http = http
+        self.plain = plain(http)
+        """``plain(http)``, decided once for the configuration's requests."""
+        self.fixed = (
+            self.plain and not http.http_headers and http.basic_auth is None and http.authorization is None
+        )
+        """Whether it adds nothing to a request (no header, no authentication): the request is
+        the same at every scrape of a URL."""
         self.secrets = context.secrets
         self.clients = context.aws
         settings = context.settings

@@ -5,7 +5,8 @@ yields ``up 0`` with the reason; it never affects another target. Each scrape is
 deadline (its scrape timeout, bounded by the invocation's), and the stage returns by the
 invocation's scrape deadline whatever the targets do.
 
-The ``Scraper`` keeps what a warm process reuses: pooled HTTP sessions and one series cache per
+The ``Scraper`` keeps what a warm process reuses: pooled HTTP sessions, the kept connections of
+the plain ``http`` targets (``scrapehttp``) and one series cache per
 target (``series.SeriesCache``), whose ``SeriesRef`` values come from one allocator, bounded by
 the function's memory (``CACHE_SHARE``: the least recently scraped targets' series go first). It
 collects the refs its caches dropped (series gone, a target gone or evicted) for the sinks to
@@ -43,6 +44,7 @@ from ..limits import LimitExceeded, MemoryBudgetExceeded, SampleLimitExceeded, S
 from ..model import Sample, SeriesRef
 from ..parse import ParseError
 from ..reach import Reach
+from ..scrapehttp import ScrapeTransport
 from ..statetable import WriteBatch
 from ..targets import FailedTarget, Target
 from .entries import CommonValues
@@ -125,6 +127,8 @@ class Scraper:
         """The allocator of every ``SeriesRef`` its caches give out."""
         self._sessions: dict[TLSConfig, PooledSession] = {}
         self._sessions_lock = threading.Lock()
+        self.transport = ScrapeTransport(KEPT_TARGET_CONNECTIONS, max_concurrency)
+        """The plain ``http`` targets' GETs, on connections of its own (``fetch``)."""
         self._series: OrderedDict[tuple[object, ...], SeriesCache] = OrderedDict()
         """The series caches, least recently scraped first."""
         self.common = CommonValues()
@@ -280,11 +284,12 @@ class Scraper:
         return replace(result, error=shown_error(result.error, self.secrets.scrubber.scrub))
 
     def close(self) -> None:
-        """Close the pooled sessions (the pipeline is being replaced)."""
+        """Close the pooled sessions and connections (the pipeline is being replaced)."""
         with self._sessions_lock:
             for session in self._sessions.values():
                 session.close()
             self._sessions.clear()
+        self.transport.close()
 
     def scrape_all(
         self,
@@ -397,7 +402,15 @@ class Scraper:
         response = None
         try:
             session = self.session_for(target.http.tls_config)
-            response = fetch(session, target, guard, account, timeout=timeout, secrets=self.secrets)
+            response = fetch(
+                session,
+                target,
+                guard,
+                account,
+                timeout=timeout,
+                secrets=self.secrets,
+                transport=self.transport,
+            )
             account.charge(parse_working_bytes(response.body), "parsing")
             read = cache.read(
                 response.body,
