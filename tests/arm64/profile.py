@@ -24,6 +24,9 @@ code, so the arm64 run is a check that the artifact Lambda loads computes what t
 build does, not a second search (a hundred examples a test under emulation would take CI past
 its time)."""
 
+ARM64_QUICK_EXAMPLES = 2
+"""The same in ``make test``'s quick run (tests/arm64/test_artifact.py, ``QUICK_ENV``)."""
+
 settings.register_profile(
     "arm64",
     deadline=None,
@@ -32,6 +35,7 @@ settings.register_profile(
     derandomize=os.environ.get("CI") == "true",
     database=None,
 )
+settings.register_profile("arm64-quick", settings.get_profile("arm64"), max_examples=ARM64_QUICK_EXAMPLES)
 
 
 def pytest_configure(config: pytest.Config) -> None:
