@@ -124,7 +124,9 @@ def test_a_parse_still_running_at_the_deadline_is_abandoned_and_its_cache_droppe
 def test_a_body_over_the_memory_budget_fails_alone(emulated: Emulated) -> None:
     huge = b"a 1\n" * (2 * 1024 * 1024)  # 8 MB: within body_size_limit, not within 256 MB
     with serve(Response(huge)) as hostile, serve(Response(b"small 1\n")) as small:
-        emulated.put_config(config(job("hostile", hostile.address), job("small", small.address)))
+        # time enough to reach the budget on a loaded machine (at 2 s, CI's once timed out first)
+        hostile_job = job("hostile", hostile.address, timeout="25s")
+        emulated.put_config(config(hostile_job, job("small", small.address)))
         summary = emulated.invoke(memory_mb=256)
     targets = by_job(summary)
     assert targets["small"]["up"] == 1
