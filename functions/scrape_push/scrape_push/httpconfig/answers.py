@@ -5,7 +5,9 @@ each read, not the answer: a receiver answering 200 with an endless body, or one
 would hold a sender (and the invocation) as long as it liked, or take all its memory. So an
 answer is streamed and read to its end only while it stays within ``limit`` bytes and the
 attempt's time. An answer read to its end leaves its connection to the pool (urllib3 releases it
-at the end of the body); one cut short closes its connection.
+at the end of the body); one cut short closes its connection. Its status came first and decides:
+a body that breaks off (the receiver closed, or was too slow) ends the reading as the bounds do,
+with what came of it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import zlib
 from collections.abc import Callable
 
 import requests
+import urllib3.exceptions
 
 READ_CHUNK_BYTES = 4096
 """Bytes read at a time: answers are small (Remote Write's success has no body at all)."""
@@ -32,6 +35,8 @@ def read_answer(response: requests.Response, limit: int, until: float, clock: Ca
             if not chunk:
                 break
             raw += chunk
+    except (urllib3.exceptions.HTTPError, OSError):  # raised as urllib3's, not requests': not theirs
+        pass
     finally:
         response.close()
     if response.headers.get("Content-Encoding", "").strip().lower() == "gzip":

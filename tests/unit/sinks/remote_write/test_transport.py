@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3.exceptions
 from requests.auth import HTTPBasicAuth
 from scrape_push import __version__
 from scrape_push.config.source import parse_config
@@ -255,3 +256,20 @@ def test_an_answer_trickling_its_body_ends_within_the_attempt_s_time() -> None:
     sender = Sender(_config("    remote_timeout: 5s\n"), None, session=session, sleep=clock.sleep)
     assert sender.send(b"x", Deadline.after(60, clock)).status == "sent"
     assert clock.now <= 5.5 and body.taken <= 11
+
+
+class Broken(Endless):
+    """An answer whose body breaks off after its first piece, as a receiver that hangs up."""
+
+    def readinto(self, buffer: Any) -> int:
+        if self.taken:
+            raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+        return super().readinto(buffer)
+
+
+@pytest.mark.parametrize(("status", "expected"), [(200, "sent"), (400, "rejected")])
+def test_an_answer_whose_body_breaks_off_is_decided_by_its_status(status: int, expected: str) -> None:
+    sender, clock, sent = _sender(_config(), Reply(status, source=Broken(b"too many series ")))
+    outcome = sender.send(b"x", Deadline.after(30, clock))
+    assert (outcome.status, len(sent)) == (expected, 1)
+    assert outcome.error is None or "too many series" in outcome.error
