@@ -1,7 +1,8 @@
 """A raw HTTP/1.1 endpoint on 127.0.0.1 that answers each request with scripted bytes: the
 request heads exactly as they came, connections counted, a connection closed, kept or left hanging
 as the script says. For answers no HTTP server library would send (broken framing, smuggling
-shapes, a close in the middle of a body)."""
+shapes, a close in the middle of a body). A request's body (by its ``Content-Length``) is read
+and kept too."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class Scripted:
 
     port: int
     heads: list[bytes] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
     connections: int = 0
     answered: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,6 +91,17 @@ def scripted(script: Script) -> Iterator[Scripted]:
         del pending[:end]
         return found
 
+    def body(conn: socket.socket, pending: bytearray, found: bytes) -> bytes | None:
+        size = content_length(found)
+        while len(pending) < size:
+            data = conn.recv(65536)
+            if not data:
+                return None
+            pending += data
+        taken = bytes(pending[:size])
+        del pending[:size]
+        return taken
+
     def serve(conn: socket.socket) -> None:
         with endpoint.lock:
             number = endpoint.connections
@@ -100,8 +113,12 @@ def scripted(script: Script) -> Iterator[Scripted]:
                 found = head(conn, pending)
                 if found is None or stop.is_set():
                     return
+                data = body(conn, pending, found)
+                if data is None:
+                    return
                 with endpoint.lock:
                     endpoint.heads.append(found)
+                    endpoint.bodies.append(data)
                 reply = script(number, request, found)
                 if reply is None:
                     return
@@ -116,3 +133,12 @@ def scripted(script: Script) -> Iterator[Scripted]:
     with accepting(serve, stop) as port:
         endpoint.port = port
         yield endpoint
+
+
+def content_length(head: bytes) -> int:
+    """A request head's ``Content-Length`` (0 without one)."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0

@@ -40,11 +40,11 @@ def read_answer(response: requests.Response, limit: int, until: float, clock: Ca
     finally:
         response.close()
     if response.headers.get("Content-Encoding", "").strip().lower() == "gzip":
-        return _gunzip(bytes(raw), limit)
+        return gunzip(bytes(raw), limit)
     return bytes(raw[:limit])
 
 
-def _gunzip(data: bytes, limit: int) -> bytes:
+def gunzip(data: bytes, limit: int) -> bytes:
     """At most ``limit`` bytes of a gzip answer (``b""`` when it is not gzip)."""
     try:
         return zlib.decompressobj(GZIP_WBITS).decompress(data, limit)

@@ -47,9 +47,10 @@ KEPT_FIELDS: Final = frozenset(
         b"content-encoding",
         b"content-type",
         b"location",
+        b"retry-after",
     }
 )
-"""The fields a scrape reads; the others are checked and dropped."""
+"""The fields a scrape or a sink reads; the others are checked and dropped."""
 
 
 class InvalidResponse(http.client.HTTPException):

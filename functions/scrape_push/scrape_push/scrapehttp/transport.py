@@ -62,14 +62,14 @@ class Route(NamedTuple):
     """The request line and ``Host`` (http.client's: no port when it is 80, IPv6 bracketed)."""
 
 
-def route(url: str) -> Route:
+def route(url: str, method: str = "GET") -> Route:
     parts = urlsplit(url)
     name = parts.hostname or ""
     port = parts.port or 80
     shown = f"[{name}]" if ":" in name else name.rstrip(".")  # urllib3's Host drops a trailing dot
     host = shown if port == 80 else f"{shown}:{port}"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Route((name, port), f"GET {path} HTTP/1.1\r\nHost: {host}\r\n")
+    return Route((name, port), f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n")
 
 
 class Outgoing(NamedTuple):

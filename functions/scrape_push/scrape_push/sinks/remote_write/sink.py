@@ -30,13 +30,14 @@ from ...model import Labels, Sample, SeriesRef
 from ...names import ALLOW_UTF8, escape_name, is_legacy
 from ...plugins import BuildContext
 from ...relabel import compile_rules
+from ...scrapehttp.posts import Poster
 from ...sigv4 import SigV4Error, sigv4_auth
 from ..base import NATIVE_HISTOGRAM, Prepared, Request, Result, SeriesMemory, SinkReport, histograms_apart
 from .config import RemoteWriteConfig
 from .convert import Batch, Encoding, batches, chunks, encode_batch, metadata, to_series
 from .encode import LABEL_MEMO_SIZE, LabelEncoder, SampleEncoder, compress, series_head, write_request
 from .histograms import HistogramPoint, encode_histograms, histogram_points
-from .limits import AMP_SERVICE, DEFAULT_MAX_AGE
+from .limits import AMP_SERVICE, DEFAULT_MAX_AGE, MAX_ERROR_BODY_BYTES
 from .transport import Sender
 
 
@@ -76,6 +77,9 @@ class RemoteWriteSink:
         """The receiver's pooled session (its connections survive warm invocations); made on
         first use unless given."""
         self._owns_session = session is None
+        self._poster: Poster | None = None
+        """The sink's own connections to a plain ``http`` receiver, when it owns its session:
+        its POSTs skip requests' per-request work (``scrapehttp.posts``)."""
         self._session_lock = threading.Lock()
         self._sleep = sleep
         self._rng = rng
@@ -93,10 +97,15 @@ class RemoteWriteSink:
         with self._session_lock:
             if self._session is None:
                 self._session = new_session(self.config.tls_config, self.max_concurrency, self.secrets)
+                if self.config.url.startswith("http://"):
+                    self._poster = Poster(1, self.max_concurrency, error_limit=MAX_ERROR_BODY_BYTES)
             return self._session
 
     def sender(self) -> Sender:
-        return Sender(self.config, self.auth(), session=self.session(), sleep=self._sleep, rng=self._rng)
+        session = self.session()
+        return Sender(
+            self.config, self.auth(), session=session, poster=self._poster, sleep=self._sleep, rng=self._rng
+        )
 
     def close(self) -> None:
         """Close the session this sink opened (its pooled connections)."""
@@ -104,6 +113,9 @@ class RemoteWriteSink:
             if self._owns_session and self._session is not None:
                 self._session.close()
                 self._session = None
+            if self._poster is not None:
+                self._poster.close()
+                self._poster = None
 
     def forget(self, refs: Iterable[SeriesRef]) -> None:
         self.series.forget(refs)

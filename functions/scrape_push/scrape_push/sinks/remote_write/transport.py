@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import requests
 from aws_lambda_powertools import Logger
@@ -28,6 +28,7 @@ from ... import __version__
 from ...deadline import Deadline
 from ...httpconfig import root_cause, tls_arguments
 from ...httpconfig.answers import read_answer
+from ...scrapehttp.posts import Bounds, Poster, PostFailure
 from .config import QueueConfig, RemoteWriteConfig
 from .limits import (
     CONNECT_SHARE,
@@ -88,6 +89,19 @@ def retryable(status: int, queue: QueueConfig) -> bool:
     return status >= 500 or (status == 429 and queue.retry_on_http_429)
 
 
+class AttemptFailed(Exception):
+    """No answer came to one attempt; the text says why, as requests names it."""
+
+
+class Answer(NamedTuple):
+    """A receiver's answer to one attempt: at most ``MAX_ANSWER_BYTES`` of its body."""
+
+    status: int
+    reason: str | None
+    retry_after: str | None
+    body: bytes
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How one request ended: ``sent``, ``rejected`` (permanent 4xx) or ``failed`` (not delivered)."""
@@ -98,7 +112,8 @@ class Outcome:
 
 
 class Sender:
-    """Posts encoded, compressed WriteRequests to one receiver over a pooled session."""
+    """Posts encoded, compressed WriteRequests to one receiver over a pooled session, or over
+    the sink's own connections (``poster``) to a plain ``http`` receiver."""
 
     def __init__(
         self,
@@ -107,6 +122,7 @@ class Sender:
         *,
         pool_size: int = 4,
         session: requests.Session | None = None,
+        poster: Poster | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
@@ -120,6 +136,9 @@ class Sender:
             self.session.mount("http://", adapter)
             self.session.mount("https://", adapter)
         self.verify, self.cert = tls_arguments(config.tls_config)
+        self.poster = poster
+        """The sink's own connections to a plain ``http`` receiver (``scrapehttp.posts``), used
+        instead of the session when given."""
         self.sleep = sleep
         self.rng = rng or random.random
         self.wall_clock = wall_clock
@@ -137,37 +156,64 @@ class Sender:
                 return Outcome("failed", attempt, self._gave_up(attempt, last))
             attempt += 1
             retry_after: float | None = None
-            until = deadline.clock() + timeout
             try:
-                response = self.session.send(
-                    self._request(body),
-                    timeout=(timeout * CONNECT_SHARE, timeout * (1 - CONNECT_SHARE)),
-                    verify=self.verify,
-                    cert=self.cert,
-                    allow_redirects=False,
-                    proxies={},  # as Session.request gives a session without proxies
-                    stream=True,  # the answer is read within bounds (read_answer)
-                )
-                answer = read_answer(response, MAX_ANSWER_BYTES, until, deadline.clock)
-            except requests.RequestException as exc:
-                last = f"{type(exc).__name__}: {root_cause(exc, MAX_ERROR_BODY_BYTES)}"
+                answer = self._attempt(body, timeout, deadline.clock)
+            except AttemptFailed as exc:
+                last = str(exc)
             else:
-                status = response.status_code
-                if 200 <= status < 300:
+                if 200 <= answer.status < 300:
                     return Outcome("sent", attempt)
-                excerpt = _excerpt(answer, response.reason)
-                last = f"HTTP {status}: {excerpt}"
-                if not retryable(status, queue):
+                excerpt = _excerpt(answer.body, answer.reason)
+                last = f"HTTP {answer.status}: {excerpt}"
+                if not retryable(answer.status, queue):
                     logger.warning(
                         "remote write rejected",
-                        extra={"url": self.config.url, "status": status, "body": excerpt, "what": what},
+                        extra={
+                            "url": self.config.url,
+                            "status": answer.status,
+                            "body": excerpt,
+                            "what": what,
+                        },
                     )
-                    return Outcome("rejected", attempt, f"{what} rejected with HTTP {status}: {excerpt}")
-                retry_after = parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
+                    return Outcome(
+                        "rejected", attempt, f"{what} rejected with HTTP {answer.status}: {excerpt}"
+                    )
+                retry_after = parse_retry_after(answer.retry_after, self.wall_clock())
             wait = retry_after if retry_after is not None else backoff(attempt, queue, self.rng)
             if deadline.remaining() - wait < MIN_SECONDS_TO_SEND:
                 return Outcome("failed", attempt, self._gave_up(attempt, last))
             self.sleep(wait)
+
+    def _attempt(self, body: bytes, timeout: float, clock: Callable[[], float]) -> Answer:
+        """One POST of ``body`` within ``timeout`` seconds: on the sink's own connections
+        (``poster``) when it has them, else through the session. ``AttemptFailed`` when no
+        answer came."""
+        until = clock() + timeout
+        timeouts = (timeout * CONNECT_SHARE, timeout * (1 - CONNECT_SHARE))
+        try:
+            request = self._request(body)  # a SigV4 signature may fail (a request error)
+        except requests.RequestException as exc:
+            raise AttemptFailed(_failure(exc)) from None
+        if self.poster is not None:
+            try:
+                posted = self.poster.post(request, Bounds(*timeouts, until, clock, MAX_ANSWER_BYTES))
+            except PostFailure as exc:
+                raise AttemptFailed(str(exc)) from None
+            return Answer(posted.status, posted.reason, posted.header("Retry-After"), posted.body)
+        try:
+            response = self.session.send(
+                request,
+                timeout=timeouts,
+                verify=self.verify,
+                cert=self.cert,
+                allow_redirects=False,
+                proxies={},  # as Session.request gives a session without proxies
+                stream=True,  # the answer is read within bounds (read_answer)
+            )
+            answer = read_answer(response, MAX_ANSWER_BYTES, until, clock)
+        except requests.RequestException as exc:
+            raise AttemptFailed(_failure(exc)) from None
+        return Answer(response.status_code, response.reason, response.headers.get("Retry-After"), answer)
 
     def _request(self, body: bytes) -> requests.PreparedRequest:
         """What ``self.session.post(url, data=body, headers=..., auth=...)`` sends: the URL and
@@ -190,11 +236,22 @@ class Sender:
         request.prepare_auth(self.auth)
         return request
 
+    def _rejected(self, status: int, excerpt: str, attempt: int, what: str) -> Outcome:
+        logger.warning(
+            "remote write rejected",
+            extra={"url": self.config.url, "status": status, "body": excerpt, "what": what},
+        )
+        return Outcome("rejected", attempt, f"{what} rejected with HTTP {status}: {excerpt}")
+
     @staticmethod
     def _gave_up(attempts: int, last: str) -> str:
         if attempts == 0:
             return last
         return f"not delivered after {attempts} attempt(s) before the invocation deadline; last: {last}"
+
+
+def _failure(exc: requests.RequestException) -> str:
+    return f"{type(exc).__name__}: {root_cause(exc, MAX_ERROR_BODY_BYTES)}"
 
 
 def _excerpt(answer: bytes, reason: str | None) -> str:
