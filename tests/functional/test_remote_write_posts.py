@@ -1,21 +1,25 @@
 """A Remote Write POST on the sink's own connections (``scrapehttp.posts``) against scripted
-endpoints on 127.0.0.1: the same request on the wire and the same outcome as the requests path,
-keep-alive counted at the endpoint, a connection let go whenever it cannot carry the next POST,
-a stale kept connection sent again once, an answer read within its bounds."""
+endpoints on 127.0.0.1, plain and over TLS: the same request on the wire and the same outcome
+as the requests path, keep-alive counted at the endpoint, a connection let go whenever it cannot
+carry the next POST, a stale kept connection sent again once, an answer read within its bounds,
+the receiver's certificate verified as urllib3 verifies it."""
 
 from __future__ import annotations
 
 import datetime
 import gzip
+import ssl
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
+import trustme
 from requests.auth import HTTPBasicAuth
 from scrape_push.config.source import parse_config
 from scrape_push.credentials import Secret
 from scrape_push.deadline import Deadline
-from scrape_push.httpconfig import TLSConfig, new_session
+from scrape_push.httpconfig import KeptContext, TLSConfig, new_session
 from scrape_push.httpconfig.client import HeaderAuth
 from scrape_push.scrapehttp.posts import Poster
 from scrape_push.signing import Keys
@@ -66,23 +70,40 @@ class Senders:
         self.posters: list[Poster] = []
 
     def sender(
-        self, url: str, *, direct: bool, auth: Any = None, clock: Clock | None = None, timeout: str = "2s"
+        self,
+        url: str,
+        *,
+        direct: bool,
+        auth: Any = None,
+        clock: Clock | None = None,
+        timeout: str = "2s",
+        tls: TLSConfig | None = None,
     ) -> Sender:
+        tls = tls or TLSConfig()
+        secrets = build_context().secrets
         poster = None
         if direct:
-            poster = Poster(1, 2, error_limit=MAX_ERROR_BODY_BYTES)
+            context = KeptContext(tls, secrets)
+            poster = Poster(
+                1, 2, error_limit=MAX_ERROR_BODY_BYTES, tls=context.get, server_name=tls.server_name
+            )
             self.posters.append(poster)
-        session = new_session(TLSConfig(), 2, build_context().secrets)
+        session = new_session(tls, 2, secrets)
         clock = clock or Clock()
-        return Sender(
-            config(url, timeout), auth, session=session, poster=poster, sleep=clock.sleep, rng=lambda: 1.0
-        )
+        configured = replace(config(url, timeout), tls_config=tls)
+        return Sender(configured, auth, session=session, poster=poster, sleep=clock.sleep, rng=lambda: 1.0)
 
     def outcome(
-        self, url: str, body: bytes = b"x", *, direct: bool = True, timeout: str = "2s"
+        self,
+        url: str,
+        body: bytes = b"x",
+        *,
+        direct: bool = True,
+        timeout: str = "2s",
+        tls: TLSConfig | None = None,
     ) -> tuple[Outcome, list[float]]:
         clock = Clock()
-        sender = self.sender(url, direct=direct, clock=clock, timeout=timeout)
+        sender = self.sender(url, direct=direct, clock=clock, timeout=timeout, tls=tls)
         return sender.send(body, Deadline.after(15, clock)), clock.sleeps
 
 
@@ -269,14 +290,90 @@ def test_a_receiver_that_never_answers_fails_the_attempt_within_its_time(senders
     assert len(endpoint.heads) == 2
 
 
-def test_the_sink_posts_a_plain_http_receiver_on_its_own_connections() -> None:
-    for url, direct in (
-        ("http://127.0.0.1:9/api/v1/write", True),
-        ("https://127.0.0.1:9/api/v1/write", False),
-    ):
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+def server_context(authority: trustme.CA, client_ca: trustme.CA | None = None) -> ssl.SSLContext:
+    """A receiver's context: its certificate for ``receiver.test`` from ``authority``; with
+    ``client_ca``, a client certificate from it is required (mutual TLS)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    authority.issue_cert("receiver.test").configure_cert(context)
+    if client_ca is not None:
+        client_ca.configure_trust(context)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def trusting(authority: trustme.CA, **keys: Any) -> TLSConfig:
+    return TLSConfig(ca=authority.cert_pem.bytes().decode(), **keys)
+
+
+def test_an_https_receiver_is_posted_over_tls_on_kept_connections(
+    senders: Senders, authority: trustme.CA
+) -> None:
+    tls = trusting(authority, server_name="receiver.test")
+    with scripted(always(NO_CONTENT), server_context(authority)) as endpoint:
+        url = f"https://{endpoint.address}/api/v1/write"
+        for direct in (False, True):
+            sender = senders.sender(url, direct=direct, tls=tls)
+            sent = [sender.send(body, Deadline.after(15)).status for body in (b"a", b"b", b"c")]
+            assert sent == ["sent"] * 3
+    assert endpoint.heads[3:] == endpoint.heads[:3]  # byte for byte, as requests sent them
+    start = f"POST /api/v1/write HTTP/1.1\r\nHost: {endpoint.address}\r\n"
+    assert endpoint.heads[3].startswith(start.encode())
+    assert endpoint.connections == 2  # one each: three POSTs on it
+
+
+VERIFICATIONS = {
+    "an unknown authority": lambda authority: TLSConfig(),
+    "a name the certificate does not hold": trusting,
+    "another server name": lambda authority: trusting(authority, server_name="other.test"),
+    "verification skipped": lambda authority: TLSConfig(insecure_skip_verify=True),
+    "a verified server name": lambda authority: trusting(authority, server_name="receiver.test"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VERIFICATIONS))
+def test_the_receiver_s_certificate_is_verified_as_requests_verifies_it(
+    senders: Senders, authority: trustme.CA, case: str
+) -> None:
+    tls = VERIFICATIONS[case](authority)
+    with scripted(always(NO_CONTENT), server_context(authority)) as endpoint:
+        url = f"https://{endpoint.address}/api/v1/write"
+        direct = senders.outcome(url, tls=tls)[0]
+        through_requests = senders.outcome(url, direct=False, tls=tls)[0]
+    assert (direct.status, direct.attempts) == (through_requests.status, through_requests.attempts)
+    if direct.status == "failed":  # urllib3 matches a server_name itself: its own error's words
+        assert direct.error is not None and through_requests.error is not None
+        assert "last: SSLError: SSLCertVerificationError: " in direct.error
+        assert "last: SSLError: " in through_requests.error
+    assert (direct.status == "sent") == (case in ("verification skipped", "a verified server name"))
+
+
+def test_a_client_certificate_is_presented_to_a_receiver_that_asks(
+    senders: Senders, authority: trustme.CA
+) -> None:
+    client_ca = trustme.CA()
+    client = client_ca.issue_cert("scrape-push")
+    certificate = "".join(blob.bytes().decode() for blob in client.cert_chain_pems)
+    key = Secret(client.private_key_pem.bytes().decode())
+    with_cert = trusting(authority, server_name="receiver.test", cert=certificate, key=key)
+    without = trusting(authority, server_name="receiver.test")
+    with scripted(always(NO_CONTENT), server_context(authority, client_ca)) as endpoint:
+        url = f"https://{endpoint.address}/api/v1/write"
+        assert senders.outcome(url, tls=with_cert)[0] == Outcome("sent", 1)
+        refused = senders.outcome(url, tls=without)[0]
+    assert refused.status == "failed" and refused.error is not None and "SSLError" in refused.error
+    assert len(endpoint.heads) == 1  # the POST without a certificate never got through
+
+
+def test_the_sink_posts_on_its_own_connections() -> None:
+    for url in ("http://127.0.0.1:9/api/v1/write", "https://127.0.0.1:9/api/v1/write"):
         sink = RemoteWriteSink(config(url), build_context())
         try:
-            assert (sink.sender().poster is not None) == direct
+            assert sink.sender().poster is not None
         finally:
             sink.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -75,8 +76,10 @@ def http_response(
 
 
 @contextmanager
-def scripted(script: Script) -> Iterator[Scripted]:
-    """Serve ``script`` until the block exits; every thread it starts is joined on exit."""
+def scripted(script: Script, tls: ssl.SSLContext | None = None) -> Iterator[Scripted]:
+    """Serve ``script`` until the block exits (over TLS with ``tls``, a server context: a
+    connection whose handshake fails is counted, and closed); every thread it starts is joined
+    on exit."""
     stop = threading.Event()
     endpoint = Scripted(0)
 
@@ -102,33 +105,41 @@ def scripted(script: Script) -> Iterator[Scripted]:
         del pending[:size]
         return taken
 
+    def talk(conn: socket.socket, number: int) -> None:
+        pending = bytearray()
+        for request in itertools.count():
+            found = head(conn, pending)
+            if found is None or stop.is_set():
+                return
+            data = body(conn, pending, found)
+            if data is None:
+                return
+            with endpoint.lock:
+                endpoint.heads.append(found)
+                endpoint.bodies.append(data)
+            reply = script(number, request, found)
+            if reply is None:
+                return
+            conn.sendall(reply.data)
+            with endpoint.lock:
+                endpoint.answered += 1
+            if reply.hang:
+                stop.wait(HOLD_SECONDS)
+            if reply.close or reply.hang:
+                return
+
     def serve(conn: socket.socket) -> None:
         with endpoint.lock:
             number = endpoint.connections
             endpoint.connections += 1
         with conn, suppress(OSError):
             conn.settimeout(HOLD_SECONDS)
-            pending = bytearray()
-            for request in itertools.count():
-                found = head(conn, pending)
-                if found is None or stop.is_set():
-                    return
-                data = body(conn, pending, found)
-                if data is None:
-                    return
-                with endpoint.lock:
-                    endpoint.heads.append(found)
-                    endpoint.bodies.append(data)
-                reply = script(number, request, found)
-                if reply is None:
-                    return
-                conn.sendall(reply.data)
-                with endpoint.lock:
-                    endpoint.answered += 1
-                if reply.hang:
-                    stop.wait(HOLD_SECONDS)
-                if reply.close or reply.hang:
-                    return
+            if tls is None:
+                talk(conn, number)
+                return
+            # a duplicate is wrapped: the accepted socket stays the one the exit shuts down
+            with tls.wrap_socket(conn.dup(), server_side=True) as secure:
+                talk(secure, number)
 
     with accepting(serve, stop) as port:
         endpoint.port = port

@@ -32,7 +32,7 @@ from .options import (
     parse_sink_url,
 )
 from .session import PooledSession, SessionAdapter, new_session, root_cause
-from .tls import TLSConfigError, ssl_context, tls_arguments
+from .tls import KeptContext, TLSConfigError, ssl_context, tls_arguments
 
 __all__ = [
     "AuthorizationConfig",
@@ -41,6 +41,7 @@ __all__ = [
     "HTTPClientConfig",
     "HeaderAuth",
     "HeaderValues",
+    "KeptContext",
     "OAuth2Config",
     "PooledSession",
     "ProxyConfig",

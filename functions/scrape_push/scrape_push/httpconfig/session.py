@@ -10,9 +10,6 @@ and the signature a redirect needs.
 
 from __future__ import annotations
 
-import hashlib
-import ssl
-import threading
 from collections.abc import Mapping
 from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -28,7 +25,7 @@ from urllib3.connectionpool import ConnectionPool
 from .. import guard
 from ..credentials import SecretResolver
 from .options import TLSConfig
-from .tls import ssl_context
+from .tls import KeptContext
 
 if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs
@@ -90,8 +87,7 @@ class SessionAdapter(HTTPAdapter):
         self.own_requests = own_requests
         """Whether the requests sent are the current scrape's own (counted, so redirects are
         checked), or made on its behalf (an OAuth 2.0 token: cut at its deadline all the same)."""
-        self._context_lock = threading.Lock()
-        self._context: tuple[str, ssl.SSLContext] | None = None
+        self._context = KeptContext(tls, secrets)
         super().__init__(pool_connections=hosts, pool_maxsize=pool_size, max_retries=0)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -153,7 +149,7 @@ class SessionAdapter(HTTPAdapter):
     ) -> tuple[_HostParams, _PoolKwargs]:
         host, pool = super().build_connection_pool_key_attributes(request, verify, cert)
         if not self.tls.default:
-            pool = {**pool, "ssl_context": self.context(), "cert_reqs": self._cert_reqs}
+            pool = {**pool, "ssl_context": self._context.get(), "cert_reqs": self._cert_reqs}
         policy = policy_of(request)
         connect = policy.connect_headers() if policy is not None else {}
         proxy = (
@@ -173,14 +169,6 @@ class SessionAdapter(HTTPAdapter):
     @property
     def _cert_reqs(self) -> Literal["CERT_REQUIRED", "CERT_NONE"]:
         return "CERT_NONE" if self.tls.insecure_skip_verify else "CERT_REQUIRED"
-
-    def context(self) -> ssl.SSLContext:
-        key = self.secrets.resolve(self.tls.key, self.tls.key_ssm_parameter)
-        digest = hashlib.sha256(key.reveal().encode()).hexdigest() if key else ""
-        with self._context_lock:
-            if self._context is None or self._context[0] != digest:
-                self._context = (digest, ssl_context(self.tls, key))
-            return self._context[1]
 
 
 _NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])

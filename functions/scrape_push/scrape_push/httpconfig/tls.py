@@ -9,10 +9,12 @@ Nothing is left on disk.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import ssl
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -20,7 +22,7 @@ import requests
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.util.ssl_ import create_urllib3_context
 
-from ..credentials import Secret
+from ..credentials import Secret, SecretResolver
 from .options import TLSConfig
 
 
@@ -56,6 +58,26 @@ def ssl_context(tls: TLSConfig, key: Secret | None) -> ssl.SSLContext:
         reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
         raise TLSConfigError(f"tls_config {what}: not usable ({reason})") from None
     return context
+
+
+class KeptContext:
+    """A ``tls_config``'s ``SSLContext``, built at first use and again when its client key (read
+    from SSM through ``secrets``) has changed; thread-safe. Each holder has its own: urllib3 sets
+    a context's verification on every connection it makes with it."""
+
+    def __init__(self, tls: TLSConfig, secrets: SecretResolver) -> None:
+        self.tls = tls
+        self.secrets = secrets
+        self._lock = threading.Lock()
+        self._context: tuple[str, ssl.SSLContext] | None = None
+
+    def get(self) -> ssl.SSLContext:
+        key = self.secrets.resolve(self.tls.key, self.tls.key_ssm_parameter)
+        digest = hashlib.sha256(key.reveal().encode()).hexdigest() if key else ""
+        with self._lock:
+            if self._context is None or self._context[0] != digest:
+                self._context = (digest, ssl_context(self.tls, key))
+            return self._context[1]
 
 
 @contextmanager

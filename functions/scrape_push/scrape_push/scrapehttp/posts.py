@@ -1,22 +1,25 @@
 """A sink's POST on a keep-alive connection of its own: the request requests would send (its
-prepared head, then the body), the answer read by ``head`` and ``body`` within a size bound and
-the attempt's time. For a plain ``http`` receiver (Remote Write; docs/performance.md, "The HTTP
-POSTs"): https and everything else stays on the sink's requests session.
+prepared head, then the body), over TLS for an ``https`` receiver (the sink's ``tls_config``
+context, verified as urllib3 verifies it), the answer read by ``head`` and ``body`` within a
+size bound and the attempt's time (Remote Write; docs/remote-write.md, "How a request is sent").
 
 What can go wrong is named as requests names it (``ConnectTimeout``, ``ReadTimeout``,
-``ConnectionError``, ``InvalidHeader``), with the same innermost cause, so a sink's errors read
-the same either way. A kept connection the receiver had closed before any byte of an answer is
-sent once more on a new one (what requests would report as a failed attempt to retry).
+``SSLError``, ``ConnectionError``, ``InvalidHeader``), with the same innermost cause, so a
+sink's errors read the same either way. A kept connection the receiver had closed before any
+byte of an answer is sent once more on a new one (requests reported a failed attempt, retried
+after its backoff).
 """
 
 from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from ..httpconfig import root_cause
+from ..credentials import SecretError
+from ..httpconfig import TLSConfigError, root_cause
 from ..httpconfig.answers import gunzip
 from .body import Body
 from .connections import Connections, Host, close
@@ -29,9 +32,15 @@ if TYPE_CHECKING:
 NO_BODY_STATUSES: Final = frozenset({204, 304})
 """Final answers without a body whatever their fields say (RFC 9112 6.3, item 1)."""
 
-_CLOSED_BY_PEER: Final = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_CLOSED_BY_PEER: Final = (
+    ConnectionResetError,
+    BrokenPipeError,
+    ConnectionAbortedError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
 """How a kept connection the receiver closed fails as the request goes out (``RemoteDisconnected``
-included)."""
+included; over TLS, an end without or with its close notification)."""
 
 
 class PostFailure(Exception):
@@ -81,15 +90,31 @@ class Posted(NamedTuple):
 class Poster:
     """POSTs to the hosts of one sink over keep-alive connections of its own; thread-safe."""
 
-    def __init__(self, hosts: int, per_host: int, *, error_limit: int = 200) -> None:
+    def __init__(
+        self,
+        hosts: int,
+        per_host: int,
+        *,
+        error_limit: int = 200,
+        tls: Callable[[], ssl.SSLContext] | None = None,
+        server_name: str | None = None,
+    ) -> None:
         self.connections = Connections(hosts, per_host)
         self.error_limit = error_limit
         """Characters of a failure's cause kept in its text."""
+        self.tls = tls
+        """The ``SSLContext`` of the sink's ``tls_config`` (its current one: a client key read
+        from SSM may change); ``None``: plain ``http`` only."""
+        self.server_name = server_name
+        """``tls_config.server_name``: the name sent (SNI) and verified instead of the URL's."""
 
     def post(self, request: requests.PreparedRequest, bounds: Bounds) -> Posted:
         """Send ``request`` (prepared, its body bytes) within ``bounds``. ``PostFailure`` when no
         answer came."""
         url = request.url or ""
+        secure = url.startswith("https://")
+        if secure and self.tls is None:
+            raise PostFailure("InvalidSchema", ValueError("no TLS for this sink"), self.error_limit)
         host, start = route(url, "POST")
         try:
             head = request_head(start, request)
@@ -98,18 +123,18 @@ class Poster:
         body = request.body
         data = head + (body.encode() if isinstance(body, str) else body or b"")
         try:
-            return self._attempt(host, data, bounds, fresh=False)
+            return self._attempt(host, data, bounds, secure, fresh=False)
         except _Resend:
-            return self._attempt(host, data, bounds, fresh=True)
+            return self._attempt(host, data, bounds, secure, fresh=True)
 
     def close(self) -> None:
         self.connections.close()
 
-    def _attempt(self, host: Host, data: bytes, bounds: Bounds, *, fresh: bool) -> Posted:
+    def _attempt(self, host: Host, data: bytes, bounds: Bounds, secure: bool, *, fresh: bool) -> Posted:
         sock = None if fresh else self.connections.take(host)
         reused = sock is not None
         if sock is None:
-            sock = self._connect(host, min(bounds.connect, bounds.until - bounds.clock()))
+            sock = self._connect(host, bounds, secure)
         reader = Reader(_bounded_recv(sock, bounds))
         try:
             sock.settimeout(bounds.left())
@@ -122,7 +147,8 @@ class Poster:
             close(sock)
             if reused and isinstance(exc, _CLOSED_BY_PEER) and not reader.received:
                 raise _Resend from None
-            raise PostFailure("ConnectionError", exc, self.error_limit) from None
+            kind = "SSLError" if isinstance(exc, ssl.SSLError) else "ConnectionError"
+            raise PostFailure(kind, exc, self.error_limit) from None
         except BaseException:
             close(sock)
             raise
@@ -135,7 +161,10 @@ class Poster:
             raw = gunzip(raw, bounds.limit)
         return Posted(answered.status, answered.reason, answered, raw[: bounds.limit])
 
-    def _connect(self, host: Host, timeout: float) -> socket.socket:
+    def _connect(self, host: Host, bounds: Bounds, secure: bool) -> socket.socket:
+        """A new connection to ``host`` within the connect timeout; over TLS, its handshake
+        too (a handshake that times out is a ``ReadTimeout``, as urllib3 reports it)."""
+        timeout = min(bounds.connect, bounds.until - bounds.clock())
         try:
             if timeout <= 0:
                 raise TimeoutError("timed out")
@@ -145,7 +174,25 @@ class Poster:
         except OSError as exc:
             raise PostFailure("ConnectionError", exc, self.error_limit) from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as urllib3 sets it
-        return sock
+        if not secure or self.tls is None:
+            return sock
+        try:
+            return self.tls().wrap_socket(sock, server_hostname=self.server_name or host[0])
+        except (TLSConfigError, SecretError) as exc:  # the material, or the key's parameter
+            close(sock)
+            raise PostFailure(type(exc).__name__, exc, self.error_limit) from None
+        except TimeoutError as exc:
+            close(sock)
+            raise PostFailure("ReadTimeout", exc, self.error_limit) from None
+        except ssl.SSLError as exc:
+            close(sock)
+            raise PostFailure("SSLError", exc, self.error_limit) from None
+        except OSError as exc:
+            close(sock)
+            raise PostFailure("ConnectionError", exc, self.error_limit) from None
+        except BaseException:
+            close(sock)
+            raise
 
 
 def _bounded_recv(sock: socket.socket, bounds: Bounds) -> Callable[[int], bytes]:

@@ -65,9 +65,10 @@ class Route(NamedTuple):
 def route(url: str, method: str = "GET") -> Route:
     parts = urlsplit(url)
     name = parts.hostname or ""
-    port = parts.port or 80
+    default = 443 if parts.scheme == "https" else 80
+    port = parts.port or default
     shown = f"[{name}]" if ":" in name else name.rstrip(".")  # urllib3's Host drops a trailing dot
-    host = shown if port == 80 else f"{shown}:{port}"
+    host = shown if port == default else f"{shown}:{port}"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Route((name, port), f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n")
 

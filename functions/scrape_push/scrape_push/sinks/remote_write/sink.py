@@ -24,7 +24,7 @@ import requests
 
 from ... import credentials
 from ...deadline import Deadline
-from ...httpconfig import new_session, request_auth
+from ...httpconfig import KeptContext, new_session, request_auth
 from ...labels import relabel_series
 from ...model import Labels, Sample, SeriesRef
 from ...names import ALLOW_UTF8, escape_name, is_legacy
@@ -78,8 +78,8 @@ class RemoteWriteSink:
         first use unless given."""
         self._owns_session = session is None
         self._poster: Poster | None = None
-        """The sink's own connections to a plain ``http`` receiver, when it owns its session:
-        its POSTs skip requests' per-request work (``scrapehttp.posts``)."""
+        """The sink's own connections to its receiver, when it owns its session: its POSTs skip
+        requests' per-request work (``scrapehttp.posts``)."""
         self._session_lock = threading.Lock()
         self._sleep = sleep
         self._rng = rng
@@ -96,9 +96,15 @@ class RemoteWriteSink:
         environment (which also spares requests a scan of the environment on every request)."""
         with self._session_lock:
             if self._session is None:
-                self._session = new_session(self.config.tls_config, self.max_concurrency, self.secrets)
-                if self.config.url.startswith("http://"):
-                    self._poster = Poster(1, self.max_concurrency, error_limit=MAX_ERROR_BODY_BYTES)
+                tls = self.config.tls_config
+                self._session = new_session(tls, self.max_concurrency, self.secrets)
+                self._poster = Poster(
+                    1,
+                    self.max_concurrency,
+                    error_limit=MAX_ERROR_BODY_BYTES,
+                    tls=KeptContext(tls, self.secrets).get,
+                    server_name=tls.server_name,
+                )
             return self._session
 
     def sender(self) -> Sender:
