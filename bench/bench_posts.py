@@ -1,7 +1,7 @@
 """One Remote Write POST, warm: the CPU and the Python calls of a request as the sink sends it (on
-its own connections to a plain http receiver, and through the requests session as an https
-receiver's go), against bare requests and bare ``http.client`` (the floor) on a kept connection
-to the same local receiver (devtools/target_fleet.py's counting one, in its own process).
+its own connections, ``scrapehttp.posts``), against bare requests (what the sink sent through
+before) and bare ``http.client`` (the floor) on a kept connection to the same local receiver
+(devtools/target_fleet.py's counting one, in its own process).
 
 The body is ``--bytes`` of random bytes (a 2,000-sample request of the fleet benchmark is about
 40 KB snappy-compressed). CPU is the calling thread's (``thread_time``), the best of a few
@@ -20,7 +20,6 @@ import platform
 import sys
 import tempfile
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,9 +45,8 @@ WARMUP_POSTS = 50
 TIMEOUT_SECONDS = 10.0
 
 
-def sink_post(url: str, body: bytes, *, through_requests: bool = False) -> Callable[[], bytes]:
-    """A POST as the sink sends it: its sender, a deadline; on the sink's own connections, or
-    through its requests session (the sender given none)."""
+def sink_post(url: str, body: bytes) -> Callable[[], bytes]:
+    """A POST as the sink sends it: its sender, a deadline, its own connections."""
     config = parse_config(f"remote_write:\n  - url: {url}\n").config.sinks["remote_write"][0]
     assert isinstance(config, RemoteWriteConfig)
     clients = AwsClients()
@@ -57,8 +55,6 @@ def sink_post(url: str, body: bytes, *, through_requests: bool = False) -> Calla
     )
     sink = RemoteWriteSink(config, context)
     sender = sink.sender()
-    if through_requests:
-        sender.poster = None
 
     def post() -> bytes:
         outcome = sender.send(body, Deadline.after(TIMEOUT_SECONDS))
@@ -106,8 +102,7 @@ def main() -> int:
     args = parser.parse_args()
     body = os.urandom(args.bytes)
     paths = {
-        "scrape-push sink, own connections": sink_post,
-        "scrape-push sink, through requests": partial(sink_post, through_requests=True),
+        "scrape-push sink": sink_post,
         "requests Session.post": requests_post,
         "http.client": http_client_post,
     }

@@ -31,6 +31,7 @@ from scrape_push.sinks.remote_write.transport import Outcome, Sender
 
 from tests.support.context import build_context
 from tests.support.http import refused_address
+from tests.support.remote_write import RequestsPoster
 from tests.support.scripted import Reply, Script, Scripted, always, http_response, scripted
 
 NO_CONTENT = Reply(b"HTTP/1.1 204 No Content\r\n\r\n")
@@ -64,10 +65,11 @@ def config(url: str, timeout: str = "2s") -> RemoteWriteConfig:
 
 
 class Senders:
-    """Senders of one configuration: through requests, or on a poster's connections."""
+    """Senders of one configuration: on a poster's connections, or through requests (the
+    reference: ``RequestsPoster``)."""
 
     def __init__(self) -> None:
-        self.posters: list[Poster] = []
+        self.posters: list[Poster | RequestsPoster] = []
 
     def sender(
         self,
@@ -81,17 +83,21 @@ class Senders:
     ) -> Sender:
         tls = tls or TLSConfig()
         secrets = build_context().secrets
-        poster = None
+        poster: Poster | RequestsPoster
         if direct:
-            context = KeptContext(tls, secrets)
             poster = Poster(
-                1, 2, error_limit=MAX_ERROR_BODY_BYTES, tls=context.get, server_name=tls.server_name
+                1,
+                2,
+                error_limit=MAX_ERROR_BODY_BYTES,
+                tls=KeptContext(tls, secrets).get,
+                server_name=tls.server_name,
             )
-            self.posters.append(poster)
-        session = new_session(tls, 2, secrets)
+        else:
+            poster = RequestsPoster(new_session(tls, 2, secrets), verify=not tls.insecure_skip_verify)
+        self.posters.append(poster)
         clock = clock or Clock()
         configured = replace(config(url, timeout), tls_config=tls)
-        return Sender(configured, auth, session=session, poster=poster, sleep=clock.sleep, rng=lambda: 1.0)
+        return Sender(configured, auth, poster=poster, sleep=clock.sleep, rng=lambda: 1.0)  # type: ignore[arg-type]
 
     def outcome(
         self,

@@ -1,4 +1,4 @@
-"""Remote Write test helpers: decode requests with protobuf, a capturing HTTP proxy, a fake adapter.
+"""Remote Write test helpers: decode requests with protobuf, a capturing HTTP proxy, a fake poster.
 
 ``capture(...)`` serves on 127.0.0.1 and records every POST (headers and the decoded
 ``WriteRequest``); it answers from a script of ``Reply`` objects and, when given an upstream
@@ -8,19 +8,90 @@ URL, forwards the rest there (a real Prometheus receiver) and relays its answer.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 
 import cramjam
 import requests
+from scrape_push.httpconfig.answers import read_answer
+from scrape_push.scrapehttp.head import Head
+from scrape_push.scrapehttp.posts import Bounds, Posted, PostFailure
+from scrape_push.sinks.remote_write.limits import MAX_ERROR_BODY_BYTES
 
 from devtools.remote_write_proto import remote_pb2
 from tests.support import http
-from tests.support.http import FakeAdapter, QuietHandler, Reply, fake_session
+from tests.support.http import QuietHandler, Reply
 
-__all__ = ["FakeAdapter", "fake_session"]
+__all__ = ["FakePoster", "Reply", "RequestsPoster", "fake_poster"]
+
+
+class FakePoster:
+    """The sink's connections (``scrapehttp.posts.Poster``) answering from a script (a
+    ``Reply``, or an exception: the failure it names, as the poster names one), then
+    ``default``; records the prepared requests and their bounds. No network."""
+
+    def __init__(self, *script: Reply | Exception, default: Reply | None = None) -> None:
+        self.script = list(script)
+        self.default = default or Reply(204)
+        self.sent: list[requests.PreparedRequest] = []
+        self.bounds: list[Bounds] = []
+        self.lock = threading.Lock()
+
+    def post(self, request: requests.PreparedRequest, bounds: Bounds) -> Posted:
+        with self.lock:
+            self.sent.append(request)
+            self.bounds.append(bounds)
+            reply = self.script.pop(0) if self.script else self.default
+        if isinstance(reply, PostFailure):
+            raise reply
+        if isinstance(reply, Exception):
+            raise PostFailure(type(reply).__name__, reply, MAX_ERROR_BODY_BYTES) from None
+        return Posted(reply.status, "", _head(reply.status, "", reply.headers), reply.body[: bounds.limit])
+
+    def close(self) -> None:
+        pass
+
+
+def fake_poster(*script: Reply | Exception, default: Reply | None = None) -> FakePoster:
+    return FakePoster(*script, default=default)
+
+
+def _head(status: int, reason: str, headers: Mapping[str, str]) -> Head:
+    fields = {name.lower().encode(): [value.encode("latin-1")] for name, value in headers.items()}
+    return Head(11, status, reason, fields, 0)
+
+
+class RequestsPoster:
+    """The reference the sink's own connections are held to: the same prepared request sent
+    through a requests session (the sink's before them), its answer read within the same bounds
+    (``read_answer``), its failures named by requests' exceptions."""
+
+    def __init__(self, session: requests.Session, *, verify: bool = True) -> None:
+        self.session = session
+        self.verify = verify
+
+    def post(self, request: requests.PreparedRequest, bounds: Bounds) -> Posted:
+        try:
+            response = self.session.send(
+                request,
+                timeout=(bounds.connect, bounds.read),
+                verify=self.verify,
+                allow_redirects=False,
+                proxies={},
+                stream=True,
+            )
+            body = read_answer(response, bounds.limit, bounds.until, bounds.clock)
+        except requests.RequestException as exc:
+            raise PostFailure(type(exc).__name__, exc, MAX_ERROR_BODY_BYTES) from None
+        reason = response.reason or ""
+        return Posted(
+            response.status_code, reason, _head(response.status_code, reason, response.headers), body
+        )
+
+    def close(self) -> None:
+        self.session.close()
 
 
 def decode(body: bytes) -> remote_pb2.WriteRequest:

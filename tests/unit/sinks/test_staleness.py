@@ -29,7 +29,7 @@ from tests.support import cloudwatch
 from tests.support.context import build_context
 from tests.support.otlp import build_sink as build_otlp_sink
 from tests.support.prompb_histograms import WriteRequest
-from tests.support.remote_write import decode, decompress, fake_session
+from tests.support.remote_write import decode, decompress, fake_poster
 from tests.support.samples import ref_of, sample
 from tests.unit.sinks.graphite.test_sink import sink_for as graphite_sink
 from tests.unit.sinks.graphite.test_transport import Connector, FakeSocket
@@ -40,25 +40,25 @@ STALE_WIRE = struct.pack("<d", STALE_NAN)
 
 
 def test_remote_write_sends_the_marker_with_its_exact_bits() -> None:
-    session, adapter = fake_session()
+    poster = fake_poster()
     samples = [
         sample("gone_total", JOB, STALE_NAN, 2000, Family("gone", "counter")),
         sample("kept", JOB, float("nan"), 2000),
         sample("other", JOB, 1.0, 1500),  # another timestamp: the per-sample encoding path
         sample("gone_later", JOB, STALE_NAN, 2500),
     ]
-    report = DirectDelivery(RemoteWriteSink(_config(""), build_context(1), session=session)).push(
+    report = DirectDelivery(RemoteWriteSink(_config(""), build_context(1), poster=poster)).push(
         samples, Deadline.after(30)
     )
     assert (report.sent, dict(report.dropped)) == (4, {})
     sent = {
         {label.name: label.value for label in series.labels}["__name__"]: bits(series.samples[0].value)
-        for request in adapter.sent
+        for request in poster.sent
         for series in decode(request.body).timeseries  # type: ignore[arg-type]
     }
     assert sent["gone_total"] == sent["gone_later"] == STALE_BITS
     assert sent["kept"] != STALE_BITS  # an exposed NaN stays an ordinary NaN
-    wire = b"".join(decompress(request.body) for request in adapter.sent)  # type: ignore[arg-type]
+    wire = b"".join(decompress(request.body) for request in poster.sent)  # type: ignore[arg-type]
     assert wire.count(STALE_WIRE) == 2
 
 
@@ -141,11 +141,11 @@ def _stale_histogram(marker: NativeHistogram, name: str = "h") -> Sample:
 
 
 def _remote_write(send: bool, samples: list[Sample]) -> tuple[SinkReport, list[bytes]]:
-    session, adapter = fake_session()
+    poster = fake_poster()
     extra = "    send_native_histograms: true\n" if send else ""
-    sink = RemoteWriteSink(_config(extra), build_context(1), session=session)
+    sink = RemoteWriteSink(_config(extra), build_context(1), poster=poster)
     report = DirectDelivery(sink).push(samples, Deadline.after(30))
-    return report, [decompress(request.body) for request in adapter.sent]  # type: ignore[arg-type]
+    return report, [decompress(request.body) for request in poster.sent]  # type: ignore[arg-type]
 
 
 def test_remote_write_sends_a_stale_histogram_in_histograms_with_the_exact_bits() -> None:

@@ -15,7 +15,7 @@ from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 
 from tests.support.context import build_context
 from tests.support.prompb_histograms import Histogram, WriteRequest
-from tests.support.remote_write import fake_session
+from tests.support.remote_write import fake_poster
 from tests.unit.parse.test_protobuf_native import INTEGER_VALUE
 from tests.unit.sinks.remote_write.test_transport import _config
 
@@ -48,10 +48,10 @@ def test_an_empty_integer_histogram_still_carries_its_zero_counts() -> None:
 
 def _push(send: bool) -> tuple[object, list[bytes]]:
     extra = "    send_native_histograms: true\n" if send else ""
-    session, adapter = fake_session()
-    sink = RemoteWriteSink(_config(extra), build_context(), session=session)
+    poster = fake_poster()
+    sink = RemoteWriteSink(_config(extra), build_context(), poster=poster)
     report = DirectDelivery(sink).push(SAMPLES, Deadline.after(30))
-    return report, [bytes(cramjam.snappy.decompress_raw(sent.body)) for sent in adapter.sent]
+    return report, [bytes(cramjam.snappy.decompress_raw(sent.body)) for sent in poster.sent]
 
 
 SAMPLES = [

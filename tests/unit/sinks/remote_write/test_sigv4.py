@@ -15,7 +15,7 @@ from scrape_push.signing import Keys
 from scrape_push.sigv4 import SigV4Config, SigV4RequestAuth, sigv4_auth
 from scrape_push.sinks.remote_write.transport import Sender, protocol_headers
 
-from tests.support.remote_write import Reply, fake_session
+from tests.support.remote_write import Reply, fake_poster
 from tests.unit.sinks.remote_write.test_transport import Clock, _config
 
 URL = "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write"
@@ -32,11 +32,11 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_headers_sent_match_botocores_signature() -> None:
     config = _config()
     object.__setattr__(config, "url", URL)
-    session, adapter = fake_session(Reply(200))
+    poster = fake_poster(Reply(200))
     auth = SigV4RequestAuth("eu-west-1", "aps", lambda: KEYS, clock=lambda: FIXED)
-    sender = Sender(config, auth, session=session)
+    sender = Sender(config, auth, poster=poster)
     assert sender.send(b"\x00compressed", Deadline.after(30)).status == "sent"
-    (sent,) = adapter.sent
+    (sent,) = poster.sent
 
     unsigned = {
         k: v
@@ -89,10 +89,10 @@ def test_credentials_sts_cannot_give_in_time_fail_the_attempt_not_the_sink() -> 
         raise aws.OutOfTime(seconds=0.2)
 
     clock = Clock()
-    session, adapter = fake_session()
+    poster = fake_poster()
     sender = Sender(
-        _config(), SigV4RequestAuth("eu-west-1", "aps", out_of_time), session=session, sleep=clock.sleep
+        _config(), SigV4RequestAuth("eu-west-1", "aps", out_of_time), poster=poster, sleep=clock.sleep
     )
     outcome = sender.send(b"x", Deadline.after(30, clock))
-    assert outcome.status == "failed" and adapter.sent == []  # retried like a network error, never sent
+    assert outcome.status == "failed" and poster.sent == []  # retried like a network error, never sent
     assert outcome.error is not None and "SigV4Error: OutOfTime: not attempted" in outcome.error

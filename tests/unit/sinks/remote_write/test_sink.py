@@ -1,4 +1,4 @@
-"""RemoteWriteSink.push end to end over a fake adapter: batching, accounting, auth, metadata."""
+"""RemoteWriteSink.push end to end over a fake poster: batching, accounting, auth, metadata."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from scrape_push.sinks.base import SinkReport
 from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 
 from tests.support.context import build_context
-from tests.support.remote_write import Reply, decode, fake_session, series_of
+from tests.support.remote_write import Reply, decode, fake_poster, series_of
 from tests.support.samples import sample
 from tests.unit.sinks.remote_write.test_transport import _config
 
@@ -29,27 +29,27 @@ def test_batches_every_sample_and_sends_metadata_apart() -> None:
     config = _config(
         "    queue_config: {max_samples_per_send: 4}\n    basic_auth: {username: u, password: pw}\n"
     )
-    session, adapter = fake_session()
-    report = DirectDelivery(RemoteWriteSink(config, build_context(3), session=session)).push(
+    poster = fake_poster()
+    report = DirectDelivery(RemoteWriteSink(config, build_context(3), poster=poster)).push(
         _samples(10), Deadline.after(30)
     )
     assert (report.offered, report.sent, report.failed, report.rejected) == (10, 10, 0, 0)
     assert report.requests == 4 and report.ok
-    decoded = [decode(sent.body) for sent in adapter.sent]  # type: ignore[arg-type]
+    decoded = [decode(sent.body) for sent in poster.sent]  # type: ignore[arg-type]
     data = [d for d in decoded if d.timeseries]
     assert sorted(len(d.timeseries) for d in data) == [2, 4, 4]
     seen = {labels: points for d in data for labels, points in series_of(d).items()}
     assert len(seen) == 10
     (meta,) = [d for d in decoded if d.metadata]
     assert [(m.metric_family_name, m.type, m.help) for m in meta.metadata] == [("requests", 1, "Requests.")]
-    auth = adapter.sent[0].headers["Authorization"]
+    auth = poster.sent[0].headers["Authorization"]
     assert auth == "Basic " + base64.b64encode(b"u:pw").decode()
 
 
 def test_rejected_and_failed_batches_are_counted_apart() -> None:
     config = _config("    queue_config: {max_samples_per_send: 5}\n    metadata_config: {send: false}\n")
-    session, _ = fake_session(Reply(400, body=b"bad"), Reply(204))
-    report = DirectDelivery(RemoteWriteSink(config, build_context(1), session=session)).push(
+    poster = fake_poster(Reply(400, body=b"bad"), Reply(204))
+    report = DirectDelivery(RemoteWriteSink(config, build_context(1), poster=poster)).push(
         _samples(10), Deadline.after(30)
     )
     assert (report.sent, report.rejected, report.failed) == (5, 5, 0)
@@ -63,7 +63,7 @@ def test_missing_secret_fails_every_sample_with_the_reason() -> None:
 
     config = _config("    authorization: {credentials_ssm_parameter: /missing}\n")
     with mock_aws():
-        report = DirectDelivery(RemoteWriteSink(config, build_context(), session=fake_session()[0])).push(
+        report = DirectDelivery(RemoteWriteSink(config, build_context(), poster=fake_poster())).push(
             _samples(3), Deadline.after(30)
         )
     assert report.failed == 3 and "cannot read SSM parameter '/missing'" in report.errors[0]
@@ -77,13 +77,13 @@ def test_write_relabel_configs_filter_and_rename_without_touching_other_sinks_sa
     )
     samples = _samples(10)
     before = [(s.name, s.labels) for s in samples]
-    session, adapter = fake_session()
-    sink = RemoteWriteSink(config, build_context(1), session=session)
+    poster = fake_poster()
+    sink = RemoteWriteSink(config, build_context(1), poster=poster)
     for _ in range(2):  # a warm second push reuses what each series became for the sink
-        adapter.sent.clear()
+        poster.sent.clear()
         report = DirectDelivery(sink).push(samples, Deadline.after(30))
         assert (report.offered, report.sent, dict(report.dropped)) == (10, 5, {"write_relabel": 5})
-        data = [decode(sent.body) for sent in adapter.sent]  # type: ignore[arg-type]
+        data = [decode(sent.body) for sent in poster.sent]  # type: ignore[arg-type]
         sent = {labels for d in data for labels in series_of(d)}
         assert len(sent) == 5 and all(("env", "prod") in labels for labels in sent)
     assert [(s.name, s.labels) for s in samples] == before
@@ -108,8 +108,8 @@ def test_names_are_escaped_by_their_kept_verdicts_within_the_memo_bound() -> Non
 
 def test_a_delivered_request_lets_its_body_go_while_one_refused_keeps_it() -> None:
     config = _config("    queue_config: {max_samples_per_send: 2000}\n    metadata_config: {send: false}\n")
-    session, adapter = fake_session(Reply(400, body=b"bad"))
-    sink = RemoteWriteSink(config, build_context(1), session=session)
+    poster = fake_poster(Reply(400, body=b"bad"))
+    sink = RemoteWriteSink(config, build_context(1), poster=poster)
     report = SinkReport(sink.name, sink.kind)
     requests = sink.prepare(_samples(40_000), report).requests
     gc.collect()
@@ -117,8 +117,8 @@ def test_a_delivered_request_lets_its_body_go_while_one_refused_keeps_it() -> No
     try:
         before = tracemalloc.get_traced_memory()[0]
         results = sink.deliver(requests, Deadline.after(30), report)
-        sent = sum(len(prepared.body) for prepared in adapter.sent[1:])  # type: ignore[arg-type]
-        adapter.sent.clear()
+        sent = sum(len(prepared.body) for prepared in poster.sent[1:])  # type: ignore[arg-type]
+        poster.sent.clear()
         gc.collect()
         held = tracemalloc.get_traced_memory()[0] - before
     finally:

@@ -1,14 +1,13 @@
-"""Headers, retry policy and deadline bounds, with an injected sleep/clock and a fake adapter."""
+"""Headers, retry policy and deadline bounds, with an injected sleep/clock and a fake poster
+(the answers' own bounds, on real sockets: tests/functional/test_remote_write_posts.py)."""
 
 from __future__ import annotations
 
 import datetime
-import io
 from typing import Any
 
 import pytest
 import requests
-import urllib3.exceptions
 from requests.auth import HTTPBasicAuth
 from scrape_push import __version__
 from scrape_push.config.source import parse_config
@@ -18,10 +17,10 @@ from scrape_push.httpconfig.client import HeaderAuth
 from scrape_push.signing import Keys
 from scrape_push.sigv4 import SigV4RequestAuth
 from scrape_push.sinks.remote_write.config import QueueConfig, RemoteWriteConfig
-from scrape_push.sinks.remote_write.limits import MAX_ANSWER_BYTES
 from scrape_push.sinks.remote_write.transport import Sender, backoff, parse_retry_after
 
-from tests.support.remote_write import Reply, fake_session
+from tests.support.http import fake_session
+from tests.support.remote_write import Reply, fake_poster
 
 
 class Clock:
@@ -48,9 +47,9 @@ def _sender(
     config: RemoteWriteConfig, *script: Reply | Exception
 ) -> tuple[Sender, Clock, list[requests.PreparedRequest]]:
     clock = Clock()
-    session, adapter = fake_session(*script)
-    sender = Sender(config, None, session=session, sleep=clock.sleep, rng=lambda: 1.0)
-    return sender, clock, adapter.sent
+    poster = fake_poster(*script)
+    sender = Sender(config, None, poster=poster, sleep=clock.sleep, rng=lambda: 1.0)  # type: ignore[arg-type]
+    return sender, clock, poster.sent
 
 
 def test_protocol_headers_win_over_configured_headers() -> None:
@@ -134,14 +133,14 @@ def test_parse_retry_after() -> None:
 
 
 def test_connecting_and_waiting_for_the_answer_together_fit_the_time_left() -> None:
-    """requests applies its timeout to the connection and again to the answer: given the time
-    left whole, a receiver slow at both could take twice as long."""
+    """Each applies to its part: given the time left whole, a receiver slow at both could take
+    twice as long; and the whole attempt ends by the time left."""
     clock = Clock()
-    session, adapter = fake_session(Reply(204), Reply(204))
-    sender = Sender(_config("    remote_timeout: 30s\n"), None, session=session, sleep=clock.sleep)
+    poster = fake_poster(Reply(204), Reply(204))
+    sender = Sender(_config("    remote_timeout: 30s\n"), None, poster=poster, sleep=clock.sleep)  # type: ignore[arg-type]
     sender.send(b"x", Deadline.after(60, clock))
     sender.send(b"x", Deadline.after(4, clock))
-    assert [sum(t) for t in adapter.timeouts] == [30.0, 4.0]  # type: ignore[arg-type]
+    assert [(b.connect + b.read, b.until) for b in poster.bounds] == [(30.0, 30.0), (4.0, 4.0)]
 
 
 _SIGNED_AT = datetime.datetime(2026, 1, 2, 3, 4, 5)
@@ -168,34 +167,17 @@ def test_each_request_is_what_session_post_made(url: str, auth: Any) -> None:
     called it before), whatever the authentication."""
     config = _config("    headers: {X-Scope-OrgID: tenant-1}\n")
     object.__setattr__(config, "url", url)
-    session, adapter = fake_session()
-    session.trust_env = False  # as the sink's session (httpconfig.new_session)
-    options: list[dict[str, Any]] = []  # what the session gave the adapter beside the request
-    send = adapter.send
-
-    def recorded(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        options.append({key: value for key, value in kwargs.items() if key != "timeout"})
-        return send(request, **kwargs)
-
-    adapter.send = recorded  # type: ignore[method-assign]
-    sender = Sender(config, auth, session=session)
+    poster = fake_poster()
+    sender = Sender(config, auth, poster=poster)  # type: ignore[arg-type]
     bodies = [b"first", b"\x00second body", b"first"]
     for body in bodies:
         assert sender.send(body, Deadline.after(30)).status == "sent"
+    session, adapter = fake_session()
+    session.trust_env = False  # as the sink's session was (httpconfig.new_session)
     for body in bodies:
-        session.post(
-            url,
-            data=body,
-            headers=sender.headers,
-            auth=auth,
-            verify=True,
-            cert=None,
-            allow_redirects=False,
-            stream=True,
-        )
-    sent = [(r.method, r.url, dict(r.headers), r.body, r.hooks) for r in adapter.sent]
-    assert sent[:3] == sent[3:]
-    assert options[:3] == options[3:]
+        session.post(url, data=body, headers=sender.headers, auth=auth, allow_redirects=False, stream=True)
+    made = [(r.method, r.url, dict(r.headers), r.body, r.hooks) for r in adapter.sent]
+    assert [(r.method, r.url, dict(r.headers), r.body, r.hooks) for r in poster.sent] == made
 
 
 def test_a_senders_url_and_headers_are_prepared_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,64 +194,3 @@ def test_a_senders_url_and_headers_are_prepared_once(monkeypatch: pytest.MonkeyP
     assert sender.send(b"y", Deadline.after(30, clock)).status == "sent"
     assert [r.body for r in sent] == [b"x", b"x", b"y"]
     assert prepared == ["http://127.0.0.1:9/api/v1/write"]
-
-
-class Endless(io.RawIOBase):
-    """An answer's body that never ends: ``piece`` at each read, which moves ``clock`` on by
-    ``step`` (a receiver trickling its answer); counts what was read."""
-
-    def __init__(self, piece: bytes, clock: Clock | None = None, step: float = 0.0) -> None:
-        self.piece, self.clock, self.step = piece, clock, step
-        self.taken = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        size = min(len(buffer), len(self.piece))
-        buffer[:size] = self.piece[:size]
-        self.taken += size
-        if self.clock is not None:
-            self.clock.now += self.step
-        return size
-
-    def read1(self, size: int = -1) -> bytes:
-        return self.read(size if size > 0 else len(self.piece)) or b""
-
-
-@pytest.mark.parametrize("status", [200, 204, 400, 503])
-def test_an_endless_answer_is_read_no_further_than_its_bound(status: int) -> None:
-    body = Endless(b"x" * 65536)
-    config = _config("    queue_config: {min_backoff: 1s, max_backoff: 1s}\n")
-    sender, clock, _ = _sender(config, Reply(status, source=body), Reply(204))
-    outcome = sender.send(b"x", Deadline.after(30, clock))
-    assert outcome.status == ("rejected" if status == 400 else "sent")
-    assert body.taken <= MAX_ANSWER_BYTES + 65536  # requests alone read it all, into memory
-    assert outcome.error is None or len(outcome.error) < 300
-
-
-def test_an_answer_trickling_its_body_ends_within_the_attempt_s_time() -> None:
-    """Each piece comes well within the read timeout; only the attempt's own time ends it."""
-    clock = Clock()
-    body = Endless(b"x", clock, step=0.5)
-    session, _ = fake_session(Reply(200, source=body))
-    sender = Sender(_config("    remote_timeout: 5s\n"), None, session=session, sleep=clock.sleep)
-    assert sender.send(b"x", Deadline.after(60, clock)).status == "sent"
-    assert clock.now <= 5.5 and body.taken <= 11
-
-
-class Broken(Endless):
-    """An answer whose body breaks off after its first piece, as a receiver that hangs up."""
-
-    def readinto(self, buffer: Any) -> int:
-        if self.taken:
-            raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
-        return super().readinto(buffer)
-
-
-@pytest.mark.parametrize(("status", "expected"), [(200, "sent"), (400, "rejected")])
-def test_an_answer_whose_body_breaks_off_is_decided_by_its_status(status: int, expected: str) -> None:
-    sender, clock, sent = _sender(_config(), Reply(status, source=Broken(b"too many series ")))
-    outcome = sender.send(b"x", Deadline.after(30, clock))
-    assert (outcome.status, len(sent)) == (expected, 1)
-    assert outcome.error is None or "too many series" in outcome.error

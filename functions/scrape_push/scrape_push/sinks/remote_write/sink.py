@@ -24,7 +24,7 @@ import requests
 
 from ... import credentials
 from ...deadline import Deadline
-from ...httpconfig import KeptContext, new_session, request_auth
+from ...httpconfig import KeptContext, request_auth
 from ...labels import relabel_series
 from ...model import Labels, Sample, SeriesRef
 from ...names import ALLOW_UTF8, escape_name, is_legacy
@@ -52,7 +52,7 @@ class RemoteWriteSink:
         config: RemoteWriteConfig,
         context: BuildContext,
         *,
-        session: requests.Session | None = None,
+        poster: Poster | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] | None = None,
     ) -> None:
@@ -73,14 +73,11 @@ class RemoteWriteSink:
         self.max_concurrency = context.max_concurrent_requests
         self.secrets = context.secrets
         self.clients = context.aws
-        self._session = session
-        """The receiver's pooled session (its connections survive warm invocations); made on
-        first use unless given."""
-        self._owns_session = session is None
-        self._poster: Poster | None = None
-        """The sink's own connections to its receiver, when it owns its session: its POSTs skip
-        requests' per-request work (``scrapehttp.posts``)."""
-        self._session_lock = threading.Lock()
+        self._poster = poster
+        """The sink's keep-alive connections to its receiver (``scrapehttp.posts``; they survive
+        warm invocations), made on first use unless given."""
+        self._owns_poster = poster is None
+        self._poster_lock = threading.Lock()
         self._sleep = sleep
         self._rng = rng
 
@@ -91,13 +88,13 @@ class RemoteWriteSink:
             return sigv4_auth(config.sigv4, self.clients, AMP_SERVICE)
         return request_auth(config.basic_auth, config.authorization, self.secrets)
 
-    def session(self) -> requests.Session:
-        """The receiver's session. Like Prometheus it takes no proxy or credentials from the
-        environment (which also spares requests a scan of the environment on every request)."""
-        with self._session_lock:
-            if self._session is None:
+    def poster(self) -> Poster:
+        """The receiver's connections. Like Prometheus it takes no proxy or credentials from the
+        environment; over TLS, the ``tls_config``'s context (its key, when read from SSM, read
+        again as the parameter cache expires)."""
+        with self._poster_lock:
+            if self._poster is None:
                 tls = self.config.tls_config
-                self._session = new_session(tls, self.max_concurrency, self.secrets)
                 self._poster = Poster(
                     1,
                     self.max_concurrency,
@@ -105,21 +102,15 @@ class RemoteWriteSink:
                     tls=KeptContext(tls, self.secrets).get,
                     server_name=tls.server_name,
                 )
-            return self._session
+            return self._poster
 
     def sender(self) -> Sender:
-        session = self.session()
-        return Sender(
-            self.config, self.auth(), session=session, poster=self._poster, sleep=self._sleep, rng=self._rng
-        )
+        return Sender(self.config, self.auth(), poster=self.poster(), sleep=self._sleep, rng=self._rng)
 
     def close(self) -> None:
-        """Close the session this sink opened (its pooled connections)."""
-        with self._session_lock:
-            if self._owns_session and self._session is not None:
-                self._session.close()
-                self._session = None
-            if self._poster is not None:
+        """Close the connections this sink opened."""
+        with self._poster_lock:
+            if self._owns_poster and self._poster is not None:
                 self._poster.close()
                 self._poster = None
 

@@ -20,14 +20,13 @@ from typing import Literal, NamedTuple
 
 import requests
 from aws_lambda_powertools import Logger
-from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
+from requests.utils import default_headers
 
 from ... import __version__
 from ...deadline import Deadline
-from ...httpconfig import root_cause, tls_arguments
-from ...httpconfig.answers import read_answer
+from ...httpconfig import root_cause
 from ...scrapehttp.posts import Bounds, Poster, PostFailure
 from .config import QueueConfig, RemoteWriteConfig
 from .limits import (
@@ -112,17 +111,15 @@ class Outcome:
 
 
 class Sender:
-    """Posts encoded, compressed WriteRequests to one receiver over a pooled session, or over
-    the sink's own connections (``poster``) to a plain ``http`` receiver."""
+    """Posts encoded, compressed WriteRequests to one receiver on the sink's own connections
+    (``scrapehttp.posts``)."""
 
     def __init__(
         self,
         config: RemoteWriteConfig,
         auth: requests.auth.AuthBase | Callable[[requests.PreparedRequest], requests.PreparedRequest] | None,
         *,
-        pool_size: int = 4,
-        session: requests.Session | None = None,
-        poster: Poster | None = None,
+        poster: Poster,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
@@ -130,15 +127,7 @@ class Sender:
         self.config = config
         self.auth = auth
         self.headers = request_headers(config.headers)
-        self.session = session or requests.Session()
-        if session is None:
-            adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-            self.session.mount("http://", adapter)
-            self.session.mount("https://", adapter)
-        self.verify, self.cert = tls_arguments(config.tls_config)
         self.poster = poster
-        """The sink's own connections to a plain ``http`` receiver (``scrapehttp.posts``), used
-        instead of the session when given."""
         self.sleep = sleep
         self.rng = rng or random.random
         self.wall_clock = wall_clock
@@ -185,45 +174,30 @@ class Sender:
             self.sleep(wait)
 
     def _attempt(self, body: bytes, timeout: float, clock: Callable[[], float]) -> Answer:
-        """One POST of ``body`` within ``timeout`` seconds: on the sink's own connections
-        (``poster``) when it has them, else through the session. ``AttemptFailed`` when no
-        answer came."""
-        until = clock() + timeout
-        timeouts = (timeout * CONNECT_SHARE, timeout * (1 - CONNECT_SHARE))
+        """One POST of ``body`` within ``timeout`` seconds. ``AttemptFailed`` when no answer
+        came."""
         try:
             request = self._request(body)  # a SigV4 signature may fail (a request error)
         except requests.RequestException as exc:
-            raise AttemptFailed(_failure(exc)) from None
-        if self.poster is not None:
-            try:
-                posted = self.poster.post(request, Bounds(*timeouts, until, clock, MAX_ANSWER_BYTES))
-            except PostFailure as exc:
-                raise AttemptFailed(str(exc)) from None
-            return Answer(posted.status, posted.reason, posted.header("Retry-After"), posted.body)
+            raise AttemptFailed(f"{type(exc).__name__}: {root_cause(exc, MAX_ERROR_BODY_BYTES)}") from None
+        bounds = Bounds(
+            timeout * CONNECT_SHARE, timeout * (1 - CONNECT_SHARE), clock() + timeout, clock, MAX_ANSWER_BYTES
+        )
         try:
-            response = self.session.send(
-                request,
-                timeout=timeouts,
-                verify=self.verify,
-                cert=self.cert,
-                allow_redirects=False,
-                proxies={},  # as Session.request gives a session without proxies
-                stream=True,  # the answer is read within bounds (read_answer)
-            )
-            answer = read_answer(response, MAX_ANSWER_BYTES, until, clock)
-        except requests.RequestException as exc:
-            raise AttemptFailed(_failure(exc)) from None
-        return Answer(response.status_code, response.reason, response.headers.get("Retry-After"), answer)
+            posted = self.poster.post(request, bounds)
+        except PostFailure as exc:
+            raise AttemptFailed(str(exc)) from None
+        return Answer(posted.status, posted.reason, posted.header("Retry-After"), posted.body)
 
     def _request(self, body: bytes) -> requests.PreparedRequest:
-        """What ``self.session.post(url, data=body, headers=..., auth=...)`` sends: the URL and
-        headers merged with the session's and checked once per sender, the body and ``auth``
+        """What ``requests.post(url, data=body, headers=..., auth=...)`` sends: the URL and
+        headers merged with requests' defaults and checked once per sender, the body and ``auth``
         (a SigV4 signature covers the body) applied to each request. ``Session.request`` would
         build and merge all of it on every request (a third of a request's CPU, about 95 µs:
         docs/remote-write.md#performance)."""
         template = self._template
         if template is None:
-            headers = CaseInsensitiveDict(self.session.headers)
+            headers = default_headers()
             headers.update(self.headers)
             template = requests.PreparedRequest()
             template.prepare(
@@ -248,10 +222,6 @@ class Sender:
         if attempts == 0:
             return last
         return f"not delivered after {attempts} attempt(s) before the invocation deadline; last: {last}"
-
-
-def _failure(exc: requests.RequestException) -> str:
-    return f"{type(exc).__name__}: {root_cause(exc, MAX_ERROR_BODY_BYTES)}"
 
 
 def _excerpt(answer: bytes, reason: str | None) -> str:
