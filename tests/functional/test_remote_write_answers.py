@@ -13,8 +13,10 @@ import pytest
 from scrape_push.config.source import parse_config
 from scrape_push.deadline import Deadline
 from scrape_push.sinks.remote_write.config import RemoteWriteConfig
+from scrape_push.sinks.remote_write.sink import RemoteWriteSink
 from scrape_push.sinks.remote_write.transport import Sender
 
+from tests.support.context import build_context
 from tests.support.http import QuietHandler, serving
 
 BIG_ANSWER_BYTES = 64 * 1024 * 1024
@@ -60,10 +62,19 @@ def _config(url: str) -> RemoteWriteConfig:
     return parse_config(f"remote_write:\n  - url: {url}\n").config.sinks["remote_write"][0]
 
 
+@contextmanager
+def sender_of(url: str) -> Iterator[Sender]:
+    """The sender of a sink of ``url``, on the sink's own connections; closed on exit."""
+    sink = RemoteWriteSink(_config(url), build_context())
+    try:
+        yield sink.sender()
+    finally:
+        sink.close()
+
+
 @pytest.mark.parametrize("status", [200, 400])
 def test_a_huge_answer_is_not_read_into_memory_and_its_connection_is_let_go(status: int) -> None:
-    with receiver(status, BIG_ANSWER_BYTES) as (url, seen):
-        sender = Sender(_config(url), None)
+    with receiver(status, BIG_ANSWER_BYTES) as (url, seen), sender_of(url) as sender:
         tracemalloc.start()
         try:
             outcomes = [sender.send(b"x", Deadline.after(30)).status for _ in range(2)]
@@ -76,7 +87,6 @@ def test_a_huge_answer_is_not_read_into_memory_and_its_connection_is_let_go(stat
 
 
 def test_an_ordinary_answer_leaves_its_connection_for_the_next_request() -> None:
-    with receiver(200, 2) as (url, seen):
-        sender = Sender(_config(url), None)
+    with receiver(200, 2) as (url, seen), sender_of(url) as sender:
         assert [sender.send(b"x", Deadline.after(30)).status for _ in range(3)] == ["sent"] * 3
     assert len(seen.connections) == 1
