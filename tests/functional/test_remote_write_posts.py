@@ -31,28 +31,13 @@ from scrape_push.sinks.remote_write.transport import Outcome, Sender
 
 from tests.support.context import build_context
 from tests.support.http import refused_address
-from tests.support.remote_write import RequestsPoster
+from tests.support.remote_write import Clock, RequestsPoster
 from tests.support.scripted import Reply, Script, Scripted, always, http_response, scripted
 
 NO_CONTENT = Reply(b"HTTP/1.1 204 No Content\r\n\r\n")
 
 _SIGNED_AT = datetime.datetime(2026, 1, 2, 3, 4, 5)
 _KEYS = Keys("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token")
-
-
-class Clock:
-    """A monotonic clock that moves only when the sender sleeps (its backoff)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def config(url: str, timeout: str = "2s") -> RemoteWriteConfig:

@@ -24,7 +24,22 @@ from devtools.remote_write_proto import remote_pb2
 from tests.support import http
 from tests.support.http import QuietHandler, Reply
 
-__all__ = ["FakePoster", "Reply", "RequestsPoster", "fake_poster"]
+__all__ = ["Clock", "FakePoster", "Reply", "RequestsPoster", "fake_poster"]
+
+
+class Clock:
+    """A monotonic clock that only moves when the code under test sleeps (its backoff)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 class FakePoster:

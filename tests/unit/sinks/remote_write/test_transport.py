@@ -20,22 +20,7 @@ from scrape_push.sinks.remote_write.config import QueueConfig, RemoteWriteConfig
 from scrape_push.sinks.remote_write.transport import Sender, backoff, parse_retry_after
 
 from tests.support.http import fake_session
-from tests.support.remote_write import Reply, fake_poster
-
-
-class Clock:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.support.remote_write import Clock, Reply, fake_poster
 
 
 def _config(extra: str = "") -> RemoteWriteConfig:
