@@ -49,7 +49,6 @@ class PostFailure(Exception):
 
     def __init__(self, kind: str, cause: BaseException, limit: int) -> None:
         super().__init__(f"{kind}: {root_cause(cause, limit)}")
-        self.kind = kind
 
 
 class _Resend(Exception):
@@ -96,7 +95,7 @@ class Poster:
         per_host: int,
         *,
         error_limit: int = 200,
-        tls: Callable[[], ssl.SSLContext] | None = None,
+        tls: Callable[[], ssl.SSLContext],
         server_name: str | None = None,
     ) -> None:
         self.connections = Connections(hosts, per_host)
@@ -104,7 +103,7 @@ class Poster:
         """Characters of a failure's cause kept in its text."""
         self.tls = tls
         """The ``SSLContext`` of the sink's ``tls_config`` (its current one: a client key read
-        from SSM may change); ``None``: plain ``http`` only."""
+        from SSM may change), asked for at each new connection to an ``https`` receiver."""
         self.server_name = server_name
         """``tls_config.server_name``: the name sent (SNI) and verified instead of the URL's."""
 
@@ -113,8 +112,6 @@ class Poster:
         answer came."""
         url = request.url or ""
         secure = url.startswith("https://")
-        if secure and self.tls is None:
-            raise PostFailure("InvalidSchema", ValueError("no TLS for this sink"), self.error_limit)
         host, start = route(url, "POST")
         try:
             head = request_head(start, request)
@@ -174,7 +171,7 @@ class Poster:
         except OSError as exc:
             raise PostFailure("ConnectionError", exc, self.error_limit) from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as urllib3 sets it
-        if not secure or self.tls is None:
+        if not secure:
             return sock
         try:
             return self.tls().wrap_socket(sock, server_hostname=self.server_name or host[0])
