@@ -473,6 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("profile: skipped: the handler writes into VictoriaMetrics")
         return 0
     print(f"profile: {bench_e2e.machine()}")
+    print(f"profile: {bench_e2e.compiled_as_deployed()}")
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="profile-handler-")))
         for name in args.shape or ["single", "fleet"]:
