@@ -27,16 +27,18 @@ class VictoriaMetrics(HttpServer):
         """Make every sample received so far searchable."""
         requests.get(f"{self.url}/internal/force_flush", timeout=60).raise_for_status()
 
-    def scalar(self, query: str, at_seconds: float) -> float:
-        """The single value of an instant query evaluated at ``at_seconds``."""
+    def points_per_series(self, selector: str, span: str, at_seconds: float) -> dict[int, int]:
+        """How many series matching ``selector`` hold how many points in the ``span`` before
+        ``at_seconds`` (``{points: series}``), read with one instant query: each selecting
+        query walks every series of the fleet (minutes of the receiver's CPU for a few)."""
+        query = f'count_values("points", count_over_time({selector}[{span}]))'
         response = requests.get(
             f"{self.url}/api/v1/query", params={"query": query, "time": f"{at_seconds:.3f}"}, timeout=300
         )
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         assert body["status"] == "success", body
-        results = body["data"]["result"]
-        return float(results[0]["value"][1]) if results else 0.0
+        return {int(found["metric"]["points"]): int(found["value"][1]) for found in body["data"]["result"]}
 
 
 def victoria_metrics(root: Any) -> VictoriaMetrics:

@@ -58,11 +58,10 @@ def test_every_series_arrives_once_per_cycle_with_its_cycle_s_timestamp(
         assert all(w.max_rss_kb < MEMORY_MB * 1024 for w in cycle.workers)
         span = f"{(end_ms - start_ms) / 1000 + 0.001:.3f}s"
         at = end_ms / 1000
-        assert receiver.scalar(f"count(count_over_time({ALL}[{span}]))", at) == expected  # every series
-        assert receiver.scalar(f"sum(count_over_time({ALL}[{span}]))", at) == expected  # once each
+        assert receiver.points_per_series(ALL, span, at) == {1: expected}  # every series, once each
     first, last = windows[0][1], windows[-1][2]
     whole = f"{(last - first) / 1000 + 0.001:.3f}s"
-    assert receiver.scalar(f"sum(count_over_time({ALL}[{whole}]))", last / 1000) == 2 * expected
+    assert receiver.points_per_series(ALL, whole, last / 1000) == {2: expected}  # and nothing between
 
 
 def _timed(fleet: LocalFleet) -> tuple[FleetCycle, int, int]:

@@ -101,6 +101,7 @@ def expositions(draw: st.DrawFn) -> tuple[str, list[str]]:
     return f"{kind} {name}", lines
 
 
+@pytest.mark.once  # long, interpreter-independent: not run again on 3.13
 @settings(max_examples=40, deadline=None)
 @given(st.lists(expositions(), min_size=1, max_size=4, unique_by=lambda e: e[0].split()[1]))
 def test_generated_text_expositions(families: list[tuple[str, list[str]]]) -> None:

@@ -165,6 +165,7 @@ def _cap_cpu() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
 
 
+@pytest.mark.once  # long, interpreter-independent: not run again on 3.13
 @pytest.mark.parametrize("case", PATHOLOGICAL)
 def test_pathological_lines_are_refused_within_a_cpu_cap(case: str) -> None:
     child = subprocess.run(

@@ -158,6 +158,7 @@ def test_remembered_runs_stop_at_their_limit_and_are_forgotten_when_bounded() ->
 SHARED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.once  # long, interpreter-independent: not run again on 3.13
 @SHARED
 @given(st.data(), st.booleans(), st.booleans())
 def test_fuzzed_expositions_read_alike_after_other_targets_bodies(

@@ -137,6 +137,7 @@ _LINE = st.one_of(
 )
 
 
+@pytest.mark.once  # long, interpreter-independent: not run again on 3.13
 @FUZZ
 @given(st.lists(_LINE, max_size=30), st.booleans(), st.sampled_from([1 << 16, 64, 1]))
 def test_plain_cold_chunks_parse_in_bulk_as_run_by_run(
@@ -148,6 +149,7 @@ def test_plain_cold_chunks_parse_in_bulk_as_run_by_run(
         assert outcome(data, content_type) == run_by_run(data, content_type)
 
 
+@pytest.mark.once  # long, interpreter-independent: not run again on 3.13
 @FUZZ
 @given(st.data(), st.booleans(), st.booleans())
 def test_fuzzed_cold_chunks_parse_in_bulk_as_run_by_run(
@@ -180,6 +182,7 @@ def test_the_series_texts_kept_are_bounded() -> None:
     assert len(texts["text 0.0.4"]) == 11
 
 
+@pytest.mark.once  # long, interpreter-independent: not run again on 3.13
 @FUZZ
 @given(st.lists(_LINE, max_size=30), st.lists(_LINE, max_size=30), st.booleans(), st.booleans())
 def test_what_other_parses_read_changes_nothing_of_a_parse(

@@ -451,6 +451,7 @@ def _sample_view(s: Sample) -> tuple[object, ...]:
     return (s.name, s.labels, value, s.timestamp_ms, s.family, s.exemplar)
 
 
+@pytest.mark.once  # long, interpreter-independent: not run again on 3.13
 @FUZZ
 @given(st.data(), st.sampled_from([Histograms(), Histograms(native=True), Histograms(True, True)]))
 def test_fuzzed_protobuf_expositions(data: st.DataObject, histograms: Histograms) -> None:
@@ -469,6 +470,7 @@ def test_fuzzed_protobuf_expositions(data: st.DataObject, histograms: Histograms
         assert _read(exposition, SeriesCache(), histograms) == cold
 
 
+@pytest.mark.once  # long, interpreter-independent: not run again on 3.13
 @FUZZ
 @given(st.data(), st.integers(0, 4000))
 def test_fuzzed_protobuf_expositions_within_a_memory_budget(data: st.DataObject, max_bytes: int) -> None:

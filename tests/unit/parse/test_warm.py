@@ -341,6 +341,7 @@ def _body(draw: st.DrawFn, blocks: list[tuple[list[str], list[str]]], openmetric
     return ("\n".join(lines) + "\n" + ("# EOF\n" if openmetrics else "")).encode()
 
 
+@pytest.mark.once  # long, interpreter-independent: not run again on 3.13
 @FUZZ
 @given(_families(), st.data(), st.booleans(), st.booleans())
 def test_generated_families_parse_warm_in_bulk_as_run_by_run(
