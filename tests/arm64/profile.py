@@ -45,3 +45,21 @@ def pytest_configure(config: pytest.Config) -> None:
             f"protobuf runs its {kind} implementation on arm64, not upb: its compiled module did not "
             "load (devtools/arm64.py: the sysroot's packages)"
         )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Cap every property test at the profile's examples: a test's own ``@settings`` outranks
+    the loaded profile, and those of the kernels' differential tests ask for 150 to 200
+    examples, which under emulation took the quick run past a quarter of an hour."""
+    cap = settings.default.max_examples  # the profile loaded by --hypothesis-profile
+    for item in items:
+        test = getattr(item, "obj", None)
+        if not hasattr(test, "hypothesis"):
+            continue
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if not isinstance(own, settings):
+            raise pytest.UsageError(f"{item.nodeid}: Hypothesis keeps its settings elsewhere now")
+        if own.max_examples > cap or own.deadline is not None:
+            test._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
+                own, max_examples=min(own.max_examples, cap), deadline=None
+            )

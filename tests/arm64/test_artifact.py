@@ -135,7 +135,7 @@ emulation they alone took CI past its time."""
 
 QUICK_ENV = "ARM64_DIFFERENTIAL"
 """``quick`` (what ``make test``, and so CI, sets): the differential run below draws 2 examples a
-property test (the ``arm64-quick`` profile) and leaves out the three slowest kinds of test: the
+property test (the ``arm64-quick`` profile, which caps the tests' own ``@settings`` too) and leaves out the three slowest kinds of test: the
 warm chunks fuzzed for their comment blocks, the fuzzed whole scrapes, and the Remote Write
 golden requests but for two cases (the one with staleness markers and the one with native
 histograms). Each kernel's functions are still run against their references there; the full
