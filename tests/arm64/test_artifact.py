@@ -135,11 +135,11 @@ emulation they alone took CI past its time."""
 
 QUICK_ENV = "ARM64_DIFFERENTIAL"
 """``quick`` (what ``make test``, and so CI, sets): the differential run below draws 2 examples a
-property test (the ``arm64-quick`` profile, which caps the tests' own ``@settings`` too) and leaves out the three slowest kinds of test: the
-warm chunks fuzzed for their comment blocks, the fuzzed whole scrapes, and the Remote Write
-golden requests but for two cases (the one with staleness markers and the one with native
-histograms). Each kernel's functions are still run against their references there; the full
-run (``make test-arm64``) takes over 20 minutes under emulation, which CI cannot hold."""
+property test (the ``arm64-quick`` profile, which caps the tests' own ``@settings`` too) and
+leaves out the three slowest kinds of test: the warm chunks fuzzed for their comment blocks, the
+fuzzed whole scrapes, and the Remote Write golden requests but for two cases (the one with
+staleness markers and the one with native histograms). Each kernel's functions are still run
+against their references there; the full run (``make test-arm64``) draws 5 examples a test."""
 QUICK_DESELECTED = (
     "not fuzzed_warm_chunks and not fuzzed_scrapes"
     " and not (sent_before and not no_metadata and not native_histograms)"
