@@ -21,6 +21,7 @@ from scrape_push.negotiation import DEFAULT_SCRAPE_PROTOCOLS, negotiation
 from scrape_push.parse import body as body_module
 from scrape_push.relabel import RelabelConfig, compile_rules
 from scrape_push.scrape import Scraper, ScrapeResult
+from scrape_push.targets import Target
 
 from tests.support.context import build_context
 from tests.support.http import Response, serve
@@ -114,6 +115,15 @@ CASES: list[tuple[str, Response, dict[str, object], Sequence[Report]]] = [
 ]
 
 
+SCRAPE_TIMEOUT = 5.0
+"""No report here is about a timeout: ``test_series.target``'s 1 s was once too little on a loaded
+2-vCPU CI machine for a scrape of one line, which then read as a failed one."""
+
+
+def _target(**fields: object) -> Target:
+    return target(**{"timeout": SCRAPE_TIMEOUT, **fields})
+
+
 def _report(result: ScrapeResult) -> Report:
     values = {s.name: s.value for s in result.samples if s.name == "up" or s.name.startswith("scrape_")}
     return (
@@ -132,7 +142,7 @@ def test_the_scrape_report_is_prometheus_242s(
 ) -> None:
     scraper = Scraper(2, build_context().secrets)
     with serve(response) as endpoint:
-        job = target(url=f"http://{endpoint.address}/metrics", **overrides)
+        job = _target(url=f"http://{endpoint.address}/metrics", **overrides)
         for expected in reports:
             (result,) = scraper.scrape_all([job], Deadline.after(10))
             assert _report(result) == expected, result.error
@@ -148,7 +158,7 @@ def test_series_a_failed_scrape_read_are_not_added_again_when_it_succeeds() -> N
     body = [b"a 1\nb 2\nbad x\n"]
     scraper = Scraper(2, build_context().secrets)
     with serve(lambda _path: Response(body[0])) as endpoint:
-        job = target(url=f"http://{endpoint.address}/metrics")
+        job = _target(url=f"http://{endpoint.address}/metrics")
         (failed,) = scraper.scrape_all([job], Deadline.after(10))
         body[0] = b"a 1\nb 2\nc 3\n"
         (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
@@ -396,7 +406,7 @@ def test_reports_over_several_scrapes_are_prometheus_242s(
     scraper = Scraper(2, build_context().secrets)
     scrapes = [*responses, responses[-1]]
     with serve(lambda _path: scrapes[0]) as endpoint, patch.object(body_module, "CHUNK_BYTES", chunk_bytes):
-        job = target(url=f"http://{endpoint.address}/metrics", **overrides)
+        job = _target(url=f"http://{endpoint.address}/metrics", **overrides)
         got = []
         while scrapes:
             (result,) = scraper.scrape_all([job], Deadline.after(10))
@@ -422,7 +432,7 @@ def test_the_series_read_before_the_memory_budget_ran_out_are_not_added_again() 
         patch.object(body_module, "CHUNK_BYTES", 1),
         patch.object(ScrapeBudget, "charge", charge),
     ):
-        job = target(url=f"http://{endpoint.address}/metrics")
+        job = _target(url=f"http://{endpoint.address}/metrics")
         (failed,) = scraper.scrape_all([job], Deadline.after(10))
         out_of_memory = False
         (succeeded,) = scraper.scrape_all([job], Deadline.after(10))
@@ -434,7 +444,8 @@ def test_a_sample_beyond_int64_ms_counts_as_kept_though_not_stored() -> None:
     """Prometheus 2.42's TSDB refuses it after relabeling: not stored, not added."""
     scraper = Scraper(2, build_context().secrets)
     with serve(Response(b"a 1\nb 1 1e16\nc 1\n# EOF\n", content_type=OM)) as endpoint:
-        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+        job = _target(url=f"http://{endpoint.address}/metrics")
+        (result,) = scraper.scrape_all([job], Deadline.after(10))
     assert _report(result) == (1, 3, 3, 2)
     assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]
 
@@ -444,7 +455,8 @@ def test_a_sample_out_of_the_tsdbs_window_counts_as_kept_though_not_stored(stamp
     """More than 10 minutes ahead, or more than an hour old: not stored, not added."""
     scraper = Scraper(2, build_context().secrets)
     with serve(Response(b"a 1\nb 1 " + stamp + b"\nc 1\n")) as endpoint:
-        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+        job = _target(url=f"http://{endpoint.address}/metrics")
+        (result,) = scraper.scrape_all([job], Deadline.after(10))
     assert _report(result) == (1, 3, 3, 2)
     assert [s.name for s in result.samples if s.name in "abc"] == ["a", "c"]
 
@@ -462,7 +474,8 @@ def test_past_the_sample_limit_a_parse_error_is_the_scrapes_error() -> None:
 def test_a_scrape_counts_the_duplicates_it_drops() -> None:
     scraper = Scraper(2, build_context().secrets)
     with serve(Response(b"du 1\ndu 2\ndu 3\nx 1\n")) as endpoint:
-        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+        job = _target(url=f"http://{endpoint.address}/metrics")
+        (result,) = scraper.scrape_all([job], Deadline.after(10))
     kept = [(s.name, s.value) for s in result.samples if not s.name.startswith("scrape_") and s.name != "up"]
     assert kept == [("du", 1.0), ("x", 1.0)] and result.duplicates == 2
 
@@ -474,7 +487,7 @@ def _both(body: bytes, **second: object) -> tuple[ScrapeResult, ScrapeResult]:
         url = f"http://{endpoint.address}/metrics"
         other_job = {"labels": (("instance", "127.0.0.1:1"), ("job", "other")), **second}
         first, other = Scraper(2, build_context().secrets).scrape_all(
-            [target(url=url), target(url=url, **other_job)], Deadline.after(10)
+            [_target(url=url), _target(url=url, **other_job)], Deadline.after(10)
         )
     return first, other
 
@@ -488,7 +501,8 @@ def test_a_target_label_exposed_twice_is_the_targets_with_the_first_value_export
         b'e{job="x",exported_job="e",job="y"} 5\n'
     )
     with serve(Response(body)) as endpoint:
-        (result,) = scraper.scrape_all([target(url=f"http://{endpoint.address}/metrics")], Deadline.after(10))
+        job = _target(url=f"http://{endpoint.address}/metrics")
+        (result,) = scraper.scrape_all([job], Deadline.after(10))
     stored = {s.name: dict(s.labels) for s in result.samples if s.name in "acde"}
     common = {"instance": "127.0.0.1:1", "job": "api", "region": "eu"}
     assert stored == {
@@ -516,7 +530,7 @@ def test_legacy_validation_refuses_utf8_names_that_utf8_validation_keeps() -> No
 def test_the_1_0_0_entries_of_accept_ask_for_the_jobs_escaping_scheme(escaping: str) -> None:
     with serve(Response(b"a 1\n")) as endpoint:
         asked = negotiation(DEFAULT_SCRAPE_PROTOCOLS, escaping=escaping)
-        job = target(url=f"http://{endpoint.address}/metrics", negotiation=asked)
+        job = _target(url=f"http://{endpoint.address}/metrics", negotiation=asked)
         Scraper(2, build_context().secrets).scrape_all([job], Deadline.after(10))
     entries = endpoint.requests[0]["Accept"].split(",")
     assert entries[0] == f"application/openmetrics-text;version=1.0.0;escaping={escaping};q=0.6"
