@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # Bytecode is written (into __pycache__, ignored by git) even where the shell sets
 # PYTHONDONTWRITEBYTECODE: the suite starts three pytest passes and many interpreters of its own,
 # and without bytecode each compiles again every module it imports (a pass's collection alone took
-# 16 s of CPU instead of 6 on a 2-vCPU machine, and far more under qemu).
+# 16 s of CPU instead of 6 on a 2-vCPU machine).
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: native fuzz demo test lint typecheck pytest pytest-lambda-python unit functional integration sam-validate sam-build sam-check test-arm64 test-lambda bench clean
