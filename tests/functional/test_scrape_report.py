@@ -410,12 +410,13 @@ def test_reports_over_several_scrapes_are_prometheus_242s(
     scrapes = [*responses, responses[-1]]
     with serve(lambda _path: scrapes[0]) as endpoint, patch.object(body_module, "CHUNK_BYTES", chunk_bytes):
         job = _target(url=f"http://{endpoint.address}/metrics", **overrides)
-        got = []
+        got, errors = [], []
         while scrapes:
             (result,) = scraper.scrape_all([job], Deadline.after(DEADLINE_SECONDS))
             got.append(_report(result))
+            errors.append(result.error)
             scrapes.pop(0)
-    assert got == reports
+    assert got == reports, errors
 
 
 def test_the_series_read_before_the_memory_budget_ran_out_are_not_added_again() -> None:
