@@ -10,17 +10,20 @@ the sample at fault as scraped, not as kept; a body that never arrived counts no
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from unittest.mock import patch
 
 import pytest
 from scrape_push.deadline import Deadline
+from scrape_push.guard import Guard, Watch
 from scrape_push.limits import MemoryBudgetExceeded, ScrapeBudget, ScrapeLimits
 from scrape_push.negotiation import DEFAULT_SCRAPE_PROTOCOLS, negotiation
 from scrape_push.parse import body as body_module
 from scrape_push.relabel import RelabelConfig, compile_rules
 from scrape_push.scrape import Scraper, ScrapeResult
+from scrape_push.scrape import scraper as scraper_module
 from scrape_push.targets import Target
 
 from tests.support.context import build_context
@@ -540,3 +543,31 @@ def test_the_1_0_0_entries_of_accept_ask_for_the_jobs_escaping_scheme(escaping: 
     assert entries[0] == f"application/openmetrics-text;version=1.0.0;escaping={escaping};q=0.6"
     for entry in entries:  # as Prometheus 3.x: the 1.0.0 entries only
         assert ("escaping=" in entry) == ("version=1.0.0" in entry), entry
+
+
+def test_a_scrape_done_before_its_thread_hands_its_result_to_the_pool_is_not_abandoned() -> None:
+    """The waiter wakes once the last scrape tells the ``Watch`` it is done, which is before the
+    pool marks that scrape's future done; a loaded machine can run the waiter in between. Here
+    the scrape's thread waits, past its ``done``, until the waiter has taken the results."""
+    taken = threading.Event()
+
+    class Late(Watch):
+        def done(self, guard: Guard) -> None:
+            super().done(guard)
+            taken.wait(DEADLINE_SECONDS)
+
+    scraper = Scraper(2, build_context().secrets)
+    evict = scraper.evict
+
+    def evict_then_release(memory_mb: int) -> None:  # scrape_all's step right after the results
+        evict(memory_mb)
+        taken.set()
+
+    with (
+        serve(lambda _path: Response(b"a 1\nb 1\n")) as endpoint,
+        patch.object(scraper_module, "Watch", Late),
+        patch.object(scraper, "evict", evict_then_release),
+    ):
+        job = _target(url=f"http://{endpoint.address}/metrics")
+        (result,) = scraper.scrape_all([job], Deadline.after(DEADLINE_SECONDS))
+    assert (_report(result), result.error) == ((1, 2, 2, 2), None)

@@ -105,6 +105,9 @@ class _Run:
     target: Target
     started: float | None = None
     scrape_ms: int = 0
+    result: ScrapeResult | None = None
+    """Set by the scrape's thread before it tells the ``Watch`` it is done: the waiter can wake
+    before the pool marks the scrape's future done, and the scrape is not abandoned for that."""
 
 
 class Scraper:
@@ -329,8 +332,10 @@ class Scraper:
             pool.shutdown(wait=not running, cancel_futures=True)
 
     def _result(self, future: Future[ScrapeResult], run: _Run, deadline: Deadline) -> ScrapeResult:
+        if run.result is not None:
+            return run.result  # _run returns every failure as a result
         if future.done() and not future.cancelled():
-            return future.result()  # _run returns every failure as a result
+            return future.result()  # what _run raised, past its own handling (not an Exception)
         if run.started is None:
             reason = "not scraped: the invocation deadline came before its turn"
             return self._failed(run.target, 0.0, int(time.time() * 1000), reason)
@@ -368,19 +373,24 @@ class Scraper:
         watch.started(guard)
         account = budget.scrape_account()
         try:
-            if timeout <= 0:
-                reason = "no time left in the invocation to scrape"
-                return self._failed(target, 0.0, run.scrape_ms, reason)
-            with guarding(guard):
-                return self.scrape(
-                    target, guard, account, budget=budget, timeout=timeout, scrape_ms=run.scrape_ms
-                )
+            run.result = result = self._guarded(run, guard, account, budget, timeout)
         except Exception as exc:  # a bug, or a fault nobody foresaw: this target's alone
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            return self._failed(target, deadline.clock() - start, run.scrape_ms, reason)
+            run.result = result = self._failed(target, deadline.clock() - start, run.scrape_ms, reason)
         finally:
             account.release()
             watch.done(guard)
+        return result
+
+    def _guarded(
+        self, run: _Run, guard: Guard, account: Account, budget: MemoryBudget, timeout: float
+    ) -> ScrapeResult:
+        if timeout <= 0:
+            return self._failed(run.target, 0.0, run.scrape_ms, "no time left in the invocation to scrape")
+        with guarding(guard):
+            return self.scrape(
+                run.target, guard, account, budget=budget, timeout=timeout, scrape_ms=run.scrape_ms
+            )
 
     def scrape(
         self,
