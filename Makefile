@@ -44,7 +44,10 @@ demo: $(VENV)/.installed native
 # qemu): each side is one process on one CPU, and in turn they took CI past its time. Under qemu the
 # kernels' differential tests run quick here (ARM64_DIFFERENTIAL=quick: 2 examples a property test,
 # the slowest kinds left out; tests/arm64/test_artifact.py); make test-arm64 alone runs them all.
-test: lint typecheck
+# The environments install at once first (pip mostly waits on the network and the disk).
+test:
+	$(MAKE) --no-print-directory --output-sync=target -j3 $(ENVIRONMENTS)
+	$(MAKE) --no-print-directory lint typecheck
 	$(MAKE) --no-print-directory --output-sync=target -j2 pytest test-lambda
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
@@ -67,9 +70,11 @@ pytest: $(VENV)/.installed native
 # integration tests (third-party servers: what they check does not depend on our interpreter)
 # and the tests marked `once` (long, interpreter-independent) run on the first pass only, which
 # keeps CI within its time; so do the kernels' differential tests (`native`), which run again
-# on CPython 3.13 in test-arm64, on the arm64 build Lambda loads.
+# on CPython 3.13 in test-arm64, on the arm64 build Lambda loads. Its property tests draw 10
+# examples each (the second-interpreter profile, tests/conftest.py): the first pass searched.
 PY_LAMBDA ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
 VENV_LAMBDA ?= .venv-py313
+ENVIRONMENTS = $(VENV)/.installed $(SAMENV)/.installed $(if $(strip $(PY_LAMBDA)),$(VENV_LAMBDA)/.installed)
 
 $(VENV_LAMBDA)/.installed: requirements-dev.txt layers/deps/requirements.txt functions/scrape_push/native/requirements.txt pyproject.toml
 	$(PY_LAMBDA) -m venv $(VENV_LAMBDA)
@@ -83,7 +88,8 @@ ifeq ($(strip $(PY_LAMBDA)),)
 	@echo "pytest-lambda-python: no CPython 3.13 on this machine; the suite ran on $$($(PY) --version) only"
 else
 	$(MAKE) $(VENV_LAMBDA)/.installed
-	$(VENV_LAMBDA)/bin/python -m pytest -q -m "not scale and not once and not native" tests/unit tests/functional $(PYTEST_ARGS)
+	$(VENV_LAMBDA)/bin/python -m pytest -q -m "not scale and not once and not native" \
+		-p tests.support.capped --hypothesis-profile=second-interpreter tests/unit tests/functional $(PYTEST_ARGS)
 endif
 
 unit: $(VENV)/.installed native

@@ -17,6 +17,19 @@ settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
+SECOND_INTERPRETER = "second-interpreter"
+"""The profile of ``make test``'s CPython 3.13 pass (``-p tests.support.capped``, which holds
+every property test to its count): the first pass drew each test's full count against the same
+code, so this one checks that the Lambda runtime's interpreter computes what that one did, on
+examples enough to go through each test's paths, not a second search of the inputs."""
+SECOND_INTERPRETER_EXAMPLES = 10
+settings.register_profile(
+    SECOND_INTERPRETER,
+    max_examples=SECOND_INTERPRETER_EXAMPLES,
+    derandomize=os.environ.get("CI") == "true",
+    database=None,
+)
+
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

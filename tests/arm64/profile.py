@@ -8,6 +8,7 @@ the function did send (protobuf's compiled module needs the sysroot's libstdc++)
 Emulation runs each example several times slower than the host, so the per-example deadline
 and the too-slow health check, which measure time, are off; what is drawn is as under CI on the
 host (the same examples at every run there), and no example database is written into the tree.
+Every property test is held to the profile's count (``tests.support.capped``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import os
 import pytest
 from google.protobuf.internal import api_implementation
 from hypothesis import HealthCheck, settings
+
+from tests.support.capped import pytest_collection_modifyitems  # noqa: F401 (this plugin's hook too)
 
 ARM64_EXAMPLES = 5
 """Examples a property test draws there: the host's run draws its full count against the same
@@ -45,21 +48,3 @@ def pytest_configure(config: pytest.Config) -> None:
             f"protobuf runs its {kind} implementation on arm64, not upb: its compiled module did not "
             "load (devtools/arm64.py: the sysroot's packages)"
         )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Cap every property test at the profile's examples: a test's own ``@settings`` outranks
-    the loaded profile, and those of the kernels' differential tests ask for 150 to 200
-    examples, which under emulation took the quick run past a quarter of an hour."""
-    cap = settings.default.max_examples  # the profile loaded by --hypothesis-profile
-    for item in items:
-        test = getattr(item, "obj", None)
-        if not hasattr(test, "hypothesis"):
-            continue
-        own = getattr(test, "_hypothesis_internal_use_settings", None)
-        if not isinstance(own, settings):
-            raise pytest.UsageError(f"{item.nodeid}: Hypothesis keeps its settings elsewhere now")
-        if own.max_examples > cap or own.deadline is not None:
-            test._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
-                own, max_examples=min(own.max_examples, cap), deadline=None
-            )

@@ -136,12 +136,15 @@ emulation they alone took CI past its time."""
 QUICK_ENV = "ARM64_DIFFERENTIAL"
 """``quick`` (what ``make test``, and so CI, sets): the differential run below draws 2 examples a
 property test (the ``arm64-quick`` profile, which caps the tests' own ``@settings`` too) and
-leaves out the three slowest kinds of test: the warm chunks fuzzed for their comment blocks, the
-fuzzed whole scrapes, and the Remote Write golden requests but for two cases (the one with
-staleness markers and the one with native histograms). Each kernel's functions are still run
-against their references there; the full run (``make test-arm64``) draws 5 examples a test."""
+leaves out the slowest kinds of test, those that run the whole path kernels on and off, which
+the cycles above already do on arm64: the warm chunks fuzzed for their comment blocks, the
+fuzzed and the whole fleet scrapes, the Remote Write sink's requests over varied fleets, and
+its golden requests but for two cases (the one with staleness markers and the one with native
+histograms). Each kernel's functions are still run against their references there; the full
+run (``make test-arm64``) draws 5 examples a test and leaves none of these out."""
 QUICK_DESELECTED = (
-    "not fuzzed_warm_chunks and not fuzzed_scrapes"
+    "not fuzzed_warm_chunks and not fuzzed_scrapes and not whole_scrapes"
+    " and not requests_with_the_kernel_and_without"
     " and not (sent_before and not no_metadata and not native_histograms)"
 )
 

@@ -19,6 +19,8 @@ from tests.support.faults import fault_proxy
 from tests.support.http import Response, serve
 from tests.support.tcp import Silent, silent
 
+pytestmark = pytest.mark.once  # botocore's and our bounds on silent sockets: the same on 3.13
+
 TIMEOUT = 12.0
 """The Lambda timeout the handler is invoked with: the old bounds (13 s per attempt, 3 attempts
 for CloudWatch; 6 s per attempt, 2 attempts, several calls in a row for S3) outlast it."""
