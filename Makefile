@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 # 16 s of CPU instead of 6 on a 2-vCPU machine).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: native fuzz demo test lint typecheck pytest pytest-scale pytest-lambda-python unit functional integration sam-validate sam-build sam-check test-arm64 test-lambda bench clean
+.PHONY: native fuzz demo test lint typecheck pytest pytest-lambda-python unit functional integration sam-validate sam-build sam-check test-arm64 test-lambda bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt functions/scrape_push/native/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -41,21 +41,19 @@ demo: $(VENV)/.installed native
 	$(PY) -m devtools.demo
 
 # The main pass runs beside the rest (the CPython 3.13 pass, then the arm64 build and artifact under
-# qemu, then the fleet-sized test, which the main pass leaves out): each side is mostly one process
-# on one CPU, and in turn they took CI past its time. Under qemu the
+# qemu): each side is one process on one CPU, and in turn they took CI past its time. Under qemu the
 # kernels' differential tests run quick here (ARM64_DIFFERENTIAL=quick: 2 examples a property test,
 # the slowest kinds left out; tests/arm64/test_artifact.py); make test-arm64 alone runs them all.
 # The environments install at once first (pip mostly waits on the network and the disk).
 test:
 	$(MAKE) --no-print-directory --output-sync=target -j3 $(ENVIRONMENTS)
 	$(MAKE) --no-print-directory lint typecheck
-	$(MAKE) --no-print-directory --output-sync=target -j2 pytest PYTEST_MARKS="-m 'not scale'" test-lambda
+	$(MAKE) --no-print-directory --output-sync=target -j2 pytest test-lambda
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 test-lambda: native
 	$(MAKE) --no-print-directory pytest-lambda-python
 	ARM64_DIFFERENTIAL=quick $(MAKE) --no-print-directory test-arm64
-	$(MAKE) --no-print-directory pytest-scale
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check functions devtools tests bench
@@ -65,12 +63,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy --strict functions/scrape_push/scrape_push functions/scrape_push/app.py devtools
 
 pytest: $(VENV)/.installed native
-	$(PY) -m pytest $(PYTEST_MARKS) $(PYTEST_ARGS)
-
-# The fleet-sized test (marked `scale`: 2,000 targets in 8 shards into VictoriaMetrics); in make
-# test it runs after the 3.13 and arm64 passes, beside the end of the main one, which leaves it out.
-pytest-scale: $(VENV)/.installed native
-	$(PY) -m pytest -m scale tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Lambda runs CPython 3.13: run the unit and functional tests on it too when this machine has one
 # (pyenv's, or python3.13 on PATH); a machine without it says so and skips this step. The
