@@ -1,6 +1,13 @@
 """Lambda entry point: a thin wrapper around ``scrape_push.invoke.handle``."""
 
+# ruff: noqa: E402 (the imports come after the collector is paused)
+
 import gc
+
+# The imports below make about 200,000 objects and hardly any garbage: the cyclic collector
+# would run some 80 times over them (about 20 ms of a cold start's CPU; docs/performance.md).
+gc.disable()
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,6 +23,7 @@ logger = Logger(service="scrape-push", logger_formatter=ScrubbingFormatter(RUNTI
 # collector's sight (gc.freeze), so that a cold invocation's collections do not walk the
 # modules and botocore's models again and again (about 0.1 s of CPU; docs/performance.md).
 gc.freeze()
+gc.enable()
 
 
 @logger.inject_lambda_context

@@ -161,3 +161,14 @@ def test_the_configuration_model_imports_no_plugin() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(plugins)))\n"
     )
     assert printed(probe).strip() == "[]"
+
+
+def test_the_handler_s_imports_run_no_cyclic_collection_and_leave_the_collector_on() -> None:
+    probe = (
+        "import gc\n"
+        "before = [generation['collections'] for generation in gc.get_stats()]\n"
+        "import app\n"
+        "after = [generation['collections'] for generation in gc.get_stats()]\n"
+        "print([b - a for a, b in zip(before, after)], gc.isenabled())\n"
+    )
+    assert printed(probe).strip() == "[0, 0, 0] True"

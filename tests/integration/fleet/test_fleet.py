@@ -51,7 +51,7 @@ def test_every_series_arrives_once_per_cycle_with_its_cycle_s_timestamp(
         planned = cycle.planned["shards"]
         assert (planned["planned"], planned["sent"], planned["unsent"]) == (SHARDS, SHARDS, [])
         shards = sorted(w.shard["shard"] for w in cycle.workers if w.shard)
-        assert shards == list(range(SHARDS))  # each shard once, none retried
+        assert shards == list(range(SHARDS)), _unfinished(cycle)  # each shard once, none retried
         summaries = [s for w in cycle.workers for s in w.summaries if s and "sinks" in s]
         assert sum(s["targets_up"] for s in summaries) == TARGETS
         assert all(s["ok"] and s["samples_lost"] == 0 for s in summaries)
@@ -62,6 +62,15 @@ def test_every_series_arrives_once_per_cycle_with_its_cycle_s_timestamp(
     first, last = windows[0][1], windows[-1][2]
     whole = f"{(last - first) / 1000 + 0.001:.3f}s"
     assert receiver.points_per_series(ALL, whole, last / 1000) == {2: expected}  # and nothing between
+
+
+def _unfinished(cycle: FleetCycle) -> list[object]:
+    """What the shard runs that did not finish said, and the invocations that erred."""
+    return [
+        w.shard if w.shard and w.shard["status"] != "done" else w.error
+        for w in cycle.workers
+        if w.error is not None or (w.shard and w.shard["status"] != "done")
+    ]
 
 
 def _timed(fleet: LocalFleet) -> tuple[FleetCycle, int, int]:
