@@ -299,6 +299,8 @@ typedef struct {
     int utf8_names;       /* any non-empty name is valid, not only the legacy ones */
     Py_ssize_t limit;     /* encode.LABEL_MEMO_SIZE */
     PyObject *name_key;   /* b"__name__" */
+    PyObject *name_str;   /* "__name__": label names are compared with it as str (one may hold a NUL,
+                           * which ends PyUnicode_CompareWithASCIIString's comparison) */
     label_t *labels, *previous;
     Py_ssize_t previous_count, capacity;
     PyObject *previous_name; /* borrowed, as the pairs */
@@ -483,8 +485,7 @@ static int plain(encoder_t *encoder, PyObject *labels, Py_ssize_t count) {
         }
         carried = carried && index < encoder->previous_count && key == encoder->previous[index].key;
         /* exact str: neither comparison raises */
-        if (!carried && (before == NULL ? PyUnicode_CompareWithASCIIString(key, "__name__") <= 0
-                                        : PyUnicode_Compare(key, before) <= 0)) {
+        if (!carried && PyUnicode_Compare(key, before == NULL ? encoder->name_str : before) <= 0) {
             return 0;
         }
         before = key;
@@ -616,7 +617,8 @@ static PyObject *wire_heads(PyObject *self, PyObject *const *args, Py_ssize_t na
         Py_RETURN_NONE;
     }
     encoder.name_key = PyBytes_FromStringAndSize("__name__", 8);
-    out = encoder.name_key == NULL ? NULL : PyList_New(count);
+    encoder.name_str = PyUnicode_FromStringAndSize("__name__", 8);
+    out = encoder.name_key == NULL || encoder.name_str == NULL ? NULL : PyList_New(count);
     for (index = 0; out != NULL && index < count; index++) {
         PyObject *head = series_head(&encoder, PyList_GetItem(names, index), PyList_GetItem(label_sets, index));
         if (head == NULL) {
@@ -630,6 +632,7 @@ static PyObject *wire_heads(PyObject *self, PyObject *const *args, Py_ssize_t na
     PyMem_Free(encoder.previous);
     Py_XDECREF(encoder.previous_first);
     Py_XDECREF(encoder.name_key);
+    Py_XDECREF(encoder.name_str);
     return out;
 }
 

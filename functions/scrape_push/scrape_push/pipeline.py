@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 
 from .budget import MemoryBudget
 from .config.model import Config
@@ -245,11 +247,12 @@ def staleness_record(
     return StalenessRecord(Items(context.aws.bounded("dynamodb"), table), key)
 
 
+_SAMPLES = attrgetter("samples")
+
+
 def samples_of(scrapes: Sequence[ScrapeResult], ended: Sequence[EndedTarget]) -> list[Sample]:
     """A cycle's samples, in one list: the targets' then the markers of those that left."""
-    samples = [s for result in scrapes for s in result.samples]
-    samples += [s for gone in ended for s in gone.samples]
-    return samples
+    return list(chain.from_iterable(map(_SAMPLES, chain(scrapes, ended))))
 
 
 def push_all(

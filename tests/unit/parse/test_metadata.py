@@ -192,6 +192,22 @@ def test_a_block_s_sample_names_are_made_once_per_family_and_by_identity() -> No
     assert families.members(histogram) is not names
 
 
+def test_the_blocks_of_a_run_take_the_names_made_once_and_by_identity() -> None:
+    families = Families()
+    histogram, gauge = Family("rpc", "histogram"), Family("g", "gauge")
+    known = families.members(histogram)
+    blocks: list[Family | None] = [None, histogram, histogram]
+    assert families.members_of(blocks) == [{}, known, known]
+    assert all(got is want for got, want in zip(families.members_of(blocks)[1:], [known, known], strict=True))
+    equal = Family("rpc", "histogram")  # another block, not in the memo: made one by one
+    made = families.members_of([histogram, equal, gauge, None])
+    assert made[0] is known and set(made[1].values()) == {equal} and made[2] == {"g": gauge} and made[3] == {}
+    assert families.members_of([gauge])[0] is made[2]  # now remembered
+    with patch("scrape_push.parse.metadata.MEMBERS_MAX", len(families.memo)):
+        again = Family("full", "gauge")
+        assert families.members_of([again, again]) == [{"full": again}] * 2  # not remembered
+
+
 def test_the_sample_names_kept_are_bounded() -> None:
     families = Families()
     with patch("scrape_push.parse.metadata.MEMBERS_MAX", 3):

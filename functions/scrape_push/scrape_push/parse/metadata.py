@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from itertools import islice
-from operator import attrgetter, eq, itemgetter
+from itertools import islice, repeat
+from operator import attrgetter, eq, is_, itemgetter
 from typing import Final
 
 from ..model import Family
@@ -43,6 +43,8 @@ _NO_RUNS: Final[dict[str, Run]] = {}
 """The runs of a dialect the table holds none of (never written to)."""
 _NO_MEMBERS: Final[dict[str, Family]] = {}
 """The sample names of no block (never written to)."""
+_ABSENT: Final = (None, _NO_MEMBERS)
+"""What ``Families.members_of`` finds for a block the memo does not hold."""
 
 
 class Families(dict[Family, Family]):
@@ -91,6 +93,14 @@ class Families(dict[Family, Family]):
         if len(self.memo) < MEMBERS_MAX:
             self.memo[id(family)] = (family, members)  # (which keeps its id from being reused)
         return members
+
+    def members_of(self, blocks: list[Family | None]) -> list[dict[str, Family]]:
+        """``members`` of each of ``blocks``: in C-level passes over the memo when it holds them
+        all (a fleet's later targets: their blocks are the table's families), else one by one."""
+        found = list(map(self.memo.get, map(id, blocks), repeat(_ABSENT)))
+        if all(map(is_, map(_HEAD, found), blocks)):  # ``None`` (before any block) is absent
+            return list(map(_AFTER, found))
+        return list(map(self.members, blocks))
 
     def bound(self, limit: int) -> None:
         """Let the runs hold ``limit`` bytes from now on; forget them all if they had reached

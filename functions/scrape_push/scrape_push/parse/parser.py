@@ -340,7 +340,7 @@ class _Parse(Generic[K]):
             return None
         blocks = [metadata.context, *afters]
         lengths = list(map(len, pieces[::2]))
-        members = chain.from_iterable(map(repeat, map(metadata.families.members, blocks), lengths))
+        members = chain.from_iterable(map(repeat, metadata.families.members_of(blocks), lengths))
         families: list[Family] = list(map(dict.get, members, names))  # type: ignore[arg-type]
         if any(map(is_, families, repeat(None))):  # ``None in`` would call Family.__eq__ on each
             own = metadata.own_family

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 import pytest
 from scrape_push.model import Family, Sample, SeriesRef
 from scrape_push.sinks.remote_write.convert import (
+    TILE,
     EncodedSeries,
     Encoding,
     SeriesSet,
+    _Distinct,
     _grouped,
     batches,
     encode_batch,
@@ -172,6 +174,72 @@ def test_duplicates_leave_the_fast_path() -> None:
     assert series_of(_request(all_series(to_series(samples, known)))) == {
         (("__name__", "m"), *JOB): [(1000, 1.0), (2000, 2.0)]
     }
+
+
+def _cycle(count: int, repeat_at: int | None = None) -> list[Sample]:
+    """``count`` series with a sample each; the one at ``repeat_at`` is the first series again."""
+    found = [sample("m", (("i", str(i)), *JOB), float(i), NOW) for i in range(count)]
+    if repeat_at is not None:
+        found[repeat_at] = found[0]._replace(value=-1.0, timestamp_ms=NOW + 1)
+    return found
+
+
+def _grouping(samples: list[Sample], known: dict[SeriesRef, Encoding], before: Sequence[bytes]) -> SeriesSet:
+    encoder = LabelEncoder()
+
+    def encode(new: Sequence[Sample]) -> list[Encoding]:
+        return encoder.heads([s.name for s in new], [s.labels for s in new])
+
+    return _to_series(samples, known, encode, before)
+
+
+@pytest.mark.parametrize("count", [5, TILE + 5, 3 * TILE])
+def test_a_cycle_that_repeats_an_earlier_one_s_distinct_heads_takes_the_fast_path(count: int) -> None:
+    known: dict[SeriesRef, Encoding] = {}
+    first = _grouping(_cycle(count), known, ())
+    assert first.columns is not None
+    before = first.columns.heads
+    for samples in (_cycle(count), _cycle(count)[: count - 2]):  # the same, or a part of it
+        again = _grouping(samples, known, before)
+        assert again.columns is not None and again.columns.heads == before[: len(samples)]
+    known.clear()  # the heads made again are other objects with the same bytes
+    assert _grouping(_cycle(count), known, before).columns is not None
+
+
+@pytest.mark.parametrize("count", [5, TILE + 5, 3 * TILE])
+def test_a_series_twice_is_grouped_wherever_the_cycle_stops_repeating_the_earlier_one(count: int) -> None:
+    known: dict[SeriesRef, Encoding] = {}
+    first = _grouping(_cycle(count), known, ())
+    assert first.columns is not None
+    for at in sorted({1, count // 2, count - 1}):  # the first series again, in the first tile or a later one
+        found = _grouping(_cycle(count, repeat_at=at), known, first.columns.heads)
+        assert found.columns is None
+        assert found.samples == count and not found.dropped
+        points = dict(found.series)[head_labels(first.columns.heads[0])]
+        assert points == sorted([(NOW, 0.0), (NOW + 1, -1.0)])
+
+
+def test_heads_that_repeat_the_earlier_ones_are_never_put_in_a_set() -> None:
+    before = [bytes([i]) for i in range(10)]
+    repeating, heads = _Distinct(before), list[bytes]()
+    for tile in (before[:4], before[4:8], before[8:]):
+        repeating.add(heads, list(tile))
+        heads += tile
+    assert repeating.seen is None and repeating.all(heads)
+    changed, heads = _Distinct(before), list[bytes]()
+    for tile in (before[:4], [b"new", before[1]]):
+        changed.add(heads, tile)
+        heads += tile
+    assert changed.seen == set(heads) and not changed.all(heads)
+
+
+def test_the_earlier_heads_are_not_trusted_past_their_end() -> None:
+    known: dict[SeriesRef, Encoding] = {}
+    short = _grouping(_cycle(3), known, ())
+    assert short.columns is not None
+    longer = _cycle(5)
+    longer[4] = longer[1]
+    assert _grouping(longer, known, short.columns.heads).columns is None
 
 
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])

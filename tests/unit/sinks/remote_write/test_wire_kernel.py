@@ -107,6 +107,7 @@ def series_lists(draw: st.DrawFn) -> list[tuple[str, Labels]]:
 @DRAWS
 @given(series=series_lists(), utf8=st.booleans(), limit=st.sampled_from([1, 3, encode.LABEL_MEMO_SIZE]))
 @example(series=[("m", (("a", "1"),))] * 3 + [("m", (("a", "1"), ("b", "2")))], utf8=False, limit=1)
+@example(series=[("m", (("\x00\u0100", "1"),))], utf8=True, limit=1)  # a NUL sorts before __name__
 def test_heads_are_the_references(series: list[tuple[str, Labels]], utf8: bool, limit: int) -> None:
     """Sorted or not, shared objects or equal ones, refused names, pairs and values, long and
     many labels, memories starting afresh: ``LabelEncoder.heads`` gives what it gives without the

@@ -113,11 +113,13 @@ def to_series(
     samples: Sequence[Sample],
     known: dict[SeriesRef, Encoding],
     encode: Callable[[Sequence[Sample]], list[Encoding]],
+    before: Sequence[bytes] = (),
 ) -> SeriesSet:
     """Group samples by series, in first-seen order, dropping what Remote Write forbids.
     ``known`` holds each series' encoding by ref (its ``series_head``, or why it is not sent);
     ``encode`` makes the encodings of series it lacks (which are then kept there), several at a
-    time.
+    time. ``before`` is the heads of an earlier cycle known to be distinct (its ``Columns``):
+    the heads of a cycle that repeats them are, without a set of them (``_Distinct``).
 
     A cycle whose series have one sample each, at times in ``HEAD_STAMPS`` (a warm scrape's)
     takes C-level passes over the samples and makes one list: the series' heads. The passes go
@@ -128,7 +130,7 @@ def to_series(
     sent: list[Sample] | None = None
     """The samples sent, once some are not: ``samples`` otherwise."""
     stamps: set[int] = set()
-    distinct: set[bytes] = set()
+    distinct = _Distinct(before)
     runs: list[Family] = []
     for start in range(0, len(samples), TILE):
         tile = samples[start : start + TILE]
@@ -146,14 +148,41 @@ def to_series(
             runs += compress(families, map(is_not, families, chain((None,), families)))
         if sent is not None:
             sent += tile
-        distinct.update(found)  # type: ignore[arg-type]
+        distinct.add(heads, found)  # type: ignore[arg-type]
         heads += found  # type: ignore[arg-type]
     kept = samples if sent is None else sent
     outside = bool(stamps) and (min(stamps) not in HEAD_STAMPS or max(stamps) not in HEAD_STAMPS)
-    if outside or len(distinct) != len(heads):
+    if outside or not distinct.all(heads):
         return _grouped(kept, list(map(head_labels, heads)), dropped)
     families = list(dict(zip(map(id, runs), runs, strict=True)).values())
     return SeriesSet([], len(heads), dropped, families, Columns(heads, kept))
+
+
+class _Distinct:
+    """Whether a cycle's heads, added a tile at a time, are all distinct: a set of them, once
+    they stop repeating the ``before`` heads (distinct), which a warm cycle does to the last tile
+    (a pass of pointer compares instead of a 500,000-head set on a fleet: docs/performance.md)."""
+
+    __slots__ = ("before", "seen")
+
+    def __init__(self, before: Sequence[bytes]) -> None:
+        self.before = before
+        self.seen: set[bytes] | None = None
+        """The heads so far, once they differ from ``before``."""
+
+    def add(self, heads: list[bytes], tile: list[bytes]) -> None:
+        """Note ``tile``, the heads that follow ``heads``."""
+        seen = self.seen
+        if seen is None:
+            start = len(heads)
+            if tile == self.before[start : start + len(tile)]:
+                return
+            seen = self.seen = set(heads)
+        seen.update(tile)
+
+    def all(self, heads: list[bytes]) -> bool:
+        """Whether ``heads``, all of them added, are distinct (a part of ``before`` is)."""
+        return self.seen is None or len(self.seen) == len(heads)
 
 
 TILE = 2048

@@ -70,6 +70,9 @@ class RemoteWriteSink:
         self.series: SeriesMemory[Encoding] = SeriesMemory()
         """Per series: its labels as this sink sends them, encoded in a ``series_head``, or why
         it does not send it (``write_relabel`` when ``write_relabel_configs`` drop it)."""
+        self._distinct_heads: list[bytes] = []
+        """The series heads of the last cycle that sent one sample a series, all distinct
+        (``to_series``): held until the next cycle, 8 bytes a series."""
         self.max_concurrency = context.max_concurrent_requests
         self.secrets = context.secrets
         self.clients = context.aws
@@ -178,7 +181,8 @@ class RemoteWriteSink:
         Bodies are encoded when first needed, on the sending threads."""
         self.series.bound(len(samples))
         samples, histograms = histograms_apart(samples)
-        converted = to_series(samples, self.series.entries, self.encodings)
+        converted = to_series(samples, self.series.entries, self.encodings, self._distinct_heads)
+        self._distinct_heads = [] if converted.columns is None else converted.columns.heads
         report.dropped.update(converted.dropped)
         encoder = SampleEncoder()
         max_samples = self.config.queue_config.max_samples_per_send
