@@ -52,9 +52,9 @@ def _handler(counts: Counts, close_kept: bool, close_all: bool) -> type[QuietHan
                 self.close_connection = True  # hung up unanswered
                 return
             self.served += 1
-            self.answer(200, BODY, {"Content-Type": "text/plain; version=0.0.4"})
-            with counts.lock:
+            with counts.lock:  # counted before the client can read the answer, and act on it
                 counts.answered += 1
+            self.answer(200, BODY, {"Content-Type": "text/plain; version=0.0.4"})
 
     return Handler
 

@@ -120,9 +120,9 @@ def scripted(script: Script, tls: ssl.SSLContext | None = None) -> Iterator[Scri
             reply = script(number, request, found)
             if reply is None:
                 return
-            conn.sendall(reply.data)
-            with endpoint.lock:
+            with endpoint.lock:  # counted before the client can read it, and act on it
                 endpoint.answered += 1
+            conn.sendall(reply.data)
             if reply.hang:
                 stop.wait(HOLD_SECONDS)
             if reply.close or reply.hang:
