@@ -38,7 +38,6 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -166,10 +165,11 @@ class Timers:
 
 
 class _TimedDecoder:
-    """A zlib decompressor whose ``decompress`` is timed (the rest of it is passed through)."""
+    """The fetch stage's decompressor (``inflater``'s) whose ``decompress`` is timed (the rest
+    of it is passed through)."""
 
-    def __init__(self, timers: Timers, wbits: int) -> None:
-        self._decoder = zlib.decompressobj(wbits)
+    def __init__(self, timers: Timers, inflater: Any, wbits: int) -> None:
+        self._decoder = inflater.decompressobj(wbits)
         self.decompress = timers.call("gunzip", self._decoder.decompress)
 
     def __getattr__(self, name: str) -> Any:
@@ -242,8 +242,11 @@ def install_timers(timers: Timers) -> None:
             owner = getattr(owner, parent)
         _wrap(timers, owner, name, row, iterator=name in ITERATORS)
     fetch = importlib.import_module("scrape_push.fetch")
-    fetch.zlib = SimpleNamespace(  # type: ignore[attr-defined]
-        decompressobj=lambda wbits: _TimedDecoder(timers, wbits), error=zlib.error, MAX_WBITS=zlib.MAX_WBITS
+    inflater = fetch.zlib_ng
+    fetch.zlib_ng = SimpleNamespace(  # type: ignore[attr-defined]
+        decompressobj=lambda wbits: _TimedDecoder(timers, inflater, wbits),
+        error=inflater.error,
+        MAX_WBITS=inflater.MAX_WBITS,
     )
     invoke = importlib.import_module("scrape_push.invoke")
     invoke.logger.info = timers.call("summary", invoke.logger.info)  # the "cycle done" line

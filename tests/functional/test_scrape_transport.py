@@ -129,6 +129,7 @@ FAULTS: dict[str, bytes] = {
     "conflicting lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\na 1\n",
     "gzip cut short": http_response(gzip.compress(b"a 1\n" * 100)[:10], headers=("Content-Encoding: gzip",)),
     "not gzip": http_response(b"not gzip", headers=("Content-Encoding: gzip",)),
+    "empty gzip": http_response(b"", headers=("Content-Encoding: gzip",)),
     "not modified": b"HTTP/1.1 304 Not Modified\r\n\r\n",
     "body over the limit": http_response(b"a 1\n" * 100),
 }
@@ -140,6 +141,14 @@ def test_a_fault_is_the_same_error_on_either_path(scrapes: Scrapes, fault: str) 
         target = scrapes.target(endpoint.url, limit=100)
         through_requests, direct = scrapes.get(target, direct=False), scrapes.get(target)
     assert isinstance(direct, str) and " ".join(direct.split()) == " ".join(str(through_requests).split())
+
+
+@pytest.mark.parametrize("fault", ["gzip cut short", "not gzip", "empty gzip"])
+def test_a_body_that_is_not_whole_gzip_fails_the_scrape(scrapes: Scrapes, fault: str) -> None:
+    """As Prometheus's: Go's gzip reader fails on a missing header (an empty body too), a
+    broken stream or one cut short."""
+    with scripted(always(Reply(FAULTS[fault], close=True))) as endpoint:
+        assert scrapes.get(scrapes.target(endpoint.url)) == "response body could not be decompressed"
 
 
 def test_a_refused_connection_and_an_unknown_host_are_the_same_errors(scrapes: Scrapes) -> None:
