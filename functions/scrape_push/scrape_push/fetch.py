@@ -99,7 +99,9 @@ def fetch(
     except (SecretError, TLSConfigError, FormatError) as exc:
         raise ScrapeError(str(exc)) from None
     except Exception as exc:
-        if guard.aborted or isinstance(exc, Aborted):  # whatever the cut connection raised
+        if guard.aborted or isinstance(exc, Aborted) or _timed_out(exc):
+            # the watch cut the connection (whatever it raised then), or an operation's own
+            # timeout, the time left to the scrape, ran out first: the same fault, one message
             raise ScrapeError(f"timed out after {timeout:g}s") from None
         if isinstance(exc, Failure):
             raise ScrapeError(str(exc)) from None
@@ -191,9 +193,13 @@ def _closed_by_peer(exc: BaseException) -> bool:
     return False
 
 
+def _timed_out(exc: Exception) -> bool:
+    if isinstance(exc, Failure):
+        return exc.timed_out
+    return isinstance(exc, requests.Timeout | urllib3.exceptions.ReadTimeoutError)
+
+
 def _request_failure(exc: Exception) -> str:
-    if isinstance(exc, requests.Timeout | urllib3.exceptions.ReadTimeoutError):
-        return "timed out"
     if isinstance(exc, requests.exceptions.SSLError):
         return f"TLS handshake failed: {root_cause(exc)}"
     if isinstance(exc, requests.ConnectionError):

@@ -52,6 +52,8 @@ class Failure(Exception):
         )
         self.resend = False
         """Whether the request may go once more (a kept connection closed before any answer)."""
+        self.timed_out = isinstance(cause, TimeoutError)
+        """Whether an operation's time ran out (each is bounded by the time left to the scrape)."""
 
 
 class Route(NamedTuple):
