@@ -30,6 +30,7 @@ from .negotiation import FormatError
 from .reach import ReachRefused
 from .scrapehttp import Failure, ScrapeTransport
 from .targets import Target
+from .turns import Turn, free
 
 USER_AGENT = f"scrape-push/{__version__}"
 READ_CHUNK_BYTES = 64 * 1024
@@ -66,10 +67,13 @@ def fetch(
     timeout: float,
     secrets: SecretResolver,
     transport: ScrapeTransport | None = None,
+    turn: Turn | None = None,
 ) -> Response:
     """GET the target's URL (its credentials resolved through ``secrets``); the guard cuts the
     connection at ``guard.due``. The request goes through ``transport`` when it takes the
-    target, through requests otherwise (and when ``transport`` hands back a redirect)."""
+    target, which holds the scrape's ``turn`` (``turns``) but while it waits; through requests
+    otherwise (and when ``transport`` hands back a redirect), off the turn."""
+    turn = free() if turn is None else turn
     headers = {
         **target.negotiation.headers,
         "User-Agent": USER_AGENT,
@@ -77,7 +81,7 @@ def fetch(
     }
     try:
         if transport is not None and transport.takes(target):
-            answer = transport.get(target, headers, session.prepared_get, guard)
+            answer = transport.get(target, headers, session.prepared_get, guard, turn)
             if answer is not None:
                 with answer:
                     return _answered(
@@ -90,8 +94,9 @@ def fetch(
                         pieces=answer.pieces(),
                     )
             guard.again()  # the redirect is followed by requests, from the target's own URL
-        request = session.prepared_get(target.url, headers, target.auth)
-        return _through_requests(session, request, target, guard, account, timeout=timeout)
+        with turn.away():
+            request = session.prepared_get(target.url, headers, target.auth)
+            return _through_requests(session, request, target, guard, account, timeout=timeout)
     except (ScrapeError, BudgetExceeded):
         raise
     except ReachRefused as exc:

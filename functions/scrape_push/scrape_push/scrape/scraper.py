@@ -47,6 +47,7 @@ from ..reach import Reach
 from ..scrapehttp import ScrapeTransport
 from ..statetable import WriteBatch
 from ..targets import FailedTarget, Target
+from ..turns import Turn, Turns, free
 from .entries import CommonValues
 from .record import Adoption, RecordKeeper, RecordReport, StalenessRecord
 from .series import SeriesCache
@@ -321,7 +322,8 @@ class Scraper:
         )
         running: set[Guard] = set()
         try:
-            futures = [pool.submit(self._run, run, deadline, watch, budget) for run in runs]
+            turns = Turns()
+            futures = [pool.submit(self._run, run, deadline, watch, budget, turns) for run in runs]
             running = watch.until(len(runs), deadline.at + ABORT_GRACE_SECONDS)
             for future in futures:
                 future.cancel()  # not started by now: never will be
@@ -363,8 +365,11 @@ class Scraper:
         stale = cache.tracker.failed(scrape_ms, kept)
         return failed(target, cache.synthetic, duration, scrape_ms, error, counted=counted, stale=stale)
 
-    def _run(self, run: _Run, deadline: Deadline, watch: Watch, budget: MemoryBudget) -> ScrapeResult:
-        """One target's scrape on a pool thread; every failure, of any kind, is its own result."""
+    def _run(
+        self, run: _Run, deadline: Deadline, watch: Watch, budget: MemoryBudget, turns: Turns
+    ) -> ScrapeResult:
+        """One target's scrape on a pool thread, on the cycle's ``turns``; every failure, of any
+        kind, is its own result."""
         target = run.target
         run.scrape_ms = int(time.time() * 1000)
         run.started = start = deadline.clock()
@@ -372,24 +377,26 @@ class Scraper:
         guard = Guard(start + timeout, self.reach(target.url), bool(target.http.proxy_url), deadline.clock)
         watch.started(guard)
         account = budget.scrape_account()
+        turn = turns.turn(guard)
         try:
-            run.result = result = self._guarded(run, guard, account, budget, timeout)
+            run.result = result = self._guarded(run, guard, account, budget, timeout, turn=turn)
         except Exception as exc:  # a bug, or a fault nobody foresaw: this target's alone
             reason = f"internal error: {type(exc).__name__}: {exc}"
             run.result = result = self._failed(target, deadline.clock() - start, run.scrape_ms, reason)
         finally:
+            turn.give()
             account.release()
             watch.done(guard)
         return result
 
     def _guarded(
-        self, run: _Run, guard: Guard, account: Account, budget: MemoryBudget, timeout: float
+        self, run: _Run, guard: Guard, account: Account, budget: MemoryBudget, timeout: float, *, turn: Turn
     ) -> ScrapeResult:
         if timeout <= 0:
             return self._failed(run.target, 0.0, run.scrape_ms, "no time left in the invocation to scrape")
         with guarding(guard):
             return self.scrape(
-                run.target, guard, account, budget=budget, timeout=timeout, scrape_ms=run.scrape_ms
+                run.target, guard, account, budget=budget, timeout=timeout, scrape_ms=run.scrape_ms, turn=turn
             )
 
     def scrape(
@@ -401,9 +408,12 @@ class Scraper:
         budget: MemoryBudget,
         timeout: float,
         scrape_ms: int,
+        turn: Turn | None = None,
     ) -> ScrapeResult:
-        """Fetch, parse, label, relabel and check one target, within ``guard`` and ``account``."""
+        """Fetch, parse, label, relabel and check one target, within ``guard`` and ``account``;
+        from its answer on, on its cycle's ``turn`` (``turns``; none outside a cycle)."""
         start = guard.clock()
+        turn = free() if turn is None else turn
         cache = self.series_cache(target)
         retained = budget.retained_account()
         keeping = "keeping samples for the sinks"
@@ -420,7 +430,9 @@ class Scraper:
                 timeout=timeout,
                 secrets=self.secrets,
                 transport=self.transport,
+                turn=turn,
             )
+            turn.take()
             account.charge(parse_working_bytes(response.body), "parsing")
             read = cache.read(
                 response.body,
@@ -432,7 +444,9 @@ class Scraper:
                 strict=target.strict,
                 histograms=target.negotiation.histograms,
             )
-            samples, scraped = self._take(read, guard, limits, partial(retained.charge, what=keeping), cache)
+            samples, scraped = self._take(
+                read, guard, limits, partial(retained.charge, what=keeping), cache, turn=turn
+            )
             response = None
         except ScrapeError as exc:
             retained.release()
@@ -450,7 +464,7 @@ class Scraper:
             return self._failed(target, duration, scrape_ms, reason, counted=limits, kept=read_before)
         except SampleLimitExceeded as exc:
             retained.release()
-            reason = self._count_rest(read, guard, limits) or str(exc)
+            reason = self._count_rest(read, guard, limits, turn) or str(exc)
             duration = guard.clock() - start
             return self._failed(target, duration, scrape_ms, reason, counted=limits, kept=cache.reading)
         except LimitExceeded as exc:  # a label limit, or the function's memory
@@ -481,6 +495,8 @@ class Scraper:
         limits: ScrapeBudget,
         keep: Callable[[int], None],
         cache: SeriesCache,
+        *,
+        turn: Turn,
     ) -> tuple[list[Sample], int]:
         """Every chunk of ``read``, checked against the limits as it comes (``keep`` charges what
         is kept): the samples, and how many the body held. A limit error leaves in ``limits``
@@ -488,13 +504,14 @@ class Scraper:
         sample at fault: scraped up to it, included (relabeling drops too); kept up to it,
         excluded; the new series before it (before the limit's, for ``sample_limit``, whose
         rest the caller counts). The function's memory (or a histogram's buckets) stops the
-        parse between chunks."""
+        parse between chunks, and the scrape shares its ``turn`` there."""
         samples: list[Sample] = []
         scraped = prior = 0
         at_fault = False
         try:
             for chunk in read:
                 guard.check()
+                turn.share()
                 before, scraped = scraped, limits.parsed
                 admitted = limits.admitted
                 try:
@@ -522,7 +539,9 @@ class Scraper:
         return samples, scraped
 
     @staticmethod
-    def _count_rest(read: Iterator[list[Sample]], guard: Guard, limits: ScrapeBudget) -> str | None:
+    def _count_rest(
+        read: Iterator[list[Sample]], guard: Guard, limits: ScrapeBudget, turn: Turn
+    ) -> str | None:
         """Past ``sample_limit``, read the rest of the body only to count it in ``limits``, as
         Prometheus does: its ``scrape_samples_scraped`` and ``..._post_metric_relabeling`` say how
         many samples the target has (its ``scrape_series_added``, the new series within the
@@ -533,6 +552,7 @@ class Scraper:
         try:
             for chunk in read:
                 guard.check()
+                turn.share()
                 limits.admitted += len(chunk)
         except ParseError as exc:
             return f"invalid exposition: {exc}"

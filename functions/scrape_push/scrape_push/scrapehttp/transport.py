@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 
 from ..guard import Guard
 from ..httpconfig import plain, root_cause
+from ..turns import Turn
 from .body import Body
+from .channel import Channel
 from .connections import Connections, Host, close
 from .head import Head, Reader, read_head
 
@@ -162,13 +164,18 @@ class ScrapeTransport:
         with self._lock:
             return target.url not in self._redirecting
 
-    def get(self, target: Target, headers: dict[str, str], prepare: Prepare, guard: Guard) -> Answer | None:
+    def get(
+        self, target: Target, headers: dict[str, str], prepare: Prepare, guard: Guard, turn: Turn
+    ) -> Answer | None:
         """The answer to the GET of ``target`` with ``headers``, as ``prepare`` (the scrape
         session's ``prepared_get``) makes it; ``None`` when it is a redirect to follow, which the
         caller hands to requests (the URL is remembered). ``Failure`` when the GET failed;
-        ``guard.Aborted`` at the scrape's deadline."""
+        ``guard.Aborted`` at the scrape's deadline. The request prepared, the scrape takes
+        ``turn`` and holds it but while it waits: for a connection, or on its socket
+        (``channel``)."""
         outgoing = self._outgoing(target, headers, prepare)
-        answer = self._exchange(outgoing.host, outgoing.head, outgoing.url, guard)
+        turn.take()
+        answer = self._exchange(outgoing.host, outgoing.head, outgoing.url, guard, turn)
         if (
             target.http.follow_redirects
             and answer.status in REDIRECT_STATUSES
@@ -182,23 +189,24 @@ class ScrapeTransport:
     def close(self) -> None:
         self.connections.close()
 
-    def _exchange(self, host: Host, head: bytes, url: str, guard: Guard) -> Answer:
+    def _exchange(self, host: Host, head: bytes, url: str, guard: Guard, turn: Turn) -> Answer:
         """Send ``head`` and read the answer's head; sent once more on a new connection when the
         kept one turned out closed by the target before any answer (as ``fetch._sent``)."""
         try:
-            return self._attempt(host, head, url, guard, fresh=False)
+            return self._attempt(host, head, url, guard, turn, fresh=False)
         except Failure as failure:
             if not failure.resend:
                 raise
         guard.again()
-        return self._attempt(host, head, url, guard, fresh=True)
+        return self._attempt(host, head, url, guard, turn, fresh=True)
 
-    def _attempt(self, host: Host, head: bytes, url: str, guard: Guard, *, fresh: bool) -> Answer:
+    def _attempt(self, host: Host, head: bytes, url: str, guard: Guard, turn: Turn, *, fresh: bool) -> Answer:
         left = guard.sending(url)
-        sock = self._connection(host, guard, left, fresh)
-        reader = Reader(sock.recv)
+        sock = self._connection(host, guard, turn, left, fresh)
+        channel = Channel(sock, turn, guard.due, guard.clock)
+        reader = Reader(channel.recv)
         try:
-            sock.sendall(head)
+            channel.sendall(head)
             answered = read_head(reader)
         except (OSError, http.client.HTTPException) as exc:
             close(sock)
@@ -215,19 +223,18 @@ class ScrapeTransport:
             raise
         return Answer(self.connections, host, sock, reader, answered)
 
-    def _connection(self, host: Host, guard: Guard, left: float, fresh: bool) -> socket.socket:
-        """A kept connection to ``host`` (unless ``fresh``) or a new one, attached to ``guard``,
-        each operation bounded by ``left`` seconds."""
+    def _connection(self, host: Host, guard: Guard, turn: Turn, left: float, fresh: bool) -> socket.socket:
+        """A kept connection to ``host`` (unless ``fresh``) or a new one (its lookup and connect
+        off ``turn``, within ``left`` seconds), attached to ``guard``."""
         sock = None if fresh else self.connections.take(host)
         reused = sock is not None
         if sock is None:
             try:
-                sock = socket.create_connection(host, timeout=left)
+                with turn.away():
+                    sock = socket.create_connection(host, timeout=left)
             except OSError as exc:
                 raise Failure("connection", exc) from None
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as urllib3 sets it
-        else:
-            sock.settimeout(left)
         guard.reused = reused
         try:
             guard.attach(sock)
