@@ -1,13 +1,17 @@
-"""The scrape threads' turn (``turns``) through real scrapes: a huge target's parse does not hold
-up a small target's scrape, which completes while the huge one is still being parsed."""
+"""The scrape threads' turn (``turns``) through real scrapes: a huge target's parse, or a gzip bomb
+inflating from one read of its socket, does not hold up a small target's scrape, which completes
+while the huge one is still being parsed or inflated."""
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from scrape_push import fetch
+from scrape_push.budget import MemoryBudget
 from scrape_push.deadline import Deadline
 from scrape_push.scrape import Scraper, SeriesCache
 
@@ -16,6 +20,9 @@ from tests.support.http import Response, serve
 from tests.unit.scrape.test_series import target
 
 HUGE_SERIES = 100_000  # a parse of hundreds of ms, far beyond one turn's slice
+BOMB_BYTES = 60 * 1024 * 1024
+"""Inflated from under 64 KiB (deflate's ratio is at most 1032): one read of the socket, tens of
+ms of inflating."""
 WAIT_SECONDS = 20.0
 
 
@@ -50,3 +57,43 @@ def test_a_small_targets_scrape_completes_while_a_huge_one_parses(monkeypatch: p
     assert [r.up for r in results] == [True, True], [r.error for r in results]
     assert results[0].scraped == HUGE_SERIES and results[1].scraped == 1
     assert done == ["small", "huge"]
+
+
+def test_a_small_targets_scrape_completes_while_a_gzip_bomb_inflates(monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = gzip.compress(b"#" * BOMB_BYTES, compresslevel=9)
+    assert len(bomb) < 64 * 1024  # the whole body comes with one read of the socket
+    inflating = threading.Event()
+    done: list[str] = []
+    read_body, gunzip = fetch.read_body, fetch._gunzip
+
+    def noted_read(raw: Iterator[bytes], zipped: bool, *args: Any) -> bytes:
+        try:
+            return read_body(raw, zipped, *args)
+        finally:
+            done.append("bomb" if zipped else "small")
+
+    def noted_gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for piece in gunzip(chunks):
+            inflating.set()
+            yield piece
+
+    def small(_path: str) -> Response:
+        inflating.wait(WAIT_SECONDS)  # answers once the bomb is being inflated
+        return Response(b"small_value 1\n")
+
+    monkeypatch.setattr(fetch, "read_body", noted_read)
+    monkeypatch.setattr(fetch, "_gunzip", noted_gunzip)
+    scraper = Scraper(4, build_context().secrets)
+    with (
+        serve(Response(bomb, headers={"Content-Encoding": "gzip"})) as bomb_server,
+        serve(small) as small_server,
+    ):
+        bombing = target(
+            url=f"http://{bomb_server.address}/metrics", timeout=WAIT_SECONDS, body_size_limit=BOMB_BYTES
+        )
+        tiny = target(url=f"http://{small_server.address}/metrics", timeout=WAIT_SECONDS)
+        budget = MemoryBudget.plan(4096, 4, 2)
+        results = scraper.scrape_all([bombing, tiny], Deadline.after(WAIT_SECONDS + 5), budget=budget)
+    scraper.close()
+    assert [r.up for r in results] == [True, True], [r.error for r in results]
+    assert done == ["small", "bomb"]

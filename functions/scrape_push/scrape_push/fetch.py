@@ -92,6 +92,7 @@ def fetch(
                         reason=answer.reason,
                         header=answer.header,
                         pieces=answer.pieces(),
+                        share=turn.share,
                     )
             guard.again()  # the redirect is followed by requests, from the target's own URL
         with turn.away():
@@ -157,13 +158,15 @@ def _answered(
     reason: str,
     header: Callable[[str], str | None],
     pieces: Iterator[bytes],
+    share: Callable[[], None] = lambda: None,
 ) -> Response:
     """The target's answer, as either path read it: a 200's body within the target's size limit
-    and the scrape's budget, and the media type its ``Content-Type`` selects."""
+    and the scrape's budget, and the media type its ``Content-Type`` selects; ``share`` is
+    called between two pieces of the body (the scrape's ``Turn.share``)."""
     if status != 200:
         raise ScrapeError(f"server returned HTTP status {status} {reason}")
     gzip = (header("Content-Encoding") or "").strip().lower() in ("gzip", "x-gzip")
-    body = read_body(pieces, gzip, target.body_size_limit, account)
+    body = read_body(pieces, gzip, target.body_size_limit, account, share)
     guard.check()
     return Response(body, target.negotiation.media_type(header("Content-Type")))
 
@@ -216,9 +219,17 @@ def _request_failure(exc: Exception) -> str:
     raise exc
 
 
-def read_body(raw: Iterator[bytes], gzip: bool, limit: int, account: Account) -> bytes:
+def read_body(
+    raw: Iterator[bytes],
+    gzip: bool,
+    limit: int,
+    account: Account,
+    share: Callable[[], None] = lambda: None,
+) -> bytes:
     """The body from its ``raw`` pieces, decompressed when ``gzip``, within ``limit`` bytes (the
-    decompressed size counts) and the scrape's budget."""
+    decompressed size counts) and the scrape's budget; ``share()`` after each piece, so that a
+    body that inflates a thousandfold from one read (a gzip bomb) shares the scrape's turn
+    (``turns``) as a body read piece by piece from its socket does."""
     out = io.BytesIO()  # its getvalue() hands over the buffer without a copy
     size = 0
     for piece in _gunzip(raw) if gzip else raw:
@@ -227,6 +238,7 @@ def read_body(raw: Iterator[bytes], gzip: bool, limit: int, account: Account) ->
             raise ScrapeError(f"body size limit of {limit} bytes exceeded")
         account.charge(len(piece) * BODY_BYTES_PER_BYTE, "reading the body")
         out.write(piece)
+        share()
     return out.getvalue()
 
 
