@@ -1,6 +1,7 @@
-"""The scrape threads' turn (``turns``) through real scrapes: a huge target's parse, or a gzip bomb
-inflating from one read of its socket, does not hold up a small target's scrape, which completes
-while the huge one is still being parsed or inflated."""
+"""The scrape threads' turn (``turns``) through real scrapes: a huge target's parse, the second
+read of a huge body whose last line is invalid, or a gzip bomb inflating from one read of its
+socket, does not hold up a small target's scrape, which completes while the huge one is still
+being parsed or inflated; and that second read ends at the scrape's deadline."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from scrape_push import fetch
 from scrape_push.budget import MemoryBudget
 from scrape_push.deadline import Deadline
 from scrape_push.scrape import Scraper, SeriesCache
+from scrape_push.scrape import scraper as scraper_module
 
 from tests.support.context import build_context
 from tests.support.http import Response, serve
@@ -97,3 +99,65 @@ def test_a_small_targets_scrape_completes_while_a_gzip_bomb_inflates(monkeypatch
     scraper.close()
     assert [r.up for r in results] == [True, True], [r.error for r in results]
     assert done == ["small", "bomb"]
+
+
+def test_a_small_targets_scrape_completes_while_a_huge_invalid_body_is_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a parse error, the lines before it are read again (``keys_before``): a huge body's
+    second read shares the turn as its first did."""
+    huge_body = b"".join(b'huge_series{n="%d"} %d\n' % (n, n) for n in range(HUGE_SERIES)) + b"huge_bad x\n"
+    again = threading.Event()
+    done: list[str] = []
+    read, keys_before = SeriesCache.read, scraper_module.keys_before
+
+    def noted_read(cache: SeriesCache, data: bytes, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield from read(cache, data, *args, **kwargs)
+        if not data.startswith(b"huge"):
+            done.append("small")
+
+    def noted_again(data: bytes, *args: Any) -> set[str]:
+        again.set()
+        try:
+            return keys_before(data, *args)
+        finally:
+            done.append("huge")
+
+    def small(_path: str) -> Response:
+        again.wait(WAIT_SECONDS)  # answers once the huge body is read again
+        return Response(b"small_value 1\n")
+
+    monkeypatch.setattr(SeriesCache, "read", noted_read)
+    monkeypatch.setattr(scraper_module, "keys_before", noted_again)
+    scraper = Scraper(4, build_context().secrets)
+    with serve(Response(huge_body)) as huge_server, serve(small) as small_server:
+        huge = target(
+            url=f"http://{huge_server.address}/metrics",
+            timeout=WAIT_SECONDS,
+            body_size_limit=2 * len(huge_body),
+        )
+        tiny = target(url=f"http://{small_server.address}/metrics", timeout=WAIT_SECONDS)
+        results = scraper.scrape_all([huge, tiny], Deadline.after(WAIT_SECONDS + 5))
+    scraper.close()
+    assert [r.up for r in results] == [False, True], [r.error for r in results]
+    assert (results[0].error or "").startswith("invalid exposition:")
+    assert done == ["small", "huge"]
+
+
+def test_a_second_read_past_the_deadline_is_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body read again after its parse error, at the scrape's deadline: the scrape timed out
+    (as the first read would have), not an internal error."""
+
+    def endless(_data: bytes, _content_type: str | None, _line: int | None, between: Any) -> set[str]:
+        while True:  # reads on until ``between`` says the deadline came
+            between()
+
+    monkeypatch.setattr(scraper_module, "keys_before", endless)
+    scraper = Scraper(1, build_context().secrets)
+    with serve(Response(b"ok 1\nbad x\n")) as server:
+        result = scraper.scrape_all(
+            [target(url=f"http://{server.address}/metrics", timeout=0.3)], Deadline.after(10)
+        )[0]
+    scraper.close()
+    assert not result.up
+    assert result.error == "timed out after 0.3s"

@@ -104,6 +104,20 @@ def test_keys_before_an_openmetrics_error_and_at_the_first_line() -> None:
     assert keys_before(b"a 1\n", TEXT, 9) == set()  # no such line
 
 
+def test_keys_before_calls_between_before_each_chunk_and_lets_what_it_raises_through() -> None:
+    """A huge body read again checks the scrape's deadline and shares its turn between chunks."""
+    body = b"".join(b"kb_%d 1\n" % n for n in range(20_000)) + b"kb_bad x\n"
+    calls: list[None] = []
+    kept = keys_before(body, TEXT, 20_001, lambda: calls.append(None))
+    assert len(kept) == 20_000 and len(calls) > 1
+
+    def deadline() -> None:
+        raise TimeoutError
+
+    with pytest.raises(TimeoutError):
+        keys_before(body, TEXT, 20_001, deadline)
+
+
 def test_a_limit_error_keeps_what_was_read() -> None:
     """sample_limit: Prometheus appended the samples before the limit; none of the old series
     is marked."""

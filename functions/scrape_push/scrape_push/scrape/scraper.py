@@ -36,7 +36,7 @@ from ..budget import (
 )
 from ..credentials import SecretResolver
 from ..deadline import Deadline
-from ..fetch import ScrapeError, fetch
+from ..fetch import Response, ScrapeError, fetch
 from ..guard import Aborted, Guard, Watch, guarding
 from ..httpconfig import PooledSession, TLSConfig, new_session
 from ..labels import finisher, synthetic
@@ -456,7 +456,10 @@ class Scraper:
             return self._failed(target, guard.clock() - start, scrape_ms, f"timed out after {timeout:g}s")
         except ParseError as exc:
             retained.release()
-            read_before = keys_before(response.body, response.content_type, exc.line) if response else ()
+            try:
+                read_before = self._read_before(response, exc, guard, turn)
+            except Aborted:
+                return self._failed(target, guard.clock() - start, scrape_ms, f"timed out after {timeout:g}s")
             reason = f"invalid exposition: {exc}"
             if target.limits.sample_limit:  # no series is added past the limit
                 limits.added = min(limits.added, target.limits.sample_limit)
@@ -487,6 +490,21 @@ class Scraper:
             scrape_ms=scrape_ms,
         )
         return ScrapeResult(target, True, duration, scraped, None, samples, limits.duplicates, len(stale))
+
+    @staticmethod
+    def _read_before(
+        response: Response | None, error: ParseError, guard: Guard, turn: Turn
+    ) -> Collection[str]:
+        """The series read before the parse ``error`` (``keys_before``): the body's lines before
+        it read again, within the scrape's deadline (``Aborted``) and sharing its ``turn``."""
+        if response is None:
+            return ()
+
+        def between() -> None:
+            guard.check()
+            turn.share()
+
+        return keys_before(response.body, response.content_type, error.line, between)
 
     @staticmethod
     def _take(

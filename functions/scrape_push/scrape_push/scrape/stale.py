@@ -27,7 +27,7 @@ they are compared by final name and labels, since the record has no series texts
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -295,10 +295,14 @@ def end_of_run_ms(last_ms: int, interval_s: float, now_ms: int) -> int:
     return min(now_ms, last_ms + round(interval_s * 1000))
 
 
-def keys_before(data: bytes, content_type: str | None, line: int | None) -> set[str]:
+def keys_before(
+    data: bytes, content_type: str | None, line: int | None, between: Callable[[], None] = lambda: None
+) -> set[str]:
     """The series texts of the lines before ``line`` of a text body whose parse failed there: the
     series Prometheus appended before the error, so that it marks none of them stale. The
-    lines before the error parse on their own (an OpenMetrics prefix gets its ``# EOF``)."""
+    lines before the error parse on their own (an OpenMetrics prefix gets its ``# EOF``),
+    ``between()`` called before each chunk (the scrape's deadline and turn: a huge body read
+    again)."""
     fmt = format_for(content_type)
     if not line or line <= 1 or fmt.media_type not in _LINE_FORMATS:
         return set()
@@ -312,6 +316,7 @@ def keys_before(data: bytes, content_type: str | None, line: int | None) -> set[
     nothing: dict[str, SeriesEntry] = {}
     try:
         for chunk in fmt.chunks(prefix, nothing, Families()):
+            between()
             keys.update(key for key in chunk.keys if key is not None)
     except ParseError:
         pass  # a fault only a whole body shows: the chunks read before it are what Prometheus kept
