@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from scrape_push import fetch
 from scrape_push.budget import MemoryBudget
 from scrape_push.deadline import Deadline
-from scrape_push.scrape import Scraper, SeriesCache
+from scrape_push.scrape import Scraper, ScrapeResult, SeriesCache
 from scrape_push.scrape import scraper as scraper_module
 
 from tests.support.context import build_context
@@ -26,6 +26,29 @@ BOMB_BYTES = 60 * 1024 * 1024
 """Inflated from under 64 KiB (deflate's ratio is at most 1032): one read of the socket, tens of
 ms of inflating."""
 WAIT_SECONDS = 20.0
+
+
+def scrape_both(
+    huge: Response,
+    small: Callable[[str], Response],
+    *,
+    body_size_limit: int,
+    budget: MemoryBudget | None = None,
+) -> list[ScrapeResult]:
+    """One cycle of two targets on real servers, the huge one first: their results."""
+    scraper = Scraper(4, build_context().secrets)
+    with serve(huge) as huge_server, serve(small) as small_server:
+        targets = [
+            target(
+                url=f"http://{huge_server.address}/metrics",
+                timeout=WAIT_SECONDS,
+                body_size_limit=body_size_limit,
+            ),
+            target(url=f"http://{small_server.address}/metrics", timeout=WAIT_SECONDS),
+        ]
+        results = scraper.scrape_all(targets, Deadline.after(WAIT_SECONDS + 5), budget=budget)
+    scraper.close()
+    return results
 
 
 def test_a_small_targets_scrape_completes_while_a_huge_one_parses(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,16 +69,7 @@ def test_a_small_targets_scrape_completes_while_a_huge_one_parses(monkeypatch: p
         return Response(b"small_value 1\n")
 
     monkeypatch.setattr(SeriesCache, "read", noted)
-    scraper = Scraper(4, build_context().secrets)
-    with serve(Response(huge_body)) as huge_server, serve(small) as small_server:
-        huge = target(
-            url=f"http://{huge_server.address}/metrics",
-            timeout=WAIT_SECONDS,
-            body_size_limit=2 * len(huge_body),
-        )
-        tiny = target(url=f"http://{small_server.address}/metrics", timeout=WAIT_SECONDS)
-        results = scraper.scrape_all([huge, tiny], Deadline.after(WAIT_SECONDS + 5))
-    scraper.close()
+    results = scrape_both(Response(huge_body), small, body_size_limit=2 * len(huge_body))
     assert [r.up for r in results] == [True, True], [r.error for r in results]
     assert results[0].scraped == HUGE_SERIES and results[1].scraped == 1
     assert done == ["small", "huge"]
@@ -85,18 +99,8 @@ def test_a_small_targets_scrape_completes_while_a_gzip_bomb_inflates(monkeypatch
 
     monkeypatch.setattr(fetch, "read_body", noted_read)
     monkeypatch.setattr(fetch, "_gunzip", noted_gunzip)
-    scraper = Scraper(4, build_context().secrets)
-    with (
-        serve(Response(bomb, headers={"Content-Encoding": "gzip"})) as bomb_server,
-        serve(small) as small_server,
-    ):
-        bombing = target(
-            url=f"http://{bomb_server.address}/metrics", timeout=WAIT_SECONDS, body_size_limit=BOMB_BYTES
-        )
-        tiny = target(url=f"http://{small_server.address}/metrics", timeout=WAIT_SECONDS)
-        budget = MemoryBudget.plan(4096, 4, 2)
-        results = scraper.scrape_all([bombing, tiny], Deadline.after(WAIT_SECONDS + 5), budget=budget)
-    scraper.close()
+    gzipped = Response(bomb, headers={"Content-Encoding": "gzip"})
+    results = scrape_both(gzipped, small, body_size_limit=BOMB_BYTES, budget=MemoryBudget.plan(4096, 4, 2))
     assert [r.up for r in results] == [True, True], [r.error for r in results]
     assert done == ["small", "bomb"]
 
@@ -129,16 +133,7 @@ def test_a_small_targets_scrape_completes_while_a_huge_invalid_body_is_read_agai
 
     monkeypatch.setattr(SeriesCache, "read", noted_read)
     monkeypatch.setattr(scraper_module, "keys_before", noted_again)
-    scraper = Scraper(4, build_context().secrets)
-    with serve(Response(huge_body)) as huge_server, serve(small) as small_server:
-        huge = target(
-            url=f"http://{huge_server.address}/metrics",
-            timeout=WAIT_SECONDS,
-            body_size_limit=2 * len(huge_body),
-        )
-        tiny = target(url=f"http://{small_server.address}/metrics", timeout=WAIT_SECONDS)
-        results = scraper.scrape_all([huge, tiny], Deadline.after(WAIT_SECONDS + 5))
-    scraper.close()
+    results = scrape_both(Response(huge_body), small, body_size_limit=2 * len(huge_body))
     assert [r.up for r in results] == [False, True], [r.error for r in results]
     assert (results[0].error or "").startswith("invalid exposition:")
     assert done == ["small", "huge"]
