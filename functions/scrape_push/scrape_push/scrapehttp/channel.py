@@ -28,7 +28,6 @@ class Channel:
         self._clock = clock
 
     def recv(self, size: int) -> bytes:
-        self._turn.share()
         while True:
             try:
                 return self._sock.recv(size)
