@@ -151,6 +151,21 @@ def test_a_body_that_is_not_whole_gzip_fails_the_scrape(scrapes: Scrapes, fault:
         assert scrapes.get(scrapes.target(endpoint.url)) == "response body could not be decompressed"
 
 
+@pytest.mark.parametrize("encoding", ["x-gzip", "GZIP", "gzip, identity"])
+def test_only_an_exact_gzip_encoding_is_inflated(scrapes: Scrapes, encoding: str) -> None:
+    """Prometheus inflates a body whose ``Content-Encoding`` is "gzip" as sent, no other: it
+    parses the rest as they came (a gzip stream is no exposition), on either path."""
+    body = gzip.compress(b"a 1\n", mtime=0)
+    zipped = http_response(body, headers=(f"Content-Encoding: {encoding}",))
+    with scripted(always(Reply(zipped, close=True))) as endpoint:
+        target = scrapes.target(endpoint.url)
+        assert scrapes.get(target) == scrapes.get(target, direct=False) == body
+    spaced = http_response(body, headers=("Content-Encoding:  gzip \t",))
+    with scripted(always(Reply(spaced, close=True))) as endpoint:
+        target = scrapes.target(endpoint.url)
+        assert scrapes.get(target) == scrapes.get(target, direct=False) == b"a 1\n"  # trimmed, as Go's
+
+
 def test_a_refused_connection_and_an_unknown_host_are_the_same_errors(scrapes: Scrapes) -> None:
     for url in (f"http://{refused_address()}/metrics", "http://unknown.invalid/metrics"):
         target = scrapes.target(url)

@@ -34,6 +34,10 @@ from .turns import Turn, free
 
 USER_AGENT = f"scrape-push/{__version__}"
 READ_CHUNK_BYTES = 64 * 1024
+GZIP_ENCODING = "gzip"
+"""The one ``Content-Encoding`` whose body is inflated, exactly (its value trimmed of spaces and
+tabs, as Go's header parser trims it): Prometheus compares the field with "gzip", so a body
+marked ``x-gzip`` or ``GZIP`` is parsed as it came, and fails, as Prometheus's scrape of it does."""
 """Bytes read, and at most decompressed, at a time."""
 
 GZIP_WBITS = 16 + zlib_ng.MAX_WBITS
@@ -165,7 +169,7 @@ def _answered(
     called between two pieces of the body (the scrape's ``Turn.share``)."""
     if status != 200:
         raise ScrapeError(f"server returned HTTP status {status} {reason}")
-    gzip = (header("Content-Encoding") or "").strip().lower() in ("gzip", "x-gzip")
+    gzip = (header("Content-Encoding") or "").strip(" \t") == GZIP_ENCODING
     body = read_body(pieces, gzip, target.body_size_limit, account, share)
     guard.check()
     return Response(body, target.negotiation.media_type(header("Content-Type")))
