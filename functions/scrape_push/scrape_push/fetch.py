@@ -34,11 +34,11 @@ from .turns import Turn, free
 
 USER_AGENT = f"scrape-push/{__version__}"
 READ_CHUNK_BYTES = 64 * 1024
+"""Bytes read, and at most decompressed, at a time."""
 GZIP_ENCODING = "gzip"
 """The one ``Content-Encoding`` whose body is inflated, exactly (its value trimmed of spaces and
 tabs, as Go's header parser trims it): Prometheus compares the field with "gzip", so a body
 marked ``x-gzip`` or ``GZIP`` is parsed as it came, and fails, as Prometheus's scrape of it does."""
-"""Bytes read, and at most decompressed, at a time."""
 
 GZIP_WBITS = 16 + zlib_ng.MAX_WBITS
 InflateError = cast("type[Exception]", zlib_ng.error)
