@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from .limits import LimitExceeded
-from .parse import CHUNK_BYTES
+from .parse import CHUNK_BYTES, newlines
 
 MIB: Final = 1024 * 1024
 
@@ -63,7 +63,7 @@ def parse_working_bytes(body: bytes) -> int:
     """What parsing ``body`` holds at most besides the samples it builds: one chunk's lines."""
     size = len(body)
     chunk = min(size, CHUNK_BYTES)
-    lines_per_chunk = body.count(b"\n") * chunk // size if size else 0
+    lines_per_chunk = newlines(body) * chunk // size if size else 0
     return lines_per_chunk * PARSE_BYTES_PER_LINE + chunk * PARSE_BYTES_PER_BYTE
 
 

@@ -97,9 +97,51 @@ HOSTILE_VALUES = [
 ]
 
 
+EXACT_EDGES = [
+    "9007199254740991",
+    "9007199254740992",  # 2^53: the largest significand read in one operation
+    "9007199254740993",  # past it: strtod's
+    "-9007199254740992e22",
+    "9007199254740992e-22",
+    "9007199254740992e23",
+    "1e-22",
+    "1e-23",
+    "123456789012345e-22",
+    "4503599627370497.5",
+    "0.30000000000000004",
+    "00000000000000000000000000000001",
+    "1.00000000000000000000000",
+    "1.0000000000000000000000",
+    "0e-99",
+    "-0e99",
+    "-0.000",
+    "18446744073709551615",
+    "18446744073709551616",
+    "1" + "0" * 30 + "e-30",
+]
+"""Where the kernel's one-operation read of a decimal (``exact_decimal``) stops and strtod's
+takes over: the significand past 2^53 or overflowing 64 bits, the exponent past 10^22."""
+
+PLAIN_DECIMALS = st.builds(
+    lambda sign, digits, point, exponent: (
+        sign + (f"{digits[:point]}.{digits[point:]}" if point <= len(digits) else digits) + exponent
+    ),
+    st.sampled_from(["", "-", "+"]),
+    st.text("0123456789", min_size=1, max_size=20),
+    st.integers(0, 24),
+    st.one_of(
+        st.just(""),
+        st.builds(
+            "{}{}{}".format, st.sampled_from("eE"), st.sampled_from(["", "+", "-"]), st.integers(0, 40)
+        ),
+    ),
+)
+"""The decimals a target sends, around the bounds of the one-operation read."""
+
+
 @pytest.fixture(scope="module")
 def kernel() -> ModuleType:
-    return compiled("scan", 1)
+    return compiled("scan", 2)
 
 
 # -- scan ---------------------------------------------------------------------------------------
@@ -166,6 +208,19 @@ def test_scan_reads_each_hostile_value_as_python_and_prometheus(kernel: ModuleTy
     check_scan(kernel, text, False, {"a": ("a", None, None)}, 0)
 
 
+@pytest.mark.parametrize("value", EXACT_EDGES)
+def test_scan_reads_a_decimal_at_the_edges_of_its_exact_read_as_python(
+    kernel: ModuleType, value: str
+) -> None:
+    check_scan(kernel, f"a {value}\nb {value}", True, {}, 0)
+
+
+@QUICK
+@given(st.lists(PLAIN_DECIMALS, min_size=1, max_size=40))
+def test_scan_reads_plain_decimals_to_the_bit_as_python(kernel: ModuleType, values: list[str]) -> None:
+    check_scan(kernel, "\n".join(f"a{at} {value}" for at, value in enumerate(values)), True, {}, 0)
+
+
 @pytest.mark.parametrize(
     "text",
     ["", "\n", "\n\n", "a 1", "a 1\n", "#", " a 1", "\ta 1", "a", " ", "a  1", "a 1 ", 'é{x="é"} 1\n# é'],
@@ -194,6 +249,32 @@ def test_scan_does_not_read_what_it_was_not_made_for(kernel: ModuleType) -> None
     assert kernel.scan("a 1", True, {}, -1) is None
     with pytest.raises(TypeError):
         kernel.scan("a 1", True, {})
+
+
+# -- newlines -------------------------------------------------------------------------------------
+
+
+@QUICK
+@given(
+    st.binary(max_size=2000)
+    | st.lists(st.sampled_from([b"\n", b"a", b"\n\n", b"\r\n", b"\x00"])).map(b"".join)
+)
+def test_newlines_counts_as_bytes_count(kernel: ModuleType, data: bytes) -> None:
+    assert kernel.newlines(data) == data.count(b"\n")
+
+
+@pytest.mark.parametrize("size", [0, 1, 254, 255, 256, 510, 511, 100_000])
+def test_newlines_counts_blocks_of_newlines_only(kernel: ModuleType, size: int) -> None:
+    assert kernel.newlines(b"\n" * size) == size  # a block's count fills its byte, and no more
+    assert kernel.newlines(b"x" * size + b"\n") == 1
+
+
+def test_newlines_reads_bytes_only_and_the_parser_counts_the_rest(kernel: ModuleType) -> None:
+    assert kernel.newlines(bytearray(b"\n")) is None
+    assert kernel.newlines("\n") is None
+    assert parser.newlines(b"a\nb\n") == 2
+    with patch.object(parser, "_KERNEL", None):
+        assert parser.newlines(b"a\nb\n") == 2
 
 
 # -- blocks ---------------------------------------------------------------------------------------

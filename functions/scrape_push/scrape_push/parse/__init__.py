@@ -41,7 +41,7 @@ from .errors import ParseError
 from .formats import FORMATS, OPENMETRICS, TEXT, Format, Histograms, format_for, register_format
 from .grammar import OUT_OF_RANGE
 from .metadata import Families
-from .parser import sample_line
+from .parser import newlines, sample_line
 from .protobuf import PROTOBUF
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "PlainTexts",
     "Repeated",
     "ParseError",
+    "newlines",
     "plain_values",
     "sample_line",
     "format_for",
