@@ -158,8 +158,8 @@ class SeriesCache:
         whatever its texts."""
         self.tracker = Tracker(self.maker.refs, self.synthetic)
         """What the last scrape tracked for staleness, and its markers (``stale.Tracker``)."""
-        self.reading: dict[str, SeriesEntry] = {}
-        """The series the parse under way read so far (those a limit error keeps tracked)."""
+        self._reading = _Reading()
+        """The series the parse under way read so far (``reading``)."""
         self.yielded: tuple[list[str | None], list[SeriesEntry], list[float], int] | None = None
         """While a parse is under way: the lines of the chunk it last yielded (their series
         texts, entries and values) and how many series it had read before that chunk, so that
@@ -167,6 +167,11 @@ class SeriesCache:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    @property
+    def reading(self) -> dict[str, SeriesEntry]:
+        """The series the parse under way read so far (those a limit error keeps tracked)."""
+        return self._reading.materialized()
 
     def refs_held(self) -> list[SeriesRef]:
         """Every ref of this cache the sinks may remember: its series', its ``up`` and
@@ -197,7 +202,7 @@ class SeriesCache:
             tracker.seed = dict(tracked)
         tracker.tracked, tracker.stamps = {}, {}
         self.format = None
-        self.entries, self.plans, self.reading = {}, {}, {}
+        self.entries, self.plans, self._reading = {}, {}, _Reading()
         if self.own_values:
             self.families, self.maker.interned = Families(), Interned()
         self.tried, self.shared, self.unlearnt = set(), set(), set()
@@ -229,7 +234,7 @@ class SeriesCache:
         iterator is exhausted, and ``tracker`` holds the scrape's markers (series exposed with
         their own timestamp are tracked only if ``track_timestamped``). ``reading`` holds the
         series read so far from the call on."""
-        self.reading, self.within, self.unstored = {}, None, set()
+        self._reading, self.within, self.unstored = _Reading(), None, set()
         self.window = (scrape_ms - MAX_BEHIND_MS, scrape_ms + MAX_AHEAD_MS) if honor_timestamps else None
         fmt = format_for(content_type).configured(histograms)
         return self._read(fmt, data, scrape_ms, honor_timestamps, track_timestamped, budget, strict)
@@ -251,7 +256,8 @@ class SeriesCache:
             families = families.copy() if same else Families()
         plans = self._plans(same)
         budget = budget or ScrapeBudget()
-        seen = self.reading
+        reading = self._reading
+        reading.follow(known, self.max_series)
         stamped: dict[str, int] = {}
         natives: dict[str, NativeHistogram] = {}
         created = Created()
@@ -263,6 +269,7 @@ class SeriesCache:
                     chunk.histograms = budget.fit(chunk.histograms)
                     natives.update(histogram_markers(chunk.keys, chunk.histograms))
                 refusal = None
+                seen = reading.seen if reading.follows(chunk) else reading.materialized()
                 try:
                     entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
                 except Refused as refused:  # the lines before it go on as a chunk (limits apply)
@@ -273,11 +280,8 @@ class SeriesCache:
                     chunk, entries, made, scrape_ms, honor_timestamps=honor_timestamps, budget=budget
                 )
                 budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
-                self.yielded = chunk.keys, entries, chunk.values, len(seen)
-                if self.unstored or self._refuses_times(chunk):
-                    self._track_unstored(chunk, seen)
-                if self._remember(seen, chunk, entries) or self.shared or created.shared:
-                    firsts.start()
+                self.yielded = chunk.keys, entries, chunk.values, reading.size()
+                self._note(reading, chunk, entries, created, firsts)
                 samples = firsts.kept(samples, budget)
                 if chunk.timestamps is not None and honor_timestamps:
                     stamped.update(_stamped(chunk, chunk.timestamps))  # type: ignore[arg-type]
@@ -286,7 +290,7 @@ class SeriesCache:
                     raise refusal
         except ParseError as exc:
             budget.parsed += exc.appended
-            self._learn(seen, budget)
+            self._learn(reading.materialized(), budget)
             raise
         finally:  # however the parse ends (an error, a limit, its reader stopping)
             self.maker.identities = None
@@ -294,8 +298,29 @@ class SeriesCache:
         before = self.entries
         if not data:  # Prometheus's cache keeps what it knew after an empty body (no flush)
             self.within = set()
+        seen = reading.finished()
         self._commit(fmt, seen, created, families, plans)
         self.tracker.scraped(seen, created, Tracking(stamped, track_timestamped, scrape_ms, before, natives))
+
+    def _note(
+        self,
+        reading: _Reading,
+        chunk: Chunk[SeriesEntry],
+        entries: list[SeriesEntry],
+        created: Created,
+        firsts: _Firsts,
+    ) -> None:
+        """Note the chunk's series as read (and those whose every sample so far has a time
+        Prometheus refuses); ``firsts`` starts keeping the first sample of each series once
+        one may come twice."""
+        if self.unstored or self._refuses_times(chunk):
+            self._track_unstored(chunk, reading.materialized())
+        if reading.following:
+            reading.followed += len(chunk.keys)  # no series twice: the last scrape's, in turn
+        elif self._remember(reading.seen, chunk, entries):
+            firsts.start()
+        if self.shared or created.shared:
+            firsts.start()
 
     def _plans(self, same: bool) -> dict[str, ShapePlan]:
         """The plans this parse starts from (a copy: a failed parse leaves them as they were):
@@ -396,7 +421,7 @@ class SeriesCache:
             read = set(keys[:line])
             seen = {key: entry for at, (key, entry) in enumerate(seen.items()) if at < before or key in read}
         if stopped:
-            self.reading = seen
+            self._reading = _Reading(seen)
         else:  # sample_limit: the parse goes on, and what it reads past the limit is not learnt
             self.within = set(seen)
         self._learn(seen, budget, note=stopped)
@@ -561,6 +586,65 @@ class SeriesCache:
             self.families = families
             if len(self.maker.interned) > bound:  # a reset only stops new series sharing old pairs
                 self.maker.interned.clear()
+
+
+class _Reading:
+    """The series a parse read so far, by series text (``seen``), in the order it read them.
+
+    A warm scrape's body usually has the last scrape's series in the last scrape's order, each
+    known: while it does (``follow``, ``follows``), the series read so far are the first
+    ``followed`` entries of the last scrape's, counted, not copied. At the first chunk that is
+    not the next run of them (a new series, one gone or moved, a line without a series text),
+    or when anyone asks for them (``materialized``), they are copied into ``seen`` and the parse
+    goes on from there as any other. A body that was the last scrape's throughout ends with its
+    entries as they were (``finished``): the very same dict, which nothing changes in place."""
+
+    __slots__ = ("followed", "following", "keys", "previous", "seen")
+
+    def __init__(self, seen: dict[str, SeriesEntry] | None = None) -> None:
+        self.seen: dict[str, SeriesEntry] = {} if seen is None else seen
+        self.previous: dict[str, SeriesEntry] = {}
+        self.keys: list[str] | None = None
+        self.followed = 0
+        self.following = False
+
+    def follow(self, previous: dict[str, SeriesEntry], bound: int) -> None:
+        """Follow ``previous`` (the last scrape's entries, which the parse looks series up in:
+        none after another format), unless it holds more than ``bound`` series (the cache's
+        bound changed)."""
+        self.previous, self.keys, self.followed = previous, None, 0
+        self.following = bool(previous) and not self.seen and len(previous) <= bound
+
+    def follows(self, chunk: Chunk[SeriesEntry]) -> bool:
+        """Whether ``chunk``'s lines are the next of the last scrape's series, each found among
+        them (its entries then are the last scrape's, in turn); ``False`` once it stopped."""
+        if not self.following:
+            return False
+        count = len(chunk.keys)
+        if chunk.unkeyed or chunk.plain.at or chunk.parsed.at or self.followed + count > len(self.previous):
+            return False
+        if self.keys is None:
+            self.keys = list(self.previous)
+        return chunk.keys == self.keys[self.followed : self.followed + count]
+
+    def size(self) -> int:
+        """How many distinct series were read so far."""
+        return self.followed if self.following else len(self.seen)
+
+    def materialized(self) -> dict[str, SeriesEntry]:
+        """The series read so far in ``seen``, where the parse goes on from (following stops)."""
+        if self.following:
+            self.following = False
+            if self.followed:
+                self.seen.update(islice(self.previous.items(), self.followed))
+        return self.seen
+
+    def finished(self) -> dict[str, SeriesEntry]:
+        """The series the whole body had: the last scrape's own dict when they were its, all."""
+        if self.following and self.followed == len(self.previous):
+            self.following = False
+            self.seen = self.previous
+        return self.materialized()
 
 
 def _then_failing(chunks: Iterator[Chunk[SeriesEntry]]) -> Iterator[Chunk[SeriesEntry]]:
