@@ -63,6 +63,7 @@ static int
 exact_decimal(uint64_t digits, long exponent, int negative, double *out)
 {
 #if FLT_EVAL_METHOD != 0 /* (wider intermediates would round twice: no fast path there) */
+    (void)digits, (void)exponent, (void)negative, (void)out;
     return 0;
 #else
     if (digits > MAX_EXACT_INTEGER || exponent < -MAX_EXACT_POWER || exponent > MAX_EXACT_POWER) {
