@@ -599,12 +599,14 @@ class _Reading:
     goes on from there as any other. A body that was the last scrape's throughout ends with its
     entries as they were (``finished``): the very same dict, which nothing changes in place."""
 
-    __slots__ = ("followed", "following", "keys", "previous", "seen")
+    __slots__ = ("followed", "following", "next_keys", "previous", "seen")
 
     def __init__(self, seen: dict[str, SeriesEntry] | None = None) -> None:
         self.seen: dict[str, SeriesEntry] = {} if seen is None else seen
         self.previous: dict[str, SeriesEntry] = {}
-        self.keys: list[str] | None = None
+        self.next_keys: Iterator[str] = iter(())
+        """The last scrape's series texts not followed yet (read a chunk's worth at a time, so
+        that following holds no more than a chunk)."""
         self.followed = 0
         self.following = False
 
@@ -612,7 +614,7 @@ class _Reading:
         """Follow ``previous`` (the last scrape's entries, which the parse looks series up in:
         none after another format), unless it holds more than ``bound`` series (the cache's
         bound changed)."""
-        self.previous, self.keys, self.followed = previous, None, 0
+        self.previous, self.next_keys, self.followed = previous, iter(previous), 0
         self.following = bool(previous) and not self.seen and len(previous) <= bound
 
     def follows(self, chunk: Chunk[SeriesEntry]) -> bool:
@@ -623,9 +625,7 @@ class _Reading:
         count = len(chunk.keys)
         if chunk.unkeyed or chunk.plain.at or chunk.parsed.at or self.followed + count > len(self.previous):
             return False
-        if self.keys is None:
-            self.keys = list(self.previous)
-        return chunk.keys == self.keys[self.followed : self.followed + count]
+        return chunk.keys == list(islice(self.next_keys, count))
 
     def size(self) -> int:
         """How many distinct series were read so far."""
