@@ -427,8 +427,8 @@ def test_the_series_read_before_the_memory_budget_ran_out_are_not_added_again() 
     counts it as Prometheus's scrape loop counts one stopped there."""
     real_charge = ScrapeBudget.charge
 
-    def charge(budget: ScrapeBudget, samples: int, *args: int) -> None:
-        real_charge(budget, samples, *args)
+    def charge(budget: ScrapeBudget, samples: int, *args: int, **kwargs: bool) -> None:
+        real_charge(budget, samples, *args, **kwargs)
         if budget.parsed > 2 and out_of_memory:
             raise MemoryBudgetExceeded(1, budget.parsed)
 

@@ -6,7 +6,10 @@ bodies of several chunks drawn with what a target changes between scrapes."""
 
 from __future__ import annotations
 
+import gc
 import struct
+import tracemalloc
+from collections.abc import Callable
 from contextlib import nullcontext
 from unittest.mock import patch
 
@@ -135,3 +138,40 @@ def test_a_failed_parse_learns_the_series_followed_before_the_error() -> None:
     with pytest.raises(ParseError):
         list(cache.read(broken, TEXT, 2000, budget=budget))
     assert list(cache.reading) == LINES[:SERIES] and budget.added == 0
+
+
+def _kept_by(read: Callable[[], object]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = read()
+        gc.collect()
+        current, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del result
+    return current
+
+
+@pytest.mark.parametrize("new_at", [None, 0, SERIES // 2, SERIES - 1])
+def test_the_budget_covers_what_a_followed_parse_keeps_and_charges_the_slots_where_it_stops(
+    new_at: int | None,
+) -> None:
+    """A followed chunk is charged ``FOLLOWED_SAMPLE_BYTES`` a sample and no text; where the parse
+    stops following, the series followed so far are charged their slots in the table of series
+    seen. Either way the estimate stays between what the parse keeps and twice that."""
+    cache = SeriesCache()
+    series = list(range(SERIES))
+    list(cache.read(body(series, 0), TEXT, 1000))
+    if new_at is not None:
+        series[new_at:new_at] = [SERIES]
+    budget = ScrapeBudget()
+    slots: list[int] = []
+    charge_slots = budget.charge_slots
+    budget.charge_slots = lambda count: (slots.append(count), charge_slots(count))[1]  # type: ignore[method-assign]
+    kept = _kept_by(lambda: list(cache.read(body(series, 1), TEXT, 2000, budget=budget)))
+    assert kept <= budget.kept_bytes <= 2 * kept, budget.kept_bytes / kept
+    if new_at is None:
+        assert slots == []
+    else:  # the chunks before the new series' were followed
+        assert len(slots) == 1 and slots[0] <= new_at and (new_at - slots[0]) * 50 < CHUNK_BYTES

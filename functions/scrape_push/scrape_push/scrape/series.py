@@ -269,17 +269,24 @@ class SeriesCache:
                     chunk.histograms = budget.fit(chunk.histograms)
                     natives.update(histogram_markers(chunk.keys, chunk.histograms))
                 refusal = None
-                seen = reading.seen if reading.follows(chunk) else reading.materialized()
+                followed = _follows(reading, chunk, budget)
                 try:
-                    entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
+                    entries, (fresh, labels), made = self._entries(chunk, plans, reading.seen, created)
                 except Refused as refused:  # the lines before it go on as a chunk (limits apply)
                     refusal = _refusal(refused, data, chunk)
                     chunk, refusal.partial = refusal.partial, None
-                    entries, (fresh, labels), made = self._entries(chunk, plans, seen, created)
+                    entries, (fresh, labels), made = self._entries(chunk, plans, reading.seen, created)
                 samples = self._samples(
                     chunk, entries, made, scrape_ms, honor_timestamps=honor_timestamps, budget=budget
                 )
-                budget.charge(len(entries), chunk.label_sets, chunk.labels + fresh, chunk.text_bytes, labels)
+                budget.charge(  # a followed chunk keeps no text: its series texts are the last scrape's
+                    len(entries),
+                    chunk.label_sets,
+                    chunk.labels + fresh,
+                    0 if followed else chunk.text_bytes,
+                    labels,
+                    followed=followed,
+                )
                 self.yielded = chunk.keys, entries, chunk.values, reading.size()
                 self._note(reading, chunk, entries, created, firsts)
                 samples = firsts.kept(samples, budget)
@@ -586,6 +593,18 @@ class SeriesCache:
             self.families = families
             if len(self.maker.interned) > bound:  # a reset only stops new series sharing old pairs
                 self.maker.interned.clear()
+
+
+def _follows(reading: _Reading, chunk: Chunk[SeriesEntry], budget: ScrapeBudget) -> bool:
+    """Whether ``chunk`` is the next run of the last scrape's series (``_Reading.follows``); when
+    the parse stops following at it, the series followed are copied into ``reading.seen`` and
+    ``budget`` is charged their slots there."""
+    if reading.follows(chunk):
+        return True
+    if reading.following:
+        budget.charge_slots(reading.followed)
+        reading.materialized()
+    return False
 
 
 class _Reading:
